@@ -1,0 +1,1 @@
+//! dsim library side of the CLI.

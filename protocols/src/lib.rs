@@ -1,0 +1,1 @@
+//! Protocol implementations that plug into the dsim engine.

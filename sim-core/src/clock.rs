@@ -1,0 +1,85 @@
+//! Node-local clocks: offset, drift and jumps over the true simulated timeline.
+//!
+//! A node's clock reads `local(t) = t + offset + t · drift_ppm / 10⁶` (integer arithmetic,
+//! floor). A clock jump (an NTP step, a fault) adds to the offset. Timers are set in local time:
+//! the engine converts a local deadline to the first true instant at which the local clock has
+//! reached it, so a fast clock fires timers early, a slow one late, and a forward jump fires the
+//! pending ones at once.
+
+use crate::{LocalTime, SimTime};
+
+const PPM: i128 = 1_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    pub offset_ns: i64,
+    pub drift_ppm: i32,
+}
+
+impl Clock {
+    pub const PERFECT: Clock = Clock { offset_ns: 0, drift_ppm: 0 };
+
+    /// The local reading at true time `t`.
+    #[inline]
+    pub fn local(&self, t: SimTime) -> LocalTime {
+        if self.drift_ppm == 0 {
+            return LocalTime((t.0 as i64).saturating_add(self.offset_ns));
+        }
+        let t = i128::from(t.0);
+        let v = t + i128::from(self.offset_ns) + (t * i128::from(self.drift_ppm)).div_euclid(PPM);
+        LocalTime(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
+    /// The first true instant `>= not_before` at which the local clock reads at least `deadline`.
+    pub fn when_local_reaches(&self, deadline: LocalTime, not_before: SimTime) -> SimTime {
+        if self.local(not_before) >= deadline {
+            return not_before;
+        }
+        // Solve t + off + t·d/1e6 >= L  ⇒  t >= (L − off) · 1e6 / (1e6 + d), then correct the
+        // rounding by stepping (at most a couple of nanoseconds).
+        let rate = PPM + i128::from(self.drift_ppm);
+        let target = i128::from(deadline.0) - i128::from(self.offset_ns);
+        let mut t = (target * PPM).div_euclid(rate).max(i128::from(not_before.0));
+        let mut guess = SimTime(t.min(i128::from(u64::MAX)) as u64);
+        while self.local(guess) < deadline {
+            t += 1;
+            guess = SimTime(t as u64);
+        }
+        while t > i128::from(not_before.0) && self.local(SimTime((t - 1) as u64)) >= deadline {
+            t -= 1;
+            guess = SimTime(t as u64);
+        }
+        guess
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_and_offset() {
+        let c = Clock { offset_ns: 5_000, drift_ppm: 100 };
+        // After 1 s a +100 ppm clock has gained 100 µs.
+        assert_eq!(c.local(SimTime(1_000_000_000)).0, 1_000_000_000 + 5_000 + 100_000);
+        let slow = Clock { offset_ns: 0, drift_ppm: -500 };
+        assert_eq!(slow.local(SimTime(2_000_000_000)).0, 2_000_000_000 - 1_000_000);
+    }
+
+    #[test]
+    fn inverse_is_the_first_instant() {
+        for c in [
+            Clock::PERFECT,
+            Clock { offset_ns: -7_777, drift_ppm: 250 },
+            Clock { offset_ns: 123_456, drift_ppm: -999 },
+        ] {
+            for target in [0i64, 1, 999_999, 1_000_000_007, 77_000_000_000] {
+                let t = c.when_local_reaches(LocalTime(target), SimTime::ZERO);
+                assert!(c.local(t).0 >= target);
+                if t.0 > 0 {
+                    assert!(c.local(SimTime(t.0 - 1)).0 < target, "{c:?} {target}");
+                }
+            }
+        }
+    }
+}

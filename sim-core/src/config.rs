@@ -1,0 +1,265 @@
+//! The engine's configuration: everything a run needs besides the protocol and the seed.
+//!
+//! These are plain, already-validated Rust values. The `scenarios` crate parses RON files into
+//! them (checking ranges and reporting errors with positions); tests and benchmarks build them
+//! directly. The engine asserts, rather than re-validates, what validation promised.
+
+use crate::{ClientId, NodeId, Service, SimDuration};
+
+/// One whole run's configuration.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub node_count: u32,
+    /// Length of the fault phase (the nemesis and the fault schedule act only within it).
+    pub duration: SimDuration,
+    /// When set, every fault heals at `duration` and the run continues this long: the liveness
+    /// phase, on which the checks that need progress are judged.
+    pub liveness: Option<SimDuration>,
+    /// The run stops after this many events even if simulated time remains.
+    pub events_max: u64,
+    pub topology: Topology,
+    pub network: NetworkConfig,
+    pub clocks: ClockConfig,
+    pub clients: ClientConfig,
+    pub faults: Vec<ScheduledFault>,
+    pub nemesis: Option<NemesisConfig>,
+}
+
+impl SimConfig {
+    /// A fault-free full mesh of `node_count` nodes with a constant 1 ms latency and no clients.
+    pub fn basic(node_count: u32, duration: SimDuration) -> SimConfig {
+        SimConfig {
+            seed: 0,
+            node_count,
+            duration,
+            liveness: None,
+            events_max: u64::MAX,
+            topology: Topology::FullMesh,
+            network: NetworkConfig::default(),
+            clocks: ClockConfig::default(),
+            clients: ClientConfig::default(),
+            faults: Vec::new(),
+            nemesis: None,
+        }
+    }
+
+    /// Simulated time at which the run ends.
+    pub fn end_time(&self) -> SimDuration {
+        match self.liveness {
+            Some(l) => self.duration + l,
+            None => self.duration,
+        }
+    }
+}
+
+/// Which nodes are linked. Clients reach every node (subject to partitions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// Every node linked to every other; implicit, no edges stored.
+    FullMesh,
+    /// Node i linked to i±1 (mod n).
+    Ring,
+    /// Every node linked to `center` only.
+    Star { center: NodeId },
+    /// Exactly these undirected edges.
+    Edges(Vec<(NodeId, NodeId)>),
+}
+
+/// A latency distribution. All parameters are durations; samples are clamped to ≥ 0.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Latency {
+    Constant(SimDuration),
+    /// Uniform over `[min, max]` (integer nanoseconds).
+    Uniform { min: SimDuration, max: SimDuration },
+    /// Normal with this mean and standard deviation, truncated at `min` (a floor, default 0).
+    Normal { mean: SimDuration, stddev: SimDuration, min: SimDuration },
+    /// `min` plus an exponential with mean `mean`.
+    Exponential { min: SimDuration, mean: SimDuration },
+    /// Pareto (long tail): `scale / U^(1/shape)`, capped at `max`.
+    Pareto { scale: SimDuration, shape: f64, max: SimDuration },
+}
+
+/// How one directed link behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkConfig {
+    pub latency: Latency,
+    /// Probability that a message is lost.
+    pub drop: f64,
+    /// Probability that a delivered message is delivered twice (the copy with its own latency).
+    pub duplicate: f64,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            latency: Latency::Constant(SimDuration::from_millis(1)),
+            drop: 0.0,
+            duplicate: 0.0,
+        }
+    }
+}
+
+/// A per-link override: messages from `from` to `to` use `link` instead of the default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkOverride {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub link: LinkConfig,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NetworkConfig {
+    /// Every link between nodes, and between clients and nodes, unless overridden.
+    pub default: LinkConfig,
+    pub overrides: Vec<LinkOverride>,
+}
+
+/// Bounds within which each node's clock offset and drift are drawn.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClockConfig {
+    /// Each node's offset is uniform in `[-offset_max, +offset_max]`.
+    pub offset_max: SimDuration,
+    /// Each node's drift is uniform in `[-drift_ppm_max, +drift_ppm_max]` parts per million.
+    pub drift_ppm_max: u32,
+}
+
+/// Which node a client sends a request to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TargetPolicy {
+    /// A uniformly random node for each request.
+    #[default]
+    Random,
+    /// Always this node.
+    Fixed(NodeId),
+    /// Client i starts at node i mod n and moves to the next node after each request.
+    RoundRobin,
+}
+
+/// What the clients do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Workload {
+    /// No clients.
+    #[default]
+    None,
+    /// Each client broadcasts fresh unique values: one at a time, waiting `interval` between
+    /// the completion of one request and the next, at most `ops_per_client` of them.
+    Broadcast { interval: SimDuration, ops_per_client: u32 },
+}
+
+impl Workload {
+    pub fn service(&self) -> Option<Service> {
+        match self {
+            Workload::None => None,
+            Workload::Broadcast { .. } => Some(Service::Broadcast),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientConfig {
+    pub count: u32,
+    pub target: TargetPolicy,
+    pub workload: Workload,
+    /// A request with no reply after this long is recorded as unknown (indeterminate).
+    pub timeout: SimDuration,
+    /// Clients issue no new request after this time (default: the end of the fault phase).
+    pub stop: Option<SimDuration>,
+}
+
+/// A set of endpoints named in a partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub nodes: Vec<NodeId>,
+    pub clients: Vec<ClientId>,
+}
+
+/// The shape of a network partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// No messages between different groups. Every node must be in exactly one group;
+    /// clients not named in any group keep reaching every node.
+    Split(Vec<Group>),
+    /// One node cut off from every other endpoint, both ways.
+    Isolate(NodeId),
+    /// Messages from `from` to `to` are lost; the reverse direction still works.
+    OneWay { from: Group, to: Group },
+    /// `left` and `right` cannot talk to each other, but `bridge` (in neither) talks to both.
+    Bridge { left: Group, right: Group, bridge: NodeId },
+}
+
+/// One fault action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Add a partition (partitions accumulate until healed).
+    Partition(Partition),
+    /// Remove every partition.
+    Heal,
+    Crash(NodeId),
+    Restart(NodeId),
+    /// Freeze the node for this long; its timers and messages wait until it resumes.
+    Pause(NodeId, SimDuration),
+    /// Step the node's clock by this many nanoseconds (negative = backwards).
+    ClockJump(NodeId, i64),
+    /// Change one directed link's behaviour (`None` = every link): latency and/or loss.
+    SetLink { from: Option<NodeId>, to: Option<NodeId>, link: LinkConfig },
+    /// Restore every link to the scenario's network configuration.
+    ResetLinks,
+}
+
+/// A fault at a fixed time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledFault {
+    pub at: SimDuration,
+    pub fault: Fault,
+}
+
+/// The kinds of fault the nemesis may inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    Partition,
+    Crash,
+    Pause,
+    ClockJump,
+    Loss,
+    Duplicate,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Partition,
+        FaultKind::Crash,
+        FaultKind::Pause,
+        FaultKind::ClockJump,
+        FaultKind::Loss,
+        FaultKind::Duplicate,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Partition => "partition",
+            FaultKind::Crash => "crash",
+            FaultKind::Pause => "pause",
+            FaultKind::ClockJump => "clock_jump",
+            FaultKind::Loss => "loss",
+            FaultKind::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// A random fault injector, drawn from the seed before the run starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisConfig {
+    pub kinds: Vec<FaultKind>,
+    /// Mean time between the starts of two faults (exponentially distributed).
+    pub interval_mean: SimDuration,
+    /// Mean length of one fault (exponentially distributed).
+    pub duration_mean: SimDuration,
+    /// At most this many nodes crashed or paused at once.
+    pub down_max: u32,
+    /// Clock jumps are uniform in `[-clock_jump_max, +clock_jump_max]`.
+    pub clock_jump_max: SimDuration,
+    /// Loss probability while a `loss` fault lasts.
+    pub loss: f64,
+    /// Duplicate probability while a `duplicate` fault lasts.
+    pub duplicate: f64,
+}

@@ -1,0 +1,454 @@
+//! The simulated network: topology, per-link latency/loss/duplication, and partitions.
+//!
+//! Semantics (tested in `tests/tests/network.rs`):
+//! - A message between two nodes without a topology edge is dropped (`no-link`). Clients reach
+//!   every node. A full mesh is implicit: no edges are stored, so 100,000 nodes cost nothing.
+//! - Each directed link has a latency distribution, a drop probability and a duplicate
+//!   probability. Reordering follows from latency jitter. Lookups go: the newest fault-time
+//!   `SetLink` rule that matches, then the scenario's per-link override, then the default.
+//! - Partitions are sets of directed cuts. A message is checked when sent and again when it
+//!   would be delivered; if either check finds its path cut it is dropped (`partition`), so
+//!   messages in flight across a new cut are lost.
+//! - Draw order per send is fixed: drop coin (only if the drop probability is non-zero), then
+//!   latency, then duplicate coin and the copy's latency (only if duplication is on).
+
+use std::collections::BTreeMap;
+
+use petgraph::graph::{NodeIndex, UnGraph};
+
+use crate::config::{Group, Latency, LinkConfig, NetworkConfig, Partition, Topology};
+use crate::detmath;
+use crate::rng::{Probability, SimRng};
+use crate::trace::DropReason;
+use crate::{NodeId, SimDuration};
+
+/// A latency distribution prepared for sampling (parameters in nanoseconds).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Sampler {
+    Constant(u64),
+    Uniform { min: u64, span: u64 },
+    Normal { mean: f64, stddev: f64, min: u64 },
+    Exponential { min: u64, mean: f64 },
+    Pareto { scale: f64, inv_shape: f64, max: u64 },
+}
+
+impl Sampler {
+    pub(crate) fn new(l: &Latency) -> Sampler {
+        match *l {
+            Latency::Constant(d) => Sampler::Constant(d.0),
+            Latency::Uniform { min, max } => {
+                assert!(min <= max, "uniform latency min > max");
+                Sampler::Uniform { min: min.0, span: max.0 - min.0 }
+            }
+            Latency::Normal { mean, stddev, min } => {
+                Sampler::Normal { mean: mean.0 as f64, stddev: stddev.0 as f64, min: min.0 }
+            }
+            Latency::Exponential { min, mean } => Sampler::Exponential { min: min.0, mean: mean.0 as f64 },
+            Latency::Pareto { scale, shape, max } => {
+                assert!(shape > 0.0, "pareto shape must be positive");
+                Sampler::Pareto { scale: scale.0 as f64, inv_shape: 1.0 / shape, max: max.0 }
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn sample(&self, rng: &mut SimRng) -> u64 {
+        match *self {
+            Sampler::Constant(ns) => ns,
+            Sampler::Uniform { min, span } => {
+                if span == 0 {
+                    min
+                } else {
+                    min + rng.range_inclusive(0, span)
+                }
+            }
+            Sampler::Normal { mean, stddev, min } => {
+                // Marsaglia's polar method: only +, ×, ÷, sqrt and a portable ln.
+                let z = loop {
+                    let u = 2.0 * rng.unit_open() - 1.0;
+                    let v = 2.0 * rng.unit_open() - 1.0;
+                    let s = u * u + v * v;
+                    if s > 0.0 && s < 1.0 {
+                        break u * (-2.0 * detmath::ln(s) / s).sqrt();
+                    }
+                };
+                to_nanos(mean + stddev * z).max(min)
+            }
+            Sampler::Exponential { min, mean } => {
+                min.saturating_add(to_nanos(-detmath::ln(rng.unit_open()) * mean))
+            }
+            Sampler::Pareto { scale, inv_shape, max } => {
+                let x = scale * detmath::exp(-detmath::ln(rng.unit_open()) * inv_shape);
+                to_nanos(x).min(max)
+            }
+        }
+    }
+}
+
+/// Rounds a non-negative float of nanoseconds to an integer, clamping negatives to 0.
+#[inline]
+fn to_nanos(x: f64) -> u64 {
+    if x <= 0.0 {
+        0
+    } else if x >= 1.8e19 {
+        u64::MAX / 4
+    } else {
+        (x + 0.5) as u64
+    }
+}
+
+/// A link's behaviour, prepared.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Link {
+    pub(crate) latency: Sampler,
+    pub(crate) drop: Probability,
+    pub(crate) duplicate: Probability,
+}
+
+impl Link {
+    pub(crate) fn new(c: &LinkConfig) -> Link {
+        Link {
+            latency: Sampler::new(&c.latency),
+            drop: Probability::new(c.drop),
+            duplicate: Probability::new(c.duplicate),
+        }
+    }
+}
+
+/// A set of endpoints (dense indices), possibly complemented.
+#[derive(Clone, Debug)]
+pub(crate) struct EndpointSet {
+    bits: Vec<u64>,
+    negate: bool,
+}
+
+impl EndpointSet {
+    fn of(members: impl IntoIterator<Item = usize>, len: usize) -> EndpointSet {
+        let mut bits = vec![0u64; len.div_ceil(64)];
+        for m in members {
+            bits[m / 64] |= 1 << (m % 64);
+        }
+        EndpointSet { bits, negate: false }
+    }
+    fn complement(mut self) -> EndpointSet {
+        self.negate = !self.negate;
+        self
+    }
+    #[inline]
+    fn contains(&self, i: usize) -> bool {
+        let member = self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
+        member != self.negate
+    }
+}
+
+/// One directed cut: nothing from `from` reaches `to`.
+#[derive(Clone, Debug)]
+pub(crate) struct Cut {
+    pub(crate) id: u64,
+    from: EndpointSet,
+    to: EndpointSet,
+}
+
+/// What the network decided for one sent message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    Drop(DropReason),
+    /// Deliver after `latency`; if `copy` is set, deliver a duplicate after that latency too.
+    Deliver { latency: u64, copy: Option<u64> },
+}
+
+pub(crate) struct Network {
+    node_count: u32,
+    endpoint_count: usize,
+    graph: Option<UnGraph<(), ()>>,
+    base: NetworkConfig,
+    default: Link,
+    overrides: BTreeMap<(u32, u32), Link>,
+    /// Fault-time link changes, newest last: (from, to, link); `None` matches any node.
+    rules: Vec<(Option<u32>, Option<u32>, Link)>,
+    cuts: Vec<Cut>,
+    pub(crate) rng: SimRng,
+}
+
+impl Network {
+    pub(crate) fn new(
+        node_count: u32,
+        client_count: u32,
+        topology: &Topology,
+        config: &NetworkConfig,
+        rng: SimRng,
+    ) -> Network {
+        let graph = match topology {
+            Topology::FullMesh => None,
+            Topology::Ring => Some(edges_graph(
+                node_count,
+                (0..node_count).filter(|_| node_count > 1).map(|i| (i, (i + 1) % node_count)),
+            )),
+            Topology::Star { center } => Some(edges_graph(
+                node_count,
+                (0..node_count).filter(|&i| i != center.0).map(|i| (center.0, i)),
+            )),
+            Topology::Edges(e) => Some(edges_graph(node_count, e.iter().map(|(a, b)| (a.0, b.0)))),
+        };
+        let overrides = config
+            .overrides
+            .iter()
+            .map(|o| ((o.from.0, o.to.0), Link::new(&o.link)))
+            .collect();
+        Network {
+            node_count,
+            endpoint_count: node_count as usize + client_count as usize,
+            graph,
+            base: config.clone(),
+            default: Link::new(&config.default),
+            overrides,
+            rules: Vec::new(),
+            cuts: Vec::new(),
+            rng,
+        }
+    }
+
+    /// Whether the topology links two nodes (clients are linked to every node).
+    #[inline]
+    pub(crate) fn linked(&self, a: usize, b: usize) -> bool {
+        match &self.graph {
+            None => true,
+            Some(g) => {
+                let n = self.node_count as usize;
+                a >= n || b >= n || a == b || g.find_edge(NodeIndex::new(a), NodeIndex::new(b)).is_some()
+            }
+        }
+    }
+
+    /// The topology neighbours of `node` (every other node for a full mesh).
+    pub(crate) fn neighbour_count(&self, node: NodeId) -> usize {
+        match &self.graph {
+            None => self.node_count as usize - 1,
+            Some(g) => g.neighbors(NodeIndex::new(node.index())).count(),
+        }
+    }
+
+    /// The `k`-th neighbour of `node`, `k < neighbour_count(node)`, in a stable order.
+    pub(crate) fn neighbour(&self, node: NodeId, k: usize) -> NodeId {
+        match &self.graph {
+            None => NodeId(if k < node.index() { k as u32 } else { k as u32 + 1 }),
+            Some(g) => {
+                let mut ns: Vec<u32> =
+                    g.neighbors(NodeIndex::new(node.index())).map(|i| i.index() as u32).collect();
+                ns.sort_unstable();
+                ns.dedup();
+                NodeId(ns[k])
+            }
+        }
+    }
+
+    /// Whether a partition currently cuts `src → dst` (dense endpoint indices).
+    #[inline]
+    pub(crate) fn cut(&self, src: usize, dst: usize) -> bool {
+        !self.cuts.is_empty() && self.cuts.iter().any(|c| c.from.contains(src) && c.to.contains(dst))
+    }
+
+    #[inline]
+    fn link(&self, src: usize, dst: usize) -> &Link {
+        if self.rules.is_empty() && self.overrides.is_empty() {
+            return &self.default;
+        }
+        let n = self.node_count as usize;
+        let node = |i: usize| if i < n { Some(i as u32) } else { None };
+        let (s, d) = (node(src), node(dst));
+        for (from, to, link) in self.rules.iter().rev() {
+            let ok_from = from.is_none() || (*from == s);
+            let ok_to = to.is_none() || (*to == d);
+            if ok_from && ok_to {
+                return link;
+            }
+        }
+        if let (Some(s), Some(d)) = (s, d) {
+            if let Some(l) = self.overrides.get(&(s, d)) {
+                return l;
+            }
+        }
+        &self.default
+    }
+
+    /// Decides the fate of a message sent now from `src` to `dst`.
+    #[inline]
+    pub(crate) fn route(&mut self, src: usize, dst: usize) -> Route {
+        if !self.linked(src, dst) {
+            return Route::Drop(DropReason::NoLink);
+        }
+        if self.cut(src, dst) {
+            return Route::Drop(DropReason::Partition);
+        }
+        // Split the borrow: the link is read while the rng is drawn from.
+        let (drop, dup) = {
+            let l = self.link(src, dst);
+            (l.drop, l.duplicate)
+        };
+        if !drop.is_never() && self.rng.chance(drop) {
+            return Route::Drop(DropReason::Loss);
+        }
+        let latency = self.sample_latency(src, dst);
+        let copy = if !dup.is_never() && self.rng.chance(dup) {
+            Some(self.sample_latency(src, dst))
+        } else {
+            None
+        };
+        Route::Deliver { latency, copy }
+    }
+
+    #[inline]
+    fn sample_latency(&mut self, src: usize, dst: usize) -> u64 {
+        if self.rules.is_empty() && self.overrides.is_empty() {
+            return self.default.latency.sample(&mut self.rng);
+        }
+        let sampler = self.link(src, dst).latency.clone();
+        sampler.sample(&mut self.rng)
+    }
+
+    pub(crate) fn add_partition(&mut self, id: u64, p: &Partition) {
+        let len = self.endpoint_count;
+        let n = self.node_count;
+        let set = |g: &Group| {
+            EndpointSet::of(
+                g.nodes.iter().map(|x| x.index()).chain(g.clients.iter().map(|c| n as usize + c.index())),
+                len,
+            )
+        };
+        match p {
+            Partition::Split(groups) => {
+                for (i, a) in groups.iter().enumerate() {
+                    for (j, b) in groups.iter().enumerate() {
+                        if i != j {
+                            self.cuts.push(Cut { id, from: set(a), to: set(b) });
+                        }
+                    }
+                }
+            }
+            Partition::Isolate(node) => {
+                let me = EndpointSet::of([node.index()], len);
+                self.cuts.push(Cut { id, from: me.clone(), to: me.clone().complement() });
+                self.cuts.push(Cut { id, from: me.clone().complement(), to: me });
+            }
+            Partition::OneWay { from, to } => self.cuts.push(Cut { id, from: set(from), to: set(to) }),
+            Partition::Bridge { left, right, .. } => {
+                self.cuts.push(Cut { id, from: set(left), to: set(right) });
+                self.cuts.push(Cut { id, from: set(right), to: set(left) });
+            }
+        }
+    }
+
+    pub(crate) fn remove_partition(&mut self, id: u64) {
+        self.cuts.retain(|c| c.id != id);
+    }
+
+    pub(crate) fn heal(&mut self) {
+        self.cuts.clear();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn partitioned(&self) -> bool {
+        !self.cuts.is_empty()
+    }
+
+    pub(crate) fn set_link(&mut self, from: Option<NodeId>, to: Option<NodeId>, link: &LinkConfig) {
+        self.rules.push((from.map(|n| n.0), to.map(|n| n.0), Link::new(link)));
+    }
+
+    pub(crate) fn reset_links(&mut self) {
+        self.rules.clear();
+        self.default = Link::new(&self.base.default);
+    }
+}
+
+fn edges_graph(node_count: u32, edges: impl Iterator<Item = (u32, u32)>) -> UnGraph<(), ()> {
+    let mut g = UnGraph::with_capacity(node_count as usize, 0);
+    for _ in 0..node_count {
+        g.add_node(());
+    }
+    for (a, b) in edges {
+        if a != b && g.find_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize)).is_none() {
+            g.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ());
+        }
+    }
+    g
+}
+
+/// Mean of a latency distribution in nanoseconds (for reports and sanity tests).
+pub fn latency_mean(l: &Latency) -> f64 {
+    match *l {
+        Latency::Constant(d) => d.0 as f64,
+        Latency::Uniform { min, max } => (min.0 as f64 + max.0 as f64) / 2.0,
+        Latency::Normal { mean, .. } => mean.0 as f64,
+        Latency::Exponential { min, mean } => min.0 as f64 + mean.0 as f64,
+        Latency::Pareto { scale, shape, .. } => {
+            if shape > 1.0 {
+                shape * scale.0 as f64 / (shape - 1.0)
+            } else {
+                f64::INFINITY
+            }
+        }
+    }
+}
+
+/// Draws one sample of `l` from `rng`: exposed for distribution tests.
+pub fn sample_latency(l: &Latency, rng: &mut SimRng) -> SimDuration {
+    SimDuration(Sampler::new(l).sample(rng))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::StreamLabel;
+
+    fn mean_of(l: Latency) -> f64 {
+        let mut rng = SimRng::new(3, StreamLabel::Custom(9));
+        let s = Sampler::new(&l);
+        (0..200_000).map(|_| s.sample(&mut rng) as f64).sum::<f64>() / 200_000.0
+    }
+
+    #[test]
+    fn sample_means_match_distribution_means() {
+        let ms = SimDuration::from_millis;
+        for l in [
+            Latency::Constant(ms(3)),
+            Latency::Uniform { min: ms(1), max: ms(10) },
+            Latency::Normal { mean: ms(20), stddev: ms(2), min: SimDuration::ZERO },
+            Latency::Exponential { min: ms(1), mean: ms(5) },
+            Latency::Pareto { scale: ms(1), shape: 3.0, max: SimDuration::from_secs(100) },
+        ] {
+            let want = latency_mean(&l);
+            let got = mean_of(l.clone());
+            assert!((got - want).abs() / want < 0.02, "{l:?}: mean {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn cuts_are_directed() {
+        let cfg = NetworkConfig::default();
+        let mut net = Network::new(4, 0, &Topology::FullMesh, &cfg, SimRng::new(0, StreamLabel::Network));
+        let g = |v: &[u32]| Group { nodes: v.iter().map(|&i| NodeId(i)).collect(), clients: vec![] };
+        net.add_partition(1, &Partition::OneWay { from: g(&[0]), to: g(&[1, 2]) });
+        assert!(net.cut(0, 1) && net.cut(0, 2) && !net.cut(1, 0) && !net.cut(0, 3));
+        net.add_partition(2, &Partition::Isolate(NodeId(3)));
+        assert!(net.cut(3, 0) && net.cut(2, 3) && !net.cut(1, 2));
+        net.remove_partition(1);
+        assert!(!net.cut(0, 1) && net.cut(3, 1));
+        net.heal();
+        assert!(!net.partitioned());
+    }
+
+    #[test]
+    fn ring_and_star_links() {
+        let cfg = NetworkConfig::default();
+        let ring = Network::new(5, 1, &Topology::Ring, &cfg, SimRng::new(0, StreamLabel::Network));
+        assert!(ring.linked(0, 1) && ring.linked(4, 0) && !ring.linked(0, 2));
+        assert!(ring.linked(5, 2), "clients reach every node");
+        assert_eq!(ring.neighbour_count(NodeId(0)), 2);
+        assert_eq!(ring.neighbour(NodeId(0), 1), NodeId(4));
+        let star = Network::new(4, 0, &Topology::Star { center: NodeId(0) }, &cfg, SimRng::new(0, StreamLabel::Network));
+        assert!(star.linked(0, 3) && !star.linked(1, 2));
+        let mesh = Network::new(4, 0, &Topology::FullMesh, &cfg, SimRng::new(0, StreamLabel::Network));
+        assert_eq!((0..3).map(|k| mesh.neighbour(NodeId(1), k).0).collect::<Vec<_>>(), vec![0, 2, 3]);
+    }
+}

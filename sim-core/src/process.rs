@@ -1,0 +1,175 @@
+//! The protocol interface: a `Process` is a state machine that reacts to events through a
+//! `Context` of effects.
+//!
+//! A protocol never performs I/O, reads a clock or spawns anything. Each handler receives the
+//! event and a `Context` through which it sends messages, sets and cancels timers (in local
+//! clock time), writes and syncs its storage, replies to clients, records observations for the
+//! checkers and annotates the trace. The engine turns those effects into future events.
+//!
+//! A crash discards the `Process` value itself; a restart builds a fresh one through the
+//! scenario's factory and calls [`Process::on_recover`], which must rebuild state from storage.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::history::Outcome;
+use crate::{ClientId, NodeId, Request, RequestId, Response};
+
+/// A protocol's per-node state machine.
+pub trait Process: Sized + 'static {
+    /// Node-to-node messages. `Hash` feeds the trace hash; `Debug` the trace file.
+    type Msg: Clone + Debug + Hash;
+    /// The protocol's timer kinds (e.g. election, heartbeat).
+    type Timer: Clone + Debug + Hash;
+    /// Keys and values of the node's durable store.
+    type StoreKey: Ord + Clone + Debug;
+    type StoreValue: Clone + Debug;
+    /// Facts the protocol reports for its invariant checks (e.g. "became leader of term 3").
+    type Observation: Clone + Debug + Hash;
+
+    /// The node boots for the first time.
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>);
+
+    /// A message from another node arrived.
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    /// A timer set with [`Context::set_timer`] fired.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer);
+
+    /// A client request arrived. The default refuses every request.
+    fn on_client_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request_id: RequestId,
+        request: Request,
+    ) {
+        let _ = request;
+        ctx.reply(client, request_id, Response::Unsupported);
+    }
+
+    /// The node restarted after a crash: rebuild from `ctx.storage()` (which holds exactly what
+    /// was synced). The default treats a restart as a fresh start.
+    fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
+        self.on_start(ctx);
+    }
+}
+
+/// A process's handle on the world while it handles one event.
+pub struct Context<'a, P: Process> {
+    pub(crate) core: &'a mut crate::sim::Core<P>,
+    pub(crate) node: NodeId,
+}
+
+/// Names a pending timer so it can be cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+impl<'a, P: Process> Context<'a, P> {
+    /// This node's id.
+    #[inline]
+    pub fn id(&self) -> NodeId {
+        self.node
+    }
+
+    /// Number of nodes in the cluster (ids `0..node_count`).
+    #[inline]
+    pub fn node_count(&self) -> u32 {
+        self.core.node_count
+    }
+
+    /// This node's local clock reading (offset, drift and jumps applied).
+    #[inline]
+    pub fn local_time(&self) -> crate::LocalTime {
+        self.core.nodes[self.node.index()].clock.local(self.core.now)
+    }
+
+    /// This node's random stream.
+    #[inline]
+    pub fn rng(&mut self) -> &mut crate::SimRng {
+        &mut self.core.nodes[self.node.index()].rng
+    }
+
+    /// Sends `msg` to `to` through the network.
+    #[inline]
+    pub fn send(&mut self, to: NodeId, msg: P::Msg) {
+        self.core.send_node(self.node, to, msg);
+    }
+
+    /// Number of nodes this node has a topology link to.
+    pub fn neighbour_count(&self) -> usize {
+        self.core.net.neighbour_count(self.node)
+    }
+
+    /// The `k`-th neighbour in a stable order, `k < neighbour_count()`.
+    pub fn neighbour(&self, k: usize) -> NodeId {
+        self.core.net.neighbour(self.node, k)
+    }
+
+    /// A uniformly random neighbour (drawn from this node's stream), or `None` if it has none.
+    pub fn random_neighbour(&mut self) -> Option<NodeId> {
+        let n = self.neighbour_count();
+        if n == 0 {
+            return None;
+        }
+        let k = self.rng().index(n);
+        Some(self.neighbour(k))
+    }
+
+    /// Sets a timer to fire when this node's local clock has advanced by `delay`.
+    pub fn set_timer(&mut self, delay: crate::SimDuration, timer: P::Timer) -> TimerId {
+        self.core.set_timer(self.node, delay, timer)
+    }
+
+    /// Cancels a pending timer; cancelling a fired or unknown timer does nothing.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.core.nodes[self.node.index()].timers.remove(&id.0);
+    }
+
+    /// The node's store. Writes are volatile until [`Context::sync`].
+    #[inline]
+    pub fn storage(&mut self) -> &mut crate::Storage<P::StoreKey, P::StoreValue> {
+        &mut self.core.nodes[self.node.index()].storage
+    }
+
+    /// Makes every write so far durable (an fsync).
+    pub fn sync(&mut self) {
+        self.core.sync(self.node);
+    }
+
+    /// Answers a client's request.
+    pub fn reply(&mut self, client: ClientId, request_id: RequestId, response: Response) {
+        self.core.send_reply(self.node, client, request_id, response);
+    }
+
+    /// Records a fact for the protocol's invariant checks (hashed and traced).
+    pub fn observe(&mut self, observation: P::Observation) {
+        self.core.observe(self.node, observation);
+    }
+
+    /// Adds free text to the trace file. `text` is only called when a trace file is being
+    /// written; annotations are not part of the trace hash.
+    #[inline]
+    pub fn annotate(&mut self, text: impl FnOnce() -> String) {
+        if self.core.tracer.is_writing() {
+            self.core.annotate(self.node, text());
+        }
+    }
+}
+
+/// One observation, stamped by the engine with the true time and the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed<O> {
+    pub time: crate::SimTime,
+    pub node: NodeId,
+    pub value: O,
+}
+
+/// Maps an operation outcome to the words used in hashes and traces.
+pub(crate) fn outcome_code(o: &Outcome) -> u64 {
+    match o {
+        Outcome::Ok(_) => 1,
+        Outcome::Fail => 2,
+        Outcome::Unknown => 3,
+    }
+}

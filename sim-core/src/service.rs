@@ -1,0 +1,70 @@
+//! The service interfaces that clients speak.
+//!
+//! Workloads and checkers are shared across protocols because every protocol serves one of a
+//! few interfaces: a broadcast set (gossip), a key-value register (replicated state machines),
+//! and later a transaction service. A protocol accepts the subset of `Request` it serves and
+//! answers the others with `Response::Unsupported`; scenario validation makes sure a workload
+//! only targets a protocol that serves it.
+
+/// Which interface a workload uses and a protocol serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    /// Add values to a set replicated to every node; read the set.
+    Broadcast,
+    /// Read, write and compare-and-set registers named by integer keys.
+    KeyValue,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Broadcast => "broadcast",
+            Service::KeyValue => "key-value",
+        }
+    }
+}
+
+pub type Key = u64;
+pub type Value = u64;
+
+/// A client request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Request {
+    /// Broadcast: add `value` to the replicated set.
+    Broadcast { value: Value },
+    /// Broadcast: read the receiving node's current set.
+    ReadSet,
+    /// Key-value: read `key` (absent keys read as `None`).
+    Get { key: Key },
+    /// Key-value: set `key` to `value`.
+    Put { key: Key, value: Value },
+    /// Key-value: set `key` to `new` only if it currently holds `expected`.
+    Cas { key: Key, expected: Option<Value>, new: Value },
+}
+
+impl Request {
+    pub fn service(&self) -> Service {
+        match self {
+            Request::Broadcast { .. } | Request::ReadSet => Service::Broadcast,
+            Request::Get { .. } | Request::Put { .. } | Request::Cas { .. } => Service::KeyValue,
+        }
+    }
+}
+
+/// A service's answer to a request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Response {
+    /// The request took effect (broadcast accepted, put applied, cas succeeded).
+    Ok,
+    /// A broadcast set, sorted.
+    Set(Vec<Value>),
+    /// A key's value at the read.
+    Value(Option<Value>),
+    /// A definite failure: the request did not take effect (e.g. a compare-and-set whose
+    /// expectation did not hold).
+    Fail,
+    /// This node cannot serve the request; try `leader` if given.
+    Redirect { leader: Option<crate::NodeId> },
+    /// The protocol does not serve this kind of request.
+    Unsupported,
+}

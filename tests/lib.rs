@@ -1,0 +1,1 @@
+//! Integration tests for dsim live in `tests/`; this library is empty.

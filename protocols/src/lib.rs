@@ -1,1 +1,55 @@
-//! Protocol implementations that plug into the dsim engine.
+//! Protocol implementations that plug into the dsim engine, and the registry that names them.
+//!
+//! Each protocol module opens with a prose explanation of its algorithm and cites its source.
+//! A protocol is a `sim_core::Process` plus its parameters (deserialized from the scenario's
+//! `protocol:` field) and the protocol-specific checks it supplies over its own observations.
+
+pub mod forward;
+pub mod gossip;
+
+use serde::Deserialize;
+use sim_core::Service;
+
+/// The `protocol:` field of a scenario: which protocol, with its own parameters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum ProtocolSpec {
+    /// Epidemic broadcast by anti-entropy (see [`gossip`]).
+    Gossip(gossip::Params),
+    /// The benchmark forwarder of workloads W1–W3 (see [`forward`]).
+    Forward(forward::Params),
+}
+
+/// One entry of the protocol registry, for `dsim list` and validation.
+pub struct ProtocolInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub services: &'static [Service],
+    /// Names of the protocol-specific checks it supplies.
+    pub checks: &'static [&'static str],
+}
+
+/// Every protocol dsim knows.
+pub const REGISTRY: &[ProtocolInfo] = &[
+    ProtocolInfo {
+        name: "Gossip",
+        summary: "epidemic broadcast: push, pull or push-pull anti-entropy with fanout and period",
+        services: &[Service::Broadcast],
+        checks: &["convergence"],
+    },
+    ProtocolInfo {
+        name: "Forward",
+        summary: "benchmark token forwarder (workloads W1-W3)",
+        services: &[],
+        checks: &[],
+    },
+];
+
+impl ProtocolSpec {
+    pub fn info(&self) -> &'static ProtocolInfo {
+        match self {
+            ProtocolSpec::Gossip(_) => &REGISTRY[0],
+            ProtocolSpec::Forward(_) => &REGISTRY[1],
+        }
+    }
+}

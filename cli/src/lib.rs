@@ -1,1 +1,6 @@
-//! dsim library side of the CLI.
+//! The library behind the `dsim` binary: running scenarios (choosing the protocol a scenario
+//! names), sweeping seeds, checking histories, and writing reports. The binary (`main.rs`) only
+//! parses arguments and calls in here, so integration tests drive the same code.
+
+pub mod check;
+pub mod exit;

@@ -2,5 +2,11 @@
 //! names), sweeping seeds, checking histories, and writing reports. The binary (`main.rs`) only
 //! parses arguments and calls in here, so integration tests drive the same code.
 
+pub mod bench;
 pub mod check;
+pub mod determinism;
 pub mod exit;
+pub mod run;
+pub mod runner;
+pub mod sweep;
+pub mod validate;

@@ -1,4 +1,4 @@
-//! The `dsim` command line. See `dsim --help` and README.md.
+//! The `dsim` command line. See `dsim --help` and README.md ("The CLI").
 
 use clap::{Parser, Subcommand};
 
@@ -11,8 +11,25 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run one scenario file and check it.
+    Run(dsim::run::RunArgs),
+    /// Run a scenario over many seeds and list the failing ones.
+    Sweep(dsim::sweep::SweepArgs),
+    /// Check scenario files without running them.
+    Validate(dsim::validate::ValidateArgs),
+    /// List protocols, fault kinds, checks and the shipped scenarios.
+    List,
     /// Check histories for linearizability (Jepsen logs, EDN, dsim JSON Lines).
     Check(dsim::check::CheckArgs),
+    /// Benchmarks: the engine workloads W1-W3, or the linearizability checker.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Engine workloads W1-W3 (scenarios/bench/*.ron).
+    Engine(dsim::bench::BenchEngineArgs),
 }
 
 fn main() {
@@ -25,7 +42,12 @@ fn main() {
         }
     };
     let code = match cli.command {
+        Command::Run(a) => dsim::run::main(a),
+        Command::Sweep(a) => dsim::sweep::main(a),
+        Command::Validate(a) => dsim::validate::validate(a),
+        Command::List => dsim::validate::list(),
         Command::Check(a) => dsim::check::main(a),
+        Command::Bench(BenchCommand::Engine(a)) => dsim::bench::main(a),
     };
     std::process::exit(code);
 }

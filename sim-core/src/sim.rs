@@ -166,6 +166,8 @@ pub struct RunResult<O> {
     pub plan: Vec<Planned>,
     pub node_count: u32,
     pub client_count: u32,
+    /// The event kept by [`Simulation::capture_event`], as JSON lines.
+    pub captured: Vec<String>,
 }
 
 impl<O> RunResult<O> {
@@ -440,6 +442,11 @@ impl<P: Process> Simulation<P> {
         self.core.tracer.running = Some(Vec::new());
     }
 
+    /// Keeps the JSON text of the `index`-th hashed event; see [`RunResult::captured`].
+    pub fn capture_event(&mut self, index: u64) {
+        self.core.tracer.capture(index);
+    }
+
     /// The fault plan this run will apply.
     pub fn plan(&self) -> &[Planned] {
         &self.plan
@@ -488,6 +495,7 @@ impl<P: Process> Simulation<P> {
         self.core.stats.in_flight_at_end =
             self.core.queue.iter().filter(|e| matches!(e.ev, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. })).count() as u64;
         let io = self.core.tracer.finish();
+        let captured = self.core.tracer.captured();
         let core = self.core;
         let client_count = core.clients.count();
         let result = RunResult {
@@ -505,6 +513,7 @@ impl<P: Process> Simulation<P> {
             plan: self.plan,
             node_count: core.node_count,
             client_count,
+            captured,
         };
         (result, io)
     }

@@ -150,17 +150,33 @@ pub struct Tracer {
     out: Option<Box<dyn Write>>,
     /// When set, the running hash after each event (used to find where two runs diverge).
     pub(crate) running: Option<Vec<u64>>,
+    /// When set, the JSON lines of the hashed event with this index are kept (see `capture`).
+    capture: Option<(u64, Vec<String>)>,
     count: u64,
     io_error: Option<std::io::Error>,
 }
 
 impl Tracer {
     pub fn new() -> Tracer {
-        Tracer { hash: StableHasher::default(), out: None, running: None, count: 0, io_error: None }
+        Tracer { hash: StableHasher::default(), out: None, running: None, capture: None, count: 0, io_error: None }
     }
 
     pub fn set_writer(&mut self, w: Box<dyn Write>) {
         self.out = Some(w);
+    }
+
+    /// Keeps the JSON text of the `index`-th hashed event (0-based), to show where two runs
+    /// diverged. Formatting is switched on for the whole run, output goes nowhere else.
+    pub fn capture(&mut self, index: u64) {
+        self.capture = Some((index, Vec::new()));
+        if self.out.is_none() {
+            self.out = Some(Box::new(std::io::sink()));
+        }
+    }
+
+    /// The lines kept by [`Tracer::capture`].
+    pub fn captured(&self) -> Vec<String> {
+        self.capture.as_ref().map(|(_, l)| l.clone()).unwrap_or_default()
     }
 
     /// Whether JSON output is on (handlers use it to skip formatting annotations).
@@ -203,6 +219,12 @@ impl Tracer {
             line.push('"');
             body(&mut line);
             line.push_str("}\n");
+            if let Some((index, lines)) = &mut self.capture {
+                // Lines that are not hashed (notes, lost-writes) belong to no event index.
+                if self.count == *index + 1 && ev != "note" && ev != "lost-writes" {
+                    lines.push(line.trim_end().to_string());
+                }
+            }
             if let Err(e) = out.write_all(line.as_bytes()) {
                 self.io_error.get_or_insert(e);
             }

@@ -1,0 +1,262 @@
+//! `dsim run`: run one scenario, print the seed and parameters first, then a summary (or one
+//! JSON object), and exit with the verdict's code.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use scenarios::Scenario;
+use sim_core::check::Verdict;
+use sim_core::DropReason;
+
+use crate::exit;
+use crate::runner::{self, RunOptions, RunReport};
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file (RON).
+    pub file: PathBuf,
+    /// Run with this seed instead of the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write every event as JSON Lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write the client history to FILE (JSON Lines, or Jepsen EDN if FILE ends in `.edn`).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Print one JSON object instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Run twice and report the first event where the two runs diverge.
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+/// The command line that reproduces a run.
+pub fn reproduce_command(file: &std::path::Path, seed: u64) -> String {
+    format!("dsim run {} --seed {seed}", file.display())
+}
+
+pub fn main(args: RunArgs) -> i32 {
+    let scn = match scenarios::load(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let seed = args.seed.unwrap_or(scn.config.seed);
+    if !args.json {
+        print_header(&args, &scn, seed);
+    }
+    let trace: Option<Box<dyn Write>> = match &args.trace {
+        None => None,
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("error: cannot create trace file `{}`: {e}", p.display());
+                return exit::IO_ERROR;
+            }
+        },
+    };
+    runner::quiet_panics();
+    let start = Instant::now();
+    let report = match runner::catch(|| {
+        runner::run_scenario(&scn, RunOptions { seed: Some(seed), trace, record_hashes: args.check_determinism, capture_event: None })
+    }) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("error: the simulation panicked: {msg}");
+            eprintln!("  seed: {seed}");
+            eprintln!("  reproduce: {}", reproduce_command(&args.file, seed));
+            return exit::PANIC;
+        }
+    };
+    let wall_s = start.elapsed().as_secs_f64();
+    let determinism = if args.check_determinism { Some(determinism_check(&scn, seed, &report)) } else { None };
+    if let Some(e) = &report.trace_error {
+        eprintln!("error: writing the trace failed: {e}");
+        return exit::IO_ERROR;
+    }
+    if let Some(path) = &args.history {
+        if let Err(e) = write_history(path, &report.history) {
+            eprintln!("error: cannot write history `{}`: {e}", path.display());
+            return exit::IO_ERROR;
+        }
+    }
+    if args.json {
+        let mut v = report_json(&report, wall_s);
+        if let Some(d) = &determinism {
+            v["determinism"] = serde_json::json!({ "deterministic": d.is_none(), "divergence": d });
+        }
+        v["reproduce"] = serde_json::json!(reproduce_command(&args.file, seed));
+        println!("{v}");
+    } else {
+        print_summary(&report, wall_s);
+        if let Some(d) = &determinism {
+            match d {
+                None => println!("determinism: ok (two runs, {} events each, identical hashes)", report.running_hashes.as_ref().map_or(0, |h| h.len())),
+                Some(text) => println!("determinism: FAILED — {text}"),
+            }
+        }
+        println!("reproduce: {}", reproduce_command(&args.file, seed));
+    }
+    if matches!(determinism, Some(Some(_))) {
+        return exit::FAIL;
+    }
+    verdict_code(report.verdict)
+}
+
+/// Exit code of a verdict.
+pub fn verdict_code(v: Verdict) -> i32 {
+    match v {
+        Verdict::Pass => exit::PASS,
+        Verdict::Fail => exit::FAIL,
+        Verdict::Unknown => exit::UNKNOWN,
+    }
+}
+
+fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    // WIRE: histfmt lands from its own commit.
+    let _ = (path, h);
+    w.flush()
+}
+
+/// Runs the scenario a second time and compares the running hashes; `None` when identical,
+/// otherwise a description of the first divergent event in each run.
+fn determinism_check(scn: &Scenario, seed: u64, first: &RunReport) -> Option<String> {
+    let second = runner::run_scenario(scn, RunOptions { seed: Some(seed), record_hashes: true, ..Default::default() });
+    let a = first.running_hashes.as_deref().unwrap_or(&[]);
+    let b = second.running_hashes.as_deref().unwrap_or(&[]);
+    let index = crate::determinism::first_divergence(a, b)?;
+    let show = |r: &RunReport| {
+        if r.captured.is_empty() {
+            "(no event: the run had ended)".to_string()
+        } else {
+            r.captured.join(" ")
+        }
+    };
+    let one = runner::run_scenario(scn, RunOptions { seed: Some(seed), capture_event: Some(index as u64), ..Default::default() });
+    let two = runner::run_scenario(scn, RunOptions { seed: Some(seed), capture_event: Some(index as u64), ..Default::default() });
+    Some(format!(
+        "the runs diverge at event #{index} (of {} and {} events)\n  run 1: {}\n  run 2: {}",
+        a.len(),
+        b.len(),
+        show(&one),
+        show(&two)
+    ))
+}
+
+fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
+    let c = &scn.config;
+    println!("seed: {seed}");
+    println!("scenario: {} — {}", scn.name, scn.description);
+    println!("file: {}", args.file.display());
+    let liveness = c.liveness.map_or("none".to_string(), |l| l.to_string());
+    println!(
+        "parameters: nodes={} topology={:?} duration={} liveness={} events_max={}",
+        c.node_count, c.topology, c.duration, liveness, c.events_max
+    );
+    println!("protocol: {:?}", scn.protocol);
+    println!("network: {:?}", c.network.default);
+    if !c.network.overrides.is_empty() {
+        println!("link overrides: {}", c.network.overrides.len());
+    }
+    println!("clocks: offset_max={} drift_ppm_max={}", c.clocks.offset_max, c.clocks.drift_ppm_max);
+    if c.clients.count > 0 {
+        println!(
+            "clients: {} {:?} target={:?} timeout={}",
+            c.clients.count, c.clients.workload, c.clients.target, c.clients.timeout
+        );
+    }
+    let plan = sim_core::faults::plan(seed, c.node_count, c.duration, &c.faults, c.nemesis.as_ref(), &c.network.default);
+    println!("faults: {} planned ({} scheduled, nemesis {})", plan.len(), c.faults.len(), if c.nemesis.is_some() { "on" } else { "off" });
+    const SHOWN_MAX: usize = 12;
+    for p in plan.iter().take(SHOWN_MAX) {
+        println!("  at {}: {:?} ({:?})", p.at, p.action, p.origin);
+    }
+    if plan.len() > SHOWN_MAX {
+        println!("  … and {} more", plan.len() - SHOWN_MAX);
+    }
+    println!("checks: {}", scn.checks.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "));
+    let _ = std::io::stdout().flush();
+}
+
+fn print_summary(r: &RunReport, wall_s: f64) {
+    let s = &r.stats;
+    println!("---");
+    println!(
+        "simulated: {}  events: {}{}  wall: {:.3}s  ({:.2}M events/s)",
+        sim_core::SimTime(r.sim_time_ns),
+        s.events,
+        if r.hit_events_max { " (stopped at events_max)" } else { "" },
+        wall_s,
+        s.events as f64 / wall_s.max(1e-9) / 1e6
+    );
+    let reasons: Vec<String> = DropReason::ALL.iter().map(|d| format!("{} {}", d.name(), s.dropped_by(*d))).collect();
+    println!(
+        "messages: sent {}, delivered {}, dropped {} ({}), duplicated {}, in flight at end {}",
+        s.messages_sent,
+        s.messages_delivered,
+        s.messages_dropped(),
+        reasons.join(", "),
+        s.duplicated,
+        s.in_flight_at_end
+    );
+    if !r.history.is_empty() {
+        let unknown = r.history.ops.iter().filter(|o| o.is_indeterminate()).count();
+        println!("client operations: {} ({} ok, {} indeterminate)", r.history.len(), r.history.ok_count(), unknown);
+    }
+    for c in &r.checks {
+        println!("check {}: {} — {}", c.name, c.verdict.name(), c.detail);
+    }
+    println!(
+        "verdict: {} (expected: {}) — {}",
+        r.verdict.name(),
+        runner::expect_word(&r.expected),
+        if r.as_expected { "as expected" } else { "NOT as expected" }
+    );
+    println!("trace-hash: {:016x}", r.trace_hash);
+}
+
+/// The `--json` object of one run. Field names are a stable interface (see README).
+pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
+    let s = &r.stats;
+    let mut dropped = serde_json::Map::new();
+    for d in DropReason::ALL {
+        dropped.insert(d.name().to_string(), serde_json::json!(s.dropped_by(d)));
+    }
+    let checks: Vec<serde_json::Value> = r
+        .checks
+        .iter()
+        .map(|c| {
+            let metrics: serde_json::Map<String, serde_json::Value> =
+                c.metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+            serde_json::json!({ "name": c.name, "verdict": c.verdict.name(), "detail": c.detail, "metrics": metrics })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": r.scenario,
+        "seed": r.seed,
+        "trace_hash": format!("{:016x}", r.trace_hash),
+        "events": s.events,
+        "sim_time_ns": r.sim_time_ns,
+        "wall_s": wall_s,
+        "events_per_s": s.events as f64 / wall_s.max(1e-9),
+        "hit_events_max": r.hit_events_max,
+        "messages_sent": s.messages_sent,
+        "messages_delivered": s.messages_delivered,
+        "messages_dropped": s.messages_dropped(),
+        "dropped_by_reason": dropped,
+        "messages_duplicated": s.duplicated,
+        "in_flight_at_end": s.in_flight_at_end,
+        "client_operations": r.history.len(),
+        "faults_planned": r.faults_planned,
+        "verdict": r.verdict.name(),
+        "checks": checks,
+        "expected": runner::expect_word(&r.expected),
+        "as_expected": r.as_expected,
+    })
+}

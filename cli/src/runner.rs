@@ -1,0 +1,178 @@
+//! Running one scenario: choose the protocol it names, build the simulation, run it, evaluate
+//! its checks and compare the outcome with the scenario's `expect`.
+//!
+//! This is the one place that maps a `ProtocolSpec` to a concrete `Process` type, so the engine
+//! stays generic (no dynamic dispatch per event) and the rest of the CLI stays protocol-blind.
+
+use std::io::Write;
+
+use protocols::ProtocolSpec;
+use scenarios::{CheckSpec, Expect, Scenario};
+use sim_core::check::{CheckResult, Verdict};
+use sim_core::{History, Process, RunResult, SimConfig, Simulation, Stats};
+
+/// What to do besides running.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Writes the trace as JSON Lines here.
+    pub trace: Option<Box<dyn Write>>,
+    /// Records the running hash after every event (for `--check-determinism`).
+    pub record_hashes: bool,
+    /// Keeps the JSON text of this hashed event (0-based).
+    pub capture_event: Option<u64>,
+}
+
+/// The outcome of one run, protocol-independent.
+#[derive(Debug)]
+pub struct RunReport {
+    pub scenario: String,
+    pub seed: u64,
+    pub trace_hash: u64,
+    pub stats: Stats,
+    pub sim_time_ns: u64,
+    pub hit_events_max: bool,
+    pub checks: Vec<CheckResult>,
+    pub verdict: Verdict,
+    pub expected: Expect,
+    pub as_expected: bool,
+    pub history: History,
+    pub running_hashes: Option<Vec<u64>>,
+    pub captured: Vec<String>,
+    pub faults_planned: usize,
+    /// First error writing the trace file, if any (the run itself completed).
+    pub trace_error: Option<String>,
+}
+
+/// The scenario's configuration with the seed override applied.
+pub fn config_for(scn: &Scenario, seed: Option<u64>) -> SimConfig {
+    let mut config = scn.config.clone();
+    if let Some(s) = seed {
+        config.seed = s;
+    }
+    config
+}
+
+/// Runs `scn` once. Panics inside the simulation propagate (callers catch them).
+pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
+    let config = config_for(scn, opts.seed);
+    match &scn.protocol {
+        ProtocolSpec::Gossip(_) => {
+            // WIRE: gossip lands from its own commit.
+            let _ = CheckSpec::Convergence { within: None };
+            panic!("gossip is not wired yet")
+        }
+        ProtocolSpec::Forward(p) => {
+            let p = p.clone();
+            let sim = Simulation::new(config, move |id| protocols::forward::Forward::new(id, &p));
+            finish(scn, sim, opts, |_, spec| {
+                CheckResult::new(spec.name(), Verdict::Unknown, "not available for this protocol")
+            })
+        }
+    }
+}
+
+fn finish<P: Process>(
+    scn: &Scenario,
+    mut sim: Simulation<P>,
+    opts: RunOptions,
+    check: impl Fn(&RunResult<P::Observation>, &CheckSpec) -> CheckResult,
+) -> RunReport {
+    if let Some(w) = opts.trace {
+        sim.trace_to(w);
+    }
+    if opts.record_hashes {
+        sim.record_running_hashes();
+    }
+    if let Some(i) = opts.capture_event {
+        sim.capture_event(i);
+    }
+    let faults_planned = sim.plan().len();
+    let (result, io) = sim.run();
+    let checks: Vec<CheckResult> = scn.checks.iter().map(|c| check(&result, c)).collect();
+    let verdict = overall(&checks);
+    let as_expected = matches_expect(&scn.expect, &checks);
+    RunReport {
+        scenario: scn.name.clone(),
+        seed: result.seed,
+        trace_hash: result.trace_hash,
+        stats: result.stats,
+        sim_time_ns: result.end.0,
+        hit_events_max: result.hit_events_max,
+        checks,
+        verdict,
+        expected: scn.expect.clone(),
+        as_expected,
+        history: result.history,
+        running_hashes: result.running_hashes,
+        captured: result.captured,
+        faults_planned,
+        trace_error: io.err().map(|e| e.to_string()),
+    }
+}
+
+/// Fail if any check failed; unknown if none failed but one could not decide; else pass.
+pub fn overall(checks: &[CheckResult]) -> Verdict {
+    if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        Verdict::Fail
+    } else if checks.iter().any(|c| c.verdict == Verdict::Unknown) {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// `Pass`: every check passed. `Violation(names)`: each named check failed and no other did.
+pub fn matches_expect(expect: &Expect, checks: &[CheckResult]) -> bool {
+    match expect {
+        Expect::Pass => checks.iter().all(|c| c.verdict == Verdict::Pass),
+        Expect::Violation(names) => checks.iter().all(|c| {
+            let named = names.iter().any(|n| n == &c.name);
+            if named {
+                c.verdict == Verdict::Fail
+            } else {
+                c.verdict != Verdict::Fail
+            }
+        }),
+    }
+}
+
+/// The words of `expect` used in reports: `"pass"` or `"violation"`.
+pub fn expect_word(e: &Expect) -> &'static str {
+    match e {
+        Expect::Pass => "pass",
+        Expect::Violation(_) => "violation",
+    }
+}
+
+/// Runs `f`, turning a panic into `Err(message)`. The panic message is not printed by the
+/// default hook (see [`quiet_panics`]), the caller reports it with the seed.
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+            s.to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "unknown panic payload".to_string()
+        };
+        match LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take()) {
+            Some(loc) => format!("{msg} (at {loc})"),
+            None => msg,
+        }
+    })
+}
+
+thread_local! {
+    static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs a panic hook that records where a panic happened instead of printing it, so that
+/// the CLI can report a simulation panic once, with its seed and a reproduce command.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let loc = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = loc);
+    }));
+}

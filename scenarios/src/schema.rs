@@ -1,0 +1,403 @@
+//! The serde types of the RON scenario format: exactly what a file may say, before validation.
+//!
+//! Every struct denies unknown fields, so a misspelt field is an error that lists the expected
+//! ones. Field order here is the order in which errors list them and in which `README.md`
+//! documents them. These types only describe shape; ranges and cross-field rules live in
+//! `validate.rs`, which turns a `ScenarioFile` into a checked `Scenario`.
+
+use std::fmt;
+
+use protocols::ProtocolSpec;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use sim_core::time::parse_duration;
+use sim_core::SimDuration;
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Scenario")]
+pub struct ScenarioFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    pub duration: SimDuration,
+    #[serde(default)]
+    pub liveness: Option<SimDuration>,
+    #[serde(default)]
+    pub events_max: Option<u64>,
+    pub nodes: u32,
+    #[serde(default)]
+    pub topology: TopologySpec,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub clocks: ClocksSpec,
+    pub protocol: ProtocolSpec,
+    #[serde(default, deserialize_with = "optional_record")]
+    pub clients: Option<ClientsSpec>,
+    #[serde(default)]
+    pub faults: Vec<FaultAt>,
+    #[serde(default, deserialize_with = "optional_record")]
+    pub nemesis: Option<NemesisSpec>,
+    #[serde(default)]
+    pub checks: Vec<CheckEntry>,
+    #[serde(default)]
+    pub expect: ExpectSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TopologySpec {
+    #[default]
+    FullMesh,
+    Ring,
+    Star {
+        center: u32,
+    },
+    Edges(Vec<(u32, u32)>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Network")]
+pub struct NetworkSpec {
+    #[serde(default = "default_latency")]
+    pub latency: LatencySpec,
+    #[serde(default)]
+    pub drop: f64,
+    #[serde(default)]
+    pub duplicate: f64,
+    #[serde(default)]
+    pub overrides: Vec<OverrideSpec>,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            latency: default_latency(),
+            drop: 0.0,
+            duplicate: 0.0,
+            overrides: Vec::new(),
+        }
+    }
+}
+
+fn default_latency() -> LatencySpec {
+    LatencySpec::Constant(SimDuration::from_millis(1))
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum LatencySpec {
+    Constant(SimDuration),
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
+    Normal {
+        mean: SimDuration,
+        stddev: SimDuration,
+        #[serde(default)]
+        min: SimDuration,
+    },
+    Exponential {
+        mean: SimDuration,
+        #[serde(default)]
+        min: SimDuration,
+    },
+    Pareto {
+        scale: SimDuration,
+        shape: f64,
+        max: SimDuration,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Override")]
+pub struct OverrideSpec {
+    pub from: u32,
+    pub to: u32,
+    #[serde(default)]
+    pub latency: Option<LatencySpec>,
+    #[serde(default)]
+    pub drop: Option<f64>,
+    #[serde(default)]
+    pub duplicate: Option<f64>,
+    #[serde(default)]
+    pub both_ways: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Clocks")]
+pub struct ClocksSpec {
+    #[serde(default)]
+    pub offset_max: SimDuration,
+    #[serde(default)]
+    pub drift_ppm_max: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Clients")]
+pub struct ClientsSpec {
+    pub count: u32,
+    #[serde(default)]
+    pub target: TargetSpec,
+    #[serde(default = "default_timeout")]
+    pub timeout: SimDuration,
+    pub workload: WorkloadSpec,
+    #[serde(default)]
+    pub stop: Option<SimDuration>,
+}
+
+fn default_timeout() -> SimDuration {
+    SimDuration::from_secs(1)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TargetSpec {
+    #[default]
+    Random,
+    Fixed(u32),
+    RoundRobin,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum WorkloadSpec {
+    Broadcast {
+        interval: SimDuration,
+        ops_per_client: u32,
+    },
+}
+
+/// `(at: "2s", fault: ...)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Fault")]
+pub struct FaultAt {
+    pub at: SimDuration,
+    pub fault: FaultSpec,
+}
+
+/// A scheduled fault. The partition shapes may be written bare or wrapped in `Partition(...)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FaultSpec {
+    Partition(PartitionSpec),
+    Split(Vec<GroupSpec>),
+    Isolate(u32),
+    OneWay(OneWaySpec),
+    Bridge(BridgeSpec),
+    Heal,
+    Crash(u32),
+    Restart(u32),
+    Pause {
+        node: u32,
+        duration: SimDuration,
+    },
+    ClockJump {
+        node: u32,
+        by: SignedDuration,
+    },
+    SetLink {
+        #[serde(default)]
+        from: Option<u32>,
+        #[serde(default)]
+        to: Option<u32>,
+        #[serde(default)]
+        latency: Option<LatencySpec>,
+        #[serde(default)]
+        drop: Option<f64>,
+        #[serde(default)]
+        duplicate: Option<f64>,
+    },
+    ResetLinks,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum PartitionSpec {
+    Split(Vec<GroupSpec>),
+    Isolate(u32),
+    OneWay(OneWaySpec),
+    Bridge(BridgeSpec),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "OneWay")]
+pub struct OneWaySpec {
+    pub from: GroupSpec,
+    pub to: GroupSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Bridge")]
+pub struct BridgeSpec {
+    pub left: GroupSpec,
+    pub right: GroupSpec,
+    pub bridge: u32,
+}
+
+/// A partition's shape, whichever way the file wrote it (bare or inside `Partition(...)`).
+pub enum PartitionRef<'a> {
+    Split(&'a [GroupSpec]),
+    Isolate(u32),
+    OneWay(&'a OneWaySpec),
+    Bridge(&'a BridgeSpec),
+}
+
+impl PartitionSpec {
+    pub fn as_ref(&self) -> PartitionRef<'_> {
+        match self {
+            PartitionSpec::Split(g) => PartitionRef::Split(g),
+            PartitionSpec::Isolate(n) => PartitionRef::Isolate(*n),
+            PartitionSpec::OneWay(o) => PartitionRef::OneWay(o),
+            PartitionSpec::Bridge(b) => PartitionRef::Bridge(b),
+        }
+    }
+}
+
+/// A set of endpoints: `[0, 1, 2]` (nodes only) or `(nodes: [0, 1], clients: [0])`.
+#[derive(Debug)]
+pub enum GroupSpec {
+    Nodes(Vec<u32>),
+    Record(GroupRecord),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Group")]
+pub struct GroupRecord {
+    #[serde(default)]
+    pub nodes: Vec<u32>,
+    #[serde(default)]
+    pub clients: Vec<u32>,
+}
+
+impl<'de> Deserialize<'de> for GroupSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GroupSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a group: a list of node ids such as `[0, 1]`, or `(nodes: [0, 1], clients: [0])`")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<GroupSpec, A::Error> {
+                Vec::<u32>::deserialize(SeqAccessDeserializer::new(seq)).map(GroupSpec::Nodes)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GroupSpec, A::Error> {
+                GroupRecord::deserialize(MapAccessDeserializer::new(map)).map(GroupSpec::Record)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An optional record: `(a: 1)`, `Some((a: 1))` or `None`.
+///
+/// ron's `unwrap_variant_newtypes` extension (on, so that `Gossip(fanout: 2)` works) also makes
+/// ron read `Some(` as a variant whose record has no parentheses of its own, which rejects the
+/// natural `Some((a: 1))`. Reading the record through `deserialize_any` accepts every spelling.
+fn optional_record<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Record<T>>::deserialize(d)?.map(|r| r.0))
+}
+
+struct Record<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Record<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Record<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record `( field: value, ... )`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Record<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Record)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A duration with a sign, for clock jumps: `"-50ms"`, `"+2s"`, `"50ms"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedDuration(pub i64);
+
+impl<'de> Deserialize<'de> for SignedDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SignedDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a signed duration string such as \"-50ms\" or \"+2s\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<SignedDuration, E> {
+                let t = s.trim();
+                let (negative, magnitude) = match t.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, t.strip_prefix('+').unwrap_or(t)),
+                };
+                // The same messages as `parse_duration`'s, so errors render alike.
+                let d = parse_duration(magnitude).map_err(|e| E::custom(e.0))?;
+                let n = i64::try_from(d.as_nanos()).map_err(|_| {
+                    E::custom(format!("`{}` is too long a duration", magnitude.trim()))
+                })?;
+                Ok(SignedDuration(if negative { -n } else { n }))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Nemesis")]
+pub struct NemesisSpec {
+    pub kinds: Vec<KindSpec>,
+    pub interval_mean: SimDuration,
+    pub duration_mean: SimDuration,
+    #[serde(default = "default_down_max")]
+    pub down_max: u32,
+    #[serde(default)]
+    pub clock_jump_max: SimDuration,
+    #[serde(default)]
+    pub loss: f64,
+    #[serde(default)]
+    pub duplicate: f64,
+}
+
+fn default_down_max() -> u32 {
+    1
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum KindSpec {
+    Partition,
+    Crash,
+    Pause,
+    ClockJump,
+    Loss,
+    Duplicate,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CheckEntry {
+    Convergence {
+        #[serde(default)]
+        within: Option<SimDuration>,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ExpectSpec {
+    #[default]
+    Pass,
+    Violation(Vec<String>),
+}

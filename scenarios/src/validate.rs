@@ -1,0 +1,1027 @@
+//! Validation: a deserialized `ScenarioFile` becomes a checked `Scenario`, or the first rule it
+//! breaks becomes a `ScenarioError` pointing at the offending value.
+//!
+//! The engine asserts rather than re-checks what is promised here (sim-core's `config.rs`), so
+//! every range and cross-field rule the engine relies on is enforced: ids in range,
+//! probabilities in `[0, 1]`, fault times inside the fault phase, partitions well formed, a
+//! workload the protocol serves, checks the protocol supplies. Rules are checked in the order
+//! the fields appear in a file, so the first error is the one nearest the top. Every limit has a
+//! name (`*_MAX`) and is documented in `README.md`.
+
+use protocols::ProtocolSpec;
+use sim_core::config::{
+    ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
+    NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
+};
+use sim_core::{ClientId, Endpoint, NodeId, SimConfig, SimDuration};
+
+use crate::diag::{list, suggest, Ctx};
+use crate::locate::{field, index};
+use crate::schema::{
+    BridgeSpec, CheckEntry, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec,
+    LatencySpec, NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, TargetSpec,
+    TopologySpec, WorkloadSpec,
+};
+use crate::{check_names, CheckSpec, Expect, Scenario, ScenarioError};
+
+/// The longest duration a scenario may state: 365 days. Sums of a few stay far from overflow.
+pub const DURATION_MAX: SimDuration = SimDuration::from_secs(365 * 24 * 3600);
+pub const NODE_COUNT_MAX: u32 = 1_000_000;
+pub const CLIENT_COUNT_MAX: u32 = 100_000;
+pub const DRIFT_PPM_MAX: u32 = 100_000;
+/// Most tokens the benchmark forwarder may start with, in total.
+pub const FORWARD_TOKENS_MAX: u64 = 10_000_000;
+/// `events_max` when a scenario does not say.
+pub const EVENTS_MAX_DEFAULT: u64 = 50_000_000;
+
+type R<T> = Result<T, ScenarioError>;
+
+/// What later rules need to know about earlier fields.
+struct V<'a, 't> {
+    cx: &'a Ctx<'t>,
+    node_count: u32,
+    client_count: u32,
+}
+
+/// A group's members with the path each was written at, for errors across groups.
+type Members = Vec<(Endpoint, String)>;
+
+pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
+    check_name(cx, &f.name)?;
+    let mut v = V {
+        cx,
+        node_count: 0,
+        client_count: 0,
+    };
+    let duration = v.positive("duration", f.duration)?;
+    let liveness = match f.liveness {
+        Some(l) => Some(v.positive("liveness", l)?),
+        None => None,
+    };
+    let end = duration + liveness.unwrap_or(SimDuration::ZERO);
+    let events_max = f.events_max.unwrap_or(EVENTS_MAX_DEFAULT);
+    if events_max == 0 {
+        return Err(cx.error(
+            "events_max",
+            "`events_max` is `0`: the run would stop before it starts",
+            format!(
+                "leave it out for the default `{EVENTS_MAX_DEFAULT}`, or give a positive count"
+            ),
+        ));
+    }
+    if f.nodes == 0 || f.nodes > NODE_COUNT_MAX {
+        return Err(cx.error(
+            "nodes",
+            format!("`nodes` is `{}`, outside `1..={NODE_COUNT_MAX}`", f.nodes),
+            "a scenario runs at least one node".to_string(),
+        ));
+    }
+    v.node_count = f.nodes;
+    let topology = v.topology(&f.topology)?;
+    let network = v.network(&f.network)?;
+    let clocks = v.clocks(&f.clocks)?;
+    v.protocol(&f.protocol)?;
+    let clients = v.clients(f.clients.as_ref(), &f.protocol, end)?;
+    v.client_count = clients.count;
+    let nemesis = match &f.nemesis {
+        Some(n) => Some(v.nemesis(n)?),
+        None => None,
+    };
+    let nemesis_crashes = nemesis
+        .as_ref()
+        .is_some_and(|n| n.kinds.contains(&FaultKind::Crash));
+    let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
+    let checks = v.checks(&f.checks, &f.protocol)?;
+    let expect = v.expect(&f.expect, &checks)?;
+    let config = SimConfig {
+        seed: f.seed,
+        node_count: f.nodes,
+        duration,
+        liveness,
+        events_max,
+        topology,
+        network,
+        clocks,
+        clients,
+        faults,
+        nemesis,
+    };
+    Ok(Scenario {
+        name: f.name,
+        description: f.description,
+        config,
+        protocol: f.protocol,
+        checks,
+        expect,
+    })
+}
+
+fn check_name(cx: &Ctx<'_>, name: &str) -> R<()> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    if name.is_empty() || !name.chars().all(ok) {
+        return Err(cx.error(
+            "name",
+            format!("invalid scenario name `{name}`"),
+            "a name is non-empty and has only letters, digits, `-`, `_` and `.` (it names reports and files)"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
+impl V<'_, '_> {
+    fn err(
+        &self,
+        path: &str,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> ScenarioError {
+        self.cx.error(path, message, hint)
+    }
+
+    /// A duration within `DURATION_MAX`.
+    fn dur(&self, path: &str, d: SimDuration) -> R<SimDuration> {
+        if d > DURATION_MAX {
+            return Err(self.err(
+                path,
+                format!("duration `{d}` for `{path}` is longer than the limit `{DURATION_MAX}`"),
+                "durations are at most 365 days".to_string(),
+            ));
+        }
+        Ok(d)
+    }
+
+    /// A duration within `DURATION_MAX` and above zero.
+    fn positive(&self, path: &str, d: SimDuration) -> R<SimDuration> {
+        let d = self.dur(path, d)?;
+        if d == SimDuration::ZERO {
+            return Err(self.err(
+                path,
+                format!("`{path}` is `0`; it must be positive"),
+                "write e.g. `\"100ms\"`".to_string(),
+            ));
+        }
+        Ok(d)
+    }
+
+    fn prob(&self, path: &str, p: f64) -> R<f64> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(self.err(
+                path,
+                format!("probability `{p}` for `{path}` is outside `[0, 1]`"),
+                "a probability is a float from `0.0` (never) to `1.0` (always)".to_string(),
+            ));
+        }
+        Ok(p)
+    }
+
+    fn node(&self, path: &str, id: u32) -> R<NodeId> {
+        if id >= self.node_count {
+            let hint = match self.node_count {
+                1 => "the scenario has `1` node: the only id is `0`".to_string(),
+                n => format!(
+                    "the scenario has `{n}` nodes: ids run from `0` to `{}`",
+                    n - 1
+                ),
+            };
+            return Err(self.err(
+                path,
+                format!("node `{id}` is out of range in `{path}`"),
+                hint,
+            ));
+        }
+        Ok(NodeId(id))
+    }
+
+    fn client(&self, path: &str, id: u32) -> R<ClientId> {
+        if id >= self.client_count {
+            let hint = match self.client_count {
+                0 => "the scenario has no clients (see `clients`)".to_string(),
+                1 => "the scenario has `1` client: the only id is `0`".to_string(),
+                n => format!(
+                    "the scenario has `{n}` clients: ids run from `0` to `{}`",
+                    n - 1
+                ),
+            };
+            return Err(self.err(
+                path,
+                format!("client `{id}` is out of range in `{path}`"),
+                hint,
+            ));
+        }
+        Ok(ClientId(id))
+    }
+
+    fn topology(&self, t: &TopologySpec) -> R<Topology> {
+        Ok(match t {
+            TopologySpec::FullMesh => Topology::FullMesh,
+            TopologySpec::Ring => Topology::Ring,
+            TopologySpec::Star { center } => Topology::Star {
+                center: self.node("topology.center", *center)?,
+            },
+            TopologySpec::Edges(edges) => {
+                let mut out: Vec<(NodeId, NodeId)> = Vec::with_capacity(edges.len());
+                for (j, &(a, b)) in edges.iter().enumerate() {
+                    let p = index("topology.0", j);
+                    let a = self.node(&field(&p, "0"), a)?;
+                    let b = self.node(&field(&p, "1"), b)?;
+                    if a == b {
+                        return Err(self.err(
+                            &p,
+                            format!("edge `({}, {})` links node `{}` to itself", a.0, b.0, a.0),
+                            "edges join two different nodes".to_string(),
+                        ));
+                    }
+                    if out
+                        .iter()
+                        .any(|&(x, y)| (x, y) == (a, b) || (x, y) == (b, a))
+                    {
+                        return Err(self.err(
+                            &p,
+                            format!("edge `({}, {})` appears twice in `topology`", a.0, b.0),
+                            "edges are undirected: `(0, 1)` and `(1, 0)` are the same edge"
+                                .to_string(),
+                        ));
+                    }
+                    out.push((a, b));
+                }
+                Topology::Edges(out)
+            }
+        })
+    }
+
+    fn latency(&self, path: &str, l: &LatencySpec) -> R<Latency> {
+        let f = |name: &str| field(path, name);
+        Ok(match l {
+            LatencySpec::Constant(d) => Latency::Constant(self.dur(&f("0"), *d)?),
+            LatencySpec::Uniform { min, max } => {
+                let (min, max) = (self.dur(&f("min"), *min)?, self.dur(&f("max"), *max)?);
+                if min > max {
+                    return Err(self.err(
+                        &f("min"),
+                        format!("uniform latency `min` `{min}` is above `max` `{max}`"),
+                        "`min` must not exceed `max`".to_string(),
+                    ));
+                }
+                Latency::Uniform { min, max }
+            }
+            LatencySpec::Normal { mean, stddev, min } => Latency::Normal {
+                mean: self.dur(&f("mean"), *mean)?,
+                stddev: self.dur(&f("stddev"), *stddev)?,
+                min: self.dur(&f("min"), *min)?,
+            },
+            LatencySpec::Exponential { mean, min } => Latency::Exponential {
+                mean: self.positive(&f("mean"), *mean)?,
+                min: self.dur(&f("min"), *min)?,
+            },
+            LatencySpec::Pareto { scale, shape, max } => {
+                let scale = self.positive(&f("scale"), *scale)?;
+                if !(shape.is_finite() && *shape > 0.0) {
+                    return Err(self.err(
+                        &f("shape"),
+                        format!("pareto `shape` is `{shape}`; it must be positive"),
+                        "a shape around `1.5` gives a long tail; smaller is heavier".to_string(),
+                    ));
+                }
+                let max = self.dur(&f("max"), *max)?;
+                if max < scale {
+                    return Err(self.err(
+                        &f("max"),
+                        format!("pareto `max` `{max}` is below `scale` `{scale}`"),
+                        "every sample is at least `scale`, so `max` must be at least `scale`"
+                            .to_string(),
+                    ));
+                }
+                Latency::Pareto {
+                    scale,
+                    shape: *shape,
+                    max,
+                }
+            }
+        })
+    }
+
+    fn network(&self, n: &NetworkSpec) -> R<NetworkConfig> {
+        let default = LinkConfig {
+            latency: self.latency("network.latency", &n.latency)?,
+            drop: self.prob("network.drop", n.drop)?,
+            duplicate: self.prob("network.duplicate", n.duplicate)?,
+        };
+        let mut overrides: Vec<LinkOverride> = Vec::new();
+        // Which override set each directed link, for "overridden twice" errors.
+        let mut set_by: Vec<usize> = Vec::new();
+        for (j, o) in n.overrides.iter().enumerate() {
+            let p = index("network.overrides", j);
+            let from = self.node(&field(&p, "from"), o.from)?;
+            let to = self.node(&field(&p, "to"), o.to)?;
+            if from == to {
+                return Err(self.err(
+                    &field(&p, "to"),
+                    format!("override links node `{}` to itself", from.0),
+                    "an override is for the link between two different nodes".to_string(),
+                ));
+            }
+            let link = LinkConfig {
+                latency: match &o.latency {
+                    Some(l) => self.latency(&field(&p, "latency"), l)?,
+                    None => default.latency.clone(),
+                },
+                drop: match o.drop {
+                    Some(d) => self.prob(&field(&p, "drop"), d)?,
+                    None => default.drop,
+                },
+                duplicate: match o.duplicate {
+                    Some(d) => self.prob(&field(&p, "duplicate"), d)?,
+                    None => default.duplicate,
+                },
+            };
+            let mut links = vec![(from, to)];
+            if o.both_ways {
+                links.push((to, from));
+            }
+            for (a, b) in links {
+                if let Some(k) = overrides.iter().position(|x| (x.from, x.to) == (a, b)) {
+                    return Err(self.err(
+                        &p,
+                        format!("the link `{} -> {}` is overridden twice", a.0, b.0),
+                        format!(
+                            "`network.overrides[{}]` already sets it",
+                            set_by.get(k).copied().unwrap_or(0)
+                        ),
+                    ));
+                }
+                overrides.push(LinkOverride {
+                    from: a,
+                    to: b,
+                    link: link.clone(),
+                });
+                set_by.push(j);
+            }
+        }
+        Ok(NetworkConfig { default, overrides })
+    }
+
+    fn clocks(&self, c: &crate::schema::ClocksSpec) -> R<ClockConfig> {
+        let offset_max = self.dur("clocks.offset_max", c.offset_max)?;
+        if c.drift_ppm_max > DRIFT_PPM_MAX {
+            return Err(self.err(
+                "clocks.drift_ppm_max",
+                format!(
+                    "`drift_ppm_max` is `{}`, above the limit `{DRIFT_PPM_MAX}`",
+                    c.drift_ppm_max
+                ),
+                "drift is in parts per million: `100` is a typical crystal, `100000` is 10%"
+                    .to_string(),
+            ));
+        }
+        Ok(ClockConfig {
+            offset_max,
+            drift_ppm_max: c.drift_ppm_max,
+        })
+    }
+
+    fn protocol(&self, spec: &ProtocolSpec) -> R<()> {
+        let n = self.node_count;
+        match spec {
+            ProtocolSpec::Gossip(p) => {
+                let fanout_max = n.saturating_sub(1).max(1);
+                if p.fanout == 0 || p.fanout > fanout_max {
+                    return Err(self.err(
+                        "protocol.fanout",
+                        format!("gossip `fanout` is `{}`, outside `1..={fanout_max}`", p.fanout),
+                        format!("a node contacts between `1` and `nodes - 1` peers per round (`nodes` is `{n}`)"),
+                    ));
+                }
+                self.positive("protocol.period", p.period)?;
+            }
+            ProtocolSpec::Forward(p) => {
+                if p.tokens_per_node == 0 {
+                    return Err(self.err(
+                        "protocol.tokens_per_node",
+                        "`tokens_per_node` is `0`: no token would ever move",
+                        "give each starting node at least one token".to_string(),
+                    ));
+                }
+                let starters = match p.starters {
+                    Some(s) if s == 0 || s > n => {
+                        return Err(self.err(
+                            "protocol.starters",
+                            format!("`starters` is `{s}`, outside `1..={n}`"),
+                            "nodes `0..starters` start tokens; `None` means every node".to_string(),
+                        ));
+                    }
+                    Some(s) => s,
+                    None => n,
+                };
+                let tokens = u64::from(p.tokens_per_node) * u64::from(starters);
+                if tokens > FORWARD_TOKENS_MAX {
+                    return Err(self.err(
+                        "protocol.tokens_per_node",
+                        format!(
+                            "`{tokens}` tokens in flight is above the limit `{FORWARD_TOKENS_MAX}`"
+                        ),
+                        "lower `tokens_per_node` or `starters`".to_string(),
+                    ));
+                }
+                if p.mode == protocols::forward::Mode::PingPong && n % 2 == 1 && starters == n {
+                    return Err(self.err(
+                        "protocol.mode",
+                        format!(
+                            "in `PingPong` node `{}` has no partner: `nodes` is odd (`{n}`)",
+                            n - 1
+                        ),
+                        "node `i` plays with node `i ^ 1`; use an even `nodes` or fewer `starters`"
+                            .to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clients(
+        &self,
+        c: Option<&ClientsSpec>,
+        protocol: &ProtocolSpec,
+        end: SimDuration,
+    ) -> R<ClientConfig> {
+        let Some(c) = c else {
+            return Ok(ClientConfig::default());
+        };
+        if c.count == 0 || c.count > CLIENT_COUNT_MAX {
+            return Err(self.err(
+                "clients.count",
+                format!(
+                    "`clients.count` is `{}`, outside `1..={CLIENT_COUNT_MAX}`",
+                    c.count
+                ),
+                "for a scenario without clients, leave `clients` out".to_string(),
+            ));
+        }
+        let target = match c.target {
+            TargetSpec::Random => TargetPolicy::Random,
+            TargetSpec::RoundRobin => TargetPolicy::RoundRobin,
+            TargetSpec::Fixed(n) => TargetPolicy::Fixed(self.node("clients.target.0", n)?),
+        };
+        let timeout = self.positive("clients.timeout", c.timeout)?;
+        let workload = match &c.workload {
+            WorkloadSpec::Broadcast {
+                interval,
+                ops_per_client,
+            } => {
+                let interval = self.dur("clients.workload.interval", *interval)?;
+                if *ops_per_client == 0 {
+                    return Err(self.err(
+                        "clients.workload.ops_per_client",
+                        "`ops_per_client` is `0`: the clients would do nothing",
+                        "give each client at least one operation".to_string(),
+                    ));
+                }
+                Workload::Broadcast {
+                    interval,
+                    ops_per_client: *ops_per_client,
+                }
+            }
+        };
+        let info = protocol.info();
+        if let Some(service) = workload.service() {
+            if !info.services.contains(&service) {
+                let serving: Vec<&str> = protocols::REGISTRY
+                    .iter()
+                    .filter(|p| p.services.contains(&service))
+                    .map(|p| p.name)
+                    .collect();
+                let hint = if serving.is_empty() {
+                    format!("no protocol serves `{}` yet", service.name())
+                } else {
+                    format!(
+                        "protocols that serve `{}`: {}",
+                        service.name(),
+                        list(&serving)
+                    )
+                };
+                let name = match &c.workload {
+                    WorkloadSpec::Broadcast { .. } => "Broadcast",
+                };
+                return Err(self.err(
+                    "clients.workload",
+                    format!(
+                        "workload `{name}` needs the `{}` service, which protocol `{}` does not serve",
+                        service.name(),
+                        info.name
+                    ),
+                    hint,
+                ));
+            }
+        }
+        let stop = match c.stop {
+            Some(s) => {
+                let s = self.dur("clients.stop", s)?;
+                if s > end {
+                    return Err(self.err(
+                        "clients.stop",
+                        format!("`clients.stop` is `{s}`, after the end of the run at `{end}`"),
+                        "the run ends at `duration` plus `liveness`".to_string(),
+                    ));
+                }
+                Some(s)
+            }
+            None => None,
+        };
+        Ok(ClientConfig {
+            count: c.count,
+            target,
+            workload,
+            timeout,
+            stop,
+        })
+    }
+
+    /// A group's members, each checked, with the path it was written at.
+    fn group(&self, path: &str, g: &GroupSpec) -> R<(Group, Members)> {
+        let mut group = Group {
+            nodes: Vec::new(),
+            clients: Vec::new(),
+        };
+        let mut members: Members = Vec::new();
+        let (nodes, clients, nodes_path, clients_path) = match g {
+            GroupSpec::Nodes(n) => (n.as_slice(), &[][..], path.to_string(), String::new()),
+            GroupSpec::Record(r) => (
+                r.nodes.as_slice(),
+                r.clients.as_slice(),
+                field(path, "nodes"),
+                field(path, "clients"),
+            ),
+        };
+        for (j, &id) in nodes.iter().enumerate() {
+            let p = index(&nodes_path, j);
+            let n = self.node(&p, id)?;
+            if group.nodes.contains(&n) {
+                return Err(self.err(
+                    &p,
+                    format!("node `{id}` appears twice in the group `{path}`"),
+                    None,
+                ));
+            }
+            group.nodes.push(n);
+            members.push((Endpoint::Node(n), p));
+        }
+        for (j, &id) in clients.iter().enumerate() {
+            let p = index(&clients_path, j);
+            let c = self.client(&p, id)?;
+            if group.clients.contains(&c) {
+                return Err(self.err(
+                    &p,
+                    format!("client `{id}` appears twice in the group `{path}`"),
+                    None,
+                ));
+            }
+            group.clients.push(c);
+            members.push((Endpoint::Client(c), p));
+        }
+        if members.is_empty() {
+            return Err(self.err(
+                path,
+                format!("the group `{path}` is empty"),
+                "a group names at least one node or client".to_string(),
+            ));
+        }
+        Ok((group, members))
+    }
+
+    /// Fails when an endpoint of `b` is also in `a`.
+    fn disjoint(&self, a: &Members, b: &Members, what: &str, hint: &str) -> R<()> {
+        for (e, p) in b {
+            if let Some((_, q)) = a.iter().find(|(x, _)| x == e) {
+                return Err(self.err(
+                    p,
+                    format!("{} `{}` is {what} (also at `{q}`)", kind(*e), id(*e)),
+                    hint.to_string(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn partition(&self, base: &str, shape: PartitionRef<'_>) -> R<Partition> {
+        Ok(match shape {
+            PartitionRef::Split(groups) => {
+                let gp = field(base, "0");
+                if groups.len() < 2 {
+                    return Err(self.err(
+                        &gp,
+                        format!(
+                            "a split needs at least two groups, found `{}`",
+                            groups.len()
+                        ),
+                        "to cut one node off from the rest, use `Isolate(node)`".to_string(),
+                    ));
+                }
+                let mut all: Members = Vec::new();
+                let mut out = Vec::with_capacity(groups.len());
+                let mut covered = vec![false; self.node_count as usize];
+                for (j, g) in groups.iter().enumerate() {
+                    let (group, members) = self.group(&index(&gp, j), g)?;
+                    self.disjoint(
+                        &all,
+                        &members,
+                        "in two groups of this split",
+                        "every endpoint is in at most one group",
+                    )?;
+                    for n in &group.nodes {
+                        if let Some(c) = covered.get_mut(n.index()) {
+                            *c = true;
+                        }
+                    }
+                    all.extend(members);
+                    out.push(group);
+                }
+                let missing: Vec<String> = covered
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !**c)
+                    .map(|(n, _)| format!("`{n}`"))
+                    .collect();
+                if !missing.is_empty() {
+                    let shown = if missing.len() > 8 {
+                        format!("{} and {} more", missing[..8].join(", "), missing.len() - 8)
+                    } else {
+                        missing.join(", ")
+                    };
+                    return Err(self.err(
+                        &gp,
+                        format!("this split leaves out node(s) {shown}"),
+                        "every node must be in exactly one group (clients may be left out: they keep reaching every node)"
+                            .to_string(),
+                    ));
+                }
+                Partition::Split(out)
+            }
+            PartitionRef::Isolate(n) => Partition::Isolate(self.node(&field(base, "0"), n)?),
+            PartitionRef::OneWay(OneWaySpec { from, to }) => {
+                let (from, a) = self.group(&field(base, "from"), from)?;
+                let (to, b) = self.group(&field(base, "to"), to)?;
+                self.disjoint(
+                    &a,
+                    &b,
+                    "on both sides of this one-way cut",
+                    "`from` and `to` must not share an endpoint",
+                )?;
+                Partition::OneWay { from, to }
+            }
+            PartitionRef::Bridge(BridgeSpec {
+                left,
+                right,
+                bridge,
+            }) => {
+                let (left, a) = self.group(&field(base, "left"), left)?;
+                let (right, b) = self.group(&field(base, "right"), right)?;
+                self.disjoint(
+                    &a,
+                    &b,
+                    "on both sides of this bridge",
+                    "`left` and `right` must not share an endpoint",
+                )?;
+                let bp = field(base, "bridge");
+                let bridge = self.node(&bp, *bridge)?;
+                if let Some((_, q)) = a
+                    .iter()
+                    .chain(&b)
+                    .find(|(e, _)| *e == Endpoint::Node(bridge))
+                {
+                    return Err(self.err(
+                        &bp,
+                        format!("bridge node `{}` is also at `{q}`", bridge.0),
+                        "the bridge is in neither side: it is the one node that talks to both"
+                            .to_string(),
+                    ));
+                }
+                Partition::Bridge {
+                    left,
+                    right,
+                    bridge,
+                }
+            }
+        })
+    }
+
+    fn faults(
+        &self,
+        faults: &[FaultAt],
+        duration: SimDuration,
+        network: &NetworkConfig,
+        nemesis_crashes: bool,
+    ) -> R<Vec<ScheduledFault>> {
+        let mut out = Vec::with_capacity(faults.len());
+        for (i, f) in faults.iter().enumerate() {
+            let p = index("faults", i);
+            let at = self.dur(&field(&p, "at"), f.at)?;
+            if at >= duration {
+                return Err(self.err(
+                    &field(&p, "at"),
+                    format!("fault at `{at}` is outside the fault phase `0..{duration}`"),
+                    "a fault's `at` must be less than `duration`; with `liveness`, every fault heals at `duration`"
+                        .to_string(),
+                ));
+            }
+            let fp = field(&p, "fault");
+            let part = |base: &str, shape| -> R<Fault> {
+                Ok(Fault::Partition(self.partition(base, shape)?))
+            };
+            let fault = match &f.fault {
+                FaultSpec::Partition(shape) => part(&field(&fp, "0"), shape.as_ref())?,
+                FaultSpec::Split(groups) => part(&fp, PartitionRef::Split(groups))?,
+                FaultSpec::Isolate(n) => part(&fp, PartitionRef::Isolate(*n))?,
+                FaultSpec::OneWay(o) => part(&fp, PartitionRef::OneWay(o))?,
+                FaultSpec::Bridge(b) => part(&fp, PartitionRef::Bridge(b))?,
+                FaultSpec::Heal => Fault::Heal,
+                FaultSpec::ResetLinks => Fault::ResetLinks,
+                FaultSpec::Crash(n) => Fault::Crash(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Restart(n) => Fault::Restart(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Pause { node, duration } => Fault::Pause(
+                    self.node(&field(&fp, "node"), *node)?,
+                    self.positive(&field(&fp, "duration"), *duration)?,
+                ),
+                FaultSpec::ClockJump { node, by } => {
+                    let node = self.node(&field(&fp, "node"), *node)?;
+                    self.dur(&field(&fp, "by"), SimDuration(by.0.unsigned_abs()))?;
+                    Fault::ClockJump(node, by.0)
+                }
+                FaultSpec::SetLink {
+                    from,
+                    to,
+                    latency,
+                    drop,
+                    duplicate,
+                } => {
+                    let from = match from {
+                        Some(n) => Some(self.node(&field(&fp, "from"), *n)?),
+                        None => None,
+                    };
+                    let to = match to {
+                        Some(n) => Some(self.node(&field(&fp, "to"), *n)?),
+                        None => None,
+                    };
+                    if from.is_some() && from == to {
+                        return Err(self.err(
+                            &field(&fp, "to"),
+                            "`SetLink` links a node to itself".to_string(),
+                            "`from` and `to` are different nodes, or `None` for every node"
+                                .to_string(),
+                        ));
+                    }
+                    if latency.is_none() && drop.is_none() && duplicate.is_none() {
+                        return Err(self.err(
+                            &fp,
+                            "`SetLink` changes nothing",
+                            "give at least one of `latency`, `drop` and `duplicate`".to_string(),
+                        ));
+                    }
+                    let base = match (from, to) {
+                        (Some(a), Some(b)) => network
+                            .overrides
+                            .iter()
+                            .find(|o| (o.from, o.to) == (a, b))
+                            .map_or(&network.default, |o| &o.link),
+                        _ => &network.default,
+                    };
+                    let link = LinkConfig {
+                        latency: match latency {
+                            Some(l) => self.latency(&field(&fp, "latency"), l)?,
+                            None => base.latency.clone(),
+                        },
+                        drop: match drop {
+                            Some(d) => self.prob(&field(&fp, "drop"), *d)?,
+                            None => base.drop,
+                        },
+                        duplicate: match duplicate {
+                            Some(d) => self.prob(&field(&fp, "duplicate"), *d)?,
+                            None => base.duplicate,
+                        },
+                    };
+                    Fault::SetLink { from, to, link }
+                }
+            };
+            out.push(ScheduledFault { at, fault });
+        }
+        if !nemesis_crashes {
+            self.crashes_consistent(&out)?;
+        }
+        Ok(out)
+    }
+
+    /// `Crash` only a running node and `Restart` only a crashed one, in time order (file order
+    /// at equal times, as the engine applies them).
+    fn crashes_consistent(&self, faults: &[ScheduledFault]) -> R<()> {
+        let mut order: Vec<usize> = (0..faults.len()).collect();
+        order.sort_by_key(|&i| faults[i].at);
+        let mut crashed_at: Vec<Option<SimDuration>> = vec![None; self.node_count as usize];
+        for i in order {
+            let f = &faults[i];
+            let p = field(&index("faults", i), "fault");
+            match f.fault {
+                Fault::Crash(n) => {
+                    if let Some(Some(t)) = crashed_at.get(n.index()) {
+                        return Err(self.err(
+                            &p,
+                            format!(
+                                "node `{}` is crashed at `{}` but is already down since `{t}`",
+                                n.0, f.at
+                            ),
+                            "restart it first, or remove one of the crashes".to_string(),
+                        ));
+                    }
+                    if let Some(c) = crashed_at.get_mut(n.index()) {
+                        *c = Some(f.at);
+                    }
+                }
+                Fault::Restart(n) => {
+                    if let Some(None) = crashed_at.get(n.index()) {
+                        return Err(self.err(
+                            &p,
+                            format!(
+                                "node `{}` is restarted at `{}` but is not crashed then",
+                                n.0, f.at
+                            ),
+                            "a `Restart` follows a `Crash` of the same node".to_string(),
+                        ));
+                    }
+                    if let Some(c) = crashed_at.get_mut(n.index()) {
+                        *c = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn nemesis(&self, n: &NemesisSpec) -> R<NemesisConfig> {
+        if n.kinds.is_empty() {
+            return Err(self.err(
+                "nemesis.kinds",
+                "the nemesis has no fault kinds",
+                "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, or leave `nemesis` out"
+                    .to_string(),
+            ));
+        }
+        let mut kinds: Vec<FaultKind> = Vec::with_capacity(n.kinds.len());
+        for (j, k) in n.kinds.iter().enumerate() {
+            let kind = match k {
+                KindSpec::Partition => FaultKind::Partition,
+                KindSpec::Crash => FaultKind::Crash,
+                KindSpec::Pause => FaultKind::Pause,
+                KindSpec::ClockJump => FaultKind::ClockJump,
+                KindSpec::Loss => FaultKind::Loss,
+                KindSpec::Duplicate => FaultKind::Duplicate,
+            };
+            if kinds.contains(&kind) {
+                return Err(self.err(
+                    &index("nemesis.kinds", j),
+                    format!("`{k:?}` appears twice in `nemesis.kinds`"),
+                    None,
+                ));
+            }
+            kinds.push(kind);
+        }
+        let interval_mean = self.positive("nemesis.interval_mean", n.interval_mean)?;
+        let duration_mean = self.positive("nemesis.duration_mean", n.duration_mean)?;
+        let has = |k| kinds.contains(&k);
+        if (has(FaultKind::Crash) || has(FaultKind::Pause))
+            && (n.down_max == 0 || n.down_max > self.node_count)
+        {
+            return Err(self.err(
+                "nemesis.down_max",
+                format!(
+                    "`down_max` is `{}`, outside `1..={}`",
+                    n.down_max, self.node_count
+                ),
+                "at most `down_max` nodes are crashed or paused at once".to_string(),
+            ));
+        }
+        let clock_jump_max = self.dur("nemesis.clock_jump_max", n.clock_jump_max)?;
+        if has(FaultKind::ClockJump) && clock_jump_max == SimDuration::ZERO {
+            return Err(self.err(
+                "nemesis.clock_jump_max",
+                "`ClockJump` is listed but `clock_jump_max` is `0`",
+                "give the largest step, e.g. `clock_jump_max: \"100ms\"`".to_string(),
+            ));
+        }
+        let loss = self.prob("nemesis.loss", n.loss)?;
+        if has(FaultKind::Loss) && loss == 0.0 {
+            return Err(self.err(
+                "nemesis.loss",
+                "`Loss` is listed but `loss` is `0`",
+                "give the drop probability while a loss fault lasts, e.g. `loss: 0.2`".to_string(),
+            ));
+        }
+        let duplicate = self.prob("nemesis.duplicate", n.duplicate)?;
+        if has(FaultKind::Duplicate) && duplicate == 0.0 {
+            return Err(self.err(
+                "nemesis.duplicate",
+                "`Duplicate` is listed but `duplicate` is `0`",
+                "give the duplicate probability while the fault lasts, e.g. `duplicate: 0.1`"
+                    .to_string(),
+            ));
+        }
+        Ok(NemesisConfig {
+            kinds,
+            interval_mean,
+            duration_mean,
+            down_max: n.down_max,
+            clock_jump_max,
+            loss,
+            duplicate,
+        })
+    }
+
+    fn checks(&self, checks: &[CheckEntry], protocol: &ProtocolSpec) -> R<Vec<CheckSpec>> {
+        let info = protocol.info();
+        let mut out: Vec<CheckSpec> = Vec::with_capacity(checks.len());
+        for (j, c) in checks.iter().enumerate() {
+            let p = index("checks", j);
+            let spec = match c {
+                CheckEntry::Convergence { within } => CheckSpec::Convergence {
+                    within: match within {
+                        Some(w) => Some(self.positive(&field(&p, "within"), *w)?),
+                        None => None,
+                    },
+                },
+            };
+            let name = spec.name();
+            if !info.checks.contains(&name) {
+                let hint = if info.checks.is_empty() {
+                    format!("`{}` supplies no checks", info.name)
+                } else {
+                    format!("`{}` supplies {}", info.name, list(info.checks))
+                };
+                return Err(self.err(
+                    &p,
+                    format!("check `{name}` is not supplied by protocol `{}`", info.name),
+                    hint,
+                ));
+            }
+            if out.iter().any(|o| o.name() == name) {
+                return Err(self.err(
+                    &p,
+                    format!("check `{name}` appears twice in `checks`"),
+                    None,
+                ));
+            }
+            out.push(spec);
+        }
+        Ok(out)
+    }
+
+    fn expect(&self, e: &ExpectSpec, checks: &[CheckSpec]) -> R<Expect> {
+        let names = match e {
+            ExpectSpec::Pass => return Ok(Expect::Pass),
+            ExpectSpec::Violation(names) => names,
+        };
+        if names.is_empty() {
+            return Err(self.err(
+                "expect",
+                "`Violation([])` names no check",
+                "name the checks expected to fail, e.g. `Violation([\"convergence\"])`, or write `Pass`".to_string(),
+            ));
+        }
+        let running: Vec<&str> = checks.iter().map(CheckSpec::name).collect();
+        for (j, name) in names.iter().enumerate() {
+            let p = index("expect.0", j);
+            if names[..j].contains(name) {
+                return Err(self.err(&p, format!("`{name}` appears twice in `expect`"), None));
+            }
+            if !running.contains(&name.as_str()) {
+                let known = check_names();
+                let hint = match (suggest(name, known), running.is_empty()) {
+                    (Some(s), _) if s != name => {
+                        format!("did you mean `{s}`? checks: {}", list(known))
+                    }
+                    (_, true) => "the scenario runs no checks: add it to `checks`".to_string(),
+                    (_, false) => format!("the scenario runs {}", list(&running)),
+                };
+                let message = if known.contains(&name.as_str()) {
+                    format!("`expect` names the check `{name}`, which this scenario does not run")
+                } else {
+                    format!("`expect` names `{name}`, which is not a check")
+                };
+                return Err(self.err(&p, message, hint));
+            }
+        }
+        Ok(Expect::Violation(names.clone()))
+    }
+}
+
+fn kind(e: Endpoint) -> &'static str {
+    match e {
+        Endpoint::Node(_) => "node",
+        Endpoint::Client(_) => "client",
+    }
+}
+
+fn id(e: Endpoint) -> u32 {
+    match e {
+        Endpoint::Node(n) => n.0,
+        Endpoint::Client(c) => c.0,
+    }
+}

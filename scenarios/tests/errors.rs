@@ -1,0 +1,282 @@
+//! Snapshot tests of scenario errors: each case is a bad scenario text and the exact error it
+//! renders (`file:line:col: message` and the hint), through one data-driven `check`.
+//!
+//! After a deliberate wording change, `DUMP=1 cargo test -p scenarios --test errors -- --nocapture`
+//! prints every mismatch (wanted and got) instead of stopping at the first; review, then paste.
+
+/// A valid scenario that cases edit, with `{}` standing for the lines a case adds.
+const BASE: &str = r#"Scenario(
+    name: "t",
+    seed: 1,
+    duration: "10s",
+    nodes: 4,
+    protocol: Gossip(mode: PushPull, fanout: 2, period: "100ms"),
+    {}
+)
+"#;
+
+/// `BASE` with `extra` in place of `{}`.
+fn with(extra: &str) -> String {
+    BASE.replace("{}", extra)
+}
+
+#[track_caller]
+fn check(text: &str, expected: &str) {
+    let got = match scenarios::parse(text, "t.ron") {
+        Ok(s) => format!("ok: {}", s.name),
+        Err(e) => e.to_string(),
+    };
+    if std::env::var_os("DUMP").is_some() && got != expected {
+        eprintln!("MISMATCH\n  want: {expected:?}\n  got:  {got:?}");
+        return;
+    }
+    assert_eq!(
+        got, expected,
+        "\n--- text ---\n{text}\n--- got ---\n{got}\n"
+    );
+}
+
+#[test]
+fn base_is_valid() {
+    check(&with(""), "ok: t");
+}
+
+#[test]
+fn syntax_errors() {
+    check(
+        "Scenario(\n    name: \"t\"\n    seed: 1,\n)",
+        "t.ron:3:5: expected `,` or a closing bracket in the scenario\n  hint: items of a list or record are separated by commas",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Crash(1)],"),
+        "t.ron:7:40: mismatched `]`: the `(` at 7:14 is still open\n  hint: close `(` with `)` first",
+    );
+    check(
+        "Scenario(\n    name: \"t\",\n    seed: 1,\n",
+        "t.ron:1:9: unclosed `(`\n  hint: the file ends before this `(` is closed: add `)` where it should end",
+    );
+    check(
+        "Scenario(\n    name: \"t,\n    seed: 1,\n)",
+        "t.ron:2:11: unterminated string\n  hint: close the string with `\"`",
+    );
+    check(
+        &format!("{}Scenario()", with("")),
+        "t.ron:9:1: unexpected text after the end of the scenario\n  hint: a file holds one `Scenario(...)`; remove what follows its closing `)`",
+    );
+    check(
+        "Scenari(name: \"t\")",
+        "t.ron:1:1: expected `Scenario(...)`, found `Scenari(...)`\n  hint: write `Scenario(...)`, or leave the name out: `(...)`",
+    );
+}
+
+#[test]
+fn unknown_and_missing_fields() {
+    check(
+        &with("nodez: 4,"),
+        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `faults`, `nemesis`, `checks`, `expect`",
+    );
+    check(
+        &with("network: (dorp: 0.1),"),
+        "t.ron:7:15: unknown field `dorp` in `network`\n  hint: did you mean `drop`? the fields here are `latency`, `drop`, `duplicate`, `overrides`",
+    );
+    check(
+        &with("").replace("Gossip(mode: PushPull, fanout: 2, period: \"100ms\")", "Forward(mode: PingPong, tokns_per_node: 1)"),
+        "t.ron:6:39: unknown field `tokns_per_node` in `protocol`\n  hint: did you mean `tokens_per_node`? the fields here are `mode`, `tokens_per_node`, `starters`",
+    );
+    check(
+        &with("").replace("    nodes: 4,\n", ""),
+        "t.ron:1:1: missing field `nodes` in the scenario\n  hint: add `nodes: 5`",
+    );
+    check(
+        &with("clients: (count: 2),"),
+        "t.ron:7:14: missing field `workload` in `clients`\n  hint: add `workload: Broadcast(interval: \"200ms\", ops_per_client: 20)`",
+    );
+    check(
+        &with("seed: 2,"),
+        "t.ron:7:5: field `seed` appears twice in the scenario\n  hint: remove one of them",
+    );
+}
+
+#[test]
+fn unknown_variants() {
+    check(
+        &with("").replace(
+            "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
+            "Paxos(replicas: 3)",
+        ),
+        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`",
+    );
+    check(
+        &with("").replace("Gossip(", "Gosip("),
+        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`",
+    );
+    check(
+        &with("topology: Mesh,"),
+        "t.ron:7:15: unknown variant `Mesh` for `topology`\n  hint: expected one of `FullMesh`, `Ring`, `Star`, `Edges`",
+    );
+    check(
+        &with("").replace("PushPull", "PushPul"),
+        "t.ron:6:28: unknown variant `PushPul` for `protocol.mode`\n  hint: did you mean `PushPull`? expected one of `Push`, `Pull`, `PushPull`",
+    );
+}
+
+#[test]
+fn wrong_types_and_bad_values() {
+    check(
+        &with("").replace("nodes: 4", "nodes: \"4\""),
+        "t.ron:5:12: expected an integer for `nodes`, found `\"4\"`",
+    );
+    check(
+        &with("").replace("nodes: 4", "nodes: -4"),
+        "t.ron:5:12: integer `-4` is out of range for `nodes`\n  hint: ids, counts and seeds are non-negative integers that fit their field",
+    );
+    check(
+        &with("topology: Star(center: 1.5),"),
+        "t.ron:7:28: expected an integer for `topology.center`, found `1.5`",
+    );
+    check(
+        &with("").replace("nodes: 4,", "nodes 4,"),
+        "t.ron:5:11: expected `:` after a field name in the scenario\n  hint: fields are written `name: value`",
+    );
+    check(
+        &with("").replace("\"10s\"", "\"150\""),
+        "t.ron:4:15: invalid duration `150` for `duration`\n  hint: `150` has no unit; write e.g. `150ms` (units: ns, us, ms, s, m, h)",
+    );
+    check(
+        &with("").replace("\"100ms\"", "\"100 parsecs\""),
+        "t.ron:6:57: invalid duration `100 parsecs` for `protocol.period`\n  hint: unknown unit ` parsecs` in `100 parsecs`; expected one of ns, us, ms, s, m, h",
+    );
+    check(
+        &with("").replace("\"10s\"", "10"),
+        "t.ron:4:15: expected a string for `duration`, found `10`\n  hint: durations are strings with a unit, such as `\"10ms\"` or `\"10s\"`",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: ClockJump(node: 1, by: \"-5x\"))],"),
+        "t.ron:7:55: invalid duration `-5x` for `faults[0].fault.by`\n  hint: unknown unit `x` in `5x`; expected one of ns, us, ms, s, m, h",
+    );
+    check(
+        &with("").replace("name: \"t\"", "name: \"my scenario\""),
+        "t.ron:2:11: invalid scenario name `my scenario`\n  hint: a name is non-empty and has only letters, digits, `-`, `_` and `.` (it names reports and files)",
+    );
+    check(
+        &with("liveness: \"0\","),
+        "t.ron:7:15: `liveness` is `0`; it must be positive\n  hint: write e.g. `\"100ms\"`",
+    );
+    check(
+        &with("").replace("\"10s\"", "\"9000h\""),
+        "t.ron:4:15: duration `9000h` for `duration` is longer than the limit `8760h`\n  hint: durations are at most 365 days",
+    );
+}
+
+#[test]
+fn ids_out_of_range() {
+    check(
+        &with("faults: [(at: \"1s\", fault: Crash(7))],"),
+        "t.ron:7:38: node `7` is out of range in `faults[0].fault.0`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Partition(Split([[0, 1], [2, 9]])))],"),
+        "t.ron:7:61: node `9` is out of range in `faults[0].fault.0.0[1][1]`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`",
+    );
+    check(
+        &with("topology: Star(center: 4),"),
+        "t.ron:7:28: node `4` is out of range in `topology.center`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`",
+    );
+    check(
+        &with(
+            "clients: (count: 2, workload: Broadcast(interval: \"1s\", ops_per_client: 1)),\n    \
+             faults: [(at: \"1s\", fault: Split([(nodes: [0, 1], clients: [0]), (nodes: [2, 3], clients: [2])]))],",
+        ),
+        "t.ron:8:96: client `2` is out of range in `faults[0].fault.0[1].clients[0]`\n  hint: the scenario has `2` clients: ids run from `0` to `1`",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: OneWay(from: [0], to: (clients: [0])))],"),
+        "t.ron:7:65: client `0` is out of range in `faults[0].fault.to.clients[0]`\n  hint: the scenario has no clients (see `clients`)",
+    );
+}
+
+#[test]
+fn probabilities_and_latencies() {
+    check(
+        &with("network: (drop: 1.5),"),
+        "t.ron:7:21: probability `1.5` for `network.drop` is outside `[0, 1]`\n  hint: a probability is a float from `0.0` (never) to `1.0` (always)",
+    );
+    check(
+        &with("network: (overrides: [(from: 0, to: 1, duplicate: -0.1)]),"),
+        "t.ron:7:55: probability `-0.1` for `network.overrides[0].duplicate` is outside `[0, 1]`\n  hint: a probability is a float from `0.0` (never) to `1.0` (always)",
+    );
+    check(
+        &with("network: (latency: Uniform(min: \"10ms\", max: \"1ms\")),"),
+        "t.ron:7:37: uniform latency `min` `10ms` is above `max` `1ms`\n  hint: `min` must not exceed `max`",
+    );
+    check(
+        &with("network: (latency: Pareto(scale: \"1ms\", shape: 0.0, max: \"1s\")),"),
+        "t.ron:7:52: pareto `shape` is `0`; it must be positive\n  hint: a shape around `1.5` gives a long tail; smaller is heavier",
+    );
+}
+
+#[test]
+fn fault_schedule() {
+    check(
+        &with("faults: [(at: \"1s\", fault: Heal), (at: \"12s\", fault: Heal)],"),
+        "t.ron:7:44: fault at `12s` is outside the fault phase `0..10s`\n  hint: a fault's `at` must be less than `duration`; with `liveness`, every fault heals at `duration`",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Partition(Split([[0, 1], [2]])))],"),
+        "t.ron:7:48: this split leaves out node(s) `3`\n  hint: every node must be in exactly one group (clients may be left out: they keep reaching every node)",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Split([[0, 1], [1, 2, 3]]))],"),
+        "t.ron:7:48: node `1` is in two groups of this split (also at `faults[0].fault.0[0][1]`)\n  hint: every endpoint is in at most one group",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Split([[0, 1, 2, 3], []]))],"),
+        "t.ron:7:53: the group `faults[0].fault.0[1]` is empty\n  hint: a group names at least one node or client",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Bridge(left: [0], right: [1, 3], bridge: 3))],"),
+        "t.ron:7:73: bridge node `3` is also at `faults[0].fault.right[1]`\n  hint: the bridge is in neither side: it is the one node that talks to both",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: Crash(1)), (at: \"3s\", fault: Restart(2))],"),
+        "t.ron:7:61: node `2` is restarted at `3s` but is not crashed then\n  hint: a `Restart` follows a `Crash` of the same node",
+    );
+    check(
+        &with("faults: [(at: \"1s\", fault: SetLink(from: 0))],"),
+        "t.ron:7:32: `SetLink` changes nothing\n  hint: give at least one of `latency`, `drop` and `duplicate`",
+    );
+}
+
+#[test]
+fn protocol_workload_checks_and_expectations() {
+    check(
+        &with("").replace("fanout: 2", "fanout: 4"),
+        "t.ron:6:46: gossip `fanout` is `4`, outside `1..=3`\n  hint: a node contacts between `1` and `nodes - 1` peers per round (`nodes` is `4`)",
+    );
+    check(
+        &with("clients: (count: 1, workload: Broadcast(interval: \"1s\", ops_per_client: 1)),")
+            .replace("Gossip(mode: PushPull, fanout: 2, period: \"100ms\")", "Forward(mode: HotPotato, tokens_per_node: 1)"),
+        "t.ron:7:35: workload `Broadcast` needs the `broadcast` service, which protocol `Forward` does not serve\n  hint: protocols that serve `broadcast`: `Gossip`",
+    );
+    check(
+        &with("checks: [Convergence()],")
+            .replace("Gossip(mode: PushPull, fanout: 2, period: \"100ms\")", "Forward(mode: HotPotato, tokens_per_node: 1)"),
+        "t.ron:7:14: check `convergence` is not supplied by protocol `Forward`\n  hint: `Forward` supplies no checks",
+    );
+    check(
+        &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: the scenario runs `convergence`",
+    );
+    check(
+        &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`",
+    );
+    check(
+        &with("expect: Violation([\"convergence\"]),"),
+        "t.ron:7:24: `expect` names the check `convergence`, which this scenario does not run\n  hint: the scenario runs no checks: add it to `checks`",
+    );
+    check(
+        &with("nemesis: (kinds: [Loss], interval_mean: \"1s\", duration_mean: \"1s\"),"),
+        "t.ron:7:14: `Loss` is listed but `loss` is `0`\n  hint: give the drop probability while a loss fault lasts, e.g. `loss: 0.2`",
+    );
+}

@@ -3,9 +3,12 @@
 //! parses arguments and calls in here, so integration tests drive the same code.
 
 pub mod bench;
+pub mod bench_check;
 pub mod check;
 pub mod determinism;
 pub mod exit;
+pub mod explain;
+pub mod histfmt;
 pub mod run;
 pub mod runner;
 pub mod sweep;

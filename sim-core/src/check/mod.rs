@@ -2,6 +2,7 @@
 //! never a protocol's internals.
 
 pub mod convergence;
+pub mod linearizability;
 
 /// A check's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

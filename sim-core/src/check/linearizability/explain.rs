@@ -1,0 +1,286 @@
+//! Explaining a violation so that a person sees why.
+//!
+//! A failed search knows two things: the furthest completion it ever reached (the *blocking*
+//! operation: everything that completed before it was linearized, but no linearization could
+//! include it) and a witness linearization of everything before it (the *longest linearizable
+//! prefix*). On top of that we look for the *smallest window*: the latest start time `t0`
+//! such that the operations overlapping `[t0, completion of the blocking operation]` cannot be
+//! linearized even from an arbitrary state. Operations that completed before `t0` are dropped
+//! (their effect is summarized by "any state"); operations that started before `t0` become
+//! optional (they may already have been applied before the window). Both only make the window
+//! easier to linearize, so a window that still fails proves the violation on its own. Windows
+//! are tried from the smallest outwards within a step budget; if none fails from an arbitrary
+//! state, the window is the whole prefix, from the initial value.
+
+use super::model::{CompiledOp, Step, ANY};
+use super::search::{Search, Status};
+use super::{Budget, LinOp, Value, Violation};
+
+/// Rows of a text timeline beyond this are elided (the ones furthest from the blocking
+/// operation).
+const TIMELINE_ROWS_MAX: usize = 40;
+/// Width of a text timeline's time axis, in characters.
+const TIMELINE_WIDTH: usize = 50;
+/// Operations of the longest linearizable prefix quoted in the text.
+const PREFIX_QUOTED_MAX: usize = 5;
+
+/// Builds the violation of a key whose search failed.
+pub(super) fn violation(
+    ops: &[LinOp],
+    key: &Value,
+    members: &[usize],
+    search: &Search,
+    budget: &Budget,
+) -> Violation {
+    assert_eq!(search.status(), Status::NotLinearizable);
+    let main = &search.ops;
+    let r = search
+        .blocking_op()
+        .expect("a failed search was stuck somewhere") as usize;
+    let r_ret = main[r].ret.expect("the blocking operation completed");
+    // The prefix: operations invoked before the blocking completion; the ones whose completion
+    // comes before it (in the search's event order) must be linearized.
+    let in_prefix = |j: usize| main[j].ret.is_some_and(|t| (t, j) <= (r_ret, r));
+    let prefix_len = main.partition_point(|c| c.call <= r_ret);
+    assert!(r < prefix_len);
+
+    let mut window: Option<(Vec<CompiledOp>, bool)> = None;
+    let mut steps_left = budget.explain_steps_max;
+    let mut t0_candidates: Vec<u64> = main[..=r].iter().map(|c| c.call).collect();
+    t0_candidates.dedup();
+    for &t0 in t0_candidates.iter().rev() {
+        if steps_left == 0 {
+            break;
+        }
+        let mut members_w: Vec<CompiledOp> = Vec::new();
+        for (j, c) in main[..prefix_len].iter().enumerate() {
+            if c.ret.is_some_and(|t| t < t0) {
+                continue;
+            }
+            let optional = c.call < t0 || !in_prefix(j);
+            if optional {
+                if matches!(c.step, Step::Read(_) | Step::CasFailed(_)) {
+                    continue;
+                }
+                members_w.push(CompiledOp { ret: None, ..*c });
+            } else {
+                members_w.push(*c);
+            }
+        }
+        let mut sub = Search::new(search.model.clone(), members_w.clone(), ANY, 0x5eed ^ t0);
+        let status = sub.run(steps_left, budget.memory_bytes_max);
+        steps_left = steps_left.saturating_sub(sub.steps);
+        match status {
+            Status::NotLinearizable => {
+                window = Some((members_w, true));
+                break;
+            }
+            Status::Linearizable => {}
+            Status::Running | Status::MemoryFull => break,
+        }
+    }
+    let (window_ops, from_any) = window.unwrap_or_else(|| {
+        let whole: Vec<CompiledOp> = main[..prefix_len]
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                if in_prefix(j) {
+                    *c
+                } else {
+                    CompiledOp { ret: None, ..*c }
+                }
+            })
+            .collect();
+        (whole, false)
+    });
+    let mut window: Vec<usize> = window_ops.iter().map(|c| c.index).collect();
+    window.sort_by_key(|&i| (ops[i].call, i));
+    let mut window_optional: Vec<usize> = window_ops
+        .iter()
+        .filter(|c| c.ret.is_none())
+        .map(|c| c.index)
+        .collect();
+    window_optional.sort_by_key(|&i| (ops[i].call, i));
+    Violation {
+        key: key.clone(),
+        key_operations: members.len(),
+        blocking: main[r].index,
+        window,
+        window_optional,
+        window_from_any_state: from_any,
+        prefix: search
+            .prefix()
+            .iter()
+            .map(|&j| main[j as usize].index)
+            .collect(),
+        prefix_state: search.model.value(search.stuck_state()),
+    }
+}
+
+/// One row of a timeline: an operation of the window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineRow {
+    /// Index of the operation in the checked slice.
+    pub index: usize,
+    pub process: u64,
+    /// `write 4`, `read → 3`, …
+    pub label: String,
+    pub call: u64,
+    /// Completion time, if it completed (`None`: open to the end).
+    pub ret: Option<u64>,
+    /// May or may not have taken effect (indeterminate, or started before the window).
+    pub optional: bool,
+    /// The operation that cannot be linearized.
+    pub blocking: bool,
+    /// Position in the longest linearizable prefix, if it is part of it.
+    pub prefix_position: Option<usize>,
+}
+
+/// The window's operations as timeline rows, in invocation order.
+pub fn timeline_rows(ops: &[LinOp], v: &Violation) -> Vec<TimelineRow> {
+    v.window
+        .iter()
+        .map(|&i| {
+            let op = &ops[i];
+            TimelineRow {
+                index: i,
+                process: op.process,
+                label: op.describe(),
+                call: op.call,
+                ret: if op.completion == super::Completion::Unknown {
+                    None
+                } else {
+                    op.ret
+                },
+                optional: v.window_optional.contains(&i),
+                blocking: i == v.blocking,
+                prefix_position: v.prefix.iter().position(|&p| p == i),
+            }
+        })
+        .collect()
+}
+
+fn key_name(key: &Value) -> String {
+    match key {
+        Value::Nil => "the register".to_string(),
+        k => format!("key `{k}`"),
+    }
+}
+
+fn op_name(ops: &[LinOp], i: usize) -> String {
+    format!("#{i} p{} {}", ops[i].process, ops[i].describe())
+}
+
+/// The explanation of a violation as text: what fails, the longest linearizable prefix, and a
+/// timeline of the smallest window.
+pub fn explain_text(ops: &[LinOp], v: &Violation) -> String {
+    let mut s = String::new();
+    let b = &ops[v.blocking];
+    s.push_str(&format!(
+        "not linearizable: {} ({} operations on it)\n",
+        key_name(&v.key),
+        v.key_operations
+    ));
+    s.push_str(&format!(
+        "  {} (invoked at {}, completed at {}) cannot be linearized together with the operations that completed before it\n",
+        op_name(ops, v.blocking),
+        b.call,
+        b.ret.map_or("-".to_string(), |t| t.to_string()),
+    ));
+    let state = v
+        .prefix_state
+        .as_ref()
+        .map_or("unknown".to_string(), |x| x.to_string());
+    s.push_str(&format!(
+        "  longest linearizable prefix: {} operations, leaving the value {}",
+        v.prefix.len(),
+        state
+    ));
+    if v.prefix.is_empty() {
+        s.push('\n');
+    } else {
+        let tail = v.prefix.len().saturating_sub(PREFIX_QUOTED_MAX);
+        let quoted: Vec<String> = v.prefix[tail..].iter().map(|&i| op_name(ops, i)).collect();
+        s.push_str(&format!(
+            "; it ends {}{}\n",
+            if tail > 0 { "… " } else { "" },
+            quoted.join(", ")
+        ));
+    }
+    s.push_str(&format!(
+        "  smallest window that cannot be linearized{}: {} operations\n",
+        if v.window_from_any_state {
+            " from any state"
+        } else {
+            " from the initial value"
+        },
+        v.window.len()
+    ));
+    s.push_str(&timeline_text(&timeline_rows(ops, v)));
+    s
+}
+
+/// A text timeline: one row per operation, time flowing right on an ordinal scale.
+fn timeline_text(rows: &[TimelineRow]) -> String {
+    let mut s = String::new();
+    let skipped = rows.len().saturating_sub(TIMELINE_ROWS_MAX);
+    let rows = &rows[skipped..];
+    let mut times: Vec<u64> = rows
+        .iter()
+        .flat_map(|r| [Some(r.call), r.ret])
+        .flatten()
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let column = |t: u64| -> usize {
+        let rank = times.partition_point(|&x| x < t);
+        if times.len() <= 1 {
+            0
+        } else {
+            rank * (TIMELINE_WIDTH - 1) / (times.len() - 1)
+        }
+    };
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| format!("#{} p{} {}", r.index, r.process, r.label))
+        .collect();
+    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    if skipped > 0 {
+        s.push_str(&format!("    … {skipped} earlier operations not shown\n"));
+    }
+    for (r, name) in rows.iter().zip(&names) {
+        let start = column(r.call);
+        let (end, open) = match r.ret {
+            Some(t) => (column(t).max(start), false),
+            None => (TIMELINE_WIDTH - 1, true),
+        };
+        let mut bar = String::new();
+        bar.push_str(&" ".repeat(start));
+        let fill = if r.optional { '-' } else { '=' };
+        for c in start..=end {
+            let ch = if c == start {
+                '|'
+            } else if c == end {
+                if open {
+                    '>'
+                } else {
+                    '|'
+                }
+            } else {
+                fill
+            };
+            bar.push(ch);
+        }
+        bar.push_str(&" ".repeat(TIMELINE_WIDTH - 1 - end));
+        let mark = if r.blocking {
+            "  ✗ cannot be linearized"
+        } else if r.optional {
+            "  (may or may not have taken effect)"
+        } else {
+            ""
+        };
+        let pad = name_width - name.chars().count();
+        s.push_str(&format!("    {name}{}  {bar}{mark}\n", " ".repeat(pad)));
+    }
+    s
+}

@@ -1,0 +1,557 @@
+//! Linearizability checking: dsim's main consistency verdict.
+//!
+//! A history — operations with a process, an invocation time, a completion time, an input, an
+//! output and a completion kind (`ok`, `fail`, or `unknown`) — is linearizable when every
+//! operation can be given one instant between its invocation and its completion such that the
+//! operations, applied one at a time in that order, behave like a single register per key.
+//! Operations that timed out (`unknown`) may take effect at any point after their invocation,
+//! or never.
+//!
+//! How it is checked:
+//! - *P-compositionality*: keys are independent, so each key is checked on its own
+//!   ([`model`] holds the per-key specification: read, write, compare-and-set, append).
+//! - *Search*: the Wing–Gong/Lowe depth-first search with memoization of (linearized set,
+//!   state) — Porcupine's approach — over an explicit stack ([`search`]).
+//! - *Interleaving*: keys are searched round-robin in key order, a fixed number of steps at a
+//!   time, and the check stops at the first key that fails. A cheap violation is therefore found
+//!   even when another key is very expensive, and the result is still deterministic.
+//! - *Budget*: a step limit and a memory limit (deterministic), plus an optional caller-supplied
+//!   "should stop" callback (the CLI uses it for wall-clock limits). Running out yields
+//!   [`LinVerdict::Unknown`] instead of hanging or exhausting memory.
+//! - *Explanation*: for a violation, the key, the operation that cannot be linearized, the
+//!   longest linearizable prefix, the smallest window of operations that cannot be linearized
+//!   from any state, and a text timeline ([`explain`]).
+//!
+//! What a `fail` and a read of `nil` mean is not universal. [`Semantics`] chooses it:
+//! [`Semantics::etcd`] (a failed compare-and-set completed and observed another value; `nil`
+//! is the absent register), [`Semantics::knossos`] (`fail` did not happen; a read of `nil`
+//! matches anything), or [`Semantics::dsim`] (`fail` did not happen; `nil` is absent), which
+//! is what dsim's own clients record. This module is pure: no I/O and no clock.
+
+mod explain;
+mod model;
+mod search;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::check::{CheckResult, Verdict};
+use crate::{History, Outcome, Request, Response};
+
+pub use explain::{explain_text, timeline_rows, TimelineRow};
+
+use model::Model;
+use search::{Search, Status};
+
+/// A value held by a register or seen by an operation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Value {
+    /// Nothing: the absent register, or a read that returned `nil`.
+    Nil,
+    Int(i128),
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// What an operation asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Read,
+    Write(Value),
+    /// Set the register to `new` if it holds `expected` (`Nil`: if it is absent).
+    Cas {
+        expected: Value,
+        new: Value,
+    },
+    /// Concatenate a string to the register's string (absent counts as empty).
+    Append(Value),
+}
+
+impl Input {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Input::Read => "read",
+            Input::Write(_) => "write",
+            Input::Cas { .. } => "cas",
+            Input::Append(_) => "append",
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Completion {
+    /// Completed and took effect.
+    Ok,
+    /// Completed with a definite failure; [`Semantics`] decides what that means.
+    Fail,
+    /// Indeterminate (timed out, crashed, or still pending at the end): it may have taken
+    /// effect at any point after its invocation, or never.
+    Unknown,
+}
+
+impl Completion {
+    pub fn name(self) -> &'static str {
+        match self {
+            Completion::Ok => "ok",
+            Completion::Fail => "fail",
+            Completion::Unknown => "unknown",
+        }
+    }
+}
+
+/// One operation of a history, as the checker sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinOp {
+    /// The process (client) that issued it; only used in explanations.
+    pub process: u64,
+    /// The key it addressed (`Nil` for single-register histories).
+    pub key: Value,
+    /// Invocation time (any monotonic unit: nanoseconds, or event numbers).
+    pub call: u64,
+    /// Completion time; `None` if it never completed. Unused for `Unknown` operations except
+    /// in explanations.
+    pub ret: Option<u64>,
+    pub input: Input,
+    /// What a read returned (`Some(Nil)` for `nil`); `None` when unknown or not a read.
+    pub output: Option<Value>,
+    pub completion: Completion,
+}
+
+impl LinOp {
+    /// A short description: `read → 3`, `write 4`, `cas 1→2 failed`, `append "x" ?`.
+    pub fn describe(&self) -> String {
+        let mut s = match &self.input {
+            Input::Read => match &self.output {
+                Some(v) if self.completion == Completion::Ok => format!("read → {v}"),
+                _ => "read".to_string(),
+            },
+            Input::Write(v) => format!("write {v}"),
+            Input::Cas { expected, new } => format!("cas {expected}→{new}"),
+            Input::Append(v) => format!("append {v}"),
+        };
+        match self.completion {
+            Completion::Ok => {}
+            Completion::Fail => s.push_str(" failed"),
+            Completion::Unknown => s.push_str(" ?"),
+        }
+        s
+    }
+}
+
+/// What a `fail` completion means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailMeaning {
+    /// The operation did not take effect (Knossos; dsim's clients).
+    DidNotHappen,
+    /// A failed compare-and-set completed and observed a value other than the expected one
+    /// (etcd). Failed reads and writes are still treated as not having happened.
+    ObservedOther,
+}
+
+/// What a successful read of `nil` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NilRead {
+    /// The register was absent (etcd; dsim).
+    Absent,
+    /// The read's value was not recorded: it matches anything (Knossos).
+    Anything,
+}
+
+/// The model's reading of failures, `nil` and the initial state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Semantics {
+    /// Each key's value before any operation (`Nil`: absent).
+    pub initial: Value,
+    pub fail: FailMeaning,
+    pub nil_read: NilRead,
+}
+
+impl Semantics {
+    /// etcd's convention (Porcupine's etcd model): starts absent, a failed compare-and-set
+    /// observed another value, `nil` is absent.
+    pub fn etcd() -> Semantics {
+        Semantics {
+            initial: Value::Nil,
+            fail: FailMeaning::ObservedOther,
+            nil_read: NilRead::Absent,
+        }
+    }
+    /// Knossos's `cas-register`: `fail` did not happen, a read of `nil` matches anything. Starts
+    /// absent; Knossos's own files need [`Semantics::with_initial`]`(Value::Int(0))`.
+    pub fn knossos() -> Semantics {
+        Semantics {
+            initial: Value::Nil,
+            fail: FailMeaning::DidNotHappen,
+            nil_read: NilRead::Anything,
+        }
+    }
+    /// What dsim's clients record: `fail` did not happen, `nil` is absent, keys start absent.
+    pub fn dsim() -> Semantics {
+        Semantics {
+            initial: Value::Nil,
+            fail: FailMeaning::DidNotHappen,
+            nil_read: NilRead::Absent,
+        }
+    }
+    pub fn with_initial(mut self, initial: Value) -> Semantics {
+        self.initial = initial;
+        self
+    }
+}
+
+/// Limits on one check. The step and memory limits are deterministic: the same history and
+/// budget always give the same result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Search steps over all keys.
+    pub steps_max: u64,
+    /// Bytes of memo tables alive at once, over all keys.
+    pub memory_bytes_max: u64,
+    /// Steps one key runs before the next key's turn.
+    pub quantum_steps: u64,
+    /// Search steps spent looking for the smallest window once a violation is found.
+    pub explain_steps_max: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            steps_max: 500_000_000,
+            memory_bytes_max: 2 << 30,
+            quantum_steps: 1 << 16,
+            explain_steps_max: 20_000_000,
+        }
+    }
+}
+
+/// The checker's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LinVerdict {
+    Linearizable,
+    NotLinearizable,
+    /// A key's search ran out of budget (or was stopped) before deciding.
+    Unknown,
+}
+
+impl LinVerdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            LinVerdict::Linearizable => "linearizable",
+            LinVerdict::NotLinearizable => "not-linearizable",
+            LinVerdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why a key was left undecided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownReason {
+    Steps,
+    Memory,
+    Stopped,
+}
+
+impl UnknownReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            UnknownReason::Steps => "step budget exhausted",
+            UnknownReason::Memory => "memory budget exhausted",
+            UnknownReason::Stopped => "stopped by the caller",
+        }
+    }
+}
+
+/// A key that was not decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUnknown {
+    pub key: Value,
+    pub reason: UnknownReason,
+}
+
+/// Where and why a history is not linearizable. Operations are indices into the checked slice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub key: Value,
+    /// Operations on this key.
+    pub key_operations: usize,
+    /// The completed operation that no linearization of the history up to its completion can
+    /// include.
+    pub blocking: usize,
+    /// The smallest window of operations that cannot be linearized, in invocation order.
+    pub window: Vec<usize>,
+    /// Window operations that were treated as optional (indeterminate, or started before the
+    /// window and possibly already applied).
+    pub window_optional: Vec<usize>,
+    /// True when the window cannot be linearized from *any* state; false when it is the whole
+    /// prefix, checked from the initial value.
+    pub window_from_any_state: bool,
+    /// The longest linearizable prefix: a linearization of every operation that completed
+    /// before `blocking` did, in linearization order.
+    pub prefix: Vec<usize>,
+    /// The register's value after `prefix` (`None` if unknown).
+    pub prefix_state: Option<Value>,
+}
+
+/// The full result of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinReport {
+    pub verdict: LinVerdict,
+    /// Operations given to the checker.
+    pub operations: usize,
+    pub keys: usize,
+    /// Search steps taken (not counting the explanation).
+    pub steps: u64,
+    /// Configurations remembered, summed over keys.
+    pub configurations: u64,
+    pub violation: Option<Violation>,
+    pub unknown: Vec<KeyUnknown>,
+}
+
+/// Options of [`check_history`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinOptions {
+    pub budget: Budget,
+    /// The run's seed, quoted in the explanation of a failure.
+    pub seed: Option<u64>,
+}
+
+/// One key's search in progress.
+struct KeyRun {
+    key: Value,
+    /// Indices of this key's operations in the checked slice.
+    members: Vec<usize>,
+    search: Option<Search>,
+}
+
+/// Checks `ops` (any order) for linearizability under `sem`, one key at a time.
+pub fn check_ops(
+    ops: &[LinOp],
+    sem: &Semantics,
+    budget: &Budget,
+    mut should_stop: Option<&mut dyn FnMut() -> bool>,
+) -> LinReport {
+    assert!(budget.quantum_steps > 0);
+    let mut by_key: BTreeMap<&Value, Vec<usize>> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        by_key.entry(&op.key).or_default().push(i);
+    }
+    let mut runs: Vec<KeyRun> = Vec::with_capacity(by_key.len());
+    for (salt, (key, members)) in by_key.into_iter().enumerate() {
+        let mut model = Model::new();
+        let initial = model.intern(&sem.initial);
+        let compiled = model::compile(&mut model, ops, &members, sem);
+        let search = Search::new(model, compiled, initial, salt as u64);
+        runs.push(KeyRun {
+            key: key.clone(),
+            members,
+            search: Some(search),
+        });
+    }
+    let mut report = LinReport {
+        verdict: LinVerdict::Linearizable,
+        operations: ops.len(),
+        keys: runs.len(),
+        steps: 0,
+        configurations: 0,
+        violation: None,
+        unknown: Vec::new(),
+    };
+    let mut live: Vec<usize> = (0..runs.len()).collect();
+    // Each round gives every live key one quantum; rounds are bounded by the step budget.
+    let rounds_max = budget.steps_max / budget.quantum_steps + 2;
+    for _round in 0..rounds_max {
+        if live.is_empty() {
+            break;
+        }
+        if let Some(stop) = should_stop.as_mut() {
+            if stop() {
+                for &k in &live {
+                    give_up(&mut runs[k], UnknownReason::Stopped, &mut report);
+                }
+                live.clear();
+                break;
+            }
+        }
+        for &k in &live {
+            if runs[k].search.is_none() {
+                continue; // Given up earlier in this round to free memory.
+            }
+            if report.steps >= budget.steps_max {
+                give_up(&mut runs[k], UnknownReason::Steps, &mut report);
+                continue;
+            }
+            let others: u64 = live
+                .iter()
+                .filter(|&&o| o != k)
+                .filter_map(|&o| runs[o].search.as_ref())
+                .map(|s| s.memo_bytes())
+                .sum();
+            let quota = budget.quantum_steps.min(budget.steps_max - report.steps);
+            let search = runs[k].search.as_mut().expect("live key has a search");
+            let steps_before = search.steps;
+            let status = search.run(quota, budget.memory_bytes_max.saturating_sub(others));
+            report.steps += search.steps - steps_before;
+            match status {
+                Status::Running => {}
+                Status::Linearizable => {
+                    report.configurations += search.memo_len() as u64;
+                    runs[k].search = None;
+                }
+                Status::NotLinearizable => {
+                    report.configurations += search.memo_len() as u64;
+                    let run = &runs[k];
+                    let search = run.search.as_ref().expect("violating key has a search");
+                    let violation = explain::violation(ops, &run.key, &run.members, search, budget);
+                    report.violation = Some(violation);
+                    report.verdict = LinVerdict::NotLinearizable;
+                    return report;
+                }
+                Status::MemoryFull => {
+                    // Free the biggest memo (the first in key order on ties).
+                    let mut victim = k;
+                    for &o in &live {
+                        let (Some(a), Some(b)) =
+                            (runs[o].search.as_ref(), runs[victim].search.as_ref())
+                        else {
+                            continue;
+                        };
+                        if a.memo_bytes() > b.memo_bytes()
+                            || (a.memo_bytes() == b.memo_bytes() && o < victim)
+                        {
+                            victim = o;
+                        }
+                    }
+                    give_up(&mut runs[victim], UnknownReason::Memory, &mut report);
+                }
+            }
+        }
+        live.retain(|&k| runs[k].search.is_some());
+    }
+    for &k in &live {
+        if runs[k].search.is_some() {
+            give_up(&mut runs[k], UnknownReason::Steps, &mut report);
+        }
+    }
+    report.unknown.sort_by(|a, b| a.key.cmp(&b.key));
+    if !report.unknown.is_empty() {
+        report.verdict = LinVerdict::Unknown;
+    }
+    report
+}
+
+fn give_up(run: &mut KeyRun, reason: UnknownReason, report: &mut LinReport) {
+    if let Some(search) = run.search.take() {
+        report.configurations += search.memo_len() as u64;
+        report.unknown.push(KeyUnknown {
+            key: run.key.clone(),
+            reason,
+        });
+    }
+}
+
+/// The key-value operations of a dsim history, in the checker's terms. Other requests
+/// (broadcast) are left out. Times are simulated nanoseconds; the process is the client id.
+pub fn ops_from_history(history: &History) -> Vec<LinOp> {
+    let mut out = Vec::with_capacity(history.ops.len());
+    for op in &history.ops {
+        let (key, input) = match &op.request {
+            Request::Get { key } => (*key, Input::Read),
+            Request::Put { key, value } => (*key, Input::Write(Value::Int(i128::from(*value)))),
+            Request::Cas { key, expected, new } => (
+                *key,
+                Input::Cas {
+                    expected: expected.map_or(Value::Nil, |v| Value::Int(i128::from(v))),
+                    new: Value::Int(i128::from(*new)),
+                },
+            ),
+            Request::Broadcast { .. } | Request::ReadSet => continue,
+        };
+        let (ret, completion, output) = match &op.completion {
+            None => (None, Completion::Unknown, None),
+            Some((t, Outcome::Unknown)) => (Some(t.0), Completion::Unknown, None),
+            Some((t, Outcome::Fail)) => (Some(t.0), Completion::Fail, None),
+            Some((t, Outcome::Ok(response))) => match response {
+                Response::Value(v) => (
+                    Some(t.0),
+                    Completion::Ok,
+                    Some(v.map_or(Value::Nil, |v| Value::Int(i128::from(v)))),
+                ),
+                Response::Ok => (Some(t.0), Completion::Ok, None),
+                Response::Fail | Response::Redirect { .. } | Response::Unsupported => {
+                    (Some(t.0), Completion::Fail, None)
+                }
+                // Not an answer to a key-value request: we cannot tell what happened.
+                Response::Set(_) => (Some(t.0), Completion::Unknown, None),
+            },
+        };
+        out.push(LinOp {
+            process: u64::from(op.client.0),
+            key: Value::Int(i128::from(key)),
+            call: op.invoke.0,
+            ret,
+            input,
+            output,
+            completion,
+        });
+    }
+    out
+}
+
+/// The `linearizable` check of a run: dsim's key-value history under [`Semantics::dsim`].
+/// On a violation, `detail` holds the explanation (key, window, prefix, timeline) and the seed.
+pub fn check_history(history: &History, opts: &LinOptions) -> CheckResult {
+    let ops = ops_from_history(history);
+    let report = check_ops(&ops, &Semantics::dsim(), &opts.budget, None);
+    let verdict = match report.verdict {
+        LinVerdict::Linearizable => Verdict::Pass,
+        LinVerdict::NotLinearizable => Verdict::Fail,
+        LinVerdict::Unknown => Verdict::Unknown,
+    };
+    let detail = match (&report.violation, report.verdict) {
+        (Some(v), _) => {
+            let mut text = explain_text(&ops, v);
+            if let Some(seed) = opts.seed {
+                text.push_str(&format!("reproduce with seed {seed}\n"));
+            }
+            text
+        }
+        (None, LinVerdict::Unknown) => {
+            let keys: Vec<String> = report
+                .unknown
+                .iter()
+                .map(|u| format!("`{}` ({})", u.key, u.reason.name()))
+                .collect();
+            format!(
+                "undecided: {} of {} keys were not decided: {}",
+                report.unknown.len(),
+                report.keys,
+                keys.join(", ")
+            )
+        }
+        _ => format!(
+            "linearizable: {} operations on {} keys ({} search steps)",
+            report.operations, report.keys, report.steps
+        ),
+    };
+    let mut result = CheckResult::new("linearizable", verdict, detail)
+        .metric("operations", report.operations as f64)
+        .metric("keys", report.keys as f64)
+        .metric("search_steps", report.steps as f64);
+    if let Some(v) = &report.violation {
+        result = result.metric("window_operations", v.window.len() as f64);
+    }
+    result
+}

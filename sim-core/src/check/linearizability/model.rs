@@ -1,0 +1,467 @@
+//! The sequential specification one key is checked against: a register that holds nothing
+//! (absent) or one value, with read, write, compare-and-set and append.
+//!
+//! Before the search, every operation of a key is *compiled* under the chosen [`Semantics`]:
+//! values are interned to small integers, operations that cannot constrain anything are
+//! dropped (a read whose result is unknown, an operation that definitely did not happen), and
+//! each remaining operation becomes a [`Step`] that is either *mandatory* (it completed, so it
+//! must be linearized before its completion) or *optional* (indeterminate: it may take effect at
+//! any point after its invocation, or never). The search then only compares integers.
+//!
+//! The state [`ANY`] stands for "some state we know nothing about"; explanations use it to
+//! check a window of a history cut out of its context. Every transition from `ANY` admits at
+//! least what any concrete state would, so a window that cannot be linearized from `ANY` cannot
+//! be linearized from any state at all.
+
+use super::table::splitmix64;
+use super::{Completion, FailMeaning, Input, LinOp, NilRead, Semantics, Value};
+
+/// State id of the absent register (`nil`).
+pub(super) const ABSENT: u32 = 0;
+/// State id of "any state" (only used to check windows).
+pub(super) const ANY: u32 = 1;
+/// Interned values beyond this count are refused (the search's state is a `u32`).
+const VALUES_MAX: usize = 1 << 30;
+
+/// What an operation does to the register, with values interned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Step {
+    /// A read that returned this value.
+    Read(u32),
+    /// Set the value.
+    Write(u32),
+    /// A compare-and-set that succeeded: required the first value, set the second.
+    Cas(u32, u32),
+    /// A compare-and-set that completed and observed a value other than this one (etcd's
+    /// reading of a failed compare-and-set).
+    CasFailed(u32),
+    /// Concatenate a string to the value (absent counts as the empty string).
+    Append(u32),
+}
+
+/// One operation ready for the search.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CompiledOp {
+    pub(super) step: Step,
+    /// Index of the operation in the caller's slice.
+    pub(super) index: usize,
+    pub(super) call: u64,
+    /// Completion time of a mandatory operation; `None` for an optional one.
+    pub(super) ret: Option<u64>,
+}
+
+impl CompiledOp {
+    pub(super) fn mandatory(&self) -> bool {
+        self.ret.is_some()
+    }
+}
+
+/// The interned values of one key and the transition function over them.
+#[derive(Clone)]
+pub(super) struct Model {
+    /// What each state id stands for (ids 0 and 1 are `ABSENT` and `ANY`).
+    entries: Vec<Entry>,
+    /// Content hash of each entry (see [`ContentHash`]).
+    hashes: Vec<ContentHash>,
+    /// Content → id, by the content hash.
+    ids: IdTable,
+    /// Memoized `Append` transitions: (state, appended value) → state.
+    appends: IdTable,
+    append_keys: Vec<(u32, u32, u32)>,
+}
+
+/// A value, or a string built by appending to another state. Appended strings are only
+/// materialized when two contents hash alike (to tell them apart) or for display, so a search
+/// through many appends does not copy strings at every step.
+#[derive(Clone, Debug)]
+enum Entry {
+    Value(Value),
+    /// The string of state `.0` followed by the string value `.1`.
+    Append(u32, u32),
+}
+
+impl Model {
+    pub(super) fn new() -> Model {
+        let mut model = Model {
+            entries: Vec::new(),
+            hashes: Vec::new(),
+            ids: IdTable::default(),
+            appends: IdTable::default(),
+            append_keys: Vec::new(),
+        };
+        assert_eq!(model.intern(&Value::Nil), ABSENT);
+        // `ANY` has no value of its own: its slot holds a placeholder never looked up.
+        model.entries.push(Entry::Value(Value::Nil));
+        model.hashes.push(ContentHash::of(&Value::Nil));
+        model
+    }
+
+    pub(super) fn intern(&mut self, v: &Value) -> u32 {
+        let hash = ContentHash::of(v);
+        if let Some(id) = self.find(hash, v) {
+            return id;
+        }
+        self.push(hash, Entry::Value(v.clone()))
+    }
+
+    /// The id whose content is `v`, if any.
+    fn find(&self, hash: ContentHash, v: &Value) -> Option<u32> {
+        self.ids
+            .find(hash.key(), |id| match &self.entries[id as usize] {
+                Entry::Value(x) => x == v,
+                Entry::Append(..) => self.materialize(id) == *v,
+            })
+    }
+
+    fn push(&mut self, hash: ContentHash, entry: Entry) -> u32 {
+        assert!(self.entries.len() < VALUES_MAX, "too many distinct values");
+        let id = self.entries.len() as u32;
+        self.entries.push(entry);
+        self.hashes.push(hash);
+        self.ids.insert(hash.key(), id);
+        id
+    }
+
+    /// The value of an id (not `ANY`), building appended strings without recursion.
+    fn materialize(&self, id: u32) -> Value {
+        assert_ne!(id, ANY);
+        let mut suffixes: Vec<u32> = Vec::new();
+        let mut at = id;
+        let base = loop {
+            match &self.entries[at as usize] {
+                Entry::Value(v) => break v,
+                Entry::Append(prev, suffix) => {
+                    suffixes.push(*suffix);
+                    at = *prev;
+                }
+            }
+        };
+        if suffixes.is_empty() {
+            return base.clone();
+        }
+        let mut s = match base {
+            Value::Str(s) => s.clone(),
+            _ => String::new(), // Absent: the empty string.
+        };
+        for &suffix in suffixes.iter().rev() {
+            if let Entry::Value(Value::Str(x)) = &self.entries[suffix as usize] {
+                s.push_str(x);
+            }
+        }
+        Value::Str(s)
+    }
+
+    /// The value a state id stands for (`None` for `ANY`).
+    pub(super) fn value(&self, state: u32) -> Option<Value> {
+        (state != ANY).then(|| self.materialize(state))
+    }
+
+    /// Applies `op` to `state`: the next state, or `None` when the operation is not allowed
+    /// there. An optional operation that would leave the state unchanged is refused too: taking
+    /// effect without changing anything is the same as never taking effect, which the search
+    /// already covers by leaving it out.
+    #[inline]
+    pub(super) fn step(&mut self, state: u32, op: &CompiledOp) -> Option<u32> {
+        let next = match op.step {
+            Step::Read(v) => {
+                if state == v || state == ANY {
+                    v
+                } else {
+                    return None;
+                }
+            }
+            Step::Write(v) => v,
+            Step::Cas(expected, new) => {
+                if state == expected || state == ANY {
+                    new
+                } else {
+                    return None;
+                }
+            }
+            Step::CasFailed(expected) => {
+                if state == expected {
+                    return None;
+                }
+                state
+            }
+            Step::Append(v) => self.append(state, v)?,
+        };
+        if op.ret.is_none() && next == state {
+            return None;
+        }
+        Some(next)
+    }
+
+    fn append(&mut self, state: u32, v: u32) -> Option<u32> {
+        if state == ANY {
+            return Some(ANY);
+        }
+        let key_hash = splitmix64(u64::from(state) << 32 | u64::from(v));
+        let keys = &self.append_keys;
+        if let Some(k) = self.appends.find(key_hash, |k| {
+            keys[k as usize].0 == state && keys[k as usize].1 == v
+        }) {
+            return Some(self.append_keys[k as usize].2);
+        }
+        if !matches!(self.entries[v as usize], Entry::Value(Value::Str(_))) {
+            return None;
+        }
+        if matches!(self.entries[state as usize], Entry::Value(Value::Int(_))) {
+            return None;
+        }
+        let hash = self.hashes[state as usize].concat(self.hashes[v as usize]);
+        // Only materialize when some content already hashes alike.
+        let next = match self.ids.find(hash.key(), |_| true) {
+            None => self.push(hash, Entry::Append(state, v)),
+            Some(_) => {
+                let joined = match (self.materialize(state), &self.entries[v as usize]) {
+                    (Value::Str(mut a), Entry::Value(Value::Str(b))) => {
+                        a.push_str(b);
+                        Value::Str(a)
+                    }
+                    (_, Entry::Value(Value::Str(b))) => Value::Str(b.clone()),
+                    _ => unreachable!("checked above"),
+                };
+                debug_assert_eq!(hash, ContentHash::of(&joined));
+                match self.find(hash, &joined) {
+                    Some(id) => id,
+                    None => self.push(hash, Entry::Append(state, v)),
+                }
+            }
+        };
+        let k = self.append_keys.len() as u32;
+        self.append_keys.push((state, v, next));
+        self.appends.insert(key_hash, k);
+        Some(next)
+    }
+}
+
+/// A stable hash of a value's content that can be extended by concatenation: for a string,
+/// the polynomial `Σ byte[i]·B^(n-1-i)` (mod 2^64) and `B^n`, so the hash of `a + b` comes from
+/// the hashes of `a` and `b` without reading either. The absent value hashes like the empty
+/// string, which is what it is for concatenation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ContentHash {
+    poly: u64,
+    /// `B^len` for strings; 0 for integers (which do not concatenate).
+    power: u64,
+    tag: u8,
+}
+
+/// The polynomial's base (odd).
+const HASH_BASE: u64 = 0x100_0000_01b3;
+
+impl ContentHash {
+    fn of(v: &Value) -> ContentHash {
+        match v {
+            Value::Nil => ContentHash {
+                poly: 0,
+                power: 1,
+                tag: 0,
+            },
+            Value::Int(n) => {
+                let bytes = n.to_le_bytes();
+                let (lo, hi) = bytes.split_at(8);
+                let lo = u64::from_le_bytes(lo.try_into().expect("8 bytes"));
+                let hi = u64::from_le_bytes(hi.try_into().expect("8 bytes"));
+                ContentHash {
+                    poly: splitmix64(lo) ^ hi.rotate_left(17),
+                    power: 0,
+                    tag: 1,
+                }
+            }
+            Value::Str(s) => {
+                let (mut poly, mut power) = (0u64, 1u64);
+                for &b in s.as_bytes() {
+                    poly = poly.wrapping_mul(HASH_BASE).wrapping_add(u64::from(b) + 1);
+                    power = power.wrapping_mul(HASH_BASE);
+                }
+                ContentHash {
+                    poly,
+                    power,
+                    tag: 2,
+                }
+            }
+        }
+    }
+
+    /// The hash of the concatenation of two strings (or of absent and a string).
+    fn concat(self, suffix: ContentHash) -> ContentHash {
+        ContentHash {
+            poly: self
+                .poly
+                .wrapping_mul(suffix.power)
+                .wrapping_add(suffix.poly),
+            power: self.power.wrapping_mul(suffix.power),
+            tag: 2,
+        }
+    }
+
+    /// The key for hash tables.
+    fn key(self) -> u64 {
+        splitmix64(self.poly ^ u64::from(self.tag) << 56)
+    }
+}
+
+/// A small open-addressing table from 64-bit hashes to `u32` ids; the caller confirms a
+/// candidate id with its own equality. Deterministic: no random state, no iteration.
+#[derive(Clone, Default)]
+struct IdTable {
+    /// (hash, id + 1); id + 1 == 0 marks an empty slot.
+    slots: Vec<(u64, u32)>,
+    len: usize,
+}
+
+impl IdTable {
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let (h, id1) = self.slots[i];
+            if id1 == 0 {
+                return None;
+            }
+            if h == hash && eq(id1 - 1) {
+                return Some(id1 - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, hash: u64, id: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let old = std::mem::take(&mut self.slots);
+            self.slots = vec![(0, 0); (old.len() * 2).max(16)];
+            for (h, id1) in old.into_iter().filter(|s| s.1 != 0) {
+                self.place(h, id1);
+            }
+        }
+        self.place(hash, id + 1);
+        self.len += 1;
+    }
+
+    fn place(&mut self, hash: u64, id1: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        while self.slots[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (hash, id1);
+    }
+}
+
+/// Compiles the operations `members` (indices into `ops`, in any order) of one key. Returns the
+/// compiled operations sorted by invocation (ties by index), leaving out the ones that cannot
+/// constrain the search.
+pub(super) fn compile(
+    model: &mut Model,
+    ops: &[LinOp],
+    members: &[usize],
+    sem: &Semantics,
+) -> Vec<CompiledOp> {
+    let mut out = Vec::with_capacity(members.len());
+    for &index in members {
+        let op = &ops[index];
+        let Some((step, completed)) = compile_one(model, op, sem) else {
+            continue;
+        };
+        // A completion without a time completed at some point: the end bounds it.
+        let ret = completed.then(|| op.ret.unwrap_or(u64::MAX).max(op.call));
+        out.push(CompiledOp {
+            step,
+            index,
+            call: op.call,
+            ret,
+        });
+    }
+    out.sort_by_key(|c| (c.call, c.index));
+    out
+}
+
+/// The step of one operation and whether it completed (must be linearized), or `None` when
+/// the operation can be left out of the check entirely.
+fn compile_one(model: &mut Model, op: &LinOp, sem: &Semantics) -> Option<(Step, bool)> {
+    match (&op.input, op.completion) {
+        (Input::Read, Completion::Ok) => {
+            let v = op.output.as_ref()?;
+            if *v == Value::Nil && sem.nil_read == NilRead::Anything {
+                return None;
+            }
+            Some((Step::Read(model.intern(v)), true))
+        }
+        // A read that failed or timed out returned nothing we can check.
+        (Input::Read, _) => None,
+        (Input::Write(v), c) => completed_or_optional(Step::Write(model.intern(v)), c),
+        (Input::Append(v), c) => completed_or_optional(Step::Append(model.intern(v)), c),
+        (Input::Cas { expected, .. }, Completion::Fail) => match sem.fail {
+            FailMeaning::DidNotHappen => None,
+            FailMeaning::ObservedOther => Some((Step::CasFailed(model.intern(expected)), true)),
+        },
+        (Input::Cas { expected, new }, c) => {
+            let step = Step::Cas(model.intern(expected), model.intern(new));
+            completed_or_optional(step, c)
+        }
+    }
+}
+
+fn completed_or_optional(step: Step, c: Completion) -> Option<(Step, bool)> {
+    match c {
+        Completion::Ok => Some((step, true)),
+        // A write or append that failed did not happen, under either convention.
+        Completion::Fail => None,
+        Completion::Unknown => Some((step, false)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append(v: u32) -> CompiledOp {
+        CompiledOp {
+            step: Step::Append(v),
+            index: 0,
+            call: 0,
+            ret: Some(1),
+        }
+    }
+
+    #[test]
+    fn appended_strings_are_the_same_state_as_equal_values() {
+        let mut m = Model::new();
+        let s = |x: &str| Value::Str(x.to_string());
+        let (a, bc, ab, c) = (
+            m.intern(&s("a")),
+            m.intern(&s("bc")),
+            m.intern(&s("ab")),
+            m.intern(&s("c")),
+        );
+        assert_eq!(
+            m.step(ABSENT, &append(a)),
+            Some(a),
+            "absent + \"a\" is \"a\""
+        );
+        let abc = m.step(a, &append(bc)).expect("appends");
+        assert_eq!(
+            m.step(ab, &append(c)),
+            Some(abc),
+            "\"ab\" + \"c\" is \"a\" + \"bc\""
+        );
+        assert_eq!(m.value(abc), Some(s("abc")));
+        assert_eq!(
+            m.intern(&s("abc")),
+            abc,
+            "a read of \"abc\" matches the appended state"
+        );
+        let cbc = m.step(c, &append(bc)).expect("appends");
+        assert_ne!(cbc, abc);
+        assert_eq!(m.value(cbc), Some(s("cbc")));
+        // Appending to a number, or a number, is not allowed.
+        let one = m.intern(&Value::Int(1));
+        assert_eq!(m.step(one, &append(a)), None);
+        assert_eq!(m.step(a, &append(one)), None);
+    }
+}

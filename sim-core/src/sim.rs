@@ -525,6 +525,22 @@ impl<P: Process> Simulation<P> {
         f(p, &mut ctx);
     }
 
+    /// A node's status now. A pause that is due to end is ended here, before any event held
+    /// back by it is dispatched: held events keep their (older) sequence numbers, so they pop
+    /// before the `Resume` event scheduled for the same instant.
+    #[inline]
+    fn status(&mut self, node: u32) -> NodeStatus {
+        let status = self.core.nodes[node as usize].status;
+        if let NodeStatus::Paused(until) = status {
+            if self.core.now >= until {
+                self.core.nodes[node as usize].status = NodeStatus::Up;
+                self.core.log_fault(FaultRecord::Resume(NodeId(node)));
+                return NodeStatus::Up;
+            }
+        }
+        status
+    }
+
     /// Re-queues an event for a paused node at its resume time, keeping its sequence number
     /// so that events held back by one pause are released in their original order.
     fn hold(&mut self, until: SimTime, seq: u64, ev: Ev<P>) {
@@ -536,7 +552,7 @@ impl<P: Process> Simulation<P> {
         let seq = entry.seq;
         match entry.ev {
             Ev::Msg { src, dst, msg } => {
-                let status = self.core.nodes[dst as usize].status;
+                let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {
                     return self.hold(until, seq, Ev::Msg { src, dst, msg });
                 }
@@ -558,7 +574,7 @@ impl<P: Process> Simulation<P> {
                 self.with_proc(NodeId(dst), |p, ctx| p.on_message(ctx, NodeId(src), msg));
             }
             Ev::ToNode { client, dst, req } => {
-                let status = self.core.nodes[dst as usize].status;
+                let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
@@ -621,11 +637,10 @@ impl<P: Process> Simulation<P> {
                 }
             }
             Ev::Resume(node) => {
-                let rt = &mut self.core.nodes[node as usize];
-                if rt.status == NodeStatus::Paused(self.core.now) {
-                    rt.status = NodeStatus::Up;
+                // Usually already resumed by `status` when the first held event was released.
+                if self.core.nodes[node as usize].status == NodeStatus::Paused(self.core.now) {
                     self.core.stats.events += 1;
-                    self.core.log_fault(FaultRecord::Resume(NodeId(node)));
+                    let _ = self.status(node);
                 }
             }
             Ev::Liveness => {
@@ -664,8 +679,9 @@ impl<P: Process> Simulation<P> {
 
     fn fire_timer(&mut self, node: u32, id: u64, seq: u64) {
         let now = self.core.now;
+        let status = self.status(node);
         let rt = &mut self.core.nodes[node as usize];
-        match rt.status {
+        match status {
             NodeStatus::Crashed => return,
             NodeStatus::Paused(until) => {
                 if let Some(e) = rt.timers.get_mut(&id) {

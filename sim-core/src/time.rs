@@ -137,7 +137,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationParseError> {
     let mut nanos = whole.checked_mul(scale).ok_or_else(overflow)?;
     let mut place = scale;
     for digit in frac_part.bytes() {
-        if place % 10 != 0 {
+        if !place.is_multiple_of(10) {
             return Err(DurationParseError(format!(
                 "`{t}` is finer than a nanosecond"
             )));
@@ -163,7 +163,7 @@ pub fn format_duration(d: SimDuration) -> String {
         ("ms", 1_000_000),
         ("us", 1_000),
     ] {
-        if n % scale == 0 {
+        if n.is_multiple_of(scale) {
             return format!("{}{unit}", n / scale);
         }
     }

@@ -16,6 +16,7 @@ pub mod history;
 pub mod ids;
 pub mod network;
 pub mod process;
+mod queue;
 pub mod rng;
 pub mod service;
 pub mod sim;

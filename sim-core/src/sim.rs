@@ -10,8 +10,7 @@
 //! and for each send one route decision and one heap push. Nothing is allocated except the
 //! message itself; nothing is formatted unless a trace file is attached.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 use crate::client::Clients;
 use crate::clock::Clock;
@@ -20,6 +19,7 @@ use crate::faults::{self, Action, Planned};
 use crate::history::{History, Outcome};
 use crate::network::{Network, Route};
 use crate::process::{outcome_code, Context, Observed, Process, TimerId};
+use crate::queue::{Entry, EventQueue};
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
 use crate::trace::{endpoint_word, json, stable_hash, tag, DropReason, Tracer};
@@ -62,30 +62,6 @@ enum Ev<P: Process> {
     ClientTimeout { client: u32, request_id: RequestId },
     Resume(u32),
     Liveness,
-}
-
-struct Entry<P: Process> {
-    time: u64,
-    seq: u64,
-    ev: Ev<P>,
-}
-
-impl<P: Process> PartialEq for Entry<P> {
-    fn eq(&self, o: &Self) -> bool {
-        (self.time, self.seq) == (o.time, o.seq)
-    }
-}
-impl<P: Process> Eq for Entry<P> {}
-impl<P: Process> PartialOrd for Entry<P> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<P: Process> Ord for Entry<P> {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)`.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.time, o.seq).cmp(&(self.time, self.seq))
-    }
 }
 
 /// Counters of one run.
@@ -181,7 +157,7 @@ impl<O> RunResult<O> {
 pub(crate) struct Core<P: Process> {
     pub(crate) now: SimTime,
     seq: u64,
-    queue: BinaryHeap<Entry<P>>,
+    queue: EventQueue<Ev<P>>,
     pub(crate) node_count: u32,
     pub(crate) nodes: Vec<NodeRt<P>>,
     pub(crate) net: Network,
@@ -198,7 +174,7 @@ impl<P: Process> Core<P> {
     fn push(&mut self, time: SimTime, ev: Ev<P>) -> u64 {
         self.seq += 1;
         let seq = self.seq;
-        self.queue.push(Entry { time: time.0, seq, ev });
+        self.queue.push(time.0, seq, ev);
         seq
     }
 
@@ -242,7 +218,7 @@ impl<P: Process> Core<P> {
                     self.seq += 1;
                     let id = self.seq;
                     self.tracer.event(self.now, &[tag::SEND, u64::from(from.0), u64::from(to.0), id, h]);
-                    self.queue.push(Entry { time: at.0, seq: id, ev: Ev::Msg { src: from.0, dst: to.0, msg } });
+                    self.queue.push(at.0, id, Ev::Msg { src: from.0, dst: to.0, msg });
                 }
             }
         }
@@ -414,7 +390,7 @@ impl<P: Process> Simulation<P> {
             core: Core {
                 now: SimTime::ZERO,
                 seq: 0,
-                queue: BinaryHeap::with_capacity(1024),
+                queue: EventQueue::with_capacity(1024),
                 node_count: n,
                 nodes,
                 net,
@@ -477,8 +453,8 @@ impl<P: Process> Simulation<P> {
             self.core.push(at, Ev::ClientTick(c.0));
         }
         let mut hit_events_max = false;
-        while let Some(entry) = self.core.queue.peek() {
-            if entry.time > end.0 {
+        while let Some(time) = self.core.queue.peek_time() {
+            if time > end.0 {
                 break;
             }
             if self.core.stats.events >= events_max {
@@ -486,14 +462,14 @@ impl<P: Process> Simulation<P> {
                 break;
             }
             let entry = self.core.queue.pop().expect("peeked");
-            self.core.now = SimTime(entry.time);
+            self.core.now = SimTime(entry.time());
             self.dispatch(entry);
         }
         if !hit_events_max {
             self.core.now = self.core.now.max(end);
         }
         self.core.stats.in_flight_at_end =
-            self.core.queue.iter().filter(|e| matches!(e.ev, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. })).count() as u64;
+            self.core.queue.iter().filter(|e| matches!(e.item, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. })).count() as u64;
         let io = self.core.tracer.finish();
         let captured = self.core.tracer.captured();
         let core = self.core;
@@ -544,13 +520,13 @@ impl<P: Process> Simulation<P> {
     /// Re-queues an event for a paused node at its resume time, keeping its sequence number
     /// so that events held back by one pause are released in their original order.
     fn hold(&mut self, until: SimTime, seq: u64, ev: Ev<P>) {
-        self.core.queue.push(Entry { time: until.0, seq, ev });
+        self.core.queue.push(until.0, seq, ev);
     }
 
     #[inline]
-    fn dispatch(&mut self, entry: Entry<P>) {
-        let seq = entry.seq;
-        match entry.ev {
+    fn dispatch(&mut self, entry: Entry<Ev<P>>) {
+        let seq = entry.seq();
+        match entry.item {
             Ev::Msg { src, dst, msg } => {
                 let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {

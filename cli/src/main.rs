@@ -30,6 +30,8 @@ enum Command {
 enum BenchCommand {
     /// Engine workloads W1-W3 (scenarios/bench/*.ron).
     Engine(dsim::bench::BenchEngineArgs),
+    /// The linearizability checker over history files or folders.
+    Check(dsim::bench_check::BenchCheckArgs),
 }
 
 fn main() {
@@ -48,6 +50,7 @@ fn main() {
         Command::List => dsim::validate::list(),
         Command::Check(a) => dsim::check::main(a),
         Command::Bench(BenchCommand::Engine(a)) => dsim::bench::main(a),
+        Command::Bench(BenchCommand::Check(a)) => dsim::bench_check::main(a),
     };
     std::process::exit(code);
 }

@@ -119,8 +119,11 @@ pub fn verdict_code(v: Verdict) -> i32 {
 
 fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    // WIRE: histfmt lands from its own commit.
-    let _ = (path, h);
+    if path.extension().is_some_and(|e| e == "edn") {
+        crate::histfmt::write_edn(h, &mut w)?;
+    } else {
+        crate::histfmt::write_jsonl(h, &mut w)?;
+    }
     w.flush()
 }
 

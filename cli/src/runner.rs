@@ -58,10 +58,12 @@ pub fn config_for(scn: &Scenario, seed: Option<u64>) -> SimConfig {
 pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
     let config = config_for(scn, opts.seed);
     match &scn.protocol {
-        ProtocolSpec::Gossip(_) => {
-            // WIRE: gossip lands from its own commit.
-            let _ = CheckSpec::Convergence { within: None };
-            panic!("gossip is not wired yet")
+        ProtocolSpec::Gossip(p) => {
+            let p = p.clone();
+            let sim = Simulation::new(config, move |id| protocols::gossip::Gossip::new(id, &p));
+            finish(scn, sim, opts, |result, spec| match spec {
+                CheckSpec::Convergence { within } => protocols::gossip::check_convergence(result, *within),
+            })
         }
         ProtocolSpec::Forward(p) => {
             let p = p.clone();

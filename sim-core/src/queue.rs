@@ -1,9 +1,11 @@
-//! The event queue: a 4-ary min-heap of `(time, seq, item)` entries.
+//! The event queue: a binary min-heap of `(time, seq, item)` entries (std's `BinaryHeap`).
 //!
-//! A run spends most of its time here, so the queue is specialised: keys are compared as one
-//! `u128` (`time` in the high half, `seq` in the low half, so ties are broken by scheduling
-//! order), the heap is 4-ary (half the depth of a binary heap, and the four children share a
-//! cache line or two), and sifting moves a hole instead of swapping. No `unsafe`.
+//! Keys are compared as one `u128` (`time` in the high half, `seq` in the low half, so ties are
+//! broken by scheduling order); std's heap sifts to the bottom and back up, which costs about
+//! one comparison per level. No `unsafe`.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 /// One queued item with its ordering key.
 #[derive(Debug)]
@@ -23,21 +25,33 @@ impl<T> Entry<T> {
     }
 }
 
-#[inline]
-fn key(time: u64, seq: u64) -> u128 {
-    (u128::from(time) << 64) | u128::from(seq)
+impl<T> PartialEq for Entry<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.key == o.key
+    }
 }
-
-const ARITY: usize = 4;
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Entry<T> {
+    /// Reversed: `BinaryHeap` is a max-heap and the earliest key must come out first.
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.key.cmp(&self.key)
+    }
+}
 
 /// A min-heap of entries ordered by `(time, seq)`.
 pub(crate) struct EventQueue<T> {
-    heap: Vec<Entry<T>>,
+    heap: BinaryHeap<Entry<T>>,
 }
 
 impl<T> EventQueue<T> {
     pub(crate) fn with_capacity(n: usize) -> Self {
-        EventQueue { heap: Vec::with_capacity(n) }
+        EventQueue { heap: BinaryHeap::with_capacity(n) }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
@@ -47,62 +61,20 @@ impl<T> EventQueue<T> {
     /// The earliest entry's time.
     #[inline]
     pub(crate) fn peek_time(&self) -> Option<u64> {
-        self.heap.first().map(|e| e.time())
+        self.heap.peek().map(|e| e.time())
     }
 
     #[inline]
     pub(crate) fn push(&mut self, time: u64, seq: u64, item: T) {
-        let k = key(time, seq);
-        self.heap.push(Entry { key: k, item });
-        // Sift up: move parents down while they are later than the new entry.
-        let mut i = self.heap.len() - 1;
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            if self.heap[parent].key <= k {
-                break;
-            }
-            self.heap.swap(i, parent);
-            i = parent;
-        }
+        self.heap.push(Entry { key: (u128::from(time) << 64) | u128::from(seq), item });
     }
 
     /// Removes and returns the earliest entry.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<Entry<T>> {
-        let last = self.heap.pop()?;
-        if self.heap.is_empty() {
-            return Some(last);
-        }
-        let top = std::mem::replace(&mut self.heap[0], last);
-        // Sift the moved entry down: swap with the earliest child while that child is earlier.
-        let len = self.heap.len();
-        let k = self.heap[0].key;
-        let mut i = 0;
-        loop {
-            let first = i * ARITY + 1;
-            if first >= len {
-                break;
-            }
-            let end = (first + ARITY).min(len);
-            let mut best = first;
-            let mut best_key = self.heap[first].key;
-            for c in first + 1..end {
-                let ck = self.heap[c].key;
-                if ck < best_key {
-                    best = c;
-                    best_key = ck;
-                }
-            }
-            if best_key >= k {
-                break;
-            }
-            self.heap.swap(i, best);
-            i = best;
-        }
-        Some(top)
+        self.heap.pop()
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@
 //! are tried from the smallest outwards within a step budget; if none fails from an arbitrary
 //! state, the window is the whole prefix, from the initial value.
 
-use super::model::{CompiledOp, Step, ANY};
+use super::model::{CompiledOp, Model, Step, ANY};
 use super::search::{Search, Status};
 use super::{Budget, LinOp, Value, Violation};
 
@@ -21,10 +21,14 @@ use super::{Budget, LinOp, Value, Violation};
 const TIMELINE_ROWS_MAX: usize = 40;
 /// Width of a text timeline's time axis, in characters.
 const TIMELINE_WIDTH: usize = 50;
+/// Window starts tried one by one before the window grows by doubling.
+const WINDOW_LINEAR_STARTS: usize = 8;
+/// Each window check may use at most this fraction (1 / n) of the explanation budget.
+const WINDOW_CHECKS_MIN: u64 = 16;
 /// Operations of the longest linearizable prefix quoted in the text.
 const PREFIX_QUOTED_MAX: usize = 5;
 
-/// Builds the violation of a key whose search failed.
+/// Builds the violation of a key whose exact search failed.
 pub(super) fn violation(
     ops: &[LinOp],
     key: &Value,
@@ -33,10 +37,114 @@ pub(super) fn violation(
     budget: &Budget,
 ) -> Violation {
     assert_eq!(search.status(), Status::NotLinearizable);
-    let main = &search.ops;
     let r = search
         .blocking_op()
         .expect("a failed search was stuck somewhere") as usize;
+    let prefix = Prefix {
+        ops: search.prefix().to_vec(),
+        state: search.stuck_state(),
+    };
+    build(
+        ops,
+        key,
+        members,
+        &search.ops,
+        &search.model,
+        r,
+        Some(prefix),
+        budget,
+    )
+}
+
+/// Builds the violation of a key whose relaxed search (optional operations may take effect more
+/// than once) failed. The relaxed search's witness may use an optional operation twice, so the
+/// prefix is searched again without reuse: that either gives a real witness or finds the
+/// violation earlier — then that one is reported.
+pub(super) fn violation_relaxed(
+    ops: &[LinOp],
+    key: &Value,
+    members: &[usize],
+    relaxed: &Search,
+    budget: &Budget,
+) -> Violation {
+    assert_eq!(relaxed.status(), Status::NotLinearizable);
+    let main = &relaxed.ops;
+    let r = relaxed
+        .blocking_op()
+        .expect("a failed search was stuck somewhere") as usize;
+    let r_ret = main[r].ret.expect("the blocking operation completed");
+    // Everything that completed before `r`; the rest of what was invoked by then is optional.
+    let prefix_len = main.partition_point(|c| c.call <= r_ret);
+    let sub: Vec<CompiledOp> = main[..prefix_len]
+        .iter()
+        .enumerate()
+        .filter_map(|(j, c)| {
+            if c.ret.is_some_and(|t| (t, j) < (r_ret, r)) {
+                Some(*c)
+            } else if matches!(c.step, Step::Read(_) | Step::CasFailed(_)) {
+                None
+            } else {
+                Some(CompiledOp { ret: None, ..*c })
+            }
+        })
+        .collect();
+    let mut exact = Search::new(relaxed.model.clone(), sub, relaxed.initial(), 0x9e1a, false);
+    match exact.run(budget.explain_steps_max, budget.memory_bytes_max) {
+        Status::NotLinearizable => violation(ops, key, members, &exact, budget),
+        Status::Linearizable => {
+            let prefix = Prefix {
+                ops: exact
+                    .linearization()
+                    .iter()
+                    .map(|&j| index_of(&exact.ops, main, j))
+                    .collect(),
+                state: exact.state(),
+            };
+            build(
+                ops,
+                key,
+                members,
+                main,
+                &relaxed.model,
+                r,
+                Some(prefix),
+                budget,
+            )
+        }
+        Status::Running | Status::MemoryFull => {
+            build(ops, key, members, main, &relaxed.model, r, None, budget)
+        }
+    }
+}
+
+/// The position in `main` of operation `j` of `sub` (a subsequence of `main`).
+fn index_of(sub: &[CompiledOp], main: &[CompiledOp], j: u32) -> u32 {
+    let target = &sub[j as usize];
+    let at = main.partition_point(|c| (c.call, c.index) < (target.call, target.index));
+    assert_eq!(main[at].index, target.index);
+    at as u32
+}
+
+/// A witness of the longest linearizable prefix: operations (indices into the compiled
+/// operations) in linearization order, and the state after them.
+struct Prefix {
+    ops: Vec<u32>,
+    state: u32,
+}
+
+/// The violation at the completion of `main[r]`, which no linearization of what completed
+/// before it can include.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    ops: &[LinOp],
+    key: &Value,
+    members: &[usize],
+    main: &[CompiledOp],
+    model: &Model,
+    r: usize,
+    prefix: Option<Prefix>,
+    budget: &Budget,
+) -> Violation {
     let r_ret = main[r].ret.expect("the blocking operation completed");
     // The prefix: operations invoked before the blocking completion; the ones whose completion
     // comes before it (in the search's event order) must be linearized.
@@ -44,40 +152,69 @@ pub(super) fn violation(
     let prefix_len = main.partition_point(|c| c.call <= r_ret);
     assert!(r < prefix_len);
 
-    let mut window: Option<(Vec<CompiledOp>, bool)> = None;
-    let mut steps_left = budget.explain_steps_max;
-    let mut t0_candidates: Vec<u64> = main[..=r].iter().map(|c| c.call).collect();
-    t0_candidates.dedup();
-    for &t0 in t0_candidates.iter().rev() {
-        if steps_left == 0 {
-            break;
-        }
-        let mut members_w: Vec<CompiledOp> = Vec::new();
+    // The window starting at the `k`-th latest invocation time: operations that completed before
+    // it are dropped, the ones running at that time become optional.
+    let mut starts: Vec<u64> = main[..=r].iter().map(|c| c.call).collect();
+    starts.dedup();
+    starts.reverse();
+    let window_at = |k: usize| -> Vec<CompiledOp> {
+        let t0 = starts[k];
+        let mut members: Vec<CompiledOp> = Vec::new();
         for (j, c) in main[..prefix_len].iter().enumerate() {
             if c.ret.is_some_and(|t| t < t0) {
                 continue;
             }
-            let optional = c.call < t0 || !in_prefix(j);
-            if optional {
-                if matches!(c.step, Step::Read(_) | Step::CasFailed(_)) {
-                    continue;
+            if c.call < t0 || !in_prefix(j) {
+                if !matches!(c.step, Step::Read(_) | Step::CasFailed(_)) {
+                    members.push(CompiledOp { ret: None, ..*c });
                 }
-                members_w.push(CompiledOp { ret: None, ..*c });
             } else {
-                members_w.push(*c);
+                members.push(*c);
             }
         }
-        let mut sub = Search::new(search.model.clone(), members_w.clone(), ANY, 0x5eed ^ t0);
-        let status = sub.run(steps_left, budget.memory_bytes_max);
-        steps_left = steps_left.saturating_sub(sub.steps);
-        match status {
-            Status::NotLinearizable => {
-                window = Some((members_w, true));
+        members
+    };
+    // Windows grow one start at a time, then by doubling, until one cannot be linearized (the
+    // boundary is then bisected) or one cannot be decided within its share of the budget
+    // (larger ones would be harder still).
+    let mut steps_left = budget.explain_steps_max;
+    let mut check = |k: usize| -> Option<bool> {
+        let quota = (steps_left / 4)
+            .min(budget.explain_steps_max / WINDOW_CHECKS_MIN)
+            .max(1);
+        let (verdict, steps) = window_fails(model, window_at(k), quota, budget.memory_bytes_max);
+        steps_left = steps_left.saturating_sub(steps);
+        verdict
+    };
+    let mut window: Option<(Vec<CompiledOp>, bool)> = None;
+    let (mut passed, mut failed) = (None::<usize>, None::<usize>);
+    let mut k = 0;
+    while k < starts.len() {
+        match check(k) {
+            Some(true) => {
+                failed = Some(k);
                 break;
             }
-            Status::Linearizable => {}
-            Status::Running | Status::MemoryFull => break,
+            Some(false) => passed = Some(k),
+            None => break,
         }
+        k = if k < WINDOW_LINEAR_STARTS {
+            k + 1
+        } else {
+            2 * k + 1
+        };
+    }
+    if let Some(mut hi) = failed {
+        let mut lo = passed.map_or(0, |p| p + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if check(mid) == Some(true) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        window = Some((window_at(hi), true));
     }
     let (window_ops, from_any) = window.unwrap_or_else(|| {
         let whole: Vec<CompiledOp> = main[..prefix_len]
@@ -101,6 +238,13 @@ pub(super) fn violation(
         .map(|c| c.index)
         .collect();
     window_optional.sort_by_key(|&i| (ops[i].call, i));
+    let (prefix, prefix_state) = match prefix {
+        Some(p) => (
+            p.ops.iter().map(|&j| main[j as usize].index).collect(),
+            model.value(p.state),
+        ),
+        None => (Vec::new(), None),
+    };
     Violation {
         key: key.clone(),
         key_operations: members.len(),
@@ -108,13 +252,39 @@ pub(super) fn violation(
         window,
         window_optional,
         window_from_any_state: from_any,
-        prefix: search
-            .prefix()
-            .iter()
-            .map(|&j| main[j as usize].index)
-            .collect(),
-        prefix_state: search.model.value(search.stuck_state()),
+        prefix,
+        prefix_state,
     }
+}
+
+/// Whether the window `members` cannot be linearized from any state (`None`: undecided within
+/// `steps_max`), and the steps spent. The relaxed search (optional operations may take effect more than once)
+/// goes first: it is sound for a violation and far cheaper when many operations are optional.
+fn window_fails(
+    model: &Model,
+    members: Vec<CompiledOp>,
+    steps_max: u64,
+    memory_bytes_max: u64,
+) -> (Option<bool>, u64) {
+    let has_optional = members.iter().any(|c| !c.mandatory());
+    let mut steps = 0;
+    if has_optional {
+        let mut relaxed = Search::new(model.clone(), members.clone(), ANY, 0x5eed, true);
+        let status = relaxed.run(steps_max / 2, memory_bytes_max);
+        steps += relaxed.steps;
+        match status {
+            Status::NotLinearizable => return (Some(true), steps),
+            Status::Linearizable if relaxed.witness_without_reuse() => return (Some(false), steps),
+            _ => {}
+        }
+    }
+    let mut exact = Search::new(model.clone(), members, ANY, 0x5eed, false);
+    let verdict = match exact.run(steps_max.saturating_sub(steps), memory_bytes_max) {
+        Status::NotLinearizable => Some(true),
+        Status::Linearizable => Some(false),
+        Status::Running | Status::MemoryFull => None,
+    };
+    (verdict, steps + exact.steps)
 }
 
 /// One row of a timeline: an operation of the window.
@@ -187,33 +357,33 @@ pub fn explain_text(ops: &[LinOp], v: &Violation) -> String {
         b.call,
         b.ret.map_or("-".to_string(), |t| t.to_string()),
     ));
-    let state = v
-        .prefix_state
-        .as_ref()
-        .map_or("unknown".to_string(), |x| x.to_string());
-    s.push_str(&format!(
-        "  longest linearizable prefix: {} operations, leaving the value {}",
-        v.prefix.len(),
-        state
-    ));
-    if v.prefix.is_empty() {
-        s.push('\n');
-    } else {
-        let tail = v.prefix.len().saturating_sub(PREFIX_QUOTED_MAX);
-        let quoted: Vec<String> = v.prefix[tail..].iter().map(|&i| op_name(ops, i)).collect();
-        s.push_str(&format!(
-            "; it ends {}{}\n",
-            if tail > 0 { "… " } else { "" },
-            quoted.join(", ")
-        ));
+    match &v.prefix_state {
+        None => s.push_str(
+            "  longest linearizable prefix: not determined within the explanation budget\n",
+        ),
+        Some(state) => {
+            s.push_str(&format!(
+                "  longest linearizable prefix: {} operations, leaving the value {state}",
+                v.prefix.len()
+            ));
+            if v.prefix.is_empty() {
+                s.push('\n');
+            } else {
+                let tail = v.prefix.len().saturating_sub(PREFIX_QUOTED_MAX);
+                let quoted: Vec<String> =
+                    v.prefix[tail..].iter().map(|&i| op_name(ops, i)).collect();
+                let ellipsis = if tail > 0 { "… " } else { "" };
+                s.push_str(&format!("; it ends {ellipsis}{}\n", quoted.join(", ")));
+            }
+        }
     }
+    let from = if v.window_from_any_state {
+        "from any state"
+    } else {
+        "from the initial value"
+    };
     s.push_str(&format!(
-        "  smallest window that cannot be linearized{}: {} operations\n",
-        if v.window_from_any_state {
-            " from any state"
-        } else {
-            " from the initial value"
-        },
+        "  smallest window that cannot be linearized {from}: {} operations\n",
         v.window.len()
     ));
     s.push_str(&timeline_text(&timeline_rows(ops, v)));

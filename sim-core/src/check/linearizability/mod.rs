@@ -328,12 +328,24 @@ pub struct LinOptions {
     pub seed: Option<u64>,
 }
 
-/// One key's search in progress.
+/// One key's searches in progress.
 struct KeyRun {
     key: Value,
     /// Indices of this key's operations in the checked slice.
     members: Vec<usize>,
-    search: Option<Search>,
+    /// The exact search: `None` once the key is decided.
+    exact: Option<Search>,
+    /// The relaxed search (optional operations may take effect more than once), run alongside
+    /// while the key has optional operations: it cannot prove linearizability, but it finds
+    /// violations in histories with many indeterminate operations far sooner.
+    relaxed: Option<Search>,
+}
+
+impl KeyRun {
+    fn memo_bytes(&self) -> u64 {
+        self.exact.as_ref().map_or(0, Search::memo_bytes)
+            + self.relaxed.as_ref().map_or(0, Search::memo_bytes)
+    }
 }
 
 /// Checks `ops` (any order) for linearizability under `sem`, one key at a time.
@@ -353,11 +365,16 @@ pub fn check_ops(
         let mut model = Model::new();
         let initial = model.intern(&sem.initial);
         let compiled = model::compile(&mut model, ops, &members, sem);
-        let search = Search::new(model, compiled, initial, salt as u64);
+        let relaxed = compiled
+            .iter()
+            .any(|c| !c.mandatory())
+            .then(|| Search::new(model.clone(), compiled.clone(), initial, salt as u64, true));
+        let exact = Search::new(model, compiled, initial, salt as u64, false);
         runs.push(KeyRun {
             key: key.clone(),
             members,
-            search: Some(search),
+            exact: Some(exact),
+            relaxed,
         });
     }
     let mut report = LinReport {
@@ -370,8 +387,9 @@ pub fn check_ops(
         unknown: Vec::new(),
     };
     let mut live: Vec<usize> = (0..runs.len()).collect();
-    // Each round gives every live key one quantum; rounds are bounded by the step budget.
-    let rounds_max = budget.steps_max / budget.quantum_steps + 2;
+    // Each round gives every live key one quantum per search; rounds are bounded by the step
+    // budget (every round that does not finish a key spends at least one quantum).
+    let rounds_max = budget.steps_max / budget.quantum_steps + runs.len() as u64 + 2;
     for _round in 0..rounds_max {
         if live.is_empty() {
             break;
@@ -386,64 +404,87 @@ pub fn check_ops(
             }
         }
         for &k in &live {
-            if runs[k].search.is_none() {
-                continue; // Given up earlier in this round to free memory.
-            }
-            if report.steps >= budget.steps_max {
-                give_up(&mut runs[k], UnknownReason::Steps, &mut report);
-                continue;
-            }
-            let others: u64 = live
-                .iter()
-                .filter(|&&o| o != k)
-                .filter_map(|&o| runs[o].search.as_ref())
-                .map(|s| s.memo_bytes())
-                .sum();
-            let quota = budget.quantum_steps.min(budget.steps_max - report.steps);
-            let search = runs[k].search.as_mut().expect("live key has a search");
-            let steps_before = search.steps;
-            let status = search.run(quota, budget.memory_bytes_max.saturating_sub(others));
-            report.steps += search.steps - steps_before;
-            match status {
-                Status::Running => {}
-                Status::Linearizable => {
-                    report.configurations += search.memo_len() as u64;
-                    runs[k].search = None;
+            for relaxed in [false, true] {
+                if runs[k].exact.is_none() || (relaxed && runs[k].relaxed.is_none()) {
+                    continue; // Decided, or given up to free memory.
                 }
-                Status::NotLinearizable => {
-                    report.configurations += search.memo_len() as u64;
-                    let run = &runs[k];
-                    let search = run.search.as_ref().expect("violating key has a search");
-                    let violation = explain::violation(ops, &run.key, &run.members, search, budget);
-                    report.violation = Some(violation);
-                    report.verdict = LinVerdict::NotLinearizable;
-                    return report;
+                if report.steps >= budget.steps_max {
+                    give_up(&mut runs[k], UnknownReason::Steps, &mut report);
+                    continue;
                 }
-                Status::MemoryFull => {
-                    // Free the biggest memo (the first in key order on ties).
-                    let mut victim = k;
-                    for &o in &live {
-                        let (Some(a), Some(b)) =
-                            (runs[o].search.as_ref(), runs[victim].search.as_ref())
-                        else {
-                            continue;
-                        };
-                        if a.memo_bytes() > b.memo_bytes()
-                            || (a.memo_bytes() == b.memo_bytes() && o < victim)
-                        {
-                            victim = o;
-                        }
+                let others: u64 = live
+                    .iter()
+                    .filter(|&&o| o != k)
+                    .map(|&o| runs[o].memo_bytes())
+                    .sum();
+                let run = &mut runs[k];
+                let (search, sibling) = if relaxed {
+                    (run.relaxed.as_mut(), run.exact.as_ref())
+                } else {
+                    (run.exact.as_mut(), run.relaxed.as_ref())
+                };
+                let search = search.expect("checked above");
+                let others = others + sibling.map_or(0, Search::memo_bytes);
+                let quota = budget.quantum_steps.min(budget.steps_max - report.steps);
+                let steps_before = search.steps;
+                let status = search.run(quota, budget.memory_bytes_max.saturating_sub(others));
+                report.steps += search.steps - steps_before;
+                match (status, relaxed) {
+                    (Status::Running, _) => {}
+                    (Status::Linearizable, false) => {
+                        report.configurations += run.memo_len() as u64;
+                        run.exact = None;
+                        run.relaxed = None;
                     }
-                    give_up(&mut runs[victim], UnknownReason::Memory, &mut report);
+                    (Status::Linearizable, true) => {
+                        if search.witness_without_reuse() {
+                            // Its linearization holds for the real history too.
+                            report.configurations += run.memo_len() as u64;
+                            run.exact = None;
+                        }
+                        // Otherwise it says nothing about the real history.
+                        run.relaxed = None;
+                    }
+                    (Status::NotLinearizable, _) => {
+                        report.configurations += run.memo_len() as u64;
+                        let run = &runs[k];
+                        let violation = if relaxed {
+                            let search = run.relaxed.as_ref().expect("violating search");
+                            explain::violation_relaxed(ops, &run.key, &run.members, search, budget)
+                        } else {
+                            let search = run.exact.as_ref().expect("violating search");
+                            explain::violation(ops, &run.key, &run.members, search, budget)
+                        };
+                        report.violation = Some(violation);
+                        report.verdict = LinVerdict::NotLinearizable;
+                        return report;
+                    }
+                    (Status::MemoryFull, true) => {
+                        // The relaxed search is only a shortcut: let the exact one have the room.
+                        report.configurations += search.memo_len() as u64;
+                        run.relaxed = None;
+                    }
+                    (Status::MemoryFull, false) => {
+                        // Free the biggest memo (the first in key order on ties).
+                        let mut victim = k;
+                        for &o in &live {
+                            if runs[o].exact.is_none() {
+                                continue;
+                            }
+                            let (a, b) = (runs[o].memo_bytes(), runs[victim].memo_bytes());
+                            if a > b || (a == b && o < victim) {
+                                victim = o;
+                            }
+                        }
+                        give_up(&mut runs[victim], UnknownReason::Memory, &mut report);
+                    }
                 }
             }
         }
-        live.retain(|&k| runs[k].search.is_some());
+        live.retain(|&k| runs[k].exact.is_some());
     }
     for &k in &live {
-        if runs[k].search.is_some() {
-            give_up(&mut runs[k], UnknownReason::Steps, &mut report);
-        }
+        give_up(&mut runs[k], UnknownReason::Steps, &mut report);
     }
     report.unknown.sort_by(|a, b| a.key.cmp(&b.key));
     if !report.unknown.is_empty() {
@@ -452,14 +493,23 @@ pub fn check_ops(
     report
 }
 
+impl KeyRun {
+    fn memo_len(&self) -> usize {
+        self.exact.as_ref().map_or(0, Search::memo_len)
+            + self.relaxed.as_ref().map_or(0, Search::memo_len)
+    }
+}
+
 fn give_up(run: &mut KeyRun, reason: UnknownReason, report: &mut LinReport) {
-    if let Some(search) = run.search.take() {
-        report.configurations += search.memo_len() as u64;
+    if run.exact.is_some() {
+        report.configurations += run.memo_len() as u64;
         report.unknown.push(KeyUnknown {
             key: run.key.clone(),
             reason,
         });
     }
+    run.exact = None;
+    run.relaxed = None;
 }
 
 /// The key-value operations of a dsim history, in the checker's terms. Other requests

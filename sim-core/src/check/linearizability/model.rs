@@ -39,6 +39,17 @@ pub(super) enum Step {
     Append(u32),
 }
 
+impl Step {
+    /// Whether the step never changes the state, wherever it is linearized.
+    pub(super) fn read_only(self) -> bool {
+        match self {
+            Step::Read(_) | Step::CasFailed(_) => true,
+            Step::Cas(expected, new) => expected == new,
+            Step::Write(_) | Step::Append(_) => false,
+        }
+    }
+}
+
 /// One operation ready for the search.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct CompiledOp {

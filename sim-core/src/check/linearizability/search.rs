@@ -1,19 +1,33 @@
 //! The Wing–Gong/Lowe search for one key, with an explicit stack and memoization.
 //!
-//! The history becomes a doubly linked list of events — each operation's invocation and, for a
-//! mandatory operation, its completion — sorted by time (an invocation before a completion at
-//! the same instant, so that touching operations count as concurrent). The search walks the list
-//! from its head. At an invocation it tries to linearize that operation next: if the model
-//! allows it and the resulting configuration (set of linearized operations, model state) has
-//! not been explored before, it pushes a frame, unlinks the operation's two events and starts
-//! again from the head. At a completion it is stuck — that operation should already have been
-//! linearized — so it pops the last frame, relinks its events and tries the next invocation after
-//! it. It succeeds when every mandatory operation is linearized (optional ones may be left out:
-//! they never took effect) and fails when it is stuck with an empty stack.
+//! The history becomes linked lists of events sorted by time (an invocation before a completion
+//! at the same instant, so that touching operations count as concurrent): one list with the
+//! invocation and completion of every *mandatory* operation (it completed, so it must be
+//! linearized before its completion), and one with the invocation of every *optional* operation
+//! (indeterminate: it may take effect at any point after its invocation, or never). The
+//! search walks the mandatory list from its head: at an invocation it tries to linearize that
+//! operation next. When it reaches the first completion, `R`, it tries the optional operations
+//! invoked before `R`. Linearizing an operation — if the model allows it and the resulting
+//! configuration was not explored before — pushes a frame, unlinks the operation's events and
+//! starts again from the head. When no candidate is left it is stuck — `R` should already have
+//! been linearized — so it pops the last frame, relinks its events and tries the next candidate
+//! after it. It succeeds when every mandatory operation is linearized and fails when it is stuck
+//! with an empty stack.
 //!
-//! This is the algorithm Porcupine uses (Lowe's refinement of Wing & Gong with the memo of
-//! configurations), without recursion: the search can stop after any number of steps and
-//! resume later, which is how keys are interleaved and how budgets are enforced.
+//! This is the algorithm Porcupine uses (Lowe's refinement of Wing & Gong, with the memo of
+//! configurations), without recursion, so the search can stop after any number of steps and
+//! resume later: that is how keys are interleaved and budgets enforced. Four refinements keep
+//! indeterminate operations from blowing it up:
+//! - mandatory operations are tried before optional ones;
+//! - an optional operation is only linearized right before an operation whose outcome it
+//!   changes. Any linearization can be brought to that form: an optional operation that does
+//!   not change what the next operation does (because that one overwrites the state, say) can
+//!   be left out. What may follow a configuration reached by an optional operation thus depends
+//!   on the state before that operation too, which is part of its memo key (the
+//!   *restriction*);
+//! - of two interchangeable optional operations (same step, both invoked) only the earlier is
+//!   tried while both are available;
+//! - the memo prunes a configuration dominated by one explored before (see [`super::table`]).
 //!
 //! For explanations it also keeps the furthest completion it was ever stuck at and the stack of
 //! that moment: every completion before that point was linearized, so the stack is a witness of
@@ -24,9 +38,14 @@ use std::collections::BTreeMap;
 use super::model::{CompiledOp, Model, Step};
 use super::table::{splitmix64, Insert, MemoTable};
 
-/// "No entry" in the event list.
+/// Whether an optional operation may be reused by the relaxed search.
+fn reusable(op: &CompiledOp) -> bool {
+    !matches!(op.step, Step::Append(_))
+}
+
+/// "No entry" in the event lists.
 const NONE: u32 = u32::MAX;
-/// Operations per key beyond this are refused (event indices are `u32` with a sentinel).
+/// Operations per key beyond this are refused (event indices are `u32` with sentinels).
 pub(super) const OPERATIONS_MAX: usize = (u32::MAX / 4) as usize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,39 +62,64 @@ pub(super) enum Status {
 struct Frame {
     op: u32,
     state_before: u32,
+    restrict_before: u32,
+    /// The memo entry of the configuration this frame entered.
+    entry: u32,
+    /// For an optional or a forced operation: the first completion at the time it was chosen.
+    deadline: u32,
+    /// Chosen as the only candidate worth trying (see [`Search::forced_candidate`]).
+    forced: bool,
 }
 
 /// The search over one key's compiled operations.
 pub(super) struct Search {
     pub(super) model: Model,
     pub(super) ops: Vec<CompiledOp>,
+    /// Optional operations can be linearized again and again (see [`Search::new`]).
+    reuse_optional: bool,
+    initial: u32,
+    /// Each operation's bit: its index among the mandatory or among the optional operations.
+    bit: Vec<u32>,
     /// Zobrist key of each operation.
     zobrist: Vec<u64>,
     /// For an optional operation, the previous optional operation with the same step (or
     /// `NONE`). Two such operations are interchangeable once both are invoked, so the later
-    /// one is only tried after the earlier one is linearized.
+    /// one is only tried once the earlier one is linearized.
     twin_before: Vec<u32>,
-    /// Event list: per event, the operation and whether it is an invocation. The list head
-    /// is a sentinel at index `events`.
+    /// Events, indexed by their position in time order; the heads of the mandatory and the
+    /// optional lists are sentinels at `events` and `events + 1`.
     event_op: Vec<u32>,
     event_is_call: Vec<bool>,
     next: Vec<u32>,
     prev: Vec<u32>,
     call_event: Vec<u32>,
     return_event: Vec<u32>,
-    head: u32,
-    /// The current configuration.
-    bits: Vec<u64>,
-    hash: u64,
+    head_mandatory: u32,
+    head_optional: u32,
+    /// The current configuration: mandatory and optional sets, hash of the mandatory set,
+    /// and its first word that is not all ones and last non-zero word + 1.
+    m_bits: Vec<u64>,
+    o_bits: Vec<u64>,
+    m_hash: u64,
+    o_hash: u64,
+    m_lo: usize,
+    m_hi: usize,
     state: u32,
+    /// After an optional operation, the state before it (else `NONE`): the next operation must
+    /// do something different from this state than from the current one.
+    restrict: u32,
     mandatory_left: u32,
     stack: Vec<Frame>,
     cursor: u32,
+    /// The current configuration was just entered: look for a forced operation first.
+    fresh: bool,
+    /// The first completion in the mandatory list, once the cursor has reached it.
+    deadline: u32,
     memo: MemoTable,
     pub(super) steps: u64,
     status: Status,
     /// The furthest completion event the search was stuck at, and the stack (operation
-    /// indices into `ops`, in linearization order) at that moment.
+    /// indices into `ops`, in linearization order) and state at that moment.
     stuck_event_max: u32,
     stuck_stack: Vec<u32>,
     stuck_state: u32,
@@ -83,7 +127,18 @@ pub(super) struct Search {
 
 impl Search {
     /// Prepares the search of `ops` (sorted by invocation) from `initial`.
-    pub(super) fn new(model: Model, ops: Vec<CompiledOp>, initial: u32, salt: u64) -> Search {
+    /// With `reuse_optional`, optional operations may take effect any number of times (except
+    /// appends, whose reuse would grow the state without end): a
+    /// relaxation whose configurations do not record which optional operations were used, so
+    /// its search space is far smaller. A history that cannot be linearized even so cannot be
+    /// linearized at all; one that can must still be checked without the relaxation.
+    pub(super) fn new(
+        model: Model,
+        ops: Vec<CompiledOp>,
+        initial: u32,
+        salt: u64,
+        reuse_optional: bool,
+    ) -> Search {
         assert!(
             ops.len() <= OPERATIONS_MAX,
             "too many operations on one key"
@@ -102,61 +157,95 @@ impl Search {
             }
         }
         events.sort_unstable();
+        let mut twin_before = vec![NONE; op_count];
+        let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
+        for (i, op) in ops.iter().enumerate().filter(|(_, o)| !o.mandatory()) {
+            if let Some(last) = last_twin.insert(op.step, i as u32) {
+                twin_before[i] = last;
+            }
+        }
         let event_count = events.len();
-        let head = event_count as u32;
+        let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
         let mut call_event = vec![NONE; op_count];
         let mut return_event = vec![NONE; op_count];
         let mut event_op = Vec::with_capacity(event_count);
         let mut event_is_call = Vec::with_capacity(event_count);
+        let mut next = vec![NONE; event_count + 2];
+        let mut prev = vec![NONE; event_count + 2];
+        let (mut last_mandatory, mut last_optional) = (head_mandatory, head_optional);
         for (e, &(_, kind, op)) in events.iter().enumerate() {
+            let e = e as u32;
             event_op.push(op);
             event_is_call.push(kind == 0);
             if kind == 0 {
-                call_event[op as usize] = e as u32;
+                call_event[op as usize] = e;
             } else {
-                return_event[op as usize] = e as u32;
+                return_event[op as usize] = e;
+            }
+            if reuse_optional && reusable(&ops[op as usize]) && twin_before[op as usize] != NONE {
+                continue; // With reuse, the first of interchangeable operations stands for all.
+            }
+            let last = if ops[op as usize].mandatory() {
+                &mut last_mandatory
+            } else {
+                &mut last_optional
+            };
+            next[*last as usize] = e;
+            prev[e as usize] = *last;
+            *last = e;
+        }
+        let mut bit = vec![0u32; op_count];
+        let (mut mandatory_count, mut optional_count) = (0u32, 0u32);
+        let mut zobrist = vec![0u64; op_count];
+        for (i, op) in ops.iter().enumerate() {
+            zobrist[i] = splitmix64(salt ^ splitmix64(i as u64));
+            if op.mandatory() {
+                bit[i] = mandatory_count;
+                mandatory_count += 1;
+            } else {
+                bit[i] = optional_count;
+                optional_count += 1;
             }
         }
-        // next/prev over events 0..event_count plus the sentinel head.
-        let mut next = vec![NONE; event_count + 1];
-        let mut prev = vec![NONE; event_count + 1];
-        let mut last = head;
-        for e in 0..event_count as u32 {
-            next[last as usize] = e;
-            prev[e as usize] = last;
-            last = e;
-        }
-        let mandatory_left = ops.iter().filter(|o| o.mandatory()).count() as u32;
-        let words = op_count.div_ceil(64).max(1);
-        let zobrist = (0..op_count as u64)
-            .map(|i| splitmix64(salt ^ splitmix64(i)))
-            .collect();
-        let mut twin_before = vec![NONE; op_count];
-        let mut last_optional: BTreeMap<Step, u32> = BTreeMap::new();
-        for (i, op) in ops.iter().enumerate().filter(|(_, o)| !o.mandatory()) {
-            if let Some(last) = last_optional.insert(op.step, i as u32) {
-                twin_before[i] = last;
-            }
-        }
+        // With reuse, only optional appends are ever marked as used.
+        let consumable = ops
+            .iter()
+            .any(|o| !o.mandatory() && (!reuse_optional || !reusable(o)));
+        let o_width = if consumable {
+            (optional_count as usize).div_ceil(64)
+        } else {
+            0
+        };
         Search {
             model,
             ops,
+            reuse_optional,
+            initial,
+            bit,
             zobrist,
             twin_before,
             event_op,
             event_is_call,
-            cursor: next[head as usize],
+            cursor: next[head_mandatory as usize],
             next,
             prev,
             call_event,
             return_event,
-            head,
-            bits: vec![0; words],
-            hash: 0,
+            head_mandatory,
+            head_optional,
+            m_bits: vec![0; (mandatory_count as usize).div_ceil(64).max(1)],
+            o_bits: vec![0; o_width],
+            m_hash: 0,
+            o_hash: 0,
+            m_lo: 0,
+            m_hi: 0,
             state: initial,
-            mandatory_left,
+            restrict: NONE,
+            mandatory_left: mandatory_count,
             stack: Vec::with_capacity(op_count),
-            memo: MemoTable::new(words),
+            deadline: NONE,
+            fresh: true,
+            memo: MemoTable::new(o_width),
             steps: 0,
             status: Status::Running,
             stuck_event_max: NONE,
@@ -181,17 +270,29 @@ impl Search {
     /// The operation (index into `ops`) whose completion the search could never get past,
     /// once the search has failed.
     pub(super) fn blocking_op(&self) -> Option<u32> {
-        if self.stuck_event_max == NONE {
-            None
-        } else {
-            Some(self.event_op[self.stuck_event_max as usize])
-        }
+        (self.stuck_event_max != NONE).then(|| self.event_op[self.stuck_event_max as usize])
     }
 
     /// The longest linearizable prefix found: operation indices into `ops`, in linearization
     /// order.
     pub(super) fn prefix(&self) -> &[u32] {
         &self.stuck_stack
+    }
+
+    /// The operations linearized so far, in order (indices into `ops`): once the search has
+    /// succeeded, a linearization.
+    pub(super) fn linearization(&self) -> Vec<u32> {
+        self.stack.iter().map(|f| f.op).collect()
+    }
+
+    /// The state the search started from.
+    pub(super) fn initial(&self) -> u32 {
+        self.initial
+    }
+
+    /// The current model state (after [`Search::linearization`]).
+    pub(super) fn state(&self) -> u32 {
+        self.state
     }
 
     /// The model state after [`Search::prefix`].
@@ -215,13 +316,148 @@ impl Search {
         }
     }
 
-    fn linearized(&self, op: u32) -> bool {
-        self.bits[(op / 64) as usize] & (1u64 << (op % 64)) != 0
+    /// Whether `op` stays available after being linearized (see [`Search::new`]).
+    fn reused(&self, op: u32) -> bool {
+        self.reuse_optional
+            && !self.ops[op as usize].mandatory()
+            && reusable(&self.ops[op as usize])
     }
 
+    fn linearized(&self, op: u32) -> bool {
+        let b = self.bit[op as usize];
+        let bits = if self.ops[op as usize].mandatory() {
+            &self.m_bits
+        } else if self.reused(op) {
+            return false;
+        } else {
+            &self.o_bits
+        };
+        bits[(b / 64) as usize] & (1u64 << (b % 64)) != 0
+    }
+
+    /// Adds `op` to the linearized sets, or removes it.
     fn flip(&mut self, op: u32) {
-        self.bits[(op / 64) as usize] ^= 1u64 << (op % 64);
-        self.hash ^= self.zobrist[op as usize];
+        let b = self.bit[op as usize];
+        let (w, mask) = ((b / 64) as usize, 1u64 << (b % 64));
+        if !self.ops[op as usize].mandatory() {
+            self.o_bits[w] ^= mask;
+            self.o_hash ^= self.zobrist[op as usize];
+            return;
+        }
+        self.m_bits[w] ^= mask;
+        self.m_hash ^= self.zobrist[op as usize];
+        if self.m_bits[w] & mask != 0 {
+            // Set: the non-zero words may extend, and the all-ones prefix may grow.
+            self.m_hi = self.m_hi.max(w + 1);
+            while self.m_lo < self.m_hi && self.m_bits[self.m_lo] == u64::MAX {
+                self.m_lo += 1;
+            }
+        } else {
+            // Cleared: the all-ones prefix may shrink, and the non-zero words may end earlier.
+            self.m_lo = self.m_lo.min(w);
+            while self.m_hi > self.m_lo && self.m_bits[self.m_hi - 1] == 0 {
+                self.m_hi -= 1;
+            }
+        }
+        debug_assert!(self.m_bits[..self.m_lo].iter().all(|&x| x == u64::MAX));
+        debug_assert!(self.m_bits[self.m_hi..].iter().all(|&x| x == 0));
+    }
+
+    /// Runs at most `steps_quota` steps, keeping the memo within `memo_bytes_max`.
+    /// An available mandatory operation that never changes the state and is allowed now (a read
+    /// of the current value, say) and may follow the current configuration, and the first
+    /// completion in the mandatory list. Linearizing such an operation at once is never worse
+    /// than later: moving it earlier changes nothing for the others, and everything that had to
+    /// precede it already did. (A write of the current value does not qualify: later, it would
+    /// change the state.)
+    fn forced_candidate(&mut self) -> (Option<(u32, u32)>, u32) {
+        let mut e = self.next[self.head_mandatory as usize];
+        while e != NONE && self.event_is_call[e as usize] {
+            let op = self.event_op[e as usize];
+            if self.ops[op as usize].step.read_only()
+                && self.model.step(self.state, &self.ops[op as usize]) == Some(self.state)
+                && (self.restrict == NONE
+                    || self.model.step(self.restrict, &self.ops[op as usize]) != Some(self.state))
+            {
+                let mut r = e;
+                while r != NONE && self.event_is_call[r as usize] {
+                    r = self.next[r as usize];
+                }
+                return (Some((e, op)), r);
+            }
+            e = self.next[e as usize];
+        }
+        (None, e)
+    }
+
+    /// Linearizes `op` (its invocation is event `e`) next, leading to `next_state`, unless the
+    /// resulting configuration was explored before or does not fit in `memo_bytes_max`.
+    /// `forced_deadline` is the first completion when the operation is forced (see
+    /// [`Search::forced_candidate`]), else `NONE`.
+    fn push(
+        &mut self,
+        e: u32,
+        op: u32,
+        next_state: u32,
+        forced_deadline: u32,
+        memo_bytes_max: u64,
+    ) -> Insert {
+        let mandatory = self.ops[op as usize].mandatory();
+        let consumed = !self.reused(op);
+        if consumed {
+            self.flip(op);
+        }
+        let restrict = if mandatory { NONE } else { self.state };
+        let group_hash = self.m_hash
+            ^ splitmix64(u64::from(next_state))
+            ^ splitmix64(u64::from(restrict) << 32 | 0x5a5a);
+        let hash = group_hash ^ self.o_hash;
+        let m = &self.m_bits[self.m_lo..self.m_hi];
+        let lo = self.m_lo as u32;
+        let inserted = self.memo.insert(
+            hash,
+            group_hash,
+            lo,
+            m,
+            (next_state, restrict),
+            &self.o_bits,
+            memo_bytes_max,
+        );
+        let Insert::New(entry) = inserted else {
+            if consumed {
+                self.flip(op);
+            }
+            return inserted;
+        };
+        let deadline = if forced_deadline != NONE {
+            forced_deadline
+        } else if mandatory {
+            NONE
+        } else {
+            self.deadline
+        };
+        self.stack.push(Frame {
+            op,
+            state_before: self.state,
+            restrict_before: self.restrict,
+            entry,
+            deadline,
+            forced: forced_deadline != NONE,
+        });
+        self.restrict = restrict;
+        self.state = next_state;
+        if consumed {
+            self.unlink(e);
+        }
+        let r = self.return_event[op as usize];
+        if r != NONE {
+            self.unlink(r);
+            self.mandatory_left -= 1;
+        }
+        self.deadline = NONE;
+        self.cursor = self.next[self.head_mandatory as usize];
+        self.fresh = true;
+        inserted
     }
 
     /// Runs at most `steps_quota` steps, keeping the memo within `memo_bytes_max`.
@@ -232,85 +468,144 @@ impl Search {
         if self.status != Status::Running {
             return self.status;
         }
-        let mut steps_left = steps_quota;
-        while steps_left > 0 {
-            steps_left -= 1;
+        for _ in 0..steps_quota {
             self.steps += 1;
             if self.mandatory_left == 0 {
                 self.status = Status::Linearizable;
                 return self.status;
             }
-            let e = self.cursor;
-            // Some completion is still in the list, and the cursor never passes one.
-            assert_ne!(e, NONE);
-            let op = self.event_op[e as usize];
-            if self.event_is_call[e as usize] {
-                let twin = self.twin_before[op as usize];
-                if twin != NONE && !self.linearized(twin) {
-                    self.cursor = self.next[e as usize];
-                    continue;
-                }
-                if let Some(next_state) = self.model.step(self.state, &self.ops[op as usize]) {
-                    self.flip(op);
-                    let hash = self.hash ^ splitmix64(u64::from(next_state));
-                    match self
-                        .memo
-                        .insert(hash, &self.bits, next_state, memo_bytes_max)
-                    {
-                        Insert::New => {
-                            self.stack.push(Frame {
-                                op,
-                                state_before: self.state,
-                            });
-                            self.state = next_state;
-                            self.unlink(e);
-                            let r = self.return_event[op as usize];
-                            if r != NONE {
-                                self.unlink(r);
-                                self.mandatory_left -= 1;
-                            }
-                            self.cursor = self.next[self.head as usize];
-                            continue;
+            if self.fresh {
+                self.fresh = false;
+                if let (Some((e, op)), r) = self.forced_candidate() {
+                    let state = self.state;
+                    match self.push(e, op, state, r, memo_bytes_max) {
+                        Insert::New(_) => {}
+                        // What follows the forced operation was explored: so was this.
+                        Insert::Seen => {
+                            self.deadline = r;
+                            self.cursor = NONE;
                         }
-                        Insert::Seen => self.flip(op),
                         Insert::Full => {
-                            self.flip(op);
-                            // Retry this very step after the budget is raised.
-                            self.steps -= 1;
+                            self.fresh = true;
                             self.status = Status::MemoryFull;
                             return self.status;
                         }
                     }
+                    continue;
                 }
+            }
+            let e = self.cursor;
+            if e != NONE
+                && self.event_is_call[e as usize]
+                && (self.deadline == NONE || e < self.deadline)
+            {
                 self.cursor = self.next[e as usize];
-            } else {
-                // Stuck at a completion: remember the furthest one (with the shortest witness,
-                // which leaves out what it can of the concurrent operations), then backtrack.
-                if self.stuck_event_max == NONE
-                    || e > self.stuck_event_max
-                    || (e == self.stuck_event_max && self.stack.len() < self.stuck_stack.len())
-                {
-                    self.stuck_event_max = e;
-                    self.stuck_stack.clear();
-                    self.stuck_stack.extend(self.stack.iter().map(|f| f.op));
-                    self.stuck_state = self.state;
+                let op = self.event_op[e as usize];
+                let twin = self.twin_before[op as usize];
+                if twin != NONE && !self.linearized(twin) {
+                    continue;
                 }
-                let Some(frame) = self.stack.pop() else {
-                    self.status = Status::NotLinearizable;
-                    return self.status;
+                let Some(next_state) = self.model.step(self.state, &self.ops[op as usize]) else {
+                    continue;
                 };
-                let r = self.return_event[frame.op as usize];
-                if r != NONE {
-                    self.relink(r);
-                    self.mandatory_left += 1;
+                // After an optional operation, only what it changes the outcome of may follow:
+                // otherwise it could as well be left out.
+                if self.restrict != NONE
+                    && self.model.step(self.restrict, &self.ops[op as usize]) == Some(next_state)
+                {
+                    continue;
                 }
-                let c = self.call_event[frame.op as usize];
+                if self.push(e, op, next_state, NONE, memo_bytes_max) == Insert::Full {
+                    // Retry this very step once the budget allows.
+                    self.cursor = e;
+                    self.steps -= 1;
+                    self.status = Status::MemoryFull;
+                    return self.status;
+                }
+                continue;
+            }
+            if self.deadline == NONE {
+                // The first completion: now the optional operations invoked before it.
+                assert!(
+                    e != NONE && !self.event_is_call[e as usize],
+                    "a completion is still listed"
+                );
+                self.deadline = e;
+                self.cursor = self.next[self.head_optional as usize];
+                continue;
+            }
+            // Stuck at the completion `deadline`: remember the furthest one (with the shortest
+            // witness, which leaves out what it can of the concurrent operations), backtrack.
+            let r = self.deadline;
+            if self.stuck_event_max == NONE
+                || r > self.stuck_event_max
+                || (r == self.stuck_event_max && self.stack.len() < self.stuck_stack.len())
+            {
+                self.stuck_event_max = r;
+                self.stuck_stack.clear();
+                self.stuck_stack.extend(self.stack.iter().map(|f| f.op));
+                self.stuck_state = self.state;
+            }
+            let Some(&frame) = self.stack.last() else {
+                self.status = Status::NotLinearizable;
+                return self.status;
+            };
+            if !self.memo.mark_done(frame.entry, memo_bytes_max) {
+                // Retry this very step once the budget allows.
+                self.steps -= 1;
+                self.status = Status::MemoryFull;
+                return self.status;
+            }
+            self.stack.pop();
+            let r = self.return_event[frame.op as usize];
+            if r != NONE {
+                self.relink(r);
+                self.mandatory_left += 1;
+            }
+            let c = self.call_event[frame.op as usize];
+            if !self.reused(frame.op) {
                 self.relink(c);
                 self.flip(frame.op);
-                self.state = frame.state_before;
-                self.cursor = self.next[c as usize];
             }
+            self.state = frame.state_before;
+            self.restrict = frame.restrict_before;
+            self.deadline = frame.deadline;
+            // A forced operation was the only thing worth trying here.
+            self.cursor = if frame.forced {
+                NONE
+            } else {
+                self.next[c as usize]
+            };
         }
         self.status
+    }
+
+    /// After a relaxed search succeeded: whether its linearization uses every optional
+    /// operation at most once once each use of an interchangeable operation is given its own
+    /// member of the class (the earliest invoked to the earliest use, each invoked before the
+    /// use). If so, it is a linearization of the real history.
+    pub(super) fn witness_without_reuse(&self) -> bool {
+        assert!(self.reuse_optional && self.status == Status::Linearizable);
+        let mut members: BTreeMap<Step, Vec<u32>> = BTreeMap::new();
+        for (i, op) in self.ops.iter().enumerate().filter(|(_, o)| !o.mandatory()) {
+            members.entry(op.step).or_default().push(i as u32);
+        }
+        let mut used: BTreeMap<Step, usize> = BTreeMap::new();
+        for frame in self
+            .stack
+            .iter()
+            .filter(|f| !self.ops[f.op as usize].mandatory())
+        {
+            let step = self.ops[frame.op as usize].step;
+            let n = used.entry(step).or_insert(0);
+            let Some(&member) = members.get(&step).and_then(|m| m.get(*n)) else {
+                return false;
+            };
+            if self.call_event[member as usize] >= frame.deadline {
+                return false;
+            }
+            *n += 1;
+        }
+        true
     }
 }

@@ -1,143 +1,412 @@
-//! The search's memo: a set of (linearized-operations bitset, model state) pairs.
+//! The search's memo: every configuration explored, with dominance between them.
 //!
-//! The Wing–Gong/Lowe search revisits the same configuration through many orders of the same
-//! operations; remembering every configuration already explored is what makes it practical.
-//! This is a hand-rolled open-addressing hash set (linear probing, power-of-two capacity) over a
-//! flat arena of fixed-width bitsets, keyed by a caller-supplied 64-bit hash (the search keeps
-//! an incremental Zobrist hash of its bitset). It is deterministic — no random seeds, no
-//! iteration — and it accounts for its own memory so the search can stop at a budget instead of
-//! exhausting the machine.
+//! A configuration is (set of mandatory operations linearized, model state, set of optional
+//! operations linearized). Configurations are grouped by their first two parts. Within a group,
+//! a configuration is pruned when the same one was seen before (the classic memo of Lowe and
+//! Porcupine) or when a configuration that was *fully explored without success* used a subset
+//! of its optional operations: it had every option this one has and more, so this one cannot
+//! succeed either.
+//!
+//! Storage is compact because histories can be long: the mandatory set is stored from its first
+//! word that is not all ones (everything before it is linearized) to its last non-zero word, so
+//! an entry's size follows the history's concurrency, not its length. Groups are found through
+//! a hand-rolled open-addressing table (linear probing, power-of-two capacity) keyed by a
+//! caller-supplied 64-bit hash. Everything is deterministic — no random seeds, no iteration
+//! order — and the table accounts for its own memory so the search can stop at a budget.
 
-/// Initial number of slots (a power of two).
+/// "No entry" in lists.
+const NONE: u32 = u32::MAX;
+/// Initial number of slots of each hash table (a power of two).
 const SLOTS_INITIAL: usize = 1 << 8;
-/// Grow when entries exceed this fraction of the slots (numerator / 4).
+/// Grow a hash table when its items exceed this fraction of its slots (numerator / 4).
 const LOAD_QUARTERS_MAX: usize = 3;
+/// Explored optional sets compared per lookup for dominance. Dominance only prunes, so a
+/// shorter scan is still correct; the cap keeps a genuinely exponential key from also paying
+/// a quadratic price.
+const DOMINANCE_SCAN_MAX: usize = 32;
 
-/// One open-addressing slot. Keeping the full hash and the state next to the entry index means
-/// a probe touches one cache line, and the bitset only when the hash and state already match.
+/// One open-addressing slot; the hash and state sit next to the item index so that a probe
+/// touches one cache line, and the stored bitsets only when they already match.
 #[derive(Clone, Copy, Default)]
 struct Slot {
     hash: u64,
-    /// 0 when empty, otherwise the entry index + 1.
-    entry: u32,
+    /// 0 when empty, otherwise the item index + 1.
+    item: u32,
     state: u32,
 }
 
-pub(super) struct MemoTable {
-    /// Bitset width in 64-bit words.
-    words: usize,
+/// A hash table of `u32` items, each with a 64-bit hash and a state; equality beyond those is
+/// the caller's.
+struct Slots {
     slots: Vec<Slot>,
-    /// Bitsets of the entries, `words` words each.
-    bits: Vec<u64>,
     len: usize,
+}
+
+impl Slots {
+    fn new() -> Slots {
+        Slots {
+            slots: vec![Slot::default(); SLOTS_INITIAL],
+            len: 0,
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.slots.capacity() as u64 * SLOT_BYTES
+    }
+
+    /// Extra bytes one more item would take.
+    fn growth(&self) -> u64 {
+        if (self.len + 1) * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
+            // The old slots are freed only after the new ones are allocated.
+            self.slots.len() as u64 * 2 * SLOT_BYTES
+        } else {
+            0
+        }
+    }
+
+    /// The item matching `hash`, `state` and `eq`, or the empty slot where it would go.
+    #[inline]
+    fn find(&self, hash: u64, state: u32, mut eq: impl FnMut(u32) -> bool) -> Result<u32, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = (mix(hash) as usize) & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot.item == 0 {
+                return Err(i);
+            }
+            if slot.hash == hash && slot.state == state && eq(slot.item - 1) {
+                return Ok(slot.item - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Puts `item` in the empty slot `at` that [`Slots::find`] returned.
+    fn put(&mut self, at: usize, hash: u64, state: u32, item: u32) {
+        debug_assert_eq!(self.slots[at].item, 0);
+        self.slots[at] = Slot {
+            hash,
+            item: item + 1,
+            state,
+        };
+        self.len += 1;
+        if self.len * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
+            let slot_count = self.slots.len() * 2;
+            let mask = slot_count - 1;
+            let mut slots = vec![Slot::default(); slot_count];
+            for slot in self.slots.iter().filter(|s| s.item != 0) {
+                let mut i = (mix(slot.hash) as usize) & mask;
+                while slots[i].item != 0 {
+                    i = (i + 1) & mask;
+                }
+                slots[i] = *slot;
+            }
+            self.slots = slots;
+        }
+    }
+}
+
+/// One configuration remembered.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// Hash of the mandatory set and the state (the dominance group's key).
+    group_hash: u64,
+    /// The mandatory set: `m_len` words starting at word `lo`, at `m_offset` in `m_words`.
+    m_offset: u32,
+    lo: u32,
+    m_len: u32,
+    state: u32,
+    /// The state before the optional operation that led here (see the search), or `NONE`.
+    restrict: u32,
+}
+
+/// Explored configurations that share a mandatory set, a state and a restriction: an antichain of their
+/// optional sets (none is a subset of another), as a list through `links`.
+#[derive(Clone, Copy)]
+struct Group {
+    /// An entry with the group's mandatory set and state.
+    sample: u32,
+    first: u32,
+}
+
+/// A list node: an entry and the next node.
+#[derive(Clone, Copy)]
+struct Link {
+    entry: u32,
+    next: u32,
+}
+
+pub(super) struct MemoTable {
+    /// Width of the optional set, in words (0 when the key has no optional operation).
+    o_width: usize,
+    /// Every configuration, by the hash of all of it.
+    exact: Slots,
+    entries: Vec<Entry>,
+    m_words: Vec<u64>,
+    /// Optional sets, `o_width` words per entry.
+    o_words: Vec<u64>,
+    /// Explored configurations, by mandatory set, state and restriction (only with optional
+    /// operations).
+    dominance: Slots,
+    groups: Vec<Group>,
+    links: Vec<Link>,
+    /// Links removed from their lists, for reuse.
+    free_links: u32,
 }
 
 /// The outcome of [`MemoTable::insert`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Insert {
-    /// The configuration was new and is now remembered.
-    New,
-    /// The configuration had been seen before.
+    /// The configuration was new and is now remembered under this entry.
+    New(u32),
+    /// The configuration was seen before, or is dominated by one explored before.
     Seen,
     /// Remembering it would exceed the memory limit; nothing changed.
     Full,
 }
 
+const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
+const ENTRY_BYTES: u64 = std::mem::size_of::<Entry>() as u64;
+const GROUP_BYTES: u64 = std::mem::size_of::<Group>() as u64;
+const LINK_BYTES: u64 = std::mem::size_of::<Link>() as u64;
+
+fn subset(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x & !y == 0)
+}
+
 impl MemoTable {
-    pub(super) fn new(words: usize) -> MemoTable {
-        assert!(words >= 1);
+    pub(super) fn new(o_width: usize) -> MemoTable {
         MemoTable {
-            words,
-            slots: vec![Slot::default(); SLOTS_INITIAL],
-            bits: Vec::new(),
-            len: 0,
+            o_width,
+            exact: Slots::new(),
+            entries: Vec::new(),
+            m_words: Vec::new(),
+            o_words: Vec::new(),
+            dominance: Slots::new(),
+            groups: Vec::new(),
+            links: Vec::new(),
+            free_links: NONE,
         }
     }
 
+    /// Configurations remembered.
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.entries.len()
     }
 
-    /// Bytes held by the table's vectors (capacity, not length: what the allocator gave us).
+    /// Bytes held (capacities, not lengths: what the allocator gave us).
     pub(super) fn bytes(&self) -> u64 {
-        (self.slots.capacity() * std::mem::size_of::<Slot>() + self.bits.capacity() * 8) as u64
+        self.exact.bytes()
+            + self.entries.capacity() as u64 * ENTRY_BYTES
+            + self.m_words.capacity() as u64 * 8
+            + self.o_words.capacity() as u64 * 8
+            + self.dominance.bytes()
+            + self.groups.capacity() as u64 * GROUP_BYTES
+            + self.links.capacity() as u64 * LINK_BYTES
     }
 
-    /// Bytes the table would hold after one more insertion.
-    fn bytes_after_insert(&self) -> u64 {
-        let mut bytes = self.bytes();
-        if (self.len + 1) * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
-            // Growing: the old slots are freed only after the new ones are allocated.
-            bytes += (self.slots.len() * 2 * std::mem::size_of::<Slot>()) as u64;
+    /// Extra bytes to grow a vector of `len` items and capacity `cap` by `extra` items.
+    fn growth(len: usize, cap: usize, extra: usize, size: u64) -> u64 {
+        if len + extra <= cap {
+            0
+        } else {
+            (next_capacity(cap, len + extra) - cap) as u64 * size
         }
-        if self.bits.len() + self.words > self.bits.capacity() {
-            bytes += ((bits_next_capacity(self.bits.capacity(), self.words) - self.bits.capacity())
-                * 8) as u64;
-        }
-        bytes
     }
 
-    /// Remembers `(bits, state)` unless it is already there or `bytes_max` would be exceeded.
-    /// `hash` must be a function of both.
+    fn m_of(&self, e: u32) -> (u32, &[u64]) {
+        let x = self.entries[e as usize];
+        (
+            x.lo,
+            &self.m_words[x.m_offset as usize..(x.m_offset + x.m_len) as usize],
+        )
+    }
+
+    fn o_of(&self, e: u32) -> &[u64] {
+        &self.o_words[e as usize * self.o_width..(e as usize + 1) * self.o_width]
+    }
+
+    /// Remembers the configuration (mandatory set `m` starting at word `lo`, `state` and the
+    /// search's restriction, optional set `o`) unless it was seen, is dominated by an explored
+    /// one, or would exceed `bytes_max`. `group_hash` must be a function of all but `o`, and
+    /// `hash` of all.
     #[inline]
-    pub(super) fn insert(&mut self, hash: u64, bits: &[u64], state: u32, bytes_max: u64) -> Insert {
-        debug_assert_eq!(bits.len(), self.words);
-        let mask = self.slots.len() - 1;
-        let mut i = (mix(hash) as usize) & mask;
-        loop {
-            let slot = self.slots[i];
-            if slot.entry == 0 {
-                break;
-            }
-            if slot.hash == hash && slot.state == state {
-                let e = (slot.entry - 1) as usize;
-                let stored = &self.bits[e * self.words..(e + 1) * self.words];
-                if stored.iter().zip(bits).all(|(a, b)| a == b) {
-                    return Insert::Seen;
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn insert(
+        &mut self,
+        hash: u64,
+        group_hash: u64,
+        lo: u32,
+        m: &[u64],
+        (state, restrict): (u32, u32),
+        o: &[u64],
+        bytes_max: u64,
+    ) -> Insert {
+        debug_assert_eq!(o.len(), self.o_width);
+        let same = |e: u32| {
+            let (elo, em) = self.m_of(e);
+            let x = &self.entries[e as usize];
+            x.restrict == restrict
+                && elo == lo
+                && em.len() == m.len()
+                && em == m
+                && self.o_of(e) == o
+        };
+        let at = match self.exact.find(hash, state, same) {
+            Ok(_) => return Insert::Seen,
+            Err(at) => at,
+        };
+        if self.o_width > 0 {
+            if let Ok(g) = self.find_group(group_hash, lo, m, (state, restrict)) {
+                let mut link = self.groups[g as usize].first;
+                for _ in 0..DOMINANCE_SCAN_MAX {
+                    if link == NONE {
+                        break;
+                    }
+                    let l = self.links[link as usize];
+                    if subset(self.o_of(l.entry), o) {
+                        return Insert::Seen;
+                    }
+                    link = l.next;
                 }
             }
-            i = (i + 1) & mask;
         }
-        if self.bytes_after_insert() > bytes_max {
+        let bytes = self.bytes()
+            + self.exact.growth()
+            + Self::growth(self.entries.len(), self.entries.capacity(), 1, ENTRY_BYTES)
+            + Self::growth(self.m_words.len(), self.m_words.capacity(), m.len(), 8)
+            + Self::growth(self.o_words.len(), self.o_words.capacity(), self.o_width, 8);
+        if bytes > bytes_max {
             return Insert::Full;
         }
-        let e = self.len;
-        assert!(e < u32::MAX as usize - 1, "memo table index overflow");
-        if self.bits.len() + self.words > self.bits.capacity() {
-            let capacity = bits_next_capacity(self.bits.capacity(), self.words);
-            self.bits.reserve_exact(capacity - self.bits.len());
-        }
-        self.bits.extend_from_slice(bits);
-        self.slots[i] = Slot {
-            hash,
-            entry: e as u32 + 1,
+        assert!(
+            self.entries.len() < NONE as usize - 1,
+            "memo table index overflow"
+        );
+        assert!(
+            self.m_words.len() + m.len() < u32::MAX as usize,
+            "memo table arena overflow"
+        );
+        let e = self.entries.len() as u32;
+        let m_offset = self.m_words.len() as u32;
+        reserve(&mut self.m_words, m.len());
+        self.m_words.extend_from_slice(m);
+        reserve(&mut self.o_words, self.o_width);
+        self.o_words.extend_from_slice(o);
+        reserve(&mut self.entries, 1);
+        self.entries.push(Entry {
+            group_hash,
+            m_offset,
+            lo,
+            m_len: m.len() as u32,
             state,
-        };
-        self.len += 1;
-        if self.len * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
-            self.grow();
-        }
-        Insert::New
+            restrict,
+        });
+        self.exact.put(at, hash, state, e);
+        Insert::New(e)
     }
 
-    fn grow(&mut self) {
-        let slot_count = self.slots.len() * 2;
-        let mask = slot_count - 1;
-        let mut slots = vec![Slot::default(); slot_count];
-        for slot in self.slots.iter().filter(|s| s.entry != 0) {
-            let mut i = (mix(slot.hash) as usize) & mask;
-            while slots[i].entry != 0 {
-                i = (i + 1) & mask;
-            }
-            slots[i] = *slot;
+    fn find_group(
+        &self,
+        group_hash: u64,
+        lo: u32,
+        m: &[u64],
+        (state, restrict): (u32, u32),
+    ) -> Result<u32, usize> {
+        self.dominance.find(group_hash, state, |g| {
+            let sample = self.groups[g as usize].sample;
+            let (glo, gm) = self.m_of(sample);
+            self.entries[sample as usize].restrict == restrict && glo == lo && gm == m
+        })
+    }
+
+    /// Records that the configuration `entry` was fully explored without success: it now
+    /// dominates the configurations with the same mandatory set and state and more optional
+    /// operations. Returns false, changing nothing, when that would exceed `bytes_max`.
+    pub(super) fn mark_done(&mut self, entry: u32, bytes_max: u64) -> bool {
+        if self.o_width == 0 {
+            return true;
         }
-        self.slots = slots;
+        let x = self.entries[entry as usize];
+        let (lo, m) = self.m_of(entry);
+        let m = m.to_vec();
+        let found = self.find_group(x.group_hash, lo, &m, (x.state, x.restrict));
+        let extra = match found {
+            Ok(_) => 0,
+            Err(_) => {
+                self.dominance.growth()
+                    + Self::growth(self.groups.len(), self.groups.capacity(), 1, GROUP_BYTES)
+            }
+        } + Self::growth(self.links.len(), self.links.capacity(), 1, LINK_BYTES);
+        if self.free_links == NONE && self.bytes() + extra > bytes_max {
+            return false;
+        }
+        let g = match found {
+            Ok(g) => g,
+            Err(at) => {
+                let g = self.groups.len() as u32;
+                reserve(&mut self.groups, 1);
+                self.groups.push(Group {
+                    sample: entry,
+                    first: NONE,
+                });
+                self.dominance.put(at, x.group_hash, x.state, g);
+                g
+            }
+        };
+        // Keep the list an antichain: drop the sets this one is a subset of (within the scan).
+        let o = self.o_of(entry).to_vec();
+        let mut prev = NONE;
+        let mut link = self.groups[g as usize].first;
+        for _ in 0..DOMINANCE_SCAN_MAX {
+            if link == NONE {
+                break;
+            }
+            let l = self.links[link as usize];
+            if subset(self.o_of(l.entry), &o) {
+                return true; // Already dominated: nothing to add.
+            }
+            if subset(&o, self.o_of(l.entry)) {
+                if prev == NONE {
+                    self.groups[g as usize].first = l.next;
+                } else {
+                    self.links[prev as usize].next = l.next;
+                }
+                self.links[link as usize].next = self.free_links;
+                self.free_links = link;
+            } else {
+                prev = link;
+            }
+            link = l.next;
+        }
+        let first = self.groups[g as usize].first;
+        let node = Link { entry, next: first };
+        let link = if self.free_links != NONE {
+            let link = self.free_links;
+            self.free_links = self.links[link as usize].next;
+            self.links[link as usize] = node;
+            link
+        } else {
+            reserve(&mut self.links, 1);
+            self.links.push(node);
+            (self.links.len() - 1) as u32
+        };
+        self.groups[g as usize].first = link;
+        true
     }
 }
 
-/// The bitset arena's capacity after `capacity` words are used up: doubling, from 64 entries.
-fn bits_next_capacity(capacity: usize, words: usize) -> usize {
-    (capacity * 2).max(64 * words)
+/// The capacity after `cap` when `needed` items must fit: doubling, from 64.
+fn next_capacity(cap: usize, needed: usize) -> usize {
+    (cap * 2).max(64).max(needed)
+}
+
+/// Grows `v` the way [`next_capacity`] predicts, so that memory accounting is exact.
+fn reserve<T>(v: &mut Vec<T>, extra: usize) {
+    if v.len() + extra > v.capacity() {
+        let capacity = next_capacity(v.capacity(), v.len() + extra);
+        v.reserve_exact(capacity - v.len());
+    }
 }
 
 /// A 64-bit finalizer (MurmurHash3's fmix64): spreads Zobrist hashes over the slot bits.
@@ -162,41 +431,99 @@ pub(super) fn splitmix64(x: u64) -> u64 {
 mod tests {
     use super::*;
 
+    fn new(t: &mut MemoTable, hash: u64, lo: u32, m: &[u64], state: u32, o: &[u64]) -> Insert {
+        let o_hash = o.iter().fold(0, |h, &w| splitmix64(h ^ w));
+        t.insert(hash ^ o_hash, hash, lo, m, (state, NONE), o, u64::MAX)
+    }
+
     #[test]
     fn insert_finds_duplicates_and_grows() {
-        let mut t = MemoTable::new(2);
+        let mut t = MemoTable::new(0);
         for i in 0..5000u64 {
-            let bits = [i, i * 7];
-            assert_eq!(
-                t.insert(splitmix64(i), &bits, (i % 3) as u32, u64::MAX),
-                Insert::New
-            );
+            let m = [i, i * 7];
+            assert!(matches!(
+                new(&mut t, splitmix64(i), 3, &m, (i % 3) as u32, &[]),
+                Insert::New(_)
+            ));
         }
         for i in 0..5000u64 {
-            let bits = [i, i * 7];
+            let m = [i, i * 7];
             assert_eq!(
-                t.insert(splitmix64(i), &bits, (i % 3) as u32, u64::MAX),
+                new(&mut t, splitmix64(i), 3, &m, (i % 3) as u32, &[]),
                 Insert::Seen
             );
-            // Same bits, different state: a different configuration (even with the same hash).
-            assert_eq!(t.insert(splitmix64(i), &bits, 7, u64::MAX), Insert::New);
-            // Same hash and state, different bits: also different.
-            assert_eq!(
-                t.insert(splitmix64(i), &[i, i * 7 + 1], 7, u64::MAX),
-                Insert::New
-            );
+            // Same words, different state, start or length: different configurations.
+            assert!(matches!(
+                new(&mut t, splitmix64(i), 3, &m, 7, &[]),
+                Insert::New(_)
+            ));
+            assert!(matches!(
+                new(&mut t, splitmix64(i), 2, &m, 7, &[]),
+                Insert::New(_)
+            ));
+            assert!(matches!(
+                new(&mut t, splitmix64(i), 3, &m[..1], 7, &[]),
+                Insert::New(_)
+            ));
         }
-        assert_eq!(t.len(), 15_000);
+        assert_eq!(t.len(), 20_000);
+    }
+
+    #[test]
+    fn an_explored_configuration_dominates_the_ones_with_more_optional_operations() {
+        let mut t = MemoTable::new(1);
+        let m = [0b1u64];
+        let Insert::New(small) = new(&mut t, 9, 0, &m, 1, &[0b0010]) else {
+            panic!("new")
+        };
+        // Not explored yet: a superset is still new (it may be the small one's descendant).
+        assert!(matches!(
+            new(&mut t, 9, 0, &m, 1, &[0b0110]),
+            Insert::New(_)
+        ));
+        assert!(t.mark_done(small, u64::MAX));
+        assert_eq!(
+            new(&mut t, 9, 0, &m, 1, &[0b1010]),
+            Insert::Seen,
+            "dominated"
+        );
+        assert_eq!(
+            new(&mut t, 9, 0, &m, 1, &[0b0010]),
+            Insert::Seen,
+            "the same"
+        );
+        assert!(
+            matches!(new(&mut t, 9, 0, &m, 1, &[0b0001]), Insert::New(_)),
+            "incomparable"
+        );
+        let Insert::New(empty) = new(&mut t, 9, 0, &m, 1, &[0b0000]) else {
+            panic!("a subset is new")
+        };
+        assert!(
+            matches!(new(&mut t, 9, 0, &m, 2, &[0b1010]), Insert::New(_)),
+            "another state"
+        );
+        // The empty set, once explored, dominates everything in its group.
+        assert!(t.mark_done(empty, u64::MAX));
+        assert_eq!(new(&mut t, 9, 0, &m, 1, &[0b0101]), Insert::Seen);
     }
 
     #[test]
     fn insert_respects_the_memory_limit() {
         let mut t = MemoTable::new(1);
-        let limit = t.bytes() + 64;
+        let limit = t.bytes() + 4096;
         let mut full = false;
-        for i in 0..1000u64 {
-            match t.insert(splitmix64(i), &[i], 0, limit) {
-                Insert::New => assert!(t.bytes() <= limit),
+        for i in 0..10_000u64 {
+            match t.insert(
+                splitmix64(i),
+                splitmix64(i),
+                0,
+                &[i],
+                (0, NONE),
+                &[i],
+                limit,
+            ) {
+                Insert::New(_) => assert!(t.bytes() <= limit),
                 Insert::Full => {
                     full = true;
                     break;

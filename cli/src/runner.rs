@@ -8,6 +8,7 @@ use std::io::Write;
 
 use protocols::ProtocolSpec;
 use scenarios::{CheckSpec, Expect, Scenario};
+use sim_core::check::linearizability::{check_history, LinOptions};
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::{History, Process, RunResult, SimConfig, Simulation, Stats};
 
@@ -62,17 +63,50 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
             let p = p.clone();
             let sim = Simulation::new(config, move |id| protocols::gossip::Gossip::new(id, &p));
             finish(scn, sim, opts, |result, spec| match spec {
-                CheckSpec::Convergence { within } => protocols::gossip::check_convergence(result, *within),
+                CheckSpec::Convergence { within } => {
+                    protocols::gossip::check_convergence(result, *within)
+                }
+                CheckSpec::Linearizable => linearizable(result),
             })
         }
         ProtocolSpec::Forward(p) => {
             let p = p.clone();
             let sim = Simulation::new(config, move |id| protocols::forward::Forward::new(id, &p));
             finish(scn, sim, opts, |_, spec| {
-                CheckResult::new(spec.name(), Verdict::Unknown, "not available for this protocol")
+                CheckResult::new(
+                    spec.name(),
+                    Verdict::Unknown,
+                    "not available for this protocol",
+                )
+            })
+        }
+        ProtocolSpec::PrimaryBackup(p) => {
+            let p = p.clone();
+            let sim = Simulation::new(config, move |id| {
+                protocols::primary_backup::PrimaryBackup::new(id, &p)
+            });
+            finish(scn, sim, opts, |result, spec| match spec {
+                CheckSpec::Linearizable => linearizable(result),
+                CheckSpec::Convergence { .. } => CheckResult::new(
+                    spec.name(),
+                    Verdict::Unknown,
+                    "not available for this protocol",
+                ),
             })
         }
     }
+}
+
+/// The `linearizable` check on a run's key-value history, under the default (deterministic)
+/// search budget. On a violation the detail is the checker's explanation — the key, the
+/// operation that cannot be linearized, the smallest failing window and a timeline — and the
+/// seed.
+pub fn linearizable<O>(result: &RunResult<O>) -> CheckResult {
+    let opts = LinOptions {
+        seed: Some(result.seed),
+        ..LinOptions::default()
+    };
+    check_history(&result.history, &opts)
 }
 
 fn finish<P: Process>(
@@ -174,7 +208,9 @@ thread_local! {
 /// the CLI can report a simulation panic once, with its seed and a reproduce command.
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let loc = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+        let loc = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
         LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = loc);
     }));
 }

@@ -30,21 +30,36 @@ pub fn list() -> i32 {
     for p in protocols::REGISTRY {
         let services: Vec<&str> = p.services.iter().map(|s| s.name()).collect();
         println!(
-            "  {:<10} {} (serves: {}; checks: {})",
+            "  {:<13} {} (serves: {}; checks: {})",
             p.name,
             p.summary,
-            if services.is_empty() { "-".to_string() } else { services.join(", ") },
-            if p.checks.is_empty() { "-".to_string() } else { p.checks.join(", ") }
+            if services.is_empty() {
+                "-".to_string()
+            } else {
+                services.join(", ")
+            },
+            if p.checks.is_empty() {
+                "-".to_string()
+            } else {
+                p.checks.join(", ")
+            }
         );
     }
     println!("fault kinds (schedule): Partition(Split|Isolate|OneWay|Bridge), Heal, Crash, Restart, Pause, ClockJump, SetLink, ResetLinks");
-    let kinds: Vec<&str> = sim_core::config::FaultKind::ALL.iter().map(|k| k.name()).collect();
+    let kinds: Vec<&str> = sim_core::config::FaultKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
     println!("fault kinds (nemesis): {}", kinds.join(", "));
-    println!("checks: convergence");
+    println!("checks: {}", scenarios::check_names().join(", "));
     println!("shipped scenarios:");
     let dir = scenarios::shipped_dir();
     for path in scenarios::shipped() {
-        let shown = path.strip_prefix(dir.parent().unwrap_or(&dir)).unwrap_or(&path).display().to_string();
+        let shown = path
+            .strip_prefix(dir.parent().unwrap_or(&dir))
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         match scenarios::load(&path) {
             Ok(s) => println!("  {shown:<44} {}", s.description),
             Err(e) => println!("  {shown:<44} INVALID: {}", e.message),

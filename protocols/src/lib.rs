@@ -6,6 +6,7 @@
 
 pub mod forward;
 pub mod gossip;
+pub mod primary_backup;
 
 use serde::Deserialize;
 use sim_core::Service;
@@ -18,6 +19,8 @@ pub enum ProtocolSpec {
     Gossip(gossip::Params),
     /// The benchmark forwarder of workloads W1–W3 (see [`forward`]).
     Forward(forward::Params),
+    /// Primary-backup replication of a key-value store (see [`primary_backup`]).
+    PrimaryBackup(primary_backup::Params),
 }
 
 /// One entry of the protocol registry, for `dsim list` and validation.
@@ -43,6 +46,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
         services: &[],
         checks: &[],
     },
+    ProtocolInfo {
+        name: "PrimaryBackup",
+        summary: "primary-backup key-value store: fixed primary (node 0), batched forwarding, no failover",
+        services: &[Service::KeyValue],
+        checks: &["linearizable"],
+    },
 ];
 
 impl ProtocolSpec {
@@ -50,6 +59,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Gossip(_) => &REGISTRY[0],
             ProtocolSpec::Forward(_) => &REGISTRY[1],
+            ProtocolSpec::PrimaryBackup(_) => &REGISTRY[2],
         }
     }
 }

@@ -39,12 +39,15 @@ pub enum CheckSpec {
     /// After the last fault heals, every live node holds every acknowledged broadcast value,
     /// within `within` if given.
     Convergence { within: Option<SimDuration> },
+    /// The clients' key-value history is linearizable (needs a key-value workload).
+    Linearizable,
 }
 
 impl CheckSpec {
     pub fn name(&self) -> &'static str {
         match self {
             CheckSpec::Convergence { .. } => "convergence",
+            CheckSpec::Linearizable => "linearizable",
         }
     }
 }
@@ -103,13 +106,13 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 pub use validate::{
     CLIENT_COUNT_MAX, DRIFT_PPM_MAX, DURATION_MAX, EVENTS_MAX_DEFAULT, FORWARD_TOKENS_MAX,
-    NODE_COUNT_MAX,
+    KV_KEYS_MAX, KV_WEIGHT_MAX, NODE_COUNT_MAX,
 };
 
 /// Every check a scenario may name (in `checks` and in `expect: Violation([...])`), whichever
 /// protocol supplies it.
 pub fn check_names() -> &'static [&'static str] {
-    &["convergence"]
+    &["convergence", "linearizable"]
 }
 
 /// The RON options every scenario is read with: optional fields take a bare value or

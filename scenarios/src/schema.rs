@@ -170,6 +170,22 @@ pub enum WorkloadSpec {
         interval: SimDuration,
         ops_per_client: u32,
     },
+    KeyValue {
+        keys: u32,
+        #[serde(default = "default_weight")]
+        get: u32,
+        #[serde(default = "default_weight")]
+        put: u32,
+        #[serde(default = "default_weight")]
+        cas: u32,
+        interval: SimDuration,
+        ops_per_client: u32,
+    },
+}
+
+/// A key-value workload's weight of each request kind when the file does not say: an even mix.
+fn default_weight() -> u32 {
+    1
 }
 
 /// `(at: "2s", fault: ...)`.
@@ -392,6 +408,7 @@ pub enum CheckEntry {
         #[serde(default)]
         within: Option<SimDuration>,
     },
+    Linearizable {},
 }
 
 #[derive(Debug, Default, Deserialize)]

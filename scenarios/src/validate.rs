@@ -13,7 +13,7 @@ use sim_core::config::{
     ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
     NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
 };
-use sim_core::{ClientId, Endpoint, NodeId, SimConfig, SimDuration};
+use sim_core::{ClientId, Endpoint, NodeId, Service, SimConfig, SimDuration};
 
 use crate::diag::{list, suggest, Ctx};
 use crate::locate::{field, index};
@@ -33,6 +33,10 @@ pub const DRIFT_PPM_MAX: u32 = 100_000;
 pub const FORWARD_TOKENS_MAX: u64 = 10_000_000;
 /// `events_max` when a scenario does not say.
 pub const EVENTS_MAX_DEFAULT: u64 = 50_000_000;
+/// Most keys a key-value workload may address.
+pub const KV_KEYS_MAX: u32 = 1_000_000;
+/// Largest weight of one request kind in a key-value workload's mix.
+pub const KV_WEIGHT_MAX: u32 = 1_000_000;
 
 type R<T> = Result<T, ScenarioError>;
 
@@ -91,7 +95,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         .as_ref()
         .is_some_and(|n| n.kinds.contains(&FaultKind::Crash));
     let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
-    let checks = v.checks(&f.checks, &f.protocol)?;
+    let checks = v.checks(&f.checks, &f.protocol, &clients.workload)?;
     let expect = v.expect(&f.expect, &checks)?;
     let config = SimConfig {
         seed: f.seed,
@@ -435,6 +439,9 @@ impl V<'_, '_> {
                     ));
                 }
             }
+            ProtocolSpec::PrimaryBackup(p) => {
+                self.positive("protocol.replication_delay", p.replication_delay)?;
+            }
         }
         Ok(())
     }
@@ -482,6 +489,57 @@ impl V<'_, '_> {
                     ops_per_client: *ops_per_client,
                 }
             }
+            WorkloadSpec::KeyValue {
+                keys,
+                get,
+                put,
+                cas,
+                interval,
+                ops_per_client,
+            } => {
+                if *keys == 0 || *keys > KV_KEYS_MAX {
+                    return Err(self.err(
+                        "clients.workload.keys",
+                        format!("`keys` is `{keys}`, outside `1..={KV_KEYS_MAX}`"),
+                        "the clients address keys `0..keys`; a few keys make for contention"
+                            .to_string(),
+                    ));
+                }
+                for (name, w) in [("get", get), ("put", put), ("cas", cas)] {
+                    if *w > KV_WEIGHT_MAX {
+                        return Err(self.err(
+                            &format!("clients.workload.{name}"),
+                            format!("weight `{name}` is `{w}`, above the limit `{KV_WEIGHT_MAX}`"),
+                            "weights are relative: `get: 2, put: 2, cas: 1` reads 40% of the time"
+                                .to_string(),
+                        ));
+                    }
+                }
+                if *get == 0 && *put == 0 && *cas == 0 {
+                    return Err(self.err(
+                        "clients.workload",
+                        "the weights `get`, `put` and `cas` are all `0`: the clients would do nothing",
+                        "give at least one kind of request a positive weight (each defaults to `1`)"
+                            .to_string(),
+                    ));
+                }
+                let interval = self.dur("clients.workload.interval", *interval)?;
+                if *ops_per_client == 0 {
+                    return Err(self.err(
+                        "clients.workload.ops_per_client",
+                        "`ops_per_client` is `0`: the clients would do nothing",
+                        "give each client at least one operation".to_string(),
+                    ));
+                }
+                Workload::KeyValue {
+                    keys: *keys,
+                    get: *get,
+                    put: *put,
+                    cas: *cas,
+                    interval,
+                    ops_per_client: *ops_per_client,
+                }
+            }
         };
         let info = protocol.info();
         if let Some(service) = workload.service() {
@@ -502,6 +560,7 @@ impl V<'_, '_> {
                 };
                 let name = match &c.workload {
                     WorkloadSpec::Broadcast { .. } => "Broadcast",
+                    WorkloadSpec::KeyValue { .. } => "KeyValue",
                 };
                 return Err(self.err(
                     "clients.workload",
@@ -935,7 +994,12 @@ impl V<'_, '_> {
         })
     }
 
-    fn checks(&self, checks: &[CheckEntry], protocol: &ProtocolSpec) -> R<Vec<CheckSpec>> {
+    fn checks(
+        &self,
+        checks: &[CheckEntry],
+        protocol: &ProtocolSpec,
+        workload: &Workload,
+    ) -> R<Vec<CheckSpec>> {
         let info = protocol.info();
         let mut out: Vec<CheckSpec> = Vec::with_capacity(checks.len());
         for (j, c) in checks.iter().enumerate() {
@@ -947,6 +1011,7 @@ impl V<'_, '_> {
                         None => None,
                     },
                 },
+                CheckEntry::Linearizable {} => CheckSpec::Linearizable,
             };
             let name = spec.name();
             if !info.checks.contains(&name) {
@@ -959,6 +1024,17 @@ impl V<'_, '_> {
                     &p,
                     format!("check `{name}` is not supplied by protocol `{}`", info.name),
                     hint,
+                ));
+            }
+            if spec == CheckSpec::Linearizable && workload.service() != Some(Service::KeyValue) {
+                let found = match workload.service() {
+                    Some(s) => format!("the clients use the `{}` service", s.name()),
+                    None => "the scenario has no clients".to_string(),
+                };
+                return Err(self.err(
+                    &p,
+                    format!("check `linearizable` needs a key-value workload, but {found}"),
+                    "it checks the clients' history of gets, puts and cas: add e.g. `clients: (count: 3, workload: KeyValue(keys: 3, interval: \"20ms\", ops_per_client: 50))`".to_string(),
                 ));
             }
             if out.iter().any(|o| o.name() == name) {

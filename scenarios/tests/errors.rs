@@ -104,11 +104,11 @@ fn unknown_variants() {
             "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
             "Paxos(replicas: 3)",
         ),
-        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`",
+        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`",
     );
     check(
         &with("").replace("Gossip(", "Gosip("),
-        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`",
+        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`",
     );
     check(
         &with("topology: Mesh,"),
@@ -265,11 +265,11 @@ fn protocol_workload_checks_and_expectations() {
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
-        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: the scenario runs `convergence`",
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`",
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
-        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`",
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`",
     );
     check(
         &with("expect: Violation([\"convergence\"]),"),
@@ -278,5 +278,96 @@ fn protocol_workload_checks_and_expectations() {
     check(
         &with("nemesis: (kinds: [Loss], interval_mean: \"1s\", duration_mean: \"1s\"),"),
         "t.ron:7:14: `Loss` is listed but `loss` is `0`\n  hint: give the drop probability while a loss fault lasts, e.g. `loss: 0.2`",
+    );
+}
+
+/// `BASE` running the primary-backup protocol, with `extra` in place of `{}`.
+fn kv(extra: &str) -> String {
+    with(extra).replace(
+        "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
+        "PrimaryBackup(replication_delay: \"50ms\")",
+    )
+}
+
+const KV_CLIENTS: &str = "clients: (count: 2, workload: KeyValue(keys: 3, get: 2, put: 2, cas: 1, interval: \"20ms\", ops_per_client: 5)),";
+
+#[test]
+fn key_value_workload_and_linearizable() {
+    check(
+        &kv(&format!(
+            "{KV_CLIENTS} checks: [Linearizable()], expect: Violation([\"linearizable\"]),"
+        )),
+        "ok: t",
+    );
+    // The weights default to `1` each.
+    check(
+        &kv("clients: (count: 1, workload: KeyValue(keys: 1, interval: \"0\", ops_per_client: 1)), checks: [Linearizable()],"),
+        "ok: t",
+    );
+    check(
+        &with(KV_CLIENTS),
+        "t.ron:7:35: workload `KeyValue` needs the `key-value` service, which protocol `Gossip` does not serve\n  hint: protocols that serve `key-value`: `PrimaryBackup`",
+    );
+    check(
+        &kv("clients: (count: 1, workload: Broadcast(interval: \"1s\", ops_per_client: 1)),"),
+        "t.ron:7:35: workload `Broadcast` needs the `broadcast` service, which protocol `PrimaryBackup` does not serve\n  hint: protocols that serve `broadcast`: `Gossip`",
+    );
+    check(
+        &kv("checks: [Linearizable()],"),
+        "t.ron:7:14: check `linearizable` needs a key-value workload, but the scenario has no clients\n  hint: it checks the clients' history of gets, puts and cas: add e.g. `clients: (count: 3, workload: KeyValue(keys: 3, interval: \"20ms\", ops_per_client: 50))`",
+    );
+    check(
+        &with("checks: [Convergence(), Linearizable()],"),
+        "t.ron:7:29: check `linearizable` is not supplied by protocol `Gossip`\n  hint: `Gossip` supplies `convergence`",
+    );
+    check(
+        &kv(&format!("{KV_CLIENTS} checks: [Convergence()],")),
+        "t.ron:7:125: check `convergence` is not supplied by protocol `PrimaryBackup`\n  hint: `PrimaryBackup` supplies `linearizable`",
+    );
+    check(
+        &kv(&format!(
+            "{KV_CLIENTS} checks: [Linearizable(), Linearizable()],"
+        )),
+        "t.ron:7:141: check `linearizable` appears twice in `checks`",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("keys: 3", "keys: 0")),
+        "t.ron:7:50: `keys` is `0`, outside `1..=1000000`\n  hint: the clients address keys `0..keys`; a few keys make for contention",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("cas: 1", "cas: 2000000")),
+        "t.ron:7:74: weight `cas` is `2000000`, above the limit `1000000`\n  hint: weights are relative: `get: 2, put: 2, cas: 1` reads 40% of the time",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("get: 2, put: 2, cas: 1", "get: 0, put: 0, cas: 0")),
+        "t.ron:7:35: the weights `get`, `put` and `cas` are all `0`: the clients would do nothing\n  hint: give at least one kind of request a positive weight (each defaults to `1`)",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("ops_per_client: 5", "ops_per_client: 0")),
+        "t.ron:7:111: `ops_per_client` is `0`: the clients would do nothing\n  hint: give each client at least one operation",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("keys: 3", "kyes: 3")),
+        "t.ron:7:44: unknown field `kyes` in `clients.workload`\n  hint: did you mean `keys`? the fields here are `keys`, `get`, `put`, `cas`, `interval`, `ops_per_client`",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("keys: 3, ", "")),
+        "t.ron:7:35: missing field `keys` in `clients.workload`\n  hint: add `keys: ...` (scenarios/README.md lists every field)",
+    );
+    check(
+        &kv("").replace("\"50ms\"", "\"0\""),
+        "t.ron:6:48: `protocol.replication_delay` is `0`; it must be positive\n  hint: write e.g. `\"100ms\"`",
+    );
+    check(
+        &kv("").replace("\"50ms\"", "\"50ms\", bug: StaleReads"),
+        "t.ron:6:61: unknown variant `StaleReads` for `protocol.bug`\n  hint: expected one of `StaleBackupReads`, `AckBeforeSync`",
+    );
+    check(
+        &kv("").replace("replication_delay", "delay"),
+        "t.ron:6:29: unknown field `delay` in `protocol`\n  hint: the fields here are `replication_delay`, `bug`",
+    );
+    check(
+        &kv("checks: [Linearizable],"),
+        "t.ron:7:26: expected `(` for `checks`, found `]`\n  hint: a record or a variant with fields is written with parentheses, e.g. `Convergence()`",
     );
 }

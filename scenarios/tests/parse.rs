@@ -527,3 +527,63 @@ fn load_reports_unreadable_files() {
         "{e}"
     );
 }
+
+#[test]
+fn key_value_workload_primary_backup_and_linearizable() {
+    use protocols::primary_backup::{Bug, Params};
+    let text = |protocol: &str, workload: &str| {
+        format!(
+            "Scenario(name: \"t\", seed: 7, duration: \"10s\", nodes: 3,\n\
+             protocol: {protocol},\n\
+             clients: (count: 2, workload: {workload}),\n\
+             checks: [Linearizable()], expect: Violation([\"linearizable\"]))"
+        )
+    };
+    let s = parse(&text(
+        "PrimaryBackup(replication_delay: \"50ms\", bug: StaleBackupReads)",
+        "KeyValue(keys: 3, get: 2, put: 3, cas: 1, interval: \"20ms\", ops_per_client: 50)",
+    ));
+    assert_eq!(
+        s.config.clients.workload,
+        Workload::KeyValue {
+            keys: 3,
+            get: 2,
+            put: 3,
+            cas: 1,
+            interval: ms(20),
+            ops_per_client: 50
+        }
+    );
+    assert_eq!(
+        s.protocol,
+        ProtocolSpec::PrimaryBackup(Params {
+            replication_delay: ms(50),
+            bug: Some(Bug::StaleBackupReads)
+        })
+    );
+    assert_eq!(s.checks, vec![CheckSpec::Linearizable]);
+    assert_eq!(
+        s.expect,
+        Expect::Violation(vec!["linearizable".to_string()])
+    );
+    // The weights default to 1 each, the bug to none.
+    let s = parse(&text(
+        "PrimaryBackup(replication_delay: \"1s\")",
+        "KeyValue(keys: 1, interval: \"0\", ops_per_client: 1)",
+    ));
+    assert_eq!(
+        s.config.clients.workload,
+        Workload::KeyValue {
+            keys: 1,
+            get: 1,
+            put: 1,
+            cas: 1,
+            interval: SimDuration::ZERO,
+            ops_per_client: 1
+        }
+    );
+    assert_eq!(
+        s.protocol,
+        ProtocolSpec::PrimaryBackup(Params::new(secs(1)))
+    );
+}

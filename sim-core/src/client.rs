@@ -1,23 +1,62 @@
 //! Simulated clients: network endpoints that issue the workload's requests and record the
 //! history.
 //!
-//! Each client runs one request at a time. It picks a node by the target policy, records the
-//! invocation, and waits for the reply or its timeout. A reply completes the operation (`ok`,
-//! or `fail` for a definite refusal); a timeout records it as `unknown` — it may still take
-//! effect — and a late reply to it is ignored. Each client draws from its own random stream.
+//! Each client runs one request at a time (closed loop). It picks a node by the target policy,
+//! records the invocation, and waits for the reply or its timeout. A reply completes the
+//! operation (`ok`, or `fail` for a definite refusal); a timeout records it as `unknown` — it
+//! may still take effect — and a late reply to it is ignored. Each client draws from its own
+//! random stream, so adding a client does not change what the others do.
+//!
+//! # Workloads
+//!
+//! - `Broadcast`: fresh unique values, one after another.
+//! - `KeyValue`: gets, puts and compare-and-sets on keys `0..keys`, mixed by integer weights.
+//!   Every value a client writes (a put's value, a cas's new value) is unique across the run —
+//!   `(client + 1) << 32 | n`, `n` counting the client's requests from 1 — so that a read names
+//!   the one write it observed and histories stay checkable. A cas expects the value the client
+//!   last saw for its key (through its own reads and successful writes; absent if it has seen
+//!   none), so under concurrent writers some cas succeed and some fail.
+//!
+//! # Leader finding
+//!
+//! A node that cannot serve a request answers `Redirect { leader }`. The client then resends
+//! the *same* request — same request id, so the service can recognise a retry — to `leader`,
+//! or, when the node does not know one, to the next node after it in round-robin order. The
+//! history records the node the request was last sent to. Only a redirect from that node is
+//! followed (a redirect from a node the request was sent to earlier is stale and ignored).
+//! After [`REDIRECTS_MAX`] redirects the operation completes `fail`: a redirect promises that
+//! the node which sent it did not take the request. The timeout still runs from the first
+//! send, so a request redirected back and forth ends `unknown` at the same time as any other.
+
+use std::collections::BTreeMap;
 
 use crate::config::{ClientConfig, TargetPolicy, Workload};
 use crate::history::{History, Operation, Outcome};
 use crate::rng::{SimRng, StreamLabel};
-use crate::{ClientId, NodeId, Request, RequestId, Response, SimDuration, SimTime};
+use crate::{ClientId, Key, NodeId, Request, RequestId, Response, SimDuration, SimTime, Value};
+
+/// Most redirects one request follows; the next one completes it as `fail`.
+pub const REDIRECTS_MAX: u32 = 8;
+
+/// The request a client is waiting on.
+#[derive(Clone, Copy, Debug)]
+struct Outstanding {
+    request_id: RequestId,
+    /// Index of the operation in the history.
+    index: usize,
+    /// Redirects followed so far.
+    redirects: u32,
+}
 
 struct ClientState {
     rng: SimRng,
     next_request: RequestId,
     issued: u32,
-    /// The outstanding request and its index in the history.
-    outstanding: Option<(RequestId, usize)>,
+    outstanding: Option<Outstanding>,
     next_target: u32,
+    /// Key-value: the value this client last saw for each key (a key it never saw, or last
+    /// read as absent, has no entry). Bounded by the workload's key count.
+    seen: BTreeMap<Key, Value>,
 }
 
 pub(crate) struct Clients {
@@ -36,9 +75,47 @@ pub(crate) struct Issue {
     pub(crate) timeout: SimDuration,
 }
 
+/// What a reply means for the client.
+pub(crate) enum Reply {
+    /// The operation completed with this outcome; the client acts next at this time.
+    Complete(Outcome, SimTime),
+    /// Redirected: send the same request again, to `node`.
+    Resend {
+        node: NodeId,
+        request_id: RequestId,
+        request: Request,
+    },
+    /// Stale: its request timed out or completed already, or a redirect from a node the
+    /// request is no longer at.
+    Ignored,
+}
+
 impl Clients {
-    pub(crate) fn new(seed: u64, cfg: &ClientConfig, node_count: u32, fault_phase_end: SimDuration) -> Clients {
-        let count = if cfg.workload == Workload::None { 0 } else { cfg.count };
+    pub(crate) fn new(
+        seed: u64,
+        cfg: &ClientConfig,
+        node_count: u32,
+        fault_phase_end: SimDuration,
+    ) -> Clients {
+        let count = if cfg.workload == Workload::None {
+            0
+        } else {
+            cfg.count
+        };
+        if let Workload::KeyValue {
+            keys,
+            get,
+            put,
+            cas,
+            ..
+        } = cfg.workload
+        {
+            assert!(keys > 0, "key-value workload without keys");
+            assert!(
+                u64::from(get) + u64::from(put) + u64::from(cas) > 0,
+                "key-value workload with an empty mix"
+            );
+        }
         let states = (0..count)
             .map(|i| ClientState {
                 rng: SimRng::new(seed, StreamLabel::Client(i)),
@@ -46,6 +123,7 @@ impl Clients {
                 issued: 0,
                 outstanding: None,
                 next_target: i % node_count.max(1),
+                seen: BTreeMap::new(),
             })
             .collect();
         Clients {
@@ -63,10 +141,7 @@ impl Clients {
 
     /// When each client first acts: staggered over one interval so they do not move in step.
     pub(crate) fn first_ticks(&mut self) -> Vec<(ClientId, SimTime)> {
-        let spread = match self.cfg.workload {
-            Workload::Broadcast { interval, .. } => interval.0.max(1),
-            Workload::None => 1,
-        };
+        let spread = self.cfg.workload.interval().0.max(1);
         self.states
             .iter_mut()
             .enumerate()
@@ -78,17 +153,38 @@ impl Clients {
     pub(crate) fn tick(&mut self, c: ClientId, now: SimTime) -> Option<Issue> {
         let node_count = self.node_count;
         let s = &mut self.states[c.index()];
-        if s.outstanding.is_some() || now >= self.stop {
+        if s.outstanding.is_some()
+            || now >= self.stop
+            || s.issued >= self.cfg.workload.ops_per_client()
+        {
             return None;
         }
+        // Unique across clients: client id in the high half, the request count in the low.
+        let fresh = (u64::from(c.0) + 1) << 32 | u64::from(s.issued + 1);
         let request = match self.cfg.workload {
             Workload::None => return None,
-            Workload::Broadcast { ops_per_client, .. } => {
-                if s.issued >= ops_per_client {
-                    return None;
+            Workload::Broadcast { .. } => Request::Broadcast { value: fresh },
+            Workload::KeyValue {
+                keys,
+                get,
+                put,
+                cas,
+                ..
+            } => {
+                let (get, put, cas) = (u64::from(get), u64::from(put), u64::from(cas));
+                let draw = s.rng.below(get + put + cas);
+                let key = s.rng.below(u64::from(keys));
+                if draw < get {
+                    Request::Get { key }
+                } else if draw < get + put {
+                    Request::Put { key, value: fresh }
+                } else {
+                    Request::Cas {
+                        key,
+                        expected: s.seen.get(&key).copied(),
+                        new: fresh,
+                    }
                 }
-                // Unique across clients: client id in the high half.
-                Request::Broadcast { value: (u64::from(c.0) + 1) << 32 | u64::from(s.issued + 1) }
             }
         };
         let node = match self.cfg.target {
@@ -103,7 +199,11 @@ impl Clients {
         let request_id = s.next_request;
         s.next_request += 1;
         s.issued += 1;
-        s.outstanding = Some((request_id, self.history.ops.len()));
+        s.outstanding = Some(Outstanding {
+            request_id,
+            index: self.history.ops.len(),
+            redirects: 0,
+        });
         self.history.ops.push(Operation {
             client: c,
             request_id,
@@ -112,43 +212,396 @@ impl Clients {
             invoke: now,
             completion: None,
         });
-        Some(Issue { node, request_id, request, timeout: self.cfg.timeout })
+        Some(Issue {
+            node,
+            request_id,
+            request,
+            timeout: self.cfg.timeout,
+        })
     }
 
-    /// A reply arrived. Returns the outcome recorded and when the client acts next, or `None`
-    /// if the reply was stale (its request had timed out or was already answered).
-    pub(crate) fn on_reply(&mut self, c: ClientId, request_id: RequestId, response: Response, now: SimTime) -> Option<(Outcome, SimTime)> {
+    /// A reply from node `from` arrived: the operation completes, or is resent after a
+    /// redirect, or the reply is stale.
+    pub(crate) fn on_reply(
+        &mut self,
+        c: ClientId,
+        from: NodeId,
+        request_id: RequestId,
+        response: Response,
+        now: SimTime,
+    ) -> Reply {
+        let node_count = self.node_count;
+        let pause = self.cfg.workload.interval();
         let s = &mut self.states[c.index()];
-        let (id, index) = s.outstanding?;
-        if id != request_id {
-            return None;
+        let Some(out) = s.outstanding else {
+            return Reply::Ignored;
+        };
+        if out.request_id != request_id {
+            return Reply::Ignored;
         }
-        s.outstanding = None;
+        let op = &mut self.history.ops[out.index];
         let outcome = match response {
-            Response::Fail | Response::Redirect { .. } | Response::Unsupported => Outcome::Fail,
+            Response::Redirect { leader } => {
+                if from != op.node {
+                    return Reply::Ignored;
+                }
+                if out.redirects < REDIRECTS_MAX {
+                    let node = match leader {
+                        Some(n) => {
+                            assert!(
+                                n.0 < node_count,
+                                "{from} redirected {c} to {n}, which does not exist"
+                            );
+                            n
+                        }
+                        None => NodeId((from.0 + 1) % node_count),
+                    };
+                    s.outstanding = Some(Outstanding {
+                        redirects: out.redirects + 1,
+                        ..out
+                    });
+                    op.node = node;
+                    return Reply::Resend {
+                        node,
+                        request_id,
+                        request: op.request.clone(),
+                    };
+                }
+                Outcome::Fail
+            }
+            Response::Fail | Response::Unsupported => Outcome::Fail,
             r => Outcome::Ok(r),
         };
-        self.history.ops[index].completion = Some((now, outcome.clone()));
-        Some((outcome, now + self.pause()))
+        if let Outcome::Ok(r) = &outcome {
+            match (&op.request, r) {
+                (Request::Get { key }, Response::Value(Some(v))) => {
+                    s.seen.insert(*key, *v);
+                }
+                (Request::Get { key }, Response::Value(None)) => {
+                    s.seen.remove(key);
+                }
+                (Request::Put { key, value: v }, _) | (Request::Cas { key, new: v, .. }, _) => {
+                    s.seen.insert(*key, *v);
+                }
+                _ => {}
+            }
+        }
+        s.outstanding = None;
+        op.completion = Some((now, outcome.clone()));
+        Reply::Complete(outcome, now + pause)
     }
 
     /// A request's timeout fired. Returns when the client acts next, or `None` if the request
     /// had already completed.
-    pub(crate) fn on_timeout(&mut self, c: ClientId, request_id: RequestId, now: SimTime) -> Option<SimTime> {
+    pub(crate) fn on_timeout(
+        &mut self,
+        c: ClientId,
+        request_id: RequestId,
+        now: SimTime,
+    ) -> Option<SimTime> {
         let s = &mut self.states[c.index()];
-        let (id, index) = s.outstanding?;
-        if id != request_id {
+        let out = s.outstanding?;
+        if out.request_id != request_id {
             return None;
         }
         s.outstanding = None;
-        self.history.ops[index].completion = Some((now, Outcome::Unknown));
-        Some(now + self.pause())
+        self.history.ops[out.index].completion = Some((now, Outcome::Unknown));
+        Some(now + self.cfg.workload.interval())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(keys: u32, (get, put, cas): (u32, u32, u32), ops_per_client: u32) -> Workload {
+        Workload::KeyValue {
+            keys,
+            get,
+            put,
+            cas,
+            interval: SimDuration::from_millis(10),
+            ops_per_client,
+        }
     }
 
-    fn pause(&self) -> SimDuration {
-        match self.cfg.workload {
-            Workload::Broadcast { interval, .. } => interval,
-            Workload::None => SimDuration::ZERO,
+    fn clients(count: u32, node_count: u32, target: TargetPolicy, workload: Workload) -> Clients {
+        let cfg = ClientConfig {
+            count,
+            target,
+            workload,
+            timeout: SimDuration::from_secs(1),
+            stop: None,
+        };
+        Clients::new(7, &cfg, node_count, SimDuration::from_secs(3600))
+    }
+
+    /// Issues the client's next request and answers it `ok` the way a register would.
+    fn round_trip(cs: &mut Clients, c: ClientId, now: SimTime) -> Option<Request> {
+        let issue = cs.tick(c, now)?;
+        let response = match issue.request {
+            Request::Get { .. } => Response::Value(None),
+            _ => Response::Ok,
+        };
+        match cs.on_reply(c, issue.node, issue.request_id, response, now) {
+            Reply::Complete(Outcome::Ok(_), _) => {}
+            _ => panic!("an ok reply completes the operation"),
         }
+        Some(issue.request)
+    }
+
+    #[test]
+    fn key_value_mix_follows_the_weights() {
+        let ops = 20_000;
+        let mut cs = clients(1, 3, TargetPolicy::Random, kv(5, (2, 2, 1), ops));
+        let (mut counts, mut keys) = ([0u32; 3], [0u32; 5]);
+        let mut t = 0;
+        while let Some(r) = round_trip(&mut cs, ClientId(0), SimTime(t)) {
+            t += 1;
+            let (kind, key) = match r {
+                Request::Get { key } => (0, key),
+                Request::Put { key, .. } => (1, key),
+                Request::Cas { key, .. } => (2, key),
+                other => panic!("not a key-value request: {other:?}"),
+            };
+            counts[kind] += 1;
+            keys[key as usize] += 1;
+        }
+        assert_eq!(
+            counts.iter().sum::<u32>(),
+            ops,
+            "stops after ops_per_client"
+        );
+        // Expected 8000 / 8000 / 4000: allow ±3% of the total (about 8 standard deviations).
+        for (got, want) in counts.iter().zip([8000, 8000, 4000]) {
+            assert!(
+                got.abs_diff(want) < 600,
+                "mix {counts:?}, wanted about 2:2:1"
+            );
+        }
+        for k in keys {
+            assert!(k.abs_diff(ops / 5) < 600, "keys {keys:?}, wanted uniform");
+        }
+        // A zero weight is never drawn.
+        let mut cs = clients(1, 3, TargetPolicy::Random, kv(2, (1, 0, 1), 500));
+        while let Some(r) = round_trip(&mut cs, ClientId(0), SimTime(0)) {
+            assert!(!matches!(r, Request::Put { .. }));
+        }
+    }
+
+    #[test]
+    fn written_values_are_unique_across_clients() {
+        let mut cs = clients(4, 3, TargetPolicy::Random, kv(2, (0, 1, 1), 300));
+        let mut written = Vec::new();
+        for round in 0..300 {
+            for c in 0..4 {
+                match round_trip(&mut cs, ClientId(c), SimTime(round)).expect("a request") {
+                    Request::Put { value, .. } => written.push(value),
+                    Request::Cas { new, .. } => written.push(new),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert!(
+            cs.tick(ClientId(0), SimTime(1000)).is_none(),
+            "ops_per_client reached"
+        );
+        let n = written.len();
+        written.sort_unstable();
+        written.dedup();
+        assert_eq!(written.len(), n, "a value was written twice");
+        assert_eq!(n, 1200);
+    }
+
+    #[test]
+    fn cas_expects_the_value_last_seen() {
+        // One key: every cas names what this client last read or wrote there.
+        let mut cs = clients(1, 1, TargetPolicy::Fixed(NodeId(0)), kv(1, (1, 1, 1), 400));
+        let c = ClientId(0);
+        let mut last: Option<Value> = None;
+        let (mut some, mut none) = (0, 0);
+        for t in 0..400 {
+            let issue = cs.tick(c, SimTime(t)).expect("a request");
+            let response = match issue.request {
+                Request::Get { .. } => {
+                    // Reads alternate between a value another client wrote and absent.
+                    let v = (t % 2 == 0).then_some(1_000_000 + t);
+                    last = v;
+                    Response::Value(v)
+                }
+                Request::Put { value, .. } => {
+                    last = Some(value);
+                    Response::Ok
+                }
+                Request::Cas { expected, new, .. } => {
+                    assert_eq!(expected, last, "cas at t={t}");
+                    if expected.is_some() {
+                        some += 1;
+                    } else {
+                        none += 1;
+                    }
+                    // A failed cas teaches the client nothing.
+                    if t % 3 == 0 {
+                        Response::Fail
+                    } else {
+                        last = Some(new);
+                        Response::Ok
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            };
+            assert!(matches!(
+                cs.on_reply(c, issue.node, issue.request_id, response, SimTime(t)),
+                Reply::Complete(..)
+            ));
+        }
+        assert!(
+            some > 20 && none > 5,
+            "cas expectations: {some} values, {none} absent"
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_with_the_same_request() {
+        let mut cs = clients(1, 4, TargetPolicy::Fixed(NodeId(1)), kv(3, (1, 1, 1), 10));
+        let c = ClientId(0);
+        let issue = cs.tick(c, SimTime(0)).expect("a request");
+        assert_eq!(issue.node, NodeId(1));
+        let id = issue.request_id;
+        // A named leader: resend the same request there.
+        match cs.on_reply(
+            c,
+            NodeId(1),
+            id,
+            Response::Redirect {
+                leader: Some(NodeId(3)),
+            },
+            SimTime(5),
+        ) {
+            Reply::Resend {
+                node,
+                request_id,
+                request,
+            } => {
+                assert_eq!((node, request_id), (NodeId(3), id));
+                assert_eq!(request, issue.request);
+            }
+            _ => panic!("a redirect resends"),
+        }
+        assert_eq!(
+            cs.history.ops[0].node,
+            NodeId(3),
+            "the history names the last node"
+        );
+        // A stale redirect from node 1 (a duplicate) is ignored: the request is at node 3 now.
+        assert!(matches!(
+            cs.on_reply(
+                c,
+                NodeId(1),
+                id,
+                Response::Redirect {
+                    leader: Some(NodeId(2))
+                },
+                SimTime(6)
+            ),
+            Reply::Ignored
+        ));
+        // No leader known: the next node in round-robin order (3 → 0).
+        match cs.on_reply(
+            c,
+            NodeId(3),
+            id,
+            Response::Redirect { leader: None },
+            SimTime(7),
+        ) {
+            Reply::Resend { node, .. } => assert_eq!(node, NodeId(0)),
+            _ => panic!("a redirect resends"),
+        }
+        assert!(cs.history.ops[0].completion.is_none());
+        assert!(
+            cs.tick(c, SimTime(8)).is_none(),
+            "one outstanding request at a time"
+        );
+        // The answer completes the operation, whichever node it comes from.
+        match cs.on_reply(c, NodeId(0), id, Response::Ok, SimTime(9)) {
+            Reply::Complete(Outcome::Ok(Response::Ok), next) => {
+                assert_eq!(next, SimTime(9) + SimDuration::from_millis(10))
+            }
+            _ => panic!("an answer completes"),
+        }
+        assert_eq!(
+            cs.history.ops[0].completion,
+            Some((SimTime(9), Outcome::Ok(Response::Ok)))
+        );
+        assert_eq!(cs.history.ops[0].node, NodeId(0));
+        // A late reply to a completed request is ignored.
+        assert!(matches!(
+            cs.on_reply(c, NodeId(0), id, Response::Ok, SimTime(10)),
+            Reply::Ignored
+        ));
+    }
+
+    #[test]
+    fn too_many_redirects_fail_the_operation() {
+        let mut cs = clients(1, 2, TargetPolicy::Fixed(NodeId(0)), kv(1, (1, 0, 0), 2));
+        let c = ClientId(0);
+        let issue = cs.tick(c, SimTime(0)).expect("a request");
+        let mut at = NodeId(0);
+        for i in 0..REDIRECTS_MAX {
+            let other = NodeId(1 - at.0);
+            match cs.on_reply(
+                c,
+                at,
+                issue.request_id,
+                Response::Redirect {
+                    leader: Some(other),
+                },
+                SimTime(u64::from(i)),
+            ) {
+                Reply::Resend { node, .. } => assert_eq!(node, other),
+                _ => panic!("redirect {i} is followed"),
+            }
+            at = other;
+        }
+        match cs.on_reply(
+            c,
+            at,
+            issue.request_id,
+            Response::Redirect { leader: None },
+            SimTime(100),
+        ) {
+            Reply::Complete(Outcome::Fail, _) => {}
+            _ => panic!("the redirect past the limit fails the operation"),
+        }
+        assert_eq!(
+            cs.history.ops[0].completion,
+            Some((SimTime(100), Outcome::Fail))
+        );
+        // A timeout of a request that redirects still records it as unknown.
+        let issue = cs.tick(c, SimTime(200)).expect("a second request");
+        assert!(matches!(
+            cs.on_reply(
+                c,
+                issue.node,
+                issue.request_id,
+                Response::Redirect {
+                    leader: Some(NodeId(1))
+                },
+                SimTime(201)
+            ),
+            Reply::Resend { .. }
+        ));
+        assert_eq!(
+            cs.on_timeout(c, issue.request_id, SimTime(300)),
+            Some(SimTime(300) + SimDuration::from_millis(10))
+        );
+        assert_eq!(
+            cs.history.ops[1].completion,
+            Some((SimTime(300), Outcome::Unknown))
+        );
+        assert!(matches!(
+            cs.on_reply(c, NodeId(1), issue.request_id, Response::Ok, SimTime(301)),
+            Reply::Ignored
+        ));
     }
 }

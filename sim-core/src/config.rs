@@ -71,13 +71,27 @@ pub enum Topology {
 pub enum Latency {
     Constant(SimDuration),
     /// Uniform over `[min, max]` (integer nanoseconds).
-    Uniform { min: SimDuration, max: SimDuration },
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
     /// Normal with this mean and standard deviation, truncated at `min` (a floor, default 0).
-    Normal { mean: SimDuration, stddev: SimDuration, min: SimDuration },
+    Normal {
+        mean: SimDuration,
+        stddev: SimDuration,
+        min: SimDuration,
+    },
     /// `min` plus an exponential with mean `mean`.
-    Exponential { min: SimDuration, mean: SimDuration },
+    Exponential {
+        min: SimDuration,
+        mean: SimDuration,
+    },
     /// Pareto (long tail): `scale / U^(1/shape)`, capped at `max`.
-    Pareto { scale: SimDuration, shape: f64, max: SimDuration },
+    Pareto {
+        scale: SimDuration,
+        shape: f64,
+        max: SimDuration,
+    },
 }
 
 /// How one directed link behaves.
@@ -144,7 +158,22 @@ pub enum Workload {
     None,
     /// Each client broadcasts fresh unique values: one at a time, waiting `interval` between
     /// the completion of one request and the next, at most `ops_per_client` of them.
-    Broadcast { interval: SimDuration, ops_per_client: u32 },
+    Broadcast {
+        interval: SimDuration,
+        ops_per_client: u32,
+    },
+    /// Each client reads, writes and compare-and-sets registers named `0..keys`: one request at
+    /// a time, waiting `interval` between the completion of one request and the next, at most
+    /// `ops_per_client` of them. Each request is a get, a put or a cas with probability
+    /// proportional to the weights `get`, `put` and `cas` (their sum is positive).
+    KeyValue {
+        keys: u32,
+        get: u32,
+        put: u32,
+        cas: u32,
+        interval: SimDuration,
+        ops_per_client: u32,
+    },
 }
 
 impl Workload {
@@ -152,6 +181,24 @@ impl Workload {
         match self {
             Workload::None => None,
             Workload::Broadcast { .. } => Some(Service::Broadcast),
+            Workload::KeyValue { .. } => Some(Service::KeyValue),
+        }
+    }
+
+    /// The pause between the completion of one request and the client's next one.
+    pub fn interval(&self) -> SimDuration {
+        match self {
+            Workload::None => SimDuration::ZERO,
+            Workload::Broadcast { interval, .. } | Workload::KeyValue { interval, .. } => *interval,
+        }
+    }
+
+    /// The most requests one client issues.
+    pub fn ops_per_client(&self) -> u32 {
+        match self {
+            Workload::None => 0,
+            Workload::Broadcast { ops_per_client, .. }
+            | Workload::KeyValue { ops_per_client, .. } => *ops_per_client,
         }
     }
 }
@@ -185,7 +232,11 @@ pub enum Partition {
     /// Messages from `from` to `to` are lost; the reverse direction still works.
     OneWay { from: Group, to: Group },
     /// `left` and `right` cannot talk to each other, but `bridge` (in neither) talks to both.
-    Bridge { left: Group, right: Group, bridge: NodeId },
+    Bridge {
+        left: Group,
+        right: Group,
+        bridge: NodeId,
+    },
 }
 
 /// One fault action.
@@ -202,7 +253,11 @@ pub enum Fault {
     /// Step the node's clock by this many nanoseconds (negative = backwards).
     ClockJump(NodeId, i64),
     /// Change one directed link's behaviour (`None` = every link): latency and/or loss.
-    SetLink { from: Option<NodeId>, to: Option<NodeId>, link: LinkConfig },
+    SetLink {
+        from: Option<NodeId>,
+        to: Option<NodeId>,
+        link: LinkConfig,
+    },
     /// Restore every link to the scenario's network configuration.
     ResetLinks,
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::client::Clients;
+use crate::client::{Clients, Reply};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
 use crate::faults::{self, Action, Planned};
@@ -577,9 +577,14 @@ impl<P: Process> Simulation<P> {
                 self.trace_deliver(s, d, seq);
                 let (request_id, response) = *resp;
                 let now = self.core.now;
-                if let Some((outcome, next)) = self.core.clients.on_reply(ClientId(client), request_id, response, now) {
-                    self.trace_complete(ClientId(client), request_id, &outcome);
-                    self.core.push(next, Ev::ClientTick(client));
+                match self.core.clients.on_reply(ClientId(client), NodeId(src), request_id, response, now) {
+                    Reply::Complete(outcome, next) => {
+                        self.trace_complete(ClientId(client), request_id, &outcome);
+                        self.core.push(next, Ev::ClientTick(client));
+                    }
+                    // A redirect: the same request to another node, under the first timeout.
+                    Reply::Resend { node, request_id, request } => self.core.send_request(ClientId(client), node, request_id, request),
+                    Reply::Ignored => {}
                 }
             }
             Ev::Timer { node, id } => self.fire_timer(node, id, seq),

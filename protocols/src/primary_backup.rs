@@ -1,0 +1,496 @@
+//! Primary-backup replication of a key-value store, with a fixed primary and no failover.
+//!
+//! # The service
+//!
+//! A map of registers (`Key → Value`) behind the key-value service: `Get`, `Put` and `Cas`
+//! (compare-and-set). Every operation is linearizable: it takes effect at one instant between
+//! its invocation and its reply. The scenario check `linearizable` verifies exactly that on the
+//! clients' history.
+//!
+//! # The algorithm
+//!
+//! Alsberg and Day ("A principle for resilient sharing of distributed resources", ICSE 1976)
+//! introduced the scheme and Budhiraja, Marzullo, Schneider and Toueg ("The primary-backup
+//! approach", in *Distributed Systems*, 2nd ed., 1993) gave it its standard form: one server,
+//! the *primary*, serves every client request; the others, the *backups*, hold copies of its
+//! state so that it survives the primary's failure. Clients send to the primary; a backup that
+//! receives a request tells the client where the primary is.
+//!
+//! Here node 0 is the primary, always. It is a state machine over the map:
+//!
+//! 1. A request arrives. Retries are filtered first (see below).
+//! 2. The primary applies it to the map. A put, and a cas whose expectation holds, is an
+//!    *update*: it gets the next sequence number, is appended to an in-memory log of recent
+//!    updates, and the new register value and the sequence number are written to storage.
+//! 3. The primary records the reply in its reply table, writes that too, **syncs**, and only
+//!    then replies. Whatever a client saw acknowledged is durable.
+//! 4. Every `replication_delay` (on its local clock) the primary forwards to each backup the
+//!    updates that backup has not acknowledged (`Append`), from its log, in sequence order —
+//!    or, when the log no longer reaches back that far (it is bounded, and empty after a
+//!    restart), the whole map (`Snapshot`). Forwarding in batches on a timer is what makes the
+//!    backups lag realistically behind the primary.
+//! 5. A backup applies updates strictly in sequence order, persists them (registers and its
+//!    sequence number, then a sync) and acknowledges the highest sequence number it holds
+//!    (`Ack`). Updates it already has are skipped, so duplicated and re-sent batches are
+//!    harmless; the primary re-sends until acknowledged, so lost ones are repaired.
+//!
+//! A backup answers every client request with `Redirect { leader: Some(0) }`; the client then
+//! resends the same request (same request id) to the primary.
+//!
+//! **Retries.** A redirected request, or a duplicated message, may reach the primary twice.
+//! The primary keeps, per client, the id of the last request it served and its reply (clients
+//! have one request outstanding at a time, with increasing ids), durable like the map: the
+//! same id again gets the recorded reply without being applied again, and an older id is
+//! ignored (its client has moved on). Without this, a cas that failed and was answered could
+//! succeed when its duplicate arrives later.
+//!
+//! **Crashes.** A restarted node rebuilds its map, its sequence number and (on the primary) the
+//! reply table from storage ([`Process::on_recover`]); because every handler syncs before it
+//! replies or acknowledges, that is exactly the state it had acknowledged. The primary's log and
+//! its knowledge of what the backups hold are volatile: after a restart it brings the backups
+//! up to date with snapshots.
+//!
+//! **No failover.** Nothing ever promotes a backup. While the primary is down, partitioned from
+//! a client or paused, that client's requests time out (`unknown` in the history): the service
+//! is unavailable, but never inconsistent. Electing a new primary safely needs a view change
+//! (viewstamped replication, Raft), which is what later protocols add.
+//!
+//! # Bugs to inject
+//!
+//! - [`Bug::StaleBackupReads`]: backups answer `Get` themselves from their lagging copy instead
+//!   of redirecting. A read that follows an acknowledged put can miss it — a stale read.
+//! - [`Bug::AckBeforeSync`]: the primary replies before syncing and syncs only on its next
+//!   replication tick (a group commit that acknowledges too early). A crash in between loses
+//!   acknowledged writes; after the restart, reads return the old values.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Deserialize;
+use sim_core::{
+    ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, SimDuration, Value,
+};
+
+/// The primary: node 0, always.
+pub const PRIMARY: NodeId = NodeId(0);
+/// Most updates the primary keeps in memory for catching backups up; a backup further behind
+/// gets a snapshot.
+pub const LOG_ENTRIES_MAX: usize = 4096;
+/// Most updates one `Append` carries; the rest follow on later ticks.
+pub const APPEND_UPDATES_MAX: usize = 1024;
+
+/// Deliberately broken variants, for showing that the `linearizable` check catches them.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+pub enum Bug {
+    /// Backups serve `Get` from their own, lagging, copy instead of redirecting to the primary.
+    StaleBackupReads,
+    /// The primary replies before syncing and syncs only on its next replication tick: a crash
+    /// loses acknowledged writes.
+    AckBeforeSync,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Time between two forwarding rounds to the backups (primary's local clock): how far the
+    /// backups lag behind.
+    pub replication_delay: SimDuration,
+    /// A deliberate bug to inject (`None`: the correct protocol).
+    #[serde(default)]
+    pub bug: Option<Bug>,
+}
+
+impl Params {
+    /// The correct protocol with this replication delay.
+    pub fn new(replication_delay: SimDuration) -> Params {
+        Params {
+            replication_delay,
+            bug: None,
+        }
+    }
+
+    /// Checks the ranges a scenario must respect; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.replication_delay == SimDuration::ZERO {
+            return Err("primary-backup `replication_delay` must be longer than 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// One update: set `key` to `value`.
+pub type Update = (Key, Value);
+
+/// Node-to-node messages.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Msg {
+    /// Primary → backup: the updates numbered `first, first + 1, …`.
+    Append { first: u64, updates: Vec<Update> },
+    /// Primary → backup: the whole map after update `seq`, sorted by key.
+    Snapshot { seq: u64, registers: Vec<Update> },
+    /// Backup → primary: the backup holds every update up to `applied`, durably.
+    Ack { applied: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The primary forwards updates to the backups.
+    Replicate,
+}
+
+/// Keys of a node's durable store.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    /// The number of updates applied.
+    Seq,
+    /// A register.
+    Register(Key),
+    /// The primary's reply table entry of a client.
+    Client(u32),
+}
+
+/// Values of a node's durable store (the variant matches the [`Slot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Seq(u64),
+    Value(Value),
+    Reply(RequestId, Response),
+}
+
+/// What a node reports (traced and hashed; no protocol-specific check reads them).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Observation {
+    /// The node restarted and rebuilt this many updates and registers from storage.
+    Recovered { seq: u64, registers: u64 },
+}
+
+/// One node: the primary (node 0) or a backup.
+pub struct PrimaryBackup {
+    id: NodeId,
+    params: Params,
+    registers: BTreeMap<Key, Value>,
+    /// Updates applied (on the primary: assigned) so far.
+    seq: u64,
+    /// Primary: the most recent updates, numbered `log_first..=seq`.
+    log: VecDeque<Update>,
+    log_first: u64,
+    /// Primary: per node, the highest update it acknowledged (index 0, the primary, unused).
+    acked: Vec<u64>,
+    /// Primary: per client, the last request served and its reply.
+    replies: BTreeMap<u32, (RequestId, Response)>,
+}
+
+impl PrimaryBackup {
+    pub fn new(id: NodeId, params: &Params) -> PrimaryBackup {
+        assert!(
+            params.validate().is_ok(),
+            "invalid primary-backup params: {params:?}"
+        );
+        PrimaryBackup {
+            id,
+            params: params.clone(),
+            registers: BTreeMap::new(),
+            seq: 0,
+            log: VecDeque::new(),
+            log_first: 1,
+            acked: Vec::new(),
+            replies: BTreeMap::new(),
+        }
+    }
+
+    fn is_primary(&self) -> bool {
+        self.id == PRIMARY
+    }
+
+    /// The node's copy of the map.
+    pub fn registers(&self) -> &BTreeMap<Key, Value> {
+        &self.registers
+    }
+
+    /// Primary: applies an update (memory, log, storage — not yet synced).
+    fn update(&mut self, ctx: &mut Context<'_, Self>, key: Key, value: Value) {
+        self.registers.insert(key, value);
+        self.seq += 1;
+        self.log.push_back((key, value));
+        if self.log.len() > LOG_ENTRIES_MAX {
+            self.log.pop_front();
+            self.log_first += 1;
+        }
+        ctx.storage().put(Slot::Register(key), Stored::Value(value));
+        ctx.storage().put(Slot::Seq, Stored::Seq(self.seq));
+    }
+
+    /// Primary: serves a client request.
+    fn serve(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request_id: RequestId,
+        request: Request,
+    ) {
+        if let Some((last, response)) = self.replies.get(&client.0) {
+            if request_id == *last {
+                let response = response.clone();
+                ctx.annotate(|| format!("retry of {client} request {request_id}: recorded reply"));
+                ctx.reply(client, request_id, response);
+                return;
+            }
+            if request_id < *last {
+                ctx.annotate(|| {
+                    format!("ignored {client} request {request_id}: it already sent {last}")
+                });
+                return;
+            }
+        }
+        let response = match request {
+            Request::Get { key } => Response::Value(self.registers.get(&key).copied()),
+            Request::Put { key, value } => {
+                self.update(ctx, key, value);
+                Response::Ok
+            }
+            Request::Cas { key, expected, new } => {
+                if self.registers.get(&key).copied() == expected {
+                    self.update(ctx, key, new);
+                    Response::Ok
+                } else {
+                    Response::Fail
+                }
+            }
+            Request::Broadcast { .. } | Request::ReadSet => {
+                ctx.reply(client, request_id, Response::Unsupported);
+                return;
+            }
+        };
+        self.replies
+            .insert(client.0, (request_id, response.clone()));
+        ctx.storage().put(
+            Slot::Client(client.0),
+            Stored::Reply(request_id, response.clone()),
+        );
+        if self.params.bug == Some(Bug::AckBeforeSync) {
+            // Synced on the next replication tick.
+            ctx.reply(client, request_id, response);
+        } else {
+            ctx.sync();
+            ctx.reply(client, request_id, response);
+        }
+        self.assert_invariants();
+    }
+
+    /// Primary: syncs what is pending (only the `AckBeforeSync` variant leaves writes unsynced),
+    /// then sends each backup what it lacks.
+    fn replicate(&mut self, ctx: &mut Context<'_, Self>) {
+        ctx.set_timer(self.params.replication_delay, Timer::Replicate);
+        if ctx.storage().unsynced_count() > 0 {
+            assert_eq!(self.params.bug, Some(Bug::AckBeforeSync), "unsynced writes");
+            ctx.sync();
+        }
+        self.assert_invariants();
+        for b in 1..ctx.node_count() {
+            let acked = self.acked[b as usize];
+            assert!(
+                acked <= self.seq,
+                "n{b} acknowledged {acked} of {} updates",
+                self.seq
+            );
+            if acked == self.seq {
+                continue;
+            }
+            let msg = if acked + 1 >= self.log_first {
+                let skip = (acked + 1 - self.log_first) as usize;
+                Msg::Append {
+                    first: acked + 1,
+                    updates: self
+                        .log
+                        .iter()
+                        .skip(skip)
+                        .take(APPEND_UPDATES_MAX)
+                        .copied()
+                        .collect(),
+                }
+            } else {
+                Msg::Snapshot {
+                    seq: self.seq,
+                    registers: self.registers.iter().map(|(k, v)| (*k, *v)).collect(),
+                }
+            };
+            ctx.send(NodeId(b), msg);
+        }
+    }
+
+    /// Backup: applies the updates of an `Append` it does not hold yet, persists, acknowledges.
+    fn apply(&mut self, ctx: &mut Context<'_, Self>, first: u64, updates: Vec<Update>) {
+        // The primary sends from the last update this backup acknowledged, and the backup
+        // persists before acknowledging: a batch never starts beyond what it holds.
+        assert!(
+            first >= 1 && first <= self.seq + 1,
+            "n{}: append from {first} leaves a gap after {}",
+            self.id.0,
+            self.seq
+        );
+        let skip = (self.seq + 1 - first) as usize;
+        if skip >= updates.len() {
+            ctx.annotate(|| format!("ignored append {first}+{}: already held", updates.len()));
+        } else {
+            for &(key, value) in &updates[skip..] {
+                self.registers.insert(key, value);
+                self.seq += 1;
+                ctx.storage().put(Slot::Register(key), Stored::Value(value));
+            }
+            ctx.storage().put(Slot::Seq, Stored::Seq(self.seq));
+            ctx.sync();
+        }
+        ctx.send(PRIMARY, Msg::Ack { applied: self.seq });
+    }
+
+    /// Backup: replaces its map by a newer snapshot, persists, acknowledges.
+    fn install(&mut self, ctx: &mut Context<'_, Self>, seq: u64, registers: Vec<Update>) {
+        if seq <= self.seq {
+            ctx.annotate(|| format!("ignored snapshot at {seq}: I hold {}", self.seq));
+        } else {
+            let fresh: BTreeMap<Key, Value> = registers.into_iter().collect();
+            for key in self.registers.keys() {
+                if !fresh.contains_key(key) {
+                    ctx.storage().remove(&Slot::Register(*key));
+                }
+            }
+            for (&key, &value) in &fresh {
+                ctx.storage().put(Slot::Register(key), Stored::Value(value));
+            }
+            self.registers = fresh;
+            self.seq = seq;
+            ctx.storage().put(Slot::Seq, Stored::Seq(seq));
+            ctx.sync();
+        }
+        ctx.send(PRIMARY, Msg::Ack { applied: self.seq });
+    }
+
+    fn assert_invariants(&self) {
+        assert!(
+            self.registers.len() as u64 <= self.seq,
+            "n{}: more registers than updates",
+            self.id.0
+        );
+        if self.is_primary() {
+            assert!(self.log.len() <= LOG_ENTRIES_MAX);
+            assert_eq!(
+                self.log_first + self.log.len() as u64,
+                self.seq + 1,
+                "n0: the log does not end at the last update"
+            );
+        }
+    }
+
+    /// Primary, at boot and after a restart: nothing is known about the backups yet.
+    fn start_primary(&mut self, ctx: &mut Context<'_, Self>) {
+        self.acked = vec![0; ctx.node_count() as usize];
+        self.log.clear();
+        self.log_first = self.seq + 1;
+        ctx.set_timer(self.params.replication_delay, Timer::Replicate);
+    }
+}
+
+impl Process for PrimaryBackup {
+    type Msg = Msg;
+    type Timer = Timer;
+    type StoreKey = Slot;
+    type StoreValue = Stored;
+    type Observation = Observation;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        if self.is_primary() {
+            self.start_primary(ctx);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Append { first, updates } if !self.is_primary() && from == PRIMARY => {
+                self.apply(ctx, first, updates)
+            }
+            Msg::Snapshot { seq, registers } if !self.is_primary() && from == PRIMARY => {
+                self.install(ctx, seq, registers)
+            }
+            Msg::Ack { applied } if self.is_primary() && from != PRIMARY => {
+                assert!(
+                    applied <= self.seq,
+                    "n{}: holds {applied} updates, the primary only {}",
+                    from.0,
+                    self.seq
+                );
+                let acked = &mut self.acked[from.index()];
+                *acked = (*acked).max(applied);
+            }
+            msg => ctx.annotate(|| format!("ignored {msg:?} from n{}: wrong role", from.0)),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
+        match timer {
+            Timer::Replicate => self.replicate(ctx),
+        }
+    }
+
+    fn on_client_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request_id: RequestId,
+        request: Request,
+    ) {
+        if self.is_primary() {
+            self.serve(ctx, client, request_id, request);
+            return;
+        }
+        let response = match request {
+            Request::Get { key } if self.params.bug == Some(Bug::StaleBackupReads) => {
+                Response::Value(self.registers.get(&key).copied())
+            }
+            Request::Get { .. } | Request::Put { .. } | Request::Cas { .. } => Response::Redirect {
+                leader: Some(PRIMARY),
+            },
+            Request::Broadcast { .. } | Request::ReadSet => Response::Unsupported,
+        };
+        ctx.reply(client, request_id, response);
+    }
+
+    fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
+        let durable: Vec<(Slot, Stored)> = ctx
+            .storage()
+            .range(..)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (slot, stored) in durable {
+            match (slot, stored) {
+                (Slot::Seq, Stored::Seq(s)) => self.seq = s,
+                (Slot::Register(k), Stored::Value(v)) => {
+                    self.registers.insert(k, v);
+                }
+                (Slot::Client(c), Stored::Reply(id, r)) => {
+                    assert!(self.is_primary(), "n{}: a backup holds replies", self.id.0);
+                    self.replies.insert(c, (id, r));
+                }
+                (slot, stored) => panic!("n{}: {slot:?} holds {stored:?}", self.id.0),
+            }
+        }
+        ctx.observe(Observation::Recovered {
+            seq: self.seq,
+            registers: self.registers.len() as u64,
+        });
+        if self.is_primary() {
+            self.start_primary(ctx);
+        }
+        self.assert_invariants();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_validate_names_the_field() {
+        let p = Params::new(SimDuration::ZERO);
+        assert!(p.validate().unwrap_err().contains("`replication_delay`"));
+        assert!(Params::new(SimDuration::from_millis(1)).validate().is_ok());
+    }
+}

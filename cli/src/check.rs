@@ -326,13 +326,21 @@ pub fn text_report(o: &FileOutcome) -> String {
             }
             for u in &r.unknown {
                 s.push_str(&format!(
-                    "  key `{}` undecided: {}\n",
-                    u.key,
+                    "  {} undecided: {}\n",
+                    key_label(&u.key),
                     u.reason.name()
                 ));
             }
             s
         }
+    }
+}
+
+/// How a key is named to a person: `key `k``, or `the register` for single-register histories.
+pub fn key_label(key: &Value) -> String {
+    match key {
+        Value::Nil => "the register".to_string(),
+        k => format!("key `{k}`"),
     }
 }
 

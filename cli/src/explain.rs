@@ -78,8 +78,8 @@ pub fn write_html(outcomes: &[FileOutcome], w: &mut dyn Write) -> std::io::Resul
                 for u in &r.unknown {
                     writeln!(
                         w,
-                        "<p class=\"unknown\">key <code>{}</code> undecided: {}</p>",
-                        esc(&u.key.to_string()),
+                        "<p class=\"unknown\">{} undecided: {}</p>",
+                        esc(&crate::check::key_label(&u.key)),
                         u.reason.name()
                     )?;
                 }

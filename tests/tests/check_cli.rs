@@ -102,7 +102,7 @@ fn exit_code_2_for_bad_input_with_file_line_and_expectation() {
     let path = temp_file("malformed.log", text);
     assert_eq!(main(args(vec![path.clone()])), exit::BAD_INPUT);
     let outcome = check_file(&path, &ReadOptions::default(), &Budget::default(), None);
-    let message = outcome.result.err().expect("an error");
+    let message = outcome.result.expect_err("an error");
     assert!(
         message.starts_with(&format!("{}:3: ", path.display())),
         "{message}"
@@ -116,16 +116,14 @@ fn exit_code_2_for_bad_input_with_file_line_and_expectation() {
     );
     let message = check_file(&path, &ReadOptions::default(), &Budget::default(), None)
         .result
-        .err()
-        .expect("an error");
+        .expect_err("an error");
     assert!(message.contains("unbalanced.edn:"), "{message}");
     assert!(message.contains("expected `}`"), "{message}");
 
     let path = temp_file("prose.txt", "hello world\n");
     let message = check_file(&path, &ReadOptions::default(), &Budget::default(), None)
         .result
-        .err()
-        .expect("an error");
+        .expect_err("an error");
     assert!(
         message.contains("prose.txt:1: cannot tell the history format"),
         "{message}"
@@ -168,8 +166,7 @@ fn model_register_refuses_a_history_with_several_keys() {
     };
     let message = check_file(&path, &opts, &Budget::default(), None)
         .result
-        .err()
-        .expect("an error");
+        .expect_err("an error");
     assert!(
         message.contains("2 keys") && message.contains("--model kv"),
         "{message}"

@@ -337,6 +337,10 @@ fn key_name(key: &Value) -> String {
     }
 }
 
+fn operations(n: usize) -> String {
+    format!("{n} operation{}", if n == 1 { "" } else { "s" })
+}
+
 fn op_name(ops: &[LinOp], i: usize) -> String {
     format!("#{i} p{} {}", ops[i].process, ops[i].describe())
 }
@@ -347,9 +351,9 @@ pub fn explain_text(ops: &[LinOp], v: &Violation) -> String {
     let mut s = String::new();
     let b = &ops[v.blocking];
     s.push_str(&format!(
-        "not linearizable: {} ({} operations on it)\n",
+        "not linearizable: {} ({} on it)\n",
         key_name(&v.key),
-        v.key_operations
+        operations(v.key_operations)
     ));
     s.push_str(&format!(
         "  {} (invoked at {}, completed at {}) cannot be linearized together with the operations that completed before it\n",
@@ -363,8 +367,8 @@ pub fn explain_text(ops: &[LinOp], v: &Violation) -> String {
         ),
         Some(state) => {
             s.push_str(&format!(
-                "  longest linearizable prefix: {} operations, leaving the value {state}",
-                v.prefix.len()
+                "  longest linearizable prefix: {}, leaving the value {state}",
+                operations(v.prefix.len())
             ));
             if v.prefix.is_empty() {
                 s.push('\n');
@@ -383,8 +387,8 @@ pub fn explain_text(ops: &[LinOp], v: &Violation) -> String {
         "from the initial value"
     };
     s.push_str(&format!(
-        "  smallest window that cannot be linearized {from}: {} operations\n",
-        v.window.len()
+        "  smallest window that cannot be linearized {from}: {}\n",
+        operations(v.window.len())
     ));
     s.push_str(&timeline_text(&timeline_rows(ops, v)));
     s

@@ -362,7 +362,7 @@ pub fn check_ops(
     }
     let mut runs: Vec<KeyRun> = Vec::with_capacity(by_key.len());
     for (salt, (key, members)) in by_key.into_iter().enumerate() {
-        let mut model = Model::new();
+        let mut model = Model::with_capacity(members.len());
         let initial = model.intern(&sem.initial);
         let compiled = model::compile(&mut model, ops, &members, sem);
         let relaxed = compiled

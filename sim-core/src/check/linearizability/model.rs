@@ -92,11 +92,13 @@ enum Entry {
 }
 
 impl Model {
-    pub(super) fn new() -> Model {
+    /// A model with room for about `values` distinct values without growing.
+    pub(super) fn with_capacity(values: usize) -> Model {
+        let values = values + 2;
         let mut model = Model {
-            entries: Vec::new(),
-            hashes: Vec::new(),
-            ids: IdTable::default(),
+            entries: Vec::with_capacity(values),
+            hashes: Vec::with_capacity(values),
+            ids: IdTable::with_capacity(values),
             appends: IdTable::default(),
             append_keys: Vec::new(),
         };
@@ -324,6 +326,13 @@ struct IdTable {
 }
 
 impl IdTable {
+    fn with_capacity(items: usize) -> IdTable {
+        IdTable {
+            slots: vec![(0, 0); (items * 2).next_power_of_two().max(16)],
+            len: 0,
+        }
+    }
+
     fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
@@ -442,7 +451,7 @@ mod tests {
 
     #[test]
     fn appended_strings_are_the_same_state_as_equal_values() {
-        let mut m = Model::new();
+        let mut m = Model::with_capacity(0);
         let s = |x: &str| Value::Str(x.to_string());
         let (a, bc, ab, c) = (
             m.intern(&s("a")),

@@ -43,9 +43,11 @@ struct Slots {
 }
 
 impl Slots {
+    /// An empty table; its slots are allocated on the first insertion (many keys never need
+    /// the dominance table).
     fn new() -> Slots {
         Slots {
-            slots: vec![Slot::default(); SLOTS_INITIAL],
+            slots: Vec::new(),
             len: 0,
         }
     }
@@ -56,7 +58,9 @@ impl Slots {
 
     /// Extra bytes one more item would take.
     fn growth(&self) -> u64 {
-        if (self.len + 1) * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
+        if self.slots.is_empty() {
+            SLOTS_INITIAL as u64 * SLOT_BYTES
+        } else if (self.len + 1) * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
             // The old slots are freed only after the new ones are allocated.
             self.slots.len() as u64 * 2 * SLOT_BYTES
         } else {
@@ -67,6 +71,9 @@ impl Slots {
     /// The item matching `hash`, `state` and `eq`, or the empty slot where it would go.
     #[inline]
     fn find(&self, hash: u64, state: u32, mut eq: impl FnMut(u32) -> bool) -> Result<u32, usize> {
+        if self.slots.is_empty() {
+            return Err(usize::MAX);
+        }
         let mask = self.slots.len() - 1;
         let mut i = (mix(hash) as usize) & mask;
         loop {
@@ -83,6 +90,12 @@ impl Slots {
 
     /// Puts `item` in the empty slot `at` that [`Slots::find`] returned.
     fn put(&mut self, at: usize, hash: u64, state: u32, item: u32) {
+        let at = if self.slots.is_empty() {
+            self.slots = vec![Slot::default(); SLOTS_INITIAL];
+            (mix(hash) as usize) & (SLOTS_INITIAL - 1)
+        } else {
+            at
+        };
         debug_assert_eq!(self.slots[at].item, 0);
         self.slots[at] = Slot {
             hash,

@@ -446,7 +446,7 @@ fn the_explanation_names_the_window_the_prefix_and_the_culprit() {
     assert!(text.contains("#1 p1 read → 3"), "{text}");
     assert!(text.contains("✗ cannot be linearized"), "{text}");
     assert!(
-        text.contains("longest linearizable prefix: 1 operations"),
+        text.contains("longest linearizable prefix: 1 operation,"),
         "{text}"
     );
 }

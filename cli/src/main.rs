@@ -43,6 +43,7 @@ fn main() {
             std::process::exit(code);
         }
     };
+    dsim::runner::quiet_panics();
     let code = match cli.command {
         Command::Run(a) => dsim::run::main(a),
         Command::Sweep(a) => dsim::sweep::main(a),

@@ -185,7 +185,10 @@ pub fn expect_word(e: &Expect) -> &'static str {
 /// Runs `f`, turning a panic into `Err(message)`. The panic message is not printed by the
 /// default hook (see [`quiet_panics`]), the caller reports it with the seed.
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+    let was = IN_CATCH.with(|c| c.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_CATCH.with(|c| c.set(was));
+    result.map_err(|payload| {
         let msg = if let Some(s) = payload.downcast_ref::<&str>() {
             s.to_string()
         } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -201,16 +204,63 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 thread_local! {
+    static IN_CATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Installs a panic hook that records where a panic happened instead of printing it, so that
-/// the CLI can report a simulation panic once, with its seed and a reproduce command.
+/// Installs a panic hook that records where a panic inside [`catch`] happened instead of
+/// printing it, so that the CLI can report a simulation panic once, with its seed and a
+/// reproduce command. Outside `catch` a panic is printed; a closed stdout (`dsim list | head`)
+/// ends the process quietly with exit code 0.
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| {
+        // `dsim list | head`: stdout closed early is not an error worth a report.
+        let text = info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied());
+        if text.is_some_and(|t| t.contains("Broken pipe")) {
+            std::process::exit(0);
+        }
         let loc = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-        LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = loc);
+        if IN_CATCH.with(|c| c.get()) {
+            LAST_PANIC_LOCATION.with(|l| *l.borrow_mut() = loc);
+        } else {
+            // A panic outside a simulation is a bug in dsim itself: say so, loudly.
+            eprintln!(
+                "error: dsim panicked: {} (at {})",
+                text.unwrap_or("unknown panic payload"),
+                loc.unwrap_or_default()
+            );
+        }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catch_turns_a_panic_into_its_message_and_location() {
+        quiet_panics();
+        let r: Result<(), String> = catch(|| panic!("boom {}", 7));
+        let e = r.unwrap_err();
+        assert!(e.contains("boom 7"), "{e}");
+        assert!(e.contains("runner.rs"), "{e}");
+        assert_eq!(catch(|| 5), Ok(5));
+    }
+
+    #[test]
+    fn expectations_match_verdicts() {
+        let c = |name: &str, v: Verdict| CheckResult::new(name, v, "");
+        let pass = [c("a", Verdict::Pass), c("b", Verdict::Pass)];
+        let one_fails = [c("a", Verdict::Fail), c("b", Verdict::Pass)];
+        assert!(matches_expect(&Expect::Pass, &pass));
+        assert!(!matches_expect(&Expect::Pass, &one_fails));
+        assert!(matches_expect(&Expect::Violation(vec!["a".into()]), &one_fails));
+        assert!(!matches_expect(&Expect::Violation(vec!["b".into()]), &one_fails));
+        assert!(!matches_expect(&Expect::Violation(vec!["a".into()]), &pass));
+        assert_eq!(overall(&one_fails), Verdict::Fail);
+        assert_eq!(overall(&[c("a", Verdict::Unknown), c("b", Verdict::Pass)]), Verdict::Unknown);
+        assert_eq!(overall(&[]), Verdict::Pass);
+    }
 }

@@ -196,6 +196,29 @@ impl fmt::Display for SimTime {
     }
 }
 
+/// Serde support: durations are written as strings such as `"150ms"` in scenario files.
+impl<'de> serde::Deserialize<'de> for SimDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = SimDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string such as \"150ms\" or \"2s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SimDuration, E> {
+                parse_duration(s).map_err(|e| E::custom(e.0))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl serde::Serialize for SimDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(*self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,28 +249,5 @@ mod tests {
         for d in ["150ms", "2s", "1500us", "7ns", "3m", "1h"] {
             assert_eq!(format_duration(parse_duration(d).unwrap()), d);
         }
-    }
-}
-
-/// Serde support: durations are written as strings such as `"150ms"` in scenario files.
-impl<'de> serde::Deserialize<'de> for SimDuration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = SimDuration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration string such as \"150ms\" or \"2s\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SimDuration, E> {
-                parse_duration(s).map_err(|e| E::custom(e.0))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl serde::Serialize for SimDuration {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_duration(*self))
     }
 }

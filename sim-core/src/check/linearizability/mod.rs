@@ -333,7 +333,9 @@ struct KeyRun {
     key: Value,
     /// Indices of this key's operations in the checked slice.
     members: Vec<usize>,
-    /// The exact search: `None` once the key is decided.
+    /// Whether the searches were built.
+    started: bool,
+    /// The exact search: `None` before the key's first turn and once it is decided.
     exact: Option<Search>,
     /// The relaxed search (optional operations may take effect more than once), run alongside
     /// while the key has optional operations: it cannot prove linearizability, but it finds
@@ -342,6 +344,25 @@ struct KeyRun {
 }
 
 impl KeyRun {
+    /// Builds the key's searches.
+    fn start(&mut self, ops: &[LinOp], sem: &Semantics, salt: u64) {
+        assert!(!self.started);
+        let mut model = Model::with_capacity(self.members.len());
+        let initial = model.intern(&sem.initial);
+        let compiled = model::compile(&mut model, ops, &self.members, sem);
+        self.relaxed = compiled
+            .iter()
+            .any(|c| !c.mandatory())
+            .then(|| Search::new(model.clone(), compiled.clone(), initial, salt, true));
+        self.exact = Some(Search::new(model, compiled, initial, salt, false));
+        self.started = true;
+    }
+
+    /// Not decided yet.
+    fn live(&self) -> bool {
+        !self.started || self.exact.is_some()
+    }
+
     fn memo_bytes(&self) -> u64 {
         self.exact.as_ref().map_or(0, Search::memo_bytes)
             + self.relaxed.as_ref().map_or(0, Search::memo_bytes)
@@ -360,23 +381,18 @@ pub fn check_ops(
     for (i, op) in ops.iter().enumerate() {
         by_key.entry(&op.key).or_default().push(i);
     }
-    let mut runs: Vec<KeyRun> = Vec::with_capacity(by_key.len());
-    for (salt, (key, members)) in by_key.into_iter().enumerate() {
-        let mut model = Model::with_capacity(members.len());
-        let initial = model.intern(&sem.initial);
-        let compiled = model::compile(&mut model, ops, &members, sem);
-        let relaxed = compiled
-            .iter()
-            .any(|c| !c.mandatory())
-            .then(|| Search::new(model.clone(), compiled.clone(), initial, salt as u64, true));
-        let exact = Search::new(model, compiled, initial, salt as u64, false);
-        runs.push(KeyRun {
+    // Searches are built at a key's first turn, so that keys decided at once free their memory
+    // before the next ones are built.
+    let mut runs: Vec<KeyRun> = by_key
+        .into_iter()
+        .map(|(key, members)| KeyRun {
             key: key.clone(),
             members,
-            exact: Some(exact),
-            relaxed,
-        });
-    }
+            started: false,
+            exact: None,
+            relaxed: None,
+        })
+        .collect();
     let mut report = LinReport {
         verdict: LinVerdict::Linearizable,
         operations: ops.len(),
@@ -387,6 +403,9 @@ pub fn check_ops(
         unknown: Vec::new(),
     };
     let mut live: Vec<usize> = (0..runs.len()).collect();
+    // Memo bytes of each key as last seen, and their sum.
+    let mut bytes: Vec<u64> = runs.iter().map(KeyRun::memo_bytes).collect();
+    let mut bytes_total: u64 = bytes.iter().sum();
     // Each round gives every live key one quantum per search; rounds are bounded by the step
     // budget (every round that does not finish a key spends at least one quantum).
     let rounds_max = budget.steps_max / budget.quantum_steps + runs.len() as u64 + 2;
@@ -404,6 +423,9 @@ pub fn check_ops(
             }
         }
         for &k in &live {
+            if !runs[k].started {
+                runs[k].start(ops, sem, k as u64);
+            }
             for relaxed in [false, true] {
                 if runs[k].exact.is_none() || (relaxed && runs[k].relaxed.is_none()) {
                     continue; // Decided, or given up to free memory.
@@ -412,11 +434,7 @@ pub fn check_ops(
                     give_up(&mut runs[k], UnknownReason::Steps, &mut report);
                     continue;
                 }
-                let others: u64 = live
-                    .iter()
-                    .filter(|&&o| o != k)
-                    .map(|&o| runs[o].memo_bytes())
-                    .sum();
+                let others = bytes_total - bytes[k];
                 let run = &mut runs[k];
                 let (search, sibling) = if relaxed {
                     (run.relaxed.as_mut(), run.exact.as_ref())
@@ -477,15 +495,21 @@ pub fn check_ops(
                             }
                         }
                         give_up(&mut runs[victim], UnknownReason::Memory, &mut report);
+                        bytes_total -= bytes[victim];
+                        bytes[victim] = 0;
                     }
                 }
+                let now = runs[k].memo_bytes();
+                bytes_total = bytes_total - bytes[k] + now;
+                bytes[k] = now;
             }
         }
-        live.retain(|&k| runs[k].exact.is_some());
+        live.retain(|&k| runs[k].live());
     }
     for &k in &live {
         give_up(&mut runs[k], UnknownReason::Steps, &mut report);
     }
+    assert!(runs.iter().all(|r| !r.live()));
     report.unknown.sort_by(|a, b| a.key.cmp(&b.key));
     if !report.unknown.is_empty() {
         report.verdict = LinVerdict::Unknown;
@@ -501,13 +525,14 @@ impl KeyRun {
 }
 
 fn give_up(run: &mut KeyRun, reason: UnknownReason, report: &mut LinReport) {
-    if run.exact.is_some() {
+    if run.live() {
         report.configurations += run.memo_len() as u64;
         report.unknown.push(KeyUnknown {
             key: run.key.clone(),
             reason,
         });
     }
+    run.started = true;
     run.exact = None;
     run.relaxed = None;
 }

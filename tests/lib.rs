@@ -44,7 +44,12 @@ pub struct Probe {
 
 impl Probe {
     pub fn new(id: NodeId, plan: &[Send]) -> Probe {
-        Probe { id, plan: plan.to_vec(), ticks: Vec::new(), writes: Vec::new() }
+        Probe {
+            id,
+            plan: plan.to_vec(),
+            ticks: Vec::new(),
+            writes: Vec::new(),
+        }
     }
 }
 
@@ -87,7 +92,10 @@ impl Process for Probe {
             }
             ProbeTimer::Tick { set_at_local } => {
                 let local = ctx.local_time().0;
-                ctx.observe(Seen::Timer { local, set_at_local });
+                ctx.observe(Seen::Timer {
+                    local,
+                    set_at_local,
+                });
             }
         }
     }

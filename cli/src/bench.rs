@@ -48,13 +48,20 @@ pub fn run_once(scn: &scenarios::Scenario, with_trace: bool) -> Sample {
     };
     let p = p.clone();
     let start = Instant::now();
-    let mut sim = sim_core::Simulation::new(scn.config.clone(), move |id| protocols::forward::Forward::new(id, &p));
+    let mut sim = sim_core::Simulation::new(scn.config.clone(), move |id| {
+        protocols::forward::Forward::new(id, &p)
+    });
     if with_trace {
         sim.trace_to(Box::new(std::io::sink()));
     }
     let (r, _) = sim.run();
     let wall_s = start.elapsed().as_secs_f64();
-    let sample = Sample { wall_s, deliveries: r.stats.messages_delivered, sim_s: r.end.0 as f64 / 1e9, trace_hash: r.trace_hash };
+    let sample = Sample {
+        wall_s,
+        deliveries: r.stats.messages_delivered,
+        sim_s: r.end.0 as f64 / 1e9,
+        trace_hash: r.trace_hash,
+    };
     // Like peer-bench, leave teardown out of the measurement.
     std::mem::forget(r);
     sample
@@ -70,7 +77,10 @@ pub fn vmhwm_mib() -> Option<f64> {
 
 pub fn main(args: BenchEngineArgs) -> i32 {
     let names: Vec<String> = if args.workloads.is_empty() {
-        ["w1", "w2", "w3-1k", "w3-10k"].iter().map(|s| s.to_string()).collect()
+        ["w1", "w2", "w3-1k", "w3-10k"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         args.workloads.clone()
     };
@@ -88,8 +98,15 @@ pub fn main(args: BenchEngineArgs) -> i32 {
                 return exit::BAD_INPUT;
             }
         };
-        let mut samples: Vec<Sample> = (0..args.reps.max(1)).map(|_| run_once(&scn, args.with_trace)).collect();
-        assert!(samples.windows(2).all(|w| w[0].trace_hash == w[1].trace_hash), "benchmark runs must be deterministic");
+        let mut samples: Vec<Sample> = (0..args.reps.max(1))
+            .map(|_| run_once(&scn, args.with_trace))
+            .collect();
+        assert!(
+            samples
+                .windows(2)
+                .all(|w| w[0].trace_hash == w[1].trace_hash),
+            "benchmark runs must be deterministic"
+        );
         samples.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
         let med = samples[samples.len() / 2];
         println!(

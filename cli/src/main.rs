@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "dsim", version, about = "Deterministic distributed-system simulator")]
+#[command(
+    name = "dsim",
+    version,
+    about = "Deterministic distributed-system simulator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,7 +42,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { dsim::exit::BAD_INPUT } else { dsim::exit::PASS };
+            let code = if e.use_stderr() {
+                dsim::exit::BAD_INPUT
+            } else {
+                dsim::exit::PASS
+            };
             let _ = e.print();
             std::process::exit(code);
         }

@@ -63,7 +63,15 @@ pub fn main(args: RunArgs) -> i32 {
     runner::quiet_panics();
     let start = Instant::now();
     let report = match runner::catch(|| {
-        runner::run_scenario(&scn, RunOptions { seed: Some(seed), trace, record_hashes: args.check_determinism, capture_event: None })
+        runner::run_scenario(
+            &scn,
+            RunOptions {
+                seed: Some(seed),
+                trace,
+                record_hashes: args.check_determinism,
+                capture_event: None,
+            },
+        )
     }) {
         Ok(r) => r,
         Err(msg) => {
@@ -74,7 +82,11 @@ pub fn main(args: RunArgs) -> i32 {
         }
     };
     let wall_s = start.elapsed().as_secs_f64();
-    let determinism = if args.check_determinism { Some(determinism_check(&scn, seed, &report)) } else { None };
+    let determinism = if args.check_determinism {
+        Some(determinism_check(&scn, seed, &report))
+    } else {
+        None
+    };
     if let Some(e) = &report.trace_error {
         eprintln!("error: writing the trace failed: {e}");
         return exit::IO_ERROR;
@@ -96,7 +108,10 @@ pub fn main(args: RunArgs) -> i32 {
         print_summary(&report, wall_s);
         if let Some(d) = &determinism {
             match d {
-                None => println!("determinism: ok (two runs, {} events each, identical hashes)", report.running_hashes.as_ref().map_or(0, |h| h.len())),
+                None => println!(
+                    "determinism: ok (two runs, {} events each, identical hashes)",
+                    report.running_hashes.as_ref().map_or(0, |h| h.len())
+                ),
                 Some(text) => println!("determinism: FAILED — {text}"),
             }
         }
@@ -130,7 +145,14 @@ fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Resu
 /// Runs the scenario a second time and compares the running hashes; `None` when identical,
 /// otherwise a description of the first divergent event in each run.
 fn determinism_check(scn: &Scenario, seed: u64, first: &RunReport) -> Option<String> {
-    let second = runner::run_scenario(scn, RunOptions { seed: Some(seed), record_hashes: true, ..Default::default() });
+    let second = runner::run_scenario(
+        scn,
+        RunOptions {
+            seed: Some(seed),
+            record_hashes: true,
+            ..Default::default()
+        },
+    );
     let a = first.running_hashes.as_deref().unwrap_or(&[]);
     let b = second.running_hashes.as_deref().unwrap_or(&[]);
     let index = crate::determinism::first_divergence(a, b)?;
@@ -141,8 +163,22 @@ fn determinism_check(scn: &Scenario, seed: u64, first: &RunReport) -> Option<Str
             r.captured.join(" ")
         }
     };
-    let one = runner::run_scenario(scn, RunOptions { seed: Some(seed), capture_event: Some(index as u64), ..Default::default() });
-    let two = runner::run_scenario(scn, RunOptions { seed: Some(seed), capture_event: Some(index as u64), ..Default::default() });
+    let one = runner::run_scenario(
+        scn,
+        RunOptions {
+            seed: Some(seed),
+            capture_event: Some(index as u64),
+            ..Default::default()
+        },
+    );
+    let two = runner::run_scenario(
+        scn,
+        RunOptions {
+            seed: Some(seed),
+            capture_event: Some(index as u64),
+            ..Default::default()
+        },
+    );
     Some(format!(
         "the runs diverge at event #{index} (of {} and {} events)\n  run 1: {}\n  run 2: {}",
         a.len(),
@@ -167,15 +203,30 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
     if !c.network.overrides.is_empty() {
         println!("link overrides: {}", c.network.overrides.len());
     }
-    println!("clocks: offset_max={} drift_ppm_max={}", c.clocks.offset_max, c.clocks.drift_ppm_max);
+    println!(
+        "clocks: offset_max={} drift_ppm_max={}",
+        c.clocks.offset_max, c.clocks.drift_ppm_max
+    );
     if c.clients.count > 0 {
         println!(
             "clients: {} {:?} target={:?} timeout={}",
             c.clients.count, c.clients.workload, c.clients.target, c.clients.timeout
         );
     }
-    let plan = sim_core::faults::plan(seed, c.node_count, c.duration, &c.faults, c.nemesis.as_ref(), &c.network.default);
-    println!("faults: {} planned ({} scheduled, nemesis {})", plan.len(), c.faults.len(), if c.nemesis.is_some() { "on" } else { "off" });
+    let plan = sim_core::faults::plan(
+        seed,
+        c.node_count,
+        c.duration,
+        &c.faults,
+        c.nemesis.as_ref(),
+        &c.network.default,
+    );
+    println!(
+        "faults: {} planned ({} scheduled, nemesis {})",
+        plan.len(),
+        c.faults.len(),
+        if c.nemesis.is_some() { "on" } else { "off" }
+    );
     const SHOWN_MAX: usize = 12;
     for p in plan.iter().take(SHOWN_MAX) {
         println!("  at {}: {:?} ({:?})", p.at, p.action, p.origin);
@@ -183,7 +234,14 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
     if plan.len() > SHOWN_MAX {
         println!("  … and {} more", plan.len() - SHOWN_MAX);
     }
-    println!("checks: {}", scn.checks.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "));
+    println!(
+        "checks: {}",
+        scn.checks
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = std::io::stdout().flush();
 }
 
@@ -194,11 +252,18 @@ fn print_summary(r: &RunReport, wall_s: f64) {
         "simulated: {}  events: {}{}  wall: {:.3}s  ({:.2}M events/s)",
         sim_core::SimTime(r.sim_time_ns),
         s.events,
-        if r.hit_events_max { " (stopped at events_max)" } else { "" },
+        if r.hit_events_max {
+            " (stopped at events_max)"
+        } else {
+            ""
+        },
         wall_s,
         s.events as f64 / wall_s.max(1e-9) / 1e6
     );
-    let reasons: Vec<String> = DropReason::ALL.iter().map(|d| format!("{} {}", d.name(), s.dropped_by(*d))).collect();
+    let reasons: Vec<String> = DropReason::ALL
+        .iter()
+        .map(|d| format!("{} {}", d.name(), s.dropped_by(*d)))
+        .collect();
     println!(
         "messages: sent {}, delivered {}, dropped {} ({}), duplicated {}, in flight at end {}",
         s.messages_sent,
@@ -209,8 +274,18 @@ fn print_summary(r: &RunReport, wall_s: f64) {
         s.in_flight_at_end
     );
     if !r.history.is_empty() {
-        let unknown = r.history.ops.iter().filter(|o| o.is_indeterminate()).count();
-        println!("client operations: {} ({} ok, {} indeterminate)", r.history.len(), r.history.ok_count(), unknown);
+        let unknown = r
+            .history
+            .ops
+            .iter()
+            .filter(|o| o.is_indeterminate())
+            .count();
+        println!(
+            "client operations: {} ({} ok, {} indeterminate)",
+            r.history.len(),
+            r.history.ok_count(),
+            unknown
+        );
     }
     for c in &r.checks {
         println!("check {}: {} — {}", c.name, c.verdict.name(), c.detail);
@@ -219,7 +294,11 @@ fn print_summary(r: &RunReport, wall_s: f64) {
         "verdict: {} (expected: {}) — {}",
         r.verdict.name(),
         runner::expect_word(&r.expected),
-        if r.as_expected { "as expected" } else { "NOT as expected" }
+        if r.as_expected {
+            "as expected"
+        } else {
+            "NOT as expected"
+        }
     );
     println!("trace-hash: {:016x}", r.trace_hash);
 }

@@ -215,7 +215,11 @@ thread_local! {
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| {
         // `dsim list | head`: stdout closed early is not an error worth a report.
-        let text = info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied());
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied());
         if text.is_some_and(|t| t.contains("Broken pipe")) {
             std::process::exit(0);
         }
@@ -256,11 +260,20 @@ mod tests {
         let one_fails = [c("a", Verdict::Fail), c("b", Verdict::Pass)];
         assert!(matches_expect(&Expect::Pass, &pass));
         assert!(!matches_expect(&Expect::Pass, &one_fails));
-        assert!(matches_expect(&Expect::Violation(vec!["a".into()]), &one_fails));
-        assert!(!matches_expect(&Expect::Violation(vec!["b".into()]), &one_fails));
+        assert!(matches_expect(
+            &Expect::Violation(vec!["a".into()]),
+            &one_fails
+        ));
+        assert!(!matches_expect(
+            &Expect::Violation(vec!["b".into()]),
+            &one_fails
+        ));
         assert!(!matches_expect(&Expect::Violation(vec!["a".into()]), &pass));
         assert_eq!(overall(&one_fails), Verdict::Fail);
-        assert_eq!(overall(&[c("a", Verdict::Unknown), c("b", Verdict::Pass)]), Verdict::Unknown);
+        assert_eq!(
+            overall(&[c("a", Verdict::Unknown), c("b", Verdict::Pass)]),
+            Verdict::Unknown
+        );
         assert_eq!(overall(&[]), Verdict::Pass);
     }
 }

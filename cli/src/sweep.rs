@@ -36,9 +36,17 @@ pub struct SweepArgs {
 }
 
 pub fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
-    let (a, b) = s.split_once("..").ok_or_else(|| format!("expected `A..B`, e.g. `0..100`, got `{s}`"))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("`{a}` is not a seed (a non-negative integer)"))?;
-    let b: u64 = b.trim().parse().map_err(|_| format!("`{b}` is not a seed (a non-negative integer)"))?;
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("expected `A..B`, e.g. `0..100`, got `{s}`"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a seed (a non-negative integer)"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a seed (a non-negative integer)"))?;
     if a >= b {
         return Err(format!("the range `{s}` is empty: A must be less than B"));
     }
@@ -46,9 +54,15 @@ pub fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
 }
 
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let (i, n) = s.split_once('/').ok_or_else(|| format!("expected `I/N`, e.g. `0/4`, got `{s}`"))?;
-    let i: u64 = i.parse().map_err(|_| format!("`{i}` is not a shard index"))?;
-    let n: u64 = n.parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("expected `I/N`, e.g. `0/4`, got `{s}`"))?;
+    let i: u64 = i
+        .parse()
+        .map_err(|_| format!("`{i}` is not a shard index"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{n}` is not a shard count"))?;
     if n == 0 || i >= n {
         return Err(format!("shard `{s}`: need 0 ≤ I < N"));
     }
@@ -84,11 +98,18 @@ impl SweepResult {
 /// The seeds of `range` in shard `shard` (I/N: every N-th seed starting at the I-th).
 pub fn seeds_of(range: (u64, u64), shard: Option<(u64, u64)>) -> Vec<u64> {
     let (i, n) = shard.unwrap_or((0, 1));
-    (range.0..range.1).filter(|s| (s - range.0) % n == i).collect()
+    (range.0..range.1)
+        .filter(|s| (s - range.0) % n == i)
+        .collect()
 }
 
 /// Runs every seed of `seeds` on `jobs` threads. `progress` is called after each seed.
-pub fn sweep(scn: &scenarios::Scenario, seeds: &[u64], jobs: usize, progress: &(dyn Fn(&SeedOutcome) + Sync)) -> SweepResult {
+pub fn sweep(
+    scn: &scenarios::Scenario,
+    seeds: &[u64],
+    jobs: usize,
+    progress: &(dyn Fn(&SeedOutcome) + Sync),
+) -> SweepResult {
     let start = Instant::now();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<SeedOutcome>>> = Mutex::new(vec![None; seeds.len()]);
@@ -98,18 +119,32 @@ pub fn sweep(scn: &scenarios::Scenario, seeds: &[u64], jobs: usize, progress: &(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&seed) = seeds.get(i) else { break };
-                let outcome = match runner::catch(|| runner::run_scenario(scn, RunOptions { seed: Some(seed), ..Default::default() })) {
+                let outcome = match runner::catch(|| {
+                    runner::run_scenario(
+                        scn,
+                        RunOptions {
+                            seed: Some(seed),
+                            ..Default::default()
+                        },
+                    )
+                }) {
                     Err(msg) => SeedOutcome::Panic(msg),
                     Ok(r) => match r.verdict {
                         Verdict::Pass => SeedOutcome::Pass,
                         Verdict::Unknown => SeedOutcome::Unknown,
                         Verdict::Fail => SeedOutcome::Fail(
-                            r.checks.iter().filter(|c| c.verdict == Verdict::Fail).map(|c| c.name.clone()).collect(),
+                            r.checks
+                                .iter()
+                                .filter(|c| c.verdict == Verdict::Fail)
+                                .map(|c| c.name.clone())
+                                .collect(),
                         ),
                     },
                 };
                 progress(&outcome);
-                results.lock().expect("no worker panics while holding the lock")[i] = Some(outcome);
+                results
+                    .lock()
+                    .expect("no worker panics while holding the lock")[i] = Some(outcome);
             });
         }
     });
@@ -120,7 +155,10 @@ pub fn sweep(scn: &scenarios::Scenario, seeds: &[u64], jobs: usize, progress: &(
         .zip(seeds)
         .map(|(o, &s)| (s, o.expect("every seed ran")))
         .collect();
-    SweepResult { outcomes, wall_s: start.elapsed().as_secs_f64() }
+    SweepResult {
+        outcomes,
+        wall_s: start.elapsed().as_secs_f64(),
+    }
 }
 
 pub fn main(args: SweepArgs) -> i32 {
@@ -132,12 +170,16 @@ pub fn main(args: SweepArgs) -> i32 {
         }
     };
     let seeds = seeds_of(args.seeds, args.shard);
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(seeds.len() as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {msg}  {per_sec}  eta {eta}")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} seeds  {msg}  {per_sec}  eta {eta}",
+            )
+            .expect("valid template"),
         );
         Some(b)
     } else {
@@ -160,7 +202,12 @@ pub fn main(args: SweepArgs) -> i32 {
     let count = |f: fn(&SeedOutcome) -> bool| result.outcomes.iter().filter(|(_, o)| f(o)).count();
     let passed = count(|o| *o == SeedOutcome::Pass);
     let unknown = count(|o| *o == SeedOutcome::Unknown);
-    let panicked: Vec<u64> = result.outcomes.iter().filter(|(_, o)| matches!(o, SeedOutcome::Panic(_))).map(|(s, _)| *s).collect();
+    let panicked: Vec<u64> = result
+        .outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, SeedOutcome::Panic(_)))
+        .map(|(s, _)| *s)
+        .collect();
     if args.json {
         let v = serde_json::json!({
             "scenario": scn.name,
@@ -191,9 +238,16 @@ pub fn main(args: SweepArgs) -> i32 {
         for (seed, o) in &result.outcomes {
             match o {
                 SeedOutcome::Fail(checks) => {
-                    println!("  seed {seed}: failed {}  — reproduce: {}", checks.join(", "), reproduce_command(&args.file, *seed))
+                    println!(
+                        "  seed {seed}: failed {}  — reproduce: {}",
+                        checks.join(", "),
+                        reproduce_command(&args.file, *seed)
+                    )
                 }
-                SeedOutcome::Panic(m) => println!("  seed {seed}: panicked: {m}  — reproduce: {}", reproduce_command(&args.file, *seed)),
+                SeedOutcome::Panic(m) => println!(
+                    "  seed {seed}: panicked: {m}  — reproduce: {}",
+                    reproduce_command(&args.file, *seed)
+                ),
                 _ => {}
             }
         }
@@ -222,7 +276,9 @@ mod tests {
         assert!(parse_shard("0/0").is_err());
         assert_eq!(seeds_of((10, 20), Some((1, 3))), vec![11, 14, 17]);
         // The shards of a range partition it.
-        let mut all: Vec<u64> = (0..3).flat_map(|i| seeds_of((10, 20), Some((i, 3)))).collect();
+        let mut all: Vec<u64> = (0..3)
+            .flat_map(|i| seeds_of((10, 20), Some((i, 3))))
+            .collect();
         all.sort_unstable();
         assert_eq!(all, (10..20).collect::<Vec<_>>());
     }

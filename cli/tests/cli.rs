@@ -5,16 +5,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim")).args(args).current_dir(repo()).output().expect("dsim runs")
+    Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("dsim runs")
 }
 
 fn json(out: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
+    serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
 }
 
 fn stderr(out: &Output) -> String {
@@ -36,7 +44,20 @@ fn run_json_has_the_documented_fields_and_is_deterministic_across_processes() {
     let a = dsim(&["run", GOSSIP, "--seed", "7", "--json"]);
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     let v = json(&a);
-    for field in ["seed", "trace_hash", "events", "sim_time_ns", "wall_s", "messages_sent", "messages_delivered", "messages_dropped", "verdict", "checks", "expected", "as_expected"] {
+    for field in [
+        "seed",
+        "trace_hash",
+        "events",
+        "sim_time_ns",
+        "wall_s",
+        "messages_sent",
+        "messages_delivered",
+        "messages_dropped",
+        "verdict",
+        "checks",
+        "expected",
+        "as_expected",
+    ] {
         assert!(v.get(field).is_some(), "missing `{field}` in {v}");
     }
     assert_eq!(v["seed"], 7);
@@ -47,12 +68,22 @@ fn run_json_has_the_documented_fields_and_is_deterministic_across_processes() {
     assert_eq!(v["expected"], "pass");
     assert_eq!(v["as_expected"], true);
     let check = &v["checks"][0];
-    assert!(check["name"].is_string() && check["verdict"].is_string() && check["detail"].is_string());
+    assert!(
+        check["name"].is_string() && check["verdict"].is_string() && check["detail"].is_string()
+    );
 
     let again = json(&dsim(&["run", GOSSIP, "--seed", "7", "--json"]));
-    assert_eq!(again["trace_hash"], hash.as_str(), "same seed, different hash");
+    assert_eq!(
+        again["trace_hash"],
+        hash.as_str(),
+        "same seed, different hash"
+    );
     let other = json(&dsim(&["run", GOSSIP, "--seed", "8", "--json"]));
-    assert_ne!(other["trace_hash"], hash.as_str(), "seeds 7 and 8 gave the same hash");
+    assert_ne!(
+        other["trace_hash"],
+        hash.as_str(),
+        "seeds 7 and 8 gave the same hash"
+    );
 }
 
 #[test]
@@ -75,7 +106,11 @@ fn check_determinism_reports_identical_runs() {
 
 #[test]
 fn a_bug_scenario_fails_its_check_as_expected_with_exit_1() {
-    let out = dsim(&["run", "scenarios/gossip/bug-ack-before-persist.ron", "--json"]);
+    let out = dsim(&[
+        "run",
+        "scenarios/gossip/bug-ack-before-persist.ron",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["verdict"], "fail");
@@ -85,7 +120,10 @@ fn a_bug_scenario_fails_its_check_as_expected_with_exit_1() {
 
 #[test]
 fn a_syntax_error_exits_2_with_file_line_col() {
-    let p = temp_file("syntax.ron", "Scenario(\n    name: \"x\",\n    seed: 1,\n    duration: \"1s\"\n    nodes: 3,\n)\n");
+    let p = temp_file(
+        "syntax.ron",
+        "Scenario(\n    name: \"x\",\n    seed: 1,\n    duration: \"1s\"\n    nodes: 3,\n)\n",
+    );
     let out = dsim(&["run", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -96,7 +134,9 @@ fn a_syntax_error_exits_2_with_file_line_col() {
 
 #[test]
 fn an_unknown_field_exits_2_and_names_the_field() {
-    let text = std::fs::read_to_string(repo().join(GOSSIP)).unwrap().replacen("seed:", "colour: \"blue\",\n    seed:", 1);
+    let text = std::fs::read_to_string(repo().join(GOSSIP))
+        .unwrap()
+        .replacen("seed:", "colour: \"blue\",\n    seed:", 1);
     let p = temp_file("unknown.ron", &text);
     for cmd in ["run", "validate"] {
         let out = dsim(&[cmd, p.to_str().unwrap()]);
@@ -113,7 +153,10 @@ fn a_missing_file_and_bad_usage_exit_2() {
     assert_eq!(dsim(&["run", "no/such/file.ron"]).status.code(), Some(2));
     assert_eq!(dsim(&["run"]).status.code(), Some(2));
     assert_eq!(dsim(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(dsim(&["sweep", GOSSIP, "--seeds", "5..2"]).status.code(), Some(2));
+    assert_eq!(
+        dsim(&["sweep", GOSSIP, "--seeds", "5..2"]).status.code(),
+        Some(2)
+    );
     assert_eq!(dsim(&["--help"]).status.code(), Some(0));
 }
 
@@ -124,7 +167,13 @@ fn validate_and_list_cover_the_shipped_scenarios() {
     let out = dsim(&["list"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["Gossip", "convergence", "partition", "gossip/partition-heal.ron", "bench/w1-ping-pong.ron"] {
+    for needle in [
+        "Gossip",
+        "convergence",
+        "partition",
+        "gossip/partition-heal.ron",
+        "bench/w1-ping-pong.ron",
+    ] {
         assert!(text.contains(needle), "`dsim list` lacks {needle}: {text}");
     }
     assert!(!text.contains("INVALID"), "{text}");
@@ -132,21 +181,51 @@ fn validate_and_list_cover_the_shipped_scenarios() {
 
 #[test]
 fn sweep_json_lists_failing_seeds_and_shards_split_the_range() {
-    let out = dsim(&["sweep", "scenarios/gossip/bug-ack-before-persist.ron", "--seeds", "0..6", "--jobs", "2", "--json"]);
+    let out = dsim(&[
+        "sweep",
+        "scenarios/gossip/bug-ack-before-persist.ron",
+        "--seeds",
+        "0..6",
+        "--jobs",
+        "2",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["runs"], 6);
     assert!(v["failed"].as_u64().unwrap() >= 1);
-    assert_eq!(v["failed"].as_u64().unwrap() as usize, v["failing_seeds"].as_array().unwrap().len());
+    assert_eq!(
+        v["failed"].as_u64().unwrap() as usize,
+        v["failing_seeds"].as_array().unwrap().len()
+    );
     assert!(v["wall_s"].is_number());
     let mut union = Vec::new();
     for shard in ["0/2", "1/2"] {
-        let s = json(&dsim(&["sweep", "scenarios/gossip/bug-ack-before-persist.ron", "--seeds", "0..6", "--shard", shard, "--json"]));
+        let s = json(&dsim(&[
+            "sweep",
+            "scenarios/gossip/bug-ack-before-persist.ron",
+            "--seeds",
+            "0..6",
+            "--shard",
+            shard,
+            "--json",
+        ]));
         assert_eq!(s["runs"], 3);
-        union.extend(s["failing_seeds"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()));
+        union.extend(
+            s["failing_seeds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap()),
+        );
     }
     union.sort_unstable();
-    let all: Vec<u64> = v["failing_seeds"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    let all: Vec<u64> = v["failing_seeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
     assert_eq!(union, all, "the shards' failures are the whole sweep's");
     let ok = dsim(&["sweep", GOSSIP, "--seeds", "0..4", "--json"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
@@ -159,13 +238,26 @@ fn trace_and_history_files_are_written() {
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("t.jsonl");
     let history = dir.join("h.jsonl");
-    let out = dsim(&["run", GOSSIP, "--json", "--trace", trace.to_str().unwrap(), "--history", history.to_str().unwrap()]);
+    let out = dsim(&[
+        "run",
+        GOSSIP,
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--history",
+        history.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     let text = std::fs::read_to_string(&trace).unwrap();
-    let sends = text.lines().filter(|l| l.contains("\"ev\":\"send\"")).count() as u64;
+    let sends = text
+        .lines()
+        .filter(|l| l.contains("\"ev\":\"send\""))
+        .count() as u64;
     assert_eq!(sends, v["messages_sent"].as_u64().unwrap());
-    assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    assert!(text
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
     let h = std::fs::read_to_string(&history).unwrap();
     assert!(!h.is_empty());
     // Writing a trace file does not change the hash.

@@ -36,7 +36,11 @@ pub struct Forward {
 
 impl Forward {
     pub fn new(id: NodeId, params: &Params) -> Forward {
-        Forward { id, params: params.clone(), received: 0 }
+        Forward {
+            id,
+            params: params.clone(),
+            received: 0,
+        }
     }
 
     fn pick(&self, ctx: &mut Context<'_, Self>, from: NodeId) -> NodeId {

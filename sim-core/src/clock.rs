@@ -17,7 +17,10 @@ pub struct Clock {
 }
 
 impl Clock {
-    pub const PERFECT: Clock = Clock { offset_ns: 0, drift_ppm: 0 };
+    pub const PERFECT: Clock = Clock {
+        offset_ns: 0,
+        drift_ppm: 0,
+    };
 
     /// The local reading at true time `t`.
     #[inline]
@@ -39,7 +42,9 @@ impl Clock {
         // rounding by stepping (at most a couple of nanoseconds).
         let rate = PPM + i128::from(self.drift_ppm);
         let target = i128::from(deadline.0) - i128::from(self.offset_ns);
-        let mut t = (target * PPM).div_euclid(rate).max(i128::from(not_before.0));
+        let mut t = (target * PPM)
+            .div_euclid(rate)
+            .max(i128::from(not_before.0));
         let mut guess = SimTime(t.min(i128::from(u64::MAX)) as u64);
         while self.local(guess) < deadline {
             t += 1;
@@ -59,19 +64,37 @@ mod tests {
 
     #[test]
     fn drift_and_offset() {
-        let c = Clock { offset_ns: 5_000, drift_ppm: 100 };
+        let c = Clock {
+            offset_ns: 5_000,
+            drift_ppm: 100,
+        };
         // After 1 s a +100 ppm clock has gained 100 µs.
-        assert_eq!(c.local(SimTime(1_000_000_000)).0, 1_000_000_000 + 5_000 + 100_000);
-        let slow = Clock { offset_ns: 0, drift_ppm: -500 };
-        assert_eq!(slow.local(SimTime(2_000_000_000)).0, 2_000_000_000 - 1_000_000);
+        assert_eq!(
+            c.local(SimTime(1_000_000_000)).0,
+            1_000_000_000 + 5_000 + 100_000
+        );
+        let slow = Clock {
+            offset_ns: 0,
+            drift_ppm: -500,
+        };
+        assert_eq!(
+            slow.local(SimTime(2_000_000_000)).0,
+            2_000_000_000 - 1_000_000
+        );
     }
 
     #[test]
     fn inverse_is_the_first_instant() {
         for c in [
             Clock::PERFECT,
-            Clock { offset_ns: -7_777, drift_ppm: 250 },
-            Clock { offset_ns: 123_456, drift_ppm: -999 },
+            Clock {
+                offset_ns: -7_777,
+                drift_ppm: 250,
+            },
+            Clock {
+                offset_ns: 123_456,
+                drift_ppm: -999,
+            },
         ] {
             for target in [0i64, 1, 999_999, 1_000_000_007, 77_000_000_000] {
                 let t = c.when_local_reaches(LocalTime(target), SimTime::ZERO);

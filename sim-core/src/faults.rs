@@ -5,7 +5,9 @@
 //! what the protocol does. Each random fault lasts a drawn duration and is then undone by an
 //! action of its own (restart, heal of that cut, link reset).
 
-use crate::config::{Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault};
+use crate::config::{
+    Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault,
+};
 use crate::detmath;
 use crate::rng::{SimRng, StreamLabel};
 use crate::{NodeId, SimDuration, SimTime};
@@ -45,12 +47,23 @@ pub fn plan(
     let mut out: Vec<Planned> = Vec::new();
     let mut next_cut = 1u64;
     for f in schedule {
-        out.push(Planned { at: SimTime(f.at.0), action: Action::Apply(f.fault.clone(), next_cut), origin: Origin::Schedule });
+        out.push(Planned {
+            at: SimTime(f.at.0),
+            action: Action::Apply(f.fault.clone(), next_cut),
+            origin: Origin::Schedule,
+        });
         next_cut += 1;
     }
     if let Some(n) = nemesis {
         let mut rng = SimRng::new(seed, StreamLabel::Nemesis);
-        out.extend(nemesis_plan(&mut rng, node_count, duration, n, base_link, &mut next_cut));
+        out.extend(nemesis_plan(
+            &mut rng,
+            node_count,
+            duration,
+            n,
+            base_link,
+            &mut next_cut,
+        ));
     }
     // Stable sort: equal times keep schedule-then-nemesis, and each list's own order.
     out.sort_by_key(|p| p.at);
@@ -77,7 +90,11 @@ fn nemesis_plan(
     // Windows during which a node is down (crashed or paused): (node, start, end).
     let mut down: Vec<(u32, u64, u64)> = Vec::new();
     let mut t = 0u64;
-    let nem = |at: u64, action: Action| Planned { at: SimTime(at), action, origin: Origin::Nemesis };
+    let nem = |at: u64, action: Action| Planned {
+        at: SimTime(at),
+        action,
+        origin: Origin::Nemesis,
+    };
     loop {
         t = t.saturating_add(exponential(rng, cfg.interval_mean));
         if t >= duration.0 {
@@ -98,24 +115,37 @@ fn nemesis_plan(
                     order.swap(i, j);
                 }
                 let cut_at = 1 + rng.index(node_count as usize - 1);
-                let side = |v: &[u32]| Group { nodes: v.iter().map(|&i| NodeId(i)).collect(), clients: vec![] };
+                let side = |v: &[u32]| Group {
+                    nodes: v.iter().map(|&i| NodeId(i)).collect(),
+                    clients: vec![],
+                };
                 let mut a = order[..cut_at].to_vec();
                 let mut b = order[cut_at..].to_vec();
                 a.sort_unstable();
                 b.sort_unstable();
                 let id = *next_cut;
                 *next_cut += 1;
-                out.push(nem(t, Action::Apply(Fault::Partition(Partition::Split(vec![side(&a), side(&b)])), id)));
+                out.push(nem(
+                    t,
+                    Action::Apply(
+                        Fault::Partition(Partition::Split(vec![side(&a), side(&b)])),
+                        id,
+                    ),
+                ));
                 out.push(nem(end, Action::RemoveCut(id)));
             }
             FaultKind::Crash | FaultKind::Pause => {
                 let overlapping = |n: Option<u32>, down: &[(u32, u64, u64)]| {
-                    down.iter().filter(|&&(m, s, e)| s < end && t < e && n.is_none_or(|n| n == m)).count()
+                    down.iter()
+                        .filter(|&&(m, s, e)| s < end && t < e && n.is_none_or(|n| n == m))
+                        .count()
                 };
                 if overlapping(None, &down) as u32 >= cfg.down_max {
                     continue;
                 }
-                let candidates: Vec<u32> = (0..node_count).filter(|&n| overlapping(Some(n), &down) == 0).collect();
+                let candidates: Vec<u32> = (0..node_count)
+                    .filter(|&n| overlapping(Some(n), &down) == 0)
+                    .collect();
                 if candidates.is_empty() {
                     continue;
                 }
@@ -125,14 +155,20 @@ fn nemesis_plan(
                     out.push(nem(t, Action::Apply(Fault::Crash(NodeId(node)), 0)));
                     out.push(nem(end, Action::Apply(Fault::Restart(NodeId(node)), 0)));
                 } else {
-                    out.push(nem(t, Action::Apply(Fault::Pause(NodeId(node), SimDuration(length)), 0)));
+                    out.push(nem(
+                        t,
+                        Action::Apply(Fault::Pause(NodeId(node), SimDuration(length)), 0),
+                    ));
                 }
             }
             FaultKind::ClockJump => {
                 let node = rng.index(node_count as usize) as u32;
                 let max = cfg.clock_jump_max.0.min(i64::MAX as u64);
                 let delta = rng.range_inclusive(0, 2 * max) as i64 - max as i64;
-                out.push(nem(t, Action::Apply(Fault::ClockJump(NodeId(node), delta), 0)));
+                out.push(nem(
+                    t,
+                    Action::Apply(Fault::ClockJump(NodeId(node), delta), 0),
+                ));
             }
             FaultKind::Loss | FaultKind::Duplicate => {
                 let mut link = base_link.clone();
@@ -141,7 +177,17 @@ fn nemesis_plan(
                 } else {
                     link.duplicate = cfg.duplicate;
                 }
-                out.push(nem(t, Action::Apply(Fault::SetLink { from: None, to: None, link }, 0)));
+                out.push(nem(
+                    t,
+                    Action::Apply(
+                        Fault::SetLink {
+                            from: None,
+                            to: None,
+                            link,
+                        },
+                        0,
+                    ),
+                ));
                 out.push(nem(end, Action::Apply(Fault::ResetLinks, 0)));
             }
         }
@@ -181,7 +227,14 @@ mod tests {
     #[test]
     fn never_more_than_down_max_nodes_down() {
         let c = cfg(vec![FaultKind::Crash, FaultKind::Pause], 1);
-        let p = plan(11, 5, SimDuration::from_secs(120), &[], Some(&c), &LinkConfig::default());
+        let p = plan(
+            11,
+            5,
+            SimDuration::from_secs(120),
+            &[],
+            Some(&c),
+            &LinkConfig::default(),
+        );
         let mut down: i64 = 0;
         let mut windows = Vec::new();
         for x in &p {

@@ -26,10 +26,24 @@ use crate::{NodeId, SimDuration};
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Sampler {
     Constant(u64),
-    Uniform { min: u64, span: u64 },
-    Normal { mean: f64, stddev: f64, min: u64 },
-    Exponential { min: u64, mean: f64 },
-    Pareto { scale: f64, inv_shape: f64, max: u64 },
+    Uniform {
+        min: u64,
+        span: u64,
+    },
+    Normal {
+        mean: f64,
+        stddev: f64,
+        min: u64,
+    },
+    Exponential {
+        min: u64,
+        mean: f64,
+    },
+    Pareto {
+        scale: f64,
+        inv_shape: f64,
+        max: u64,
+    },
 }
 
 impl Sampler {
@@ -38,15 +52,27 @@ impl Sampler {
             Latency::Constant(d) => Sampler::Constant(d.0),
             Latency::Uniform { min, max } => {
                 assert!(min <= max, "uniform latency min > max");
-                Sampler::Uniform { min: min.0, span: max.0 - min.0 }
+                Sampler::Uniform {
+                    min: min.0,
+                    span: max.0 - min.0,
+                }
             }
-            Latency::Normal { mean, stddev, min } => {
-                Sampler::Normal { mean: mean.0 as f64, stddev: stddev.0 as f64, min: min.0 }
-            }
-            Latency::Exponential { min, mean } => Sampler::Exponential { min: min.0, mean: mean.0 as f64 },
+            Latency::Normal { mean, stddev, min } => Sampler::Normal {
+                mean: mean.0 as f64,
+                stddev: stddev.0 as f64,
+                min: min.0,
+            },
+            Latency::Exponential { min, mean } => Sampler::Exponential {
+                min: min.0,
+                mean: mean.0 as f64,
+            },
             Latency::Pareto { scale, shape, max } => {
                 assert!(shape > 0.0, "pareto shape must be positive");
-                Sampler::Pareto { scale: scale.0 as f64, inv_shape: 1.0 / shape, max: max.0 }
+                Sampler::Pareto {
+                    scale: scale.0 as f64,
+                    inv_shape: 1.0 / shape,
+                    max: max.0,
+                }
             }
         }
     }
@@ -77,7 +103,11 @@ impl Sampler {
             Sampler::Exponential { min, mean } => {
                 min.saturating_add(to_nanos(-detmath::ln(rng.unit_open()) * mean))
             }
-            Sampler::Pareto { scale, inv_shape, max } => {
+            Sampler::Pareto {
+                scale,
+                inv_shape,
+                max,
+            } => {
                 let x = scale * detmath::exp(-detmath::ln(rng.unit_open()) * inv_shape);
                 to_nanos(x).min(max)
             }
@@ -128,7 +158,10 @@ impl EndpointSet {
         for m in members {
             bits[m / 64] |= 1 << (m % 64);
         }
-        EndpointSet { bits, negate: false }
+        EndpointSet {
+            bits,
+            negate: false,
+        }
     }
     fn complement(mut self) -> EndpointSet {
         self.negate = !self.negate;
@@ -136,7 +169,10 @@ impl EndpointSet {
     }
     #[inline]
     fn contains(&self, i: usize) -> bool {
-        let member = self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
+        let member = self
+            .bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0);
         member != self.negate
     }
 }
@@ -154,7 +190,10 @@ pub(crate) struct Cut {
 pub(crate) enum Route {
     Drop(DropReason),
     /// Deliver after `latency`; if `copy` is set, deliver a duplicate after that latency too.
-    Deliver { latency: u64, copy: Option<u64> },
+    Deliver {
+        latency: u64,
+        copy: Option<u64>,
+    },
 }
 
 pub(crate) struct Network {
@@ -182,11 +221,15 @@ impl Network {
             Topology::FullMesh => None,
             Topology::Ring => Some(edges_graph(
                 node_count,
-                (0..node_count).filter(|_| node_count > 1).map(|i| (i, (i + 1) % node_count)),
+                (0..node_count)
+                    .filter(|_| node_count > 1)
+                    .map(|i| (i, (i + 1) % node_count)),
             )),
             Topology::Star { center } => Some(edges_graph(
                 node_count,
-                (0..node_count).filter(|&i| i != center.0).map(|i| (center.0, i)),
+                (0..node_count)
+                    .filter(|&i| i != center.0)
+                    .map(|i| (center.0, i)),
             )),
             Topology::Edges(e) => Some(edges_graph(node_count, e.iter().map(|(a, b)| (a.0, b.0)))),
         };
@@ -215,7 +258,10 @@ impl Network {
             None => true,
             Some(g) => {
                 let n = self.node_count as usize;
-                a >= n || b >= n || a == b || g.find_edge(NodeIndex::new(a), NodeIndex::new(b)).is_some()
+                a >= n
+                    || b >= n
+                    || a == b
+                    || g.find_edge(NodeIndex::new(a), NodeIndex::new(b)).is_some()
             }
         }
     }
@@ -231,10 +277,16 @@ impl Network {
     /// The `k`-th neighbour of `node`, `k < neighbour_count(node)`, in a stable order.
     pub(crate) fn neighbour(&self, node: NodeId, k: usize) -> NodeId {
         match &self.graph {
-            None => NodeId(if k < node.index() { k as u32 } else { k as u32 + 1 }),
+            None => NodeId(if k < node.index() {
+                k as u32
+            } else {
+                k as u32 + 1
+            }),
             Some(g) => {
-                let mut ns: Vec<u32> =
-                    g.neighbors(NodeIndex::new(node.index())).map(|i| i.index() as u32).collect();
+                let mut ns: Vec<u32> = g
+                    .neighbors(NodeIndex::new(node.index()))
+                    .map(|i| i.index() as u32)
+                    .collect();
                 ns.sort_unstable();
                 ns.dedup();
                 NodeId(ns[k])
@@ -245,7 +297,11 @@ impl Network {
     /// Whether a partition currently cuts `src → dst` (dense endpoint indices).
     #[inline]
     pub(crate) fn cut(&self, src: usize, dst: usize) -> bool {
-        !self.cuts.is_empty() && self.cuts.iter().any(|c| c.from.contains(src) && c.to.contains(dst))
+        !self.cuts.is_empty()
+            && self
+                .cuts
+                .iter()
+                .any(|c| c.from.contains(src) && c.to.contains(dst))
     }
 
     #[inline]
@@ -311,7 +367,10 @@ impl Network {
         let n = self.node_count;
         let set = |g: &Group| {
             EndpointSet::of(
-                g.nodes.iter().map(|x| x.index()).chain(g.clients.iter().map(|c| n as usize + c.index())),
+                g.nodes
+                    .iter()
+                    .map(|x| x.index())
+                    .chain(g.clients.iter().map(|c| n as usize + c.index())),
                 len,
             )
         };
@@ -320,20 +379,44 @@ impl Network {
                 for (i, a) in groups.iter().enumerate() {
                     for (j, b) in groups.iter().enumerate() {
                         if i != j {
-                            self.cuts.push(Cut { id, from: set(a), to: set(b) });
+                            self.cuts.push(Cut {
+                                id,
+                                from: set(a),
+                                to: set(b),
+                            });
                         }
                     }
                 }
             }
             Partition::Isolate(node) => {
                 let me = EndpointSet::of([node.index()], len);
-                self.cuts.push(Cut { id, from: me.clone(), to: me.clone().complement() });
-                self.cuts.push(Cut { id, from: me.clone().complement(), to: me });
+                self.cuts.push(Cut {
+                    id,
+                    from: me.clone(),
+                    to: me.clone().complement(),
+                });
+                self.cuts.push(Cut {
+                    id,
+                    from: me.clone().complement(),
+                    to: me,
+                });
             }
-            Partition::OneWay { from, to } => self.cuts.push(Cut { id, from: set(from), to: set(to) }),
+            Partition::OneWay { from, to } => self.cuts.push(Cut {
+                id,
+                from: set(from),
+                to: set(to),
+            }),
             Partition::Bridge { left, right, .. } => {
-                self.cuts.push(Cut { id, from: set(left), to: set(right) });
-                self.cuts.push(Cut { id, from: set(right), to: set(left) });
+                self.cuts.push(Cut {
+                    id,
+                    from: set(left),
+                    to: set(right),
+                });
+                self.cuts.push(Cut {
+                    id,
+                    from: set(right),
+                    to: set(left),
+                });
             }
         }
     }
@@ -352,7 +435,8 @@ impl Network {
     }
 
     pub(crate) fn set_link(&mut self, from: Option<NodeId>, to: Option<NodeId>, link: &LinkConfig) {
-        self.rules.push((from.map(|n| n.0), to.map(|n| n.0), Link::new(link)));
+        self.rules
+            .push((from.map(|n| n.0), to.map(|n| n.0), Link::new(link)));
     }
 
     pub(crate) fn reset_links(&mut self) {
@@ -367,7 +451,10 @@ fn edges_graph(node_count: u32, edges: impl Iterator<Item = (u32, u32)>) -> UnGr
         g.add_node(());
     }
     for (a, b) in edges {
-        if a != b && g.find_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize)).is_none() {
+        if a != b
+            && g.find_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize))
+                .is_none()
+        {
             g.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ());
         }
     }
@@ -412,23 +499,55 @@ mod tests {
         let ms = SimDuration::from_millis;
         for l in [
             Latency::Constant(ms(3)),
-            Latency::Uniform { min: ms(1), max: ms(10) },
-            Latency::Normal { mean: ms(20), stddev: ms(2), min: SimDuration::ZERO },
-            Latency::Exponential { min: ms(1), mean: ms(5) },
-            Latency::Pareto { scale: ms(1), shape: 3.0, max: SimDuration::from_secs(100) },
+            Latency::Uniform {
+                min: ms(1),
+                max: ms(10),
+            },
+            Latency::Normal {
+                mean: ms(20),
+                stddev: ms(2),
+                min: SimDuration::ZERO,
+            },
+            Latency::Exponential {
+                min: ms(1),
+                mean: ms(5),
+            },
+            Latency::Pareto {
+                scale: ms(1),
+                shape: 3.0,
+                max: SimDuration::from_secs(100),
+            },
         ] {
             let want = latency_mean(&l);
             let got = mean_of(l.clone());
-            assert!((got - want).abs() / want < 0.02, "{l:?}: mean {got} vs {want}");
+            assert!(
+                (got - want).abs() / want < 0.02,
+                "{l:?}: mean {got} vs {want}"
+            );
         }
     }
 
     #[test]
     fn cuts_are_directed() {
         let cfg = NetworkConfig::default();
-        let mut net = Network::new(4, 0, &Topology::FullMesh, &cfg, SimRng::new(0, StreamLabel::Network));
-        let g = |v: &[u32]| Group { nodes: v.iter().map(|&i| NodeId(i)).collect(), clients: vec![] };
-        net.add_partition(1, &Partition::OneWay { from: g(&[0]), to: g(&[1, 2]) });
+        let mut net = Network::new(
+            4,
+            0,
+            &Topology::FullMesh,
+            &cfg,
+            SimRng::new(0, StreamLabel::Network),
+        );
+        let g = |v: &[u32]| Group {
+            nodes: v.iter().map(|&i| NodeId(i)).collect(),
+            clients: vec![],
+        };
+        net.add_partition(
+            1,
+            &Partition::OneWay {
+                from: g(&[0]),
+                to: g(&[1, 2]),
+            },
+        );
         assert!(net.cut(0, 1) && net.cut(0, 2) && !net.cut(1, 0) && !net.cut(0, 3));
         net.add_partition(2, &Partition::Isolate(NodeId(3)));
         assert!(net.cut(3, 0) && net.cut(2, 3) && !net.cut(1, 2));
@@ -441,14 +560,37 @@ mod tests {
     #[test]
     fn ring_and_star_links() {
         let cfg = NetworkConfig::default();
-        let ring = Network::new(5, 1, &Topology::Ring, &cfg, SimRng::new(0, StreamLabel::Network));
+        let ring = Network::new(
+            5,
+            1,
+            &Topology::Ring,
+            &cfg,
+            SimRng::new(0, StreamLabel::Network),
+        );
         assert!(ring.linked(0, 1) && ring.linked(4, 0) && !ring.linked(0, 2));
         assert!(ring.linked(5, 2), "clients reach every node");
         assert_eq!(ring.neighbour_count(NodeId(0)), 2);
         assert_eq!(ring.neighbour(NodeId(0), 1), NodeId(4));
-        let star = Network::new(4, 0, &Topology::Star { center: NodeId(0) }, &cfg, SimRng::new(0, StreamLabel::Network));
+        let star = Network::new(
+            4,
+            0,
+            &Topology::Star { center: NodeId(0) },
+            &cfg,
+            SimRng::new(0, StreamLabel::Network),
+        );
         assert!(star.linked(0, 3) && !star.linked(1, 2));
-        let mesh = Network::new(4, 0, &Topology::FullMesh, &cfg, SimRng::new(0, StreamLabel::Network));
-        assert_eq!((0..3).map(|k| mesh.neighbour(NodeId(1), k).0).collect::<Vec<_>>(), vec![0, 2, 3]);
+        let mesh = Network::new(
+            4,
+            0,
+            &Topology::FullMesh,
+            &cfg,
+            SimRng::new(0, StreamLabel::Network),
+        );
+        assert_eq!(
+            (0..3)
+                .map(|k| mesh.neighbour(NodeId(1), k).0)
+                .collect::<Vec<_>>(),
+            vec![0, 2, 3]
+        );
     }
 }

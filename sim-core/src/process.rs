@@ -81,7 +81,9 @@ impl<'a, P: Process> Context<'a, P> {
     /// This node's local clock reading (offset, drift and jumps applied).
     #[inline]
     pub fn local_time(&self) -> crate::LocalTime {
-        self.core.nodes[self.node.index()].clock.local(self.core.now)
+        self.core.nodes[self.node.index()]
+            .clock
+            .local(self.core.now)
     }
 
     /// This node's random stream.
@@ -139,7 +141,8 @@ impl<'a, P: Process> Context<'a, P> {
 
     /// Answers a client's request.
     pub fn reply(&mut self, client: ClientId, request_id: RequestId, response: Response) {
-        self.core.send_reply(self.node, client, request_id, response);
+        self.core
+            .send_reply(self.node, client, request_id, response);
     }
 
     /// Records a fact for the protocol's invariant checks (hashed and traced).

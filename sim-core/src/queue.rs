@@ -51,7 +51,9 @@ pub(crate) struct EventQueue<T> {
 
 impl<T> EventQueue<T> {
     pub(crate) fn with_capacity(n: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(n) }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(n),
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
@@ -66,7 +68,10 @@ impl<T> EventQueue<T> {
 
     #[inline]
     pub(crate) fn push(&mut self, time: u64, seq: u64, item: T) {
-        self.heap.push(Entry { key: (u128::from(time) << 64) | u128::from(seq), item });
+        self.heap.push(Entry {
+            key: (u128::from(time) << 64) | u128::from(seq),
+            item,
+        });
     }
 
     /// Removes and returns the earliest entry.

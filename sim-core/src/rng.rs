@@ -117,7 +117,9 @@ pub struct Probability {
 
 impl Probability {
     pub const NEVER: Probability = Probability { threshold: 0 };
-    pub const ALWAYS: Probability = Probability { threshold: u64::MAX };
+    pub const ALWAYS: Probability = Probability {
+        threshold: u64::MAX,
+    };
 
     /// `p` must be within [0, 1] (validated earlier, in the scenario).
     pub fn new(p: f64) -> Probability {
@@ -126,7 +128,9 @@ impl Probability {
             Probability::ALWAYS
         } else {
             // p * 2^64, exact to the 53 bits of p; the product of two exact floats is exact here.
-            Probability { threshold: (p * 18_446_744_073_709_551_616.0) as u64 }
+            Probability {
+                threshold: (p * 18_446_744_073_709_551_616.0) as u64,
+            }
         }
     }
 
@@ -149,22 +153,30 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_independent() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = SimRng::new(7, StreamLabel::Node(3));
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = SimRng::new(7, StreamLabel::Node(3));
-            move |_| r.next_u64()
-        }).collect();
-        let c: Vec<u64> = (0..4).map({
-            let mut r = SimRng::new(7, StreamLabel::Node(4));
-            move |_| r.next_u64()
-        }).collect();
-        let d: Vec<u64> = (0..4).map({
-            let mut r = SimRng::new(8, StreamLabel::Node(3));
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = SimRng::new(7, StreamLabel::Node(3));
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = SimRng::new(7, StreamLabel::Node(3));
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = SimRng::new(7, StreamLabel::Node(4));
+                move |_| r.next_u64()
+            })
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map({
+                let mut r = SimRng::new(8, StreamLabel::Node(3));
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
@@ -178,7 +190,10 @@ mod tests {
         let first = r.next_u64();
         let mut again = SimRng::new(42, StreamLabel::Network);
         assert_eq!(first, again.next_u64());
-        assert_eq!(first, PINNED_FIRST_DRAW, "ChaCha8 stream changed: {first:#x}");
+        assert_eq!(
+            first, PINNED_FIRST_DRAW,
+            "ChaCha8 stream changed: {first:#x}"
+        );
     }
     const PINNED_FIRST_DRAW: u64 = 0x9594_8046_14d3_3312;
 
@@ -199,7 +214,9 @@ mod tests {
         let mut r = SimRng::new(1, StreamLabel::Custom(1));
         assert!((0..1000).all(|_| !r.chance(Probability::new(0.0))));
         assert!((0..1000).all(|_| r.chance(Probability::new(1.0))));
-        let hits = (0..100_000).filter(|_| r.chance(Probability::new(0.25))).count();
+        let hits = (0..100_000)
+            .filter(|_| r.chance(Probability::new(0.25)))
+            .count();
         assert!((24_000..26_000).contains(&hits), "{hits}");
     }
 }

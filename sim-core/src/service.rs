@@ -39,7 +39,11 @@ pub enum Request {
     /// Key-value: set `key` to `value`.
     Put { key: Key, value: Value },
     /// Key-value: set `key` to `new` only if it currently holds `expected`.
-    Cas { key: Key, expected: Option<Value>, new: Value },
+    Cas {
+        key: Key,
+        expected: Option<Value>,
+        new: Value,
+    },
 }
 
 impl Request {

@@ -23,7 +23,9 @@ use crate::queue::{Entry, EventQueue};
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
 use crate::trace::{endpoint_word, json, stable_hash, tag, DropReason, Tracer};
-use crate::{ClientId, Endpoint, LocalTime, NodeId, Request, RequestId, Response, SimDuration, SimTime};
+use crate::{
+    ClientId, Endpoint, LocalTime, NodeId, Request, RequestId, Response, SimDuration, SimTime,
+};
 
 /// A node's liveness status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,15 +53,33 @@ pub(crate) struct NodeRt<P: Process> {
 
 enum Ev<P: Process> {
     /// A node-to-node message (the hot path: kept small).
-    Msg { src: u32, dst: u32, msg: P::Msg },
+    Msg {
+        src: u32,
+        dst: u32,
+        msg: P::Msg,
+    },
     /// A client's request on its way to a node.
-    ToNode { client: u32, dst: u32, req: Box<(RequestId, Request)> },
+    ToNode {
+        client: u32,
+        dst: u32,
+        req: Box<(RequestId, Request)>,
+    },
     /// A node's reply on its way to a client.
-    ToClient { src: u32, client: u32, resp: Box<(RequestId, Response)> },
-    Timer { node: u32, id: u64 },
+    ToClient {
+        src: u32,
+        client: u32,
+        resp: Box<(RequestId, Response)>,
+    },
+    Timer {
+        node: u32,
+        id: u64,
+    },
     Fault(u32),
     ClientTick(u32),
-    ClientTimeout { client: u32, request_id: RequestId },
+    ClientTimeout {
+        client: u32,
+        request_id: RequestId,
+    },
     Resume(u32),
     Liveness,
 }
@@ -149,7 +169,12 @@ pub struct RunResult<O> {
 impl<O> RunResult<O> {
     /// When the last fault ended: the latest heal-type record, or time zero.
     pub fn last_heal(&self) -> SimTime {
-        self.fault_log.iter().filter(|(_, r)| r.is_heal()).map(|(t, _)| *t).max().unwrap_or(SimTime::ZERO)
+        self.fault_log
+            .iter()
+            .filter(|(_, r)| r.is_heal())
+            .map(|(t, _)| *t)
+            .max()
+            .unwrap_or(SimTime::ZERO)
     }
 }
 
@@ -181,7 +206,16 @@ impl<P: Process> Core<P> {
     #[inline]
     fn trace_drop(&mut self, src: Endpoint, dst: Endpoint, id: u64, reason: DropReason) {
         self.stats.dropped[reason as usize] += 1;
-        self.tracer.event(self.now, &[tag::DROP, endpoint_word(src), endpoint_word(dst), id, reason as u64]);
+        self.tracer.event(
+            self.now,
+            &[
+                tag::DROP,
+                endpoint_word(src),
+                endpoint_word(dst),
+                id,
+                reason as u64,
+            ],
+        );
         self.tracer.write(self.now, "drop", |l| {
             json::field_endpoint(l, "from", src);
             json::field_endpoint(l, "to", dst);
@@ -206,27 +240,63 @@ impl<P: Process> Core<P> {
             Route::Deliver { latency, copy } => {
                 if let Some(extra) = copy {
                     self.stats.duplicated += 1;
-                    let copy_id = self.push(self.now.saturating_add(SimDuration(extra)), Ev::Msg { src: from.0, dst: to.0, msg: msg.clone() });
+                    let copy_id = self.push(
+                        self.now.saturating_add(SimDuration(extra)),
+                        Ev::Msg {
+                            src: from.0,
+                            dst: to.0,
+                            msg: msg.clone(),
+                        },
+                    );
                     self.tracer.event(self.now, &[tag::DUPLICATE, copy_id]);
-                    self.tracer.write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
+                    self.tracer
+                        .write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
                 }
                 let at = self.now.saturating_add(SimDuration(latency));
                 if self.tracer.is_writing() {
-                    let id = self.push(at, Ev::Msg { src: from.0, dst: to.0, msg: msg.clone() });
+                    let id = self.push(
+                        at,
+                        Ev::Msg {
+                            src: from.0,
+                            dst: to.0,
+                            msg: msg.clone(),
+                        },
+                    );
                     self.trace_send(Endpoint::Node(from), Endpoint::Node(to), id, h, &msg);
                 } else {
                     self.seq += 1;
                     let id = self.seq;
-                    self.tracer.event(self.now, &[tag::SEND, u64::from(from.0), u64::from(to.0), id, h]);
-                    self.queue.push(at.0, id, Ev::Msg { src: from.0, dst: to.0, msg });
+                    self.tracer.event(
+                        self.now,
+                        &[tag::SEND, u64::from(from.0), u64::from(to.0), id, h],
+                    );
+                    self.queue.push(
+                        at.0,
+                        id,
+                        Ev::Msg {
+                            src: from.0,
+                            dst: to.0,
+                            msg,
+                        },
+                    );
                 }
             }
         }
     }
 
     #[inline]
-    fn trace_send(&mut self, from: Endpoint, to: Endpoint, id: u64, h: u64, msg: &impl std::fmt::Debug) {
-        self.tracer.event(self.now, &[tag::SEND, endpoint_word(from), endpoint_word(to), id, h]);
+    fn trace_send(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+        h: u64,
+        msg: &impl std::fmt::Debug,
+    ) {
+        self.tracer.event(
+            self.now,
+            &[tag::SEND, endpoint_word(from), endpoint_word(to), id, h],
+        );
         self.tracer.write(self.now, "send", |l| {
             json::field_endpoint(l, "from", from);
             json::field_endpoint(l, "to", to);
@@ -235,10 +305,18 @@ impl<P: Process> Core<P> {
         });
     }
 
-    pub(crate) fn send_reply(&mut self, from: NodeId, client: ClientId, request_id: RequestId, response: Response) {
+    pub(crate) fn send_reply(
+        &mut self,
+        from: NodeId,
+        client: ClientId,
+        request_id: RequestId,
+        response: Response,
+    ) {
         self.stats.messages_sent += 1;
         let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
-        let route = self.net.route(src.dense(self.node_count), dst.dense(self.node_count));
+        let route = self
+            .net
+            .route(src.dense(self.node_count), dst.dense(self.node_count));
         let h = stable_hash(&(request_id, &response));
         let payload = (request_id, response);
         self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToClient {
@@ -248,13 +326,25 @@ impl<P: Process> Core<P> {
         });
     }
 
-    fn send_request(&mut self, client: ClientId, to: NodeId, request_id: RequestId, request: Request) {
+    fn send_request(
+        &mut self,
+        client: ClientId,
+        to: NodeId,
+        request_id: RequestId,
+        request: Request,
+    ) {
         self.stats.messages_sent += 1;
         let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
-        let route = self.net.route(src.dense(self.node_count), dst.dense(self.node_count));
+        let route = self
+            .net
+            .route(src.dense(self.node_count), dst.dense(self.node_count));
         let h = stable_hash(&(request_id, &request));
         let payload = (request_id, request);
-        self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToNode { client: client.0, dst: to.0, req: Box::new(b) });
+        self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToNode {
+            client: client.0,
+            dst: to.0,
+            req: Box::new(b),
+        });
     }
 
     fn route_client_message<T: Clone + std::fmt::Debug>(
@@ -276,30 +366,55 @@ impl<P: Process> Core<P> {
             Route::Deliver { latency, copy } => {
                 if let Some(extra) = copy {
                     self.stats.duplicated += 1;
-                    let copy_id = self.push(self.now.saturating_add(SimDuration(extra)), make(payload.clone()));
+                    let copy_id = self.push(
+                        self.now.saturating_add(SimDuration(extra)),
+                        make(payload.clone()),
+                    );
                     self.tracer.event(self.now, &[tag::DUPLICATE, copy_id]);
-                    self.tracer.write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
+                    self.tracer
+                        .write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
                 }
-                let id = self.push(self.now.saturating_add(SimDuration(latency)), make(payload.clone()));
+                let id = self.push(
+                    self.now.saturating_add(SimDuration(latency)),
+                    make(payload.clone()),
+                );
                 self.trace_send(src, dst, id, h, payload);
             }
         }
     }
 
-    pub(crate) fn set_timer(&mut self, node: NodeId, delay: SimDuration, timer: P::Timer) -> TimerId {
+    pub(crate) fn set_timer(
+        &mut self,
+        node: NodeId,
+        delay: SimDuration,
+        timer: P::Timer,
+    ) -> TimerId {
         self.next_timer += 1;
         let id = self.next_timer;
         let rt = &mut self.nodes[node.index()];
-        let deadline = LocalTime(rt.clock.local(self.now).0.saturating_add(delay.0.min(i64::MAX as u64) as i64));
+        let deadline = LocalTime(
+            rt.clock
+                .local(self.now)
+                .0
+                .saturating_add(delay.0.min(i64::MAX as u64) as i64),
+        );
         let fire_at = rt.clock.when_local_reaches(deadline, self.now);
-        rt.timers.insert(id, TimerEntry { deadline, fire_at, timer });
+        rt.timers.insert(
+            id,
+            TimerEntry {
+                deadline,
+                fire_at,
+                timer,
+            },
+        );
         self.push(fire_at, Ev::Timer { node: node.0, id });
         TimerId(id)
     }
 
     pub(crate) fn sync(&mut self, node: NodeId) {
         let n = self.nodes[node.index()].storage.sync();
-        self.tracer.event(self.now, &[tag::SYNC, u64::from(node.0), n as u64]);
+        self.tracer
+            .event(self.now, &[tag::SYNC, u64::from(node.0), n as u64]);
         self.tracer.write(self.now, "sync", |l| {
             json::field_node(l, "node", node);
             json::field_num(l, "writes", n);
@@ -307,12 +422,19 @@ impl<P: Process> Core<P> {
     }
 
     pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
-        self.tracer.event(self.now, &[tag::OBSERVE, u64::from(node.0), stable_hash(&value)]);
+        self.tracer.event(
+            self.now,
+            &[tag::OBSERVE, u64::from(node.0), stable_hash(&value)],
+        );
         self.tracer.write(self.now, "observe", |l| {
             json::field_node(l, "node", node);
             json::field_debug(l, "what", &value);
         });
-        self.observations.push(Observed { time: self.now, node, value });
+        self.observations.push(Observed {
+            time: self.now,
+            node,
+            value,
+        });
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: String) {
@@ -337,7 +459,8 @@ impl<P: Process> Core<P> {
             FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
         };
         self.tracer.event(self.now, &[code, a, b]);
-        self.tracer.write(self.now, "fault", |l| json::field_debug(l, "what", &record));
+        self.tracer
+            .write(self.now, "fault", |l| json::field_debug(l, "what", &record));
         self.fault_log.push((self.now, record));
     }
 }
@@ -383,8 +506,21 @@ impl<P: Process> Simulation<P> {
             })
             .collect();
         let clients = Clients::new(seed, &config.clients, n, config.duration);
-        let net = Network::new(n, clients.count(), &config.topology, &config.network, SimRng::new(seed, StreamLabel::Network));
-        let plan = faults::plan(seed, n, config.duration, &config.faults, config.nemesis.as_ref(), &config.network.default);
+        let net = Network::new(
+            n,
+            clients.count(),
+            &config.topology,
+            &config.network,
+            SimRng::new(seed, StreamLabel::Network),
+        );
+        let plan = faults::plan(
+            seed,
+            n,
+            config.duration,
+            &config.faults,
+            config.nemesis.as_ref(),
+            &config.network.default,
+        );
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
             core: Core {
@@ -447,7 +583,8 @@ impl<P: Process> Simulation<P> {
             self.core.push(at, Ev::Fault(i as u32));
         }
         if self.config.liveness.is_some() {
-            self.core.push(SimTime(self.config.duration.0), Ev::Liveness);
+            self.core
+                .push(SimTime(self.config.duration.0), Ev::Liveness);
         }
         for (c, at) in self.core.clients.first_ticks() {
             self.core.push(at, Ev::ClientTick(c.0));
@@ -468,8 +605,17 @@ impl<P: Process> Simulation<P> {
         if !hit_events_max {
             self.core.now = self.core.now.max(end);
         }
-        self.core.stats.in_flight_at_end =
-            self.core.queue.iter().filter(|e| matches!(e.item, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. })).count() as u64;
+        self.core.stats.in_flight_at_end = self
+            .core
+            .queue
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.item,
+                    Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }
+                )
+            })
+            .count() as u64;
         let io = self.core.tracer.finish();
         let captured = self.core.tracer.captured();
         let core = self.core;
@@ -484,7 +630,10 @@ impl<P: Process> Simulation<P> {
             observations: core.observations,
             fault_log: core.fault_log,
             final_status: core.nodes.iter().map(|n| n.status).collect(),
-            liveness_start: self.config.liveness.map(|_| SimTime(self.config.duration.0)),
+            liveness_start: self
+                .config
+                .liveness
+                .map(|_| SimTime(self.config.duration.0)),
             running_hashes: core.tracer.running,
             plan: self.plan,
             node_count: core.node_count,
@@ -496,8 +645,13 @@ impl<P: Process> Simulation<P> {
 
     #[inline]
     fn with_proc(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Context<'_, P>)) {
-        let p = self.procs[node.index()].as_mut().expect("handler called on a crashed node");
-        let mut ctx = Context { core: &mut self.core, node };
+        let p = self.procs[node.index()]
+            .as_mut()
+            .expect("handler called on a crashed node");
+        let mut ctx = Context {
+            core: &mut self.core,
+            node,
+        };
         f(p, &mut ctx);
     }
 
@@ -541,7 +695,10 @@ impl<P: Process> Simulation<P> {
                     return self.core.trace_drop(s, d, seq, DropReason::Partition);
                 }
                 self.core.stats.messages_delivered += 1;
-                self.core.tracer.event(self.core.now, &[tag::DELIVER, u64::from(src), u64::from(dst), seq]);
+                self.core.tracer.event(
+                    self.core.now,
+                    &[tag::DELIVER, u64::from(src), u64::from(dst), seq],
+                );
                 self.core.tracer.write(self.core.now, "deliver", |l| {
                     json::field_endpoint(l, "from", s);
                     json::field_endpoint(l, "to", d);
@@ -555,7 +712,10 @@ impl<P: Process> Simulation<P> {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
                 self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Client(ClientId(client)), Endpoint::Node(NodeId(dst)));
+                let (s, d) = (
+                    Endpoint::Client(ClientId(client)),
+                    Endpoint::Node(NodeId(dst)),
+                );
                 if status == NodeStatus::Crashed {
                     return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
                 }
@@ -565,11 +725,16 @@ impl<P: Process> Simulation<P> {
                 }
                 self.trace_deliver(s, d, seq);
                 let (request_id, request) = *req;
-                self.with_proc(NodeId(dst), |p, ctx| p.on_client_request(ctx, ClientId(client), request_id, request));
+                self.with_proc(NodeId(dst), |p, ctx| {
+                    p.on_client_request(ctx, ClientId(client), request_id, request)
+                });
             }
             Ev::ToClient { src, client, resp } => {
                 self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Node(NodeId(src)), Endpoint::Client(ClientId(client)));
+                let (s, d) = (
+                    Endpoint::Node(NodeId(src)),
+                    Endpoint::Client(ClientId(client)),
+                );
                 let n = self.core.node_count;
                 if self.core.net.cut(s.dense(n), d.dense(n)) {
                     return self.core.trace_drop(s, d, seq, DropReason::Partition);
@@ -577,13 +742,25 @@ impl<P: Process> Simulation<P> {
                 self.trace_deliver(s, d, seq);
                 let (request_id, response) = *resp;
                 let now = self.core.now;
-                match self.core.clients.on_reply(ClientId(client), NodeId(src), request_id, response, now) {
+                match self.core.clients.on_reply(
+                    ClientId(client),
+                    NodeId(src),
+                    request_id,
+                    response,
+                    now,
+                ) {
                     Reply::Complete(outcome, next) => {
                         self.trace_complete(ClientId(client), request_id, &outcome);
                         self.core.push(next, Ev::ClientTick(client));
                     }
                     // A redirect: the same request to another node, under the first timeout.
-                    Reply::Resend { node, request_id, request } => self.core.send_request(ClientId(client), node, request_id, request),
+                    Reply::Resend {
+                        node,
+                        request_id,
+                        request,
+                    } => self
+                        .core
+                        .send_request(ClientId(client), node, request_id, request),
                     Reply::Ignored => {}
                 }
             }
@@ -597,7 +774,13 @@ impl<P: Process> Simulation<P> {
                 self.core.stats.events += 1;
                 let now = self.core.now;
                 if let Some(issue) = self.core.clients.tick(ClientId(c), now) {
-                    let words = [tag::INVOKE, u64::from(c), u64::from(issue.node.0), issue.request_id, stable_hash(&issue.request)];
+                    let words = [
+                        tag::INVOKE,
+                        u64::from(c),
+                        u64::from(issue.node.0),
+                        issue.request_id,
+                        stable_hash(&issue.request),
+                    ];
                     self.core.tracer.event(now, &words);
                     self.core.tracer.write(now, "invoke", |l| {
                         json::field_endpoint(l, "client", Endpoint::Client(ClientId(c)));
@@ -605,13 +788,28 @@ impl<P: Process> Simulation<P> {
                         json::field_num(l, "req", issue.request_id);
                         json::field_debug(l, "op", &issue.request);
                     });
-                    self.core.push(now + issue.timeout, Ev::ClientTimeout { client: c, request_id: issue.request_id });
-                    self.core.send_request(ClientId(c), issue.node, issue.request_id, issue.request);
+                    self.core.push(
+                        now + issue.timeout,
+                        Ev::ClientTimeout {
+                            client: c,
+                            request_id: issue.request_id,
+                        },
+                    );
+                    self.core.send_request(
+                        ClientId(c),
+                        issue.node,
+                        issue.request_id,
+                        issue.request,
+                    );
                 }
             }
             Ev::ClientTimeout { client, request_id } => {
                 let now = self.core.now;
-                if let Some(next) = self.core.clients.on_timeout(ClientId(client), request_id, now) {
+                if let Some(next) = self
+                    .core
+                    .clients
+                    .on_timeout(ClientId(client), request_id, now)
+                {
                     self.core.stats.events += 1;
                     self.trace_complete(ClientId(client), request_id, &Outcome::Unknown);
                     self.core.push(next, Ev::ClientTick(client));
@@ -640,7 +838,10 @@ impl<P: Process> Simulation<P> {
 
     fn trace_deliver(&mut self, s: Endpoint, d: Endpoint, seq: u64) {
         self.core.stats.messages_delivered += 1;
-        self.core.tracer.event(self.core.now, &[tag::DELIVER, endpoint_word(s), endpoint_word(d), seq]);
+        self.core.tracer.event(
+            self.core.now,
+            &[tag::DELIVER, endpoint_word(s), endpoint_word(d), seq],
+        );
         self.core.tracer.write(self.core.now, "deliver", |l| {
             json::field_endpoint(l, "from", s);
             json::field_endpoint(l, "to", d);
@@ -650,7 +851,16 @@ impl<P: Process> Simulation<P> {
 
     fn trace_complete(&mut self, c: ClientId, request_id: RequestId, outcome: &Outcome) {
         let now = self.core.now;
-        self.core.tracer.event(now, &[tag::COMPLETE, u64::from(c.0), request_id, outcome_code(outcome), stable_hash(outcome)]);
+        self.core.tracer.event(
+            now,
+            &[
+                tag::COMPLETE,
+                u64::from(c.0),
+                request_id,
+                outcome_code(outcome),
+                stable_hash(outcome),
+            ],
+        );
         self.core.tracer.write(now, "complete", |l| {
             json::field_endpoint(l, "client", Endpoint::Client(c));
             json::field_num(l, "req", request_id);
@@ -673,7 +883,9 @@ impl<P: Process> Simulation<P> {
             }
             NodeStatus::Up => {}
         }
-        let Some(e) = rt.timers.get_mut(&id) else { return };
+        let Some(e) = rt.timers.get_mut(&id) else {
+            return;
+        };
         if rt.clock.local(now) < e.deadline {
             // The clock was stepped back since this timer was scheduled: wait for the deadline.
             if e.fire_at == now {
@@ -686,7 +898,10 @@ impl<P: Process> Simulation<P> {
         let e = rt.timers.remove(&id).expect("present");
         self.core.stats.events += 1;
         self.core.stats.timers_fired += 1;
-        self.core.tracer.event(now, &[tag::TIMER, u64::from(node), id, stable_hash(&e.timer)]);
+        self.core.tracer.event(
+            now,
+            &[tag::TIMER, u64::from(node), id, stable_hash(&e.timer)],
+        );
         self.core.tracer.write(now, "timer", |l| {
             json::field_node(l, "node", NodeId(node));
             json::field_num(l, "id", id);
@@ -779,6 +994,9 @@ impl<P: Process> Simulation<P> {
 }
 
 /// Runs `config` with processes from `factory` and returns the result (no trace file).
-pub fn run<P: Process>(config: SimConfig, factory: impl FnMut(NodeId) -> P + 'static) -> RunResult<P::Observation> {
+pub fn run<P: Process>(
+    config: SimConfig,
+    factory: impl FnMut(NodeId) -> P + 'static,
+) -> RunResult<P::Observation> {
     Simulation::new(config, factory).run().0
 }

@@ -28,7 +28,12 @@ pub struct Storage<K: Ord + Clone, V: Clone> {
 
 impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
     fn default() -> Self {
-        Storage { durable: BTreeMap::new(), current: BTreeMap::new(), pending: Vec::new(), syncs: 0 }
+        Storage {
+            durable: BTreeMap::new(),
+            current: BTreeMap::new(),
+            pending: Vec::new(),
+            syncs: 0,
+        }
     }
 }
 
@@ -142,6 +147,9 @@ mod tests {
         s.remove_from(&5);
         s.sync();
         s.crash();
-        assert_eq!(s.range(..).map(|(k, _)| *k).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            s.range(..).map(|(k, _)| *k).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
     }
 }

@@ -122,15 +122,21 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationParseError> {
             ))
         })?;
     if number.is_empty() {
-        return Err(DurationParseError(format!("`{t}` has no number before the unit")));
+        return Err(DurationParseError(format!(
+            "`{t}` has no number before the unit"
+        )));
     }
     let (int_part, frac_part) = match number.split_once('.') {
         Some((i, f)) => (i, f),
         None => (number, ""),
     };
-    if int_part.is_empty() || frac_part.contains('.') || (number.contains('.') && frac_part.is_empty())
+    if int_part.is_empty()
+        || frac_part.contains('.')
+        || (number.contains('.') && frac_part.is_empty())
     {
-        return Err(DurationParseError(format!("`{number}` is not a number in `{t}`")));
+        return Err(DurationParseError(format!(
+            "`{number}` is not a number in `{t}`"
+        )));
     }
     let overflow = || DurationParseError(format!("`{t}` is too long a duration"));
     let whole: u64 = int_part.parse().map_err(|_| overflow())?;
@@ -192,7 +198,12 @@ impl fmt::Debug for SimTime {
 impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Always seconds with nanosecond precision: sortable and unambiguous in logs.
-        write!(f, "{}.{:09}s", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+        write!(
+            f,
+            "{}.{:09}s",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
     }
 }
 
@@ -225,7 +236,10 @@ mod tests {
 
     #[test]
     fn parses_units_and_fractions_exactly() {
-        assert_eq!(parse_duration("150ms").unwrap(), SimDuration::from_millis(150));
+        assert_eq!(
+            parse_duration("150ms").unwrap(),
+            SimDuration::from_millis(150)
+        );
         assert_eq!(parse_duration("2s").unwrap(), SimDuration::from_secs(2));
         assert_eq!(parse_duration("1.5ms").unwrap(), SimDuration(1_500_000));
         assert_eq!(parse_duration("250us").unwrap(), SimDuration(250_000));
@@ -237,7 +251,10 @@ mod tests {
     #[test]
     fn rejects_bad_durations_with_a_reason() {
         assert!(parse_duration("150").unwrap_err().0.contains("no unit"));
-        assert!(parse_duration("5 parsecs").unwrap_err().0.contains("unknown unit"));
+        assert!(parse_duration("5 parsecs")
+            .unwrap_err()
+            .0
+            .contains("unknown unit"));
         assert!(parse_duration("1.5ns").unwrap_err().0.contains("finer"));
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("1..5s").is_err());

@@ -26,7 +26,9 @@ const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl Default for StableHasher {
     fn default() -> Self {
-        StableHasher { state: 0x243F_6A88_85A3_08D3 }
+        StableHasher {
+            state: 0x243F_6A88_85A3_08D3,
+        }
     }
 }
 
@@ -110,8 +112,12 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 4] =
-        [DropReason::Partition, DropReason::Loss, DropReason::NodeDown, DropReason::NoLink];
+    pub const ALL: [DropReason; 4] = [
+        DropReason::Partition,
+        DropReason::Loss,
+        DropReason::NodeDown,
+        DropReason::NoLink,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             DropReason::Partition => "partition",
@@ -158,7 +164,14 @@ pub struct Tracer {
 
 impl Tracer {
     pub fn new() -> Tracer {
-        Tracer { hash: StableHasher::default(), out: None, running: None, capture: None, count: 0, io_error: None }
+        Tracer {
+            hash: StableHasher::default(),
+            out: None,
+            running: None,
+            capture: None,
+            count: 0,
+            io_error: None,
+        }
     }
 
     pub fn set_writer(&mut self, w: Box<dyn Write>) {
@@ -176,7 +189,10 @@ impl Tracer {
 
     /// The lines kept by [`Tracer::capture`].
     pub fn captured(&self) -> Vec<String> {
-        self.capture.as_ref().map(|(_, l)| l.clone()).unwrap_or_default()
+        self.capture
+            .as_ref()
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
     }
 
     /// Whether JSON output is on (handlers use it to skip formatting annotations).

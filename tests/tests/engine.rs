@@ -16,33 +16,62 @@ fn at(t: SimDuration, fault: Fault) -> ScheduledFault {
 #[test]
 fn a_crash_loses_exactly_the_unsynced_writes() {
     let mut cfg = SimConfig::basic(1, SimDuration::from_secs(1));
-    cfg.faults = vec![at(ms(10), Fault::Crash(NodeId(0))), at(ms(20), Fault::Restart(NodeId(0)))];
+    cfg.faults = vec![
+        at(ms(10), Fault::Crash(NodeId(0))),
+        at(ms(20), Fault::Restart(NodeId(0))),
+    ];
     // Keys 1 and 2 are synced (the sync after 2 covers 1 too); 3 and 4 are written after the
     // last sync and must be lost.
-    let r = run(cfg, |id| Probe { writes: vec![(1, false), (2, true), (3, false), (4, false)], ..Probe::new(id, &[]) });
-    let recovered: Vec<&Seen> = r.observations.iter().map(|o| &o.value).filter(|v| matches!(v, Seen::Recovered(_))).collect();
+    let r = run(cfg, |id| Probe {
+        writes: vec![(1, false), (2, true), (3, false), (4, false)],
+        ..Probe::new(id, &[])
+    });
+    let recovered: Vec<&Seen> = r
+        .observations
+        .iter()
+        .map(|o| &o.value)
+        .filter(|v| matches!(v, Seen::Recovered(_)))
+        .collect();
     assert_eq!(recovered, vec![&Seen::Recovered(vec![1, 2])]);
 }
 
 #[test]
 fn drift_and_offset_are_visible_in_local_time_and_timers() {
     let mut cfg = SimConfig::basic(8, SimDuration::from_secs(5));
-    cfg.clocks = ClockConfig { offset_max: ms(50), drift_ppm_max: 1000 };
-    let sim = Simulation::new(cfg.clone(), |id| Probe { ticks: vec![SimDuration::from_secs(2)], ..Probe::new(id, &[]) });
+    cfg.clocks = ClockConfig {
+        offset_max: ms(50),
+        drift_ppm_max: 1000,
+    };
+    let sim = Simulation::new(cfg.clone(), |id| Probe {
+        ticks: vec![SimDuration::from_secs(2)],
+        ..Probe::new(id, &[])
+    });
     let clocks: Vec<_> = (0..8).map(|i| sim.clock(NodeId(i))).collect();
     let (r, _) = sim.run();
     assert!(clocks.iter().any(|c| c.drift_ppm != 0) && clocks.iter().any(|c| c.offset_ns != 0));
-    assert!(clocks.iter().all(|c| c.drift_ppm.abs() <= 1000 && c.offset_ns.abs() <= ms(50).0 as i64));
+    assert!(clocks
+        .iter()
+        .all(|c| c.drift_ppm.abs() <= 1000 && c.offset_ns.abs() <= ms(50).0 as i64));
     let mut fired = 0;
     for o in &r.observations {
-        if let Seen::Timer { local, set_at_local } = o.value {
+        if let Seen::Timer {
+            local,
+            set_at_local,
+        } = o.value
+        {
             fired += 1;
             let c = clocks[o.node.index()];
             // Timers run on local time: exactly 2 s of local time passed...
             assert!(local - set_at_local >= 2_000_000_000 && local - set_at_local <= 2_000_000_001);
             // ...which is 2 s / (1 + drift) of true time: a fast clock fires early.
             let expect_true = 2e9 / (1.0 + c.drift_ppm as f64 * 1e-6);
-            assert!((o.time.0 as f64 - expect_true).abs() <= 2.0, "node {} drift {}: fired at {}", o.node.0, c.drift_ppm, o.time.0);
+            assert!(
+                (o.time.0 as f64 - expect_true).abs() <= 2.0,
+                "node {} drift {}: fired at {}",
+                o.node.0,
+                c.drift_ppm,
+                o.time.0
+            );
             assert_eq!(local, c.local(o.time).0);
         }
     }
@@ -53,11 +82,26 @@ fn drift_and_offset_are_visible_in_local_time_and_timers() {
 fn a_forward_clock_jump_fires_pending_timers_early_and_a_backward_jump_delays_them() {
     for (jump, expect_ms) in [(500_000_000i64, 500u64), (-300_000_000, 1300)] {
         let mut cfg = SimConfig::basic(1, SimDuration::from_secs(5));
-        cfg.faults = vec![at(ms(0), Fault::ClockJump(NodeId(0), 0)), at(ms(100), Fault::ClockJump(NodeId(0), jump))];
-        let r = run(cfg, |id| Probe { ticks: vec![SimDuration::from_secs(1)], ..Probe::new(id, &[]) });
-        let fired: Vec<u64> = r.observations.iter().filter(|o| matches!(o.value, Seen::Timer { .. })).map(|o| o.time.0).collect();
+        cfg.faults = vec![
+            at(ms(0), Fault::ClockJump(NodeId(0), 0)),
+            at(ms(100), Fault::ClockJump(NodeId(0), jump)),
+        ];
+        let r = run(cfg, |id| Probe {
+            ticks: vec![SimDuration::from_secs(1)],
+            ..Probe::new(id, &[])
+        });
+        let fired: Vec<u64> = r
+            .observations
+            .iter()
+            .filter(|o| matches!(o.value, Seen::Timer { .. }))
+            .map(|o| o.time.0)
+            .collect();
         // A 1 s timer set at 0; the clock steps by `jump` at 100 ms.
-        let want = if jump > 0 { ms(expect_ms).0.max(ms(100).0) } else { ms(expect_ms).0 };
+        let want = if jump > 0 {
+            ms(expect_ms).0.max(ms(100).0)
+        } else {
+            ms(expect_ms).0
+        };
         assert_eq!(fired, vec![want], "jump {jump}");
     }
 }
@@ -66,13 +110,32 @@ fn a_forward_clock_jump_fires_pending_timers_early_and_a_backward_jump_delays_th
 fn a_paused_node_receives_late_and_its_timers_fire_late() {
     let mut cfg = SimConfig::basic(2, SimDuration::from_secs(2));
     cfg.faults = vec![at(ms(5), Fault::Pause(NodeId(1), ms(300)))];
-    let plan = vec![Send { at: ms(10), from: 0, to: 1, count: 3 }];
-    let r = run(cfg, move |id| Probe { ticks: if id.0 == 1 { vec![ms(100)] } else { vec![] }, ..Probe::new(id, &plan) });
+    let plan = vec![Send {
+        at: ms(10),
+        from: 0,
+        to: 1,
+        count: 3,
+    }];
+    let r = run(cfg, move |id| Probe {
+        ticks: if id.0 == 1 { vec![ms(100)] } else { vec![] },
+        ..Probe::new(id, &plan)
+    });
     let got = received(&r);
     assert_eq!(got.len(), 3, "nothing is lost by a pause");
-    assert!(got.iter().all(|g| g.0 == ms(305).0), "held messages arrive when the node resumes");
-    assert_eq!(got.iter().map(|g| g.3).collect::<Vec<_>>(), vec![0, 1, 2], "in their original order");
-    let timer = r.observations.iter().find(|o| matches!(o.value, Seen::Timer { .. })).expect("timer fired");
+    assert!(
+        got.iter().all(|g| g.0 == ms(305).0),
+        "held messages arrive when the node resumes"
+    );
+    assert_eq!(
+        got.iter().map(|g| g.3).collect::<Vec<_>>(),
+        vec![0, 1, 2],
+        "in their original order"
+    );
+    let timer = r
+        .observations
+        .iter()
+        .find(|o| matches!(o.value, Seen::Timer { .. }))
+        .expect("timer fired");
     assert_eq!(timer.time, sim_core::SimTime(ms(305).0));
 }
 
@@ -80,7 +143,11 @@ fn a_paused_node_receives_late_and_its_timers_fire_late() {
 fn the_run_stops_at_events_max() {
     let mut cfg = SimConfig::basic(2, SimDuration::from_secs(100));
     cfg.events_max = 1_000;
-    let p = protocols::forward::Params { mode: protocols::forward::Mode::PingPong, tokens_per_node: 1, starters: Some(1) };
+    let p = protocols::forward::Params {
+        mode: protocols::forward::Mode::PingPong,
+        tokens_per_node: 1,
+        starters: Some(1),
+    };
     let r = run(cfg, move |id| protocols::forward::Forward::new(id, &p));
     assert!(r.hit_events_max);
     assert_eq!(r.stats.events, 1_000);
@@ -92,12 +159,18 @@ fn the_run_stops_at_events_max() {
 fn faulty_config(seed: u64) -> SimConfig {
     let mut cfg = SimConfig::basic(5, SimDuration::from_secs(3));
     cfg.seed = seed;
-    cfg.network.default.latency = Latency::Exponential { min: ms(1), mean: ms(4) };
+    cfg.network.default.latency = Latency::Exponential {
+        min: ms(1),
+        mean: ms(4),
+    };
     cfg.network.default.drop = 0.02;
     cfg.network.default.duplicate = 0.01;
     // Duplication multiplies hot-potato tokens without bound: cap the run by events.
     cfg.events_max = 20_000;
-    cfg.clocks = ClockConfig { offset_max: ms(20), drift_ppm_max: 200 };
+    cfg.clocks = ClockConfig {
+        offset_max: ms(20),
+        drift_ppm_max: 200,
+    };
     cfg.nemesis = Some(NemesisConfig {
         kinds: FaultKind::ALL.to_vec(),
         interval_mean: ms(300),
@@ -111,7 +184,11 @@ fn faulty_config(seed: u64) -> SimConfig {
 }
 
 fn hot_potato(cfg: SimConfig) -> u64 {
-    let p = protocols::forward::Params { mode: protocols::forward::Mode::HotPotato, tokens_per_node: 3, starters: None };
+    let p = protocols::forward::Params {
+        mode: protocols::forward::Mode::HotPotato,
+        tokens_per_node: 3,
+        starters: None,
+    };
     run(cfg, move |id| protocols::forward::Forward::new(id, &p)).trace_hash
 }
 
@@ -127,14 +204,24 @@ fn same_seed_same_hash_and_different_seeds_differ_over_100_seeds() {
     let mut distinct = hashes.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    assert_eq!(distinct.len(), hashes.len(), "two seeds gave the same trace hash");
+    assert_eq!(
+        distinct.len(),
+        hashes.len(),
+        "two seeds gave the same trace hash"
+    );
 }
 
 #[test]
 fn attaching_a_trace_file_does_not_change_the_hash() {
-    let p = protocols::forward::Params { mode: protocols::forward::Mode::HotPotato, tokens_per_node: 3, starters: None };
+    let p = protocols::forward::Params {
+        mode: protocols::forward::Mode::HotPotato,
+        tokens_per_node: 3,
+        starters: None,
+    };
     let plain = hot_potato(faulty_config(3));
-    let mut sim = Simulation::new(faulty_config(3), move |id| protocols::forward::Forward::new(id, &p));
+    let mut sim = Simulation::new(faulty_config(3), move |id| {
+        protocols::forward::Forward::new(id, &p)
+    });
     let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Shared {
@@ -154,7 +241,8 @@ fn attaching_a_trace_file_does_not_change_the_hash() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() as u64 >= r.stats.messages_sent);
     for l in &lines {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}"));
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}"));
         assert!(v["t"].is_u64() && v["ev"].is_string(), "{l}");
     }
     // Every delivery names the id of a send, so a space-time diagram can pair them.
@@ -168,5 +256,7 @@ fn attaching_a_trace_file_does_not_change_the_hash() {
     };
     let sends = ids("send");
     let dups = ids("duplicate");
-    assert!(ids("deliver").iter().all(|id| sends.contains(id) || dups.contains(id)));
+    assert!(ids("deliver")
+        .iter()
+        .all(|id| sends.contains(id) || dups.contains(id)));
 }

@@ -14,10 +14,24 @@ fn ms(n: u64) -> SimDuration {
 fn latency() -> impl Strategy<Value = Latency> {
     prop_oneof![
         (1u64..20).prop_map(|c| Latency::Constant(ms(c))),
-        (1u64..5, 5u64..40).prop_map(|(a, b)| Latency::Uniform { min: ms(a), max: ms(b) }),
-        (5u64..30, 1u64..10).prop_map(|(m, s)| Latency::Normal { mean: ms(m), stddev: ms(s), min: ms(1) }),
-        (1u64..20).prop_map(|m| Latency::Exponential { min: ms(1), mean: ms(m) }),
-        (1u64..5, 12u32..40).prop_map(|(s, k)| Latency::Pareto { scale: ms(s), shape: f64::from(k) / 10.0, max: ms(500) }),
+        (1u64..5, 5u64..40).prop_map(|(a, b)| Latency::Uniform {
+            min: ms(a),
+            max: ms(b)
+        }),
+        (5u64..30, 1u64..10).prop_map(|(m, s)| Latency::Normal {
+            mean: ms(m),
+            stddev: ms(s),
+            min: ms(1)
+        }),
+        (1u64..20).prop_map(|m| Latency::Exponential {
+            min: ms(1),
+            mean: ms(m)
+        }),
+        (1u64..5, 12u32..40).prop_map(|(s, k)| Latency::Pareto {
+            scale: ms(s),
+            shape: f64::from(k) / 10.0,
+            max: ms(500)
+        }),
     ]
 }
 
@@ -28,13 +42,27 @@ fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
         node.clone().prop_map(|n| Fault::Restart(NodeId(n))),
         (node.clone(), 1u64..800).prop_map(|(n, d)| Fault::Pause(NodeId(n), ms(d))),
         (node.clone(), -500i64..500).prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000)),
-        node.clone().prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
+        node.clone()
+            .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
         (1..nodes).prop_map(move |cut| Fault::Partition(Partition::Split(vec![
-            Group { nodes: (0..cut).map(NodeId).collect(), clients: vec![] },
-            Group { nodes: (cut..nodes).map(NodeId).collect(), clients: vec![] },
+            Group {
+                nodes: (0..cut).map(NodeId).collect(),
+                clients: vec![]
+            },
+            Group {
+                nodes: (cut..nodes).map(NodeId).collect(),
+                clients: vec![]
+            },
         ]))),
         Just(Fault::Heal),
-        (0.0f64..0.6).prop_map(|p| Fault::SetLink { from: None, to: None, link: LinkConfig { drop: p, ..Default::default() } }),
+        (0.0f64..0.6).prop_map(|p| Fault::SetLink {
+            from: None,
+            to: None,
+            link: LinkConfig {
+                drop: p,
+                ..Default::default()
+            }
+        }),
         Just(Fault::ResetLinks),
     ];
     (0u64..4_000, f).prop_map(|(t, fault)| ScheduledFault { at: ms(t), fault })
@@ -48,34 +76,50 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
             0.0f64..0.2,
             proptest::collection::vec(fault(nodes), 0..8),
             proptest::option::of(proptest::sample::subsequence(FaultKind::ALL.to_vec(), 1..6)),
-            prop_oneof![Just(gossip::Mode::Push), Just(gossip::Mode::Pull), Just(gossip::Mode::PushPull)],
+            prop_oneof![
+                Just(gossip::Mode::Push),
+                Just(gossip::Mode::Pull),
+                Just(gossip::Mode::PushPull)
+            ],
             1u32..4,
         )
-            .prop_map(move |(latency, drop, duplicate, faults, kinds, mode, fanout)| {
-                let mut c = SimConfig::basic(nodes, SimDuration::from_secs(4));
-                c.seed = seed;
-                c.liveness = Some(SimDuration::from_secs(10));
-                c.network.default = LinkConfig { latency, drop, duplicate };
-                c.clocks = ClockConfig { offset_max: ms(50), drift_ppm_max: 500 };
-                c.faults = faults;
-                c.nemesis = kinds.map(|kinds| NemesisConfig {
-                    kinds,
-                    interval_mean: ms(500),
-                    duration_mean: ms(300),
-                    down_max: nodes.div_ceil(2),
-                    clock_jump_max: ms(200),
-                    loss: 0.5,
-                    duplicate: 0.3,
-                });
-                c.clients = ClientConfig {
-                    count: 3,
-                    target: TargetPolicy::Random,
-                    workload: Workload::Broadcast { interval: ms(150), ops_per_client: 12 },
-                    timeout: ms(500),
-                    stop: None,
-                };
-                (c, gossip::Params::new(mode, fanout, ms(50)))
-            })
+            .prop_map(
+                move |(latency, drop, duplicate, faults, kinds, mode, fanout)| {
+                    let mut c = SimConfig::basic(nodes, SimDuration::from_secs(4));
+                    c.seed = seed;
+                    c.liveness = Some(SimDuration::from_secs(10));
+                    c.network.default = LinkConfig {
+                        latency,
+                        drop,
+                        duplicate,
+                    };
+                    c.clocks = ClockConfig {
+                        offset_max: ms(50),
+                        drift_ppm_max: 500,
+                    };
+                    c.faults = faults;
+                    c.nemesis = kinds.map(|kinds| NemesisConfig {
+                        kinds,
+                        interval_mean: ms(500),
+                        duration_mean: ms(300),
+                        down_max: nodes.div_ceil(2),
+                        clock_jump_max: ms(200),
+                        loss: 0.5,
+                        duplicate: 0.3,
+                    });
+                    c.clients = ClientConfig {
+                        count: 3,
+                        target: TargetPolicy::Random,
+                        workload: Workload::Broadcast {
+                            interval: ms(150),
+                            ops_per_client: 12,
+                        },
+                        timeout: ms(500),
+                        stop: None,
+                    };
+                    (c, gossip::Params::new(mode, fanout, ms(50)))
+                },
+            )
     })
 }
 

@@ -10,7 +10,11 @@ const BENCH_EVENTS_MAX: u64 = 50_000;
 
 fn shipped() -> Vec<PathBuf> {
     let all = scenarios::shipped();
-    assert!(all.len() >= 15, "expected the shipped scenarios, found {}: {all:?}", all.len());
+    assert!(
+        all.len() >= 15,
+        "expected the shipped scenarios, found {}: {all:?}",
+        all.len()
+    );
     all
 }
 
@@ -24,11 +28,24 @@ fn every_shipped_scenario_validates_and_meets_its_expect() {
         }
         let report = runner::run_scenario(&scn, RunOptions::default());
         if !report.as_expected {
-            let checks: Vec<String> = report.checks.iter().map(|c| format!("{}={} ({})", c.name, c.verdict.name(), c.detail)).collect();
-            failures.push(format!("{}: expected {:?}, got {}", path.display(), scn.expect, checks.join("; ")));
+            let checks: Vec<String> = report
+                .checks
+                .iter()
+                .map(|c| format!("{}={} ({})", c.name, c.verdict.name(), c.detail))
+                .collect();
+            failures.push(format!(
+                "{}: expected {:?}, got {}",
+                path.display(),
+                scn.expect,
+                checks.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "scenarios not meeting their expect:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "scenarios not meeting their expect:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -47,10 +64,21 @@ fn shipped_families_are_covered() {
         .map(|p| scenarios::load(p).unwrap())
         .collect();
     use sim_core::config::Fault;
-    assert!(gossip.iter().any(|s| s.config.faults.iter().any(|f| matches!(f.fault, Fault::Partition(_)))));
-    assert!(gossip.iter().any(|s| s.config.faults.iter().any(|f| matches!(f.fault, Fault::Crash(_)))));
+    assert!(gossip.iter().any(|s| s
+        .config
+        .faults
+        .iter()
+        .any(|f| matches!(f.fault, Fault::Partition(_)))));
+    assert!(gossip.iter().any(|s| s
+        .config
+        .faults
+        .iter()
+        .any(|f| matches!(f.fault, Fault::Crash(_)))));
     assert!(gossip.iter().any(|s| s.config.node_count >= 1000));
-    assert!(gossip.iter().any(|s| s.expect != scenarios::Expect::Pass), "a bug scenario");
+    assert!(
+        gossip.iter().any(|s| s.expect != scenarios::Expect::Pass),
+        "a bug scenario"
+    );
 }
 
 #[test]
@@ -58,13 +86,29 @@ fn gossip_scenarios_are_deterministic_over_100_seeds() {
     let scn = scenarios::load(&scenarios::shipped_dir().join("gossip/nemesis-chaos.ron")).unwrap();
     let mut hashes = Vec::new();
     for seed in 0..100 {
-        let a = runner::run_scenario(&scn, RunOptions { seed: Some(seed), ..Default::default() });
-        let b = runner::run_scenario(&scn, RunOptions { seed: Some(seed), ..Default::default() });
+        let a = runner::run_scenario(
+            &scn,
+            RunOptions {
+                seed: Some(seed),
+                ..Default::default()
+            },
+        );
+        let b = runner::run_scenario(
+            &scn,
+            RunOptions {
+                seed: Some(seed),
+                ..Default::default()
+            },
+        );
         assert_eq!(a.trace_hash, b.trace_hash, "seed {seed}");
         assert_eq!(a.stats, b.stats, "seed {seed}");
         hashes.push(a.trace_hash);
     }
     hashes.sort_unstable();
     hashes.dedup();
-    assert_eq!(hashes.len(), 100, "different seeds must give different hashes");
+    assert_eq!(
+        hashes.len(),
+        100,
+        "different seeds must give different hashes"
+    );
 }

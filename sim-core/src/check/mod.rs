@@ -36,7 +36,12 @@ pub struct CheckResult {
 
 impl CheckResult {
     pub fn new(name: &str, verdict: Verdict, detail: impl Into<String>) -> CheckResult {
-        CheckResult { name: name.to_string(), verdict, detail: detail.into(), metrics: Vec::new() }
+        CheckResult {
+            name: name.to_string(),
+            verdict,
+            detail: detail.into(),
+            metrics: Vec::new(),
+        }
     }
     pub fn metric(mut self, key: &str, value: f64) -> CheckResult {
         self.metrics.push((key.to_string(), value));

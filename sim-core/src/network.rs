@@ -200,6 +200,9 @@ pub(crate) struct Network {
     node_count: u32,
     endpoint_count: usize,
     graph: Option<UnGraph<(), ()>>,
+    /// Each node's neighbours in ascending order (graph topologies only), so that picking a
+    /// random neighbour costs no allocation.
+    adjacency: Vec<Vec<u32>>,
     base: NetworkConfig,
     default: Link,
     overrides: BTreeMap<(u32, u32), Link>,
@@ -233,6 +236,20 @@ impl Network {
             )),
             Topology::Edges(e) => Some(edges_graph(node_count, e.iter().map(|(a, b)| (a.0, b.0)))),
         };
+        let adjacency = match &graph {
+            None => Vec::new(),
+            Some(g) => (0..node_count as usize)
+                .map(|i| {
+                    let mut ns: Vec<u32> = g
+                        .neighbors(NodeIndex::new(i))
+                        .map(|j| j.index() as u32)
+                        .collect();
+                    ns.sort_unstable();
+                    ns.dedup();
+                    ns
+                })
+                .collect(),
+        };
         let overrides = config
             .overrides
             .iter()
@@ -242,6 +259,7 @@ impl Network {
             node_count,
             endpoint_count: node_count as usize + client_count as usize,
             graph,
+            adjacency,
             base: config.clone(),
             default: Link::new(&config.default),
             overrides,
@@ -270,7 +288,7 @@ impl Network {
     pub(crate) fn neighbour_count(&self, node: NodeId) -> usize {
         match &self.graph {
             None => self.node_count as usize - 1,
-            Some(g) => g.neighbors(NodeIndex::new(node.index())).count(),
+            Some(_) => self.adjacency[node.index()].len(),
         }
     }
 
@@ -282,15 +300,7 @@ impl Network {
             } else {
                 k as u32 + 1
             }),
-            Some(g) => {
-                let mut ns: Vec<u32> = g
-                    .neighbors(NodeIndex::new(node.index()))
-                    .map(|i| i.index() as u32)
-                    .collect();
-                ns.sort_unstable();
-                ns.dedup();
-                NodeId(ns[k])
-            }
+            Some(_) => NodeId(self.adjacency[node.index()][k]),
         }
     }
 

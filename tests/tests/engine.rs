@@ -260,3 +260,73 @@ fn attaching_a_trace_file_does_not_change_the_hash() {
         .iter()
         .all(|id| sends.contains(id) || dups.contains(id)));
 }
+
+/// A deliberately nondeterministic protocol: its destination depends on a process-wide counter
+/// that survives between runs, exactly the kind of bug `--check-determinism` exists to find.
+struct Leaky;
+
+static LEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl sim_core::Process for Leaky {
+    type Msg = u64;
+    type Timer = ();
+    type StoreKey = ();
+    type StoreValue = ();
+    type Observation = ();
+    fn on_start(&mut self, ctx: &mut sim_core::Context<'_, Self>) {
+        if ctx.id().0 == 0 {
+            ctx.send(NodeId(1), 0);
+        }
+    }
+    fn on_message(&mut self, ctx: &mut sim_core::Context<'_, Self>, _from: NodeId, hops: u64) {
+        if hops < 50 {
+            let n = ctx.node_count();
+            // The 30th hop of each run goes wherever the leaked counter says.
+            let to = if hops == 30 {
+                LEAK.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u32 % n
+            } else {
+                (ctx.id().0 + 1) % n
+            };
+            ctx.send(NodeId(to), hops + 1);
+        }
+    }
+    fn on_timer(&mut self, _ctx: &mut sim_core::Context<'_, Self>, _t: ()) {}
+}
+
+#[test]
+fn running_hashes_locate_the_first_divergent_event() {
+    let run_once = |capture: Option<u64>| {
+        let mut sim = Simulation::new(SimConfig::basic(3, SimDuration::from_secs(1)), |_| Leaky);
+        sim.record_running_hashes();
+        if let Some(i) = capture {
+            sim.capture_event(i);
+        }
+        sim.run().0
+    };
+    let a = run_once(None);
+    let b = run_once(None);
+    let ha = a.running_hashes.clone().unwrap();
+    let hb = b.running_hashes.clone().unwrap();
+    assert_ne!(
+        a.trace_hash, b.trace_hash,
+        "the leak must make the runs differ"
+    );
+    let i = dsim::determinism::first_divergence(&ha, &hb).expect("a divergence");
+    // Event 0 is the first send; hop h is delivered at event 1 + 2h and forwarded at 2 + 2h.
+    // The forward after hop 30 is the first event whose destination differs.
+    assert_eq!(i, 2 + 2 * 30);
+    let one = run_once(Some(i as u64));
+    let two = run_once(Some(i as u64));
+    assert_eq!(one.captured.len(), 1);
+    assert!(
+        one.captured[0].contains("\"ev\":\"send\""),
+        "{:?}",
+        one.captured
+    );
+    assert_ne!(
+        one.captured, two.captured,
+        "the captured events show the difference"
+    );
+    // Identical sequences report no divergence.
+    assert_eq!(dsim::determinism::first_divergence(&ha, &ha), None);
+}

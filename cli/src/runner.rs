@@ -67,6 +67,7 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
                     protocols::gossip::check_convergence(result, *within)
                 }
                 CheckSpec::Linearizable => linearizable(result),
+                _ => not_available(spec),
             })
         }
         ProtocolSpec::Forward(p) => {
@@ -87,14 +88,31 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
             });
             finish(scn, sim, opts, |result, spec| match spec {
                 CheckSpec::Linearizable => linearizable(result),
-                CheckSpec::Convergence { .. } => CheckResult::new(
-                    spec.name(),
-                    Verdict::Unknown,
-                    "not available for this protocol",
-                ),
+                _ => not_available(spec),
+            })
+        }
+        ProtocolSpec::Raft(p) => {
+            let p = p.clone();
+            let sim = Simulation::new(config, move |id| protocols::raft::Raft::new(id, &p));
+            finish(scn, sim, opts, |result, spec| match spec {
+                CheckSpec::Linearizable => linearizable(result),
+                CheckSpec::ElectionSafety => protocols::raft::check_election_safety(result),
+                CheckSpec::StateMachineSafety => {
+                    protocols::raft::check_state_machine_safety(result)
+                }
+                CheckSpec::Convergence { .. } => not_available(spec),
             })
         }
     }
+}
+
+/// A check validation lets through only for the protocols that supply it.
+fn not_available(spec: &CheckSpec) -> CheckResult {
+    CheckResult::new(
+        spec.name(),
+        Verdict::Unknown,
+        "not available for this protocol",
+    )
 }
 
 /// The `linearizable` check on a run's key-value history, under the default (deterministic)

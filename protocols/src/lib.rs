@@ -7,6 +7,7 @@
 pub mod forward;
 pub mod gossip;
 pub mod primary_backup;
+pub mod raft;
 
 use serde::Deserialize;
 use sim_core::Service;
@@ -21,6 +22,8 @@ pub enum ProtocolSpec {
     Forward(forward::Params),
     /// Primary-backup replication of a key-value store (see [`primary_backup`]).
     PrimaryBackup(primary_backup::Params),
+    /// Raft consensus replicating a key-value store (see [`raft`]).
+    Raft(raft::Params),
 }
 
 /// One entry of the protocol registry, for `dsim list` and validation.
@@ -52,6 +55,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
         services: &[Service::KeyValue],
         checks: &["linearizable"],
     },
+    ProtocolInfo {
+        name: "Raft",
+        summary: "Raft consensus (leader election, log replication, Figure 8 commit rule) replicating a key-value store",
+        services: &[Service::KeyValue],
+        checks: &["linearizable", "election-safety", "state-machine-safety"],
+    },
 ];
 
 impl ProtocolSpec {
@@ -60,6 +69,7 @@ impl ProtocolSpec {
             ProtocolSpec::Gossip(_) => &REGISTRY[0],
             ProtocolSpec::Forward(_) => &REGISTRY[1],
             ProtocolSpec::PrimaryBackup(_) => &REGISTRY[2],
+            ProtocolSpec::Raft(_) => &REGISTRY[3],
         }
     }
 }

@@ -41,6 +41,10 @@ pub enum CheckSpec {
     Convergence { within: Option<SimDuration> },
     /// The clients' key-value history is linearizable (needs a key-value workload).
     Linearizable,
+    /// Raft: at most one leader per term.
+    ElectionSafety,
+    /// Raft: no two nodes apply different entries at the same log index.
+    StateMachineSafety,
 }
 
 impl CheckSpec {
@@ -48,6 +52,8 @@ impl CheckSpec {
         match self {
             CheckSpec::Convergence { .. } => "convergence",
             CheckSpec::Linearizable => "linearizable",
+            CheckSpec::ElectionSafety => "election-safety",
+            CheckSpec::StateMachineSafety => "state-machine-safety",
         }
     }
 }
@@ -112,7 +118,12 @@ pub use validate::{
 /// Every check a scenario may name (in `checks` and in `expect: Violation([...])`), whichever
 /// protocol supplies it.
 pub fn check_names() -> &'static [&'static str] {
-    &["convergence", "linearizable"]
+    &[
+        "convergence",
+        "linearizable",
+        "election-safety",
+        "state-machine-safety",
+    ]
 }
 
 /// The RON options every scenario is read with: optional fields take a bare value or

@@ -409,6 +409,8 @@ pub enum CheckEntry {
         within: Option<SimDuration>,
     },
     Linearizable {},
+    ElectionSafety {},
+    StateMachineSafety {},
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,6 +13,7 @@ use sim_core::config::{
     ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
     NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
 };
+use sim_core::time::format_duration;
 use sim_core::{ClientId, Endpoint, NodeId, Service, SimConfig, SimDuration};
 
 use crate::diag::{list, suggest, Ctx};
@@ -441,6 +442,40 @@ impl V<'_, '_> {
             }
             ProtocolSpec::PrimaryBackup(p) => {
                 self.positive("protocol.replication_delay", p.replication_delay)?;
+            }
+            ProtocolSpec::Raft(p) => {
+                let min = self.positive("protocol.election_timeout_min", p.election_timeout_min)?;
+                let max = self.positive("protocol.election_timeout_max", p.election_timeout_max)?;
+                let heartbeat = self.positive("protocol.heartbeat", p.heartbeat)?;
+                if min > max {
+                    return Err(self.err(
+                        "protocol.election_timeout_max",
+                        format!(
+                            "raft `election_timeout_max` (`{}`) is below `election_timeout_min` (`{}`)",
+                            format_duration(max),
+                            format_duration(min)
+                        ),
+                        "each election timeout is drawn uniformly from `[min, max]`".to_string(),
+                    ));
+                }
+                if heartbeat >= min {
+                    return Err(self.err(
+                        "protocol.heartbeat",
+                        format!(
+                            "raft `heartbeat` (`{}`) is not below `election_timeout_min` (`{}`)",
+                            format_duration(heartbeat),
+                            format_duration(min)
+                        ),
+                        "followers would time out between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth".to_string(),
+                    ));
+                }
+                if p.batch_max == 0 {
+                    return Err(self.err(
+                        "protocol.batch_max",
+                        "raft `batch_max` is `0`: no entry would ever be replicated",
+                        "write e.g. `batch_max: 64`".to_string(),
+                    ));
+                }
             }
         }
         Ok(())
@@ -1012,6 +1047,8 @@ impl V<'_, '_> {
                     },
                 },
                 CheckEntry::Linearizable {} => CheckSpec::Linearizable,
+                CheckEntry::ElectionSafety {} => CheckSpec::ElectionSafety,
+                CheckEntry::StateMachineSafety {} => CheckSpec::StateMachineSafety,
             };
             let name = spec.name();
             if !info.checks.contains(&name) {

@@ -104,11 +104,11 @@ fn unknown_variants() {
             "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
             "Paxos(replicas: 3)",
         ),
-        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`",
+        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`",
     );
     check(
         &with("").replace("Gossip(", "Gosip("),
-        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`",
+        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`",
     );
     check(
         &with("topology: Mesh,"),
@@ -265,11 +265,11 @@ fn protocol_workload_checks_and_expectations() {
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
-        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`",
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`",
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
-        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`",
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`",
     );
     check(
         &with("expect: Violation([\"convergence\"]),"),
@@ -306,7 +306,7 @@ fn key_value_workload_and_linearizable() {
     );
     check(
         &with(KV_CLIENTS),
-        "t.ron:7:35: workload `KeyValue` needs the `key-value` service, which protocol `Gossip` does not serve\n  hint: protocols that serve `key-value`: `PrimaryBackup`",
+        "t.ron:7:35: workload `KeyValue` needs the `key-value` service, which protocol `Gossip` does not serve\n  hint: protocols that serve `key-value`: `PrimaryBackup`, `Raft`",
     );
     check(
         &kv("clients: (count: 1, workload: Broadcast(interval: \"1s\", ops_per_client: 1)),"),
@@ -369,5 +369,51 @@ fn key_value_workload_and_linearizable() {
     check(
         &kv("checks: [Linearizable],"),
         "t.ron:7:26: expected `(` for `checks`, found `]`\n  hint: a record or a variant with fields is written with parentheses, e.g. `Convergence()`",
+    );
+}
+
+/// `BASE` running Raft, with `extra` in place of `{}` and `params` as its parameters.
+fn raft(params: &str, extra: &str) -> String {
+    with(extra).replace(
+        "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
+        &format!("Raft({params})"),
+    )
+}
+
+const RAFT_OK: &str =
+    "election_timeout_min: \"150ms\", election_timeout_max: \"300ms\", heartbeat: \"50ms\", batch_max: 64";
+
+#[test]
+fn raft_parameters_and_checks() {
+    check(
+        &raft(
+            RAFT_OK,
+            &format!("{KV_CLIENTS} checks: [Linearizable(), ElectionSafety(), StateMachineSafety()], expect: Violation([\"election-safety\"]),"),
+        ),
+        "ok: t",
+    );
+    check(
+        &raft(&RAFT_OK.replace("\"150ms\"", "\"0\""), ""),
+        "t.ron:6:42: `protocol.election_timeout_min` is `0`; it must be positive\n  hint: write e.g. `\"100ms\"`",
+    );
+    check(
+        &raft(&RAFT_OK.replace("\"300ms\"", "\"100ms\""), ""),
+        "t.ron:6:73: raft `election_timeout_max` (`100ms`) is below `election_timeout_min` (`150ms`)\n  hint: each election timeout is drawn uniformly from `[min, max]`",
+    );
+    check(
+        &raft(&RAFT_OK.replace("\"50ms\"", "\"150ms\""), ""),
+        "t.ron:6:93: raft `heartbeat` (`150ms`) is not below `election_timeout_min` (`150ms`)\n  hint: followers would time out between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth",
+    );
+    check(
+        &raft(&RAFT_OK.replace("batch_max: 64", "batch_max: 0"), ""),
+        "t.ron:6:112: raft `batch_max` is `0`: no entry would ever be replicated\n  hint: write e.g. `batch_max: 64`",
+    );
+    check(
+        &raft(&format!("{RAFT_OK}, bug: Figure8"), ""),
+        "t.ron:6:121: unknown variant `Figure8` for `protocol.bug`\n  hint: expected one of `CommitPreviousTermByCount`, `VoteWithoutLogCheck`, `ForgetVote`, `NoConsistencyCheck`",
+    );
+    check(
+        &with("checks: [ElectionSafety()],"),
+        "t.ron:7:14: check `election-safety` is not supplied by protocol `Gossip`\n  hint: `Gossip` supplies `convergence`",
     );
 }

@@ -1,0 +1,1180 @@
+//! Raft: a replicated key-value store kept consistent by a replicated log.
+//!
+//! # The service
+//!
+//! The same map of registers as [`crate::primary_backup`] (`Get`, `Put`, `Cas` behind the
+//! key-value service), but with failover: any node can become the leader, and the service stays
+//! linearizable under every fault dsim injects (partitions, crashes and restarts, pauses, clock
+//! jumps, loss, duplication). The scenario checks `linearizable`, `election-safety` and
+//! `state-machine-safety` verify it.
+//!
+//! # The algorithm
+//!
+//! Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm" (USENIX ATC 2014),
+//! and Ongaro's thesis ("Consensus: Bridging Theory and Practice", Stanford 2014). Figure 2 of
+//! the paper is the specification; the numbered rules below follow it.
+//!
+//! Every node holds a *log* of commands, numbered from 1, each stamped with the *term* in which
+//! a leader created it, and applies the log in order to its copy of the map. Time is divided
+//! into terms; each term has at most one leader (**election safety**).
+//!
+//! 1. **Durable state.** `currentTerm`, `votedFor` and the log are written to storage and
+//!    synced before any message or reply that depends on them leaves the node (every send goes
+//!    through one helper that syncs first). A restarted node rebuilds them in
+//!    [`Process::on_recover`]; its commit index and state machine are volatile and are rebuilt
+//!    by re-applying the log as the leader tells it what is committed.
+//! 2. **Terms.** A message with a higher term makes the receiver adopt it and become a
+//!    follower; a message with a lower term is refused (requests) or ignored (replies).
+//! 3. **Elections.** A follower that hears no leader for a randomized election timeout (uniform
+//!    in `[election_timeout_min, election_timeout_max]`, on its local clock) becomes a
+//!    candidate: it increments its term, votes for itself, and asks every node (`RequestVote`,
+//!    re-sent every `heartbeat` to nodes that have not answered). A node grants at most one
+//!    vote per term, and only to a candidate whose log is at least as up to date as its own
+//!    (last term higher, or equal with a last index at least as high) — §5.4.1. A majority of
+//!    votes makes the candidate leader.
+//! 4. **No-op.** A new leader appends an empty entry of its own term at once (§8 of the paper),
+//!    so that entries of earlier terms become committed through it.
+//! 5. **Replication.** The leader sends each follower the entries after `nextIndex`
+//!    (`AppendEntries`, at most `batch_max` per message), with the index and term of the entry
+//!    before them. A follower accepts only if its log holds that entry (the *consistency check*,
+//!    which gives **log matching**); it deletes a conflicting suffix — never entries that agree
+//!    — appends, syncs, and answers with the last index it now matches. On a refusal it names
+//!    the conflicting term and the first index it holds of that term (or its log length), so the
+//!    leader backs `nextIndex` up by a term at a time, not an entry (§5.3, "fast backtracking").
+//! 6. **Commitment.** The leader commits the highest index held by a majority **whose entry is
+//!    of the current term** (Figure 8, §5.4.2): counting replicas of an older term's entry is
+//!    not enough, since a later leader may still overwrite it. Followers learn the commit index
+//!    from `AppendEntries`, bounded by what they match. Everyone applies committed entries in
+//!    order (**state-machine safety**).
+//!
+//! **Clients.** Every request — reads included — is a log entry, applied when committed; that is
+//! the simplest way to make reads linearizable (no lease or ReadIndex yet). The leader answers a
+//! request only once its entry is applied. The state machine filters retries: per client it
+//! keeps the id of the last request applied and its response (clients have one request
+//! outstanding at a time, with increasing ids), so a command applied once is never applied
+//! again — a request resent after a redirect may sit in the log twice, and only the first copy
+//! takes effect. A follower answers `Redirect { leader }` with the leader it knows of in its
+//! term — unless the request sits, uncommitted, in its own log: it may still commit, and a
+//! redirect promises that it did not take effect, so the node stays silent and the client times
+//! out (an indeterminate outcome). A follower that knows no leader in its term (an election is
+//! under way) stays silent too, rather than sending the client round the cluster with
+//! `Redirect { leader: None }`: the client turns its eighth redirect into a definite failure,
+//! which a duplicated copy of the request, applied later by the new leader, would contradict.
+//! A leader that steps down forgets whom it owed replies to,
+//! for the same reason, without answering them.
+//!
+//! # Bugs to inject
+//!
+//! - [`Bug::CommitPreviousTermByCount`]: the leader commits any entry a majority holds, of any
+//!   term — the Figure 8 mistake. A later leader can overwrite a committed entry:
+//!   `state-machine-safety` catches two nodes applying different commands at one index.
+//! - [`Bug::VoteWithoutLogCheck`]: votes ignore whether the candidate's log is up to date, so a
+//!   node missing committed entries can win and overwrite them (`state-machine-safety`).
+//! - [`Bug::ForgetVote`]: `currentTerm` and `votedFor` are not persisted when a node votes; after
+//!   a crash it votes again in the same term, and two leaders of one term can be elected
+//!   (`election-safety`).
+//! - [`Bug::NoConsistencyCheck`]: followers accept `AppendEntries` without checking the entry
+//!   before the new ones, so logs diverge (`state-machine-safety`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sim_core::check::{CheckResult, Verdict};
+use sim_core::trace::stable_hash;
+use sim_core::{
+    ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, RunResult, SimDuration,
+    TimerId, Value,
+};
+
+/// Most entries a node keeps in its log: a named limit (there is no compaction yet), far above
+/// what any shipped scenario appends.
+pub const LOG_ENTRIES_MAX: u64 = 10_000_000;
+
+/// Deliberately broken variants, for showing that the checks catch them.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+pub enum Bug {
+    /// Commit an entry of an earlier term once a majority holds it (Figure 8).
+    CommitPreviousTermByCount,
+    /// Grant votes without the "at least as up to date" log check.
+    VoteWithoutLogCheck,
+    /// Do not persist `currentTerm`/`votedFor` when voting.
+    ForgetVote,
+    /// Accept `AppendEntries` without checking the previous entry.
+    NoConsistencyCheck,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Shortest election timeout (local clock).
+    pub election_timeout_min: SimDuration,
+    /// Longest election timeout; each timeout is uniform in `[min, max]`.
+    pub election_timeout_max: SimDuration,
+    /// Time between two rounds of `AppendEntries` from a leader (and of vote requests from a
+    /// candidate).
+    pub heartbeat: SimDuration,
+    /// Most entries one `AppendEntries` carries.
+    pub batch_max: u32,
+    /// A deliberate bug to inject (`None`: the correct protocol).
+    #[serde(default)]
+    pub bug: Option<Bug>,
+}
+
+impl Params {
+    /// The correct protocol with these timings and a batch of 64 entries.
+    pub fn new(
+        election_timeout_min: SimDuration,
+        election_timeout_max: SimDuration,
+        heartbeat: SimDuration,
+    ) -> Params {
+        Params {
+            election_timeout_min,
+            election_timeout_max,
+            heartbeat,
+            batch_max: 64,
+            bug: None,
+        }
+    }
+
+    /// Checks the ranges a scenario must respect; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.election_timeout_min == SimDuration::ZERO {
+            return Err("raft `election_timeout_min` must be longer than 0".into());
+        }
+        if self.election_timeout_min > self.election_timeout_max {
+            return Err("raft `election_timeout_min` is above `election_timeout_max`".into());
+        }
+        if self.heartbeat == SimDuration::ZERO {
+            return Err("raft `heartbeat` must be longer than 0".into());
+        }
+        if self.heartbeat >= self.election_timeout_min {
+            return Err("raft `heartbeat` must be shorter than `election_timeout_min`".into());
+        }
+        if self.batch_max == 0 {
+            return Err("raft `batch_max` must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What a log entry asks the state machine to do.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// The entry a new leader appends at the start of its term.
+    Noop,
+    /// A client's request, with its id for retry filtering.
+    Client {
+        client: u32,
+        request_id: RequestId,
+        request: Request,
+    },
+}
+
+/// One log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Entry {
+    pub term: u64,
+    pub command: Command,
+}
+
+/// Node-to-node messages (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Msg {
+    RequestVote {
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+    },
+    Vote {
+        term: u64,
+        granted: bool,
+    },
+    AppendEntries {
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    },
+    /// `match_index`: on success, the last index the follower now holds in agreement with the
+    /// leader. On failure, `conflict_term` is the term of the follower's entry at `prev_index`
+    /// (`None` if its log is shorter) and `conflict_index` the first index it holds of that term
+    /// (or its log length + 1).
+    AppendReply {
+        term: u64,
+        success: bool,
+        match_index: u64,
+        conflict_term: Option<u64>,
+        conflict_index: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// No leader heard from: start an election.
+    Election,
+    /// Leader: send `AppendEntries`; candidate: re-send vote requests. Only for this term.
+    Heartbeat { term: u64 },
+}
+
+/// Keys of a node's durable store.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    Term,
+    Vote,
+    /// The log entry at this index.
+    Entry(u64),
+}
+
+/// Values of a node's durable store (the variant matches the [`Slot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Term(u64),
+    Vote(Option<NodeId>),
+    Entry(Entry),
+}
+
+/// What a node reports, for the invariant checks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Observation {
+    /// The node won the election of `term`.
+    BecameLeader { term: u64 },
+    /// The node applied the entry at `index` (of `term`) to its state machine.
+    Applied {
+        index: u64,
+        term: u64,
+        command_hash: u64,
+    },
+    /// The node restarted with this durable term and log length.
+    Recovered { term: u64, log_len: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Role {
+    Follower,
+    Candidate {
+        /// Per node: has it granted its vote?
+        granted: Vec<bool>,
+    },
+    Leader {
+        /// Per node: the next index to send.
+        next: Vec<u64>,
+        /// Per node: the highest index known to match (own entry: the log length).
+        matched: Vec<u64>,
+    },
+}
+
+/// One Raft node.
+pub struct Raft {
+    id: NodeId,
+    params: Params,
+    // Durable (mirrored in storage).
+    term: u64,
+    voted_for: Option<NodeId>,
+    /// `log[i - 1]` is the entry at index `i`.
+    log: Vec<Entry>,
+    // Volatile.
+    role: Role,
+    /// The leader of the current term, when known.
+    leader: Option<NodeId>,
+    commit: u64,
+    applied: u64,
+    election_timer: Option<TimerId>,
+    registers: BTreeMap<Key, Value>,
+    /// Per client: the last request applied and its response.
+    sessions: BTreeMap<u32, (RequestId, Response)>,
+    /// Leader: per client, the request it owes a reply once applied.
+    waiting: BTreeMap<u32, RequestId>,
+}
+
+impl Raft {
+    pub fn new(id: NodeId, params: &Params) -> Raft {
+        assert!(params.validate().is_ok(), "invalid raft params: {params:?}");
+        Raft {
+            id,
+            params: params.clone(),
+            term: 0,
+            voted_for: None,
+            log: Vec::new(),
+            role: Role::Follower,
+            leader: None,
+            commit: 0,
+            applied: 0,
+            election_timer: None,
+            registers: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    fn bug(&self, b: Bug) -> bool {
+        self.params.bug == Some(b)
+    }
+
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+
+    pub fn log(&self) -> &[Entry] {
+        &self.log
+    }
+
+    pub fn commit_index(&self) -> u64 {
+        self.commit
+    }
+
+    fn last_index(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    fn term_at(&self, index: u64) -> u64 {
+        if index == 0 {
+            0
+        } else {
+            self.log[(index - 1) as usize].term
+        }
+    }
+
+    fn last_term(&self) -> u64 {
+        self.term_at(self.last_index())
+    }
+
+    fn majority(n: u32) -> usize {
+        n as usize / 2 + 1
+    }
+
+    /// §5.4.1: is a log ending at (`last_term`, `last_index`) at least as up to date as ours?
+    pub fn log_up_to_date(&self, last_index: u64, last_term: u64) -> bool {
+        last_term > self.last_term()
+            || (last_term == self.last_term() && last_index >= self.last_index())
+    }
+
+    // ---- durable state ---------------------------------------------------------------------
+
+    fn persist_term_vote(&mut self, ctx: &mut Context<'_, Self>) {
+        ctx.storage().put(Slot::Term, Stored::Term(self.term));
+        ctx.storage().put(Slot::Vote, Stored::Vote(self.voted_for));
+    }
+
+    /// Appends `entry` (memory and storage; synced before the next send).
+    fn append(&mut self, ctx: &mut Context<'_, Self>, entry: Entry) {
+        assert!(self.last_index() < LOG_ENTRIES_MAX, "raft log is full");
+        self.log.push(entry.clone());
+        ctx.storage()
+            .put(Slot::Entry(self.last_index()), Stored::Entry(entry));
+    }
+
+    /// Deletes the entries from `index` on.
+    fn truncate(&mut self, ctx: &mut Context<'_, Self>, index: u64) {
+        assert!(index >= 1);
+        if self.params.bug.is_none() {
+            assert!(
+                index > self.commit,
+                "n{}: truncating committed entry {index} (commit {})",
+                self.id.0,
+                self.commit
+            );
+        }
+        self.log.truncate((index - 1) as usize);
+        ctx.storage().remove_from(&Slot::Entry(index));
+    }
+
+    /// Makes every write durable before anything leaves the node.
+    fn flush(ctx: &mut Context<'_, Self>) {
+        if ctx.storage().unsynced_count() > 0 {
+            ctx.sync();
+        }
+    }
+
+    fn send(ctx: &mut Context<'_, Self>, to: NodeId, msg: Msg) {
+        Self::flush(ctx);
+        ctx.send(to, msg);
+    }
+
+    fn reply(ctx: &mut Context<'_, Self>, client: ClientId, request_id: RequestId, r: Response) {
+        Self::flush(ctx);
+        ctx.reply(client, request_id, r);
+    }
+
+    // ---- roles -----------------------------------------------------------------------------
+
+    fn reset_election_timer(&mut self, ctx: &mut Context<'_, Self>) {
+        if let Some(id) = self.election_timer.take() {
+            ctx.cancel_timer(id);
+        }
+        let (lo, hi) = (
+            self.params.election_timeout_min.0,
+            self.params.election_timeout_max.0,
+        );
+        let delay = SimDuration(ctx.rng().range_inclusive(lo, hi));
+        self.election_timer = Some(ctx.set_timer(delay, Timer::Election));
+    }
+
+    /// Adopts a higher term as a follower (rule 2). Persists unless `persist` is false (the
+    /// `ForgetVote` bug).
+    fn step_down(&mut self, ctx: &mut Context<'_, Self>, term: u64, persist: bool) {
+        assert!(term > self.term);
+        let was_leader = self.is_leader();
+        self.term = term;
+        self.voted_for = None;
+        self.leader = None;
+        self.role = Role::Follower;
+        if persist {
+            self.persist_term_vote(ctx);
+        }
+        if was_leader {
+            // The requests it owed replies to may still commit: no answer (they time out).
+            self.waiting.clear();
+            self.reset_election_timer(ctx);
+        }
+        ctx.annotate(|| format!("term {term}: follower"));
+    }
+
+    fn start_election(&mut self, ctx: &mut Context<'_, Self>) {
+        self.term += 1;
+        self.voted_for = Some(self.id);
+        self.leader = None;
+        self.persist_term_vote(ctx);
+        let n = ctx.node_count();
+        let mut granted = vec![false; n as usize];
+        granted[self.id.index()] = true;
+        self.role = Role::Candidate { granted };
+        self.reset_election_timer(ctx);
+        ctx.annotate(|| format!("term {}: candidate", self.term));
+        if Self::majority(n) == 1 {
+            self.become_leader(ctx);
+            return;
+        }
+        self.request_votes(ctx);
+        ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term: self.term });
+    }
+
+    fn request_votes(&mut self, ctx: &mut Context<'_, Self>) {
+        let Role::Candidate { granted } = &self.role else {
+            return;
+        };
+        let ask: Vec<NodeId> = (0..ctx.node_count())
+            .map(NodeId)
+            .filter(|&p| p != self.id && !granted[p.index()])
+            .collect();
+        let msg = Msg::RequestVote {
+            term: self.term,
+            last_log_index: self.last_index(),
+            last_log_term: self.last_term(),
+        };
+        for p in ask {
+            Self::send(ctx, p, msg.clone());
+        }
+    }
+
+    fn become_leader(&mut self, ctx: &mut Context<'_, Self>) {
+        let n = ctx.node_count() as usize;
+        if let Some(id) = self.election_timer.take() {
+            ctx.cancel_timer(id);
+        }
+        self.leader = Some(self.id);
+        ctx.observe(Observation::BecameLeader { term: self.term });
+        ctx.annotate(|| format!("term {}: leader", self.term));
+        self.append(
+            ctx,
+            Entry {
+                term: self.term,
+                command: Command::Noop,
+            },
+        );
+        let last = self.last_index();
+        let mut matched = vec![0; n];
+        matched[self.id.index()] = last;
+        self.role = Role::Leader {
+            next: vec![last; n],
+            matched,
+        };
+        Self::flush(ctx);
+        self.advance_commit(ctx);
+        self.broadcast_append(ctx);
+        ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term: self.term });
+    }
+
+    // ---- replication -----------------------------------------------------------------------
+
+    fn broadcast_append(&mut self, ctx: &mut Context<'_, Self>) {
+        for p in 0..ctx.node_count() {
+            if p != self.id.0 {
+                self.send_append(ctx, NodeId(p));
+            }
+        }
+    }
+
+    fn send_append(&mut self, ctx: &mut Context<'_, Self>, to: NodeId) {
+        let Role::Leader { next, .. } = &self.role else {
+            return;
+        };
+        let next = next[to.index()];
+        assert!(next >= 1 && next <= self.last_index() + 1);
+        let prev_index = next - 1;
+        let end = (prev_index + u64::from(self.params.batch_max)).min(self.last_index());
+        let entries = self.log[prev_index as usize..end as usize].to_vec();
+        let msg = Msg::AppendEntries {
+            term: self.term,
+            prev_index,
+            prev_term: self.term_at(prev_index),
+            entries,
+            leader_commit: self.commit,
+        };
+        Self::send(ctx, to, msg);
+    }
+
+    /// Rule 6: the highest index of the current term that a majority holds.
+    fn advance_commit(&mut self, ctx: &mut Context<'_, Self>) {
+        let Role::Leader { matched, .. } = &self.role else {
+            return;
+        };
+        let need = Self::majority(ctx.node_count());
+        let mut n = self.last_index();
+        while n > self.commit {
+            if self.term_at(n) != self.term && !self.bug(Bug::CommitPreviousTermByCount) {
+                // Entries of earlier terms are committed only through one of this term.
+                break;
+            }
+            if matched.iter().filter(|&&m| m >= n).count() >= need {
+                self.commit = n;
+                break;
+            }
+            n -= 1;
+        }
+        self.apply_committed(ctx);
+    }
+
+    /// Follower side of `AppendEntries`.
+    #[allow(clippy::too_many_arguments)]
+    fn on_append(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    ) {
+        if term < self.term {
+            ctx.annotate(|| format!("refused append of stale term {term}"));
+            let reply = Msg::AppendReply {
+                term: self.term,
+                success: false,
+                match_index: 0,
+                conflict_term: None,
+                conflict_index: 0,
+            };
+            Self::send(ctx, from, reply);
+            return;
+        }
+        if term > self.term {
+            self.step_down(ctx, term, true);
+        }
+        if self.is_leader() {
+            // Two leaders in one term: only a bug gets here; the election-safety check reports it.
+            ctx.annotate(|| format!("ignored append from n{}: I lead term {term}", from.0));
+            return;
+        }
+        self.role = Role::Follower;
+        self.leader = Some(from);
+        self.reset_election_timer(ctx);
+        let start = if self.bug(Bug::NoConsistencyCheck) {
+            prev_index.min(self.last_index())
+        } else if prev_index > self.last_index() {
+            let reply = Msg::AppendReply {
+                term: self.term,
+                success: false,
+                match_index: 0,
+                conflict_term: None,
+                conflict_index: self.last_index() + 1,
+            };
+            Self::send(ctx, from, reply);
+            return;
+        } else if self.term_at(prev_index) != prev_term {
+            let conflict_term = self.term_at(prev_index);
+            let mut first = prev_index;
+            while first > 1 && self.term_at(first - 1) == conflict_term {
+                first -= 1;
+            }
+            let reply = Msg::AppendReply {
+                term: self.term,
+                success: false,
+                match_index: 0,
+                conflict_term: Some(conflict_term),
+                conflict_index: first,
+            };
+            Self::send(ctx, from, reply);
+            return;
+        } else {
+            prev_index
+        };
+        let count = entries.len() as u64;
+        for (k, entry) in entries.into_iter().enumerate() {
+            let index = start + 1 + k as u64;
+            if index <= self.last_index() {
+                if self.term_at(index) == entry.term {
+                    continue; // Already held: never truncate entries that agree.
+                }
+                self.truncate(ctx, index);
+            }
+            self.append(ctx, entry);
+        }
+        let match_index = start + count;
+        if leader_commit > self.commit {
+            self.commit = self.commit.max(leader_commit.min(match_index));
+        }
+        let reply = Msg::AppendReply {
+            term: self.term,
+            success: true,
+            match_index,
+            conflict_term: None,
+            conflict_index: 0,
+        };
+        Self::send(ctx, from, reply);
+        self.apply_committed(ctx);
+    }
+
+    /// Leader side of an `AppendReply`.
+    fn on_append_reply(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        success: bool,
+        match_index: u64,
+        conflict_term: Option<u64>,
+        conflict_index: u64,
+    ) {
+        let last = self.last_index();
+        let my_next = {
+            let Role::Leader { next, matched } = &mut self.role else {
+                return;
+            };
+            let i = from.index();
+            if success {
+                if match_index > last {
+                    // Only a follower without the consistency check can claim more than we hold.
+                    return;
+                }
+                matched[i] = matched[i].max(match_index);
+                next[i] = next[i].max(match_index + 1);
+            } else {
+                let mut n = conflict_index;
+                if let Some(ct) = conflict_term {
+                    // Skip past the follower's conflicting term if we hold entries of it.
+                    if let Some(pos) = self.log.iter().rposition(|e| e.term == ct) {
+                        n = pos as u64 + 2;
+                    }
+                }
+                next[i] = n.clamp(matched[i] + 1, last + 1);
+            }
+            next[i]
+        };
+        if success {
+            self.advance_commit(ctx);
+        }
+        if !self.is_leader() {
+            return;
+        }
+        if my_next <= self.last_index() || !success {
+            self.send_append(ctx, from);
+        }
+    }
+
+    // ---- state machine ---------------------------------------------------------------------
+
+    fn apply_committed(&mut self, ctx: &mut Context<'_, Self>) {
+        let commit = self.commit.min(self.last_index());
+        if self.applied > commit {
+            // Only a broken variant truncates applied entries; the checks report it.
+            self.applied = commit;
+        }
+        while self.applied < commit {
+            self.applied += 1;
+            let index = self.applied;
+            let entry = self.log[(index - 1) as usize].clone();
+            ctx.observe(Observation::Applied {
+                index,
+                term: entry.term,
+                command_hash: stable_hash(&entry.command),
+            });
+            if let Command::Client {
+                client,
+                request_id,
+                request,
+            } = entry.command
+            {
+                let response = self.execute(client, request_id, request);
+                if self.waiting.get(&client) == Some(&request_id) {
+                    self.waiting.remove(&client);
+                    if let Some(r) = response {
+                        Self::reply(ctx, ClientId(client), request_id, r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies a client command once: a retry gets the recorded response, an older request
+    /// nothing.
+    fn execute(
+        &mut self,
+        client: u32,
+        request_id: RequestId,
+        request: Request,
+    ) -> Option<Response> {
+        if let Some((last, response)) = self.sessions.get(&client) {
+            if request_id == *last {
+                return Some(response.clone());
+            }
+            if request_id < *last {
+                return None;
+            }
+        }
+        let response = match request {
+            Request::Get { key } => Response::Value(self.registers.get(&key).copied()),
+            Request::Put { key, value } => {
+                self.registers.insert(key, value);
+                Response::Ok
+            }
+            Request::Cas { key, expected, new } => {
+                if self.registers.get(&key).copied() == expected {
+                    self.registers.insert(key, new);
+                    Response::Ok
+                } else {
+                    Response::Fail
+                }
+            }
+            Request::Broadcast { .. } | Request::ReadSet => Response::Unsupported,
+        };
+        self.sessions.insert(client, (request_id, response.clone()));
+        Some(response)
+    }
+
+    /// Is the request in the part of the log not applied yet?
+    fn pending_in_log(&self, client: u32, request_id: RequestId) -> bool {
+        self.log[self.applied as usize..].iter().any(|e| {
+            matches!(&e.command, Command::Client { client: c, request_id: r, .. }
+                if *c == client && *r == request_id)
+        })
+    }
+
+    fn assert_invariants(&self) {
+        if self.params.bug.is_some() {
+            // A broken variant may break these; the checks report what it does.
+            return;
+        }
+        assert!(self.applied <= self.commit);
+        assert!(self.applied <= self.last_index());
+        assert!(
+            self.last_term() <= self.term,
+            "n{}: log ahead of term",
+            self.id.0
+        );
+        // Terms never decrease along the log (checked on the tail only: cheap).
+        let n = self.log.len();
+        if n >= 2 {
+            assert!(
+                self.log[n - 2].term <= self.log[n - 1].term,
+                "n{}: log terms decrease",
+                self.id.0
+            );
+        }
+    }
+}
+
+impl Process for Raft {
+    type Msg = Msg;
+    type Timer = Timer;
+    type StoreKey = Slot;
+    type StoreValue = Stored;
+    type Observation = Observation;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.reset_election_timer(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => {
+                let persist = !self.bug(Bug::ForgetVote);
+                if term > self.term {
+                    self.step_down(ctx, term, persist);
+                }
+                let log_ok = self.log_up_to_date(last_log_index, last_log_term)
+                    || self.bug(Bug::VoteWithoutLogCheck);
+                let granted = term == self.term
+                    && log_ok
+                    && (self.voted_for.is_none() || self.voted_for == Some(from));
+                if granted {
+                    self.voted_for = Some(from);
+                    if persist {
+                        self.persist_term_vote(ctx);
+                    }
+                    self.reset_election_timer(ctx);
+                }
+                Self::send(
+                    ctx,
+                    from,
+                    Msg::Vote {
+                        term: self.term,
+                        granted,
+                    },
+                );
+            }
+            Msg::Vote { term, granted } => {
+                if term > self.term {
+                    self.step_down(ctx, term, true);
+                    return;
+                }
+                if term < self.term || !granted {
+                    return;
+                }
+                let Role::Candidate { granted: votes } = &mut self.role else {
+                    return;
+                };
+                votes[from.index()] = true;
+                let count = votes.iter().filter(|&&g| g).count();
+                if count >= Self::majority(ctx.node_count()) {
+                    self.become_leader(ctx);
+                }
+            }
+            Msg::AppendEntries {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                leader_commit,
+            } => self.on_append(
+                ctx,
+                from,
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                leader_commit,
+            ),
+            Msg::AppendReply {
+                term,
+                success,
+                match_index,
+                conflict_term,
+                conflict_index,
+            } => {
+                if term > self.term {
+                    self.step_down(ctx, term, true);
+                } else if term == self.term {
+                    self.on_append_reply(
+                        ctx,
+                        from,
+                        success,
+                        match_index,
+                        conflict_term,
+                        conflict_index,
+                    );
+                }
+            }
+        }
+        self.assert_invariants();
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
+        match timer {
+            Timer::Election => {
+                self.election_timer = None;
+                if !self.is_leader() {
+                    self.start_election(ctx);
+                }
+            }
+            Timer::Heartbeat { term } if term == self.term => match self.role {
+                Role::Leader { .. } => {
+                    self.broadcast_append(ctx);
+                    ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term });
+                }
+                Role::Candidate { .. } => {
+                    self.request_votes(ctx);
+                    ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term });
+                }
+                Role::Follower => {}
+            },
+            Timer::Heartbeat { .. } => {}
+        }
+        self.assert_invariants();
+    }
+
+    fn on_client_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request_id: RequestId,
+        request: Request,
+    ) {
+        if matches!(request, Request::Broadcast { .. } | Request::ReadSet) {
+            ctx.reply(client, request_id, Response::Unsupported);
+            return;
+        }
+        if let Some((last, response)) = self.sessions.get(&client.0) {
+            if request_id == *last {
+                // Applied already: the recorded response.
+                let response = response.clone();
+                Self::reply(ctx, client, request_id, response);
+                return;
+            }
+            if request_id < *last {
+                ctx.annotate(|| format!("ignored {client} request {request_id}: superseded"));
+                return;
+            }
+        }
+        let pending = self.pending_in_log(client.0, request_id);
+        if !self.is_leader() {
+            match self.leader {
+                _ if pending => {
+                    // It may still commit: a redirect would promise it did not take effect.
+                    ctx.annotate(|| {
+                        format!("{client} request {request_id} is in my log: no answer")
+                    });
+                }
+                Some(leader) => Self::reply(
+                    ctx,
+                    client,
+                    request_id,
+                    Response::Redirect {
+                        leader: Some(leader),
+                    },
+                ),
+                None => {
+                    // No leader known (an election is under way). A `Redirect { leader: None }`
+                    // sends the client round the cluster, and after `REDIRECTS_MAX` of them it
+                    // records a definite failure — which a duplicated copy of the request,
+                    // delivered later to the new leader, can contradict. Silence instead: the
+                    // client times out and the outcome stays indeterminate.
+                    ctx.annotate(|| format!("{client} request {request_id}: no leader known"));
+                }
+            }
+            return;
+        }
+        self.waiting.insert(client.0, request_id);
+        if !pending {
+            self.append(
+                ctx,
+                Entry {
+                    term: self.term,
+                    command: Command::Client {
+                        client: client.0,
+                        request_id,
+                        request,
+                    },
+                },
+            );
+            let last = self.last_index();
+            if let Role::Leader { matched, .. } = &mut self.role {
+                matched[self.id.index()] = last;
+            }
+            Self::flush(ctx);
+            self.advance_commit(ctx);
+            self.broadcast_append(ctx);
+        }
+        self.assert_invariants();
+    }
+
+    fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
+        let durable: Vec<(Slot, Stored)> = ctx
+            .storage()
+            .range(..)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (slot, stored) in durable {
+            match (slot, stored) {
+                (Slot::Term, Stored::Term(t)) => self.term = t,
+                (Slot::Vote, Stored::Vote(v)) => self.voted_for = v,
+                (Slot::Entry(i), Stored::Entry(e)) => {
+                    assert_eq!(
+                        i,
+                        self.last_index() + 1,
+                        "n{}: a hole in the log",
+                        self.id.0
+                    );
+                    self.log.push(e);
+                }
+                (slot, stored) => panic!("n{}: {slot:?} holds {stored:?}", self.id.0),
+            }
+        }
+        ctx.observe(Observation::Recovered {
+            term: self.term,
+            log_len: self.last_index(),
+        });
+        self.reset_election_timer(ctx);
+        self.assert_invariants();
+    }
+}
+
+// ---- checks ---------------------------------------------------------------------------------
+
+/// `election-safety`: at most one node becomes leader in any term.
+pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
+    let mut leaders: BTreeMap<u64, (NodeId, sim_core::SimTime)> = BTreeMap::new();
+    for o in &result.observations {
+        let Observation::BecameLeader { term } = o.value else {
+            continue;
+        };
+        match leaders.get(&term) {
+            Some(&(node, time)) if node != o.node => {
+                return CheckResult::new(
+                    "election-safety",
+                    Verdict::Fail,
+                    format!(
+                        "two leaders in term {term}: n{} at {time} and n{} at {} (reproduce with seed {})",
+                        node.0, o.node.0, o.time, result.seed
+                    ),
+                )
+                .metric("term", term as f64);
+            }
+            Some(_) => {}
+            None => {
+                leaders.insert(term, (o.node, o.time));
+            }
+        }
+    }
+    CheckResult::new(
+        "election-safety",
+        Verdict::Pass,
+        format!("{} terms had a leader, one each", leaders.len()),
+    )
+    .metric("terms_with_leader", leaders.len() as f64)
+}
+
+/// `state-machine-safety`: no two nodes apply different entries at the same index.
+pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
+    let mut at: BTreeMap<u64, (u64, u64, NodeId, sim_core::SimTime)> = BTreeMap::new();
+    let mut applies = 0u64;
+    for o in &result.observations {
+        let Observation::Applied {
+            index,
+            term,
+            command_hash,
+        } = o.value
+        else {
+            continue;
+        };
+        applies += 1;
+        match at.get(&index) {
+            Some(&(t, h, node, time)) if (t, h) != (term, command_hash) => {
+                return CheckResult::new(
+                    "state-machine-safety",
+                    Verdict::Fail,
+                    format!(
+                        "index {index}: n{} applied an entry of term {t} at {time}, n{} one of term {term} at {}{} (reproduce with seed {})",
+                        node.0,
+                        o.node.0,
+                        o.time,
+                        if t == term { " with a different command" } else { "" },
+                        result.seed
+                    ),
+                )
+                .metric("index", index as f64);
+            }
+            Some(_) => {}
+            None => {
+                at.insert(index, (term, command_hash, o.node, o.time));
+            }
+        }
+    }
+    CheckResult::new(
+        "state-machine-safety",
+        Verdict::Pass,
+        format!(
+            "{} indices applied ({applies} applications), every node applied the same entry at each",
+            at.len()
+        ),
+    )
+    .metric("indices_applied", at.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> SimDuration {
+        SimDuration::from_millis(n)
+    }
+
+    fn node(log_terms: &[u64], term: u64) -> Raft {
+        let mut r = Raft::new(NodeId(0), &Params::new(ms(150), ms(300), ms(50)));
+        r.term = term;
+        r.log = log_terms
+            .iter()
+            .map(|&t| Entry {
+                term: t,
+                command: Command::Noop,
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn params_validate_names_the_field() {
+        let mut p = Params::new(ms(0), ms(300), ms(50));
+        assert!(p.validate().unwrap_err().contains("`election_timeout_min`"));
+        p.election_timeout_min = ms(400);
+        assert!(p.validate().unwrap_err().contains("`election_timeout_max`"));
+        p.election_timeout_min = ms(150);
+        p.heartbeat = ms(150);
+        assert!(p.validate().unwrap_err().contains("`heartbeat`"));
+        p.heartbeat = ms(50);
+        p.batch_max = 0;
+        assert!(p.validate().unwrap_err().contains("`batch_max`"));
+        p.batch_max = 1;
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn vote_needs_a_log_at_least_as_up_to_date() {
+        let r = node(&[1, 1, 2], 2);
+        // Higher last term wins regardless of length.
+        assert!(r.log_up_to_date(1, 3));
+        // Same last term: length decides.
+        assert!(r.log_up_to_date(3, 2));
+        assert!(r.log_up_to_date(5, 2));
+        assert!(!r.log_up_to_date(2, 2));
+        // Lower last term loses even when longer.
+        assert!(!r.log_up_to_date(10, 1));
+        let empty = node(&[], 0);
+        assert!(empty.log_up_to_date(0, 0));
+    }
+
+    #[test]
+    fn majority_counts() {
+        assert_eq!(Raft::majority(1), 1);
+        assert_eq!(Raft::majority(3), 2);
+        assert_eq!(Raft::majority(4), 3);
+        assert_eq!(Raft::majority(5), 3);
+    }
+
+    #[test]
+    fn retries_apply_once() {
+        let mut r = node(&[], 1);
+        let put = Request::Put { key: 1, value: 7 };
+        assert_eq!(r.execute(0, 1, put.clone()), Some(Response::Ok));
+        let cas = Request::Cas {
+            key: 1,
+            expected: None,
+            new: 9,
+        };
+        assert_eq!(r.execute(0, 2, cas.clone()), Some(Response::Fail));
+        // The retry gets the recorded reply, not a second evaluation.
+        r.registers.remove(&1);
+        assert_eq!(r.execute(0, 2, cas), Some(Response::Fail));
+        // An older request is ignored.
+        assert_eq!(r.execute(0, 1, put), None);
+        assert_eq!(r.registers.get(&1), None);
+    }
+}

@@ -1,0 +1,327 @@
+//! Raft on the key-value service: the correct protocol passes `linearizable`,
+//! `election-safety` and `state-machine-safety` on every shipped scenario over a range of seeds
+//! and on random fault schedules (proptest); each deliberate bug is caught by the check meant to
+//! catch it, and the correct protocol passes the very run that caught it.
+
+use dsim::runner::{self, run_scenario, RunOptions, RunReport};
+use proptest::prelude::*;
+use protocols::raft::{self, Params, Raft};
+use protocols::ProtocolSpec;
+use scenarios::Scenario;
+use sim_core::check::{CheckResult, Verdict};
+use sim_core::config::*;
+use sim_core::{run, NodeId, Outcome, Request, SimConfig, SimDuration, SimTime};
+
+/// Seeds of `random-faults.ron` the correct protocol must pass here (a debug build; `dsim sweep`
+/// covers thousands in release).
+const SEEDS_RANDOM_FAULTS: u64 = 20;
+/// Seeds of each other correct scenario.
+const SEEDS_CORRECT: u64 = 10;
+/// Each bug must be caught by some seed below this.
+const SEEDS_BUG_MAX: u64 = 1000;
+
+fn ms(n: u64) -> SimDuration {
+    SimDuration::from_millis(n)
+}
+
+fn load(name: &str) -> Scenario {
+    let path = scenarios::shipped_dir().join("raft").join(name);
+    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_seed(scn: &Scenario, seed: u64) -> RunReport {
+    run_scenario(
+        scn,
+        RunOptions {
+            seed: Some(seed),
+            ..RunOptions::default()
+        },
+    )
+}
+
+fn check<'a>(report: &'a RunReport, name: &str) -> &'a CheckResult {
+    report
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("{}: no check `{name}`", report.scenario))
+}
+
+fn without_bug(scn: &Scenario) -> Scenario {
+    let mut fixed = scn.clone();
+    match &scn.protocol {
+        ProtocolSpec::Raft(p) => {
+            fixed.protocol = ProtocolSpec::Raft(Params {
+                bug: None,
+                ..p.clone()
+            })
+        }
+        other => panic!("not a raft scenario: {other:?}"),
+    }
+    fixed
+}
+
+/// Every check passes; returns (operations, ok, indeterminate).
+fn assert_all_pass(report: &RunReport, what: &str) -> (u64, u64, u64) {
+    for c in &report.checks {
+        assert_eq!(
+            c.verdict,
+            Verdict::Pass,
+            "{what}: {} — {}",
+            c.name,
+            c.detail
+        );
+    }
+    assert_eq!(report.checks.len(), 3, "{what}: all three checks run");
+    let (mut ops, mut ok, mut unknown) = (0, 0, 0);
+    for op in &report.history.ops {
+        ops += 1;
+        match op.completion {
+            Some((_, Outcome::Ok(_))) => ok += 1,
+            None | Some((_, Outcome::Unknown)) => unknown += 1,
+            Some((_, Outcome::Fail)) => {
+                // A failure is a cas whose expectation did not hold, never a request refused
+                // after redirects: followers redirect only to a known leader.
+                assert!(
+                    matches!(op.request, Request::Cas { .. }),
+                    "{what}: {op:?} failed"
+                );
+            }
+        }
+    }
+    (ops, ok, unknown)
+}
+
+#[test]
+fn correct_raft_passes_random_faults_over_seeds() {
+    let scn = load("random-faults.ron");
+    let (mut ops, mut ok, mut unknown, mut leaders) = (0, 0, 0, 0.0);
+    for seed in 0..SEEDS_RANDOM_FAULTS {
+        let report = run_seed(&scn, seed);
+        let (o, k, u) = assert_all_pass(&report, &format!("random-faults seed {seed}"));
+        ops += o;
+        ok += k;
+        unknown += u;
+        leaders += check(&report, "election-safety")
+            .metrics
+            .iter()
+            .find(|(k, _)| k == "terms_with_leader")
+            .map(|(_, v)| *v)
+            .unwrap();
+        assert!(report.as_expected);
+    }
+    println!("random-faults: {ops} operations, {ok} ok, {unknown} indeterminate, {leaders} leaders over {SEEDS_RANDOM_FAULTS} seeds");
+    // The faults do what they claim: leaders change, some operations are indeterminate, and
+    // the service stays mostly available.
+    assert!(
+        leaders >= 3.0 * SEEDS_RANDOM_FAULTS as f64,
+        "{leaders} leaders"
+    );
+    assert!(unknown > 0);
+    assert!(ok * 10 >= ops * 6, "only {ok} of {ops} operations ok");
+}
+
+#[test]
+fn correct_raft_scenarios_pass_over_seeds() {
+    for name in [
+        "initial-election.ron",
+        "leader-partition.ron",
+        "follower-down.ron",
+        "crash-all.ron",
+    ] {
+        let scn = load(name);
+        let mut ok_total = 0;
+        for seed in 0..SEEDS_CORRECT {
+            let report = run_seed(&scn, seed);
+            let (ops, ok, _) = assert_all_pass(&report, &format!("{name} seed {seed}"));
+            assert!(ok * 2 > ops, "{name} seed {seed}: only {ok} of {ops} ok");
+            ok_total += ok;
+        }
+        println!("{name}: {ok_total} operations ok over {SEEDS_CORRECT} seeds");
+    }
+}
+
+#[test]
+fn a_fault_free_run_elects_one_leader_and_answers_everything() {
+    let scn = load("initial-election.ron");
+    for seed in 0..SEEDS_CORRECT {
+        let report = run_seed(&scn, seed);
+        let (ops, ok, _) = assert_all_pass(&report, &format!("seed {seed}"));
+        assert!(ok > 0 && ops > 0);
+        // Until the first leader is known, followers stay silent and requests time out; every
+        // request invoked after that is answered.
+        let elected = SimTime(400_000_000);
+        for op in &report.history.ops {
+            // (The run ends at 2 s: later requests may still be in flight.)
+            if op.invoke >= elected && op.invoke < SimTime(1_500_000_000) {
+                assert!(
+                    matches!(op.completion, Some((_, Outcome::Ok(_) | Outcome::Fail))),
+                    "seed {seed}: {op:?}"
+                );
+            }
+        }
+        let elections = check(&report, "election-safety");
+        assert!(
+            elections.detail.starts_with("1 terms") || elections.detail.starts_with("2 terms"),
+            "seed {seed}: {}",
+            elections.detail
+        );
+    }
+}
+
+/// Runs the bug scenario from seed 0 until `intended` fails (at most [`SEEDS_BUG_MAX`] seeds);
+/// the correct protocol must pass that run. Returns the seed.
+fn first_catching_seed(name: &str, intended: &str) -> u64 {
+    let scn = load(name);
+    let fixed = without_bug(&scn);
+    for seed in 0..SEEDS_BUG_MAX {
+        let report = run_seed(&scn, seed);
+        let c = check(&report, intended);
+        if c.verdict != Verdict::Fail {
+            continue;
+        }
+        assert!(
+            c.detail.contains(&format!("reproduce with seed {seed}")),
+            "{}",
+            c.detail
+        );
+        let control = run_seed(&fixed, seed);
+        assert_all_pass(&control, &format!("{name} without its bug, seed {seed}"));
+        println!("{name}: {intended} caught at seed {seed}: {}", c.detail);
+        return seed;
+    }
+    panic!("{name}: `{intended}` caught nothing in seeds 0..{SEEDS_BUG_MAX}");
+}
+
+#[test]
+fn figure_8_commit_by_count_is_caught() {
+    first_catching_seed("bug-commit-previous-term.ron", "state-machine-safety");
+}
+
+#[test]
+fn vote_without_log_check_is_caught() {
+    first_catching_seed("bug-vote-without-log-check.ron", "state-machine-safety");
+}
+
+#[test]
+fn forgotten_vote_is_caught() {
+    first_catching_seed("bug-forget-vote.ron", "election-safety");
+}
+
+#[test]
+fn missing_consistency_check_is_caught() {
+    first_catching_seed("bug-no-consistency-check.ron", "state-machine-safety");
+}
+
+#[test]
+fn bug_scenarios_fail_at_their_shipped_seed_as_expected() {
+    for path in scenarios::shipped() {
+        if !path.parent().is_some_and(|p| p.ends_with("raft")) {
+            continue;
+        }
+        let scn = scenarios::load(&path).unwrap();
+        let report = runner::run_scenario(&scn, RunOptions::default());
+        assert!(
+            report.as_expected,
+            "{}: {:?}",
+            path.display(),
+            report.checks
+        );
+    }
+}
+
+// ---- random fault schedules ------------------------------------------------------------------
+
+fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
+    let node = 0..nodes;
+    let f = prop_oneof![
+        node.clone().prop_map(|n| Fault::Crash(NodeId(n))),
+        node.clone().prop_map(|n| Fault::Restart(NodeId(n))),
+        (node.clone(), 1u64..600).prop_map(|(n, d)| Fault::Pause(NodeId(n), ms(d))),
+        (node.clone(), -300i64..300).prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000)),
+        node.clone()
+            .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
+        (1..nodes).prop_map(move |cut| Fault::Partition(Partition::Split(vec![
+            Group {
+                nodes: (0..cut).map(NodeId).collect(),
+                clients: vec![]
+            },
+            Group {
+                nodes: (cut..nodes).map(NodeId).collect(),
+                clients: vec![]
+            },
+        ]))),
+        Just(Fault::Heal),
+        (0.0f64..0.5).prop_map(|p| Fault::SetLink {
+            from: None,
+            to: None,
+            link: LinkConfig {
+                drop: p,
+                duplicate: 0.1,
+                ..Default::default()
+            }
+        }),
+        Just(Fault::ResetLinks),
+    ];
+    (0u64..3_000, f).prop_map(|(t, fault)| ScheduledFault { at: ms(t), fault })
+}
+
+fn config() -> impl Strategy<Value = SimConfig> {
+    (prop_oneof![Just(3u32), Just(5u32)], any::<u64>()).prop_flat_map(|(nodes, seed)| {
+        (
+            proptest::collection::vec(fault(nodes), 0..12),
+            1u64..20,
+            0.0f64..0.1,
+        )
+            .prop_map(move |(mut faults, latency_max, drop)| {
+                faults.sort_by_key(|f| f.at);
+                let mut c = SimConfig::basic(nodes, SimDuration::from_secs(3));
+                c.seed = seed;
+                c.liveness = Some(SimDuration::from_secs(2));
+                c.network.default = LinkConfig {
+                    latency: Latency::Uniform {
+                        min: ms(1),
+                        max: ms(latency_max),
+                    },
+                    drop,
+                    duplicate: 0.02,
+                };
+                c.clocks = ClockConfig {
+                    offset_max: ms(20),
+                    drift_ppm_max: 200,
+                };
+                c.faults = faults;
+                c.clients = ClientConfig {
+                    count: 3,
+                    target: TargetPolicy::Random,
+                    workload: Workload::KeyValue {
+                        keys: 2,
+                        get: 2,
+                        put: 2,
+                        cas: 1,
+                        interval: ms(20),
+                        ops_per_client: 60,
+                    },
+                    timeout: ms(400),
+                    stop: None,
+                };
+                c
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn raft_invariants_hold_under_random_fault_schedules(cfg in config()) {
+        let params = Params::new(ms(150), ms(300), ms(50));
+        let result = run(cfg, move |id| Raft::new(id, &params));
+        let elections = raft::check_election_safety(&result);
+        prop_assert_eq!(elections.verdict, Verdict::Pass, "{}", elections.detail);
+        let sms = raft::check_state_machine_safety(&result);
+        prop_assert_eq!(sms.verdict, Verdict::Pass, "{}", sms.detail);
+        let lin = runner::linearizable(&result);
+        prop_assert_eq!(lin.verdict, Verdict::Pass, "{}", lin.detail);
+    }
+}

@@ -353,6 +353,23 @@ impl Raft {
             || (last_term == self.last_term() && last_index >= self.last_index())
     }
 
+    /// Rule 3, after adopting a higher `term`: a vote goes to at most one candidate per term,
+    /// and only to one whose log is at least as up to date (skipped by the
+    /// `VoteWithoutLogCheck` bug).
+    pub fn grants_vote(
+        &self,
+        candidate: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+    ) -> bool {
+        let log_ok = self.log_up_to_date(last_log_index, last_log_term)
+            || self.bug(Bug::VoteWithoutLogCheck);
+        term == self.term
+            && log_ok
+            && (self.voted_for.is_none() || self.voted_for == Some(candidate))
+    }
+
     // ---- durable state ---------------------------------------------------------------------
 
     fn persist_term_vote(&mut self, ctx: &mut Context<'_, Self>) {
@@ -534,19 +551,35 @@ impl Raft {
             return;
         };
         let need = Self::majority(ctx.node_count());
-        let mut n = self.last_index();
-        while n > self.commit {
-            if self.term_at(n) != self.term && !self.bug(Bug::CommitPreviousTermByCount) {
-                // Entries of earlier terms are committed only through one of this term.
-                break;
-            }
-            if matched.iter().filter(|&&m| m >= n).count() >= need {
-                self.commit = n;
-                break;
-            }
-            n -= 1;
-        }
+        let by_count_only = self.bug(Bug::CommitPreviousTermByCount);
+        self.commit = commit_target(
+            &self.log,
+            self.term,
+            self.commit,
+            matched,
+            need,
+            by_count_only,
+        );
         self.apply_committed(ctx);
+    }
+
+    /// The consistency check (§5.3): `Ok` when the log holds the entry (`prev_index`,
+    /// `prev_term`); otherwise the hint for fast backtracking — the term of the entry at
+    /// `prev_index` and the first index holding that term, or `None` and the log length + 1 when
+    /// the log is shorter.
+    pub fn check_prev(&self, prev_index: u64, prev_term: u64) -> Result<(), (Option<u64>, u64)> {
+        if prev_index > self.last_index() {
+            return Err((None, self.last_index() + 1));
+        }
+        let term = self.term_at(prev_index);
+        if term == prev_term {
+            return Ok(());
+        }
+        let mut first = prev_index;
+        while first > 1 && self.term_at(first - 1) == term {
+            first -= 1;
+        }
+        Err((Some(term), first))
     }
 
     /// Follower side of `AppendEntries`.
@@ -586,28 +619,14 @@ impl Raft {
         self.reset_election_timer(ctx);
         let start = if self.bug(Bug::NoConsistencyCheck) {
             prev_index.min(self.last_index())
-        } else if prev_index > self.last_index() {
+        } else if let Err((conflict_term, conflict_index)) = self.check_prev(prev_index, prev_term)
+        {
             let reply = Msg::AppendReply {
                 term: self.term,
                 success: false,
                 match_index: 0,
-                conflict_term: None,
-                conflict_index: self.last_index() + 1,
-            };
-            Self::send(ctx, from, reply);
-            return;
-        } else if self.term_at(prev_index) != prev_term {
-            let conflict_term = self.term_at(prev_index);
-            let mut first = prev_index;
-            while first > 1 && self.term_at(first - 1) == conflict_term {
-                first -= 1;
-            }
-            let reply = Msg::AppendReply {
-                term: self.term,
-                success: false,
-                match_index: 0,
-                conflict_term: Some(conflict_term),
-                conflict_index: first,
+                conflict_term,
+                conflict_index,
             };
             Self::send(ctx, from, reply);
             return;
@@ -664,14 +683,7 @@ impl Raft {
                 matched[i] = matched[i].max(match_index);
                 next[i] = next[i].max(match_index + 1);
             } else {
-                let mut n = conflict_index;
-                if let Some(ct) = conflict_term {
-                    // Skip past the follower's conflicting term if we hold entries of it.
-                    if let Some(pos) = self.log.iter().rposition(|e| e.term == ct) {
-                        n = pos as u64 + 2;
-                    }
-                }
-                next[i] = n.clamp(matched[i] + 1, last + 1);
+                next[i] = next_after_refusal(&self.log, conflict_term, conflict_index, matched[i]);
             }
             next[i]
         };
@@ -810,11 +822,7 @@ impl Process for Raft {
                 if term > self.term {
                     self.step_down(ctx, term, persist);
                 }
-                let log_ok = self.log_up_to_date(last_log_index, last_log_term)
-                    || self.bug(Bug::VoteWithoutLogCheck);
-                let granted = term == self.term
-                    && log_ok
-                    && (self.voted_for.is_none() || self.voted_for == Some(from));
+                let granted = self.grants_vote(from, term, last_log_index, last_log_term);
                 if granted {
                     self.voted_for = Some(from);
                     if persist {
@@ -1017,6 +1025,54 @@ impl Process for Raft {
     }
 }
 
+/// Leader, rule 6: the new commit index — the highest index above `commit` that at least
+/// `need` nodes hold (`matched`, the leader's own log length included) and whose entry is of
+/// the current `term` (Figure 8). `by_count_only` drops the term condition (the
+/// `CommitPreviousTermByCount` bug).
+pub fn commit_target(
+    log: &[Entry],
+    term: u64,
+    commit: u64,
+    matched: &[u64],
+    need: usize,
+    by_count_only: bool,
+) -> u64 {
+    let mut n = log.len() as u64;
+    while n > commit {
+        let entry_term = log[(n - 1) as usize].term;
+        if entry_term != term && !by_count_only {
+            // Entries of earlier terms are committed only through one of this term; the
+            // terms along the log never decrease, so no lower index is of this term either.
+            break;
+        }
+        if matched.iter().filter(|&&m| m >= n).count() >= need {
+            return n;
+        }
+        n -= 1;
+    }
+    commit
+}
+
+/// Leader, fast backtracking (§5.3): the next index to try after a follower refused with the
+/// hint (`conflict_term`, `conflict_index`). If the leader holds entries of the conflicting term,
+/// it resumes after its last one; otherwise at the first index the follower holds of that term
+/// (or its log length + 1). Never at or below what the follower is known to match, never past
+/// the end of the log.
+pub fn next_after_refusal(
+    log: &[Entry],
+    conflict_term: Option<u64>,
+    conflict_index: u64,
+    matched: u64,
+) -> u64 {
+    let mut n = conflict_index;
+    if let Some(ct) = conflict_term {
+        if let Some(pos) = log.iter().rposition(|e| e.term == ct) {
+            n = pos as u64 + 2;
+        }
+    }
+    n.clamp(matched + 1, log.len() as u64 + 1)
+}
+
 // ---- checks ---------------------------------------------------------------------------------
 
 /// `election-safety`: at most one node becomes leader in any term.
@@ -1176,5 +1232,76 @@ mod tests {
         // An older request is ignored.
         assert_eq!(r.execute(0, 1, put), None);
         assert_eq!(r.registers.get(&1), None);
+    }
+
+    fn entries(terms: &[u64]) -> Vec<Entry> {
+        terms
+            .iter()
+            .map(|&t| Entry {
+                term: t,
+                command: Command::Noop,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn consistency_check_and_its_backtracking_hint() {
+        let r = node(&[1, 1, 2, 2, 2], 3);
+        assert_eq!(r.check_prev(0, 0), Ok(()));
+        assert_eq!(r.check_prev(4, 2), Ok(()));
+        assert_eq!(r.check_prev(5, 2), Ok(()));
+        // Log too short: the follower's length + 1.
+        assert_eq!(r.check_prev(7, 3), Err((None, 6)));
+        // Term mismatch: the conflicting term and the first index holding it.
+        assert_eq!(r.check_prev(5, 3), Err((Some(2), 3)));
+        assert_eq!(r.check_prev(2, 2), Err((Some(1), 1)));
+    }
+
+    #[test]
+    fn backtracking_skips_a_term_at_a_time() {
+        let leader = entries(&[1, 1, 1, 4, 4, 5, 5, 6, 6, 6]);
+        // The follower holds term 2 from index 4, a term the leader never had: resume there.
+        assert_eq!(next_after_refusal(&leader, Some(2), 4, 0), 4);
+        // The follower holds term 4 from index 4 on: resume after the leader's last term-4 entry.
+        assert_eq!(next_after_refusal(&leader, Some(4), 4, 0), 6);
+        // The follower's log is short.
+        assert_eq!(next_after_refusal(&leader, None, 3, 0), 3);
+        // Never at or below what the follower matches, never past the end.
+        assert_eq!(next_after_refusal(&leader, None, 1, 5), 6);
+        assert_eq!(next_after_refusal(&leader, None, 40, 0), 11);
+    }
+
+    #[test]
+    fn only_current_term_entries_commit_by_count() {
+        // Figure 8 (c): the leader of term 4 holds index 2 of term 2 on a majority, and its own
+        // index 3 only on itself.
+        let log = entries(&[1, 2, 4]);
+        let matched = [3, 2, 2, 1, 1];
+        assert_eq!(commit_target(&log, 4, 1, &matched, 3, false), 1);
+        // The bug commits index 2 by counting.
+        assert_eq!(commit_target(&log, 4, 1, &matched, 3, true), 2);
+        // Once index 3 (term 4) is on a majority, both commit.
+        let matched = [3, 3, 3, 1, 1];
+        assert_eq!(commit_target(&log, 4, 1, &matched, 3, false), 3);
+        // Never backwards.
+        assert_eq!(commit_target(&log, 4, 3, &[3, 0, 0, 0, 0], 3, false), 3);
+    }
+
+    #[test]
+    fn one_vote_per_term_to_an_up_to_date_candidate() {
+        let mut r = node(&[1, 2], 2);
+        // A stale term, or a log behind ours: no.
+        assert!(!r.grants_vote(NodeId(1), 1, 5, 2));
+        assert!(!r.grants_vote(NodeId(1), 2, 1, 2));
+        assert!(r.grants_vote(NodeId(1), 2, 2, 2));
+        r.voted_for = Some(NodeId(1));
+        // Again to the same candidate (a re-sent request), never to another one.
+        assert!(r.grants_vote(NodeId(1), 2, 2, 2));
+        assert!(!r.grants_vote(NodeId(2), 2, 9, 2));
+        // The bug skips only the log check.
+        r.params.bug = Some(Bug::VoteWithoutLogCheck);
+        r.voted_for = None;
+        assert!(r.grants_vote(NodeId(2), 2, 0, 0));
+        assert!(!r.grants_vote(NodeId(2), 1, 9, 9));
     }
 }

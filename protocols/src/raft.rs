@@ -280,6 +280,8 @@ pub struct Raft {
     commit: u64,
     applied: u64,
     election_timer: Option<TimerId>,
+    /// The one pending heartbeat (leader) or vote re-send (candidate) timer.
+    heartbeat_timer: Option<TimerId>,
     registers: BTreeMap<Key, Value>,
     /// Per client: the last request applied and its response.
     sessions: BTreeMap<u32, (RequestId, Response)>,
@@ -301,6 +303,7 @@ impl Raft {
             commit: 0,
             applied: 0,
             election_timer: None,
+            heartbeat_timer: None,
             registers: BTreeMap::new(),
             sessions: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -431,11 +434,24 @@ impl Raft {
         self.election_timer = Some(ctx.set_timer(delay, Timer::Election));
     }
 
+    /// Sets the heartbeat timer of this term, replacing a pending one (a candidate's vote
+    /// re-send timer when it becomes leader): one chain of heartbeats at a time.
+    fn arm_heartbeat(&mut self, ctx: &mut Context<'_, Self>) {
+        if let Some(id) = self.heartbeat_timer.take() {
+            ctx.cancel_timer(id);
+        }
+        let id = ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term: self.term });
+        self.heartbeat_timer = Some(id);
+    }
+
     /// Adopts a higher term as a follower (rule 2). Persists unless `persist` is false (the
     /// `ForgetVote` bug).
     fn step_down(&mut self, ctx: &mut Context<'_, Self>, term: u64, persist: bool) {
         assert!(term > self.term);
         let was_leader = self.is_leader();
+        if let Some(id) = self.heartbeat_timer.take() {
+            ctx.cancel_timer(id);
+        }
         self.term = term;
         self.voted_for = None;
         self.leader = None;
@@ -467,7 +483,7 @@ impl Raft {
             return;
         }
         self.request_votes(ctx);
-        ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term: self.term });
+        self.arm_heartbeat(ctx);
     }
 
     fn request_votes(&mut self, ctx: &mut Context<'_, Self>) {
@@ -513,7 +529,7 @@ impl Raft {
         Self::flush(ctx);
         self.advance_commit(ctx);
         self.broadcast_append(ctx);
-        ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term: self.term });
+        self.arm_heartbeat(ctx);
     }
 
     // ---- replication -----------------------------------------------------------------------
@@ -903,17 +919,20 @@ impl Process for Raft {
                     self.start_election(ctx);
                 }
             }
-            Timer::Heartbeat { term } if term == self.term => match self.role {
-                Role::Leader { .. } => {
-                    self.broadcast_append(ctx);
-                    ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term });
+            Timer::Heartbeat { term } if term == self.term => {
+                self.heartbeat_timer = None; // This one fired.
+                match self.role {
+                    Role::Leader { .. } => {
+                        self.broadcast_append(ctx);
+                        self.arm_heartbeat(ctx);
+                    }
+                    Role::Candidate { .. } => {
+                        self.request_votes(ctx);
+                        self.arm_heartbeat(ctx);
+                    }
+                    Role::Follower => {}
                 }
-                Role::Candidate { .. } => {
-                    self.request_votes(ctx);
-                    ctx.set_timer(self.params.heartbeat, Timer::Heartbeat { term });
-                }
-                Role::Follower => {}
-            },
+            }
             Timer::Heartbeat { .. } => {}
         }
         self.assert_invariants();

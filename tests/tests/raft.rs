@@ -275,6 +275,22 @@ fn bug_scenarios_fail_at_their_shipped_seed_as_expected() {
     }
 }
 
+#[test]
+fn raft_runs_are_deterministic() {
+    let scn = load("random-faults.ron");
+    let mut hashes = Vec::new();
+    for seed in 0..5 {
+        let a = run_seed(&scn, seed);
+        let b = run_seed(&scn, seed);
+        assert_eq!(a.trace_hash, b.trace_hash, "seed {seed}");
+        assert_eq!(a.stats, b.stats, "seed {seed}");
+        hashes.push(a.trace_hash);
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    assert_eq!(hashes.len(), 5, "different seeds, different runs");
+}
+
 // ---- random fault schedules ------------------------------------------------------------------
 
 fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {

@@ -24,8 +24,10 @@
 //! or, when the node does not know one, to the next node after it in round-robin order. The
 //! history records the node the request was last sent to. Only a redirect from that node is
 //! followed (a redirect from a node the request was sent to earlier is stale and ignored).
-//! After [`REDIRECTS_MAX`] redirects the operation completes `fail`: a redirect promises that
-//! the node which sent it did not take the request. The timeout still runs from the first
+//! After [`REDIRECTS_MAX`] redirects the client gives up and records the operation as
+//! `unknown`, not `fail`: a redirect only says that the node which sent it did not take *that*
+//! copy of the request, while a delayed or duplicated copy sent earlier may still reach a
+//! leader and commit (seen with Raft under the nemesis). The timeout still runs from the first
 //! send, so a request redirected back and forth ends `unknown` at the same time as any other.
 
 use std::collections::BTreeMap;
@@ -35,7 +37,7 @@ use crate::history::{History, Operation, Outcome};
 use crate::rng::{SimRng, StreamLabel};
 use crate::{ClientId, Key, NodeId, Request, RequestId, Response, SimDuration, SimTime, Value};
 
-/// Most redirects one request follows; the next one completes it as `fail`.
+/// Most redirects one request follows; the next one ends it as `unknown` (indeterminate).
 pub const REDIRECTS_MAX: u32 = 8;
 
 /// The request a client is waiting on.
@@ -267,7 +269,7 @@ impl Clients {
                         request: op.request.clone(),
                     };
                 }
-                Outcome::Fail
+                Outcome::Unknown
             }
             Response::Fail | Response::Unsupported => Outcome::Fail,
             r => Outcome::Ok(r),
@@ -542,7 +544,7 @@ mod tests {
     }
 
     #[test]
-    fn too_many_redirects_fail_the_operation() {
+    fn too_many_redirects_leave_the_operation_indeterminate() {
         let mut cs = clients(1, 2, TargetPolicy::Fixed(NodeId(0)), kv(1, (1, 0, 0), 2));
         let c = ClientId(0);
         let issue = cs.tick(c, SimTime(0)).expect("a request");
@@ -570,12 +572,12 @@ mod tests {
             Response::Redirect { leader: None },
             SimTime(100),
         ) {
-            Reply::Complete(Outcome::Fail, _) => {}
-            _ => panic!("the redirect past the limit fails the operation"),
+            Reply::Complete(Outcome::Unknown, _) => {}
+            _ => panic!("the redirect past the limit gives up on the operation"),
         }
         assert_eq!(
             cs.history.ops[0].completion,
-            Some((SimTime(100), Outcome::Fail))
+            Some((SimTime(100), Outcome::Unknown))
         );
         // A timeout of a request that redirects still records it as unknown.
         let issue = cs.tick(c, SimTime(200)).expect("a second request");

@@ -100,6 +100,12 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
                 CheckSpec::StateMachineSafety => {
                     protocols::raft::check_state_machine_safety(result)
                 }
+                CheckSpec::LogMatching => protocols::raft::check_log_matching(result),
+                CheckSpec::LeaderCompleteness => protocols::raft::check_leader_completeness(result),
+                CheckSpec::Liveness {
+                    within,
+                    min_answered,
+                } => protocols::raft::check_liveness(result, *within, *min_answered),
                 CheckSpec::Convergence { .. } => not_available(spec),
             })
         }

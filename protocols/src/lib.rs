@@ -59,7 +59,14 @@ pub const REGISTRY: &[ProtocolInfo] = &[
         name: "Raft",
         summary: "Raft consensus (leader election, log replication, Figure 8 commit rule) replicating a key-value store",
         services: &[Service::KeyValue],
-        checks: &["linearizable", "election-safety", "state-machine-safety"],
+        checks: &[
+            "linearizable",
+            "election-safety",
+            "state-machine-safety",
+            "log-matching",
+            "leader-completeness",
+            "liveness",
+        ],
     },
 ];
 

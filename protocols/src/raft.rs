@@ -247,6 +247,18 @@ pub enum Observation {
     },
     /// The node restarted with this durable term and log length.
     Recovered { term: u64, log_len: u64 },
+    /// The node's log now holds this entry at `index` (its last). With `Truncated`, these let
+    /// the `log-matching` and `leader-completeness` checks rebuild every node's log.
+    Appended {
+        index: u64,
+        term: u64,
+        command_hash: u64,
+    },
+    /// The node deleted its entries from `from` on (a restart reports `from: 1` and then its
+    /// durable entries as `Appended`).
+    Truncated { from: u64 },
+    /// The leader of `leader_term` advanced its commit index to `index`.
+    Committed { index: u64, leader_term: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -384,6 +396,11 @@ impl Raft {
     fn append(&mut self, ctx: &mut Context<'_, Self>, entry: Entry) {
         assert!(self.last_index() < LOG_ENTRIES_MAX, "raft log is full");
         self.log.push(entry.clone());
+        ctx.observe(Observation::Appended {
+            index: self.last_index(),
+            term: entry.term,
+            command_hash: stable_hash(&entry.command),
+        });
         ctx.storage()
             .put(Slot::Entry(self.last_index()), Stored::Entry(entry));
     }
@@ -400,6 +417,7 @@ impl Raft {
             );
         }
         self.log.truncate((index - 1) as usize);
+        ctx.observe(Observation::Truncated { from: index });
         ctx.storage().remove_from(&Slot::Entry(index));
     }
 
@@ -568,6 +586,7 @@ impl Raft {
         };
         let need = Self::majority(ctx.node_count());
         let by_count_only = self.bug(Bug::CommitPreviousTermByCount);
+        let before = self.commit;
         self.commit = commit_target(
             &self.log,
             self.term,
@@ -576,6 +595,12 @@ impl Raft {
             need,
             by_count_only,
         );
+        if self.commit > before {
+            ctx.observe(Observation::Committed {
+                index: self.commit,
+                leader_term: self.term,
+            });
+        }
         self.apply_committed(ctx);
     }
 
@@ -1039,6 +1064,15 @@ impl Process for Raft {
             term: self.term,
             log_len: self.last_index(),
         });
+        ctx.observe(Observation::Truncated { from: 1 });
+        let first = self.last_index() + 1 - self.log.len() as u64;
+        for (k, e) in self.log.iter().enumerate() {
+            ctx.observe(Observation::Appended {
+                index: first + k as u64,
+                term: e.term,
+                command_hash: stable_hash(&e.command),
+            });
+        }
         self.reset_election_timer(ctx);
         self.assert_invariants();
     }
@@ -1172,6 +1206,259 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
         ),
     )
     .metric("indices_applied", at.len() as f64)
+}
+
+// ---- log-matching, leader-completeness, liveness ---------------------------------------------
+
+/// A node's log as the checks rebuild it: per index, a hash chained over the whole prefix
+/// (equal chains: equal logs up to that index); `None` where the prefix is unknown (an entry
+/// reported past the end of the rebuilt log, e.g. after a snapshot was installed).
+type ReplayedLog = Vec<Option<u64>>;
+
+/// Every node's log rebuilt from the `Appended`/`Truncated` observations.
+struct LogReplay {
+    logs: Vec<ReplayedLog>,
+}
+
+impl LogReplay {
+    fn new(nodes: u32) -> LogReplay {
+        LogReplay {
+            logs: vec![Vec::new(); nodes as usize],
+        }
+    }
+
+    fn log(&self, node: NodeId) -> &[Option<u64>] {
+        self.logs.get(node.index()).map_or(&[], |l| l.as_slice())
+    }
+
+    /// Applies one observation; returns the (index, term, chain) of an appended entry.
+    fn step(&mut self, node: NodeId, o: &Observation) -> Option<(u64, u64, Option<u64>)> {
+        let i = node.index();
+        if i >= self.logs.len() {
+            self.logs.resize(i + 1, Vec::new());
+        }
+        let log = &mut self.logs[i];
+        match *o {
+            Observation::Appended {
+                index,
+                term,
+                command_hash,
+            } => {
+                let at = index.saturating_sub(1) as usize;
+                let prev = if log.len() >= at {
+                    log.truncate(at);
+                    log.last().copied().unwrap_or(Some(0))
+                } else {
+                    log.resize(at, None);
+                    None
+                };
+                let chain = prev.map(|p| stable_hash(&(p, at, term, command_hash)));
+                log.push(chain);
+                Some((index, term, chain))
+            }
+            Observation::Truncated { from } => {
+                log.truncate(from.saturating_sub(1) as usize);
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `log-matching`: whenever two nodes' logs hold an entry with the same index and term, the
+/// logs are identical up to that index (checked on a hash chained over each log's prefix, each
+/// time an entry is appended).
+pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
+    let mut replay = LogReplay::new(result.node_count);
+    let mut seen: BTreeMap<(u64, u64), (u64, NodeId, sim_core::SimTime)> = BTreeMap::new();
+    let mut appends = 0u64;
+    for o in &result.observations {
+        let Some((index, term, Some(chain))) = replay.step(o.node, &o.value) else {
+            continue;
+        };
+        appends += 1;
+        match seen.get(&(index, term)) {
+            Some(&(c, node, time)) if c != chain => {
+                return CheckResult::new(
+                    "log-matching",
+                    Verdict::Fail,
+                    format!(
+                        "index {index}, term {term}: n{} held such an entry at {time} and n{} at {}, but their logs differ before it (reproduce with seed {})",
+                        node.0, o.node.0, o.time, result.seed
+                    ),
+                )
+                .metric("index", index as f64);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert((index, term), (chain, o.node, o.time));
+            }
+        }
+    }
+    CheckResult::new(
+        "log-matching",
+        Verdict::Pass,
+        format!(
+            "{} distinct (index, term) entries over {appends} appends; logs agree before each",
+            seen.len()
+        ),
+    )
+    .metric("entries", seen.len() as f64)
+}
+
+/// `leader-completeness`: every entry committed by the leader of a term is in the log of the
+/// leader of every later term when it takes office.
+pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult {
+    let mut replay = LogReplay::new(result.node_count);
+    // Per leader term: the highest index committed, its prefix chain, who and when.
+    let mut committed: BTreeMap<u64, (u64, u64, NodeId, sim_core::SimTime)> = BTreeMap::new();
+    let mut leaders: Vec<(u64, NodeId, sim_core::SimTime, ReplayedLog)> = Vec::new();
+    for o in &result.observations {
+        replay.step(o.node, &o.value);
+        match o.value {
+            Observation::Committed { index, leader_term } => {
+                let log = replay.log(o.node);
+                let Some(&held) = log.get(index.saturating_sub(1) as usize) else {
+                    return CheckResult::new(
+                        "leader-completeness",
+                        Verdict::Fail,
+                        format!(
+                            "n{} committed index {index} in term {leader_term} at {} but holds only {} entries (reproduce with seed {})",
+                            o.node.0,
+                            o.time,
+                            log.len(),
+                            result.seed
+                        ),
+                    );
+                };
+                let Some(chain) = held else {
+                    continue; // The committing leader's prefix is unknown.
+                };
+                let e = committed
+                    .entry(leader_term)
+                    .or_insert((index, chain, o.node, o.time));
+                if index > e.0 {
+                    *e = (index, chain, o.node, o.time);
+                }
+            }
+            Observation::BecameLeader { term } => {
+                leaders.push((term, o.node, o.time, replay.log(o.node).to_vec()));
+            }
+            _ => {}
+        }
+    }
+    for (term, node, time, log) in &leaders {
+        for (&lt, &(index, chain, cnode, ctime)) in committed.range(..*term) {
+            let held = log.get(index.saturating_sub(1) as usize).copied();
+            if held == Some(None) {
+                continue; // Unknown prefix: cannot tell.
+            }
+            if held != Some(Some(chain)) {
+                return CheckResult::new(
+                    "leader-completeness",
+                    Verdict::Fail,
+                    format!(
+                        "n{} committed up to index {index} in term {lt} at {ctime}, but n{} took office in term {term} at {time} {} (reproduce with seed {})",
+                        cnode.0,
+                        node.0,
+                        if log.len() < index as usize {
+                            format!("with only {} entries", log.len())
+                        } else {
+                            "with a different log up to that index".to_string()
+                        },
+                        result.seed
+                    ),
+                )
+                .metric("term", *term as f64)
+                .metric("index", index as f64);
+            }
+        }
+    }
+    CheckResult::new(
+        "leader-completeness",
+        Verdict::Pass,
+        format!(
+            "{} leaders took office holding every entry committed in earlier terms ({} terms committed)",
+            leaders.len(),
+            committed.len()
+        ),
+    )
+    .metric("leaders", leaders.len() as f64)
+}
+
+/// `liveness`: from the later of the last heal and the liveness phase's start, a leader is in
+/// office within `within`; of the client operations invoked from that deadline on (those still
+/// pending when the run stops excepted: it may have stopped first) at least `min_answered`
+/// complete (`1.0`: all; a lossy network, with clients that do not resend after a timeout,
+/// needs less).
+pub fn check_liveness(
+    result: &RunResult<Observation>,
+    within: SimDuration,
+    min_answered: f64,
+) -> CheckResult {
+    let base = result
+        .last_heal()
+        .max(result.liveness_start.unwrap_or(sim_core::SimTime::ZERO));
+    let deadline = base + within;
+    let leader = result
+        .observations
+        .iter()
+        .filter(|o| o.time <= deadline)
+        .filter_map(|o| match o.value {
+            Observation::BecameLeader { term } => Some((term, o.node, o.time)),
+            _ => None,
+        })
+        .max();
+    let Some((term, node, time)) = leader else {
+        return CheckResult::new(
+            "liveness",
+            Verdict::Fail,
+            format!(
+                "no leader by {deadline} ({within} after {base}) (reproduce with seed {})",
+                result.seed
+            ),
+        );
+    };
+    let (mut due, mut answered) = (0usize, 0usize);
+    let mut first_unanswered = None;
+    for op in &result.history.ops {
+        if op.invoke < deadline || op.completion.is_none() {
+            continue;
+        }
+        due += 1;
+        if matches!(
+            op.completion,
+            Some((_, sim_core::Outcome::Ok(_))) | Some((_, sim_core::Outcome::Fail))
+        ) {
+            answered += 1;
+        } else if first_unanswered.is_none() {
+            first_unanswered = Some((op.client.0, op.request_id, op.invoke));
+        }
+    }
+    if (answered as f64) < min_answered * due as f64 {
+        let (c, r, t) = first_unanswered.unwrap_or_default();
+        return CheckResult::new(
+            "liveness",
+            Verdict::Fail,
+            format!(
+                "{answered} of {due} operations invoked from {deadline} completed (need {:.0}%); first unanswered: client {c} request {r} invoked at {t} (reproduce with seed {})",
+                min_answered * 100.0,
+                result.seed
+            ),
+        )
+        .metric("ops_due", due as f64)
+        .metric("ops_answered", answered as f64);
+    }
+    CheckResult::new(
+        "liveness",
+        Verdict::Pass,
+        format!(
+            "leader n{} of term {term} by {time} (deadline {deadline}); {answered} of {due} operations invoked from then on completed",
+            node.0
+        ),
+    )
+    .metric("ops_due", due as f64)
+    .metric("ops_answered", answered as f64)
 }
 
 #[cfg(test)]

@@ -45,6 +45,17 @@ pub enum CheckSpec {
     ElectionSafety,
     /// Raft: no two nodes apply different entries at the same log index.
     StateMachineSafety,
+    /// Raft: two logs holding an entry with the same index and term agree up to it.
+    LogMatching,
+    /// Raft: every entry committed in a term is in the log of every later term's leader.
+    LeaderCompleteness,
+    /// Raft: after the last heal (or the liveness phase's start) a leader is in office within
+    /// `within`, and at least `min_answered` (default all) of the client operations invoked
+    /// from then on and not pending at the end complete.
+    Liveness {
+        within: SimDuration,
+        min_answered: f64,
+    },
 }
 
 impl CheckSpec {
@@ -54,6 +65,9 @@ impl CheckSpec {
             CheckSpec::Linearizable => "linearizable",
             CheckSpec::ElectionSafety => "election-safety",
             CheckSpec::StateMachineSafety => "state-machine-safety",
+            CheckSpec::LogMatching => "log-matching",
+            CheckSpec::LeaderCompleteness => "leader-completeness",
+            CheckSpec::Liveness { .. } => "liveness",
         }
     }
 }
@@ -123,6 +137,9 @@ pub fn check_names() -> &'static [&'static str] {
         "linearizable",
         "election-safety",
         "state-machine-safety",
+        "log-matching",
+        "leader-completeness",
+        "liveness",
     ]
 }
 

@@ -411,6 +411,13 @@ pub enum CheckEntry {
     Linearizable {},
     ElectionSafety {},
     StateMachineSafety {},
+    LogMatching {},
+    LeaderCompleteness {},
+    Liveness {
+        within: SimDuration,
+        #[serde(default)]
+        min_answered: Option<f64>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1049,6 +1049,18 @@ impl V<'_, '_> {
                 CheckEntry::Linearizable {} => CheckSpec::Linearizable,
                 CheckEntry::ElectionSafety {} => CheckSpec::ElectionSafety,
                 CheckEntry::StateMachineSafety {} => CheckSpec::StateMachineSafety,
+                CheckEntry::LogMatching {} => CheckSpec::LogMatching,
+                CheckEntry::LeaderCompleteness {} => CheckSpec::LeaderCompleteness,
+                CheckEntry::Liveness {
+                    within,
+                    min_answered,
+                } => CheckSpec::Liveness {
+                    within: self.positive(&field(&p, "within"), *within)?,
+                    min_answered: match min_answered {
+                        Some(m) => self.prob(&field(&p, "min_answered"), *m)?,
+                        None => 1.0,
+                    },
+                },
             };
             let name = spec.name();
             if !info.checks.contains(&name) {

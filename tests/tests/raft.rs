@@ -72,7 +72,10 @@ fn assert_all_pass(report: &RunReport, what: &str) -> (u64, u64, u64) {
             c.detail
         );
     }
-    assert_eq!(report.checks.len(), 3, "{what}: all three checks run");
+    assert!(
+        report.checks.len() >= 5,
+        "{what}: the five safety checks run"
+    );
     let (mut ops, mut ok, mut unknown) = (0, 0, 0);
     for op in &report.history.ops {
         ops += 1;
@@ -256,6 +259,30 @@ fn forgotten_vote_is_caught() {
 #[test]
 fn missing_consistency_check_is_caught() {
     first_catching_seed("bug-no-consistency-check.ron", "state-machine-safety");
+}
+
+#[test]
+fn missing_consistency_check_breaks_log_matching() {
+    first_catching_seed("bug-no-consistency-check.ron", "log-matching");
+}
+
+#[test]
+fn forgotten_vote_breaks_log_matching() {
+    first_catching_seed("bug-forget-vote.ron", "log-matching");
+}
+
+#[test]
+fn figure_8_commit_by_count_breaks_leader_completeness() {
+    // Leader completeness sees the lost committed entry as soon as the next leader takes
+    // office, before any node applies a conflicting entry: it catches this bug earlier (seed
+    // 12, against 29 for state-machine-safety) and more often (52 against 37 of 1000 seeds).
+    let seed = first_catching_seed("bug-commit-previous-term.ron", "leader-completeness");
+    assert!(seed < 29, "{seed}");
+}
+
+#[test]
+fn vote_without_log_check_breaks_leader_completeness() {
+    first_catching_seed("bug-vote-without-log-check.ron", "leader-completeness");
 }
 
 #[test]

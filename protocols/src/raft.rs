@@ -46,9 +46,35 @@
 //!    not enough, since a later leader may still overwrite it. Followers learn the commit index
 //!    from `AppendEntries`, bounded by what they match. Everyone applies committed entries in
 //!    order (**state-machine safety**).
+//! 7. **Log compaction** (§7; `snapshot_threshold`, off by default). Once a node has applied
+//!    `snapshot_threshold` entries beyond its last snapshot, it snapshots its state machine (the
+//!    map and the retry-filtering table) with the index and term of the last entry applied,
+//!    writes it and removes the entries it covers from storage (one sync makes both durable),
+//!    and drops them from its log; indices keep counting from the snapshot. A restarted node
+//!    loads the snapshot (its commit and applied indices start there), then the log suffix. An
+//!    entry at or before the snapshot is committed, so the consistency check accepts it. A
+//!    leader whose follower needs an entry it has compacted sends `InstallSnapshot` (the whole
+//!    snapshot in one message); the follower, unless it has committed that far already, keeps
+//!    the entries after the snapshot's last one if it holds that entry, discards its whole log
+//!    otherwise, and takes the snapshot's state machine.
+//! 8. **Pre-vote** (thesis §9.6; `pre_vote`, off by default). A node whose election timeout
+//!    fires first becomes a *pre-candidate*: without changing its term or vote it asks every
+//!    node (`PreVote`, re-sent every `heartbeat`) whether it would vote for it in the next
+//!    term. A node says yes to a higher term and an up-to-date log, unless it leads or has heard
+//!    from a leader within `election_timeout_min`; a pre-vote changes no state. Only a majority
+//!    of yeses starts a real election, so a node cut off from the cluster does not inflate its
+//!    term and depose the leader when it rejoins.
+//! 9. **ReadIndex reads** (thesis §6.4; `reads: ReadIndex`, default `Log`). Once an entry of its
+//!    term (its no-op) is committed, a leader serves a `Get` without a log entry: it records
+//!    its commit index, starts a confirmation round (`ReadProbe`, answered by `ReadAck` from
+//!    any node of its term, which also treats the probe as a heartbeat) and answers once a
+//!    majority has acknowledged that round or a later one and it has applied up to the recorded
+//!    index. Unconfirmed reads start a new round every `heartbeat`; a leader that steps down
+//!    drops its pending reads unanswered. Before its no-op commits, a `Get` goes through the log.
 //!
-//! **Clients.** Every request — reads included — is a log entry, applied when committed; that is
-//! the simplest way to make reads linearizable (no lease or ReadIndex yet). The leader answers a
+//! **Clients.** By default every request — reads included — is a log entry, applied when
+//! committed; that is the simplest way to make reads linearizable (rule 9 is the cheaper
+//! ReadIndex; no leases). The leader answers a
 //! request only once its entry is applied. The state machine filters retries: per client it
 //! keeps the id of the last request applied and its response (clients have one request
 //! outstanding at a time, with increasing ids), so a command applied once is never applied
@@ -86,8 +112,8 @@ use sim_core::{
     TimerId, Value,
 };
 
-/// Most entries a node keeps in its log: a named limit (there is no compaction yet), far above
-/// what any shipped scenario appends.
+/// Most entries a node keeps in its log after its snapshot: a named limit, far above what any
+/// shipped scenario appends.
 pub const LOG_ENTRIES_MAX: u64 = 10_000_000;
 
 /// Deliberately broken variants, for showing that the checks catch them.
@@ -118,6 +144,29 @@ pub struct Params {
     /// A deliberate bug to inject (`None`: the correct protocol).
     #[serde(default)]
     pub bug: Option<Bug>,
+    /// Log compaction (§7): a node snapshots its state machine once it has applied this many
+    /// entries beyond its last snapshot, and drops them from its log. 0: never.
+    #[serde(default)]
+    pub snapshot_threshold: u64,
+    /// Pre-vote (thesis §9.6): a node whose election timeout fires first asks whether a
+    /// majority would vote for it, without incrementing its term.
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// How the leader serves `Get` (default: through the log).
+    #[serde(default)]
+    pub reads: Reads,
+}
+
+/// How a leader serves reads.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+pub enum Reads {
+    /// A `Get` is a log entry like any other command, answered once applied.
+    #[default]
+    Log,
+    /// ReadIndex (thesis §6.4): no log entry; the leader records its commit index, confirms
+    /// it still leads with a round of acknowledgements from a majority, and answers once it
+    /// has applied up to the recorded index.
+    ReadIndex,
 }
 
 impl Params {
@@ -133,6 +182,9 @@ impl Params {
             heartbeat,
             batch_max: 64,
             bug: None,
+            snapshot_threshold: 0,
+            pre_vote: false,
+            reads: Reads::Log,
         }
     }
 
@@ -152,6 +204,9 @@ impl Params {
         }
         if self.batch_max == 0 {
             return Err("raft `batch_max` must be at least 1".into());
+        }
+        if self.snapshot_threshold > 0 && self.bug.is_some() {
+            return Err("raft `snapshot_threshold` cannot be combined with a `bug`".into());
         }
         Ok(())
     }
@@ -207,6 +262,47 @@ pub enum Msg {
         conflict_term: Option<u64>,
         conflict_index: u64,
     },
+    /// Pre-vote (§9.6): would you vote for me in `term` (my term + 1)? Changes no state.
+    PreVote {
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+    },
+    /// `term`: the term the pre-vote asked about.
+    PreVoteReply {
+        term: u64,
+        granted: bool,
+    },
+    /// ReadIndex: the leader of `term` asks for an acknowledgement of round `round`.
+    ReadProbe {
+        term: u64,
+        round: u64,
+    },
+    /// The acknowledgement (`term`: the follower's).
+    ReadAck {
+        term: u64,
+        round: u64,
+    },
+    /// §7: the leader's snapshot, for a follower that needs entries it has compacted.
+    InstallSnapshot {
+        term: u64,
+        snapshot: Snapshot,
+    },
+    /// The follower now holds everything up to `last_index`.
+    SnapshotReply {
+        term: u64,
+        last_index: u64,
+    },
+}
+
+/// A compacted log prefix: the state machine after applying it, and its last entry's position.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Snapshot {
+    pub last_index: u64,
+    pub last_term: u64,
+    pub registers: BTreeMap<Key, Value>,
+    /// Per client: the last request applied and its response (retry filtering).
+    pub sessions: BTreeMap<u32, (RequestId, Response)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -222,6 +318,8 @@ pub enum Timer {
 pub enum Slot {
     Term,
     Vote,
+    /// The latest snapshot (ordered before the entries: recovery reads it first).
+    Snapshot,
     /// The log entry at this index.
     Entry(u64),
 }
@@ -231,6 +329,7 @@ pub enum Slot {
 pub enum Stored {
     Term(u64),
     Vote(Option<NodeId>),
+    Snapshot(Snapshot),
     Entry(Entry),
 }
 
@@ -247,6 +346,15 @@ pub enum Observation {
     },
     /// The node restarted with this durable term and log length.
     Recovered { term: u64, log_len: u64 },
+    /// The node compacted its log up to `last_index` (of `last_term`) into a snapshot;
+    /// `installed`: the snapshot came from the leader (`InstallSnapshot`), not its own log. A
+    /// restart that loads a snapshot reports it too (`installed: false`), after its entries.
+    /// The log checks take the entries up to `last_index` as held, contents unknown.
+    Snapshotted {
+        last_index: u64,
+        last_term: u64,
+        installed: bool,
+    },
     /// The node's log now holds this entry at `index` (its last). With `Truncated`, these let
     /// the `log-matching` and `leader-completeness` checks rebuild every node's log.
     Appended {
@@ -264,6 +372,11 @@ pub enum Observation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Role {
     Follower,
+    /// Pre-vote: asking whether an election in the next term could win.
+    PreCandidate {
+        /// Per node: would it grant its vote?
+        granted: Vec<bool>,
+    },
     Candidate {
         /// Per node: has it granted its vote?
         granted: Vec<bool>,
@@ -283,12 +396,17 @@ pub struct Raft {
     // Durable (mirrored in storage).
     term: u64,
     voted_for: Option<NodeId>,
-    /// `log[i - 1]` is the entry at index `i`.
+    /// `log[i - snap_index - 1]` is the entry at index `i`.
     log: Vec<Entry>,
+    /// The last index and term the snapshot covers (0, 0: none).
+    snap_index: u64,
+    snap_term: u64,
     // Volatile.
     role: Role,
     /// The leader of the current term, when known.
     leader: Option<NodeId>,
+    /// Local time (ns) a leader was last heard from (pre-vote: refuse while it is recent).
+    leader_contact: Option<i64>,
     commit: u64,
     applied: u64,
     election_timer: Option<TimerId>,
@@ -297,8 +415,29 @@ pub struct Raft {
     registers: BTreeMap<Key, Value>,
     /// Per client: the last request applied and its response.
     sessions: BTreeMap<u32, (RequestId, Response)>,
+    /// The state machine as of `snap_index` (sent in `InstallSnapshot`).
+    snap_registers: BTreeMap<Key, Value>,
+    snap_sessions: BTreeMap<u32, (RequestId, Response)>,
     /// Leader: per client, the request it owes a reply once applied.
     waiting: BTreeMap<u32, RequestId>,
+    /// Leader, ReadIndex: reads waiting for confirmation and for the state machine.
+    reads: Vec<PendingRead>,
+    /// Leader, ReadIndex: the last confirmation round started, and per node the highest round
+    /// it acknowledged in this term.
+    read_round: u64,
+    read_acked: Vec<u64>,
+}
+
+/// A `Get` served by ReadIndex.
+#[derive(Clone, Debug)]
+struct PendingRead {
+    client: ClientId,
+    request_id: RequestId,
+    key: Key,
+    /// The commit index when the read arrived.
+    read_index: u64,
+    /// Confirmed by acknowledgements of this round or a later one.
+    round: u64,
 }
 
 impl Raft {
@@ -310,15 +449,23 @@ impl Raft {
             term: 0,
             voted_for: None,
             log: Vec::new(),
+            snap_index: 0,
+            snap_term: 0,
             role: Role::Follower,
             leader: None,
+            leader_contact: None,
             commit: 0,
             applied: 0,
             election_timer: None,
             heartbeat_timer: None,
             registers: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            snap_registers: BTreeMap::new(),
+            snap_sessions: BTreeMap::new(),
             waiting: BTreeMap::new(),
+            reads: Vec::new(),
+            read_round: 0,
+            read_acked: Vec::new(),
         }
     }
 
@@ -334,8 +481,14 @@ impl Raft {
         matches!(self.role, Role::Leader { .. })
     }
 
+    /// The entries after the snapshot (the first is at index `snapshot_index() + 1`).
     pub fn log(&self) -> &[Entry] {
         &self.log
+    }
+
+    /// The last index the snapshot covers (0: none).
+    pub fn snapshot_index(&self) -> u64 {
+        self.snap_index
     }
 
     pub fn commit_index(&self) -> u64 {
@@ -343,15 +496,31 @@ impl Raft {
     }
 
     fn last_index(&self) -> u64 {
-        self.log.len() as u64
+        self.snap_index + self.log.len() as u64
     }
 
+    /// The term of the entry at `index`, which must not be compacted (the snapshot's last
+    /// index is fine).
     fn term_at(&self, index: u64) -> u64 {
-        if index == 0 {
-            0
+        if index == self.snap_index {
+            self.snap_term
         } else {
-            self.log[(index - 1) as usize].term
+            assert!(
+                index > self.snap_index,
+                "n{}: entry {index} is compacted",
+                self.id.0
+            );
+            self.log[(index - self.snap_index - 1) as usize].term
         }
+    }
+
+    fn entry_at(&self, index: u64) -> &Entry {
+        assert!(
+            index > self.snap_index,
+            "n{}: entry {index} is compacted",
+            self.id.0
+        );
+        &self.log[(index - self.snap_index - 1) as usize]
     }
 
     fn last_term(&self) -> u64 {
@@ -394,7 +563,10 @@ impl Raft {
 
     /// Appends `entry` (memory and storage; synced before the next send).
     fn append(&mut self, ctx: &mut Context<'_, Self>, entry: Entry) {
-        assert!(self.last_index() < LOG_ENTRIES_MAX, "raft log is full");
+        assert!(
+            (self.log.len() as u64) < LOG_ENTRIES_MAX,
+            "raft log is full"
+        );
         self.log.push(entry.clone());
         ctx.observe(Observation::Appended {
             index: self.last_index(),
@@ -416,7 +588,12 @@ impl Raft {
                 self.commit
             );
         }
-        self.log.truncate((index - 1) as usize);
+        assert!(
+            index > self.snap_index,
+            "n{}: truncating compacted entry {index}",
+            self.id.0
+        );
+        self.log.truncate((index - self.snap_index - 1) as usize);
         ctx.observe(Observation::Truncated { from: index });
         ctx.storage().remove_from(&Slot::Entry(index));
     }
@@ -480,9 +657,62 @@ impl Raft {
         if was_leader {
             // The requests it owed replies to may still commit: no answer (they time out).
             self.waiting.clear();
+            self.reads.clear();
             self.reset_election_timer(ctx);
         }
         ctx.annotate(|| format!("term {term}: follower"));
+    }
+
+    /// Pre-vote (§9.6): asks every node whether it would vote for this one in the next term,
+    /// without changing the term; only a majority of yeses starts a real election.
+    fn start_pre_vote(&mut self, ctx: &mut Context<'_, Self>) {
+        let n = ctx.node_count();
+        if Self::majority(n) == 1 {
+            self.start_election(ctx);
+            return;
+        }
+        let mut granted = vec![false; n as usize];
+        granted[self.id.index()] = true;
+        self.role = Role::PreCandidate { granted };
+        self.leader_contact = None;
+        self.reset_election_timer(ctx);
+        ctx.annotate(|| format!("term {}: pre-candidate", self.term));
+        self.request_pre_votes(ctx);
+        self.arm_heartbeat(ctx);
+    }
+
+    fn request_pre_votes(&mut self, ctx: &mut Context<'_, Self>) {
+        let Role::PreCandidate { granted } = &self.role else {
+            return;
+        };
+        let ask: Vec<NodeId> = (0..ctx.node_count())
+            .map(NodeId)
+            .filter(|&p| p != self.id && !granted[p.index()])
+            .collect();
+        let msg = Msg::PreVote {
+            term: self.term + 1,
+            last_log_index: self.last_index(),
+            last_log_term: self.last_term(),
+        };
+        for p in ask {
+            Self::send(ctx, p, msg.clone());
+        }
+    }
+
+    /// Pre-vote, voter side: a yes for a higher term and an up-to-date log, unless this node
+    /// leads or has heard from a leader within the minimum election timeout (`now`, local ns).
+    pub fn grants_pre_vote(
+        &self,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        now: i64,
+    ) -> bool {
+        let recent = self.is_leader()
+            || self
+                .leader_contact
+                .is_some_and(|t| now.saturating_sub(t) < self.params.election_timeout_min.0 as i64);
+        term > self.term && !recent && self.log_up_to_date(last_log_index, last_log_term)
     }
 
     fn start_election(&mut self, ctx: &mut Context<'_, Self>) {
@@ -528,6 +758,7 @@ impl Raft {
             ctx.cancel_timer(id);
         }
         self.leader = Some(self.id);
+        self.read_acked = vec![0; n];
         ctx.observe(Observation::BecameLeader { term: self.term });
         ctx.annotate(|| format!("term {}: leader", self.term));
         self.append(
@@ -567,8 +798,18 @@ impl Raft {
         let next = next[to.index()];
         assert!(next >= 1 && next <= self.last_index() + 1);
         let prev_index = next - 1;
+        if prev_index < self.snap_index {
+            // §7: the follower needs entries this node has compacted.
+            let msg = Msg::InstallSnapshot {
+                term: self.term,
+                snapshot: self.snapshot(),
+            };
+            Self::send(ctx, to, msg);
+            return;
+        }
         let end = (prev_index + u64::from(self.params.batch_max)).min(self.last_index());
-        let entries = self.log[prev_index as usize..end as usize].to_vec();
+        let base = self.snap_index;
+        let entries = self.log[(prev_index - base) as usize..(end - base) as usize].to_vec();
         let msg = Msg::AppendEntries {
             term: self.term,
             prev_index,
@@ -589,6 +830,7 @@ impl Raft {
         let before = self.commit;
         self.commit = commit_target(
             &self.log,
+            self.snap_index,
             self.term,
             self.commit,
             matched,
@@ -608,16 +850,20 @@ impl Raft {
     /// `prev_term`); otherwise the hint for fast backtracking — the term of the entry at
     /// `prev_index` and the first index holding that term, or `None` and the log length + 1 when
     /// the log is shorter.
+    /// An entry at or before the snapshot's last index is committed, so it matches: `Ok`.
     pub fn check_prev(&self, prev_index: u64, prev_term: u64) -> Result<(), (Option<u64>, u64)> {
         if prev_index > self.last_index() {
             return Err((None, self.last_index() + 1));
+        }
+        if prev_index <= self.snap_index {
+            return Ok(());
         }
         let term = self.term_at(prev_index);
         if term == prev_term {
             return Ok(());
         }
         let mut first = prev_index;
-        while first > 1 && self.term_at(first - 1) == term {
+        while first > self.snap_index + 1 && self.term_at(first - 1) == term {
             first -= 1;
         }
         Err((Some(term), first))
@@ -657,6 +903,7 @@ impl Raft {
         }
         self.role = Role::Follower;
         self.leader = Some(from);
+        self.leader_contact = Some(ctx.local_time().0);
         self.reset_election_timer(ctx);
         let start = if self.bug(Bug::NoConsistencyCheck) {
             prev_index.min(self.last_index())
@@ -677,6 +924,9 @@ impl Raft {
         let count = entries.len() as u64;
         for (k, entry) in entries.into_iter().enumerate() {
             let index = start + 1 + k as u64;
+            if index <= self.snap_index {
+                continue; // Compacted: committed, so it agrees.
+            }
             if index <= self.last_index() {
                 if self.term_at(index) == entry.term {
                     continue; // Already held: never truncate entries that agree.
@@ -685,7 +935,8 @@ impl Raft {
             }
             self.append(ctx, entry);
         }
-        let match_index = start + count;
+        // Entries up to the snapshot are committed: the leader holds the same ones.
+        let match_index = (start + count).max(self.snap_index);
         if leader_commit > self.commit {
             self.commit = self.commit.max(leader_commit.min(match_index));
         }
@@ -724,7 +975,13 @@ impl Raft {
                 matched[i] = matched[i].max(match_index);
                 next[i] = next[i].max(match_index + 1);
             } else {
-                next[i] = next_after_refusal(&self.log, conflict_term, conflict_index, matched[i]);
+                next[i] = next_after_refusal(
+                    &self.log,
+                    self.snap_index,
+                    conflict_term,
+                    conflict_index,
+                    matched[i],
+                );
             }
             next[i]
         };
@@ -750,7 +1007,7 @@ impl Raft {
         while self.applied < commit {
             self.applied += 1;
             let index = self.applied;
-            let entry = self.log[(index - 1) as usize].clone();
+            let entry = self.entry_at(index).clone();
             ctx.observe(Observation::Applied {
                 index,
                 term: entry.term,
@@ -771,6 +1028,201 @@ impl Raft {
                 }
             }
         }
+        self.maybe_compact(ctx);
+        self.serve_reads(ctx);
+    }
+
+    // ---- ReadIndex (thesis §6.4) -------------------------------------------------------------
+
+    /// Records the read at the current commit index and starts a confirmation round.
+    fn start_read(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request_id: RequestId,
+        key: Key,
+    ) {
+        self.reads.push(PendingRead {
+            client,
+            request_id,
+            key,
+            read_index: self.commit,
+            round: self.read_round + 1,
+        });
+        self.probe_round(ctx);
+        self.serve_reads(ctx);
+    }
+
+    /// Starts a confirmation round: every other node is asked to acknowledge it.
+    fn probe_round(&mut self, ctx: &mut Context<'_, Self>) {
+        self.read_round += 1;
+        let n = ctx.node_count() as usize;
+        if self.read_acked.len() != n {
+            self.read_acked = vec![0; n];
+        }
+        let msg = Msg::ReadProbe {
+            term: self.term,
+            round: self.read_round,
+        };
+        for p in 0..ctx.node_count() {
+            if p != self.id.0 {
+                Self::send(ctx, NodeId(p), msg.clone());
+            }
+        }
+    }
+
+    /// Is `round` acknowledged by a majority (this node included)?
+    fn round_confirmed(&self, round: u64, n: u32) -> bool {
+        let acks = 1 + self
+            .read_acked
+            .iter()
+            .enumerate()
+            .filter(|&(p, &r)| p != self.id.index() && r >= round)
+            .count();
+        acks >= Self::majority(n)
+    }
+
+    /// Answers the reads whose round is confirmed and whose index is applied.
+    fn serve_reads(&mut self, ctx: &mut Context<'_, Self>) {
+        if !self.is_leader() || self.reads.is_empty() {
+            return;
+        }
+        let n = ctx.node_count();
+        let mut rest = Vec::new();
+        for read in std::mem::take(&mut self.reads) {
+            if self.round_confirmed(read.round, n) && self.applied >= read.read_index {
+                let value = self.registers.get(&read.key).copied();
+                Self::reply(ctx, read.client, read.request_id, Response::Value(value));
+            } else {
+                rest.push(read);
+            }
+        }
+        self.reads = rest;
+    }
+
+    // ---- log compaction (§7) -----------------------------------------------------------------
+
+    /// The state machine as of `applied`, which must be the snapshot's last index.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            last_index: self.snap_index,
+            last_term: self.snap_term,
+            registers: self.snap_registers.clone(),
+            sessions: self.snap_sessions.clone(),
+        }
+    }
+
+    /// Snapshots the state machine once `snapshot_threshold` entries are applied beyond the
+    /// last snapshot, and drops them from the log.
+    fn maybe_compact(&mut self, ctx: &mut Context<'_, Self>) {
+        let threshold = self.params.snapshot_threshold;
+        if threshold == 0 || self.applied - self.snap_index < threshold {
+            return;
+        }
+        let last_index = self.applied;
+        let last_term = self.term_at(last_index);
+        let from = self.snap_index + 1;
+        self.log.drain(..(last_index - self.snap_index) as usize);
+        self.snap_index = last_index;
+        self.snap_term = last_term;
+        self.snap_registers = self.registers.clone();
+        self.snap_sessions = self.sessions.clone();
+        self.persist_snapshot(ctx, from, last_index);
+        ctx.observe(Observation::Snapshotted {
+            last_index,
+            last_term,
+            installed: false,
+        });
+        ctx.annotate(|| format!("snapshot up to {last_index} (term {last_term})"));
+    }
+
+    /// Writes the snapshot and removes the entries `from..=to` it covers (synced before the next
+    /// send; one sync makes both durable at once).
+    fn persist_snapshot(&mut self, ctx: &mut Context<'_, Self>, from: u64, to: u64) {
+        let snapshot = self.snapshot();
+        ctx.storage()
+            .put(Slot::Snapshot, Stored::Snapshot(snapshot));
+        for i in from..=to {
+            ctx.storage().remove(&Slot::Entry(i));
+        }
+    }
+
+    /// Follower side of `InstallSnapshot` (§7): keeps the log suffix that follows the
+    /// snapshot's last entry if it holds that entry, otherwise discards the whole log; the
+    /// state machine becomes the snapshot's.
+    fn on_install_snapshot(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        term: u64,
+        snapshot: Snapshot,
+    ) {
+        if term < self.term {
+            Self::send(
+                ctx,
+                from,
+                Msg::SnapshotReply {
+                    term: self.term,
+                    last_index: 0,
+                },
+            );
+            return;
+        }
+        if term > self.term {
+            self.step_down(ctx, term, true);
+        }
+        if self.is_leader() {
+            return;
+        }
+        self.role = Role::Follower;
+        self.leader = Some(from);
+        self.leader_contact = Some(ctx.local_time().0);
+        self.reset_election_timer(ctx);
+        let last_index = snapshot.last_index;
+        if last_index > self.commit {
+            let old_first = self.snap_index + 1;
+            let old_last = self.last_index();
+            let keep = last_index < old_last && self.term_at(last_index) == snapshot.last_term;
+            if keep {
+                self.log.drain(..(last_index - self.snap_index) as usize);
+            } else {
+                self.log.clear();
+                // The whole old log goes: entries past the snapshot too.
+                ctx.storage().remove_from(&Slot::Entry(last_index + 1));
+            }
+            self.snap_index = last_index;
+            self.snap_term = snapshot.last_term;
+            self.registers = snapshot.registers.clone();
+            self.sessions = snapshot.sessions.clone();
+            self.snap_registers = snapshot.registers;
+            self.snap_sessions = snapshot.sessions;
+            self.commit = last_index;
+            self.applied = last_index;
+            self.persist_snapshot(ctx, old_first, last_index.min(old_last));
+            // For the log checks: the log is now the kept suffix after the snapshot's prefix.
+            ctx.observe(Observation::Truncated { from: 1 });
+            for (k, e) in self.log.iter().enumerate() {
+                ctx.observe(Observation::Appended {
+                    index: self.snap_index + k as u64 + 1,
+                    term: e.term,
+                    command_hash: stable_hash(&e.command),
+                });
+            }
+            ctx.observe(Observation::Snapshotted {
+                last_index,
+                last_term: self.snap_term,
+                installed: true,
+            });
+            ctx.annotate(|| format!("installed snapshot up to {last_index}"));
+        }
+        Self::send(
+            ctx,
+            from,
+            Msg::SnapshotReply {
+                term: self.term,
+                last_index,
+            },
+        );
     }
 
     /// Applies a client command once: a retry gets the recorded response, an older request
@@ -811,10 +1263,12 @@ impl Raft {
 
     /// Is the request in the part of the log not applied yet?
     fn pending_in_log(&self, client: u32, request_id: RequestId) -> bool {
-        self.log[self.applied as usize..].iter().any(|e| {
-            matches!(&e.command, Command::Client { client: c, request_id: r, .. }
+        self.log[(self.applied - self.snap_index) as usize..]
+            .iter()
+            .any(|e| {
+                matches!(&e.command, Command::Client { client: c, request_id: r, .. }
                 if *c == client && *r == request_id)
-        })
+            })
     }
 
     fn assert_invariants(&self) {
@@ -912,6 +1366,74 @@ impl Process for Raft {
                 entries,
                 leader_commit,
             ),
+            Msg::PreVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => {
+                let now = ctx.local_time().0;
+                let granted = self.grants_pre_vote(term, last_log_index, last_log_term, now);
+                Self::send(ctx, from, Msg::PreVoteReply { term, granted });
+            }
+            Msg::PreVoteReply { term, granted } => {
+                if !granted || term != self.term + 1 {
+                    return;
+                }
+                let Role::PreCandidate { granted: votes } = &mut self.role else {
+                    return;
+                };
+                votes[from.index()] = true;
+                let count = votes.iter().filter(|&&g| g).count();
+                if count >= Self::majority(ctx.node_count()) {
+                    self.start_election(ctx);
+                }
+            }
+            Msg::InstallSnapshot { term, snapshot } => {
+                self.on_install_snapshot(ctx, from, term, snapshot)
+            }
+            Msg::ReadProbe { term, round } => {
+                if term > self.term {
+                    self.step_down(ctx, term, true);
+                }
+                if term == self.term && !self.is_leader() {
+                    // The leader of this term: as good as a heartbeat.
+                    self.role = Role::Follower;
+                    self.leader = Some(from);
+                    self.leader_contact = Some(ctx.local_time().0);
+                    self.reset_election_timer(ctx);
+                }
+                let ack = Msg::ReadAck {
+                    term: self.term,
+                    round,
+                };
+                Self::send(ctx, from, ack);
+            }
+            Msg::ReadAck { term, round } => {
+                if term > self.term {
+                    self.step_down(ctx, term, true);
+                } else if term == self.term && self.is_leader() {
+                    let i = from.index();
+                    if i < self.read_acked.len() {
+                        self.read_acked[i] = self.read_acked[i].max(round);
+                    }
+                    self.serve_reads(ctx);
+                }
+            }
+            Msg::SnapshotReply { term, last_index } => {
+                if term > self.term {
+                    self.step_down(ctx, term, true);
+                } else if term == self.term && last_index <= self.last_index() {
+                    if let Role::Leader { next, matched } = &mut self.role {
+                        let i = from.index();
+                        matched[i] = matched[i].max(last_index);
+                        next[i] = next[i].max(last_index + 1);
+                    }
+                    if self.is_leader() {
+                        self.advance_commit(ctx);
+                        self.send_append(ctx, from);
+                    }
+                }
+            }
             Msg::AppendReply {
                 term,
                 success,
@@ -940,7 +1462,9 @@ impl Process for Raft {
         match timer {
             Timer::Election => {
                 self.election_timer = None;
-                if !self.is_leader() {
+                if self.params.pre_vote && !matches!(self.role, Role::Leader { .. }) {
+                    self.start_pre_vote(ctx);
+                } else if !self.is_leader() {
                     self.start_election(ctx);
                 }
             }
@@ -948,11 +1472,18 @@ impl Process for Raft {
                 self.heartbeat_timer = None; // This one fired.
                 match self.role {
                     Role::Leader { .. } => {
+                        if !self.reads.is_empty() {
+                            self.probe_round(ctx); // Probes or acknowledgements lost: again.
+                        }
                         self.broadcast_append(ctx);
                         self.arm_heartbeat(ctx);
                     }
                     Role::Candidate { .. } => {
                         self.request_votes(ctx);
+                        self.arm_heartbeat(ctx);
+                    }
+                    Role::PreCandidate { .. } => {
+                        self.request_pre_votes(ctx);
                         self.arm_heartbeat(ctx);
                     }
                     Role::Follower => {}
@@ -1014,6 +1545,15 @@ impl Process for Raft {
             }
             return;
         }
+        if let Request::Get { key } = request {
+            // ReadIndex, once an entry of this term (the no-op) is committed; before that, the
+            // read goes through the log.
+            if self.params.reads == Reads::ReadIndex && self.term_at(self.commit) == self.term {
+                self.start_read(ctx, client, request_id, key);
+                self.assert_invariants();
+                return;
+            }
+        }
         self.waiting.insert(client.0, request_id);
         if !pending {
             self.append(
@@ -1048,6 +1588,19 @@ impl Process for Raft {
             match (slot, stored) {
                 (Slot::Term, Stored::Term(t)) => self.term = t,
                 (Slot::Vote, Stored::Vote(v)) => self.voted_for = v,
+                (Slot::Snapshot, Stored::Snapshot(snap)) => {
+                    self.snap_index = snap.last_index;
+                    self.snap_term = snap.last_term;
+                    self.registers = snap.registers.clone();
+                    self.sessions = snap.sessions.clone();
+                    self.snap_registers = snap.registers;
+                    self.snap_sessions = snap.sessions;
+                    self.commit = self.snap_index;
+                    self.applied = self.snap_index;
+                }
+                (Slot::Entry(i), Stored::Entry(_)) if i <= self.snap_index => {
+                    panic!("n{}: entry {i} survived its snapshot", self.id.0)
+                }
                 (Slot::Entry(i), Stored::Entry(e)) => {
                     assert_eq!(
                         i,
@@ -1065,12 +1618,18 @@ impl Process for Raft {
             log_len: self.last_index(),
         });
         ctx.observe(Observation::Truncated { from: 1 });
-        let first = self.last_index() + 1 - self.log.len() as u64;
         for (k, e) in self.log.iter().enumerate() {
             ctx.observe(Observation::Appended {
-                index: first + k as u64,
+                index: self.snap_index + k as u64 + 1,
                 term: e.term,
                 command_hash: stable_hash(&e.command),
+            });
+        }
+        if self.snap_index > 0 {
+            ctx.observe(Observation::Snapshotted {
+                last_index: self.snap_index,
+                last_term: self.snap_term,
+                installed: false,
             });
         }
         self.reset_election_timer(ctx);
@@ -1084,15 +1643,16 @@ impl Process for Raft {
 /// `CommitPreviousTermByCount` bug).
 pub fn commit_target(
     log: &[Entry],
+    base: u64,
     term: u64,
     commit: u64,
     matched: &[u64],
     need: usize,
     by_count_only: bool,
 ) -> u64 {
-    let mut n = log.len() as u64;
-    while n > commit {
-        let entry_term = log[(n - 1) as usize].term;
+    let mut n = base + log.len() as u64;
+    while n > commit.max(base) {
+        let entry_term = log[(n - base - 1) as usize].term;
         if entry_term != term && !by_count_only {
             // Entries of earlier terms are committed only through one of this term; the
             // terms along the log never decrease, so no lower index is of this term either.
@@ -1113,6 +1673,7 @@ pub fn commit_target(
 /// the end of the log.
 pub fn next_after_refusal(
     log: &[Entry],
+    base: u64,
     conflict_term: Option<u64>,
     conflict_index: u64,
     matched: u64,
@@ -1120,10 +1681,10 @@ pub fn next_after_refusal(
     let mut n = conflict_index;
     if let Some(ct) = conflict_term {
         if let Some(pos) = log.iter().rposition(|e| e.term == ct) {
-            n = pos as u64 + 2;
+            n = base + pos as u64 + 2;
         }
     }
-    n.clamp(matched + 1, log.len() as u64 + 1)
+    n.clamp(matched + 1, base + log.len() as u64 + 1)
 }
 
 // ---- checks ---------------------------------------------------------------------------------
@@ -1258,6 +1819,12 @@ impl LogReplay {
             }
             Observation::Truncated { from } => {
                 log.truncate(from.saturating_sub(1) as usize);
+                None
+            }
+            Observation::Snapshotted { last_index, .. } => {
+                if (log.len() as u64) < last_index {
+                    log.resize(last_index as usize, None);
+                }
                 None
             }
             _ => None,
@@ -1567,14 +2134,14 @@ mod tests {
     fn backtracking_skips_a_term_at_a_time() {
         let leader = entries(&[1, 1, 1, 4, 4, 5, 5, 6, 6, 6]);
         // The follower holds term 2 from index 4, a term the leader never had: resume there.
-        assert_eq!(next_after_refusal(&leader, Some(2), 4, 0), 4);
+        assert_eq!(next_after_refusal(&leader, 0, Some(2), 4, 0), 4);
         // The follower holds term 4 from index 4 on: resume after the leader's last term-4 entry.
-        assert_eq!(next_after_refusal(&leader, Some(4), 4, 0), 6);
+        assert_eq!(next_after_refusal(&leader, 0, Some(4), 4, 0), 6);
         // The follower's log is short.
-        assert_eq!(next_after_refusal(&leader, None, 3, 0), 3);
+        assert_eq!(next_after_refusal(&leader, 0, None, 3, 0), 3);
         // Never at or below what the follower matches, never past the end.
-        assert_eq!(next_after_refusal(&leader, None, 1, 5), 6);
-        assert_eq!(next_after_refusal(&leader, None, 40, 0), 11);
+        assert_eq!(next_after_refusal(&leader, 0, None, 1, 5), 6);
+        assert_eq!(next_after_refusal(&leader, 0, None, 40, 0), 11);
     }
 
     #[test]
@@ -1583,14 +2150,94 @@ mod tests {
         // index 3 only on itself.
         let log = entries(&[1, 2, 4]);
         let matched = [3, 2, 2, 1, 1];
-        assert_eq!(commit_target(&log, 4, 1, &matched, 3, false), 1);
+        assert_eq!(commit_target(&log, 0, 4, 1, &matched, 3, false), 1);
         // The bug commits index 2 by counting.
-        assert_eq!(commit_target(&log, 4, 1, &matched, 3, true), 2);
+        assert_eq!(commit_target(&log, 0, 4, 1, &matched, 3, true), 2);
         // Once index 3 (term 4) is on a majority, both commit.
         let matched = [3, 3, 3, 1, 1];
-        assert_eq!(commit_target(&log, 4, 1, &matched, 3, false), 3);
+        assert_eq!(commit_target(&log, 0, 4, 1, &matched, 3, false), 3);
         // Never backwards.
-        assert_eq!(commit_target(&log, 4, 3, &[3, 0, 0, 0, 0], 3, false), 3);
+        assert_eq!(commit_target(&log, 0, 4, 3, &[3, 0, 0, 0, 0], 3, false), 3);
+    }
+
+    #[test]
+    fn a_compacted_log_keeps_its_indices() {
+        // Snapshot up to index 5 (term 2), then entries 6 (term 2), 7 and 8 (term 3).
+        let mut r = node(&[2, 3, 3], 3);
+        r.snap_index = 5;
+        r.snap_term = 2;
+        assert_eq!(r.last_index(), 8);
+        assert_eq!(r.last_term(), 3);
+        assert_eq!(r.term_at(5), 2);
+        assert_eq!(r.term_at(7), 3);
+        // At or before the snapshot: committed, so it matches whatever the leader says.
+        assert_eq!(r.check_prev(3, 1), Ok(()));
+        assert_eq!(r.check_prev(5, 2), Ok(()));
+        assert_eq!(r.check_prev(8, 3), Ok(()));
+        assert_eq!(r.check_prev(9, 3), Err((None, 9)));
+        // The backtracking hint never reaches into the snapshot.
+        assert_eq!(r.check_prev(8, 4), Err((Some(3), 7)));
+        assert_eq!(r.check_prev(6, 1), Err((Some(2), 6)));
+        // An empty suffix: the snapshot's last entry is the last one.
+        let mut e = node(&[], 4);
+        e.snap_index = 10;
+        e.snap_term = 4;
+        assert_eq!((e.last_index(), e.last_term()), (10, 4));
+        assert!(!e.log_up_to_date(9, 4));
+        assert!(e.log_up_to_date(10, 4));
+    }
+
+    #[test]
+    fn commit_and_backtracking_count_past_the_snapshot() {
+        // Entries 11..=13 after a snapshot up to 10.
+        let log = entries(&[3, 4, 4]);
+        assert_eq!(commit_target(&log, 10, 4, 10, &[13, 12, 0], 2, false), 12);
+        assert_eq!(commit_target(&log, 10, 4, 10, &[13, 0, 0], 2, false), 10);
+        // The follower's term 3 ends at the leader's index 11: resume at 12.
+        assert_eq!(next_after_refusal(&log, 10, Some(3), 11, 0), 12);
+        // A term the leader no longer holds (compacted): at the follower's hint, which may
+        // be inside the snapshot (the leader then sends `InstallSnapshot`).
+        assert_eq!(next_after_refusal(&log, 10, Some(2), 4, 0), 4);
+        assert_eq!(next_after_refusal(&log, 10, None, 40, 0), 14);
+    }
+
+    #[test]
+    fn pre_votes_need_a_higher_term_a_good_log_and_no_recent_leader() {
+        let mut r = node(&[1, 2], 2);
+        let min = r.params.election_timeout_min.0 as i64;
+        assert!(r.grants_pre_vote(3, 2, 2, 0));
+        // Not for our own term or lower, nor for a log behind ours.
+        assert!(!r.grants_pre_vote(2, 2, 2, 0));
+        assert!(!r.grants_pre_vote(3, 1, 2, 0));
+        // Heard from a leader within the minimum election timeout: no.
+        r.leader_contact = Some(1_000);
+        assert!(!r.grants_pre_vote(3, 2, 2, 1_000 + min - 1));
+        assert!(r.grants_pre_vote(3, 2, 2, 1_000 + min));
+        // A pre-vote changes nothing.
+        assert_eq!((r.term, r.voted_for), (2, None));
+    }
+
+    #[test]
+    fn a_read_round_needs_a_majority_of_acknowledgements_of_it_or_later() {
+        let mut r = node(&[1], 1);
+        r.read_acked = vec![0, 3, 1, 2, 0];
+        // Round 2: the leader, n1 (3) and n3 (2).
+        assert!(r.round_confirmed(2, 5));
+        // Round 3: the leader and n1 only.
+        assert!(!r.round_confirmed(3, 5));
+        // The leader's own slot never counts twice.
+        r.read_acked = vec![9, 3, 0, 0, 0];
+        assert!(!r.round_confirmed(3, 5));
+        assert!(r.round_confirmed(3, 3));
+    }
+
+    #[test]
+    fn snapshots_cannot_be_combined_with_a_bug() {
+        let mut p = Params::new(ms(150), ms(300), ms(50));
+        p.snapshot_threshold = 10;
+        assert!(p.validate().is_ok());
+        p.bug = Some(Bug::ForgetVote);
+        assert!(p.validate().unwrap_err().contains("`snapshot_threshold`"));
     }
 
     #[test]

@@ -413,3 +413,192 @@ proptest! {
         prop_assert_eq!(lin.verdict, Verdict::Pass, "{}", lin.detail);
     }
 }
+
+fn raft_params(scn: &Scenario) -> Params {
+    match &scn.protocol {
+        ProtocolSpec::Raft(p) => p.clone(),
+        other => panic!("not a raft scenario: {other:?}"),
+    }
+}
+
+/// Runs `scn` at `seed` for its observations.
+fn observe(scn: &Scenario, seed: u64) -> sim_core::RunResult<raft::Observation> {
+    let params = raft_params(scn);
+    run(runner::config_for(scn, Some(seed)), move |id| {
+        Raft::new(id, &params)
+    })
+}
+
+/// Seeds of `snapshots-crashes.ron` checked here (`dsim sweep` covers more in release).
+const SEEDS_SNAPSHOTS: u64 = 30;
+
+#[test]
+fn snapshots_compact_and_install_and_every_check_passes() {
+    let scn = load("snapshots-crashes.ron");
+    let mut installs = 0;
+    for seed in 0..SEEDS_SNAPSHOTS {
+        let report = run_seed(&scn, seed);
+        let (ops, ok, _) = assert_all_pass(&report, &format!("snapshots-crashes seed {seed}"));
+        assert!(ok * 2 > ops, "seed {seed}: only {ok} of {ops} ok");
+        assert!(report.as_expected);
+        let result = observe(&scn, seed);
+        let taken = result
+            .observations
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.value,
+                    raft::Observation::Snapshotted {
+                        installed: false,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert!(taken > 0, "seed {seed}: no node compacted its log");
+        // Node 4, isolated while the others compacted, is caught up by InstallSnapshot.
+        let installed = result.observations.iter().any(|o| {
+            o.node == NodeId(4)
+                && matches!(
+                    o.value,
+                    raft::Observation::Snapshotted {
+                        installed: true,
+                        ..
+                    }
+                )
+        });
+        if seed == scn.config.seed {
+            assert!(installed, "seed {seed}: node 4 installed no snapshot");
+        }
+        installs += u64::from(installed);
+    }
+    assert!(
+        installs * 10 >= SEEDS_SNAPSHOTS * 8,
+        "node 4 installed a snapshot in only {installs} of {SEEDS_SNAPSHOTS} seeds"
+    );
+}
+
+#[test]
+fn random_faults_with_snapshots_pass_over_seeds() {
+    let mut scn = load("random-faults.ron");
+    scn.protocol = ProtocolSpec::Raft(Params {
+        snapshot_threshold: 30,
+        ..raft_params(&scn)
+    });
+    for seed in 0..SEEDS_CORRECT {
+        let report = run_seed(&scn, seed);
+        assert_all_pass(
+            &report,
+            &format!("random-faults with snapshots, seed {seed}"),
+        );
+    }
+}
+
+/// The terms won after `after`, and whether node 4 led at `at` (by the last election before).
+fn elections(
+    result: &sim_core::RunResult<raft::Observation>,
+    at: SimTime,
+    after: SimTime,
+) -> (Vec<u64>, bool) {
+    let mut leader_at = None;
+    let mut later = Vec::new();
+    for o in &result.observations {
+        if let raft::Observation::BecameLeader { term } = o.value {
+            if o.time < at {
+                leader_at = Some(o.node);
+            } else if o.time >= after {
+                later.push(term);
+            }
+        }
+    }
+    (later, leader_at == Some(NodeId(4)))
+}
+
+#[test]
+fn pre_vote_keeps_a_rejoining_node_from_deposing_the_leader() {
+    let scn = load("rejoin-pre-vote.ron");
+    let without = {
+        let mut s = scn.clone();
+        s.protocol = ProtocolSpec::Raft(Params {
+            pre_vote: false,
+            ..raft_params(&scn)
+        });
+        s
+    };
+    let (isolate, heal) = (SimTime(1_000_000_000), SimTime(3_000_000_000));
+    let mut compared = 0;
+    for seed in 0..SEEDS_CORRECT {
+        let report = run_seed(&scn, seed);
+        assert_all_pass(&report, &format!("rejoin-pre-vote seed {seed}"));
+        assert_all_pass(
+            &run_seed(&without, seed),
+            &format!("without pre-vote, seed {seed}"),
+        );
+        let (with_pv, n4_led) = elections(&observe(&scn, seed), isolate, heal);
+        if n4_led {
+            continue; // The isolated node was the leader: the majority elects another anyway.
+        }
+        compared += 1;
+        assert!(
+            with_pv.is_empty(),
+            "seed {seed}: with pre-vote, terms {with_pv:?} were won after the rejoin"
+        );
+        let (without_pv, _) = elections(&observe(&without, seed), isolate, heal);
+        assert!(
+            !without_pv.is_empty(),
+            "seed {seed}: without pre-vote the rejoin caused no election"
+        );
+    }
+    assert!(
+        compared >= SEEDS_CORRECT / 2,
+        "only {compared} seeds had a follower isolated"
+    );
+}
+
+fn indices_applied(report: &RunReport) -> f64 {
+    check(report, "state-machine-safety")
+        .metrics
+        .iter()
+        .find(|(k, _)| k == "indices_applied")
+        .map(|(_, v)| *v)
+        .unwrap()
+}
+
+#[test]
+fn read_index_reads_stay_linearizable_under_random_faults() {
+    let scn = load("random-faults-read-index.ron");
+    let through_log = {
+        let mut s = scn.clone();
+        s.protocol = ProtocolSpec::Raft(Params {
+            reads: raft::Reads::Log,
+            ..raft_params(&scn)
+        });
+        s
+    };
+    for seed in 0..SEEDS_CORRECT {
+        let report = run_seed(&scn, seed);
+        let (ops, ok, _) = assert_all_pass(&report, &format!("read-index seed {seed}"));
+        assert!(
+            ok * 10 >= ops * 6,
+            "seed {seed}: only {ok} of {ops} operations ok"
+        );
+        let gets_ok = report
+            .history
+            .ops
+            .iter()
+            .filter(|op| {
+                matches!(op.request, Request::Get { .. })
+                    && matches!(op.completion, Some((_, Outcome::Ok(_))))
+            })
+            .count();
+        assert!(gets_ok > 0, "seed {seed}: no read answered");
+        // Reads take no log entry: far fewer indices than when they go through the log.
+        let log_report = run_seed(&through_log, seed);
+        assert!(
+            indices_applied(&report) * 1.2 < indices_applied(&log_report),
+            "seed {seed}: {} indices with ReadIndex, {} through the log",
+            indices_applied(&report),
+            indices_applied(&log_report)
+        );
+    }
+}

@@ -36,6 +36,8 @@ enum BenchCommand {
     Engine(dsim::bench::BenchEngineArgs),
     /// The linearizability checker over history files or folders.
     Check(dsim::bench_check::BenchCheckArgs),
+    /// Raft: time to elect a new leader after the leader crashes (the paper's Figure 16).
+    RaftElection(dsim::bench_raft::BenchRaftArgs),
 }
 
 fn main() {
@@ -60,6 +62,7 @@ fn main() {
         Command::Check(a) => dsim::check::main(a),
         Command::Bench(BenchCommand::Engine(a)) => dsim::bench::main(a),
         Command::Bench(BenchCommand::Check(a)) => dsim::bench_check::main(a),
+        Command::Bench(BenchCommand::RaftElection(a)) => dsim::bench_raft::main(a),
     };
     std::process::exit(code);
 }

@@ -116,3 +116,62 @@ pub fn received(r: &sim_core::RunResult<Seen>) -> Vec<(u64, u32, u32, u64)> {
         })
         .collect()
 }
+
+/// Proptest strategies shared by the property tests.
+pub mod strategies {
+    use proptest::prelude::*;
+    use sim_core::config::{Fault, Group, LinkConfig, Partition, ScheduledFault};
+    use sim_core::{NodeId, SimDuration};
+
+    /// Bounds of a random fault schedule.
+    #[derive(Clone, Copy, Debug)]
+    pub struct FaultBounds {
+        /// Faults happen in `[0, horizon_ms)`.
+        pub horizon_ms: u64,
+        /// Pauses last up to this long.
+        pub pause_max_ms: u64,
+        /// Clock jumps are within `±jump_max_ms`.
+        pub jump_max_ms: i64,
+        /// `SetLink` loss is drawn in `[0, loss_max)`.
+        pub loss_max: f64,
+        /// Duplication probability of a `SetLink`.
+        pub duplicate: f64,
+    }
+
+    /// One scheduled fault among crash, restart, pause, clock jump, isolate, a two-sided split,
+    /// heal, a lossy link change and a link reset, on a cluster of `nodes` nodes.
+    pub fn fault(nodes: u32, b: FaultBounds) -> impl Strategy<Value = ScheduledFault> {
+        let node = 0..nodes;
+        let ms = SimDuration::from_millis;
+        let side = |r: std::ops::Range<u32>| Group {
+            nodes: r.map(NodeId).collect(),
+            clients: vec![],
+        };
+        let f = prop_oneof![
+            node.clone().prop_map(|n| Fault::Crash(NodeId(n))),
+            node.clone().prop_map(|n| Fault::Restart(NodeId(n))),
+            (node.clone(), 1..b.pause_max_ms)
+                .prop_map(move |(n, d)| Fault::Pause(NodeId(n), ms(d))),
+            (node.clone(), -b.jump_max_ms..b.jump_max_ms)
+                .prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000)),
+            node.clone()
+                .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
+            (1..nodes).prop_map(move |cut| Fault::Partition(Partition::Split(vec![
+                side(0..cut),
+                side(cut..nodes)
+            ]))),
+            Just(Fault::Heal),
+            (0.0..b.loss_max).prop_map(move |p| Fault::SetLink {
+                from: None,
+                to: None,
+                link: LinkConfig {
+                    drop: p,
+                    duplicate: b.duplicate,
+                    ..Default::default()
+                },
+            }),
+            Just(Fault::ResetLinks),
+        ];
+        (0..b.horizon_ms, f).prop_map(move |(t, fault)| ScheduledFault { at: ms(t), fault })
+    }
+}

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use protocols::gossip::{self, Gossip};
 use sim_core::check::Verdict;
 use sim_core::config::*;
-use sim_core::{run, NodeId, SimConfig, SimDuration};
+use sim_core::{run, SimConfig, SimDuration};
 
 fn ms(n: u64) -> SimDuration {
     SimDuration::from_millis(n)
@@ -36,36 +36,16 @@ fn latency() -> impl Strategy<Value = Latency> {
 }
 
 fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
-    let node = 0..nodes;
-    let f = prop_oneof![
-        node.clone().prop_map(|n| Fault::Crash(NodeId(n))),
-        node.clone().prop_map(|n| Fault::Restart(NodeId(n))),
-        (node.clone(), 1u64..800).prop_map(|(n, d)| Fault::Pause(NodeId(n), ms(d))),
-        (node.clone(), -500i64..500).prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000)),
-        node.clone()
-            .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
-        (1..nodes).prop_map(move |cut| Fault::Partition(Partition::Split(vec![
-            Group {
-                nodes: (0..cut).map(NodeId).collect(),
-                clients: vec![]
-            },
-            Group {
-                nodes: (cut..nodes).map(NodeId).collect(),
-                clients: vec![]
-            },
-        ]))),
-        Just(Fault::Heal),
-        (0.0f64..0.6).prop_map(|p| Fault::SetLink {
-            from: None,
-            to: None,
-            link: LinkConfig {
-                drop: p,
-                ..Default::default()
-            }
-        }),
-        Just(Fault::ResetLinks),
-    ];
-    (0u64..4_000, f).prop_map(|(t, fault)| ScheduledFault { at: ms(t), fault })
+    tests::strategies::fault(
+        nodes,
+        tests::strategies::FaultBounds {
+            horizon_ms: 4_000,
+            pause_max_ms: 800,
+            jump_max_ms: 500,
+            loss_max: 0.6,
+            duplicate: 0.0,
+        },
+    )
 }
 
 fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {

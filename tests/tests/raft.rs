@@ -321,37 +321,16 @@ fn raft_runs_are_deterministic() {
 // ---- random fault schedules ------------------------------------------------------------------
 
 fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
-    let node = 0..nodes;
-    let f = prop_oneof![
-        node.clone().prop_map(|n| Fault::Crash(NodeId(n))),
-        node.clone().prop_map(|n| Fault::Restart(NodeId(n))),
-        (node.clone(), 1u64..600).prop_map(|(n, d)| Fault::Pause(NodeId(n), ms(d))),
-        (node.clone(), -300i64..300).prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000)),
-        node.clone()
-            .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
-        (1..nodes).prop_map(move |cut| Fault::Partition(Partition::Split(vec![
-            Group {
-                nodes: (0..cut).map(NodeId).collect(),
-                clients: vec![]
-            },
-            Group {
-                nodes: (cut..nodes).map(NodeId).collect(),
-                clients: vec![]
-            },
-        ]))),
-        Just(Fault::Heal),
-        (0.0f64..0.5).prop_map(|p| Fault::SetLink {
-            from: None,
-            to: None,
-            link: LinkConfig {
-                drop: p,
-                duplicate: 0.1,
-                ..Default::default()
-            }
-        }),
-        Just(Fault::ResetLinks),
-    ];
-    (0u64..3_000, f).prop_map(|(t, fault)| ScheduledFault { at: ms(t), fault })
+    tests::strategies::fault(
+        nodes,
+        tests::strategies::FaultBounds {
+            horizon_ms: 3_000,
+            pause_max_ms: 600,
+            jump_max_ms: 300,
+            loss_max: 0.5,
+            duplicate: 0.1,
+        },
+    )
 }
 
 fn config() -> impl Strategy<Value = SimConfig> {

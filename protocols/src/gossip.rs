@@ -521,8 +521,7 @@ impl Process for Gossip {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        let durable: Vec<((u32, u32), Value)> =
-            ctx.storage().range(..).map(|(k, v)| (*k, *v)).collect();
+        let durable = ctx.storage().entries();
         for ((origin, seq), value) in durable {
             let hwm = self.hwm(origin);
             // Syncs are all-or-nothing and each origin's stamps are written in order, so what

@@ -454,11 +454,7 @@ impl Process for PrimaryBackup {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        let durable: Vec<(Slot, Stored)> = ctx
-            .storage()
-            .range(..)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let durable = ctx.storage().entries();
         for (slot, stored) in durable {
             match (slot, stored) {
                 (Slot::Seq, Stored::Seq(s)) => self.seq = s,

@@ -63,6 +63,15 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         self.current.range(range)
     }
 
+    /// A copy of every visible entry, in key order: what a recovering process reads while it
+    /// rebuilds itself (the copy lets it mutate its own state while iterating).
+    pub fn entries(&self) -> Vec<(K, V)> {
+        self.current
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.current.len()
     }
@@ -151,5 +160,6 @@ mod tests {
             s.range(..).map(|(k, _)| *k).collect::<Vec<_>>(),
             vec![0, 1, 2, 3, 4]
         );
+        assert_eq!(s.entries(), (0..5).map(|i| (i, i)).collect::<Vec<_>>());
     }
 }

@@ -1033,18 +1033,24 @@ fn json_opt(v: Option<u64>) -> String {
 /// `{"index":0,"process":1,"node":2,"f":"write","key":7,"value":5,"invoke":1000,"complete":2500,"type":"ok"}`
 /// — times in simulated nanoseconds; `complete` is null for an operation still pending at the
 /// end; `type` is `ok`, `fail` (definitely did not happen) or `info` (indeterminate); a read's
-/// `value` is what it returned (null: absent); a cas's is `[expected, new]`.
+/// `value` is what it returned (null: absent; an array for a list built by appends); a cas's
+/// is `[expected, new]`; an append's the value appended.
 pub fn write_jsonl(history: &History, w: &mut dyn Write) -> std::io::Result<()> {
     for (i, op) in history.ops.iter().enumerate() {
         let (f, key, value) = match &op.request {
             Request::Get { key } => {
                 let v = match &op.completion {
                     Some((_, Outcome::Ok(Response::Value(v)))) => json_opt(*v),
+                    Some((_, Outcome::Ok(Response::List(vs)))) => format!(
+                        "[{}]",
+                        vs.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+                    ),
                     _ => "null".to_string(),
                 };
                 ("read", Some(*key), v)
             }
             Request::Put { key, value } => ("write", Some(*key), value.to_string()),
+            Request::Append { key, value } => ("append", Some(*key), value.to_string()),
             Request::Cas { key, expected, new } => (
                 "cas",
                 Some(*key),
@@ -1136,11 +1142,16 @@ pub fn write_edn(history: &History, w: &mut dyn Write) -> std::io::Result<()> {
             Request::Get { key } => {
                 let v = match &op.completion {
                     Some((_, Outcome::Ok(Response::Value(v)))) if completed_ok => edn_opt(*v),
+                    Some((_, Outcome::Ok(Response::List(vs)))) if completed_ok => format!(
+                        "[{}]",
+                        vs.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+                    ),
                     _ => "nil".to_string(),
                 };
                 ("read", Some(*key), v)
             }
             Request::Put { key, value } => ("write", Some(*key), value.to_string()),
+            Request::Append { key, value } => ("append", Some(*key), value.to_string()),
             Request::Cas { key, expected, new } => {
                 ("cas", Some(*key), format!("[{} {new}]", edn_opt(*expected)))
             }

@@ -255,7 +255,7 @@ impl PrimaryBackup {
                     Response::Fail
                 }
             }
-            Request::Broadcast { .. } | Request::ReadSet => {
+            Request::Append { .. } | Request::Broadcast { .. } | Request::ReadSet => {
                 ctx.reply(client, request_id, Response::Unsupported);
                 return;
             }
@@ -448,7 +448,10 @@ impl Process for PrimaryBackup {
             Request::Get { .. } | Request::Put { .. } | Request::Cas { .. } => Response::Redirect {
                 leader: Some(PRIMARY),
             },
-            Request::Broadcast { .. } | Request::ReadSet => Response::Unsupported,
+            // Appends need lists, which this register store does not replicate.
+            Request::Append { .. } | Request::Broadcast { .. } | Request::ReadSet => {
+                Response::Unsupported
+            }
         };
         ctx.reply(client, request_id, response);
     }

@@ -108,8 +108,8 @@ use serde::Deserialize;
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::trace::stable_hash;
 use sim_core::{
-    ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, RunResult, SimDuration,
-    TimerId, Value,
+    ClientId, Context, Key, KvStore, NodeId, Process, Request, RequestId, Response, RunResult,
+    SimDuration, TimerId,
 };
 
 /// Most entries a node keeps in its log after its snapshot: a named limit, far above what any
@@ -300,9 +300,8 @@ pub enum Msg {
 pub struct Snapshot {
     pub last_index: u64,
     pub last_term: u64,
-    pub registers: BTreeMap<Key, Value>,
-    /// Per client: the last request applied and its response (retry filtering).
-    pub sessions: BTreeMap<u32, (RequestId, Response)>,
+    /// The state machine, with each client's last request applied and its response.
+    pub store: KvStore,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -412,12 +411,10 @@ pub struct Raft {
     election_timer: Option<TimerId>,
     /// The one pending heartbeat (leader) or vote re-send (candidate) timer.
     heartbeat_timer: Option<TimerId>,
-    registers: BTreeMap<Key, Value>,
-    /// Per client: the last request applied and its response.
-    sessions: BTreeMap<u32, (RequestId, Response)>,
+    /// The key-value state machine with its client sessions (deduplication).
+    store: KvStore,
     /// The state machine as of `snap_index` (sent in `InstallSnapshot`).
-    snap_registers: BTreeMap<Key, Value>,
-    snap_sessions: BTreeMap<u32, (RequestId, Response)>,
+    snap_store: KvStore,
     /// Leader: per client, the request it owes a reply once applied.
     waiting: BTreeMap<u32, RequestId>,
     /// Leader, ReadIndex: reads waiting for confirmation and for the state machine.
@@ -458,10 +455,8 @@ impl Raft {
             applied: 0,
             election_timer: None,
             heartbeat_timer: None,
-            registers: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            snap_registers: BTreeMap::new(),
-            snap_sessions: BTreeMap::new(),
+            store: KvStore::new(),
+            snap_store: KvStore::new(),
             waiting: BTreeMap::new(),
             reads: Vec::new(),
             read_round: 0,
@@ -1091,8 +1086,8 @@ impl Raft {
         let mut rest = Vec::new();
         for read in std::mem::take(&mut self.reads) {
             if self.round_confirmed(read.round, n) && self.applied >= read.read_index {
-                let value = self.registers.get(&read.key).copied();
-                Self::reply(ctx, read.client, read.request_id, Response::Value(value));
+                let value = self.store.read(read.key);
+                Self::reply(ctx, read.client, read.request_id, value);
             } else {
                 rest.push(read);
             }
@@ -1107,8 +1102,7 @@ impl Raft {
         Snapshot {
             last_index: self.snap_index,
             last_term: self.snap_term,
-            registers: self.snap_registers.clone(),
-            sessions: self.snap_sessions.clone(),
+            store: self.snap_store.clone(),
         }
     }
 
@@ -1125,8 +1119,7 @@ impl Raft {
         self.log.drain(..(last_index - self.snap_index) as usize);
         self.snap_index = last_index;
         self.snap_term = last_term;
-        self.snap_registers = self.registers.clone();
-        self.snap_sessions = self.sessions.clone();
+        self.snap_store = self.store.clone();
         self.persist_snapshot(ctx, from, last_index);
         ctx.observe(Observation::Snapshotted {
             last_index,
@@ -1192,10 +1185,8 @@ impl Raft {
             }
             self.snap_index = last_index;
             self.snap_term = snapshot.last_term;
-            self.registers = snapshot.registers.clone();
-            self.sessions = snapshot.sessions.clone();
-            self.snap_registers = snapshot.registers;
-            self.snap_sessions = snapshot.sessions;
+            self.store = snapshot.store.clone();
+            self.snap_store = snapshot.store;
             self.commit = last_index;
             self.applied = last_index;
             self.persist_snapshot(ctx, old_first, last_index.min(old_last));
@@ -1233,32 +1224,7 @@ impl Raft {
         request_id: RequestId,
         request: Request,
     ) -> Option<Response> {
-        if let Some((last, response)) = self.sessions.get(&client) {
-            if request_id == *last {
-                return Some(response.clone());
-            }
-            if request_id < *last {
-                return None;
-            }
-        }
-        let response = match request {
-            Request::Get { key } => Response::Value(self.registers.get(&key).copied()),
-            Request::Put { key, value } => {
-                self.registers.insert(key, value);
-                Response::Ok
-            }
-            Request::Cas { key, expected, new } => {
-                if self.registers.get(&key).copied() == expected {
-                    self.registers.insert(key, new);
-                    Response::Ok
-                } else {
-                    Response::Fail
-                }
-            }
-            Request::Broadcast { .. } | Request::ReadSet => Response::Unsupported,
-        };
-        self.sessions.insert(client, (request_id, response.clone()));
-        Some(response)
+        self.store.execute(client, request_id, &request)
     }
 
     /// Is the request in the part of the log not applied yet?
@@ -1505,14 +1471,14 @@ impl Process for Raft {
             ctx.reply(client, request_id, Response::Unsupported);
             return;
         }
-        if let Some((last, response)) = self.sessions.get(&client.0) {
-            if request_id == *last {
+        if let Some((last, response)) = self.store.session(client.0) {
+            if request_id == last {
                 // Applied already: the recorded response.
                 let response = response.clone();
                 Self::reply(ctx, client, request_id, response);
                 return;
             }
-            if request_id < *last {
+            if request_id < last {
                 ctx.annotate(|| format!("ignored {client} request {request_id}: superseded"));
                 return;
             }
@@ -1587,10 +1553,8 @@ impl Process for Raft {
                 (Slot::Snapshot, Stored::Snapshot(snap)) => {
                     self.snap_index = snap.last_index;
                     self.snap_term = snap.last_term;
-                    self.registers = snap.registers.clone();
-                    self.sessions = snap.sessions.clone();
-                    self.snap_registers = snap.registers;
-                    self.snap_sessions = snap.sessions;
+                    self.store = snap.store.clone();
+                    self.snap_store = snap.store;
                     self.commit = self.snap_index;
                     self.applied = self.snap_index;
                 }
@@ -2091,16 +2055,16 @@ mod tests {
         assert_eq!(r.execute(0, 1, put.clone()), Some(Response::Ok));
         let cas = Request::Cas {
             key: 1,
-            expected: None,
+            expected: Some(7),
             new: 9,
         };
-        assert_eq!(r.execute(0, 2, cas.clone()), Some(Response::Fail));
-        // The retry gets the recorded reply, not a second evaluation.
-        r.registers.remove(&1);
-        assert_eq!(r.execute(0, 2, cas), Some(Response::Fail));
+        assert_eq!(r.execute(0, 2, cas.clone()), Some(Response::Ok));
+        // The retry gets the recorded reply, not a second evaluation (which would fail now).
+        r.store.apply(&Request::Put { key: 1, value: 3 });
+        assert_eq!(r.execute(0, 2, cas), Some(Response::Ok));
         // An older request is ignored.
         assert_eq!(r.execute(0, 1, put), None);
-        assert_eq!(r.registers.get(&1), None);
+        assert_eq!(r.store.read(1), Response::Value(Some(3)));
     }
 
     fn entries(terms: &[u64]) -> Vec<Entry> {

@@ -44,13 +44,19 @@ pub enum Request {
         expected: Option<Value>,
         new: Value,
     },
+    /// Key-value: append `value` to the list held at `key` (an absent key holds the empty
+    /// list, a register written by `Put` the one-element list).
+    Append { key: Key, value: Value },
 }
 
 impl Request {
     pub fn service(&self) -> Service {
         match self {
             Request::Broadcast { .. } | Request::ReadSet => Service::Broadcast,
-            Request::Get { .. } | Request::Put { .. } | Request::Cas { .. } => Service::KeyValue,
+            Request::Get { .. }
+            | Request::Put { .. }
+            | Request::Cas { .. }
+            | Request::Append { .. } => Service::KeyValue,
         }
     }
 }
@@ -62,8 +68,11 @@ pub enum Response {
     Ok,
     /// A broadcast set, sorted.
     Set(Vec<Value>),
-    /// A key's value at the read.
+    /// A key's value at the read: absent, or the one value it holds.
     Value(Option<Value>),
+    /// A key's value at the read when appends made it a list of two or more values, oldest
+    /// first.
+    List(Vec<Value>),
     /// A definite failure: the request did not take effect (e.g. a compare-and-set whose
     /// expectation did not hold).
     Fail,

@@ -539,19 +539,36 @@ fn give_up(run: &mut KeyRun, reason: UnknownReason, report: &mut LinReport) {
 
 /// The key-value operations of a dsim history, in the checker's terms. Other requests
 /// (broadcast) are left out. Times are simulated nanoseconds; the process is the client id.
+///
+/// A history without appends maps values to integers. With appends, every value becomes the
+/// string of its digits followed by a space, so that a key's list is the concatenation of its
+/// values' strings: `Put 5` writes `"5 "`, `Append 7` appends `"7 "`, a read of the list
+/// `[5, 7]` returned `"5 7 "` — the register-with-append model then checks lists exactly.
 pub fn ops_from_history(history: &History) -> Vec<LinOp> {
+    let lists = history
+        .ops
+        .iter()
+        .any(|op| matches!(op.request, Request::Append { .. }));
+    let val = |v: u64| {
+        if lists {
+            Value::Str(format!("{v} "))
+        } else {
+            Value::Int(i128::from(v))
+        }
+    };
     let mut out = Vec::with_capacity(history.ops.len());
     for op in &history.ops {
         let (key, input) = match &op.request {
             Request::Get { key } => (*key, Input::Read),
-            Request::Put { key, value } => (*key, Input::Write(Value::Int(i128::from(*value)))),
+            Request::Put { key, value } => (*key, Input::Write(val(*value))),
             Request::Cas { key, expected, new } => (
                 *key,
                 Input::Cas {
-                    expected: expected.map_or(Value::Nil, |v| Value::Int(i128::from(v))),
-                    new: Value::Int(i128::from(*new)),
+                    expected: expected.map_or(Value::Nil, val),
+                    new: val(*new),
                 },
             ),
+            Request::Append { key, value } => (*key, Input::Append(val(*value))),
             Request::Broadcast { .. } | Request::ReadSet => continue,
         };
         let (ret, completion, output) = match &op.completion {
@@ -559,10 +576,11 @@ pub fn ops_from_history(history: &History) -> Vec<LinOp> {
             Some((t, Outcome::Unknown)) => (Some(t.0), Completion::Unknown, None),
             Some((t, Outcome::Fail)) => (Some(t.0), Completion::Fail, None),
             Some((t, Outcome::Ok(response))) => match response {
-                Response::Value(v) => (
+                Response::Value(v) => (Some(t.0), Completion::Ok, Some(v.map_or(Value::Nil, val))),
+                Response::List(vs) => (
                     Some(t.0),
                     Completion::Ok,
-                    Some(v.map_or(Value::Nil, |v| Value::Int(i128::from(v)))),
+                    Some(Value::Str(vs.iter().map(|v| format!("{v} ")).collect())),
                 ),
                 Response::Ok => (Some(t.0), Completion::Ok, None),
                 Response::Fail | Response::Redirect { .. } | Response::Unsupported => {

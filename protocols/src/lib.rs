@@ -6,6 +6,7 @@
 
 pub mod forward;
 pub mod gossip;
+pub mod liveness;
 pub mod primary_backup;
 pub mod raft;
 

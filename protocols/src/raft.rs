@@ -104,6 +104,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::liveness::Leadership;
 use serde::Deserialize;
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::trace::stable_hash;
@@ -366,6 +367,8 @@ pub enum Observation {
     Truncated { from: u64 },
     /// The leader of `leader_term` advanced its commit index to `index`.
     Committed { index: u64, leader_term: u64 },
+    /// The leader stopped leading on seeing the higher `term`.
+    SteppedDown { term: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -650,6 +653,7 @@ impl Raft {
             self.persist_term_vote(ctx);
         }
         if was_leader {
+            ctx.observe(Observation::SteppedDown { term });
             // The requests it owed replies to may still commit: no answer (they time out).
             self.waiting.clear();
             self.reads.clear();
@@ -1913,79 +1917,19 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
     .metric("leaders", leaders.len() as f64)
 }
 
-/// `liveness`: from the later of the last heal and the liveness phase's start, a leader is in
-/// office within `within`; of the client operations invoked from that deadline on (those still
-/// pending when the run stops excepted: it may have stopped first) at least `min_answered`
-/// complete (`1.0`: all; a lossy network, with clients that do not resend after a timeout,
-/// needs less).
+/// `liveness` (see [`crate::liveness`]): after the last heal a leader is in office within
+/// `within` — elected in the window, or elected earlier and neither stepped down nor crashed —
+/// and the operations invoked from then on complete.
 pub fn check_liveness(
     result: &RunResult<Observation>,
     within: SimDuration,
     min_answered: f64,
 ) -> CheckResult {
-    let base = result
-        .last_heal()
-        .max(result.liveness_start.unwrap_or(sim_core::SimTime::ZERO));
-    let deadline = base + within;
-    let leader = result
-        .observations
-        .iter()
-        .filter(|o| o.time <= deadline)
-        .filter_map(|o| match o.value {
-            Observation::BecameLeader { term } => Some((term, o.node, o.time)),
-            _ => None,
-        })
-        .max();
-    let Some((term, node, time)) = leader else {
-        return CheckResult::new(
-            "liveness",
-            Verdict::Fail,
-            format!(
-                "no leader by {deadline} ({within} after {base}) (reproduce with seed {})",
-                result.seed
-            ),
-        );
-    };
-    let (mut due, mut answered) = (0usize, 0usize);
-    let mut first_unanswered = None;
-    for op in &result.history.ops {
-        if op.invoke < deadline || op.completion.is_none() {
-            continue;
-        }
-        due += 1;
-        if matches!(
-            op.completion,
-            Some((_, sim_core::Outcome::Ok(_))) | Some((_, sim_core::Outcome::Fail))
-        ) {
-            answered += 1;
-        } else if first_unanswered.is_none() {
-            first_unanswered = Some((op.client.0, op.request_id, op.invoke));
-        }
-    }
-    if (answered as f64) < min_answered * due as f64 {
-        let (c, r, t) = first_unanswered.unwrap_or_default();
-        return CheckResult::new(
-            "liveness",
-            Verdict::Fail,
-            format!(
-                "{answered} of {due} operations invoked from {deadline} completed (need {:.0}%); first unanswered: client {c} request {r} invoked at {t} (reproduce with seed {})",
-                min_answered * 100.0,
-                result.seed
-            ),
-        )
-        .metric("ops_due", due as f64)
-        .metric("ops_answered", answered as f64);
-    }
-    CheckResult::new(
-        "liveness",
-        Verdict::Pass,
-        format!(
-            "leader n{} of term {term} by {time} (deadline {deadline}); {answered} of {due} operations invoked from then on completed",
-            node.0
-        ),
-    )
-    .metric("ops_due", due as f64)
-    .metric("ops_answered", answered as f64)
+    crate::liveness::check_liveness(result, within, min_answered, |o| match o {
+        Observation::BecameLeader { term } => Some(Leadership::Gained(*term)),
+        Observation::SteppedDown { .. } => Some(Leadership::Lost),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,129 @@
+//! The `liveness` check shared by the leader-based protocols (Raft, Multi-Paxos): after the
+//! faults heal, a leader is in office within a bound, and the clients' operations complete.
+//!
+//! The protocol says how to read its observations through [`Leadership`]: when a node gained
+//! leadership (of a term or ballot) and when it gave it up. A crash ends a node's leadership
+//! too. A leader elected before the faults healed counts only if it is still in office at the
+//! deadline: one that stepped down in between (a higher term arrived after the heal, say)
+//! leaves the cluster leaderless unless someone else was elected.
+
+use sim_core::check::{CheckResult, Verdict};
+use sim_core::sim::FaultRecord;
+use sim_core::{NodeId, Outcome, RunResult, SimDuration, SimTime};
+
+/// A change of leadership, read from a protocol's observation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leadership {
+    /// The node became leader of this term (or ballot).
+    Gained(u64),
+    /// The node stopped leading.
+    Lost,
+}
+
+/// Who leads at `at`: the node in office (leader, term, since) with the highest term, if any.
+pub fn leader_at<O>(
+    result: &RunResult<O>,
+    at: SimTime,
+    leadership: impl Fn(&O) -> Option<Leadership>,
+) -> Option<(NodeId, u64, SimTime)> {
+    // Per node: (term, since) while it leads. Events in time order; at equal times a fault
+    // record (crash) is applied before the observations of that instant.
+    let mut leading: Vec<Option<(u64, SimTime)>> = vec![None; result.node_count as usize];
+    let mut faults = result.fault_log.iter().peekable();
+    for o in result.observations.iter().take_while(|o| o.time <= at) {
+        while let Some((t, r)) = faults.peek() {
+            if *t > o.time {
+                break;
+            }
+            if let FaultRecord::Crash(n) = r {
+                leading[n.index()] = None;
+            }
+            faults.next();
+        }
+        match leadership(&o.value) {
+            Some(Leadership::Gained(term)) => leading[o.node.index()] = Some((term, o.time)),
+            Some(Leadership::Lost) => leading[o.node.index()] = None,
+            None => {}
+        }
+    }
+    for (t, r) in faults {
+        if *t > at {
+            break;
+        }
+        if let FaultRecord::Crash(n) = r {
+            leading[n.index()] = None;
+        }
+    }
+    leading
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| l.map(|(term, since)| (term, NodeId(i as u32), since)))
+        .max()
+        .map(|(term, node, since)| (node, term, since))
+}
+
+/// `liveness`: from the later of the last heal and the liveness phase's start, a leader is in
+/// office at the deadline `within` later; of the client operations invoked from that deadline
+/// on (those still pending when the run stops excepted: it may have stopped first) at least
+/// `min_answered` complete (`1.0`: all; a lossy network, with clients that do not resend after
+/// a timeout, may need less).
+pub fn check_liveness<O>(
+    result: &RunResult<O>,
+    within: SimDuration,
+    min_answered: f64,
+    leadership: impl Fn(&O) -> Option<Leadership>,
+) -> CheckResult {
+    let base = result
+        .last_heal()
+        .max(result.liveness_start.unwrap_or(SimTime::ZERO));
+    let deadline = base + within;
+    let Some((node, term, since)) = leader_at(result, deadline, leadership) else {
+        return CheckResult::new(
+            "liveness",
+            Verdict::Fail,
+            format!(
+                "no leader in office at {deadline} ({within} after {base}) (reproduce with seed {})",
+                result.seed
+            ),
+        );
+    };
+    let (mut due, mut answered) = (0usize, 0usize);
+    let mut first_unanswered = None;
+    for op in &result.history.ops {
+        if op.invoke < deadline || op.completion.is_none() {
+            continue;
+        }
+        due += 1;
+        if matches!(
+            op.completion,
+            Some((_, Outcome::Ok(_))) | Some((_, Outcome::Fail))
+        ) {
+            answered += 1;
+        } else if first_unanswered.is_none() {
+            first_unanswered = Some((op.client.0, op.request_id, op.invoke));
+        }
+    }
+    if (answered as f64) < min_answered * due as f64 {
+        let (c, r, t) = first_unanswered.unwrap_or_default();
+        return CheckResult::new(
+            "liveness",
+            Verdict::Fail,
+            format!(
+                "{answered} of {due} operations invoked from {deadline} completed (need {:.0}%); first unanswered: client {c} request {r} invoked at {t} (reproduce with seed {})",
+                min_answered * 100.0,
+                result.seed
+            ),
+        )
+        .metric("ops_due", due as f64)
+        .metric("ops_answered", answered as f64);
+    }
+    CheckResult::new(
+        "liveness",
+        Verdict::Pass,
+        format!(
+            "leader {node} of term {term} in office at {deadline} (since {since}); {answered} of {due} operations invoked from then on completed"
+        ),
+    )
+    .metric("ops_due", due as f64)
+    .metric("ops_answered", answered as f64)
+}

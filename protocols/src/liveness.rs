@@ -127,3 +127,111 @@ pub fn check_liveness<O>(
     .metric("ops_due", due as f64)
     .metric("ops_answered", answered as f64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::{History, Observed, Stats};
+
+    #[derive(Clone, Debug, Hash)]
+    enum Obs {
+        Won(u64),
+        StepDown,
+    }
+
+    fn result(
+        observations: Vec<(u64, u32, Obs)>,
+        faults: Vec<(u64, FaultRecord)>,
+    ) -> RunResult<Obs> {
+        RunResult {
+            seed: 9,
+            trace_hash: 0,
+            stats: Stats::default(),
+            end: SimTime(10_000),
+            hit_events_max: false,
+            history: History::default(),
+            observations: observations
+                .into_iter()
+                .map(|(t, n, value)| Observed {
+                    time: SimTime(t),
+                    node: NodeId(n),
+                    value,
+                })
+                .collect(),
+            fault_log: faults.into_iter().map(|(t, r)| (SimTime(t), r)).collect(),
+            final_status: Vec::new(),
+            liveness_start: None,
+            running_hashes: None,
+            plan: Vec::new(),
+            node_count: 3,
+            client_count: 0,
+            captured: Vec::new(),
+        }
+    }
+
+    fn read(o: &Obs) -> Option<Leadership> {
+        match o {
+            Obs::Won(t) => Some(Leadership::Gained(*t)),
+            Obs::StepDown => Some(Leadership::Lost),
+        }
+    }
+
+    fn verdict(r: &RunResult<Obs>) -> Verdict {
+        check_liveness(r, SimDuration(100), 1.0, read).verdict
+    }
+
+    #[test]
+    fn a_leader_from_before_the_heal_counts_only_while_in_office() {
+        // n0 leads from t=10; a partition heals at 500; deadline 600.
+        let heal = vec![(500, FaultRecord::Heal)];
+        assert_eq!(
+            verdict(&result(vec![(10, 0, Obs::Won(1))], heal.clone())),
+            Verdict::Pass
+        );
+        // It stepped down after the heal and nobody was elected by the deadline.
+        let r = result(
+            vec![(10, 0, Obs::Won(1)), (550, 0, Obs::StepDown)],
+            heal.clone(),
+        );
+        assert_eq!(verdict(&r), Verdict::Fail);
+        // ... or someone was: n2 of term 2.
+        let r = result(
+            vec![
+                (10, 0, Obs::Won(1)),
+                (550, 0, Obs::StepDown),
+                (590, 2, Obs::Won(2)),
+            ],
+            heal.clone(),
+        );
+        assert_eq!(
+            leader_at(&r, SimTime(600), read),
+            Some((NodeId(2), 2, SimTime(590)))
+        );
+        assert_eq!(verdict(&r), Verdict::Pass);
+        // Elected after the deadline is too late.
+        let r = result(
+            vec![
+                (10, 0, Obs::Won(1)),
+                (550, 0, Obs::StepDown),
+                (650, 2, Obs::Won(2)),
+            ],
+            heal.clone(),
+        );
+        assert_eq!(verdict(&r), Verdict::Fail);
+        // A crash ends leadership; a restart does not bring it back.
+        let r = result(
+            vec![(10, 0, Obs::Won(1))],
+            vec![
+                (300, FaultRecord::Crash(NodeId(0))),
+                (500, FaultRecord::Restart(NodeId(0))),
+            ],
+        );
+        assert_eq!(verdict(&r), Verdict::Fail);
+        // Two nodes think they lead (an old leader not yet told): the higher term is named.
+        let r = result(vec![(10, 0, Obs::Won(1)), (400, 1, Obs::Won(2))], heal);
+        assert_eq!(
+            leader_at(&r, SimTime(600), read).map(|l| l.0),
+            Some(NodeId(1))
+        );
+    }
+}

@@ -38,6 +38,7 @@ fn config(nodes: u32, seed: u64) -> SimConfig {
         },
         timeout: ms(1_000),
         stop: None,
+        ..Default::default()
     };
     c
 }
@@ -101,6 +102,7 @@ fn push_pull_spreads_a_value_faster_than_push_or_pull_alone_and_logarithmically(
             },
             timeout: ms(1_000),
             stop: None,
+            ..Default::default()
         };
         let result = run_gossip(c, &Params::new(mode, 1, ms(100)));
         let r = check_convergence(&result, None);
@@ -284,6 +286,7 @@ fn crash_after_ack(seed: u64) -> SimConfig {
         },
         timeout: ms(100),
         stop: None,
+        ..Default::default()
     };
     c.faults = vec![
         ScheduledFault {

@@ -148,6 +148,12 @@ pub struct ClientsSpec {
     pub workload: WorkloadSpec,
     #[serde(default)]
     pub stop: Option<SimDuration>,
+    /// Open loop: requests per second arriving at each client.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Resends of a timed-out request before it is recorded as unknown.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 fn default_timeout() -> SimDuration {
@@ -161,6 +167,7 @@ pub enum TargetSpec {
     Random,
     Fixed(u32),
     RoundRobin,
+    Bound,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +185,8 @@ pub enum WorkloadSpec {
         put: u32,
         #[serde(default = "default_weight")]
         cas: u32,
+        #[serde(default)]
+        append: u32,
         interval: SimDuration,
         ops_per_client: u32,
     },

@@ -29,6 +29,10 @@ use crate::{check_names, CheckSpec, Expect, Scenario, ScenarioError};
 pub const DURATION_MAX: SimDuration = SimDuration::from_secs(365 * 24 * 3600);
 pub const NODE_COUNT_MAX: u32 = 1_000_000;
 pub const CLIENT_COUNT_MAX: u32 = 100_000;
+/// Most requests per second arriving at one open-loop client.
+pub const CLIENT_RATE_MAX: f64 = 1_000_000.0;
+/// Most resends of one timed-out request.
+pub const CLIENT_RETRIES_MAX: u32 = 100;
 pub const DRIFT_PPM_MAX: u32 = 100_000;
 /// Most tokens the benchmark forwarder may start with, in total.
 pub const FORWARD_TOKENS_MAX: u64 = 10_000_000;
@@ -503,6 +507,7 @@ impl V<'_, '_> {
         let target = match c.target {
             TargetSpec::Random => TargetPolicy::Random,
             TargetSpec::RoundRobin => TargetPolicy::RoundRobin,
+            TargetSpec::Bound => TargetPolicy::Bound,
             TargetSpec::Fixed(n) => TargetPolicy::Fixed(self.node("clients.target.0", n)?),
         };
         let timeout = self.positive("clients.timeout", c.timeout)?;
@@ -529,6 +534,7 @@ impl V<'_, '_> {
                 get,
                 put,
                 cas,
+                append,
                 interval,
                 ops_per_client,
             } => {
@@ -540,7 +546,7 @@ impl V<'_, '_> {
                             .to_string(),
                     ));
                 }
-                for (name, w) in [("get", get), ("put", put), ("cas", cas)] {
+                for (name, w) in [("get", get), ("put", put), ("cas", cas), ("append", append)] {
                     if *w > KV_WEIGHT_MAX {
                         return Err(self.err(
                             &format!("clients.workload.{name}"),
@@ -550,11 +556,11 @@ impl V<'_, '_> {
                         ));
                     }
                 }
-                if *get == 0 && *put == 0 && *cas == 0 {
+                if *get == 0 && *put == 0 && *cas == 0 && *append == 0 {
                     return Err(self.err(
                         "clients.workload",
-                        "the weights `get`, `put` and `cas` are all `0`: the clients would do nothing",
-                        "give at least one kind of request a positive weight (each defaults to `1`)"
+                        "the weights `get`, `put`, `cas` and `append` are all `0`: the clients would do nothing",
+                        "give at least one kind of request a positive weight (`get`, `put` and `cas` default to `1`, `append` to `0`)"
                             .to_string(),
                     ));
                 }
@@ -571,6 +577,7 @@ impl V<'_, '_> {
                     get: *get,
                     put: *put,
                     cas: *cas,
+                    append: *append,
                     interval,
                     ops_per_client: *ops_per_client,
                 }
@@ -622,12 +629,34 @@ impl V<'_, '_> {
             }
             None => None,
         };
+        if let Some(rate) = c.rate {
+            if !(rate.is_finite() && rate > 0.0 && rate <= CLIENT_RATE_MAX) {
+                return Err(self.err(
+                    "clients.rate",
+                    format!("`clients.rate` is `{rate}`, outside `(0, {CLIENT_RATE_MAX}]`"),
+                    "requests per second arriving at each client (open loop); leave it out for a closed loop".to_string(),
+                ));
+            }
+        }
+        if c.retries > CLIENT_RETRIES_MAX {
+            return Err(self.err(
+                "clients.retries",
+                format!(
+                    "`clients.retries` is `{}`, above the limit `{CLIENT_RETRIES_MAX}`",
+                    c.retries
+                ),
+                "resends of a timed-out request before it counts as unknown; a few are plenty"
+                    .to_string(),
+            ));
+        }
         Ok(ClientConfig {
             count: c.count,
             target,
             workload,
             timeout,
             stop,
+            rate: c.rate,
+            retries: c.retries,
         })
     }
 

@@ -340,7 +340,15 @@ fn key_value_workload_and_linearizable() {
     );
     check(
         &kv(&KV_CLIENTS.replace("get: 2, put: 2, cas: 1", "get: 0, put: 0, cas: 0")),
-        "t.ron:7:35: the weights `get`, `put` and `cas` are all `0`: the clients would do nothing\n  hint: give at least one kind of request a positive weight (each defaults to `1`)",
+        "t.ron:7:35: the weights `get`, `put`, `cas` and `append` are all `0`: the clients would do nothing\n  hint: give at least one kind of request a positive weight (`get`, `put` and `cas` default to `1`, `append` to `0`)",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("count: 2,", "count: 2, rate: 0.0,")),
+        "t.ron:7:31: `clients.rate` is `0`, outside `(0, 1000000]`\n  hint: requests per second arriving at each client (open loop); leave it out for a closed loop",
+    );
+    check(
+        &kv(&KV_CLIENTS.replace("count: 2,", "count: 2, retries: 1000,")),
+        "t.ron:7:34: `clients.retries` is `1000`, above the limit `100`\n  hint: resends of a timed-out request before it counts as unknown; a few are plenty",
     );
     check(
         &kv(&KV_CLIENTS.replace("ops_per_client: 5", "ops_per_client: 0")),
@@ -348,7 +356,7 @@ fn key_value_workload_and_linearizable() {
     );
     check(
         &kv(&KV_CLIENTS.replace("keys: 3", "kyes: 3")),
-        "t.ron:7:44: unknown field `kyes` in `clients.workload`\n  hint: did you mean `keys`? the fields here are `keys`, `get`, `put`, `cas`, `interval`, `ops_per_client`",
+        "t.ron:7:44: unknown field `kyes` in `clients.workload`\n  hint: did you mean `keys`? the fields here are `keys`, `get`, `put`, `cas`, `append`, `interval`, `ops_per_client`",
     );
     check(
         &kv(&KV_CLIENTS.replace("keys: 3, ", "")),

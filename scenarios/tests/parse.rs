@@ -550,6 +550,7 @@ fn key_value_workload_primary_backup_and_linearizable() {
             get: 2,
             put: 3,
             cas: 1,
+            append: 0,
             interval: ms(20),
             ops_per_client: 50
         }
@@ -578,6 +579,7 @@ fn key_value_workload_primary_backup_and_linearizable() {
             get: 1,
             put: 1,
             cas: 1,
+            append: 0,
             interval: SimDuration::ZERO,
             ops_per_client: 1
         }

@@ -1,17 +1,28 @@
 //! Simulated clients: network endpoints that issue the workload's requests and record the
 //! history.
 //!
-//! Each client runs one request at a time (closed loop). It picks a node by the target policy,
+//! Each client has at most one request in flight. It picks a node by the target policy,
 //! records the invocation, and waits for the reply or its timeout. A reply completes the
-//! operation (`ok`, or `fail` for a definite refusal); a timeout records it as `unknown` — it
-//! may still take effect — and a late reply to it is ignored. Each client draws from its own
-//! random stream, so adding a client does not change what the others do.
+//! operation (`ok`, or `fail` for a definite refusal); a timeout resends the same request up to
+//! `retries` times (same request id, each attempt with a fresh timeout) and then records it as
+//! `unknown` — it may still take effect — and a late reply to it is ignored. Each client draws
+//! from its own random stream, so adding a client does not change what the others do.
+//!
+//! # Closed and open loop
+//!
+//! Closed loop (the default): a client's next request follows the completion of the previous
+//! one after the workload's `interval`. Open loop (`rate`): requests *arrive* at the client at
+//! `rate` per second (exponential gaps), independent of how fast they are served; an arrival
+//! while a request is in flight waits in the client's queue and is sent as soon as that request
+//! completes or times out, so a slow or unavailable service faces the same offered load as a
+//! fast one. The history records an operation's invocation when it is sent.
 //!
 //! # Workloads
 //!
 //! - `Broadcast`: fresh unique values, one after another.
-//! - `KeyValue`: gets, puts and compare-and-sets on keys `0..keys`, mixed by integer weights.
-//!   Every value a client writes (a put's value, a cas's new value) is unique across the run —
+//! - `KeyValue`: gets, puts, compare-and-sets and appends on keys `0..keys`, mixed by integer
+//!   weights. Every value a client writes (a put's value, a cas's new value, an appended
+//!   value) is unique across the run —
 //!   `(client + 1) << 32 | n`, `n` counting the client's requests from 1 — so that a read names
 //!   the one write it observed and histories stay checkable. A cas expects the value the client
 //!   last saw for its key (through its own reads and successful writes; absent if it has seen
@@ -48,6 +59,8 @@ struct Outstanding {
     index: usize,
     /// Redirects followed so far.
     redirects: u32,
+    /// Timeouts so far (the attempt in flight is `attempt + 1`).
+    attempt: u32,
 }
 
 struct ClientState {
@@ -56,6 +69,10 @@ struct ClientState {
     issued: u32,
     outstanding: Option<Outstanding>,
     next_target: u32,
+    /// Open loop: requests arrived and not yet sent.
+    backlog: u32,
+    /// Open loop: requests arrived so far (at most `ops_per_client`).
+    arrived: u32,
     /// Key-value: the value this client last saw for each key (a key it never saw, or last
     /// read as absent, has no entry). Bounded by the workload's key count.
     seen: BTreeMap<Key, Value>,
@@ -75,12 +92,26 @@ pub(crate) struct Issue {
     pub(crate) request_id: RequestId,
     pub(crate) request: Request,
     pub(crate) timeout: SimDuration,
+    /// Which attempt this is (0 for the first send), for the timeout event.
+    pub(crate) attempt: u32,
+}
+
+/// What a timeout means for the client.
+pub(crate) enum Timeout {
+    /// The request was sent again (a retry): send this, with a new timeout.
+    Resend(Issue),
+    /// The operation ended as unknown; the client acts next at this time (if it has more to
+    /// do).
+    GaveUp(Option<SimTime>),
+    /// Stale: the request completed already, or this is an earlier attempt's timeout.
+    Ignored,
 }
 
 /// What a reply means for the client.
 pub(crate) enum Reply {
-    /// The operation completed with this outcome; the client acts next at this time.
-    Complete(Outcome, SimTime),
+    /// The operation completed with this outcome; the client acts next at this time (if it
+    /// has more to do: an open-loop client without queued arrivals waits for the next one).
+    Complete(Outcome, Option<SimTime>),
     /// Redirected: send the same request again, to `node`.
     Resend {
         node: NodeId,
@@ -109,13 +140,20 @@ impl Clients {
             get,
             put,
             cas,
+            append,
             ..
         } = cfg.workload
         {
             assert!(keys > 0, "key-value workload without keys");
             assert!(
-                u64::from(get) + u64::from(put) + u64::from(cas) > 0,
+                u64::from(get) + u64::from(put) + u64::from(cas) + u64::from(append) > 0,
                 "key-value workload with an empty mix"
+            );
+        }
+        if let Some(rate) = cfg.rate {
+            assert!(
+                rate.is_finite() && rate > 0.0,
+                "open-loop rate {rate} is not positive"
             );
         }
         let states = (0..count)
@@ -125,6 +163,8 @@ impl Clients {
                 issued: 0,
                 outstanding: None,
                 next_target: i % node_count.max(1),
+                backlog: 0,
+                arrived: 0,
                 seen: BTreeMap::new(),
             })
             .collect();
@@ -141,25 +181,68 @@ impl Clients {
         self.states.len() as u32
     }
 
-    /// When each client first acts: staggered over one interval so they do not move in step.
+    /// Whether requests arrive on their own (open loop) rather than after completions.
+    pub(crate) fn open_loop(&self) -> bool {
+        self.cfg.rate.is_some()
+    }
+
+    /// Mean gap between two arrivals at one open-loop client.
+    fn arrival_gap(&self) -> SimDuration {
+        let rate = self.cfg.rate.unwrap_or(1.0);
+        SimDuration(((1e9 / rate) as u64).max(1))
+    }
+
+    /// When each client first acts: closed loop, staggered over one interval so they do not
+    /// move in step; open loop, its first arrival.
     pub(crate) fn first_ticks(&mut self) -> Vec<(ClientId, SimTime)> {
         let spread = self.cfg.workload.interval().0.max(1);
+        let gap = self.arrival_gap();
+        let open = self.open_loop();
         self.states
             .iter_mut()
             .enumerate()
-            .map(|(i, s)| (ClientId(i as u32), SimTime(s.rng.below(spread))))
+            .map(|(i, s)| {
+                let at = if open {
+                    SimTime(s.rng.exponential(gap).0)
+                } else {
+                    SimTime(s.rng.below(spread))
+                };
+                (ClientId(i as u32), at)
+            })
             .collect()
+    }
+
+    /// Open loop: a request arrives at client `c`. Returns the request to send now (if the
+    /// client is free) and when the next one arrives (if any will).
+    pub(crate) fn arrive(&mut self, c: ClientId, now: SimTime) -> (Option<Issue>, Option<SimTime>) {
+        let ops = self.cfg.workload.ops_per_client();
+        let gap = self.arrival_gap();
+        let stop = self.stop;
+        let s = &mut self.states[c.index()];
+        if now >= stop || s.arrived >= ops {
+            return (None, None);
+        }
+        s.arrived += 1;
+        s.backlog += 1;
+        let next = now + s.rng.exponential(gap);
+        let next = (s.arrived < ops && next < stop).then_some(next);
+        (self.tick(c, now), next)
     }
 
     /// The client's next request, if it should issue one now.
     pub(crate) fn tick(&mut self, c: ClientId, now: SimTime) -> Option<Issue> {
         let node_count = self.node_count;
+        let open = self.open_loop();
         let s = &mut self.states[c.index()];
         if s.outstanding.is_some()
             || now >= self.stop
             || s.issued >= self.cfg.workload.ops_per_client()
+            || (open && s.backlog == 0)
         {
             return None;
+        }
+        if open {
+            s.backlog -= 1;
         }
         // Unique across clients: client id in the high half, the request count in the low.
         let fresh = (u64::from(c.0) + 1) << 32 | u64::from(s.issued + 1);
@@ -171,21 +254,29 @@ impl Clients {
                 get,
                 put,
                 cas,
+                append,
                 ..
             } => {
-                let (get, put, cas) = (u64::from(get), u64::from(put), u64::from(cas));
-                let draw = s.rng.below(get + put + cas);
+                let (get, put, cas, append) = (
+                    u64::from(get),
+                    u64::from(put),
+                    u64::from(cas),
+                    u64::from(append),
+                );
+                let draw = s.rng.below(get + put + cas + append);
                 let key = s.rng.below(u64::from(keys));
                 if draw < get {
                     Request::Get { key }
                 } else if draw < get + put {
                     Request::Put { key, value: fresh }
-                } else {
+                } else if draw < get + put + cas {
                     Request::Cas {
                         key,
                         expected: s.seen.get(&key).copied(),
                         new: fresh,
                     }
+                } else {
+                    Request::Append { key, value: fresh }
                 }
             }
         };
@@ -197,6 +288,7 @@ impl Clients {
                 s.next_target = (n + 1) % node_count;
                 NodeId(n)
             }
+            TargetPolicy::Bound => NodeId(c.0 % node_count),
         };
         let request_id = s.next_request;
         s.next_request += 1;
@@ -205,6 +297,7 @@ impl Clients {
             request_id,
             index: self.history.ops.len(),
             redirects: 0,
+            attempt: 0,
         });
         self.history.ops.push(Operation {
             client: c,
@@ -219,7 +312,19 @@ impl Clients {
             request_id,
             request,
             timeout: self.cfg.timeout,
+            attempt: 0,
         })
+    }
+
+    /// When client `c` acts next after finishing an operation at `now`: closed loop, after the
+    /// workload's interval; open loop, at once if arrivals are queued, else at the next arrival
+    /// (already scheduled).
+    fn next_after(&self, c: ClientId, now: SimTime) -> Option<SimTime> {
+        if self.open_loop() {
+            (self.states[c.index()].backlog > 0).then_some(now)
+        } else {
+            Some(now + self.cfg.workload.interval())
+        }
     }
 
     /// A reply from node `from` arrived: the operation completes, or is resent after a
@@ -233,7 +338,6 @@ impl Clients {
         now: SimTime,
     ) -> Reply {
         let node_count = self.node_count;
-        let pause = self.cfg.workload.interval();
         let s = &mut self.states[c.index()];
         let Some(out) = s.outstanding else {
             return Reply::Ignored;
@@ -285,30 +389,61 @@ impl Clients {
                 (Request::Put { key, value: v }, _) | (Request::Cas { key, new: v, .. }, _) => {
                     s.seen.insert(*key, *v);
                 }
+                // A list is no register value a cas could expect.
+                (Request::Get { key }, Response::List(_)) | (Request::Append { key, .. }, _) => {
+                    s.seen.remove(key);
+                }
                 _ => {}
             }
         }
         s.outstanding = None;
         op.completion = Some((now, outcome.clone()));
-        Reply::Complete(outcome, now + pause)
+        Reply::Complete(outcome, self.next_after(c, now))
     }
 
-    /// A request's timeout fired. Returns when the client acts next, or `None` if the request
-    /// had already completed.
+    /// The timeout of attempt `attempt` of a request fired: resend it (a retry), or give the
+    /// operation up as unknown, or ignore a stale timeout.
     pub(crate) fn on_timeout(
         &mut self,
         c: ClientId,
         request_id: RequestId,
+        attempt: u32,
         now: SimTime,
-    ) -> Option<SimTime> {
+    ) -> Timeout {
+        let node_count = self.node_count;
         let s = &mut self.states[c.index()];
-        let out = s.outstanding?;
-        if out.request_id != request_id {
-            return None;
+        let Some(out) = s.outstanding else {
+            return Timeout::Ignored;
+        };
+        if out.request_id != request_id || out.attempt != attempt {
+            return Timeout::Ignored;
+        }
+        let op = &mut self.history.ops[out.index];
+        if attempt < self.cfg.retries {
+            // The same request again: where a fixed binding says, else to the next node.
+            let node = match self.cfg.target {
+                TargetPolicy::Fixed(n) => n,
+                TargetPolicy::Bound => NodeId(c.0 % node_count),
+                TargetPolicy::Random | TargetPolicy::RoundRobin => {
+                    NodeId((op.node.0 + 1) % node_count)
+                }
+            };
+            op.node = node;
+            s.outstanding = Some(Outstanding {
+                attempt: attempt + 1,
+                ..out
+            });
+            return Timeout::Resend(Issue {
+                node,
+                request_id,
+                request: op.request.clone(),
+                timeout: self.cfg.timeout,
+                attempt: attempt + 1,
+            });
         }
         s.outstanding = None;
-        self.history.ops[out.index].completion = Some((now, Outcome::Unknown));
-        Some(now + self.cfg.workload.interval())
+        op.completion = Some((now, Outcome::Unknown));
+        Timeout::GaveUp(self.next_after(c, now))
     }
 }
 
@@ -322,6 +457,7 @@ mod tests {
             get,
             put,
             cas,
+            append: 0,
             interval: SimDuration::from_millis(10),
             ops_per_client,
         }
@@ -334,6 +470,8 @@ mod tests {
             workload,
             timeout: SimDuration::from_secs(1),
             stop: None,
+            rate: None,
+            retries: 0,
         };
         Clients::new(7, &cfg, node_count, SimDuration::from_secs(3600))
     }
@@ -527,7 +665,7 @@ mod tests {
         // The answer completes the operation, whichever node it comes from.
         match cs.on_reply(c, NodeId(0), id, Response::Ok, SimTime(9)) {
             Reply::Complete(Outcome::Ok(Response::Ok), next) => {
-                assert_eq!(next, SimTime(9) + SimDuration::from_millis(10))
+                assert_eq!(next, Some(SimTime(9) + SimDuration::from_millis(10)))
             }
             _ => panic!("an answer completes"),
         }
@@ -593,10 +731,10 @@ mod tests {
             ),
             Reply::Resend { .. }
         ));
-        assert_eq!(
-            cs.on_timeout(c, issue.request_id, SimTime(300)),
-            Some(SimTime(300) + SimDuration::from_millis(10))
-        );
+        assert!(matches!(
+            cs.on_timeout(c, issue.request_id, 0, SimTime(300)),
+            Timeout::GaveUp(Some(t)) if t == SimTime(300) + SimDuration::from_millis(10)
+        ));
         assert_eq!(
             cs.history.ops[1].completion,
             Some((SimTime(300), Outcome::Unknown))
@@ -605,5 +743,157 @@ mod tests {
             cs.on_reply(c, NodeId(1), issue.request_id, Response::Ok, SimTime(301)),
             Reply::Ignored
         ));
+    }
+
+    #[test]
+    fn retries_resend_the_same_request_then_give_up() {
+        let cfg = ClientConfig {
+            count: 1,
+            target: TargetPolicy::RoundRobin,
+            workload: kv(1, (0, 1, 0), 3),
+            timeout: SimDuration::from_millis(100),
+            stop: None,
+            rate: None,
+            retries: 2,
+        };
+        let mut cs = Clients::new(7, &cfg, 3, SimDuration::from_secs(3600));
+        let c = ClientId(0);
+        let issue = cs.tick(c, SimTime(0)).expect("a request");
+        assert_eq!(issue.node, NodeId(0));
+        for attempt in 0..2 {
+            // A stale timeout (an earlier attempt's) does nothing.
+            if attempt > 0 {
+                assert!(matches!(
+                    cs.on_timeout(c, issue.request_id, attempt - 1, SimTime(1)),
+                    Timeout::Ignored
+                ));
+            }
+            match cs.on_timeout(c, issue.request_id, attempt, SimTime(100)) {
+                Timeout::Resend(again) => {
+                    assert_eq!(again.request_id, issue.request_id);
+                    assert_eq!(again.request, issue.request);
+                    assert_eq!(again.attempt, attempt + 1);
+                    assert_eq!(again.node, NodeId(attempt + 1), "the next node");
+                }
+                _ => panic!("attempt {attempt} is retried"),
+            }
+        }
+        assert!(cs.history.ops[0].completion.is_none());
+        assert!(matches!(
+            cs.on_timeout(c, issue.request_id, 2, SimTime(300)),
+            Timeout::GaveUp(Some(_))
+        ));
+        assert_eq!(
+            cs.history.ops[0].completion,
+            Some((SimTime(300), Outcome::Unknown))
+        );
+        assert_eq!(cs.history.ops.len(), 1, "a retry is the same operation");
+    }
+
+    #[test]
+    fn open_loop_arrivals_queue_behind_a_slow_request() {
+        let cfg = ClientConfig {
+            count: 1,
+            target: TargetPolicy::Bound,
+            workload: kv(2, (1, 1, 0), 50),
+            timeout: SimDuration::from_secs(1),
+            stop: None,
+            rate: Some(100.0),
+            retries: 0,
+        };
+        let mut cs = Clients::new(3, &cfg, 3, SimDuration::from_secs(3600));
+        assert!(cs.open_loop());
+        let c = ClientId(0);
+        let first = cs.first_ticks()[0].1;
+        // Nothing is sent before an arrival.
+        assert!(cs.tick(c, SimTime(0)).is_none());
+        let (issue, mut next) = cs.arrive(c, first);
+        let issue = issue.expect("a free client sends at once");
+        assert_eq!(issue.node, NodeId(0), "client 0 is bound to node 0");
+        // Three more arrive while the first is in flight: queued, nothing sent.
+        let mut gaps = Vec::new();
+        let mut t = first;
+        for _ in 0..3 {
+            let at = next.expect("more arrivals");
+            gaps.push(at.0 - t.0);
+            t = at;
+            let (sent, n) = cs.arrive(c, at);
+            assert!(sent.is_none(), "busy: the arrival waits");
+            next = n;
+        }
+        assert!(gaps.iter().all(|g| *g > 0));
+        // The reply frees the client: the next queued request goes at once.
+        match cs.on_reply(c, issue.node, issue.request_id, Response::Ok, t) {
+            Reply::Complete(_, Some(at)) => assert_eq!(at, t),
+            _ => panic!("queued arrivals are sent at once"),
+        }
+        let mut sent = 1;
+        while let Some(i) = cs.tick(c, t) {
+            sent += 1;
+            let r = match i.request {
+                Request::Get { .. } => Response::Value(None),
+                _ => Response::Ok,
+            };
+            match cs.on_reply(c, i.node, i.request_id, r, t) {
+                Reply::Complete(_, next) => {
+                    if sent == 4 {
+                        assert_eq!(next, None, "queue empty: wait for the next arrival");
+                    }
+                }
+                _ => panic!("completes"),
+            }
+        }
+        assert_eq!(sent, 4, "each arrival is sent once");
+        // The arrival rate: 46 more gaps average about 10 ms.
+        let mut total = 0;
+        let mut count = 0;
+        while let Some(at) = next {
+            total += at.0 - t.0;
+            count += 1;
+            t = at;
+            let (i, n) = cs.arrive(c, at);
+            if let Some(i) = i {
+                cs.on_reply(c, i.node, i.request_id, Response::Ok, at);
+            }
+            next = n;
+        }
+        assert_eq!(count + 4, 50, "stops after ops_per_client arrivals");
+        let mean_ms = total as f64 / count as f64 / 1e6;
+        assert!((5.0..20.0).contains(&mean_ms), "mean gap {mean_ms} ms");
+    }
+
+    #[test]
+    fn appends_are_drawn_by_weight_and_forget_the_register() {
+        let mut w = kv(1, (1, 0, 1), 400);
+        if let Workload::KeyValue { append, .. } = &mut w {
+            *append = 2;
+        }
+        let mut cs = clients(1, 1, TargetPolicy::Fixed(NodeId(0)), w);
+        let c = ClientId(0);
+        let mut appends = 0;
+        let mut after_append = false;
+        for t in 0..400 {
+            let issue = cs.tick(c, SimTime(t)).expect("a request");
+            let response = match issue.request {
+                Request::Append { .. } => {
+                    appends += 1;
+                    after_append = true;
+                    Response::Ok
+                }
+                Request::Cas { expected, .. } => {
+                    if after_append {
+                        assert_eq!(expected, None, "a list is no value to expect");
+                    }
+                    Response::Fail
+                }
+                Request::Get { .. } => {
+                    after_append = false;
+                    Response::Value(Some(1))
+                }
+                other => panic!("unexpected {other:?}"),
+            };
+            cs.on_reply(c, issue.node, issue.request_id, response, SimTime(t));
+        }
+        assert!((150..250).contains(&appends), "{appends} appends of 400");
     }
 }

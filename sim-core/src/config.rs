@@ -148,6 +148,10 @@ pub enum TargetPolicy {
     Fixed(NodeId),
     /// Client i starts at node i mod n and moves to the next node after each request.
     RoundRobin,
+    /// Client i always sends to node i mod n (a Jepsen-style binding of clients to nodes;
+    /// redirects are still followed). Clients in a partition group then stay with nodes on
+    /// their side when the groups are laid out that way.
+    Bound,
 }
 
 /// What the clients do.
@@ -162,15 +166,17 @@ pub enum Workload {
         interval: SimDuration,
         ops_per_client: u32,
     },
-    /// Each client reads, writes and compare-and-sets registers named `0..keys`: one request at
-    /// a time, waiting `interval` between the completion of one request and the next, at most
-    /// `ops_per_client` of them. Each request is a get, a put or a cas with probability
-    /// proportional to the weights `get`, `put` and `cas` (their sum is positive).
+    /// Each client reads, writes, compare-and-sets and appends to keys `0..keys`: one request
+    /// at a time, waiting `interval` between the completion of one request and the next (or
+    /// arriving at the clients' open-loop `rate`), at most `ops_per_client` of them. Each
+    /// request is a get, a put, a cas or an append with probability proportional to the
+    /// weights `get`, `put`, `cas` and `append` (their sum is positive).
     KeyValue {
         keys: u32,
         get: u32,
         put: u32,
         cas: u32,
+        append: u32,
         interval: SimDuration,
         ops_per_client: u32,
     },
@@ -208,10 +214,20 @@ pub struct ClientConfig {
     pub count: u32,
     pub target: TargetPolicy,
     pub workload: Workload,
-    /// A request with no reply after this long is recorded as unknown (indeterminate).
+    /// A request with no reply after this long is resent (see `retries`) or recorded as
+    /// unknown (indeterminate).
     pub timeout: SimDuration,
     /// Clients issue no new request after this time (default: the end of the fault phase).
     pub stop: Option<SimDuration>,
+    /// Open loop: each client's requests arrive at this many per second (exponential gaps),
+    /// whether or not the previous one has completed; a client still waiting on a reply queues
+    /// the arrival and sends it as soon as the reply (or its timeout) comes. `None`: closed
+    /// loop, the next request `interval` after the previous completes.
+    pub rate: Option<f64>,
+    /// After a timeout, send the same request (same request id, so the service can recognise
+    /// it) again this many times — to the next node, or the same node for `Bound` and `Fixed`
+    /// targets — each with a fresh timeout, before recording it as unknown.
+    pub retries: u32,
 }
 
 /// A set of endpoints named in a partition.

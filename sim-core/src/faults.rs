@@ -8,7 +8,6 @@
 use crate::config::{
     Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault,
 };
-use crate::detmath;
 use crate::rng::{SimRng, StreamLabel};
 use crate::{NodeId, SimDuration, SimTime};
 
@@ -71,8 +70,7 @@ pub fn plan(
 }
 
 fn exponential(rng: &mut SimRng, mean: SimDuration) -> u64 {
-    let x = -detmath::ln(rng.unit_open()) * mean.0 as f64;
-    (x as u64).max(1)
+    rng.exponential(mean).0
 }
 
 fn nemesis_plan(

@@ -107,6 +107,13 @@ impl SimRng {
     pub fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
     }
+
+    /// An exponentially distributed duration with this mean (at least 1 ns), computed with
+    /// the portable [`crate::detmath::ln`] so that every platform draws the same value.
+    pub fn exponential(&mut self, mean: crate::SimDuration) -> crate::SimDuration {
+        let x = -crate::detmath::ln(self.unit_open()) * mean.0 as f64;
+        crate::SimDuration((x as u64).max(1))
+    }
 }
 
 /// A probability in [0, 1], stored as a 64-bit threshold so that a coin flip is one comparison.

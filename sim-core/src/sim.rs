@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::client::{Clients, Reply};
+use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
 use crate::faults::{self, Action, Planned};
@@ -76,9 +76,12 @@ enum Ev<P: Process> {
     },
     Fault(u32),
     ClientTick(u32),
+    /// Open loop: a request arrives at the client.
+    ClientArrival(u32),
     ClientTimeout {
         client: u32,
         request_id: RequestId,
+        attempt: u32,
     },
     Resume(u32),
     Liveness,
@@ -586,8 +589,14 @@ impl<P: Process> Simulation<P> {
             self.core
                 .push(SimTime(self.config.duration.0), Ev::Liveness);
         }
+        let open_loop = self.core.clients.open_loop();
         for (c, at) in self.core.clients.first_ticks() {
-            self.core.push(at, Ev::ClientTick(c.0));
+            let ev = if open_loop {
+                Ev::ClientArrival(c.0)
+            } else {
+                Ev::ClientTick(c.0)
+            };
+            self.core.push(at, ev);
         }
         let mut hit_events_max = false;
         while let Some(time) = self.core.queue.peek_time() {
@@ -751,7 +760,9 @@ impl<P: Process> Simulation<P> {
                 ) {
                     Reply::Complete(outcome, next) => {
                         self.trace_complete(ClientId(client), request_id, &outcome);
-                        self.core.push(next, Ev::ClientTick(client));
+                        if let Some(next) = next {
+                            self.core.push(next, Ev::ClientTick(client));
+                        }
                     }
                     // A redirect: the same request to another node, under the first timeout.
                     Reply::Resend {
@@ -774,45 +785,43 @@ impl<P: Process> Simulation<P> {
                 self.core.stats.events += 1;
                 let now = self.core.now;
                 if let Some(issue) = self.core.clients.tick(ClientId(c), now) {
-                    let words = [
-                        tag::INVOKE,
-                        u64::from(c),
-                        u64::from(issue.node.0),
-                        issue.request_id,
-                        stable_hash(&issue.request),
-                    ];
-                    self.core.tracer.event(now, &words);
-                    self.core.tracer.write(now, "invoke", |l| {
-                        json::field_endpoint(l, "client", Endpoint::Client(ClientId(c)));
-                        json::field_node(l, "node", issue.node);
-                        json::field_num(l, "req", issue.request_id);
-                        json::field_debug(l, "op", &issue.request);
-                    });
-                    self.core.push(
-                        now + issue.timeout,
-                        Ev::ClientTimeout {
-                            client: c,
-                            request_id: issue.request_id,
-                        },
-                    );
-                    self.core.send_request(
-                        ClientId(c),
-                        issue.node,
-                        issue.request_id,
-                        issue.request,
-                    );
+                    self.send_issue(c, issue);
                 }
             }
-            Ev::ClientTimeout { client, request_id } => {
+            Ev::ClientArrival(c) => {
+                self.core.stats.events += 1;
                 let now = self.core.now;
-                if let Some(next) = self
+                let (issue, next) = self.core.clients.arrive(ClientId(c), now);
+                if let Some(issue) = issue {
+                    self.send_issue(c, issue);
+                }
+                if let Some(next) = next {
+                    self.core.push(next, Ev::ClientArrival(c));
+                }
+            }
+            Ev::ClientTimeout {
+                client,
+                request_id,
+                attempt,
+            } => {
+                let now = self.core.now;
+                match self
                     .core
                     .clients
-                    .on_timeout(ClientId(client), request_id, now)
+                    .on_timeout(ClientId(client), request_id, attempt, now)
                 {
-                    self.core.stats.events += 1;
-                    self.trace_complete(ClientId(client), request_id, &Outcome::Unknown);
-                    self.core.push(next, Ev::ClientTick(client));
+                    Timeout::Resend(issue) => {
+                        self.core.stats.events += 1;
+                        self.send_issue(client, issue);
+                    }
+                    Timeout::GaveUp(next) => {
+                        self.core.stats.events += 1;
+                        self.trace_complete(ClientId(client), request_id, &Outcome::Unknown);
+                        if let Some(next) = next {
+                            self.core.push(next, Ev::ClientTick(client));
+                        }
+                    }
+                    Timeout::Ignored => {}
                 }
             }
             Ev::Resume(node) => {
@@ -847,6 +856,45 @@ impl<P: Process> Simulation<P> {
             json::field_endpoint(l, "to", d);
             json::field_num(l, "id", seq);
         });
+    }
+
+    /// Sends a client's request (a first attempt is recorded as an invocation, a retry as a
+    /// resend) and arms its timeout.
+    fn send_issue(&mut self, c: u32, issue: Issue) {
+        let now = self.core.now;
+        let words = [
+            if issue.attempt == 0 {
+                tag::INVOKE
+            } else {
+                tag::RETRY
+            },
+            u64::from(c),
+            u64::from(issue.node.0),
+            issue.request_id,
+            stable_hash(&issue.request),
+        ];
+        self.core.tracer.event(now, &words);
+        let kind = if issue.attempt == 0 {
+            "invoke"
+        } else {
+            "retry"
+        };
+        self.core.tracer.write(now, kind, |l| {
+            json::field_endpoint(l, "client", Endpoint::Client(ClientId(c)));
+            json::field_node(l, "node", issue.node);
+            json::field_num(l, "req", issue.request_id);
+            json::field_debug(l, "op", &issue.request);
+        });
+        self.core.push(
+            now + issue.timeout,
+            Ev::ClientTimeout {
+                client: c,
+                request_id: issue.request_id,
+                attempt: issue.attempt,
+            },
+        );
+        self.core
+            .send_request(ClientId(c), issue.node, issue.request_id, issue.request);
     }
 
     fn trace_complete(&mut self, c: ClientId, request_id: RequestId, outcome: &Outcome) {

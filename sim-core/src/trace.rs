@@ -148,6 +148,7 @@ pub(crate) mod tag {
     pub const OBSERVE: u64 = 16;
     pub const SYNC: u64 = 17;
     pub const PHASE: u64 = 18;
+    pub const RETRY: u64 = 19;
 }
 
 /// Writes the trace: hashes every event and, when a writer is attached, one JSON line each.

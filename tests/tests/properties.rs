@@ -96,6 +96,7 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
                         },
                         timeout: ms(500),
                         stop: None,
+                        ..Default::default()
                     };
                     (c, gossip::Params::new(mode, fanout, ms(50)))
                 },

@@ -366,11 +366,14 @@ fn config() -> impl Strategy<Value = SimConfig> {
                         get: 2,
                         put: 2,
                         cas: 1,
+                        append: 1,
                         interval: ms(20),
                         ops_per_client: 60,
                     },
                     timeout: ms(400),
                     stop: None,
+                    rate: None,
+                    retries: 1,
                 };
                 c
             })

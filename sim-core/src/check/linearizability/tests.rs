@@ -501,6 +501,68 @@ fn check_history_reads_dsim_histories() {
     assert_eq!(check_history(&h, &opts).verdict, Verdict::Fail);
 }
 
+#[test]
+fn check_history_reads_appends_and_lists() {
+    let op =
+        |client: u32, invoke: u64, done: u64, request: Request, response: Response| Operation {
+            client: ClientId(client),
+            request_id: 1,
+            node: NodeId(0),
+            request,
+            invoke: SimTime(invoke),
+            completion: Some((SimTime(done), Outcome::Ok(response))),
+        };
+    let append = |c, t0, t1, v| {
+        op(
+            c,
+            t0,
+            t1,
+            Request::Append { key: 3, value: v },
+            Response::Ok,
+        )
+    };
+    let read = |c, t0, t1, r| op(c, t0, t1, Request::Get { key: 3 }, r);
+    let put = |c, t0, t1, v| op(c, t0, t1, Request::Put { key: 3, value: v }, Response::Ok);
+    let opts = LinOptions::default();
+    let verdict = |ops: Vec<Operation>| check_history(&History { ops }, &opts).verdict;
+    // Appends in real-time order, read back whole: fine.
+    assert_eq!(
+        verdict(vec![
+            put(0, 0, 5, 1),
+            append(0, 10, 20, 2),
+            append(1, 30, 40, 3),
+            read(2, 50, 60, Response::List(vec![1, 2, 3])),
+        ]),
+        Verdict::Pass
+    );
+    // Concurrent appends may land in either order.
+    assert_eq!(
+        verdict(vec![
+            append(0, 10, 40, 2),
+            append(1, 10, 40, 3),
+            read(2, 50, 60, Response::List(vec![3, 2])),
+        ]),
+        Verdict::Pass
+    );
+    // A read that misses an acknowledged append, or sees appends out of real-time order.
+    assert_eq!(
+        verdict(vec![
+            append(0, 10, 20, 2),
+            append(1, 30, 40, 3),
+            read(2, 50, 60, Response::Value(Some(3))),
+        ]),
+        Verdict::Fail
+    );
+    assert_eq!(
+        verdict(vec![
+            append(0, 10, 20, 2),
+            append(1, 30, 40, 3),
+            read(2, 50, 60, Response::List(vec![3, 2])),
+        ]),
+        Verdict::Fail
+    );
+}
+
 // ---- Cross-check against brute force -------------------------------------------------------
 
 /// Checks that the window really cannot be linearized (from any of a few states, or from the

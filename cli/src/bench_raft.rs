@@ -9,14 +9,18 @@
 //! random within the heartbeat interval after the warm-up (the paper: "The leader was crashed
 //! uniformly randomly within its heartbeat interval") and measures the simulated time until
 //! some node becomes leader of a higher term. A trial whose leader changed before the crash is
-//! not counted; one with no new leader within `--limit` counts as longer than the limit. Unlike
-//! the paper's setup, the servers' logs are equal (an idle cluster) and the leader does not
-//! broadcast just before it crashes.
+//! not counted; one with no new leader within `--limit` counts as longer than the limit.
+//!
+//! As in the paper, the servers' logs differ when the leader crashes: one client writes every
+//! `--load` ms (2 by default) through the leader, so at the crash the followers hold different
+//! numbers of entries (those still in flight), and only the most up-to-date can win. The
+//! report counts the trials whose surviving logs were unequal at the crash. `--load 0` gives
+//! an idle cluster with equal logs.
 //!
 //! Exit codes: 0 done, 2 bad input.
 
 use protocols::raft::{Observation, Params, Raft};
-use sim_core::config::{Fault, Latency, ScheduledFault};
+use sim_core::config::{ClientConfig, Fault, Latency, ScheduledFault, TargetPolicy, Workload};
 use sim_core::trace::stable_hash;
 use sim_core::{run, NodeId, SimConfig, SimDuration, SimTime};
 
@@ -47,6 +51,9 @@ pub struct BenchRaftArgs {
     /// A trial with no new leader this long after the crash counts as "> limit" (ms).
     #[arg(long, default_value_t = 10_000)]
     pub limit: u64,
+    /// One client writes every this many ms, so that logs differ at the crash (0: idle).
+    #[arg(long, default_value_t = 2)]
+    pub load: u64,
 }
 
 fn range_ms(s: &str) -> Option<(u64, u64)> {
@@ -57,10 +64,11 @@ fn range_ms(s: &str) -> Option<(u64, u64)> {
 
 /// The outcome of one trial.
 enum Trial {
-    /// The new leader appeared this long after the crash.
-    Elected(SimDuration),
+    /// The new leader appeared this long after the crash; whether the survivors' logs were
+    /// unequal at the crash.
+    Elected(SimDuration, bool),
     /// No new leader within the limit.
-    Censored,
+    Censored(bool),
     /// No leader by the end of the warm-up.
     NoLeader,
     /// The crash changed the run before it happened (never, if the engine is deterministic).
@@ -79,12 +87,59 @@ fn leader_before(obs: &[sim_core::Observed<Observation>], until: SimTime) -> Opt
         .map(|(t, n)| (n, t))
 }
 
-fn trial(params: &Params, latency: (u64, u64), seed: u64, warmup: u64, limit: u64) -> Trial {
+/// Whether the nodes other than `leader` hold logs of different lengths just before `at`.
+fn unequal_logs(obs: &[sim_core::Observed<Observation>], at: SimTime, leader: NodeId) -> bool {
+    let mut len = [0u64; 5];
+    for o in obs.iter().take_while(|o| o.time < at) {
+        match o.value {
+            Observation::Appended { index, .. } => len[o.node.index()] = index,
+            Observation::Truncated { from } => len[o.node.index()] = from - 1,
+            _ => {}
+        }
+    }
+    let mut survivors = (0..5).filter(|&i| i != leader.index()).map(|i| len[i]);
+    let first = survivors.next();
+    survivors.any(|l| Some(l) != first)
+}
+
+/// One trial: `load` is the client's write interval (`None`: idle).
+#[derive(Clone, Copy)]
+struct Setup {
+    latency: (u64, u64),
+    warmup: u64,
+    limit: u64,
+    load: Option<u64>,
+}
+
+fn trial(params: &Params, setup: Setup, seed: u64) -> Trial {
+    let Setup {
+        latency,
+        warmup,
+        limit,
+        load,
+    } = setup;
     let ms = SimDuration::from_millis;
     let heartbeat = params.heartbeat.0.max(1);
     let crash_at = ms(warmup) + SimDuration::from_nanos(stable_hash(&(seed, "crash")) % heartbeat);
     let mut config = SimConfig::basic(5, crash_at);
     config.seed = seed;
+    if let Some(every) = load {
+        config.clients = ClientConfig {
+            count: 1,
+            target: TargetPolicy::Random,
+            workload: Workload::KeyValue {
+                keys: 8,
+                get: 0,
+                put: 1,
+                cas: 0,
+                append: 0,
+                interval: ms(every),
+                ops_per_client: u32::MAX,
+            },
+            timeout: ms(500),
+            ..ClientConfig::default()
+        };
+    }
     config.network.default.latency = Latency::Uniform {
         min: ms(latency.0),
         max: ms(latency.1),
@@ -118,6 +173,7 @@ fn trial(params: &Params, latency: (u64, u64), seed: u64, warmup: u64, limit: u6
     if leader_before(&after.observations, crash_time) != Some((leader, term)) {
         return Trial::Diverged;
     }
+    let unequal = unequal_logs(&after.observations, crash_time, leader);
     after
         .observations
         .iter()
@@ -125,8 +181,8 @@ fn trial(params: &Params, latency: (u64, u64), seed: u64, warmup: u64, limit: u6
             o.time >= crash_time
                 && matches!(o.value, Observation::BecameLeader { term: t } if t > term)
         })
-        .map_or(Trial::Censored, |o| {
-            Trial::Elected(SimDuration(o.time.0 - crash_time.0))
+        .map_or(Trial::Censored(unequal), |o| {
+            Trial::Elected(SimDuration(o.time.0 - crash_time.0), unequal)
         })
 }
 
@@ -156,24 +212,42 @@ pub fn main(args: BenchRaftArgs) -> i32 {
         eprintln!("error: --trials must be at least 1");
         return exit::BAD_INPUT;
     }
+    let setup = Setup {
+        latency,
+        warmup: args.warmup,
+        limit: args.limit,
+        load: (args.load > 0).then_some(args.load),
+    };
     println!(
-        "raft election after a leader crash: 5 nodes, one-way latency {}-{} ms, heartbeat = min timeout / 2, {} trials per range",
-        latency.0, latency.1, args.trials
+        "raft election after a leader crash: 5 nodes, one-way latency {}-{} ms, heartbeat = min timeout / 2, {} trials per range, {}",
+        latency.0,
+        latency.1,
+        args.trials,
+        match setup.load {
+            Some(l) => format!("a client writing every {l} ms (logs differ at the crash)"),
+            None => "idle (equal logs)".to_string(),
+        }
     );
     println!(
-        "{:>12}  {:>7}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}",
-        "timeout", "trials", "median", "p99", "max", "<= 300ms", "> limit"
+        "{:>12}  {:>7}  {:>9}  {:>9}  {:>9}  {:>9}  {:>10}  {:>8}",
+        "timeout", "trials", "median", "p99", "max", "<= 300ms", "> limit", "unequal"
     );
     for (lo, hi) in ranges {
         let ms = SimDuration::from_millis;
         let params = Params::new(ms(lo), ms(hi), ms(lo / 2));
         // None: censored (sorts last).
         let mut times: Vec<Option<SimDuration>> = Vec::new();
-        let (mut no_leader, mut diverged) = (0, 0);
+        let (mut no_leader, mut diverged, mut unequal) = (0, 0, 0);
         for i in 0..args.trials {
-            match trial(&params, latency, args.seed + i, args.warmup, args.limit) {
-                Trial::Elected(d) => times.push(Some(d)),
-                Trial::Censored => times.push(None),
+            match trial(&params, setup, args.seed + i) {
+                Trial::Elected(d, u) => {
+                    times.push(Some(d));
+                    unequal += usize::from(u);
+                }
+                Trial::Censored(u) => {
+                    times.push(None);
+                    unequal += usize::from(u);
+                }
                 Trial::NoLeader => no_leader += 1,
                 Trial::Diverged => diverged += 1,
             }
@@ -194,7 +268,7 @@ pub fn main(args: BenchRaftArgs) -> i32 {
             .count();
         let censored = times.iter().filter(|t| t.is_none()).count();
         println!(
-            "{:>12}  {:>7}  {:>9}  {:>9}  {:>9}  {:>8.1}%  {:>10}{}",
+            "{:>12}  {:>7}  {:>9}  {:>9}  {:>9}  {:>8.1}%  {:>10}  {:>7.1}%{}",
             format!("{lo}-{hi} ms"),
             n,
             fmt_ms(q(0.5), args.limit),
@@ -202,6 +276,7 @@ pub fn main(args: BenchRaftArgs) -> i32 {
             fmt_ms(times[n - 1], args.limit),
             100.0 * within as f64 / n as f64,
             censored,
+            100.0 * unequal as f64 / n as f64,
             if no_leader + diverged > 0 {
                 format!("  (not counted: {no_leader} with no leader by the warm-up, {diverged} diverged)")
             } else {
@@ -225,23 +300,43 @@ mod tests {
     fn randomized_timeouts_elect_quickly_and_fixed_ones_split() {
         let ms = SimDuration::from_millis;
         let randomized = Params::new(ms(150), ms(300), ms(75));
-        let mut times = Vec::new();
+        let setup = Setup {
+            latency: (5, 10),
+            warmup: 2000,
+            limit: 10_000,
+            load: Some(2),
+        };
+        let (mut times, mut unequal) = (Vec::new(), 0);
         for seed in 0..20 {
-            match trial(&randomized, (5, 10), seed, 2000, 10_000) {
-                Trial::Elected(d) => times.push(d),
+            match trial(&randomized, setup, seed) {
+                Trial::Elected(d, u) => {
+                    times.push(d);
+                    unequal += usize::from(u);
+                }
                 _ => panic!("seed {seed}: no election measured"),
             }
         }
+        // Under load the followers' logs sometimes differ at the crash (a batch in flight).
+        assert!(unequal > 0, "no trial had unequal logs");
+        let idle = Setup {
+            load: None,
+            ..setup
+        };
+        assert!(matches!(
+            trial(&randomized, idle, 0),
+            Trial::Elected(_, false)
+        ));
         // Never before the followers' timeouts can fire, never a second later.
         assert!(
             times.iter().all(|&d| d >= ms(75) && d < ms(1000)),
             "{times:?}"
         );
         let fixed = Params::new(ms(150), ms(150), ms(75));
-        assert!(matches!(
-            trial(&fixed, (5, 10), 0, 2000, 2000),
-            Trial::Censored
-        ));
+        let short = Setup {
+            limit: 2000,
+            ..setup
+        };
+        assert!(matches!(trial(&fixed, short, 0), Trial::Censored(_)));
         assert_eq!(range_ms("150-300"), Some((150, 300)));
         assert_eq!(range_ms("300-150"), None);
     }

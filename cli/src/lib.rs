@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bench_check;
 pub mod bench_raft;
+pub mod cap;
 pub mod check;
 pub mod determinism;
 pub mod exit;

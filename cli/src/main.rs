@@ -25,6 +25,8 @@ enum Command {
     List,
     /// Check histories for linearizability (Jepsen logs, EDN, dsim JSON Lines).
     Check(dsim::check::CheckArgs),
+    /// Run one partition scenario once per protocol and compare availability and consistency.
+    Cap(dsim::cap::CapArgs),
     /// Benchmarks: the engine workloads W1-W3, or the linearizability checker.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -60,6 +62,7 @@ fn main() {
         Command::Validate(a) => dsim::validate::validate(a),
         Command::List => dsim::validate::list(),
         Command::Check(a) => dsim::check::main(a),
+        Command::Cap(a) => dsim::cap::main(a),
         Command::Bench(BenchCommand::Engine(a)) => dsim::bench::main(a),
         Command::Bench(BenchCommand::Check(a)) => dsim::bench_check::main(a),
         Command::Bench(BenchCommand::RaftElection(a)) => dsim::bench_raft::main(a),

@@ -290,6 +290,27 @@ fn print_summary(r: &RunReport, wall_s: f64) {
     for c in &r.checks {
         println!("check {}: {} — {}", c.name, c.verdict.name(), c.detail);
     }
+    if let Some(cap) = &r.cap {
+        let lin = r.checks.iter().find(|c| c.name == "linearizable");
+        let own;
+        let consistency = match lin {
+            Some(c) => Some((c.verdict, c.detail.as_str())),
+            None if r
+                .history
+                .ops
+                .iter()
+                .any(|o| o.request.service() == sim_core::Service::KeyValue) =>
+            {
+                own = sim_core::check::linearizability::check_history(
+                    &r.history,
+                    &sim_core::check::linearizability::LinOptions::default(),
+                );
+                Some((own.verdict, own.detail.as_str()))
+            }
+            None => None,
+        };
+        print!("{}", crate::cap::report_text(cap, consistency));
+    }
     println!(
         "verdict: {} (expected: {}) — {}",
         r.verdict.name(),
@@ -340,5 +361,6 @@ pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
         "checks": checks,
         "expected": runner::expect_word(&r.expected),
         "as_expected": r.as_expected,
+        "cap": r.cap.as_ref().map(crate::cap::report_json),
     })
 }

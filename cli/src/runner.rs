@@ -8,6 +8,7 @@ use std::io::Write;
 
 use protocols::ProtocolSpec;
 use scenarios::{CheckSpec, Expect, Scenario};
+use sim_core::check::cap::{cap_report, CapReport};
 use sim_core::check::linearizability::{check_history, LinOptions};
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::{History, Process, RunResult, SimConfig, Simulation, Stats};
@@ -44,6 +45,8 @@ pub struct RunReport {
     pub faults_planned: usize,
     /// First error writing the trace file, if any (the run itself completed).
     pub trace_error: Option<String>,
+    /// The CAP report, when the run had partitions.
+    pub cap: Option<CapReport>,
 }
 
 /// The scenario's configuration with the seed override applied.
@@ -151,6 +154,20 @@ fn finish<P: Process>(
     let faults_planned = sim.plan().len();
     let (result, io) = sim.run();
     let checks: Vec<CheckResult> = scn.checks.iter().map(|c| check(&result, c)).collect();
+    let partitioned = result
+        .fault_log
+        .iter()
+        .any(|(_, r)| matches!(r, sim_core::FaultRecord::Partition(..)));
+    let cap = partitioned.then(|| {
+        cap_report(
+            &result.history,
+            &result.fault_log,
+            result.node_count,
+            result.client_count,
+            &scn.config.clients.target,
+            result.end,
+        )
+    });
     let verdict = overall(&checks);
     let as_expected = matches_expect(&scn.expect, &checks);
     RunReport {
@@ -169,6 +186,7 @@ fn finish<P: Process>(
         captured: result.captured,
         faults_planned,
         trace_error: io.err().map(|e| e.to_string()),
+        cap,
     }
 }
 

@@ -266,3 +266,54 @@ fn trace_and_history_files_are_written() {
     let bad = dsim(&["run", GOSSIP, "--trace", "/nonexistent-dir/t.jsonl"]);
     assert_eq!(bad.status.code(), Some(5));
 }
+
+const CAP: &str = "scenarios/cap/partition-compare.ron";
+
+#[test]
+fn cap_compares_protocols_on_one_partition() {
+    let out = dsim(&["cap", CAP, "--protocols", "raft,primary-backup", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let name = row["protocol"].as_str().unwrap();
+        // CP: linearizable, the majority side served, the minority side refused.
+        assert_eq!(row["linearizable"], true, "{name}: {row}");
+        let maj = row["availability"]["majority"].as_f64().unwrap();
+        let min = row["availability"]["minority"].as_f64().unwrap();
+        assert!(maj > 0.9, "{name}: majority availability {maj}");
+        assert!(min < 0.05, "{name}: minority availability {min}");
+        assert!(row["latency_ms"]["majority"]["p50"].as_f64().unwrap() > 0.0);
+        assert!(
+            row["latency_ms"]["minority"]["p50"].is_null(),
+            "{name}: {row}"
+        );
+    }
+    assert_eq!(rows[0]["protocol"], "raft");
+    // The same partition report comes with `dsim run --json`.
+    let run = json(&dsim(&["run", CAP, "--json"]));
+    assert_eq!(
+        run["cap"]["minority"]["availability"],
+        rows[0]["availability"]["minority"]
+    );
+    assert_eq!(
+        run["cap"]["windows"][0]["majority_nodes"],
+        serde_json::json!([0, 1, 2])
+    );
+    // A run without partitions has no report.
+    let plain = json(&dsim(&[
+        "run",
+        "scenarios/raft/initial-election.ron",
+        "--json",
+    ]));
+    assert!(plain["cap"].is_null());
+    // Bad input: an unknown protocol, a protocol that does not serve the workload.
+    let out = dsim(&["cap", CAP, "--protocols", "raft,zab"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown protocol `zab`"),
+        "{}",
+        stderr(&out)
+    );
+}

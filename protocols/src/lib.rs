@@ -71,7 +71,33 @@ pub const REGISTRY: &[ProtocolInfo] = &[
     },
 ];
 
+/// The lower-case names `dsim cap --protocols` accepts, with the protocol each stands for.
+pub const CLI_NAMES: &[(&str, &str)] = &[("raft", "Raft"), ("primary-backup", "PrimaryBackup")];
+
 impl ProtocolSpec {
+    /// The protocol named `name` (a [`CLI_NAMES`] name, or the registry name in any case)
+    /// with its default parameters, for comparing protocols on one scenario.
+    pub fn by_name(name: &str) -> Option<ProtocolSpec> {
+        let registry = CLI_NAMES
+            .iter()
+            .find(|(cli, reg)| cli.eq_ignore_ascii_case(name) || reg.eq_ignore_ascii_case(name))
+            .map(|(_, reg)| *reg)?;
+        Some(match registry {
+            "Raft" => ProtocolSpec::Raft(raft::Params::default()),
+            "PrimaryBackup" => ProtocolSpec::PrimaryBackup(primary_backup::Params::default()),
+            _ => return None,
+        })
+    }
+
+    /// This protocol's [`CLI_NAMES`] name.
+    pub fn cli_name(&self) -> &'static str {
+        let reg = self.info().name;
+        CLI_NAMES
+            .iter()
+            .find(|(_, r)| *r == reg)
+            .map_or(reg, |(cli, _)| cli)
+    }
+
     pub fn info(&self) -> &'static ProtocolInfo {
         match self {
             ProtocolSpec::Gossip(_) => &REGISTRY[0],

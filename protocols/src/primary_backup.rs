@@ -99,6 +99,13 @@ pub struct Params {
     pub bug: Option<Bug>,
 }
 
+impl Default for Params {
+    /// The correct protocol, forwarding every 5 ms.
+    fn default() -> Params {
+        Params::new(SimDuration::from_millis(5))
+    }
+}
+
 impl Params {
     /// The correct protocol with this replication delay.
     pub fn new(replication_delay: SimDuration) -> Params {

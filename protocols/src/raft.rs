@@ -170,6 +170,17 @@ pub enum Reads {
     ReadIndex,
 }
 
+impl Default for Params {
+    /// The paper's timings: election timeouts of 150-300 ms, a heartbeat every 50 ms.
+    fn default() -> Params {
+        Params::new(
+            SimDuration::from_millis(150),
+            SimDuration::from_millis(300),
+            SimDuration::from_millis(50),
+        )
+    }
+}
+
 impl Params {
     /// The correct protocol with these timings and a batch of 64 entries.
     pub fn new(

@@ -1,6 +1,7 @@
 //! Protocol-independent checkers: they read a run's history, observations and fault log,
 //! never a protocol's internals.
 
+pub mod cap;
 pub mod convergence;
 pub mod linearizability;
 

@@ -1,0 +1,285 @@
+//! The CAP report: `dsim run` prints it for every run with partitions, and `dsim cap` runs one
+//! scenario once per protocol — same seed, same clients, same faults — and prints the reports
+//! side by side, so that the trade-off each protocol made under the partition is measured, not
+//! asserted.
+//!
+//! Exit codes of `dsim cap`: 0 the runs completed (whatever they found: this is a report),
+//! 2 bad input (file, unknown protocol, a protocol that does not serve the workload), 4 a run
+//! panicked.
+
+use std::path::PathBuf;
+
+use protocols::ProtocolSpec;
+use scenarios::{CheckSpec, Expect, Scenario};
+use sim_core::check::cap::{CapReport, SideStats};
+use sim_core::check::Verdict;
+
+use crate::exit;
+use crate::runner::{self, RunOptions, RunReport};
+
+/// Arguments of `dsim cap`.
+#[derive(clap::Args, Debug)]
+pub struct CapArgs {
+    /// Scenario file (RON) with a partition and key-value clients.
+    pub file: PathBuf,
+    /// Protocols to compare, comma-separated (the scenario's own parameters are used for the
+    /// protocol it names, defaults for the others).
+    #[arg(long, value_delimiter = ',', default_value = DEFAULT_PROTOCOLS)]
+    pub protocols: Vec<String>,
+    /// Overrides the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The protocols `dsim cap` compares when `--protocols` is not given.
+pub const DEFAULT_PROTOCOLS: &str = "raft";
+
+/// One protocol's row.
+pub struct CapRow {
+    pub protocol: String,
+    /// The `linearizable` check's verdict on the whole run.
+    pub linearizable: Verdict,
+    pub linearizable_detail: String,
+    pub report: CapReport,
+    pub ops: usize,
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+fn ms(x: Option<f64>) -> String {
+    x.map_or("-".to_string(), |v| format!("{v:.1}"))
+}
+
+fn side_json(s: &SideStats) -> serde_json::Value {
+    serde_json::json!({
+        "ops": s.ops,
+        "succeeded": s.succeeded,
+        "availability": s.availability(),
+        "p50": s.latency_ms(0.5),
+        "p99": s.latency_ms(0.99),
+    })
+}
+
+/// The `cap` object of `dsim run --json` (also each window of `dsim cap --json`).
+pub fn report_json(r: &CapReport) -> serde_json::Value {
+    let windows: Vec<serde_json::Value> = r
+        .windows
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "start_ns": w.start.0,
+                "end_ns": w.end.0,
+                "partition": format!("{:?}", w.partition),
+                "majority_nodes": w.majority_nodes.iter().map(|n| n.0).collect::<Vec<_>>(),
+                "majority": side_json(&w.majority),
+                "minority": side_json(&w.minority),
+                "unsided_clients": w.unsided_clients,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "windows": windows,
+        "majority": side_json(&r.majority),
+        "minority": side_json(&r.minority),
+    })
+}
+
+/// The text report `dsim run` prints after the checks.
+pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> String {
+    let mut out = String::from(
+        "CAP report (per partition window; succeeded = answered ok or fail, not timed out):\n",
+    );
+    for w in &r.windows {
+        if w.majority_nodes.is_empty() {
+            out.push_str(&format!(
+                "  {} .. {}: {:?} — no majority/minority sides\n",
+                w.start, w.end, w.partition
+            ));
+            continue;
+        }
+        let line = |name: &str, s: &SideStats| {
+            format!(
+                "    {name:<8} {:>5} ops, {:>6} succeeded, latency p50 {} ms, p99 {} ms\n",
+                s.ops,
+                pct(s.availability()),
+                ms(s.latency_ms(0.5)),
+                ms(s.latency_ms(0.99))
+            )
+        };
+        let nodes: Vec<String> = w.majority_nodes.iter().map(|n| n.to_string()).collect();
+        out.push_str(&format!(
+            "  {} .. {} (majority side: {}{}):\n",
+            w.start,
+            w.end,
+            nodes.join(" "),
+            if w.unsided_clients > 0 {
+                format!(
+                    "; {} clients reach both sides, not counted",
+                    w.unsided_clients
+                )
+            } else {
+                String::new()
+            }
+        ));
+        out.push_str(&line("majority", &w.majority));
+        out.push_str(&line("minority", &w.minority));
+    }
+    match consistency {
+        Some((v, detail)) => out.push_str(&format!(
+            "  consistency: {} — {}\n",
+            match v {
+                Verdict::Pass => "linearizable",
+                Verdict::Fail => "NOT linearizable",
+                Verdict::Unknown => "unknown",
+            },
+            detail.lines().next().unwrap_or("")
+        )),
+        None => out.push_str("  consistency: not checked (no key-value history)\n"),
+    }
+    out
+}
+
+/// Runs `scn` with `protocol` (its own parameters if it is the scenario's protocol), checking
+/// only linearizability, and reads its CAP report.
+pub fn run_one(
+    scn: &Scenario,
+    protocol: ProtocolSpec,
+    seed: Option<u64>,
+) -> Result<CapRow, String> {
+    let name = protocol.cli_name().to_string();
+    let mut s = scn.clone();
+    if std::mem::discriminant(&s.protocol) != std::mem::discriminant(&protocol) {
+        s.protocol = protocol;
+    }
+    s.checks = vec![CheckSpec::Linearizable];
+    s.expect = Expect::Pass;
+    let report: RunReport = runner::catch(|| {
+        runner::run_scenario(
+            &s,
+            RunOptions {
+                seed,
+                ..RunOptions::default()
+            },
+        )
+    })?;
+    let lin = &report.checks[0];
+    Ok(CapRow {
+        protocol: name,
+        linearizable: lin.verdict,
+        linearizable_detail: lin.detail.lines().next().unwrap_or("").to_string(),
+        ops: report.history.len(),
+        report: report.cap.unwrap_or_default(),
+    })
+}
+
+pub fn main(args: CapArgs) -> i32 {
+    let scn = match scenarios::load(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let mut specs = Vec::new();
+    for name in &args.protocols {
+        let Some(spec) = ProtocolSpec::by_name(name) else {
+            let known: Vec<&str> = protocols::CLI_NAMES.iter().map(|(n, _)| *n).collect();
+            eprintln!(
+                "error: unknown protocol `{name}` in --protocols\n  hint: dsim cap compares {}",
+                known.join(", ")
+            );
+            return exit::BAD_INPUT;
+        };
+        if let Some(service) = scn.config.clients.workload.service() {
+            if !spec.info().services.contains(&service) {
+                eprintln!(
+                    "error: protocol `{name}` does not serve the scenario's `{}` workload\n  hint: dsim cap compares key-value protocols on a key-value workload",
+                    service.name()
+                );
+                return exit::BAD_INPUT;
+            }
+        }
+        specs.push(spec);
+    }
+    let mut rows = Vec::new();
+    for spec in specs {
+        match run_one(&scn, spec, args.seed) {
+            Ok(r) => rows.push(r),
+            Err(msg) => {
+                eprintln!("error: the simulation panicked: {msg}");
+                return exit::PANIC;
+            }
+        }
+    }
+    let seed = args.seed.unwrap_or(scn.config.seed);
+    if args.json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "protocol": r.protocol,
+                    "linearizable": r.linearizable == Verdict::Pass,
+                    "linearizable_verdict": r.linearizable.name(),
+                    "operations": r.ops,
+                    "availability": {
+                        "majority": r.report.majority.availability(),
+                        "minority": r.report.minority.availability(),
+                    },
+                    "latency_ms": {
+                        "majority": { "p50": r.report.majority.latency_ms(0.5), "p99": r.report.majority.latency_ms(0.99) },
+                        "minority": { "p50": r.report.minority.latency_ms(0.5), "p99": r.report.minority.latency_ms(0.99) },
+                    },
+                    "windows": report_json(&r.report)["windows"],
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "scenario": scn.name, "seed": seed, "rows": rows })
+        );
+        return exit::PASS;
+    }
+    println!("scenario: {} — {}", scn.name, scn.description);
+    println!("seed: {seed}; the same clients and faults for every protocol");
+    println!(
+        "{:<16} {:>13}  {:>10} {:>10}  {:>10} {:>10}  {:>10} {:>10}",
+        "protocol",
+        "linearizable",
+        "maj avail",
+        "min avail",
+        "maj p50",
+        "maj p99",
+        "min p50",
+        "min p99"
+    );
+    for r in &rows {
+        let (a, b) = (&r.report.majority, &r.report.minority);
+        println!(
+            "{:<16} {:>13}  {:>10} {:>10}  {:>10} {:>10}  {:>10} {:>10}",
+            r.protocol,
+            match r.linearizable {
+                Verdict::Pass => "yes",
+                Verdict::Fail => "NO",
+                Verdict::Unknown => "unknown",
+            },
+            pct(a.availability()),
+            pct(b.availability()),
+            ms(a.latency_ms(0.5)),
+            ms(a.latency_ms(0.99)),
+            ms(b.latency_ms(0.5)),
+            ms(b.latency_ms(0.99)),
+        );
+    }
+    println!("(availability: share of the operations invoked during partitions that got an answer, ok or fail; latency in ms)");
+    for r in &rows {
+        if r.linearizable == Verdict::Fail {
+            println!("{}: {}", r.protocol, r.linearizable_detail);
+        }
+    }
+    exit::PASS
+}

@@ -107,3 +107,24 @@ impl ProtocolSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_by_cli_or_registry_name() {
+        for (cli, reg) in CLI_NAMES {
+            let spec = ProtocolSpec::by_name(cli).expect(cli);
+            assert_eq!(spec.info().name, *reg);
+            assert_eq!(spec.cli_name(), *cli);
+            assert_eq!(ProtocolSpec::by_name(&reg.to_uppercase()), Some(spec));
+        }
+        assert_eq!(ProtocolSpec::by_name("zab"), None);
+        assert_eq!(
+            ProtocolSpec::by_name("raft"),
+            Some(ProtocolSpec::Raft(raft::Params::default()))
+        );
+        assert!(raft::Params::default().validate().is_ok());
+    }
+}

@@ -418,6 +418,10 @@ pub enum CheckEntry {
         #[serde(default)]
         min_answered: Option<f64>,
     },
+    ReplicaConvergence {
+        within: SimDuration,
+    },
+    NoLostWrites {},
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -164,7 +164,9 @@ impl Params {
             }
         }
         if self.replica_timeout >= self.request_timeout {
-            return Err("leaderless `replica_timeout` must be shorter than `request_timeout`".into());
+            return Err(
+                "leaderless `replica_timeout` must be shorter than `request_timeout`".into(),
+            );
         }
         Ok(())
     }
@@ -326,7 +328,10 @@ pub struct Leaderless {
 
 impl Leaderless {
     pub fn new(id: NodeId, params: &Params) -> Leaderless {
-        assert!(params.validate().is_ok(), "invalid leaderless params: {params:?}");
+        assert!(
+            params.validate().is_ok(),
+            "invalid leaderless params: {params:?}"
+        );
         Leaderless {
             id,
             params: params.clone(),
@@ -445,7 +450,10 @@ impl Leaderless {
                 let slot = (from, key);
                 if self.hints.get(&slot).is_some_and(|v| *v <= version) {
                     self.hints.remove(&slot);
-                    ctx.storage().remove(&Slot::Hint { intended: from, key });
+                    ctx.storage().remove(&Slot::Hint {
+                        intended: from,
+                        key,
+                    });
                 }
             }
             Msg::Digest { entries, reply } => {
@@ -738,7 +746,11 @@ impl Process for Leaderless {
                 return;
             }
         };
-        if self.seen.get(&client).is_some_and(|last| *last >= request_id) {
+        if self
+            .seen
+            .get(&client)
+            .is_some_and(|last| *last >= request_id)
+        {
             return; // A duplicate of a request already taken on.
         }
         let kind = match request {
@@ -871,10 +883,7 @@ pub fn check_replica_convergence(
             .map(|r| (*r, states[r.index()].get(&key).copied()))
             .collect();
         let first = held.first().map(|(_, h)| h.map(|(v, _)| v));
-        if let Some((node, h)) = held
-            .iter()
-            .find(|(_, h)| Some(h.map(|(v, _)| v)) != first)
-        {
+        if let Some((node, h)) = held.iter().find(|(_, h)| Some(h.map(|(v, _)| v)) != first) {
             return CheckResult::new(
                 NAME,
                 Verdict::Fail,
@@ -1012,7 +1021,9 @@ mod tests {
     fn placement_is_fixed_and_consecutive() {
         // Pinned: a change of the hash would silently move every shipped scenario's keys.
         let positions: Vec<u32> = (0..6).map(|k| key_position(k, 5)).collect();
-        assert_eq!(positions, (0..6).map(|k| key_position(k, 5)).collect::<Vec<_>>());
+        assert_eq!(positions, vec![0, 0, 0, 3, 3, 3]);
+        let positions: Vec<u32> = (0..6).map(|k| key_position(k, 3)).collect();
+        assert_eq!(positions, vec![1, 2, 1, 0, 1, 2]);
         for key in 0..20 {
             let pl = preference_list(key, 3, 5);
             assert_eq!(pl.len(), 3);
@@ -1021,7 +1032,11 @@ mod tests {
             }
             assert_eq!(ring_from(key, 5).len(), 5);
         }
-        assert_eq!(preference_list(7, 5, 3).len(), 3, "capped at the node count");
+        assert_eq!(
+            preference_list(7, 5, 3).len(),
+            3,
+            "capped at the node count"
+        );
     }
 
     #[test]

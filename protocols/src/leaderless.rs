@@ -46,9 +46,10 @@
 //!    Every `handoff_interval` a node re-sends each hinted write to its intended replica until
 //!    that replica acknowledges it, then drops the hint.
 //! 7. **Anti-entropy** (§4.7, replica synchronization). Dynamo compares Merkle trees; this
-//!    model's key spaces are small, so every `anti_entropy_interval` a node sends one random peer
-//!    the versions of every key they both replicate, and the peer answers with the versions it
-//!    holds that are newer or missing (push-pull). This is what makes replicas converge after a
+//!    model's key spaces are small, so every `anti_entropy_interval` a node sends each other
+//!    replica of the keys it holds the versions of every key they both replicate, and the peer
+//!    answers with the versions it holds that are newer or missing (push-pull). A node talks to
+//!    at most `2 (n - 1)` peers per round, however large the cluster. This is what makes replicas converge after a
 //!    put that reached fewer than `n` replicas (a crashed coordinator, an unanswered put).
 //! 8. **Recovery.** A restarted node reloads its data and hints from storage (what was synced)
 //!    and resumes handoff and anti-entropy. Coordinator state is volatile: a crash forgets the
@@ -111,7 +112,7 @@ pub struct Params {
     pub request_timeout: SimDuration,
     /// Period of re-sending hinted writes to their intended replicas.
     pub handoff_interval: SimDuration,
-    /// Period of the anti-entropy exchange with one random peer.
+    /// Period of the anti-entropy exchange with the other replicas of the keys a node holds.
     pub anti_entropy_interval: SimDuration,
     /// A deliberate bug to inject (`None`: the correct protocol).
     pub bug: Option<Bug>,
@@ -250,7 +251,7 @@ pub enum Timer {
     Request { op: u64 },
     /// Re-send hinted writes.
     Handoff,
-    /// Exchange versions with a random peer.
+    /// Exchange versions with the other replicas.
     AntiEntropy,
 }
 
@@ -710,9 +711,15 @@ impl Process for Leaderless {
                 ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
             }
             Timer::AntiEntropy => {
-                if self.node_count > 1 {
-                    let k = ctx.rng().below(u64::from(self.node_count - 1)) as u32;
-                    let peer = NodeId((self.id.0 + 1 + k) % self.node_count);
+                // Every other replica of the keys this node holds, each sent the versions of
+                // the keys they share.
+                let peers: BTreeSet<NodeId> = self
+                    .data
+                    .keys()
+                    .flat_map(|key| preference_list(*key, self.params.n, self.node_count))
+                    .filter(|node| *node != self.id)
+                    .collect();
+                for peer in peers {
                     let entries: Vec<(Key, Version)> = self
                         .data
                         .iter()

@@ -658,8 +658,9 @@ impl Leaderless {
         self.pending.insert(op, p);
         ctx.set_timer(self.params.replica_timeout, Timer::Replica { op });
         ctx.set_timer(self.params.request_timeout, Timer::Request { op });
-        // Remote replicas first, so that a local answer completing the quorum finds them asked.
-        for (node, _) in asked.iter().rev() {
+        // Every replica gets the request, even when the local answer (if this node is one)
+        // completes it at once.
+        for (node, _) in &asked {
             self.send(ctx, *node, msg.clone());
         }
     }

@@ -65,6 +65,9 @@
 //! - [`Bug::AckBeforeQuorum`]: the coordinator acknowledges a put after the first replica's
 //!   acknowledgement (often its own), ignoring `w`. With strict quorums a later read from `r`
 //!   other replicas misses the acknowledged write: `linearizable` reports a stale read.
+//! - [`Bug::NoReplicaSync`]: nodes never run anti-entropy. A put acknowledged by `w` replicas
+//!   while the others were cut off reaches them only if a later read repairs it; with no such
+//!   read, `replica-convergence` finds replicas that disagree after the heal.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -87,6 +90,8 @@ pub enum Bug {
     NoSyncBeforeAck,
     /// The coordinator acknowledges a put after the first replica acknowledgement.
     AckBeforeQuorum,
+    /// Nodes never run anti-entropy: only hinted handoff and read repair spread writes.
+    NoReplicaSync,
 }
 
 /// The protocol's parameters; `Leaderless()` alone gives the defaults (n 3, r 2, w 2, sloppy
@@ -373,7 +378,9 @@ impl Leaderless {
         self.next_op = self.boot << 32 | 1;
         ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
         let first = ctx.rng().below(self.params.anti_entropy_interval.0.max(1));
-        ctx.set_timer(SimDuration(first + 1), Timer::AntiEntropy);
+        if self.params.bug != Some(Bug::NoReplicaSync) {
+            ctx.set_timer(SimDuration(first + 1), Timer::AntiEntropy);
+        }
     }
 
     /// Stores `version` of `key` in this node's own replica if newer; true if it changed.

@@ -225,6 +225,11 @@ fn each_bug_is_caught_and_the_correct_protocol_passes_the_same_run() {
             Bug::AckBeforeQuorum,
             "linearizable",
         ),
+        (
+            "bug-no-replica-sync.ron",
+            Bug::NoReplicaSync,
+            "replica-convergence",
+        ),
     ] {
         let scn = load(name);
         assert_eq!(params(&scn).bug, Some(bug));

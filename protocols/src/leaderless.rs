@@ -40,7 +40,9 @@
 //!    older version than the newest seen (until `request_timeout`) are sent the newest.
 //! 6. **Sloppy quorum and hinted handoff** (§4.6, `sloppy`). A replica that has not answered
 //!    within `replica_timeout` is re-sent the request, and the coordinator also sends it to the
-//!    next unused fallback on the ring, with a *hint* naming the intended replica. A fallback
+//!    next unused fallback on the ring, with a *hint* naming the intended replica — for a put,
+//!    also after it was answered, until every replica or a stand-in holds it (or
+//!    `request_timeout`), so that a write reaches `n` nodes whenever `n` are reachable. A fallback
 //!    stores a hinted write apart from its own data (synced before acknowledging) and counts
 //!    towards `w`; for reads it answers the newest version it holds for the key, hinted or not.
 //!    Every `handoff_interval` a node re-sends each hinted write to its intended replica until
@@ -315,6 +317,22 @@ struct Pending {
     repaired: BTreeSet<(NodeId, Version)>,
 }
 
+impl Pending {
+    /// Whether `replica` answered, or a node standing in for it did.
+    fn covered(&self, replica: NodeId) -> bool {
+        self.answers.contains_key(&replica)
+            || self
+                .asked
+                .iter()
+                .any(|(node, h)| *h == Some(replica) && self.answers.contains_key(node))
+    }
+
+    /// Whether every replica of the preference list (its first `n` nodes) is covered.
+    fn all_covered(&self, n: usize) -> bool {
+        self.ring[..n].iter().all(|r| self.covered(*r))
+    }
+}
+
 /// One node of the store.
 pub struct Leaderless {
     id: NodeId,
@@ -525,6 +543,9 @@ impl Leaderless {
                 if !p.answered && p.answers.len() >= needed {
                     p.answered = true;
                     ctx.reply(p.client, p.request_id, Response::Ok);
+                }
+                // The write goes on to every replica (or a stand-in) after the answer.
+                if p.answered && p.all_covered(n) {
                     self.pending.remove(&op);
                 }
             }
@@ -590,8 +611,16 @@ impl Leaderless {
         let Some(p) = self.pending.get_mut(&op) else {
             return;
         };
-        if p.answered {
-            return;
+        match p.kind {
+            // An answered read needs nothing more (read repair goes on as replies arrive).
+            Kind::Get if p.answered => return,
+            Kind::Get => {}
+            // A put goes on until every replica, or a stand-in, holds it.
+            Kind::Put(_) if p.all_covered(n) => {
+                self.pending.remove(&op);
+                return;
+            }
+            Kind::Put(_) => {}
         }
         let mut sends: Vec<(NodeId, Msg)> = Vec::new();
         for (node, hint) in &p.asked {
@@ -602,11 +631,7 @@ impl Leaderless {
         if sloppy {
             for i in 0..n {
                 let replica = p.ring[i];
-                let covered = p.answers.contains_key(&replica)
-                    || p.asked
-                        .iter()
-                        .any(|(node, h)| *h == Some(replica) && p.answers.contains_key(node));
-                if covered || n + p.fallbacks >= p.ring.len() {
+                if p.covered(replica) || n + p.fallbacks >= p.ring.len() {
                     continue;
                 }
                 let fallback = p.ring[n + p.fallbacks];

@@ -197,6 +197,46 @@ fn sloppy_quorums_keep_both_sides_of_a_partition_answering() {
     assert_eq!(verdict(&report, "linearizable"), Verdict::Pass);
 }
 
+/// `bug-no-replica-sync.ron` on five nodes: node 2, a replica of both keys, is cut off while
+/// the others take writes, and there is neither anti-entropy (the bug) nor a read after the
+/// heal. With sloppy quorums the next node on the ring holds node 2's writes as hints and hands
+/// them off after the heal, so the replicas converge; without, node 2 stays stale.
+#[test]
+fn hinted_handoff_alone_repairs_a_replica_cut_off_during_writes() {
+    let text = std::fs::read_to_string(
+        scenarios::shipped_dir().join("leaderless/bug-no-replica-sync.ron"),
+    )
+    .unwrap()
+    .replace("nodes: 3,", "nodes: 5,")
+    .replace(
+        "expect: Violation([\"replica-convergence\"]),",
+        "expect: Pass,",
+    );
+    for sloppy in [true, false] {
+        let text = text.replace("sloppy: false", &format!("sloppy: {sloppy}"));
+        let scn = scenarios::parse(&text, "handoff.ron").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(params(&scn).bug, Some(Bug::NoReplicaSync));
+        let mut stale = 0;
+        for seed in 0..10 {
+            let report = run_seed(&scn, seed);
+            assert_eq!(verdict(&report, "no-lost-writes"), Verdict::Pass);
+            match verdict(&report, "replica-convergence") {
+                Verdict::Fail => stale += 1,
+                v => assert_eq!(v, Verdict::Pass, "seed {seed}: {:?}", report.checks),
+            }
+        }
+        if sloppy {
+            assert_eq!(stale, 0, "hinted handoff repairs node 2 on every seed");
+        } else {
+            // A seed whose clients wrote nothing during the cut has nothing to repair.
+            assert!(
+                stale >= 5,
+                "node 2 stays stale on most seeds, not {stale} of 10"
+            );
+        }
+    }
+}
+
 #[test]
 fn random_faults_converge_and_lose_no_acknowledged_write() {
     let scn = load("random-faults.ron");

@@ -11,7 +11,9 @@
 //! write with the highest timestamp, and an acknowledged write is only ever replaced by a
 //! higher-timestamped one (the scenario checks `replica-convergence` and `no-lost-writes`). It
 //! does **not** promise linearizability: with `r + w <= n`, with sloppy quorums, or with skewed
-//! clocks, the `linearizable` check finds stale reads and lost updates on real runs.
+//! clocks, the `linearizable` check finds stale reads and lost updates on real runs — and even
+//! strict quorums on true clocks can show a new/old inversion when a put reaches fewer than `w`
+//! replicas, since reads have no write-back phase (see `scenarios/leaderless/README.md`).
 //!
 //! # The algorithm
 //!
@@ -30,7 +32,9 @@
 //! 3. **Writes** (§4.5). The coordinator sends the version to every replica in the preference
 //!    list (applying it itself at once if it is one). A replica keeps the higher of what it holds
 //!    and what it receives, writes it to storage and **syncs before acknowledging**. The
-//!    coordinator answers `Ok` after `w` acknowledgements. A put that cannot gather `w` before
+//!    coordinator answers `Ok` after `w` acknowledgements, and re-sends to replicas silent for
+//!    `replica_timeout` — after the answer too, until every replica (or, with sloppy quorums, a
+//!    stand-in) holds the write, or `request_timeout`. A put that cannot gather `w` before
 //!    `request_timeout` gets **no answer**: it may have reached some replicas and become visible
 //!    later, so a definite failure would be a lie; the client times out (`unknown`).
 //! 4. **Reads.** The coordinator asks the preference list and answers, after `r` replies, with
@@ -38,21 +42,21 @@
 //!    `Fail` (a read has no effect, so the failure is definite).
 //! 5. **Read repair** (§4.7, `read_repair`). Replicas of the preference list that answered an
 //!    older version than the newest seen (until `request_timeout`) are sent the newest.
-//! 6. **Sloppy quorum and hinted handoff** (§4.6, `sloppy`). A replica that has not answered
-//!    within `replica_timeout` is re-sent the request, and the coordinator also sends it to the
-//!    next unused fallback on the ring, with a *hint* naming the intended replica — for a put,
-//!    also after it was answered, until every replica or a stand-in holds it (or
-//!    `request_timeout`), so that a write reaches `n` nodes whenever `n` are reachable. A fallback
-//!    stores a hinted write apart from its own data (synced before acknowledging) and counts
-//!    towards `w`; for reads it answers the newest version it holds for the key, hinted or not.
+//! 6. **Sloppy quorum and hinted handoff** (§4.6, `sloppy`). For each replica that has not
+//!    answered within `replica_timeout`, the coordinator also sends the request to the next
+//!    unused fallback on the ring, with a *hint* naming the intended replica, so that a write
+//!    reaches `n` nodes whenever `n` are reachable. A fallback stores a hinted write apart from
+//!    its own data (synced before acknowledging) and counts towards `w`; for reads it answers
+//!    the newest version it holds for the key, hinted or not.
 //!    Every `handoff_interval` a node re-sends each hinted write to its intended replica until
 //!    that replica acknowledges it, then drops the hint.
 //! 7. **Anti-entropy** (§4.7, replica synchronization). Dynamo compares Merkle trees; this
 //!    model's key spaces are small, so every `anti_entropy_interval` a node sends each other
 //!    replica of the keys it holds the versions of every key they both replicate, and the peer
 //!    answers with the versions it holds that are newer or missing (push-pull). A node talks to
-//!    at most `2 (n - 1)` peers per round, however large the cluster. This is what makes replicas converge after a
-//!    put that reached fewer than `n` replicas (a crashed coordinator, an unanswered put).
+//!    at most `2 (n - 1)` peers per round, however large the cluster. This is what makes
+//!    replicas converge after a put that reached fewer than `n` replicas (a crashed
+//!    coordinator, a replica cut off for longer than `request_timeout`).
 //! 8. **Recovery.** A restarted node reloads its data and hints from storage (what was synced)
 //!    and resumes handoff and anti-entropy. Coordinator state is volatile: a crash forgets the
 //!    requests in flight, whose clients time out.
@@ -68,8 +72,9 @@
 //!   acknowledgement (often its own), ignoring `w`. With strict quorums a later read from `r`
 //!   other replicas misses the acknowledged write: `linearizable` reports a stale read.
 //! - [`Bug::NoReplicaSync`]: nodes never run anti-entropy. A put acknowledged by `w` replicas
-//!   while the others were cut off reaches them only if a later read repairs it; with no such
-//!   read, `replica-convergence` finds replicas that disagree after the heal.
+//!   while the others were cut off for longer than `request_timeout` reaches them only through
+//!   a hint or a later read's repair; without either, `replica-convergence` finds replicas that
+//!   disagree after the heal.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -109,7 +109,22 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
                     within,
                     min_answered,
                 } => protocols::raft::check_liveness(result, *within, *min_answered),
-                CheckSpec::Convergence { .. } => not_available(spec),
+                _ => not_available(spec),
+            })
+        }
+        ProtocolSpec::Leaderless(p) => {
+            let p = p.clone();
+            let n = p.n;
+            let sim = Simulation::new(config, move |id| {
+                protocols::leaderless::Leaderless::new(id, &p)
+            });
+            finish(scn, sim, opts, move |result, spec| match spec {
+                CheckSpec::Linearizable => linearizable(result),
+                CheckSpec::ReplicaConvergence { within } => {
+                    protocols::leaderless::check_replica_convergence(result, n, *within)
+                }
+                CheckSpec::NoLostWrites => protocols::leaderless::check_no_lost_writes(result, n),
+                _ => not_available(spec),
             })
         }
     }

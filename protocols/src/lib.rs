@@ -6,6 +6,7 @@
 
 pub mod forward;
 pub mod gossip;
+pub mod leaderless;
 pub mod liveness;
 pub mod primary_backup;
 pub mod raft;
@@ -25,6 +26,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(primary_backup::Params),
     /// Raft consensus replicating a key-value store (see [`raft`]).
     Raft(raft::Params),
+    /// A leaderless Dynamo-style quorum store (see [`leaderless`]).
+    Leaderless(leaderless::Params),
 }
 
 /// One entry of the protocol registry, for `dsim list` and validation.
@@ -69,6 +72,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
             "liveness",
         ],
     },
+    ProtocolInfo {
+        name: "Leaderless",
+        summary: "leaderless Dynamo-style quorum store: preference lists, R/W quorums, LWW by local clock, read repair, sloppy quorum with hinted handoff, anti-entropy",
+        services: &[Service::KeyValue],
+        checks: &["linearizable", "replica-convergence", "no-lost-writes"],
+    },
 ];
 
 /// The lower-case names `dsim cap --protocols` accepts, with the protocol each stands for.
@@ -104,6 +113,7 @@ impl ProtocolSpec {
             ProtocolSpec::Forward(_) => &REGISTRY[1],
             ProtocolSpec::PrimaryBackup(_) => &REGISTRY[2],
             ProtocolSpec::Raft(_) => &REGISTRY[3],
+            ProtocolSpec::Leaderless(_) => &REGISTRY[4],
         }
     }
 }

@@ -56,6 +56,12 @@ pub enum CheckSpec {
         within: SimDuration,
         min_answered: f64,
     },
+    /// Leaderless: once faults have healed and puts stopped, every live replica of each key
+    /// holds the same version within `within`.
+    ReplicaConvergence { within: SimDuration },
+    /// Leaderless: every acknowledged put is held, or superseded by a higher version, at the
+    /// end.
+    NoLostWrites,
 }
 
 impl CheckSpec {
@@ -68,6 +74,8 @@ impl CheckSpec {
             CheckSpec::LogMatching => "log-matching",
             CheckSpec::LeaderCompleteness => "leader-completeness",
             CheckSpec::Liveness { .. } => "liveness",
+            CheckSpec::ReplicaConvergence { .. } => "replica-convergence",
+            CheckSpec::NoLostWrites => "no-lost-writes",
         }
     }
 }
@@ -140,6 +148,8 @@ pub fn check_names() -> &'static [&'static str] {
         "log-matching",
         "leader-completeness",
         "liveness",
+        "replica-convergence",
+        "no-lost-writes",
     ]
 }
 

@@ -427,6 +427,10 @@ pub enum CheckEntry {
         #[serde(default)]
         min_answered: Option<f64>,
     },
+    ReplicaConvergence {
+        within: SimDuration,
+    },
+    NoLostWrites {},
 }
 
 #[derive(Debug, Default, Deserialize)]

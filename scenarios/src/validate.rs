@@ -481,6 +481,46 @@ impl V<'_, '_> {
                     ));
                 }
             }
+            ProtocolSpec::Leaderless(p) => self.leaderless(p)?,
+        }
+        Ok(())
+    }
+
+    fn leaderless(&self, p: &protocols::leaderless::Params) -> R<()> {
+        let nodes = self.node_count;
+        if p.n == 0 || p.n > nodes {
+            return Err(self.err(
+                "protocol.n",
+                format!("leaderless `n` is `{}`, outside `1..={nodes}`", p.n),
+                format!("each key is replicated on `n` consecutive nodes of the ring, so `n` is at most `nodes` (`{nodes}`)"),
+            ));
+        }
+        for (name, q) in [("r", p.r), ("w", p.w)] {
+            if q == 0 || q > p.n {
+                return Err(self.err(
+                    &format!("protocol.{name}"),
+                    format!("leaderless `{name}` is `{q}`, outside `1..={}`", p.n),
+                    format!("a quorum counts replies from the `n` (`{}`) replicas of a key; `r + w > n` makes reads see the latest acknowledged write", p.n),
+                ));
+            }
+        }
+        self.positive("protocol.replica_timeout", p.replica_timeout)?;
+        self.positive("protocol.request_timeout", p.request_timeout)?;
+        self.positive("protocol.handoff_interval", p.handoff_interval)?;
+        self.positive("protocol.anti_entropy_interval", p.anti_entropy_interval)?;
+        if p.replica_timeout >= p.request_timeout {
+            return Err(self.err(
+                "protocol.replica_timeout",
+                format!(
+                    "leaderless `replica_timeout` (`{}`) is not below `request_timeout` (`{}`)",
+                    format_duration(p.replica_timeout),
+                    format_duration(p.request_timeout)
+                ),
+                "the coordinator re-sends (and asks fallbacks) every `replica_timeout` until `request_timeout`: make it a fraction, e.g. an eighth".to_string(),
+            ));
+        }
+        if let Err(e) = p.validate() {
+            return Err(self.err("protocol", e, None));
         }
         Ok(())
     }
@@ -1090,6 +1130,10 @@ impl V<'_, '_> {
                         None => 1.0,
                     },
                 },
+                CheckEntry::ReplicaConvergence { within } => CheckSpec::ReplicaConvergence {
+                    within: self.positive(&field(&p, "within"), *within)?,
+                },
+                CheckEntry::NoLostWrites {} => CheckSpec::NoLostWrites,
             };
             let name = spec.name();
             if !info.checks.contains(&name) {

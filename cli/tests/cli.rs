@@ -301,6 +301,27 @@ fn cap_compares_protocols_on_one_partition() {
         run["cap"]["windows"][0]["majority_nodes"],
         serde_json::json!([0, 1, 2])
     );
+    // The default comparison: the CP protocols refuse the minority side and stay linearizable;
+    // the leaderless store answers on both sides and is not linearizable.
+    let out = dsim(&["cap", CAP, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    let rows = v["rows"].as_array().expect("rows");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["protocol"] == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {v}"))
+            .clone()
+    };
+    let raft = row("raft");
+    assert_eq!(raft["linearizable"], true);
+    assert!(raft["availability"]["minority"].as_f64().unwrap() < 0.05);
+    let leaderless = row("leaderless");
+    assert_eq!(leaderless["linearizable"], false, "{leaderless}");
+    for side in ["majority", "minority"] {
+        let a = leaderless["availability"][side].as_f64().unwrap();
+        assert!(a > 0.9, "leaderless {side} availability {a}");
+    }
     // A run without partitions has no report.
     let plain = json(&dsim(&[
         "run",

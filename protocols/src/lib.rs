@@ -81,7 +81,11 @@ pub const REGISTRY: &[ProtocolInfo] = &[
 ];
 
 /// The lower-case names `dsim cap --protocols` accepts, with the protocol each stands for.
-pub const CLI_NAMES: &[(&str, &str)] = &[("raft", "Raft"), ("primary-backup", "PrimaryBackup")];
+pub const CLI_NAMES: &[(&str, &str)] = &[
+    ("raft", "Raft"),
+    ("primary-backup", "PrimaryBackup"),
+    ("leaderless", "Leaderless"),
+];
 
 impl ProtocolSpec {
     /// The protocol named `name` (a [`CLI_NAMES`] name, or the registry name in any case)
@@ -94,6 +98,7 @@ impl ProtocolSpec {
         Some(match registry {
             "Raft" => ProtocolSpec::Raft(raft::Params::default()),
             "PrimaryBackup" => ProtocolSpec::PrimaryBackup(primary_backup::Params::default()),
+            "Leaderless" => ProtocolSpec::Leaderless(leaderless::Params::default()),
             _ => return None,
         })
     }

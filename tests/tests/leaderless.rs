@@ -340,11 +340,13 @@ fn config() -> impl Strategy<Value = SimConfig> {
                         get: 1,
                         put: 1,
                         cas: 0,
+                        append: 0,
                         interval: ms(20),
                         ops_per_client: 80,
                     },
                     timeout: ms(500),
                     stop: None,
+                    ..ClientConfig::default()
                 };
                 c
             })

@@ -7,6 +7,7 @@
 pub mod forward;
 pub mod gossip;
 pub mod liveness;
+pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
 
@@ -25,6 +26,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(primary_backup::Params),
     /// Raft consensus replicating a key-value store (see [`raft`]).
     Raft(raft::Params),
+    /// Multi-Paxos replicating a key-value store (see [`paxos`]).
+    Paxos(paxos::Params),
 }
 
 /// One entry of the protocol registry, for `dsim list` and validation.
@@ -69,6 +72,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
             "liveness",
         ],
     },
+    ProtocolInfo {
+        name: "Paxos",
+        summary: "Multi-Paxos (stable leader, phase 1 once for all open slots, no-op gap filling, catch-up) replicating a key-value store",
+        services: &[Service::KeyValue],
+        checks: &["linearizable", "agreement", "liveness"],
+    },
 ];
 
 impl ProtocolSpec {
@@ -78,6 +87,7 @@ impl ProtocolSpec {
             ProtocolSpec::Forward(_) => &REGISTRY[1],
             ProtocolSpec::PrimaryBackup(_) => &REGISTRY[2],
             ProtocolSpec::Raft(_) => &REGISTRY[3],
+            ProtocolSpec::Paxos(_) => &REGISTRY[4],
         }
     }
 }

@@ -56,6 +56,9 @@ pub enum CheckSpec {
         within: SimDuration,
         min_answered: f64,
     },
+    /// Paxos: at most one value is chosen per slot (a majority of acceptors accepting it in
+    /// one ballot), and every node applies the chosen value.
+    Agreement,
 }
 
 impl CheckSpec {
@@ -68,6 +71,7 @@ impl CheckSpec {
             CheckSpec::LogMatching => "log-matching",
             CheckSpec::LeaderCompleteness => "leader-completeness",
             CheckSpec::Liveness { .. } => "liveness",
+            CheckSpec::Agreement => "agreement",
         }
     }
 }
@@ -140,6 +144,7 @@ pub fn check_names() -> &'static [&'static str] {
         "log-matching",
         "leader-completeness",
         "liveness",
+        "agreement",
     ]
 }
 

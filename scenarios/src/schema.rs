@@ -418,6 +418,7 @@ pub enum CheckEntry {
         #[serde(default)]
         min_answered: Option<f64>,
     },
+    Agreement {},
 }
 
 #[derive(Debug, Default, Deserialize)]

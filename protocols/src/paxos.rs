@@ -44,7 +44,7 @@
 //!    recovery) and applies them to its key-value store in slot order. The leader's heartbeat
 //!    carries the number of slots it has applied; a node that is behind (a lost `Decide`, a
 //!    partition, a restart) asks for the missing ones (`CatchUp`) and gets up to `batch_max`
-//!    decisions per answer.
+//!    decisions per answer; after a full batch it asks for the next one at once.
 //! 7. **Failure detection.** The leader sends `Heartbeat` every `heartbeat`; hearing from a
 //!    leader of a ballot at least as high as its promise resets a node's election timer. A
 //!    leader of a lower ballot that sends a heartbeat gets a `Nack` and steps down.
@@ -179,6 +179,12 @@ pub enum Command {
         request: Request,
     },
 }
+
+/// A decided slot and its value.
+pub type Decision = (u64, Command);
+
+/// A slot, the ballot a value was accepted in, and the value.
+pub type AcceptedValue = (u64, Ballot, Command);
 
 /// Node-to-node messages.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -425,10 +431,7 @@ impl Paxos {
     }
 
     /// What this acceptor reports to a phase 1 from `from_slot` on.
-    fn promise_contents(
-        &self,
-        from_slot: u64,
-    ) -> (Vec<(u64, Command)>, Vec<(u64, Ballot, Command)>) {
+    fn promise_contents(&self, from_slot: u64) -> (Vec<Decision>, Vec<AcceptedValue>) {
         let decided: Vec<(u64, Command)> = self
             .decided
             .range(from_slot..)
@@ -475,7 +478,7 @@ impl Paxos {
     /// Accepts `command` in `slot` at `ballot` (memory, storage; observed).
     fn accept(&mut self, ctx: &mut Context<'_, Self>, slot: u64, ballot: Ballot, command: Command) {
         assert!(
-            slot >= 1 && slot < SLOTS_MAX,
+            (1..SLOTS_MAX).contains(&slot),
             "paxos slot {slot} out of range"
         );
         ctx.observe(Observation::Accepted {
@@ -941,8 +944,14 @@ impl Process for Paxos {
                 }
             }
             Msg::Decisions { entries } => {
+                let full = entries.len() >= self.params.batch_max as usize;
                 for (slot, command) in entries {
                     self.learn(ctx, slot, command);
+                }
+                if full {
+                    // Probably more to come: ask for the next batch at once.
+                    let from_slot = self.applied + 1;
+                    Self::send(ctx, from, Msg::CatchUp { from_slot });
                 }
             }
         }

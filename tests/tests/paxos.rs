@@ -124,7 +124,7 @@ fn leader_before(result: &RunResult<Observation>, at: SimTime) -> Option<NodeId>
         .into_iter()
         .filter(|(t, _, _)| *t < at)
         .map(|(_, n, _)| n)
-        .last()
+        .next_back()
 }
 
 /// Per node: the last slot it applied.

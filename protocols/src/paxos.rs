@@ -1273,6 +1273,106 @@ mod tests {
         assert_eq!(adopt_highest(&mut adopted, vec![]), 0);
     }
 
+    fn result(observations: Vec<(u32, Observation)>) -> RunResult<Observation> {
+        RunResult {
+            seed: 7,
+            trace_hash: 0,
+            stats: Default::default(),
+            end: SimTime(1_000),
+            hit_events_max: false,
+            history: Default::default(),
+            observations: observations
+                .into_iter()
+                .enumerate()
+                .map(|(i, (node, value))| sim_core::Observed {
+                    time: SimTime(i as u64),
+                    node: NodeId(node),
+                    value,
+                })
+                .collect(),
+            fault_log: Vec::new(),
+            final_status: Vec::new(),
+            liveness_start: None,
+            running_hashes: None,
+            plan: Vec::new(),
+            node_count: 3,
+            client_count: 0,
+            captured: Vec::new(),
+        }
+    }
+
+    fn accepted(slot: u64, ballot: Ballot, value_hash: u64) -> Observation {
+        Observation::Accepted {
+            slot,
+            ballot,
+            value_hash,
+        }
+    }
+
+    #[test]
+    fn agreement_needs_a_majority_in_one_ballot_and_one_value_per_slot() {
+        // Value 1 chosen in ballot 1.0 by n0 and n1; n2 accepts value 2 in 2.2, then n1 too:
+        // a second value chosen in slot 1.
+        let two = result(vec![
+            (0, accepted(1, b(1, 0), 1)),
+            (1, accepted(1, b(1, 0), 1)),
+            (2, accepted(1, b(2, 2), 2)),
+            (1, accepted(1, b(2, 2), 2)),
+        ]);
+        let c = check_agreement(&two);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(
+            c.detail.contains("slot 1") && c.detail.contains("seed 7"),
+            "{}",
+            c.detail
+        );
+        // Value 2 accepted by a majority, but across two ballots: not chosen, no failure.
+        let split = result(vec![
+            (0, accepted(1, b(1, 0), 1)),
+            (1, accepted(1, b(1, 0), 1)),
+            (2, accepted(1, b(2, 2), 2)),
+            (1, accepted(1, b(3, 1), 2)),
+            (
+                0,
+                Observation::Learned {
+                    slot: 1,
+                    value_hash: 1,
+                },
+            ),
+        ]);
+        assert_eq!(check_agreement(&split).verdict, Verdict::Pass);
+        // A re-sent accept by the same acceptor does not count twice.
+        let dup = result(vec![
+            (0, accepted(1, b(1, 0), 1)),
+            (0, accepted(1, b(1, 0), 1)),
+            (
+                1,
+                Observation::Learned {
+                    slot: 1,
+                    value_hash: 1,
+                },
+            ),
+        ]);
+        let c = check_agreement(&dup);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(c.detail.contains("no majority accepted"), "{}", c.detail);
+        // Applying a value other than the chosen one.
+        let wrong = result(vec![
+            (0, accepted(1, b(1, 0), 1)),
+            (1, accepted(1, b(1, 0), 1)),
+            (
+                2,
+                Observation::Learned {
+                    slot: 1,
+                    value_hash: 9,
+                },
+            ),
+        ]);
+        let c = check_agreement(&wrong);
+        assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+        assert!(c.detail.contains("n2 applied"), "{}", c.detail);
+    }
+
     #[test]
     fn majority_counts() {
         assert_eq!(Paxos::majority(1), 1);

@@ -481,6 +481,12 @@ impl Paxos {
             (1..SLOTS_MAX).contains(&slot),
             "paxos slot {slot} out of range"
         );
+        assert!(
+            ballot <= self.promised,
+            "n{}: accepting ballot {ballot} above its promise {}",
+            self.id.0,
+            self.promised
+        );
         ctx.observe(Observation::Accepted {
             slot,
             ballot,
@@ -828,13 +834,6 @@ impl Paxos {
             assert!(
                 b <= self.promised,
                 "n{}: leads {b} below its promise",
-                self.id.0
-            );
-        }
-        for (b, _) in self.accepted.values() {
-            assert!(
-                *b <= self.promised,
-                "n{}: accepted above its promise",
                 self.id.0
             );
         }

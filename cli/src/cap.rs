@@ -35,7 +35,7 @@ pub struct CapArgs {
 }
 
 /// The protocols `dsim cap` compares when `--protocols` is not given.
-pub const DEFAULT_PROTOCOLS: &str = "raft,leaderless";
+pub const DEFAULT_PROTOCOLS: &str = "raft,paxos,leaderless";
 
 /// One protocol's row.
 pub struct CapRow {

@@ -127,6 +127,19 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
                 _ => not_available(spec),
             })
         }
+        ProtocolSpec::Paxos(p) => {
+            let p = p.clone();
+            let sim = Simulation::new(config, move |id| protocols::paxos::Paxos::new(id, &p));
+            finish(scn, sim, opts, |result, spec| match spec {
+                CheckSpec::Linearizable => linearizable(result),
+                CheckSpec::Agreement => protocols::paxos::check_agreement(result),
+                CheckSpec::Liveness {
+                    within,
+                    min_answered,
+                } => protocols::paxos::check_liveness(result, *within, *min_answered),
+                _ => not_available(spec),
+            })
+        }
     }
 }
 

@@ -313,9 +313,13 @@ fn cap_compares_protocols_on_one_partition() {
             .unwrap_or_else(|| panic!("no row for {name}: {v}"))
             .clone()
     };
-    let raft = row("raft");
-    assert_eq!(raft["linearizable"], true);
-    assert!(raft["availability"]["minority"].as_f64().unwrap() < 0.05);
+    assert_eq!(rows.len(), 3, "raft, paxos and leaderless by default");
+    for cp in ["raft", "paxos"] {
+        let r = row(cp);
+        assert_eq!(r["linearizable"], true, "{r}");
+        assert!(r["availability"]["minority"].as_f64().unwrap() < 0.05, "{r}");
+        assert!(r["availability"]["majority"].as_f64().unwrap() > 0.9, "{r}");
+    }
     let leaderless = row("leaderless");
     assert_eq!(leaderless["linearizable"], false, "{leaderless}");
     for side in ["majority", "minority"] {

@@ -8,6 +8,7 @@ pub mod forward;
 pub mod gossip;
 pub mod leaderless;
 pub mod liveness;
+pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
 
@@ -26,6 +27,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(primary_backup::Params),
     /// Raft consensus replicating a key-value store (see [`raft`]).
     Raft(raft::Params),
+    /// Multi-Paxos replicating a key-value store (see [`paxos`]).
+    Paxos(paxos::Params),
     /// A leaderless Dynamo-style quorum store (see [`leaderless`]).
     Leaderless(leaderless::Params),
 }
@@ -73,6 +76,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
         ],
     },
     ProtocolInfo {
+        name: "Paxos",
+        summary: "Multi-Paxos (stable leader, phase 1 once for all open slots, no-op gap filling, catch-up) replicating a key-value store",
+        services: &[Service::KeyValue],
+        checks: &["linearizable", "agreement", "liveness"],
+    },
+    ProtocolInfo {
         name: "Leaderless",
         summary: "leaderless Dynamo-style quorum store: preference lists, R/W quorums, LWW by local clock, read repair, sloppy quorum with hinted handoff, anti-entropy",
         services: &[Service::KeyValue],
@@ -84,6 +93,7 @@ pub const REGISTRY: &[ProtocolInfo] = &[
 pub const CLI_NAMES: &[(&str, &str)] = &[
     ("raft", "Raft"),
     ("primary-backup", "PrimaryBackup"),
+    ("paxos", "Paxos"),
     ("leaderless", "Leaderless"),
 ];
 
@@ -98,6 +108,7 @@ impl ProtocolSpec {
         Some(match registry {
             "Raft" => ProtocolSpec::Raft(raft::Params::default()),
             "PrimaryBackup" => ProtocolSpec::PrimaryBackup(primary_backup::Params::default()),
+            "Paxos" => ProtocolSpec::Paxos(paxos::Params::default()),
             "Leaderless" => ProtocolSpec::Leaderless(leaderless::Params::default()),
             _ => return None,
         })
@@ -118,7 +129,8 @@ impl ProtocolSpec {
             ProtocolSpec::Forward(_) => &REGISTRY[1],
             ProtocolSpec::PrimaryBackup(_) => &REGISTRY[2],
             ProtocolSpec::Raft(_) => &REGISTRY[3],
-            ProtocolSpec::Leaderless(_) => &REGISTRY[4],
+            ProtocolSpec::Paxos(_) => &REGISTRY[4],
+            ProtocolSpec::Leaderless(_) => &REGISTRY[5],
         }
     }
 }

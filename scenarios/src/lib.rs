@@ -56,6 +56,9 @@ pub enum CheckSpec {
         within: SimDuration,
         min_answered: f64,
     },
+    /// Paxos: at most one value is chosen per slot (a majority of acceptors accepting it in
+    /// one ballot), and every node applies the chosen value.
+    Agreement,
     /// Leaderless: once faults have healed and puts stopped, every live replica of each key
     /// holds the same version within `within`.
     ReplicaConvergence { within: SimDuration },
@@ -74,6 +77,7 @@ impl CheckSpec {
             CheckSpec::LogMatching => "log-matching",
             CheckSpec::LeaderCompleteness => "leader-completeness",
             CheckSpec::Liveness { .. } => "liveness",
+            CheckSpec::Agreement => "agreement",
             CheckSpec::ReplicaConvergence { .. } => "replica-convergence",
             CheckSpec::NoLostWrites => "no-lost-writes",
         }
@@ -148,6 +152,7 @@ pub fn check_names() -> &'static [&'static str] {
         "log-matching",
         "leader-completeness",
         "liveness",
+        "agreement",
         "replica-convergence",
         "no-lost-writes",
     ]

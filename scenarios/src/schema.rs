@@ -427,6 +427,7 @@ pub enum CheckEntry {
         #[serde(default)]
         min_answered: Option<f64>,
     },
+    Agreement {},
     ReplicaConvergence {
         within: SimDuration,
     },

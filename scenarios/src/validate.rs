@@ -481,6 +481,43 @@ impl V<'_, '_> {
                     ));
                 }
             }
+            ProtocolSpec::Paxos(p) => {
+                let min = self.positive("protocol.election_timeout_min", p.election_timeout_min)?;
+                let max = self.positive("protocol.election_timeout_max", p.election_timeout_max)?;
+                let heartbeat = self.positive("protocol.heartbeat", p.heartbeat)?;
+                if min > max {
+                    return Err(self.err(
+                        "protocol.election_timeout_max",
+                        format!(
+                            "paxos `election_timeout_max` (`{}`) is below `election_timeout_min` (`{}`)",
+                            format_duration(max),
+                            format_duration(min)
+                        ),
+                        "each election timeout is drawn uniformly from `[min, max]` (defaults: `150ms` and `300ms`)".to_string(),
+                    ));
+                }
+                if heartbeat >= min {
+                    return Err(self.err(
+                        "protocol.heartbeat",
+                        format!(
+                            "paxos `heartbeat` (`{}`) is not below `election_timeout_min` (`{}`)",
+                            format_duration(heartbeat),
+                            format_duration(min)
+                        ),
+                        "nodes would suspect a live leader between two heartbeats: make `heartbeat` a fraction of the election timeout (default `50ms`)".to_string(),
+                    ));
+                }
+                if p.batch_max == 0 {
+                    return Err(self.err(
+                        "protocol.batch_max",
+                        "paxos `batch_max` is `0`: a lagging node could never catch up",
+                        "leave it out for the default `64`, or give a positive count".to_string(),
+                    ));
+                }
+                if let Err(e) = p.validate() {
+                    return Err(self.err("protocol", e, None::<String>));
+                }
+            }
             ProtocolSpec::Leaderless(p) => self.leaderless(p)?,
         }
         Ok(())
@@ -1120,6 +1157,7 @@ impl V<'_, '_> {
                 CheckEntry::StateMachineSafety {} => CheckSpec::StateMachineSafety,
                 CheckEntry::LogMatching {} => CheckSpec::LogMatching,
                 CheckEntry::LeaderCompleteness {} => CheckSpec::LeaderCompleteness,
+                CheckEntry::Agreement {} => CheckSpec::Agreement,
                 CheckEntry::Liveness {
                     within,
                     min_answered,

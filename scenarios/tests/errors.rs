@@ -102,13 +102,20 @@ fn unknown_variants() {
     check(
         &with("").replace(
             "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
+            "Zab(replicas: 3)",
+        ),
+        "t.ron:6:15: unknown protocol `Zab`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`",
+    );
+    check(
+        &with("").replace(
+            "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
             "Paxos(replicas: 3)",
         ),
-        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Leaderless`",
+        "t.ron:6:21: unknown field `replicas` in `protocol`\n  hint: the fields here are `election_timeout_min`, `election_timeout_max`, `heartbeat`, `batch_max`, `bug`",
     );
     check(
         &with("").replace("Gossip(", "Gosip("),
-        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Leaderless`",
+        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`",
     );
     check(
         &with("topology: Mesh,"),
@@ -265,11 +272,11 @@ fn protocol_workload_checks_and_expectations() {
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
-        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `replica-convergence`, `no-lost-writes`",
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`",
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
-        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `replica-convergence`, `no-lost-writes`",
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`",
     );
     check(
         &with("expect: Violation([\"convergence\"]),"),
@@ -306,7 +313,7 @@ fn key_value_workload_and_linearizable() {
     );
     check(
         &with(KV_CLIENTS),
-        "t.ron:7:35: workload `KeyValue` needs the `key-value` service, which protocol `Gossip` does not serve\n  hint: protocols that serve `key-value`: `PrimaryBackup`, `Raft`, `Leaderless`",
+        "t.ron:7:35: workload `KeyValue` needs the `key-value` service, which protocol `Gossip` does not serve\n  hint: protocols that serve `key-value`: `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`",
     );
     check(
         &kv("clients: (count: 1, workload: Broadcast(interval: \"1s\", ops_per_client: 1)),"),

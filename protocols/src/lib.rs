@@ -9,6 +9,7 @@ pub mod gossip;
 pub mod liveness;
 pub mod primary_backup;
 pub mod raft;
+pub mod two_phase_commit;
 
 use serde::Deserialize;
 use sim_core::Service;
@@ -25,6 +26,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(primary_backup::Params),
     /// Raft consensus replicating a key-value store (see [`raft`]).
     Raft(raft::Params),
+    /// Two-phase commit over sharded keys (see [`two_phase_commit`]).
+    TwoPhaseCommit(two_phase_commit::Params),
 }
 
 /// One entry of the protocol registry, for `dsim list` and validation.
@@ -69,6 +72,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
             "liveness",
         ],
     },
+    ProtocolInfo {
+        name: "TwoPhaseCommit",
+        summary: "two-phase commit (presumed abort): a coordinator (node 0) commits multi-key transactions atomically across sharded participants",
+        services: &[Service::Transaction],
+        checks: &["atomicity", "validity", "isolation", "blocking"],
+    },
 ];
 
 impl ProtocolSpec {
@@ -78,6 +87,7 @@ impl ProtocolSpec {
             ProtocolSpec::Forward(_) => &REGISTRY[1],
             ProtocolSpec::PrimaryBackup(_) => &REGISTRY[2],
             ProtocolSpec::Raft(_) => &REGISTRY[3],
+            ProtocolSpec::TwoPhaseCommit(_) => &REGISTRY[4],
         }
     }
 }

@@ -56,6 +56,16 @@ pub enum CheckSpec {
         within: SimDuration,
         min_answered: f64,
     },
+    /// Two-phase commit: every participant that learns a transaction's outcome learns the
+    /// coordinator's decision and applies all of its part.
+    Atomicity,
+    /// Two-phase commit: a transaction commits only if every participant voted yes.
+    Validity,
+    /// Two-phase commit: no lost update — each key's committed increments apply serially.
+    Isolation,
+    /// Two-phase commit: how long participants stayed prepared (blocked); fails only above
+    /// `max`, if given.
+    Blocking { max: Option<SimDuration> },
 }
 
 impl CheckSpec {
@@ -68,6 +78,10 @@ impl CheckSpec {
             CheckSpec::LogMatching => "log-matching",
             CheckSpec::LeaderCompleteness => "leader-completeness",
             CheckSpec::Liveness { .. } => "liveness",
+            CheckSpec::Atomicity => "atomicity",
+            CheckSpec::Validity => "validity",
+            CheckSpec::Isolation => "isolation",
+            CheckSpec::Blocking { .. } => "blocking",
         }
     }
 }
@@ -140,6 +154,10 @@ pub fn check_names() -> &'static [&'static str] {
         "log-matching",
         "leader-completeness",
         "liveness",
+        "atomicity",
+        "validity",
+        "isolation",
+        "blocking",
     ]
 }
 

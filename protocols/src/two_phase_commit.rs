@@ -1119,8 +1119,11 @@ pub fn check_blocking(result: &RunResult<Observation>, max: Option<SimDuration>)
     };
     let ms = |d: SimDuration| d.0 as f64 / 1e6;
     let detail = format!(
-        "{} prepared states, {} unresolved at the end; longest {}{longest}, total {}",
-        b.prepared, b.unresolved, b.max, b.total
+        "{} prepared states, {} unresolved at the end; longest {:.1}ms{longest}, total {:.1}ms",
+        b.prepared,
+        b.unresolved,
+        ms(b.max),
+        ms(b.total)
     );
     let verdict = match max {
         Some(m) if b.max > m => Verdict::Fail,
@@ -1128,8 +1131,10 @@ pub fn check_blocking(result: &RunResult<Observation>, max: Option<SimDuration>)
     };
     let detail = match (verdict, max) {
         (Verdict::Fail, Some(m)) => format!(
-            "a participant stayed prepared {} > bound {m}: {detail} (reproduce with seed {})",
-            b.max, result.seed
+            "a participant stayed prepared {:.1}ms, above the bound {:.1}ms: {detail} (reproduce with seed {})",
+            ms(b.max),
+            ms(m),
+            result.seed
         ),
         _ => detail,
     };

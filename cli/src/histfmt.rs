@@ -1082,7 +1082,10 @@ pub fn write_jsonl(history: &History, w: &mut dyn Write) -> std::io::Result<()> 
                     ),
                     _ => format!(
                         "[{}]",
-                        keys.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+                        keys.iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
                     ),
                 };
                 ("txn", None, v)
@@ -1197,7 +1200,10 @@ pub fn write_edn(history: &History, w: &mut dyn Write) -> std::io::Result<()> {
                     ),
                     _ => format!(
                         "[{}]",
-                        keys.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+                        keys.iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     ),
                 };
                 ("txn", None, v)

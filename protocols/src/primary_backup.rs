@@ -455,9 +455,7 @@ impl Process for PrimaryBackup {
             Request::Append { .. }
             | Request::Broadcast { .. }
             | Request::ReadSet
-            | Request::Txn { .. } => {
-                Response::Unsupported
-            }
+            | Request::Txn { .. } => Response::Unsupported,
         };
         ctx.reply(client, request_id, response);
     }

@@ -258,7 +258,10 @@ pub enum Observation {
 
 /// The participant node holding `key` in a cluster of `node_count` nodes.
 pub fn participant_of(key: Key, node_count: u32) -> NodeId {
-    assert!(node_count >= 2, "two-phase commit needs a coordinator and a participant");
+    assert!(
+        node_count >= 2,
+        "two-phase commit needs a coordinator and a participant"
+    );
     NodeId(1 + shard_of(key, node_count - 1))
 }
 
@@ -439,7 +442,9 @@ impl TwoPhaseCommit {
                     return;
                 };
                 if !a.parts.contains_key(&from) {
-                    ctx.annotate(|| format!("ignore a vote on {txn} from n{}, not a participant", from.0));
+                    ctx.annotate(|| {
+                        format!("ignore a vote on {txn} from n{}, not a participant", from.0)
+                    });
                     return;
                 }
                 if !yes {
@@ -613,10 +618,16 @@ impl TwoPhaseCommit {
             Some(p) => {
                 for &(k, new) in &p.writes {
                     let held = self.locks.remove(&k);
-                    assert_eq!(held, Some(txn), "n{}: {txn} did not hold key {k}", self.id.0);
+                    assert_eq!(
+                        held,
+                        Some(txn),
+                        "n{}: {txn} did not hold key {k}",
+                        self.id.0
+                    );
                     if commit {
                         let prev = self.values.insert(k, new).unwrap_or(0);
-                        ctx.storage().put(StoreKey::Value(k), StoreValue::Value(new));
+                        ctx.storage()
+                            .put(StoreKey::Value(k), StoreValue::Value(new));
                         applied.push((k, prev, new));
                     }
                 }
@@ -669,7 +680,10 @@ impl Process for TwoPhaseCommit {
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        assert!(ctx.node_count() >= 2, "two-phase commit needs at least 2 nodes");
+        assert!(
+            ctx.node_count() >= 2,
+            "two-phase commit needs at least 2 nodes"
+        );
         ctx.set_timer(self.params.retry, Timer::Tick);
     }
 
@@ -1180,7 +1194,13 @@ mod tests {
                 check_isolation(&r),
                 check_blocking(&r, Some(SimDuration::from_millis(10))),
             ] {
-                assert_eq!(c.verdict, Verdict::Pass, "seed {seed}: {}: {}", c.name, c.detail);
+                assert_eq!(
+                    c.verdict,
+                    Verdict::Pass,
+                    "seed {seed}: {}: {}",
+                    c.name,
+                    c.detail
+                );
             }
             let ok = r
                 .history

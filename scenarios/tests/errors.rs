@@ -104,11 +104,11 @@ fn unknown_variants() {
             "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
             "Paxos(replicas: 3)",
         ),
-        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`",
+        "t.ron:6:15: unknown protocol `Paxos`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `TwoPhaseCommit`",
     );
     check(
         &with("").replace("Gossip(", "Gosip("),
-        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`",
+        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `TwoPhaseCommit`",
     );
     check(
         &with("topology: Mesh,"),
@@ -265,11 +265,11 @@ fn protocol_workload_checks_and_expectations() {
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
-        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`",
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `atomicity`, `validity`, `isolation`, `blocking`",
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
-        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`",
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `atomicity`, `validity`, `isolation`, `blocking`",
     );
     check(
         &with("expect: Violation([\"convergence\"]),"),

@@ -14,9 +14,9 @@
 //! # The algorithm
 //!
 //! Gray and Lamport, "Consensus on Transaction Commit", ACM TODS 31(1), 2006, §3 (the
-//! Two-Phase Commit protocol, after Gray 1978). Each RM must reach the same decision, commit
-//! or abort (**atomicity**), and a transaction commits only if every RM is prepared to commit it
-//! (**validity**, the paper's "stability/consistency" conditions of §2).
+//! Two-Phase Commit protocol, after Gray 1978; §2 states the requirements). No two RMs reach
+//! different decisions, commit and abort (**atomicity**), and a transaction commits only if
+//! every RM is prepared to commit it (**validity**).
 //!
 //! 1. **Begin.** The coordinator receives `Txn { keys }`, groups the keys by shard, and sends
 //!    `Prepare { txn, keys }` to each participant holding some of them. A transaction is named
@@ -715,7 +715,7 @@ impl Process for TwoPhaseCommit {
         request_id: RequestId,
         request: Request,
     ) {
-        let Request::Txn { keys } = request else {
+        let Request::Txn { mut keys } = request else {
             ctx.reply(client, request_id, Response::Unsupported);
             return;
         };
@@ -746,6 +746,9 @@ impl Process for TwoPhaseCommit {
         if self.active.contains_key(&txn) {
             return; // Under way; the answer will come.
         }
+        // A key named twice is incremented once: the request asks for distinct keys.
+        keys.sort_unstable();
+        keys.dedup();
         if keys.is_empty() {
             ctx.reply(client, request_id, Response::Fail);
             return;
@@ -1164,6 +1167,7 @@ mod tests {
     use super::*;
     use sim_core::config::{ClientConfig, TargetPolicy, Workload};
     use sim_core::{run, SimConfig};
+    use sim_core::{NodeId, SimTime};
 
     fn config(nodes: u32, clients: u32, seed: u64) -> SimConfig {
         let mut c = SimConfig::basic(nodes, SimDuration::from_secs(2));
@@ -1217,6 +1221,159 @@ mod tests {
             assert_eq!(ok + failed, 200, "every transaction answered");
             assert!(ok > 50 && failed > 5, "ok {ok}, aborted {failed}");
         }
+    }
+
+    /// A run that recorded only these observations: `(ms, node, observation)`.
+    fn observed(node_count: u32, obs: Vec<(u64, u32, Observation)>) -> RunResult<Observation> {
+        RunResult {
+            seed: 9,
+            trace_hash: 0,
+            stats: sim_core::Stats::default(),
+            end: SimTime(1_000_000_000),
+            hit_events_max: false,
+            history: sim_core::History::default(),
+            observations: obs
+                .into_iter()
+                .map(|(t, n, value)| sim_core::process::Observed {
+                    time: SimTime(t * 1_000_000),
+                    node: NodeId(n),
+                    value,
+                })
+                .collect(),
+            fault_log: Vec::new(),
+            final_status: Vec::new(),
+            liveness_start: None,
+            running_hashes: None,
+            plan: Vec::new(),
+            node_count,
+            client_count: 1,
+            captured: Vec::new(),
+        }
+    }
+
+    const T: TxnId = TxnId {
+        client: 0,
+        request: 1,
+    };
+
+    /// Keys 0 and 2 of a 3-node cluster (2 shards): one on each participant.
+    fn two_shard_keys() -> (Key, Key, NodeId, NodeId) {
+        let (a, b) = (0, 2);
+        let (pa, pb) = (participant_of(a, 3), participant_of(b, 3));
+        assert_ne!(pa, pb, "pick keys on different shards");
+        (a, b, pa, pb)
+    }
+
+    #[test]
+    fn the_checks_catch_crafted_violations() {
+        let (a, b, pa, pb) = two_shard_keys();
+        let voted = |p: NodeId| (1, p.0, Observation::Voted { txn: T, yes: true });
+        let decided = |commit| {
+            (
+                2,
+                0,
+                Observation::Decided {
+                    txn: T,
+                    commit,
+                    keys: vec![a, b],
+                },
+            )
+        };
+        let learned = |t, p: NodeId, commit, applied: Vec<(Key, Value, Value)>| {
+            (
+                t,
+                p.0,
+                Observation::Learned {
+                    txn: T,
+                    commit,
+                    applied,
+                },
+            )
+        };
+        let good = observed(
+            3,
+            vec![
+                voted(pa),
+                voted(pb),
+                decided(true),
+                learned(3, pa, true, vec![(a, 0, 1)]),
+                learned(3, pb, true, vec![(b, 0, 1)]),
+            ],
+        );
+        for c in [
+            check_atomicity(&good),
+            check_validity(&good),
+            check_isolation(&good),
+            check_blocking(&good, Some(SimDuration::from_millis(2))),
+        ] {
+            assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.name, c.detail);
+        }
+        // A participant aborts a committed transaction.
+        let r = observed(
+            3,
+            vec![
+                voted(pa),
+                voted(pb),
+                decided(true),
+                learned(3, pa, false, vec![]),
+            ],
+        );
+        let c = check_atomicity(&r);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(
+            c.detail.contains("coordinator decided commit"),
+            "{}",
+            c.detail
+        );
+        // A participant applies only part of a commit.
+        let r = observed(
+            3,
+            vec![
+                voted(pa),
+                voted(pb),
+                decided(true),
+                learned(3, pb, true, vec![]),
+            ],
+        );
+        assert_eq!(check_atomicity(&r).verdict, Verdict::Fail);
+        // A commit without a vote from one participant.
+        let r = observed(3, vec![voted(pa), decided(true)]);
+        let c = check_validity(&r);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(c.detail.contains(&format!("n{}", pb.0)), "{}", c.detail);
+        // Two commits see the same previous value: a lost update.
+        let r = observed(
+            3,
+            vec![
+                learned(3, pa, true, vec![(a, 0, 1)]),
+                (
+                    4,
+                    pa.0,
+                    Observation::Learned {
+                        txn: TxnId {
+                            client: 1,
+                            request: 1,
+                        },
+                        commit: true,
+                        applied: vec![(a, 0, 1)],
+                    },
+                ),
+            ],
+        );
+        let c = check_isolation(&r);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(c.detail.contains("lost update on key"), "{}", c.detail);
+        // Prepared at 1 ms and never resolved: blocked until the end (1 s).
+        let r = observed(3, vec![voted(pa)]);
+        let c = check_blocking(&r, None);
+        assert_eq!(c.verdict, Verdict::Pass);
+        let b = measure_blocking(&r);
+        assert_eq!((b.prepared, b.unresolved), (1, 1));
+        assert_eq!(b.max, SimDuration::from_millis(999));
+        assert_eq!(
+            check_blocking(&r, Some(SimDuration::from_millis(500))).verdict,
+            Verdict::Fail
+        );
     }
 
     #[test]

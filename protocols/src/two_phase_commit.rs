@@ -67,9 +67,10 @@
 //! its `Prepared` message unasked, in place of the request the client sends here, and does not
 //! count acknowledgements (they are off the critical path); the message delays match its count
 //! of four: client → TM, `Prepare`, vote, then the decision to the participants and the answer
-//! to the client in parallel. Stable writes: one per participant plus the coordinator's
-//! decision (the paper's `N + 1`), two on the critical path. `tests/tests/two_phase_commit.rs`
-//! asserts these counts.
+//! to the client in parallel. Synced writes before the outcome is known: one prepared record
+//! per participant plus the coordinator's decision (the paper's `N + 1` forced writes), two on
+//! the critical path; each participant syncs its commit record afterwards (off the critical
+//! path, `k` more). `tests/tests/two_phase_commit.rs` asserts these counts.
 //!
 //! # Bugs to inject
 //!

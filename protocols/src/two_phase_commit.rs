@@ -1008,8 +1008,9 @@ pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
 
 /// `isolation` (no lost update): on each key, the committed increments are applied one after
 /// another — the `i`-th sees the value `i` (so each sees a distinct previous value) and writes
-/// `i + 1` — so the key ends at the number of committed transactions that touched it; and no
-/// two committed transactions answer a client with the same new value of a key.
+/// `i + 1` — and the key ends at the number of committed transactions that touched it (those
+/// whose commit its participant learned before the run stopped); and no two committed
+/// transactions answer a client with the same new value of a key.
 pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
     const NAME: &str = "isolation";
     // Key → (increments applied, last value).
@@ -1039,6 +1040,43 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
             *count += 1;
             *last = new;
             increments += 1;
+        }
+    }
+    // Each key ends at the number of committed transactions that touched it and whose
+    // participant learned the commit (a commit still on its way when the run stopped excepted).
+    let learned: BTreeSet<(TxnId, NodeId)> = result
+        .observations
+        .iter()
+        .filter_map(|o| match &o.value {
+            Observation::Learned {
+                txn, commit: true, ..
+            } => Some((*txn, o.node)),
+            _ => None,
+        })
+        .collect();
+    let mut committed: BTreeMap<Key, u64> = BTreeMap::new();
+    for o in &result.observations {
+        if let Observation::Decided {
+            txn,
+            commit: true,
+            keys: ks,
+        } = &o.value
+        {
+            for &k in ks {
+                if learned.contains(&(*txn, participant_of(k, result.node_count))) {
+                    *committed.entry(k).or_default() += 1;
+                }
+            }
+        }
+    }
+    for (k, n) in &committed {
+        let last = keys.get(k).map_or(0, |v| v.1);
+        if last != *n {
+            return fail(
+                NAME,
+                result.seed,
+                format!("lost update on key {k}: it ends at {last}, but {n} committed transactions that touched it were learned by its participant"),
+            );
         }
     }
     // Every committed client answer names a distinct new value per key.

@@ -1069,6 +1069,27 @@ pub fn write_jsonl(history: &History, w: &mut dyn Write) -> std::io::Result<()> 
                 };
                 ("read-set", None, v)
             }
+            Request::Txn { keys } => {
+                // A committed transaction's value is `[[key, new value], ...]`; otherwise the
+                // keys it named.
+                let v = match &op.completion {
+                    Some((_, Outcome::Ok(Response::Committed(kv)))) => format!(
+                        "[{}]",
+                        kv.iter()
+                            .map(|(k, v)| format!("[{k},{v}]"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                    _ => format!(
+                        "[{}]",
+                        keys.iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                };
+                ("txn", None, v)
+            }
         };
         let (complete, kind) = match &op.completion {
             None => (None, "info"),
@@ -1167,6 +1188,25 @@ pub fn write_edn(history: &History, w: &mut dyn Write) -> std::io::Result<()> {
                     _ => "nil".to_string(),
                 };
                 ("read-set", None, v)
+            }
+            Request::Txn { keys } => {
+                let v = match &op.completion {
+                    Some((_, Outcome::Ok(Response::Committed(kv)))) if completed_ok => format!(
+                        "[{}]",
+                        kv.iter()
+                            .map(|(k, v)| format!("[{k} {v}]"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    _ => format!(
+                        "[{}]",
+                        keys.iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                };
+                ("txn", None, v)
             }
         };
         let key = key.map_or(String::new(), |k| format!(", :key {k}"));

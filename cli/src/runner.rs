@@ -140,6 +140,18 @@ pub fn run_scenario(scn: &Scenario, opts: RunOptions) -> RunReport {
                 _ => not_available(spec),
             })
         }
+        ProtocolSpec::TwoPhaseCommit(p) => {
+            use protocols::two_phase_commit as tpc;
+            let p = p.clone();
+            let sim = Simulation::new(config, move |id| tpc::TwoPhaseCommit::new(id, &p));
+            finish(scn, sim, opts, |result, spec| match spec {
+                CheckSpec::Atomicity => tpc::check_atomicity(result),
+                CheckSpec::Validity => tpc::check_validity(result),
+                CheckSpec::Isolation => tpc::check_isolation(result),
+                CheckSpec::Blocking { max } => tpc::check_blocking(result, *max),
+                _ => not_available(spec),
+            })
+        }
     }
 }
 

@@ -317,7 +317,10 @@ fn cap_compares_protocols_on_one_partition() {
     for cp in ["raft", "paxos"] {
         let r = row(cp);
         assert_eq!(r["linearizable"], true, "{r}");
-        assert!(r["availability"]["minority"].as_f64().unwrap() < 0.05, "{r}");
+        assert!(
+            r["availability"]["minority"].as_f64().unwrap() < 0.05,
+            "{r}"
+        );
         assert!(r["availability"]["majority"].as_f64().unwrap() > 0.9, "{r}");
     }
     let leaderless = row("leaderless");

@@ -11,6 +11,7 @@ pub mod liveness;
 pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
+pub mod two_phase_commit;
 
 use serde::Deserialize;
 use sim_core::Service;
@@ -31,6 +32,8 @@ pub enum ProtocolSpec {
     Paxos(paxos::Params),
     /// A leaderless Dynamo-style quorum store (see [`leaderless`]).
     Leaderless(leaderless::Params),
+    /// Two-phase commit over sharded keys (see [`two_phase_commit`]).
+    TwoPhaseCommit(two_phase_commit::Params),
 }
 
 /// One entry of the protocol registry, for `dsim list` and validation.
@@ -87,6 +90,12 @@ pub const REGISTRY: &[ProtocolInfo] = &[
         services: &[Service::KeyValue],
         checks: &["linearizable", "replica-convergence", "no-lost-writes"],
     },
+    ProtocolInfo {
+        name: "TwoPhaseCommit",
+        summary: "two-phase commit (presumed abort): a coordinator (node 0) commits multi-key transactions atomically across sharded participants",
+        services: &[Service::Transaction],
+        checks: &["atomicity", "validity", "isolation", "blocking"],
+    },
 ];
 
 /// The lower-case names `dsim cap --protocols` accepts, with the protocol each stands for.
@@ -131,6 +140,7 @@ impl ProtocolSpec {
             ProtocolSpec::Raft(_) => &REGISTRY[3],
             ProtocolSpec::Paxos(_) => &REGISTRY[4],
             ProtocolSpec::Leaderless(_) => &REGISTRY[5],
+            ProtocolSpec::TwoPhaseCommit(_) => &REGISTRY[6],
         }
     }
 }

@@ -262,7 +262,10 @@ impl PrimaryBackup {
                     Response::Fail
                 }
             }
-            Request::Append { .. } | Request::Broadcast { .. } | Request::ReadSet => {
+            Request::Append { .. }
+            | Request::Broadcast { .. }
+            | Request::ReadSet
+            | Request::Txn { .. } => {
                 ctx.reply(client, request_id, Response::Unsupported);
                 return;
             }
@@ -456,9 +459,10 @@ impl Process for PrimaryBackup {
                 leader: Some(PRIMARY),
             },
             // Appends need lists, which this register store does not replicate.
-            Request::Append { .. } | Request::Broadcast { .. } | Request::ReadSet => {
-                Response::Unsupported
-            }
+            Request::Append { .. }
+            | Request::Broadcast { .. }
+            | Request::ReadSet
+            | Request::Txn { .. } => Response::Unsupported,
         };
         ctx.reply(client, request_id, response);
     }

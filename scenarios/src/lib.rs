@@ -65,6 +65,16 @@ pub enum CheckSpec {
     /// Leaderless: every acknowledged put is held, or superseded by a higher version, at the
     /// end.
     NoLostWrites,
+    /// Two-phase commit: every participant that learns a transaction's outcome learns the
+    /// coordinator's decision and applies all of its part.
+    Atomicity,
+    /// Two-phase commit: a transaction commits only if every participant voted yes.
+    Validity,
+    /// Two-phase commit: no lost update — each key's committed increments apply serially.
+    Isolation,
+    /// Two-phase commit: how long participants stayed prepared (blocked); fails only above
+    /// `max`, if given.
+    Blocking { max: Option<SimDuration> },
 }
 
 impl CheckSpec {
@@ -80,6 +90,10 @@ impl CheckSpec {
             CheckSpec::Agreement => "agreement",
             CheckSpec::ReplicaConvergence { .. } => "replica-convergence",
             CheckSpec::NoLostWrites => "no-lost-writes",
+            CheckSpec::Atomicity => "atomicity",
+            CheckSpec::Validity => "validity",
+            CheckSpec::Isolation => "isolation",
+            CheckSpec::Blocking { .. } => "blocking",
         }
     }
 }
@@ -155,6 +169,10 @@ pub fn check_names() -> &'static [&'static str] {
         "agreement",
         "replica-convergence",
         "no-lost-writes",
+        "atomicity",
+        "validity",
+        "isolation",
+        "blocking",
     ]
 }
 

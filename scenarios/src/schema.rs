@@ -190,6 +190,18 @@ pub enum WorkloadSpec {
         interval: SimDuration,
         ops_per_client: u32,
     },
+    Transactions {
+        keys: u32,
+        #[serde(default = "default_keys_per_txn")]
+        keys_per_txn: u32,
+        interval: SimDuration,
+        ops_per_client: u32,
+    },
+}
+
+/// A transaction workload's keys per transaction when the file does not say.
+fn default_keys_per_txn() -> u32 {
+    2
 }
 
 /// A key-value workload's weight of each request kind when the file does not say: an even mix.
@@ -432,6 +444,13 @@ pub enum CheckEntry {
         within: SimDuration,
     },
     NoLostWrites {},
+    Atomicity {},
+    Validity {},
+    Isolation {},
+    Blocking {
+        #[serde(default)]
+        max: Option<SimDuration>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]

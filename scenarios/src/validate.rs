@@ -518,6 +518,26 @@ impl V<'_, '_> {
                     return Err(self.err("protocol", e, None::<String>));
                 }
             }
+            ProtocolSpec::TwoPhaseCommit(p) => {
+                if n < 2 {
+                    return Err(self.err(
+                        "nodes",
+                        format!("two-phase commit needs at least `2` nodes, found `{n}`"),
+                        "node 0 is the coordinator and nodes `1..nodes` are the participants (shards)"
+                            .to_string(),
+                    ));
+                }
+                self.positive("protocol.retry", p.retry)?;
+                self.positive("protocol.vote_timeout", p.vote_timeout)?;
+                self.positive("protocol.inquiry", p.inquiry)?;
+                if let Err(e) = p.validate() {
+                    return Err(self.err(
+                        "protocol.vote_timeout",
+                        e,
+                        "the coordinator re-sends prepares every `retry` and aborts after `vote_timeout`".to_string(),
+                    ));
+                }
+            }
             ProtocolSpec::Leaderless(p) => self.leaderless(p)?,
         }
         Ok(())
@@ -659,6 +679,46 @@ impl V<'_, '_> {
                     ops_per_client: *ops_per_client,
                 }
             }
+            WorkloadSpec::Transactions {
+                keys,
+                keys_per_txn,
+                interval,
+                ops_per_client,
+            } => {
+                if *keys == 0 || *keys > KV_KEYS_MAX {
+                    return Err(self.err(
+                        "clients.workload.keys",
+                        format!("`keys` is `{keys}`, outside `1..={KV_KEYS_MAX}`"),
+                        "the clients address keys `0..keys`; a few keys make for contention"
+                            .to_string(),
+                    ));
+                }
+                let per_max = (*keys).min(sim_core::txn::KEYS_PER_TXN_MAX);
+                if *keys_per_txn == 0 || *keys_per_txn > per_max {
+                    return Err(self.err(
+                        "clients.workload.keys_per_txn",
+                        format!("`keys_per_txn` is `{keys_per_txn}`, outside `1..={per_max}`"),
+                        format!(
+                            "a transaction names distinct keys among `keys` (`{keys}`), at most `{}`",
+                            sim_core::txn::KEYS_PER_TXN_MAX
+                        ),
+                    ));
+                }
+                let interval = self.dur("clients.workload.interval", *interval)?;
+                if *ops_per_client == 0 {
+                    return Err(self.err(
+                        "clients.workload.ops_per_client",
+                        "`ops_per_client` is `0`: the clients would do nothing",
+                        "give each client at least one operation".to_string(),
+                    ));
+                }
+                Workload::Transactions {
+                    keys: *keys,
+                    keys_per_txn: *keys_per_txn,
+                    interval,
+                    ops_per_client: *ops_per_client,
+                }
+            }
         };
         let info = protocol.info();
         if let Some(service) = workload.service() {
@@ -680,6 +740,7 @@ impl V<'_, '_> {
                 let name = match &c.workload {
                     WorkloadSpec::Broadcast { .. } => "Broadcast",
                     WorkloadSpec::KeyValue { .. } => "KeyValue",
+                    WorkloadSpec::Transactions { .. } => "Transactions",
                 };
                 return Err(self.err(
                     "clients.workload",
@@ -1172,8 +1233,27 @@ impl V<'_, '_> {
                     within: self.positive(&field(&p, "within"), *within)?,
                 },
                 CheckEntry::NoLostWrites {} => CheckSpec::NoLostWrites,
+                CheckEntry::Atomicity {} => CheckSpec::Atomicity,
+                CheckEntry::Validity {} => CheckSpec::Validity,
+                CheckEntry::Isolation {} => CheckSpec::Isolation,
+                CheckEntry::Blocking { max } => CheckSpec::Blocking {
+                    max: match max {
+                        Some(m) => Some(self.positive(&field(&p, "max"), *m)?),
+                        None => None,
+                    },
+                },
             };
             let name = spec.name();
+            if spec == CheckSpec::Linearizable && info.services.contains(&Service::Transaction) {
+                return Err(self.err(
+                    &p,
+                    format!(
+                        "check `linearizable` needs the key-value service, which protocol `{}` does not serve",
+                        info.name
+                    ),
+                    format!("it checks a history of gets, puts and cas; `{}` supplies {}", info.name, list(info.checks)),
+                ));
+            }
             if !info.checks.contains(&name) {
                 let hint = if info.checks.is_empty() {
                     format!("`{}` supplies no checks", info.name)

@@ -104,7 +104,7 @@ fn unknown_variants() {
             "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
             "Zab(replicas: 3)",
         ),
-        "t.ron:6:15: unknown protocol `Zab`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`",
+        "t.ron:6:15: unknown protocol `Zab`\n  hint: known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`, `TwoPhaseCommit`",
     );
     check(
         &with("").replace(
@@ -115,7 +115,7 @@ fn unknown_variants() {
     );
     check(
         &with("").replace("Gossip(", "Gosip("),
-        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`",
+        "t.ron:6:15: unknown protocol `Gosip`\n  hint: did you mean `Gossip`? known protocols: `Gossip`, `Forward`, `PrimaryBackup`, `Raft`, `Paxos`, `Leaderless`, `TwoPhaseCommit`",
     );
     check(
         &with("topology: Mesh,"),
@@ -272,11 +272,11 @@ fn protocol_workload_checks_and_expectations() {
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
-        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`",
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`, `atomicity`, `validity`, `isolation`, `blocking`",
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
-        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`",
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`, `atomicity`, `validity`, `isolation`, `blocking`",
     );
     check(
         &with("expect: Violation([\"convergence\"]),"),

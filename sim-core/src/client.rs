@@ -28,6 +28,8 @@
 //!   last saw for its key (through its own reads and successful writes; absent if it has seen
 //!   none), so under concurrent writers some cas succeed and some fail.
 //!
+//! - `Transactions`: atomic multi-key increments, keys drawn by [`crate::txn::draw`].
+//!
 //! # Leader finding
 //!
 //! A node that cannot serve a request answers `Redirect { leader }`. The client then resends
@@ -279,6 +281,9 @@ impl Clients {
                     Request::Append { key, value: fresh }
                 }
             }
+            Workload::Transactions {
+                keys, keys_per_txn, ..
+            } => crate::txn::draw(&mut s.rng, keys, keys_per_txn),
         };
         let node = match self.cfg.target {
             TargetPolicy::Random => NodeId(s.rng.below(u64::from(node_count)) as u32),

@@ -180,6 +180,15 @@ pub enum Workload {
         interval: SimDuration,
         ops_per_client: u32,
     },
+    /// Each client runs transactions that atomically increment `keys_per_txn` distinct keys
+    /// drawn from `0..keys` (see [`crate::txn`]): one at a time, waiting `interval` between
+    /// the completion of one and the next, at most `ops_per_client` of them.
+    Transactions {
+        keys: u32,
+        keys_per_txn: u32,
+        interval: SimDuration,
+        ops_per_client: u32,
+    },
 }
 
 impl Workload {
@@ -188,6 +197,7 @@ impl Workload {
             Workload::None => None,
             Workload::Broadcast { .. } => Some(Service::Broadcast),
             Workload::KeyValue { .. } => Some(Service::KeyValue),
+            Workload::Transactions { .. } => Some(Service::Transaction),
         }
     }
 
@@ -196,6 +206,7 @@ impl Workload {
         match self {
             Workload::None => SimDuration::ZERO,
             Workload::Broadcast { interval, .. } | Workload::KeyValue { interval, .. } => *interval,
+            Workload::Transactions { interval, .. } => *interval,
         }
     }
 
@@ -205,6 +216,7 @@ impl Workload {
             Workload::None => 0,
             Workload::Broadcast { ops_per_client, .. }
             | Workload::KeyValue { ops_per_client, .. } => *ops_per_client,
+            Workload::Transactions { ops_per_client, .. } => *ops_per_client,
         }
     }
 }

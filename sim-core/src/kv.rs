@@ -77,7 +77,9 @@ impl KvStore {
                 self.data.entry(key).or_default().push(value);
                 Response::Ok
             }
-            Request::Broadcast { .. } | Request::ReadSet => Response::Unsupported,
+            Request::Broadcast { .. } | Request::ReadSet | Request::Txn { .. } => {
+                Response::Unsupported
+            }
         }
     }
 

@@ -24,6 +24,7 @@ pub mod sim;
 pub mod storage;
 pub mod time;
 pub mod trace;
+pub mod txn;
 
 pub use config::SimConfig;
 pub use history::{History, Operation, Outcome};

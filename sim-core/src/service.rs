@@ -2,7 +2,7 @@
 //!
 //! Workloads and checkers are shared across protocols because every protocol serves one of a
 //! few interfaces: a broadcast set (gossip), a key-value register (replicated state machines),
-//! and later a transaction service. A protocol accepts the subset of `Request` it serves and
+//! and a transaction service (two-phase commit). A protocol accepts the subset of `Request` it serves and
 //! answers the others with `Response::Unsupported`; scenario validation makes sure a workload
 //! only targets a protocol that serves it.
 
@@ -13,6 +13,8 @@ pub enum Service {
     Broadcast,
     /// Read, write and compare-and-set registers named by integer keys.
     KeyValue,
+    /// Atomic multi-key transactions over sharded keys (see [`crate::txn`]).
+    Transaction,
 }
 
 impl Service {
@@ -20,6 +22,7 @@ impl Service {
         match self {
             Service::Broadcast => "broadcast",
             Service::KeyValue => "key-value",
+            Service::Transaction => "transaction",
         }
     }
 }
@@ -47,6 +50,9 @@ pub enum Request {
     /// Key-value: append `value` to the list held at `key` (an absent key holds the empty
     /// list, a register written by `Put` the one-element list).
     Append { key: Key, value: Value },
+    /// Transaction: atomically increment each of these (distinct) keys by one; an absent key
+    /// counts as `0`. Answered `Committed` or `Fail` (aborted).
+    Txn { keys: Vec<Key> },
 }
 
 impl Request {
@@ -57,6 +63,7 @@ impl Request {
             | Request::Put { .. }
             | Request::Cas { .. }
             | Request::Append { .. } => Service::KeyValue,
+            Request::Txn { .. } => Service::Transaction,
         }
     }
 }
@@ -73,6 +80,8 @@ pub enum Response {
     /// A key's value at the read when appends made it a list of two or more values, oldest
     /// first.
     List(Vec<Value>),
+    /// A transaction committed: each key with its new value, in key order.
+    Committed(Vec<(Key, Value)>),
     /// A definite failure: the request did not take effect (e.g. a compare-and-set whose
     /// expectation did not hold).
     Fail,

@@ -538,7 +538,7 @@ fn give_up(run: &mut KeyRun, reason: UnknownReason, report: &mut LinReport) {
 }
 
 /// The key-value operations of a dsim history, in the checker's terms. Other requests
-/// (broadcast) are left out. Times are simulated nanoseconds; the process is the client id.
+/// (broadcast, transactions) are left out. Times are simulated nanoseconds; the process is the client id.
 ///
 /// A history without appends maps values to integers. With appends, every value becomes the
 /// string of its digits followed by a space, so that a key's list is the concatenation of its
@@ -569,7 +569,7 @@ pub fn ops_from_history(history: &History) -> Vec<LinOp> {
                 },
             ),
             Request::Append { key, value } => (*key, Input::Append(val(*value))),
-            Request::Broadcast { .. } | Request::ReadSet => continue,
+            Request::Broadcast { .. } | Request::ReadSet | Request::Txn { .. } => continue,
         };
         let (ret, completion, output) = match &op.completion {
             None => (None, Completion::Unknown, None),
@@ -587,7 +587,7 @@ pub fn ops_from_history(history: &History) -> Vec<LinOp> {
                     (Some(t.0), Completion::Fail, None)
                 }
                 // Not an answer to a key-value request: we cannot tell what happened.
-                Response::Set(_) => (Some(t.0), Completion::Unknown, None),
+                Response::Set(_) | Response::Committed(_) => (Some(t.0), Completion::Unknown, None),
             },
         };
         out.push(LinOp {

@@ -120,8 +120,61 @@ pub fn received(r: &sim_core::RunResult<Seen>) -> Vec<(u64, u32, u32, u64)> {
 /// Proptest strategies shared by the property tests.
 pub mod strategies {
     use proptest::prelude::*;
-    use sim_core::config::{Fault, Group, LinkConfig, Partition, ScheduledFault};
-    use sim_core::{NodeId, SimDuration};
+    use sim_core::config::{
+        ClientConfig, ClockConfig, Fault, Group, Latency, LinkConfig, Partition, ScheduledFault,
+    };
+    use sim_core::{NodeId, SimConfig, SimDuration};
+
+    /// The bounds the property tests of the replicated protocols share: faults in the first
+    /// 3 s, pauses up to 600 ms, clock jumps within ±300 ms, loss up to 50 %, 10 % duplication.
+    pub const FAULTS: FaultBounds = FaultBounds {
+        horizon_ms: 3_000,
+        pause_max_ms: 600,
+        jump_max_ms: 300,
+        loss_max: 0.5,
+        duplicate: 0.1,
+    };
+
+    /// A random cluster of 3 or 5 nodes run for 3 s under up to 12 random faults drawn within
+    /// `bounds`, then a liveness phase of `liveness`: a random seed, a jittery network (1 ms up
+    /// to 1-20 ms, up to 10 % loss, 2 % duplication), skewed clocks (±20 ms, 200 ppm) and the
+    /// given clients.
+    pub fn cluster(
+        bounds: FaultBounds,
+        liveness: SimDuration,
+        clients: ClientConfig,
+    ) -> impl Strategy<Value = SimConfig> {
+        let ms = SimDuration::from_millis;
+        (prop_oneof![Just(3u32), Just(5u32)], any::<u64>()).prop_flat_map(move |(nodes, seed)| {
+            let clients = clients.clone();
+            (
+                proptest::collection::vec(fault(nodes, bounds), 0..12),
+                1u64..20,
+                0.0f64..0.1,
+            )
+                .prop_map(move |(mut faults, latency_max, drop)| {
+                    faults.sort_by_key(|f| f.at);
+                    let mut c = SimConfig::basic(nodes, SimDuration::from_secs(3));
+                    c.seed = seed;
+                    c.liveness = Some(liveness);
+                    c.network.default = LinkConfig {
+                        latency: Latency::Uniform {
+                            min: ms(1),
+                            max: ms(latency_max),
+                        },
+                        drop,
+                        duplicate: 0.02,
+                    };
+                    c.clocks = ClockConfig {
+                        offset_max: ms(20),
+                        drift_ppm_max: 200,
+                    };
+                    c.faults = faults;
+                    c.clients = clients.clone();
+                    c
+                })
+        })
+    }
 
     /// Bounds of a random fault schedule.
     #[derive(Clone, Copy, Debug)]

@@ -14,7 +14,7 @@ use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::config::*;
 use sim_core::{run, History, Outcome, Request, Response, SimConfig, SimDuration};
-use tests::strategies::{fault, FaultBounds};
+use tests::strategies::FaultBounds;
 
 /// Seeds of `random-faults.ron` checked here (a debug build; the release sweep in
 /// `scenarios/leaderless/README.md` covers more).
@@ -295,62 +295,31 @@ fn each_bug_is_caught_and_the_correct_protocol_passes_the_same_run() {
     }
 }
 
+/// Random clusters and fault schedules (pauses up to 400 ms, a 3 s liveness phase) with
+/// get/put clients.
 fn config() -> impl Strategy<Value = SimConfig> {
-    (prop_oneof![Just(3u32), Just(5u32)], any::<u64>()).prop_flat_map(|(nodes, seed)| {
-        (
-            proptest::collection::vec(
-                fault(
-                    nodes,
-                    FaultBounds {
-                        horizon_ms: 3000,
-                        pause_max_ms: 400,
-                        jump_max_ms: 300,
-                        loss_max: 0.5,
-                        duplicate: 0.1,
-                    },
-                ),
-                0..12,
-            ),
-            1u64..20,
-            0.0f64..0.1,
-        )
-            .prop_map(move |(mut faults, latency_max, drop)| {
-                faults.sort_by_key(|f| f.at);
-                let mut c = SimConfig::basic(nodes, SimDuration::from_secs(3));
-                c.seed = seed;
-                c.liveness = Some(SimDuration::from_secs(3));
-                c.network.default = LinkConfig {
-                    latency: Latency::Uniform {
-                        min: ms(1),
-                        max: ms(latency_max),
-                    },
-                    drop,
-                    duplicate: 0.02,
-                };
-                c.clocks = ClockConfig {
-                    offset_max: ms(20),
-                    drift_ppm_max: 200,
-                };
-                c.faults = faults;
-                c.clients = ClientConfig {
-                    count: 3,
-                    target: TargetPolicy::Random,
-                    workload: Workload::KeyValue {
-                        keys: 3,
-                        get: 1,
-                        put: 1,
-                        cas: 0,
-                        append: 0,
-                        interval: ms(20),
-                        ops_per_client: 80,
-                    },
-                    timeout: ms(500),
-                    stop: None,
-                    ..ClientConfig::default()
-                };
-                c
-            })
-    })
+    tests::strategies::cluster(
+        FaultBounds {
+            pause_max_ms: 400,
+            ..tests::strategies::FAULTS
+        },
+        SimDuration::from_secs(3),
+        ClientConfig {
+            count: 3,
+            target: TargetPolicy::Random,
+            workload: Workload::KeyValue {
+                keys: 3,
+                get: 1,
+                put: 1,
+                cas: 0,
+                append: 0,
+                interval: ms(20),
+                ops_per_client: 80,
+            },
+            timeout: ms(500),
+            ..ClientConfig::default()
+        },
+    )
 }
 
 proptest! {

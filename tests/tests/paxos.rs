@@ -450,64 +450,29 @@ fn default_params_are_a_valid_protocol_spec() {
 
 // ---- random fault schedules ------------------------------------------------------------------
 
-fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
-    tests::strategies::fault(
-        nodes,
-        tests::strategies::FaultBounds {
-            horizon_ms: 3_000,
-            pause_max_ms: 600,
-            jump_max_ms: 300,
-            loss_max: 0.5,
-            duplicate: 0.1,
+/// Random clusters and fault schedules with key-value clients (appends and retries included).
+fn config() -> impl Strategy<Value = SimConfig> {
+    tests::strategies::cluster(
+        tests::strategies::FAULTS,
+        SimDuration::from_secs(2),
+        ClientConfig {
+            count: 3,
+            target: TargetPolicy::Random,
+            workload: Workload::KeyValue {
+                keys: 2,
+                get: 2,
+                put: 2,
+                cas: 1,
+                append: 1,
+                interval: ms(20),
+                ops_per_client: 60,
+            },
+            timeout: ms(400),
+            stop: None,
+            rate: None,
+            retries: 1,
         },
     )
-}
-
-fn config() -> impl Strategy<Value = SimConfig> {
-    (prop_oneof![Just(3u32), Just(5u32)], any::<u64>()).prop_flat_map(|(nodes, seed)| {
-        (
-            proptest::collection::vec(fault(nodes), 0..12),
-            1u64..20,
-            0.0f64..0.1,
-        )
-            .prop_map(move |(mut faults, latency_max, drop)| {
-                faults.sort_by_key(|f| f.at);
-                let mut c = SimConfig::basic(nodes, SimDuration::from_secs(3));
-                c.seed = seed;
-                c.liveness = Some(SimDuration::from_secs(2));
-                c.network.default = LinkConfig {
-                    latency: Latency::Uniform {
-                        min: ms(1),
-                        max: ms(latency_max),
-                    },
-                    drop,
-                    duplicate: 0.02,
-                };
-                c.clocks = ClockConfig {
-                    offset_max: ms(20),
-                    drift_ppm_max: 200,
-                };
-                c.faults = faults;
-                c.clients = ClientConfig {
-                    count: 3,
-                    target: TargetPolicy::Random,
-                    workload: Workload::KeyValue {
-                        keys: 2,
-                        get: 2,
-                        put: 2,
-                        cas: 1,
-                        append: 1,
-                        interval: ms(20),
-                        ops_per_client: 60,
-                    },
-                    timeout: ms(400),
-                    stop: None,
-                    rate: None,
-                    retries: 1,
-                };
-                c
-            })
-    })
 }
 
 proptest! {

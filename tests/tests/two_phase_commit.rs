@@ -362,60 +362,24 @@ fn scenario_errors_name_the_rule() {
 
 // ---- random fault schedules ------------------------------------------------------------------
 
-fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
-    tests::strategies::fault(
-        nodes,
-        tests::strategies::FaultBounds {
-            horizon_ms: 3_000,
-            pause_max_ms: 600,
-            jump_max_ms: 300,
-            loss_max: 0.5,
-            duplicate: 0.1,
+/// Random clusters and fault schedules with transaction clients.
+fn config() -> impl Strategy<Value = SimConfig> {
+    tests::strategies::cluster(
+        tests::strategies::FAULTS,
+        SimDuration::from_secs(2),
+        ClientConfig {
+            count: 3,
+            target: TargetPolicy::Random,
+            workload: Workload::Transactions {
+                keys: 5,
+                keys_per_txn: 2,
+                interval: ms(10),
+                ops_per_client: 200,
+            },
+            timeout: ms(400),
+            ..ClientConfig::default()
         },
     )
-}
-
-fn config() -> impl Strategy<Value = SimConfig> {
-    (prop_oneof![Just(3u32), Just(5u32)], any::<u64>()).prop_flat_map(|(nodes, seed)| {
-        (
-            proptest::collection::vec(fault(nodes), 0..12),
-            1u64..20,
-            0.0f64..0.1,
-        )
-            .prop_map(move |(mut faults, latency_max, drop)| {
-                faults.sort_by_key(|f| f.at);
-                let mut c = SimConfig::basic(nodes, SimDuration::from_secs(3));
-                c.seed = seed;
-                c.liveness = Some(SimDuration::from_secs(2));
-                c.network.default = LinkConfig {
-                    latency: Latency::Uniform {
-                        min: ms(1),
-                        max: ms(latency_max),
-                    },
-                    drop,
-                    duplicate: 0.02,
-                };
-                c.clocks = ClockConfig {
-                    offset_max: ms(20),
-                    drift_ppm_max: 200,
-                };
-                c.faults = faults;
-                c.clients = ClientConfig {
-                    count: 3,
-                    target: TargetPolicy::Random,
-                    workload: Workload::Transactions {
-                        keys: 5,
-                        keys_per_txn: 2,
-                        interval: ms(10),
-                        ops_per_client: 200,
-                    },
-                    timeout: ms(400),
-                    stop: None,
-                    ..ClientConfig::default()
-                };
-                c
-            })
-    })
 }
 
 proptest! {

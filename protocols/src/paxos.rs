@@ -76,6 +76,7 @@ use std::collections::BTreeMap;
 use crate::liveness::Leadership;
 use serde::Deserialize;
 use sim_core::check::{CheckResult, Verdict};
+use sim_core::kv::Seen;
 use sim_core::trace::stable_hash;
 use sim_core::{
     ClientId, Context, KvStore, NodeId, Process, Request, RequestId, Response, RunResult,
@@ -990,16 +991,14 @@ impl Process for Paxos {
             ctx.reply(client, request_id, Response::Unsupported);
             return;
         }
-        if let Some((last, response)) = self.store.session(client.0) {
-            if request_id == last {
-                let response = response.clone();
-                Self::reply(ctx, client, request_id, response);
-                return;
-            }
-            if request_id < last {
+        match self.store.seen(client.0, request_id) {
+            // Applied already: the recorded response.
+            Seen::Answered(response) => return Self::reply(ctx, client, request_id, response),
+            Seen::Stale => {
                 ctx.annotate(|| format!("ignored {client} request {request_id}: superseded"));
                 return;
             }
+            Seen::New => {}
         }
         if !self.is_leader() {
             match self.leader {

@@ -107,6 +107,7 @@ use std::collections::BTreeMap;
 use crate::liveness::Leadership;
 use serde::Deserialize;
 use sim_core::check::{CheckResult, Verdict};
+use sim_core::kv::Seen;
 use sim_core::trace::stable_hash;
 use sim_core::{
     ClientId, Context, Key, KvStore, NodeId, Process, Request, RequestId, Response, RunResult,
@@ -1486,17 +1487,14 @@ impl Process for Raft {
             ctx.reply(client, request_id, Response::Unsupported);
             return;
         }
-        if let Some((last, response)) = self.store.session(client.0) {
-            if request_id == last {
-                // Applied already: the recorded response.
-                let response = response.clone();
-                Self::reply(ctx, client, request_id, response);
-                return;
-            }
-            if request_id < last {
+        match self.store.seen(client.0, request_id) {
+            // Applied already: the recorded response.
+            Seen::Answered(response) => return Self::reply(ctx, client, request_id, response),
+            Seen::Stale => {
                 ctx.annotate(|| format!("ignored {client} request {request_id}: superseded"));
                 return;
             }
+            Seen::New => {}
         }
         let pending = self.pending_in_log(client.0, request_id);
         if !self.is_leader() {

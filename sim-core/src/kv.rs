@@ -18,6 +18,17 @@ use std::collections::BTreeMap;
 
 use crate::{Key, Request, RequestId, Response, Value};
 
+/// What the store's sessions say about a request before it is proposed or executed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Not executed yet: go ahead.
+    New,
+    /// The client's last executed request: answer it again with this response.
+    Answered(Response),
+    /// Older than the client's last executed request: a stale duplicate, to ignore.
+    Stale,
+}
+
 /// Registers/lists by key plus each client's last executed request.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct KvStore {
@@ -110,6 +121,17 @@ impl KvStore {
         self.sessions.get(&client).map(|(r, _)| *r)
     }
 
+    /// Whether `client`'s request `request_id` is new, answered already, or stale — what a
+    /// leader checks before proposing it, so that a retry of an applied request is answered
+    /// at once and a stale duplicate never reaches the log.
+    pub fn seen(&self, client: u32, request_id: RequestId) -> Seen {
+        match self.sessions.get(&client) {
+            Some((last, response)) if *last == request_id => Seen::Answered(response.clone()),
+            Some((last, _)) if *last > request_id => Seen::Stale,
+            _ => Seen::New,
+        }
+    }
+
     /// The last request executed for `client` and its response, if any.
     pub fn session(&self, client: u32) -> Option<(RequestId, &Response)> {
         self.sessions.get(&client).map(|(r, resp)| (*r, resp))
@@ -176,5 +198,9 @@ mod tests {
         assert_eq!(s.values(0), &[1, 2]);
         assert_eq!(s.last_request(3), Some(2));
         assert_eq!(s.last_request(4), None);
+        assert_eq!(s.seen(3, 2), Seen::Answered(Response::Ok));
+        assert_eq!(s.seen(3, 1), Seen::Stale);
+        assert_eq!(s.seen(3, 3), Seen::New);
+        assert_eq!(s.seen(4, 1), Seen::New);
     }
 }

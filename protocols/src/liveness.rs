@@ -14,7 +14,8 @@ use sim_core::{NodeId, Outcome, RunResult, SimDuration, SimTime};
 /// A change of leadership, read from a protocol's observation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Leadership {
-    /// The node became leader of this term (or ballot).
+    /// The node became leader of this term (Raft) or ballot round (Paxos; between two
+    /// leaders of one round the higher node id wins, as in the ballot order).
     Gained(u64),
     /// The node stopped leading.
     Lost,
@@ -67,17 +68,19 @@ pub fn leader_at<O>(
 /// on (those still pending when the run stops excepted: it may have stopped first) at least
 /// `min_answered` complete (`1.0`: all; a lossy network, with clients that do not resend after
 /// a timeout, may need less).
+/// `term` names what [`Leadership::Gained`] counts in the report (`"term"`, `"ballot round"`).
 pub fn check_liveness<O>(
     result: &RunResult<O>,
     within: SimDuration,
     min_answered: f64,
+    term: &str,
     leadership: impl Fn(&O) -> Option<Leadership>,
 ) -> CheckResult {
     let base = result
         .last_heal()
         .max(result.liveness_start.unwrap_or(SimTime::ZERO));
     let deadline = base + within;
-    let Some((node, term, since)) = leader_at(result, deadline, leadership) else {
+    let Some((node, number, since)) = leader_at(result, deadline, leadership) else {
         return CheckResult::new(
             "liveness",
             Verdict::Fail,
@@ -121,7 +124,7 @@ pub fn check_liveness<O>(
         "liveness",
         Verdict::Pass,
         format!(
-            "leader {node} of term {term} in office at {deadline} (since {since}); {answered} of {due} operations invoked from then on completed"
+            "leader {node} of {term} {number} in office at {deadline} (since {since}); {answered} of {due} operations invoked from then on completed"
         ),
     )
     .metric("ops_due", due as f64)
@@ -177,7 +180,7 @@ mod tests {
     }
 
     fn verdict(r: &RunResult<Obs>) -> Verdict {
-        check_liveness(r, SimDuration(100), 1.0, read).verdict
+        check_liveness(r, SimDuration(100), 1.0, "term", read).verdict
     }
 
     #[test]

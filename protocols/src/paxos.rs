@@ -1166,8 +1166,8 @@ pub fn check_liveness(
     within: SimDuration,
     min_answered: f64,
 ) -> CheckResult {
-    crate::liveness::check_liveness(result, within, min_answered, |o| match o {
-        Observation::BecameLeader { ballot } => Some(Leadership::Gained(ballot.as_u64())),
+    crate::liveness::check_liveness(result, within, min_answered, "ballot round", |o| match o {
+        Observation::BecameLeader { ballot } => Some(Leadership::Gained(ballot.round)),
         Observation::SteppedDown { .. } => Some(Leadership::Lost),
         _ => None,
     })

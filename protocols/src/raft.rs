@@ -1934,7 +1934,7 @@ pub fn check_liveness(
     within: SimDuration,
     min_answered: f64,
 ) -> CheckResult {
-    crate::liveness::check_liveness(result, within, min_answered, |o| match o {
+    crate::liveness::check_liveness(result, within, min_answered, "term", |o| match o {
         Observation::BecameLeader { term } => Some(Leadership::Gained(*term)),
         Observation::SteppedDown { .. } => Some(Leadership::Lost),
         _ => None,

@@ -49,9 +49,9 @@ pub enum CheckSpec {
     LogMatching,
     /// Raft: every entry committed in a term is in the log of every later term's leader.
     LeaderCompleteness,
-    /// Raft: after the last heal (or the liveness phase's start) a leader is in office within
-    /// `within`, and at least `min_answered` (default all) of the client operations invoked
-    /// from then on and not pending at the end complete.
+    /// Raft, Paxos: after the last heal (or the liveness phase's start) a leader is in office
+    /// at the deadline `within` later, and at least `min_answered` (default all) of the client
+    /// operations invoked from then on and not pending at the end complete.
     Liveness {
         within: SimDuration,
         min_answered: f64,

@@ -71,10 +71,22 @@
 //!    majority has acknowledged that round or a later one and it has applied up to the recorded
 //!    index. Unconfirmed reads start a new round every `heartbeat`; a leader that steps down
 //!    drops its pending reads unanswered. Before its no-op commits, a `Get` goes through the log.
+//! 10. **Leader leases** (thesis §6.4.1; `reads: Lease(drift_ppm: N)`, opt-in). The leader
+//!     starts a `ReadProbe` round every `heartbeat` and remembers when it sent each one (local
+//!     clock). Once a majority has acknowledged a round, the leader holds a lease until that
+//!     send time plus `election_timeout_min × (1 − ρ)/(1 + ρ)`, ρ = N/10⁶, and answers a `Get`
+//!     at once from its state machine while the lease lasts (else as in rule 9). In exchange a
+//!     node that heard from a leader less than `election_timeout_min` ago (its own clock)
+//!     neither adopts a higher term from a `RequestVote` nor votes, and a restarted node waits
+//!     that long before voting (it may have acknowledged a round just before it crashed). So no
+//!     other leader can be elected while a lease granted by a majority lasts — provided every
+//!     clock runs within ρ of true time and none jumps: scenario validation refuses leases with
+//!     a larger `drift_ppm_max` or with clock jumps, and a test shows a backward jump on a
+//!     partitioned leader producing stale reads the linearizability check catches.
 //!
 //! **Clients.** By default every request — reads included — is a log entry, applied when
 //! committed; that is the simplest way to make reads linearizable (rule 9 is the cheaper
-//! ReadIndex; no leases). The leader answers a
+//! ReadIndex; rule 10 leases, only when the scenario opts in). The leader answers a
 //! request only once its entry is applied. The state machine filters retries: per client it
 //! keeps the id of the last request applied and its response (clients have one request
 //! outstanding at a time, with increasing ids), so a command applied once is never applied
@@ -169,6 +181,20 @@ pub enum Reads {
     /// it still leads with a round of acknowledgements from a majority, and answers once it
     /// has applied up to the recorded index.
     ReadIndex,
+    /// Leader leases (thesis §6.4.1), opt-in: the leader answers a `Get` at once, from its
+    /// state machine, while it holds a lease — for a while after a majority acknowledged a
+    /// round it sent, shorter than the time those nodes refuse to vote for anyone else. Safe
+    /// only while every clock's rate is within `drift_ppm` parts per million of true time and
+    /// no clock jumps; scenario validation enforces both. Outside a lease, reads fall back to
+    /// ReadIndex.
+    Lease { drift_ppm: u32 },
+}
+
+impl Reads {
+    /// Whether reads skip the log (ReadIndex or a lease).
+    fn off_log(self) -> bool {
+        !matches!(self, Reads::Log)
+    }
 }
 
 impl Default for Params {
@@ -201,6 +227,25 @@ impl Params {
         }
     }
 
+    /// How long a lease lasts on the leader's clock after it sent the round a majority
+    /// acknowledged: `election_timeout_min × (1 − ρ) / (1 + ρ)` for a drift bound ρ. A node that
+    /// acknowledged refuses votes for `election_timeout_min` on its own clock, so for at least
+    /// `election_timeout_min / (1 + ρ)` of true time after the round was sent; the leader's
+    /// clock runs at least `1 − ρ` as fast as true time, so the lease ends on it within
+    /// `lease / (1 − ρ) = election_timeout_min / (1 + ρ)` of true time. `None` without leases.
+    pub fn lease(&self) -> Option<SimDuration> {
+        match self.reads {
+            Reads::Lease { drift_ppm } => {
+                let ppm = u128::from(drift_ppm);
+                let min = u128::from(self.election_timeout_min.0);
+                Some(SimDuration(
+                    (min * (1_000_000 - ppm.min(999_999)) / (1_000_000 + ppm)) as u64,
+                ))
+            }
+            Reads::Log | Reads::ReadIndex => None,
+        }
+    }
+
     /// Checks the ranges a scenario must respect; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
         if self.election_timeout_min == SimDuration::ZERO {
@@ -221,9 +266,19 @@ impl Params {
         if self.snapshot_threshold > 0 && self.bug.is_some() {
             return Err("raft `snapshot_threshold` cannot be combined with a `bug`".into());
         }
+        if let Reads::Lease { drift_ppm } = self.reads {
+            if drift_ppm >= 100_000 {
+                return Err(format!(
+                    "raft lease `drift_ppm` is `{drift_ppm}`: a drift bound of 10% or more leaves no useful lease"
+                ));
+            }
+        }
         Ok(())
     }
 }
+
+/// Leases: how many recent rounds' send times a leader keeps.
+const ROUNDS_KEPT: usize = 64;
 
 /// What a log entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -438,6 +493,8 @@ pub struct Raft {
     /// it acknowledged in this term.
     read_round: u64,
     read_acked: Vec<u64>,
+    /// Leases: when (local clock) each recent round was sent, oldest first.
+    round_sent: std::collections::VecDeque<(u64, i64)>,
 }
 
 /// A `Get` served by ReadIndex.
@@ -476,6 +533,7 @@ impl Raft {
             reads: Vec::new(),
             read_round: 0,
             read_acked: Vec::new(),
+            round_sent: std::collections::VecDeque::new(),
         }
     }
 
@@ -719,11 +777,18 @@ impl Raft {
         last_log_term: u64,
         now: i64,
     ) -> bool {
-        let recent = self.is_leader()
+        term > self.term
+            && !self.heard_from_leader(now)
+            && self.log_up_to_date(last_log_index, last_log_term)
+    }
+
+    /// Whether this node leads, or heard from a leader less than `election_timeout_min` ago
+    /// (local clock `now`).
+    pub fn heard_from_leader(&self, now: i64) -> bool {
+        self.is_leader()
             || self
                 .leader_contact
-                .is_some_and(|t| now.saturating_sub(t) < self.params.election_timeout_min.0 as i64);
-        term > self.term && !recent && self.log_up_to_date(last_log_index, last_log_term)
+                .is_some_and(|t| now.saturating_sub(t) < self.params.election_timeout_min.0 as i64)
     }
 
     fn start_election(&mut self, ctx: &mut Context<'_, Self>) {
@@ -770,6 +835,7 @@ impl Raft {
         }
         self.leader = Some(self.id);
         self.read_acked = vec![0; n];
+        self.round_sent.clear();
         ctx.observe(Observation::BecameLeader { term: self.term });
         ctx.annotate(|| format!("term {}: leader", self.term));
         self.append(
@@ -1067,6 +1133,13 @@ impl Raft {
     /// Starts a confirmation round: every other node is asked to acknowledge it.
     fn probe_round(&mut self, ctx: &mut Context<'_, Self>) {
         self.read_round += 1;
+        if self.params.lease().is_some() {
+            self.round_sent
+                .push_back((self.read_round, ctx.local_time().0));
+            if self.round_sent.len() > ROUNDS_KEPT {
+                self.round_sent.pop_front();
+            }
+        }
         let n = ctx.node_count() as usize;
         if self.read_acked.len() != n {
             self.read_acked = vec![0; n];
@@ -1091,6 +1164,18 @@ impl Raft {
             .filter(|&(p, &r)| p != self.id.index() && r >= round)
             .count();
         acks >= Self::majority(n)
+    }
+
+    /// Leases: until when (local clock) this leader may answer reads without a round — the
+    /// send time of the latest round a majority acknowledged, plus the lease. `None`: no lease.
+    fn lease_until(&self, n: u32) -> Option<i64> {
+        let lease = self.params.lease()?;
+        let (_, sent) = self
+            .round_sent
+            .iter()
+            .rev()
+            .find(|(round, _)| self.round_confirmed(*round, n))?;
+        Some(sent.saturating_add(lease.0 as i64))
     }
 
     /// Answers the reads whose round is confirmed and whose index is applied.
@@ -1295,6 +1380,17 @@ impl Process for Raft {
                 last_log_index,
                 last_log_term,
             } => {
+                if self.params.lease().is_some() && self.heard_from_leader(ctx.local_time().0) {
+                    // Leases (thesis §4.2.3, §6.4.1): within the minimum election timeout of
+                    // hearing from a leader, neither adopt the term nor vote: that leader may
+                    // be serving reads under a lease this node's acknowledgement granted.
+                    let refuse = Msg::Vote {
+                        term: self.term,
+                        granted: false,
+                    };
+                    Self::send(ctx, from, refuse);
+                    return;
+                }
                 let persist = !self.bug(Bug::ForgetVote);
                 if term > self.term {
                     self.step_down(ctx, term, persist);
@@ -1454,8 +1550,10 @@ impl Process for Raft {
                 self.heartbeat_timer = None; // This one fired.
                 match self.role {
                     Role::Leader { .. } => {
-                        if !self.reads.is_empty() {
-                            self.probe_round(ctx); // Probes or acknowledgements lost: again.
+                        // Leases are renewed by a round every heartbeat; ReadIndex re-sends its
+                        // round while reads wait (probes or acknowledgements were lost).
+                        if !self.reads.is_empty() || self.params.lease().is_some() {
+                            self.probe_round(ctx);
                         }
                         self.broadcast_append(ctx);
                         self.arm_heartbeat(ctx);
@@ -1525,9 +1623,20 @@ impl Process for Raft {
             return;
         }
         if let Request::Get { key } = request {
-            // ReadIndex, once an entry of this term (the no-op) is committed; before that, the
-            // read goes through the log.
-            if self.params.reads == Reads::ReadIndex && self.term_at(self.commit) == self.term {
+            // Off the log once an entry of this term (the no-op) is committed; before that,
+            // the read goes through the log.
+            if self.params.reads.off_log() && self.term_at(self.commit) == self.term {
+                // A lease: answer now, from everything committed so far.
+                let now = ctx.local_time().0;
+                if self.applied >= self.commit
+                    && self
+                        .lease_until(ctx.node_count())
+                        .is_some_and(|until| now < until)
+                {
+                    let value = self.store.read(key);
+                    Self::reply(ctx, client, request_id, value);
+                    return;
+                }
                 self.start_read(ctx, client, request_id, key);
                 self.assert_invariants();
                 return;
@@ -1604,6 +1713,11 @@ impl Process for Raft {
                 last_term: self.snap_term,
                 installed: false,
             });
+        }
+        if self.params.lease().is_some() {
+            // It may have acknowledged a leader's round just before it crashed, granting a
+            // lease it no longer remembers: wait out a whole lease before voting.
+            self.leader_contact = Some(ctx.local_time().0);
         }
         self.reset_election_timer(ctx);
         self.assert_invariants();
@@ -2142,6 +2256,26 @@ mod tests {
         r.read_acked = vec![9, 3, 0, 0, 0];
         assert!(!r.round_confirmed(3, 5));
         assert!(r.round_confirmed(3, 3));
+    }
+
+    #[test]
+    fn a_lease_is_shorter_than_the_vote_refusal_by_the_drift_bound() {
+        let mut p = Params::new(ms(150), ms(300), ms(50));
+        assert_eq!(p.lease(), None);
+        p.reads = Reads::Lease { drift_ppm: 0 };
+        assert_eq!(p.lease(), Some(ms(150)));
+        p.reads = Reads::Lease { drift_ppm: 1000 };
+        // 150 ms × 0.999 / 1.001
+        assert_eq!(p.lease(), Some(SimDuration(149_700_299)));
+        assert!(p.validate().is_ok());
+        p.reads = Reads::Lease { drift_ppm: 100_000 };
+        assert!(p.validate().unwrap_err().contains("drift_ppm"));
+        // A follower that heard from a leader refuses votes for election_timeout_min.
+        let mut r = node(&[1], 1);
+        r.params.reads = Reads::Lease { drift_ppm: 100 };
+        r.leader_contact = Some(1_000);
+        assert!(r.heard_from_leader(1_000 + 149_999_999));
+        assert!(!r.heard_from_leader(1_000 + 150_000_000));
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         .as_ref()
         .is_some_and(|n| n.kinds.contains(&FaultKind::Crash));
     let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
+    v.lease_bounds(&f.protocol, &clocks, nemesis.as_ref(), &faults)?;
     let checks = v.checks(&f.checks, &f.protocol, &clients.workload)?;
     let expect = v.expect(&f.expect, &checks)?;
     let config = SimConfig {
@@ -479,6 +480,25 @@ impl V<'_, '_> {
                         "raft `batch_max` is `0`: no entry would ever be replicated",
                         "write e.g. `batch_max: 64`".to_string(),
                     ));
+                }
+                let lease_ok = !matches!(
+                    p.reads,
+                    protocols::raft::Reads::Lease { drift_ppm } if drift_ppm >= 100_000
+                );
+                if let Err(e) = p.validate() {
+                    let (path, hint) = if lease_ok {
+                        // The checks above leave one rule: snapshots and bug switches.
+                        (
+                            "protocol",
+                            Some("a bug scenario keeps whole logs (the checks replay them): leave `snapshot_threshold` out".to_string()),
+                        )
+                    } else {
+                        (
+                            "protocol.reads",
+                            Some("the bound is in parts per million: real clocks drift by tens to hundreds".to_string()),
+                        )
+                    };
+                    return Err(self.err(path, e, hint));
                 }
             }
             ProtocolSpec::Paxos(p) => {
@@ -1069,6 +1089,53 @@ impl V<'_, '_> {
             self.crashes_consistent(&out)?;
         }
         Ok(out)
+    }
+
+    /// Raft's lease reads are safe only within their clock bound: every node's drift at most
+    /// the lease's `drift_ppm`, and no clock jumps (scheduled or from the nemesis).
+    fn lease_bounds(
+        &self,
+        protocol: &ProtocolSpec,
+        clocks: &ClockConfig,
+        nemesis: Option<&NemesisConfig>,
+        faults: &[ScheduledFault],
+    ) -> R<()> {
+        let ProtocolSpec::Raft(p) = protocol else {
+            return Ok(());
+        };
+        let protocols::raft::Reads::Lease { drift_ppm } = p.reads else {
+            return Ok(());
+        };
+        if clocks.drift_ppm_max > drift_ppm {
+            return Err(self.err(
+                "clocks.drift_ppm_max",
+                format!(
+                    "`clocks.drift_ppm_max` is `{}`, above the lease's bound `drift_ppm: {drift_ppm}`",
+                    clocks.drift_ppm_max
+                ),
+                "a lease is only safe if every clock keeps within its drift bound: raise `drift_ppm` or lower the drift".to_string(),
+            ));
+        }
+        if let Some(j) =
+            nemesis.and_then(|n| n.kinds.iter().position(|k| *k == FaultKind::ClockJump))
+        {
+            return Err(self.err(
+                &index("nemesis.kinds", j),
+                "the nemesis jumps clocks, which breaks the lease's clock bound",
+                "lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps".to_string(),
+            ));
+        }
+        if let Some(i) = faults
+            .iter()
+            .position(|f| matches!(f.fault, Fault::ClockJump(..)))
+        {
+            return Err(self.err(
+                &field(&index("faults", i), "fault"),
+                "a clock jump breaks the lease's clock bound",
+                "lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps".to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// `Crash` only a running node and `Restart` only a crashed one, in time order (file order

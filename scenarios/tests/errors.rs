@@ -399,6 +399,38 @@ const RAFT_OK: &str =
     "election_timeout_min: \"150ms\", election_timeout_max: \"300ms\", heartbeat: \"50ms\", batch_max: 64";
 
 #[test]
+fn lease_reads_need_their_clock_bound() {
+    check(
+        &raft(
+            &format!("{RAFT_OK}, snapshot_threshold: 10, bug: ForgetVote"),
+            "",
+        ),
+        "t.ron:6:15: raft `snapshot_threshold` cannot be combined with a `bug`\n  hint: a bug scenario keeps whole logs (the checks replay them): leave `snapshot_threshold` out",
+    );
+    let lease = format!("{RAFT_OK}, reads: Lease(drift_ppm: 100)");
+    check(&raft(&lease, "clocks: (drift_ppm_max: 100),"), "ok: t");
+    check(
+        &raft(&lease, "clocks: (drift_ppm_max: 300),"),
+        "t.ron:7:29: `clocks.drift_ppm_max` is `300`, above the lease's bound `drift_ppm: 100`\n  hint: a lease is only safe if every clock keeps within its drift bound: raise `drift_ppm` or lower the drift",
+    );
+    check(
+        &raft(
+            &lease,
+            "nemesis: (kinds: [Crash, ClockJump], interval_mean: \"1s\", duration_mean: \"1s\", clock_jump_max: \"50ms\"),",
+        ),
+        "t.ron:7:30: the nemesis jumps clocks, which breaks the lease's clock bound\n  hint: lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps",
+    );
+    check(
+        &raft(&lease, "faults: [(at: \"1s\", fault: ClockJump(node: 1, by: \"-50ms\"))],"),
+        "t.ron:7:32: a clock jump breaks the lease's clock bound\n  hint: lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps",
+    );
+    check(
+        &raft(&format!("{RAFT_OK}, reads: Lease(drift_ppm: 200000)"), ""),
+        "t.ron:6:123: raft lease `drift_ppm` is `200000`: a drift bound of 10% or more leaves no useful lease\n  hint: the bound is in parts per million: real clocks drift by tens to hundreds",
+    );
+}
+
+#[test]
 fn raft_parameters_and_checks() {
     check(
         &raft(

@@ -270,6 +270,98 @@ fn a_fault_free_run_elects_one_leader_and_answers_everything() {
     }
 }
 
+/// Leader leases are only as safe as their clock bound. A leader cut off from the others with
+/// its own client keeps answering reads under its lease; with clocks within the bound the
+/// others cannot elect a new leader before the lease ends. A backward clock jump on the old
+/// leader (which scenario validation forbids with leases) stretches its lease past the new
+/// leader's first writes: its reads go stale and the linearizability check says so. The same
+/// run with ReadIndex reads stays linearizable — the old leader cannot confirm a round.
+#[test]
+fn a_clock_jump_breaks_lease_reads_but_not_read_index() {
+    let verdict = |reads: raft::Reads, jump: i64, seed: u64| {
+        let mut c = SimConfig::basic(3, SimDuration::from_secs(1));
+        c.seed = seed;
+        c.network.default.latency = Latency::Uniform {
+            min: ms(1),
+            max: ms(3),
+        };
+        c.clients = ClientConfig {
+            count: 3,
+            target: TargetPolicy::Bound,
+            workload: Workload::KeyValue {
+                keys: 1,
+                get: 2,
+                put: 1,
+                cas: 0,
+                append: 0,
+                interval: ms(10),
+                ops_per_client: 10_000,
+            },
+            timeout: ms(300),
+            ..ClientConfig::default()
+        };
+        let params = Params {
+            reads,
+            ..Params::new(ms(150), ms(300), ms(50))
+        };
+        // Who leads at 1 s?
+        let p = params.clone();
+        let first = run(c.clone(), move |id| Raft::new(id, &p));
+        let leader = first
+            .observations
+            .iter()
+            .filter_map(|o| match o.value {
+                raft::Observation::BecameLeader { term } => Some((term, o.node)),
+                _ => None,
+            })
+            .max()
+            .expect("a leader by 1 s")
+            .1;
+        // Cut it off with its client (client i talks to node i) and jump its clock back 2 s.
+        let others: Vec<u32> = (0..3).filter(|&n| n != leader.0).collect();
+        c.duration = SimDuration::from_secs(3);
+        c.faults = vec![
+            ScheduledFault {
+                at: SimDuration::from_secs(1),
+                fault: Fault::Partition(Partition::Split(vec![
+                    Group {
+                        nodes: vec![leader],
+                        clients: vec![sim_core::ClientId(leader.0)],
+                    },
+                    Group {
+                        nodes: others.iter().map(|&n| NodeId(n)).collect(),
+                        clients: others.iter().map(|&n| sim_core::ClientId(n)).collect(),
+                    },
+                ])),
+            },
+            ScheduledFault {
+                at: SimDuration::from_secs(1),
+                fault: Fault::ClockJump(leader, jump),
+            },
+        ];
+        let result = run(c, move |id| Raft::new(id, &params));
+        runner::linearizable(&result).verdict
+    };
+    let lease = raft::Reads::Lease { drift_ppm: 100 };
+    let back = -2_000_000_000;
+    for seed in 0..3 {
+        assert_eq!(
+            verdict(lease, back, seed),
+            Verdict::Fail,
+            "seed {seed}: stale lease reads went unnoticed"
+        );
+        // Within the bound (no jump) the lease holds through the same partition.
+        assert_eq!(verdict(lease, 0, seed), Verdict::Pass, "seed {seed}");
+        let read_index = verdict(raft::Reads::ReadIndex, back, seed);
+        assert_eq!(read_index, Verdict::Pass, "seed {seed}");
+        assert_eq!(
+            verdict(raft::Reads::Log, back, seed),
+            Verdict::Pass,
+            "seed {seed}"
+        );
+    }
+}
+
 /// Runs the bug scenario from seed 0 until `intended` fails (at most [`SEEDS_BUG_MAX`] seeds);
 /// the correct protocol must pass that run. Returns the seed.
 fn first_catching_seed(name: &str, intended: &str) -> u64 {

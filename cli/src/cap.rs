@@ -89,17 +89,17 @@ pub fn report_json(r: &CapReport) -> serde_json::Value {
     })
 }
 
-/// The text report `dsim run` prints after the checks.
+/// The text report `dsim run` prints after the checks. Windows in which no client on one side
+/// only issued an operation (clients that reach both sides, a partition without sides) are
+/// counted on one line rather than listed.
 pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> String {
     let mut out = String::from(
         "CAP report (per partition window; succeeded = answered ok or fail, not timed out):\n",
     );
+    let mut quiet = 0;
     for w in &r.windows {
-        if w.majority_nodes.is_empty() {
-            out.push_str(&format!(
-                "  {} .. {}: {:?} — no majority/minority sides\n",
-                w.start, w.end, w.partition
-            ));
+        if w.majority_nodes.is_empty() || w.majority.ops + w.minority.ops == 0 {
+            quiet += 1;
             continue;
         }
         let line = |name: &str, s: &SideStats| {
@@ -128,6 +128,12 @@ pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> Strin
         ));
         out.push_str(&line("majority", &w.majority));
         out.push_str(&line("minority", &w.minority));
+    }
+    if quiet > 0 {
+        out.push_str(&format!(
+            "  {quiet} of {} windows had no operation from a client on one side only (clients that reach every node are not counted: place them in partition groups or use `target: Bound`)\n",
+            r.windows.len()
+        ));
     }
     match consistency {
         Some((v, detail)) => out.push_str(&format!(
@@ -282,4 +288,58 @@ pub fn main(args: CapArgs) -> i32 {
         }
     }
     exit::PASS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::check::cap::CapWindow;
+    use sim_core::config::Partition;
+    use sim_core::{NodeId, SimTime};
+
+    fn window(majority_ops: u64, minority_ops: u64) -> CapWindow {
+        CapWindow {
+            start: SimTime(1_000_000_000),
+            end: SimTime(2_000_000_000),
+            partition: Partition::Isolate(NodeId(2)),
+            majority_nodes: vec![NodeId(0), NodeId(1)],
+            majority: SideStats {
+                ops: majority_ops,
+                succeeded: majority_ops,
+                latencies_ns: vec![5_000_000; majority_ops as usize],
+            },
+            minority: SideStats {
+                ops: minority_ops,
+                succeeded: 0,
+                latencies_ns: Vec::new(),
+            },
+            unsided_clients: 0,
+        }
+    }
+
+    #[test]
+    fn text_lists_windows_with_sided_operations_and_counts_the_rest() {
+        let r = CapReport {
+            windows: vec![window(4, 2), window(0, 0), window(0, 0)],
+            ..CapReport::default()
+        };
+        let text = report_text(&r, Some((Verdict::Fail, "not linearizable: key `0`\nmore")));
+        assert!(text.contains("majority side: n0 n1"), "{text}");
+        assert!(
+            text.contains("4 ops,  100.0% succeeded, latency p50 5.0 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 ops,   0.0% succeeded, latency p50 - ms"),
+            "{text}"
+        );
+        assert!(text.contains("2 of 3 windows had no operation"), "{text}");
+        assert!(
+            text.contains("consistency: NOT linearizable — not linearizable: key `0`\n"),
+            "{text}"
+        );
+        let j = report_json(&r);
+        assert_eq!(j["windows"].as_array().unwrap().len(), 3);
+        assert_eq!(j["windows"][0]["minority"]["availability"], 0.0);
+    }
 }

@@ -326,7 +326,7 @@ mod tests {
         let text = report_text(&r, Some((Verdict::Fail, "not linearizable: key `0`\nmore")));
         assert!(text.contains("majority side: n0 n1"), "{text}");
         assert!(
-            text.contains("4 ops,  100.0% succeeded, latency p50 5.0 ms"),
+            text.contains("4 ops, 100.0% succeeded, latency p50 5.0 ms"),
             "{text}"
         );
         assert!(

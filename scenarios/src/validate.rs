@@ -449,31 +449,12 @@ impl V<'_, '_> {
                 self.positive("protocol.replication_delay", p.replication_delay)?;
             }
             ProtocolSpec::Raft(p) => {
-                let min = self.positive("protocol.election_timeout_min", p.election_timeout_min)?;
-                let max = self.positive("protocol.election_timeout_max", p.election_timeout_max)?;
-                let heartbeat = self.positive("protocol.heartbeat", p.heartbeat)?;
-                if min > max {
-                    return Err(self.err(
-                        "protocol.election_timeout_max",
-                        format!(
-                            "raft `election_timeout_max` (`{}`) is below `election_timeout_min` (`{}`)",
-                            format_duration(max),
-                            format_duration(min)
-                        ),
-                        "each election timeout is drawn uniformly from `[min, max]`".to_string(),
-                    ));
-                }
-                if heartbeat >= min {
-                    return Err(self.err(
-                        "protocol.heartbeat",
-                        format!(
-                            "raft `heartbeat` (`{}`) is not below `election_timeout_min` (`{}`)",
-                            format_duration(heartbeat),
-                            format_duration(min)
-                        ),
-                        "followers would time out between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth".to_string(),
-                    ));
-                }
+                self.election_timing(
+                    "raft",
+                    p.election_timeout_min,
+                    p.election_timeout_max,
+                    p.heartbeat,
+                )?;
                 if p.batch_max == 0 {
                     return Err(self.err(
                         "protocol.batch_max",
@@ -502,31 +483,12 @@ impl V<'_, '_> {
                 }
             }
             ProtocolSpec::Paxos(p) => {
-                let min = self.positive("protocol.election_timeout_min", p.election_timeout_min)?;
-                let max = self.positive("protocol.election_timeout_max", p.election_timeout_max)?;
-                let heartbeat = self.positive("protocol.heartbeat", p.heartbeat)?;
-                if min > max {
-                    return Err(self.err(
-                        "protocol.election_timeout_max",
-                        format!(
-                            "paxos `election_timeout_max` (`{}`) is below `election_timeout_min` (`{}`)",
-                            format_duration(max),
-                            format_duration(min)
-                        ),
-                        "each election timeout is drawn uniformly from `[min, max]` (defaults: `150ms` and `300ms`)".to_string(),
-                    ));
-                }
-                if heartbeat >= min {
-                    return Err(self.err(
-                        "protocol.heartbeat",
-                        format!(
-                            "paxos `heartbeat` (`{}`) is not below `election_timeout_min` (`{}`)",
-                            format_duration(heartbeat),
-                            format_duration(min)
-                        ),
-                        "nodes would suspect a live leader between two heartbeats: make `heartbeat` a fraction of the election timeout (default `50ms`)".to_string(),
-                    ));
-                }
+                self.election_timing(
+                    "paxos",
+                    p.election_timeout_min,
+                    p.election_timeout_max,
+                    p.heartbeat,
+                )?;
                 if p.batch_max == 0 {
                     return Err(self.err(
                         "protocol.batch_max",
@@ -1089,6 +1051,44 @@ impl V<'_, '_> {
             self.crashes_consistent(&out)?;
         }
         Ok(out)
+    }
+
+    /// The timings of a leader-based protocol (`name`: `raft`, `paxos`): positive durations,
+    /// `election_timeout_min ≤ election_timeout_max`, and a heartbeat shorter than the
+    /// shortest election timeout.
+    fn election_timing(
+        &self,
+        name: &str,
+        min: SimDuration,
+        max: SimDuration,
+        heartbeat: SimDuration,
+    ) -> R<()> {
+        let min = self.positive("protocol.election_timeout_min", min)?;
+        let max = self.positive("protocol.election_timeout_max", max)?;
+        let heartbeat = self.positive("protocol.heartbeat", heartbeat)?;
+        if min > max {
+            return Err(self.err(
+                "protocol.election_timeout_max",
+                format!(
+                    "{name} `election_timeout_max` (`{}`) is below `election_timeout_min` (`{}`)",
+                    format_duration(max),
+                    format_duration(min)
+                ),
+                "each election timeout is drawn uniformly from `[min, max]`".to_string(),
+            ));
+        }
+        if heartbeat >= min {
+            return Err(self.err(
+                "protocol.heartbeat",
+                format!(
+                    "{name} `heartbeat` (`{}`) is not below `election_timeout_min` (`{}`)",
+                    format_duration(heartbeat),
+                    format_duration(min)
+                ),
+                "nodes would suspect a live leader between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth".to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// Raft's lease reads are safe only within their clock bound: every node's drift at most

@@ -449,7 +449,7 @@ fn raft_parameters_and_checks() {
     );
     check(
         &raft(&RAFT_OK.replace("\"50ms\"", "\"150ms\""), ""),
-        "t.ron:6:93: raft `heartbeat` (`150ms`) is not below `election_timeout_min` (`150ms`)\n  hint: followers would time out between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth",
+        "t.ron:6:93: raft `heartbeat` (`150ms`) is not below `election_timeout_min` (`150ms`)\n  hint: nodes would suspect a live leader between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth",
     );
     check(
         &raft(&RAFT_OK.replace("batch_max: 64", "batch_max: 0"), ""),

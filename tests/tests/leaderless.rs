@@ -6,7 +6,7 @@
 //! schedules (proptest); each deliberate bug is caught, and the correct protocol passes the very
 //! runs that caught it.
 
-use dsim::runner::{self, run_scenario, RunOptions, RunReport};
+use dsim::runner::{self, RunReport};
 use proptest::prelude::*;
 use protocols::leaderless::{self, Bug, Leaderless, Params};
 use protocols::ProtocolSpec;
@@ -16,6 +16,13 @@ use sim_core::config::*;
 use sim_core::{run, History, Outcome, Request, Response, SimConfig, SimDuration};
 use tests::strategies::FaultBounds;
 
+mod common;
+use common::*;
+
+fn load(name: &str) -> Scenario {
+    load_shipped("leaderless", name)
+}
+
 /// Seeds of `random-faults.ron` checked here (a debug build; the release sweep in
 /// `scenarios/leaderless/README.md` covers more).
 const SEEDS_RANDOM_FAULTS: u64 = 20;
@@ -23,25 +30,6 @@ const SEEDS_RANDOM_FAULTS: u64 = 20;
 const SEEDS_BASIC: u64 = 20;
 /// Each bug must be caught by some seed below this.
 const SEEDS_BUG_MAX: u64 = 1000;
-
-fn ms(n: u64) -> SimDuration {
-    SimDuration::from_millis(n)
-}
-
-fn load(name: &str) -> Scenario {
-    let path = scenarios::shipped_dir().join("leaderless").join(name);
-    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run_seed(scn: &Scenario, seed: u64) -> RunReport {
-    run_scenario(
-        scn,
-        RunOptions {
-            seed: Some(seed),
-            ..RunOptions::default()
-        },
-    )
-}
 
 fn verdict(report: &RunReport, check: &str) -> Verdict {
     report

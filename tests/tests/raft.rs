@@ -8,9 +8,16 @@ use proptest::prelude::*;
 use protocols::raft::{self, Params, Raft};
 use protocols::ProtocolSpec;
 use scenarios::Scenario;
-use sim_core::check::{CheckResult, Verdict};
+use sim_core::check::Verdict;
 use sim_core::config::*;
 use sim_core::{run, NodeId, Outcome, Request, SimConfig, SimDuration, SimTime};
+
+mod common;
+use common::*;
+
+fn load(name: &str) -> Scenario {
+    load_shipped("raft", name)
+}
 
 /// Seeds of `random-faults.ron` the correct protocol must pass here (a debug build; `dsim sweep`
 /// covers thousands in release).
@@ -19,33 +26,6 @@ const SEEDS_RANDOM_FAULTS: u64 = 20;
 const SEEDS_CORRECT: u64 = 10;
 /// Each bug must be caught by some seed below this.
 const SEEDS_BUG_MAX: u64 = 1000;
-
-fn ms(n: u64) -> SimDuration {
-    SimDuration::from_millis(n)
-}
-
-fn load(name: &str) -> Scenario {
-    let path = scenarios::shipped_dir().join("raft").join(name);
-    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run_seed(scn: &Scenario, seed: u64) -> RunReport {
-    run_scenario(
-        scn,
-        RunOptions {
-            seed: Some(seed),
-            ..RunOptions::default()
-        },
-    )
-}
-
-fn check<'a>(report: &'a RunReport, name: &str) -> &'a CheckResult {
-    report
-        .checks
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("{}: no check `{name}`", report.scenario))
-}
 
 fn without_bug(scn: &Scenario) -> Scenario {
     let mut fixed = scn.clone();

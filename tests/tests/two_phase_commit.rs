@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use dsim::runner::{run_scenario, RunOptions, RunReport};
+use dsim::runner::RunReport;
 use proptest::prelude::*;
 use protocols::two_phase_commit::{self as tpc, Observation, Params, TwoPhaseCommit};
 use protocols::ProtocolSpec;
@@ -17,6 +17,13 @@ use sim_core::check::{CheckResult, Verdict};
 use sim_core::config::*;
 use sim_core::{run, NodeId, Outcome, Response, SimConfig, SimDuration, Simulation};
 
+mod common;
+use common::*;
+
+fn load(name: &str) -> Scenario {
+    load_shipped("two-phase-commit", name)
+}
+
 /// Seeds of `random-faults.ron` the correct protocol must pass here (a debug build; `dsim
 /// sweep` covers 0..1000 in release, all passing).
 const SEEDS_RANDOM_FAULTS: u64 = 20;
@@ -24,33 +31,6 @@ const SEEDS_RANDOM_FAULTS: u64 = 20;
 const SEEDS_CORRECT: u64 = 20;
 /// Each bug must be caught by some seed below this.
 const SEEDS_BUG_MAX: u64 = 1000;
-
-fn ms(n: u64) -> SimDuration {
-    SimDuration::from_millis(n)
-}
-
-fn load(name: &str) -> Scenario {
-    let path = scenarios::shipped_dir().join("two-phase-commit").join(name);
-    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run_seed(scn: &Scenario, seed: u64) -> RunReport {
-    run_scenario(
-        scn,
-        RunOptions {
-            seed: Some(seed),
-            ..RunOptions::default()
-        },
-    )
-}
-
-fn check<'a>(report: &'a RunReport, name: &str) -> &'a CheckResult {
-    report
-        .checks
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("{}: no check `{name}`", report.scenario))
-}
 
 fn metric(c: &CheckResult, name: &str) -> f64 {
     c.metrics

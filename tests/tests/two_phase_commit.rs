@@ -238,24 +238,15 @@ fn a_coordinator_crash_blocks_prepared_participants_until_it_recovers() {
 /// the correct protocol must pass that run. Returns the seed.
 fn first_catching_seed(name: &str, intended: &str) -> u64 {
     let scn = load(name);
-    let fixed = without_bug(&scn);
-    for seed in 0..SEEDS_BUG_MAX {
-        let report = run_seed(&scn, seed);
-        let c = check(&report, intended);
-        if c.verdict != Verdict::Fail {
-            continue;
-        }
-        assert!(
-            c.detail.contains(&format!("reproduce with seed {seed}")),
-            "{}",
-            c.detail
-        );
-        let control = run_seed(&fixed, seed);
-        assert_all_pass(&control, &format!("{name} without its bug, seed {seed}"));
-        println!("{name}: {intended} caught at seed {seed}: {}", c.detail);
-        return seed;
-    }
-    panic!("{name}: `{intended}` caught nothing in seeds 0..{SEEDS_BUG_MAX}");
+    common::first_catching_seed(
+        &scn,
+        &without_bug(&scn),
+        intended,
+        SEEDS_BUG_MAX,
+        |r, what| {
+            assert_all_pass(r, what);
+        },
+    )
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use dsim::runner::{run_scenario, RunOptions, RunReport};
 use scenarios::Scenario;
-use sim_core::check::CheckResult;
+use sim_core::check::{CheckResult, Verdict};
 use sim_core::SimDuration;
 
 pub fn ms(n: u64) -> SimDuration {
@@ -35,4 +35,36 @@ pub fn check<'a>(report: &'a RunReport, name: &str) -> &'a CheckResult {
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("{}: no check `{name}`", report.scenario))
+}
+
+/// Runs the bug scenario `scn` from seed 0 until check `intended` fails (at most `max` seeds);
+/// the failure must name its seed, and `fixed` (the same scenario without the bug) run at that
+/// seed must satisfy `control`. Returns the seed.
+pub fn first_catching_seed(
+    scn: &Scenario,
+    fixed: &Scenario,
+    intended: &str,
+    max: u64,
+    control: impl Fn(&RunReport, &str),
+) -> u64 {
+    let name = &scn.name;
+    for seed in 0..max {
+        let report = run_seed(scn, seed);
+        let c = check(&report, intended);
+        if c.verdict != Verdict::Fail {
+            continue;
+        }
+        assert!(
+            c.detail.contains(&format!("reproduce with seed {seed}")),
+            "{}",
+            c.detail
+        );
+        control(
+            &run_seed(fixed, seed),
+            &format!("{name} without its bug, seed {seed}"),
+        );
+        println!("{name}: {intended} caught at seed {seed}: {}", c.detail);
+        return seed;
+    }
+    panic!("{name}: `{intended}` caught nothing in seeds 0..{max}");
 }

@@ -12,7 +12,7 @@ use protocols::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::config::*;
-use sim_core::{run, NodeId, Outcome, Request, RunResult, SimConfig, SimDuration, SimTime};
+use sim_core::{run, NodeId, RunResult, SimConfig, SimDuration, SimTime};
 
 mod common;
 use common::*;
@@ -53,37 +53,9 @@ fn observe(scn: &Scenario, seed: u64) -> RunResult<Observation> {
     })
 }
 
-/// Every check passes; returns (operations, ok, indeterminate).
+/// Every check passes (agreement and linearizable at least); returns (operations, ok, indeterminate).
 fn assert_all_pass(report: &RunReport, what: &str) -> (u64, u64, u64) {
-    for c in &report.checks {
-        assert_eq!(
-            c.verdict,
-            Verdict::Pass,
-            "{what}: {} — {}",
-            c.name,
-            c.detail
-        );
-    }
-    assert!(
-        report.checks.len() >= 2,
-        "{what}: agreement and linearizable run"
-    );
-    let (mut ops, mut ok, mut unknown) = (0, 0, 0);
-    for op in &report.history.ops {
-        ops += 1;
-        match op.completion {
-            Some((_, Outcome::Ok(_))) => ok += 1,
-            None | Some((_, Outcome::Unknown)) => unknown += 1,
-            Some((_, Outcome::Fail)) => {
-                // A failure is a cas whose expectation did not hold, never a refused request.
-                assert!(
-                    matches!(op.request, Request::Cas { .. }),
-                    "{what}: {op:?} failed"
-                );
-            }
-        }
-    }
-    (ops, ok, unknown)
+    assert_kv_pass(report, what, 2)
 }
 
 /// (time, node, ballot) of every `BecameLeader`.

@@ -5,7 +5,7 @@
 use dsim::runner::{run_scenario, RunOptions, RunReport};
 use scenarios::Scenario;
 use sim_core::check::{CheckResult, Verdict};
-use sim_core::SimDuration;
+use sim_core::{Outcome, Request, SimDuration};
 
 pub fn ms(n: u64) -> SimDuration {
     SimDuration::from_millis(n)
@@ -67,4 +67,39 @@ pub fn first_catching_seed(
         return seed;
     }
     panic!("{name}: `{intended}` caught nothing in seeds 0..{max}");
+}
+
+/// Every check of a key-value run passes and at least `min_checks` ran; a `fail` outcome is
+/// only ever a cas whose expectation did not hold (never a refused request). Returns
+/// (operations, ok, indeterminate).
+pub fn assert_kv_pass(report: &RunReport, what: &str, min_checks: usize) -> (u64, u64, u64) {
+    for c in &report.checks {
+        assert_eq!(
+            c.verdict,
+            Verdict::Pass,
+            "{what}: {} — {}",
+            c.name,
+            c.detail
+        );
+    }
+    assert!(
+        report.checks.len() >= min_checks,
+        "{what}: only {} checks ran",
+        report.checks.len()
+    );
+    let (mut ops, mut ok, mut unknown) = (0, 0, 0);
+    for op in &report.history.ops {
+        ops += 1;
+        match op.completion {
+            Some((_, Outcome::Ok(_))) => ok += 1,
+            None | Some((_, Outcome::Unknown)) => unknown += 1,
+            Some((_, Outcome::Fail)) => {
+                assert!(
+                    matches!(op.request, Request::Cas { .. }),
+                    "{what}: {op:?} failed"
+                );
+            }
+        }
+    }
+    (ops, ok, unknown)
 }

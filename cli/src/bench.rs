@@ -7,9 +7,9 @@
 
 use std::time::Instant;
 
-use protocols::ProtocolSpec;
+use scenarios::harness::{self, RunOptions};
 
-use crate::exit;
+use crate::{exit, Env};
 
 /// The workloads and their scenario files.
 pub const WORKLOADS: [(&str, &str); 5] = [
@@ -43,23 +43,17 @@ pub struct Sample {
 
 /// Runs one benchmark scenario once; the wall time covers setup and run.
 pub fn run_once(scn: &scenarios::Scenario, with_trace: bool) -> Sample {
-    let ProtocolSpec::Forward(p) = &scn.protocol else {
-        panic!("benchmark scenarios use the Forward protocol");
-    };
-    let p = p.clone();
     let start = Instant::now();
-    let mut sim = sim_core::Simulation::new(scn.config.clone(), move |id| {
-        protocols::forward::Forward::new(id, &p)
-    });
-    if with_trace {
-        sim.trace_to(Box::new(std::io::sink()));
-    }
-    let (r, _) = sim.run();
+    let opts = RunOptions {
+        trace: with_trace.then(|| Box::new(std::io::sink()) as Box<dyn std::io::Write>),
+        ..RunOptions::default()
+    };
+    let r = harness::run(scn, opts);
     let wall_s = start.elapsed().as_secs_f64();
     let sample = Sample {
         wall_s,
         deliveries: r.stats.messages_delivered,
-        sim_s: r.end.0 as f64 / 1e9,
+        sim_s: r.sim_time_ns as f64 / 1e9,
         trace_hash: r.trace_hash,
     };
     // Like peer-bench, leave teardown out of the measurement.
@@ -75,7 +69,7 @@ pub fn vmhwm_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-pub fn main(args: BenchEngineArgs) -> i32 {
+pub fn main(env: &Env, args: BenchEngineArgs) -> i32 {
     let names: Vec<String> = if args.workloads.is_empty() {
         ["w1", "w2", "w3-1k", "w3-10k"]
             .iter()
@@ -91,12 +85,9 @@ pub fn main(args: BenchEngineArgs) -> i32 {
             return exit::BAD_INPUT;
         };
         let path = scenarios::shipped_dir().join(file);
-        let scn = match scenarios::load(&path) {
+        let scn = match env.load(&path) {
             Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::BAD_INPUT;
-            }
+            Err(code) => return code,
         };
         let mut samples: Vec<Sample> = (0..args.reps.max(1))
             .map(|_| run_once(&scn, args.with_trace))

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sim_core::check::linearizability::{check_ops, LinVerdict};
 
-use crate::check::{budget, parse_initial, prepare, Convention, ModelArg, ReadOptions};
+use crate::check::{budget, parse_initial, prepare, Convention, Model, ReadOptions};
 use crate::exit;
 use crate::histfmt::Format;
 
@@ -29,13 +29,13 @@ pub struct BenchCheckArgs {
     #[arg(long)]
     pub json: bool,
     /// The files' format.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_parser = crate::check::format_parser())]
     pub format: Format,
     /// Every key's initial value (`--initial 0` for Knossos's files).
     #[arg(long, value_name = "VALUE")]
     pub initial: Option<String>,
     /// What `fail` and a read of nil mean (default: by format, as in `dsim check`).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = crate::check::convention_parser())]
     pub convention: Option<Convention>,
 }
 
@@ -119,7 +119,7 @@ fn ms(d: Duration) -> f64 {
 pub fn main(args: BenchCheckArgs) -> i32 {
     let opts = ReadOptions {
         format: args.format,
-        model: ModelArg::Auto,
+        model: Model::Auto,
         initial: args.initial.as_deref().map(parse_initial),
         convention: args.convention,
     };

@@ -9,13 +9,11 @@
 
 use std::path::PathBuf;
 
-use protocols::ProtocolSpec;
-use scenarios::{CheckSpec, Expect, Scenario};
+use scenarios::harness::cap::{protocol_for, run_one};
 use sim_core::check::cap::{CapReport, SideStats};
 use sim_core::check::Verdict;
 
-use crate::exit;
-use crate::runner::{self, RunOptions, RunReport};
+use crate::{exit, Env};
 
 /// Arguments of `dsim cap`.
 #[derive(clap::Args, Debug)]
@@ -36,16 +34,6 @@ pub struct CapArgs {
 
 /// The protocols `dsim cap` compares when `--protocols` is not given.
 pub const DEFAULT_PROTOCOLS: &str = "raft,paxos,leaderless";
-
-/// One protocol's row.
-pub struct CapRow {
-    pub protocol: String,
-    /// The `linearizable` check's verdict on the whole run.
-    pub linearizable: Verdict,
-    pub linearizable_detail: String,
-    pub report: CapReport,
-    pub ops: usize,
-}
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v))
@@ -150,67 +138,20 @@ pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> Strin
     out
 }
 
-/// Runs `scn` with `protocol` (its own parameters if it is the scenario's protocol), checking
-/// only linearizability, and reads its CAP report.
-pub fn run_one(
-    scn: &Scenario,
-    protocol: ProtocolSpec,
-    seed: Option<u64>,
-) -> Result<CapRow, String> {
-    let name = protocol.cli_name().to_string();
-    let mut s = scn.clone();
-    if std::mem::discriminant(&s.protocol) != std::mem::discriminant(&protocol) {
-        s.protocol = protocol;
-    }
-    s.checks = vec![CheckSpec::Linearizable];
-    s.expect = Expect::Pass;
-    let report: RunReport = runner::catch(|| {
-        runner::run_scenario(
-            &s,
-            RunOptions {
-                seed,
-                ..RunOptions::default()
-            },
-        )
-    })?;
-    let lin = &report.checks[0];
-    Ok(CapRow {
-        protocol: name,
-        linearizable: lin.verdict,
-        linearizable_detail: lin.detail.lines().next().unwrap_or("").to_string(),
-        ops: report.history.len(),
-        report: report.cap.unwrap_or_default(),
-    })
-}
-
-pub fn main(args: CapArgs) -> i32 {
-    let scn = match scenarios::load(&args.file) {
+pub fn main(env: &Env, args: CapArgs) -> i32 {
+    let scn = match env.load(&args.file) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
+        Err(code) => return code,
     };
     let mut specs = Vec::new();
     for name in &args.protocols {
-        let Some(spec) = ProtocolSpec::by_name(name) else {
-            let known: Vec<&str> = protocols::CLI_NAMES.iter().map(|(n, _)| *n).collect();
-            eprintln!(
-                "error: unknown protocol `{name}` in --protocols\n  hint: dsim cap compares {}",
-                known.join(", ")
-            );
-            return exit::BAD_INPUT;
-        };
-        if let Some(service) = scn.config.clients.workload.service() {
-            if !spec.info().services.contains(&service) {
-                eprintln!(
-                    "error: protocol `{name}` does not serve the scenario's `{}` workload\n  hint: dsim cap compares key-value protocols on a key-value workload",
-                    service.name()
-                );
+        match protocol_for(&env.registry, &scn, name) {
+            Ok(spec) => specs.push(spec),
+            Err(e) => {
+                eprintln!("error: {e}");
                 return exit::BAD_INPUT;
             }
         }
-        specs.push(spec);
     }
     let mut rows = Vec::new();
     for spec in specs {

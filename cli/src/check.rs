@@ -1,6 +1,6 @@
 //! `dsim check`: linearizability of external (or exported) histories.
 //!
-//! Reads each file in one of four formats (detected automatically; see [`crate::histfmt`]),
+//! Reads each file in one of four formats (detected automatically; see `scenarios::history::format`),
 //! chooses the model's conventions from the format unless told otherwise, runs the checker in
 //! `sim_core::check::linearizability` with a wall-clock limit on top of its deterministic
 //! budget, and prints a verdict per file — with the explanation of a violation in the terminal
@@ -9,53 +9,32 @@
 //! Exit codes: 0 every file linearizable, 1 some file not linearizable, 3 some file undecided
 //! (budget) and none failed, 2 bad input (which wins over the others).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use sim_core::check::linearizability::{
-    check_ops, explain_text, Budget, LinOp, LinReport, LinVerdict, Semantics, Value,
-};
+use clap::builder::TypedValueParser as _;
+
+use scenarios::history::format::Format;
+use sim_core::check::linearizability::{explain_text, LinOp, Value};
 
 use crate::exit;
-use crate::histfmt::{self, Format, ParseError, ParsedHistory};
 
-/// Which conventions give `fail` and `nil` their meaning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Convention {
-    /// A failed cas completed and observed another value; nil is absent (Porcupine's etcd).
-    Etcd,
-    /// A failed operation did not happen; a read of nil matches anything (Knossos).
-    Knossos,
-    /// A failed operation did not happen; nil is absent (dsim's clients).
-    Dsim,
+/// `--format`'s values.
+pub fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    clap::builder::PossibleValuesParser::new(Format::ALL.map(Format::name))
+        .map(|s| Format::from_name(&s).expect("a listed value"))
 }
 
-impl Convention {
-    pub fn name(self) -> &'static str {
-        match self {
-            Convention::Etcd => "etcd",
-            Convention::Knossos => "knossos",
-            Convention::Dsim => "dsim",
-        }
-    }
-    pub fn semantics(self) -> Semantics {
-        match self {
-            Convention::Etcd => Semantics::etcd(),
-            Convention::Knossos => Semantics::knossos(),
-            Convention::Dsim => Semantics::dsim(),
-        }
-    }
+/// `--model`'s values.
+pub fn model_parser() -> impl clap::builder::TypedValueParser<Value = Model> {
+    clap::builder::PossibleValuesParser::new(Model::ALL.map(Model::name))
+        .map(|s| Model::from_name(&s).expect("a listed value"))
 }
 
-/// The model a history is checked against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelArg {
-    /// `kv` when the operations name keys, `register` otherwise.
-    Auto,
-    /// One register: the history must not name more than one key.
-    Register,
-    /// A map of independent registers, checked one key at a time.
-    Kv,
+/// `--convention`'s values.
+pub fn convention_parser() -> impl clap::builder::TypedValueParser<Value = Convention> {
+    clap::builder::PossibleValuesParser::new(Convention::ALL.map(Convention::name))
+        .map(|s| Convention::from_name(&s).expect("a listed value"))
 }
 
 /// Arguments of `dsim check`.
@@ -65,18 +44,18 @@ pub struct CheckArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The files' format.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_parser = format_parser())]
     pub format: Format,
     /// The model: a single register, or a key-value map checked key by key.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub model: ModelArg,
+    #[arg(long, default_value = "auto", value_parser = model_parser())]
+    pub model: Model,
     /// Every key's initial value: `nil` (absent), an integer, or a string. Knossos's files
     /// start at 0 (`--initial 0`); etcd's start absent.
     #[arg(long, value_name = "VALUE")]
     pub initial: Option<String>,
     /// What `fail` and a read of nil mean [default: etcd for jepsen-log, knossos for edn, dsim
     /// for jsonl, kv and EDN written by dsim].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = convention_parser())]
     pub convention: Option<Convention>,
     /// Print one JSON object per file instead of text.
     #[arg(long)]
@@ -95,151 +74,10 @@ pub struct CheckArgs {
     pub steps_max: Option<u64>,
 }
 
-/// How to read and interpret a history: the parts of [`CheckArgs`] that are not about output.
-#[derive(Clone, Debug)]
-pub struct ReadOptions {
-    pub format: Format,
-    pub model: ModelArg,
-    pub initial: Option<Value>,
-    pub convention: Option<Convention>,
-}
-
-impl Default for ReadOptions {
-    fn default() -> ReadOptions {
-        ReadOptions {
-            format: Format::Auto,
-            model: ModelArg::Auto,
-            initial: None,
-            convention: None,
-        }
-    }
-}
-
-/// A history ready to check.
-#[derive(Clone, Debug)]
-pub struct Prepared {
-    pub history: ParsedHistory,
-    pub convention: Convention,
-    pub semantics: Semantics,
-}
-
-/// Parses `--initial`: `nil`, an integer, a quoted string, or else the text as a string.
-pub fn parse_initial(s: &str) -> Value {
-    let t = s.trim();
-    if t == "nil" || t == "null" {
-        Value::Nil
-    } else if let Ok(n) = t.parse::<i128>() {
-        Value::Int(n)
-    } else if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
-        Value::Str(t[1..t.len() - 1].to_string())
-    } else {
-        Value::Str(t.to_string())
-    }
-}
-
-/// Parses a history and chooses its semantics.
-pub fn prepare(text: &str, opts: &ReadOptions) -> Result<Prepared, ParseError> {
-    let history = histfmt::parse(text, opts.format)?;
-    let keys = history.key_count();
-    let keyed = history.ops.iter().any(|o| o.key != Value::Nil);
-    if opts.model == ModelArg::Register && keyed && keys > 1 {
-        let line = history.lines.first().copied().unwrap_or(1);
-        return Err(ParseError {
-            line,
-            message: format!("expected a single register, found operations on {keys} keys"),
-            hint: Some("use `--model kv` to check each key as its own register".into()),
-        });
-    }
-    let convention = opts.convention.unwrap_or(match history.format {
-        Format::JepsenLog => Convention::Etcd,
-        Format::Edn if !history.written_by_dsim => Convention::Knossos,
-        _ => Convention::Dsim,
-    });
-    let mut semantics = convention.semantics();
-    // Porcupine's kv model: every key starts as the empty string.
-    if history.format == Format::Kv {
-        semantics.initial = Value::Str(String::new());
-    }
-    if let Some(initial) = &opts.initial {
-        semantics.initial = initial.clone();
-    }
-    Ok(Prepared {
-        history,
-        convention,
-        semantics,
-    })
-}
-
-/// The checker's budget from the command line.
-pub fn budget(memory_limit_mib: u64, steps_max: Option<u64>) -> Budget {
-    let mut b = Budget {
-        memory_bytes_max: memory_limit_mib.saturating_mul(1 << 20),
-        ..Budget::default()
-    };
-    if let Some(s) = steps_max {
-        b.steps_max = s;
-    }
-    b
-}
-
-/// Checks a prepared history, giving up after `time_limit`.
-pub fn run_check(
-    p: &Prepared,
-    budget: &Budget,
-    time_limit: Option<Duration>,
-) -> (LinReport, Duration) {
-    let start = Instant::now();
-    let deadline = time_limit.map(|d| start + d);
-    let mut stop = || deadline.is_some_and(|d| Instant::now() >= d);
-    let report = check_ops(&p.history.ops, &p.semantics, budget, Some(&mut stop));
-    (report, start.elapsed())
-}
-
-/// The outcome of one file.
-pub struct FileOutcome {
-    pub path: PathBuf,
-    pub result: Result<(Prepared, LinReport, Duration), String>,
-}
-
-impl FileOutcome {
-    pub fn exit_code(&self) -> i32 {
-        match &self.result {
-            Err(_) => exit::BAD_INPUT,
-            Ok((_, r, _)) => match r.verdict {
-                LinVerdict::Linearizable => exit::PASS,
-                LinVerdict::NotLinearizable => exit::FAIL,
-                LinVerdict::Unknown => exit::UNKNOWN,
-            },
-        }
-    }
-}
-
-/// Reads, parses and checks one file. Errors are `file:line: message` (with a hint line).
-pub fn check_file(
-    path: &Path,
-    opts: &ReadOptions,
-    budget: &Budget,
-    time_limit: Option<Duration>,
-) -> FileOutcome {
-    let result = match std::fs::read_to_string(path) {
-        Err(e) => Err(format!(
-            "{}: cannot read the file: {}",
-            path.display(),
-            e.to_string().to_lowercase()
-        )),
-        Ok(text) => match prepare(&text, opts) {
-            Err(e) => Err(format!("{}:{e}", path.display())),
-            Ok(p) => {
-                let (report, elapsed) = run_check(&p, budget, time_limit);
-                Ok((p, report, elapsed))
-            }
-        },
-    };
-    FileOutcome {
-        path: path.to_path_buf(),
-        result,
-    }
-}
+pub use crate::check_file::{check_file, key_label, FileOutcome};
+pub use scenarios::history::read::{
+    budget, parse_initial, prepare, run_check, Convention, Model, Prepared, ReadOptions,
+};
 
 /// The exit code of several files: bad input wins, then a violation, then undecided.
 pub fn combined_exit_code(codes: impl IntoIterator<Item = i32>) -> i32 {
@@ -333,14 +171,6 @@ pub fn text_report(o: &FileOutcome) -> String {
             }
             s
         }
-    }
-}
-
-/// How a key is named to a person: `key `k``, or `the register` for single-register histories.
-pub fn key_label(key: &Value) -> String {
-    match key {
-        Value::Nil => "the register".to_string(),
-        k => format!("key `{k}`"),
     }
 }
 

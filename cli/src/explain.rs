@@ -12,7 +12,7 @@ use std::io::Write;
 
 use sim_core::check::linearizability::{explain_text, timeline_rows, TimelineRow};
 
-use crate::check::FileOutcome;
+use crate::check_file::{key_label, FileOutcome};
 
 /// Width of the label column, in pixels.
 const LABEL_WIDTH: usize = 280;
@@ -79,7 +79,7 @@ pub fn write_html(outcomes: &[FileOutcome], w: &mut dyn Write) -> std::io::Resul
                     writeln!(
                         w,
                         "<p class=\"unknown\">{} undecided: {}</p>",
-                        esc(&crate::check::key_label(&u.key)),
+                        esc(&key_label(&u.key)),
                         u.reason.name()
                     )?;
                 }

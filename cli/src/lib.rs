@@ -1,17 +1,146 @@
-//! The library behind the `dsim` binary: running scenarios (choosing the protocol a scenario
-//! names), sweeping seeds, checking histories, and writing reports. The binary (`main.rs`) only
-//! parses arguments and calls in here, so integration tests drive the same code.
+//! dsim's command line as a library: [`main_with`] runs the whole CLI — `run`, `sweep`,
+//! `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
+//! gets all of it for their own protocols:
+//!
+//! ```text
+//! fn main() {
+//!     dsim::main_with(protocols::builtin().with::<chain::Chain>())
+//! }
+//! ```
+//!
+//! The commands parse flags and print; the work (running, checking, sweeping, comparing) is
+//! the `scenarios` crate's harness and the `sim-core` checkers. The `dsim` binary
+//! (`main.rs`) is `main_with(protocols::builtin())`.
 
 pub mod bench;
 pub mod bench_check;
 pub mod bench_raft;
 pub mod cap;
 pub mod check;
-pub mod determinism;
+pub mod check_file;
 pub mod exit;
 pub mod explain;
-pub mod histfmt;
+pub use scenarios::history::format as histfmt;
+
 pub mod run;
-pub mod runner;
 pub mod sweep;
 pub mod validate;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use scenarios::Registry;
+
+/// What every command needs besides its arguments.
+#[derive(Clone, Debug)]
+pub struct Env {
+    /// The protocols scenarios may name.
+    pub registry: Registry,
+    /// The program's name, for reproduce commands (`dsim`, or a user's binary).
+    pub program: String,
+}
+
+impl Env {
+    /// `registry`, with the program named after the running binary.
+    pub fn new(registry: Registry) -> Env {
+        let program = std::env::args_os()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "dsim".to_string());
+        Env { registry, program }
+    }
+
+    /// Loads a scenario file, printing its error (exit code 2) when it cannot be used.
+    pub fn load(&self, path: &std::path::Path) -> Result<scenarios::Scenario, i32> {
+        self.registry.load(path).map_err(|e| {
+            eprintln!("error: {e}");
+            exit::BAD_INPUT
+        })
+    }
+
+    /// The command that reproduces a run of `file` at `seed`.
+    pub fn reproduce(&self, file: &std::path::Path, seed: u64) -> String {
+        scenarios::harness::reproduce_command(&self.program, file, seed)
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dsim",
+    version,
+    about = "Deterministic distributed-system simulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario file and check it.
+    Run(run::RunArgs),
+    /// Run a scenario over many seeds and list the failing ones.
+    Sweep(sweep::SweepArgs),
+    /// Check scenario files without running them.
+    Validate(validate::ValidateArgs),
+    /// List protocols, fault kinds, checks and the shipped scenarios.
+    List,
+    /// Check histories for linearizability (Jepsen logs, EDN, dsim JSON Lines).
+    Check(check::CheckArgs),
+    /// Run one partition scenario once per protocol and compare availability and consistency.
+    Cap(cap::CapArgs),
+    /// Benchmarks: the engine workloads W1-W3, or the linearizability checker.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Engine workloads W1-W3 (scenarios/bench/*.ron).
+    Engine(bench::BenchEngineArgs),
+    /// The linearizability checker over history files or folders.
+    Check(bench_check::BenchCheckArgs),
+    /// Raft: time to elect a new leader after the leader crashes (the paper's Figure 16).
+    RaftElection(bench_raft::BenchRaftArgs),
+}
+
+/// Runs the command line in `args` (the program name first) over `env`; returns the exit code.
+pub fn run_cli(env: &Env, args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let matches = Cli::command()
+        .bin_name(env.program.clone())
+        .try_get_matches_from(args);
+    let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::PASS
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    scenarios::harness::panic::quiet_panics();
+    match cli.command {
+        Command::Run(a) => run::main(env, a),
+        Command::Sweep(a) => sweep::main(env, a),
+        Command::Validate(a) => validate::validate(env, a),
+        Command::List => validate::list(env),
+        Command::Check(a) => check::main(a),
+        Command::Cap(a) => cap::main(env, a),
+        Command::Bench(BenchCommand::Engine(a)) => bench::main(env, a),
+        Command::Bench(BenchCommand::Check(a)) => bench_check::main(a),
+        Command::Bench(BenchCommand::RaftElection(a)) => bench_raft::main(a),
+    }
+}
+
+/// The whole `dsim` command line over `registry`: parses the process's arguments, runs the
+/// command and exits with its code.
+pub fn main_with(registry: Registry) -> ! {
+    let env = Env::new(registry);
+    let code = run_cli(&env, std::env::args_os());
+    std::process::exit(code)
+}

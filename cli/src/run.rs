@@ -5,12 +5,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use scenarios::Scenario;
+use scenarios::harness::{self, determinism, panic, RunOptions, RunReport};
+use scenarios::{write, Scenario};
 use sim_core::check::Verdict;
+use sim_core::faults::Planned;
 use sim_core::DropReason;
 
-use crate::exit;
-use crate::runner::{self, RunOptions, RunReport};
+use crate::{exit, Env};
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -33,23 +34,12 @@ pub struct RunArgs {
     pub check_determinism: bool,
 }
 
-/// The command line that reproduces a run.
-pub fn reproduce_command(file: &std::path::Path, seed: u64) -> String {
-    format!("dsim run {} --seed {seed}", file.display())
-}
-
-pub fn main(args: RunArgs) -> i32 {
-    let scn = match scenarios::load(&args.file) {
+pub fn main(env: &Env, args: RunArgs) -> i32 {
+    let scn = match env.load(&args.file) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
+        Err(code) => return code,
     };
     let seed = args.seed.unwrap_or(scn.config.seed);
-    if !args.json {
-        print_header(&args, &scn, seed);
-    }
     let trace: Option<Box<dyn Write>> = match &args.trace {
         None => None,
         Some(p) => match std::fs::File::create(p) {
@@ -60,30 +50,42 @@ pub fn main(args: RunArgs) -> i32 {
             }
         },
     };
-    runner::quiet_panics();
+    panic::quiet_panics();
     let start = Instant::now();
-    let report = match runner::catch(|| {
-        runner::run_scenario(
+    let report = match panic::catch(|| {
+        let prepared = harness::prepare(
             &scn,
             RunOptions {
                 seed: Some(seed),
                 trace,
                 record_hashes: args.check_determinism,
-                capture_event: None,
+                cap_consistency: true,
+                ..RunOptions::default()
             },
-        )
+        );
+        if !args.json {
+            print_header(&args, &scn, seed, prepared.plan());
+        }
+        prepared.run()
     }) {
         Ok(r) => r,
         Err(msg) => {
             eprintln!("error: the simulation panicked: {msg}");
             eprintln!("  seed: {seed}");
-            eprintln!("  reproduce: {}", reproduce_command(&args.file, seed));
+            eprintln!("  reproduce: {}", env.reproduce(&args.file, seed));
             return exit::PANIC;
         }
     };
     let wall_s = start.elapsed().as_secs_f64();
-    let determinism = if args.check_determinism {
-        Some(determinism_check(&scn, seed, &report))
+    let divergence = if args.check_determinism {
+        match panic::catch(|| determinism::compare(&scn, seed, &report)) {
+            Ok(d) => Some(d),
+            Err(msg) => {
+                eprintln!("error: the second run panicked: {msg}");
+                eprintln!("  reproduce: {}", env.reproduce(&args.file, seed));
+                return exit::PANIC;
+            }
+        }
     } else {
         None
     };
@@ -99,25 +101,28 @@ pub fn main(args: RunArgs) -> i32 {
     }
     if args.json {
         let mut v = report_json(&report, wall_s);
-        if let Some(d) = &determinism {
-            v["determinism"] = serde_json::json!({ "deterministic": d.is_none(), "divergence": d });
+        if let Some(d) = &divergence {
+            v["determinism"] = serde_json::json!({
+                "deterministic": d.is_none(),
+                "divergence": d.as_ref().map(|d| d.to_string()),
+            });
         }
-        v["reproduce"] = serde_json::json!(reproduce_command(&args.file, seed));
+        v["reproduce"] = serde_json::json!(env.reproduce(&args.file, seed));
         println!("{v}");
     } else {
         print_summary(&report, wall_s);
-        if let Some(d) = &determinism {
+        if let Some(d) = &divergence {
             match d {
                 None => println!(
                     "determinism: ok (two runs, {} events each, identical hashes)",
                     report.running_hashes.as_ref().map_or(0, |h| h.len())
                 ),
-                Some(text) => println!("determinism: FAILED — {text}"),
+                Some(d) => println!("determinism: FAILED — {d}"),
             }
         }
-        println!("reproduce: {}", reproduce_command(&args.file, seed));
+        println!("reproduce: {}", env.reproduce(&args.file, seed));
     }
-    if matches!(determinism, Some(Some(_))) {
+    if matches!(divergence, Some(Some(_))) {
         return exit::FAIL;
     }
     verdict_code(report.verdict)
@@ -142,64 +147,24 @@ fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Resu
     w.flush()
 }
 
-/// Runs the scenario a second time and compares the running hashes; `None` when identical,
-/// otherwise a description of the first divergent event in each run.
-fn determinism_check(scn: &Scenario, seed: u64, first: &RunReport) -> Option<String> {
-    let second = runner::run_scenario(
-        scn,
-        RunOptions {
-            seed: Some(seed),
-            record_hashes: true,
-            ..Default::default()
-        },
-    );
-    let a = first.running_hashes.as_deref().unwrap_or(&[]);
-    let b = second.running_hashes.as_deref().unwrap_or(&[]);
-    let index = crate::determinism::first_divergence(a, b)?;
-    let show = |r: &RunReport| {
-        if r.captured.is_empty() {
-            "(no event: the run had ended)".to_string()
-        } else {
-            r.captured.join(" ")
-        }
-    };
-    let one = runner::run_scenario(
-        scn,
-        RunOptions {
-            seed: Some(seed),
-            capture_event: Some(index as u64),
-            ..Default::default()
-        },
-    );
-    let two = runner::run_scenario(
-        scn,
-        RunOptions {
-            seed: Some(seed),
-            capture_event: Some(index as u64),
-            ..Default::default()
-        },
-    );
-    Some(format!(
-        "the runs diverge at event #{index} (of {} and {} events)\n  run 1: {}\n  run 2: {}",
-        a.len(),
-        b.len(),
-        show(&one),
-        show(&two)
-    ))
-}
-
-fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
+/// The seed, the scenario's parameters in its own vocabulary, and the fault plan: printed
+/// before the run starts.
+fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     let c = &scn.config;
     println!("seed: {seed}");
     println!("scenario: {} — {}", scn.name, scn.description);
     println!("file: {}", args.file.display());
     let liveness = c.liveness.map_or("none".to_string(), |l| l.to_string());
     println!(
-        "parameters: nodes={} topology={:?} duration={} liveness={} events_max={}",
-        c.node_count, c.topology, c.duration, liveness, c.events_max
+        "parameters: nodes={} topology={} duration={} liveness={} events_max={}",
+        c.node_count,
+        write::topology(&c.topology),
+        c.duration,
+        liveness,
+        c.events_max
     );
-    println!("protocol: {:?}", scn.protocol);
-    println!("network: {:?}", c.network.default);
+    println!("protocol: {}", scn.protocol);
+    println!("network: ({})", write::link_fields(&c.network.default));
     if !c.network.overrides.is_empty() {
         println!("link overrides: {}", c.network.overrides.len());
     }
@@ -207,20 +172,9 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
         "clocks: offset_max={} drift_ppm_max={}",
         c.clocks.offset_max, c.clocks.drift_ppm_max
     );
-    if c.clients.count > 0 {
-        println!(
-            "clients: {} {:?} target={:?} timeout={}",
-            c.clients.count, c.clients.workload, c.clients.target, c.clients.timeout
-        );
+    if let Some(cl) = write::clients(&c.clients) {
+        println!("clients: ({cl})");
     }
-    let plan = sim_core::faults::plan(
-        seed,
-        c.node_count,
-        c.duration,
-        &c.faults,
-        c.nemesis.as_ref(),
-        &c.network.default,
-    );
     println!(
         "faults: {} planned ({} scheduled, nemesis {})",
         plan.len(),
@@ -229,7 +183,7 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
     );
     const SHOWN_MAX: usize = 12;
     for p in plan.iter().take(SHOWN_MAX) {
-        println!("  at {}: {:?} ({:?})", p.at, p.action, p.origin);
+        println!("  at {}: {}", p.at, write::planned(p));
     }
     if plan.len() > SHOWN_MAX {
         println!("  … and {} more", plan.len() - SHOWN_MAX);
@@ -238,7 +192,7 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64) {
         "checks: {}",
         scn.checks
             .iter()
-            .map(|c| c.name())
+            .map(|c| c.name)
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -291,30 +245,16 @@ fn print_summary(r: &RunReport, wall_s: f64) {
         println!("check {}: {} — {}", c.name, c.verdict.name(), c.detail);
     }
     if let Some(cap) = &r.cap {
-        let lin = r.checks.iter().find(|c| c.name == "linearizable");
-        let own;
-        let consistency = match lin {
-            Some(c) => Some((c.verdict, c.detail.as_str())),
-            None if r
-                .history
-                .ops
-                .iter()
-                .any(|o| o.request.service() == sim_core::Service::KeyValue) =>
-            {
-                own = sim_core::check::linearizability::check_history(
-                    &r.history,
-                    &sim_core::check::linearizability::LinOptions::default(),
-                );
-                Some((own.verdict, own.detail.as_str()))
-            }
-            None => None,
-        };
+        let consistency = r
+            .consistency
+            .as_ref()
+            .map(|c| (c.verdict, c.detail.as_str()));
         print!("{}", crate::cap::report_text(cap, consistency));
     }
     println!(
         "verdict: {} (expected: {}) — {}",
         r.verdict.name(),
-        runner::expect_word(&r.expected),
+        harness::expect_word(&r.expected),
         if r.as_expected {
             "as expected"
         } else {
@@ -342,6 +282,7 @@ pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "scenario": r.scenario,
+        "protocol": r.protocol,
         "seed": r.seed,
         "trace_hash": format!("{:016x}", r.trace_hash),
         "events": s.events,
@@ -356,10 +297,10 @@ pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
         "messages_duplicated": s.duplicated,
         "in_flight_at_end": s.in_flight_at_end,
         "client_operations": r.history.len(),
-        "faults_planned": r.faults_planned,
+        "faults_planned": r.plan.len(),
         "verdict": r.verdict.name(),
         "checks": checks,
-        "expected": runner::expect_word(&r.expected),
+        "expected": harness::expect_word(&r.expected),
         "as_expected": r.as_expected,
         "cap": r.cap.as_ref().map(crate::cap::report_json),
     })

@@ -1,21 +1,15 @@
-//! `dsim sweep`: run one scenario over a range of seeds, one simulation per worker thread at a
-//! time (each simulation stays single-threaded), and list the failing seeds with the command
-//! that reproduces each.
-//!
-//! Results do not depend on the number of workers or on scheduling: every seed's run is
-//! independent, and results are reported in seed order.
+//! `dsim sweep`: run one scenario over a range of seeds (the harness's `sweep`: one
+//! simulation per worker thread at a time) and list the failing seeds with the command that
+//! reproduces each.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
 
-use sim_core::check::Verdict;
+use scenarios::harness::expect_word;
+use scenarios::harness::sweep::{seeds_of, sweep, SeedOutcome};
 
-use crate::exit;
-use crate::run::reproduce_command;
-use crate::runner::{self, RunOptions};
+use crate::{exit, Env};
 
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
@@ -69,105 +63,10 @@ pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((i, n))
 }
 
-/// The outcome of one seed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SeedOutcome {
-    Pass,
-    Fail(Vec<String>),
-    Unknown,
-    Panic(String),
-}
-
-/// The result of a sweep, in seed order.
-pub struct SweepResult {
-    pub outcomes: Vec<(u64, SeedOutcome)>,
-    pub wall_s: f64,
-}
-
-impl SweepResult {
-    /// Seeds whose verdict is fail (a check failed or the simulation panicked).
-    pub fn failing_seeds(&self) -> Vec<u64> {
-        self.outcomes
-            .iter()
-            .filter(|(_, o)| matches!(o, SeedOutcome::Fail(_) | SeedOutcome::Panic(_)))
-            .map(|(s, _)| *s)
-            .collect()
-    }
-}
-
-/// The seeds of `range` in shard `shard` (I/N: every N-th seed starting at the I-th).
-pub fn seeds_of(range: (u64, u64), shard: Option<(u64, u64)>) -> Vec<u64> {
-    let (i, n) = shard.unwrap_or((0, 1));
-    (range.0..range.1)
-        .filter(|s| (s - range.0) % n == i)
-        .collect()
-}
-
-/// Runs every seed of `seeds` on `jobs` threads. `progress` is called after each seed.
-pub fn sweep(
-    scn: &scenarios::Scenario,
-    seeds: &[u64],
-    jobs: usize,
-    progress: &(dyn Fn(&SeedOutcome) + Sync),
-) -> SweepResult {
-    let start = Instant::now();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<SeedOutcome>>> = Mutex::new(vec![None; seeds.len()]);
-    runner::quiet_panics();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&seed) = seeds.get(i) else { break };
-                let outcome = match runner::catch(|| {
-                    runner::run_scenario(
-                        scn,
-                        RunOptions {
-                            seed: Some(seed),
-                            ..Default::default()
-                        },
-                    )
-                }) {
-                    Err(msg) => SeedOutcome::Panic(msg),
-                    Ok(r) => match r.verdict {
-                        Verdict::Pass => SeedOutcome::Pass,
-                        Verdict::Unknown => SeedOutcome::Unknown,
-                        Verdict::Fail => SeedOutcome::Fail(
-                            r.checks
-                                .iter()
-                                .filter(|c| c.verdict == Verdict::Fail)
-                                .map(|c| c.name.clone())
-                                .collect(),
-                        ),
-                    },
-                };
-                progress(&outcome);
-                results
-                    .lock()
-                    .expect("no worker panics while holding the lock")[i] = Some(outcome);
-            });
-        }
-    });
-    let outcomes = results
-        .into_inner()
-        .expect("workers finished")
-        .into_iter()
-        .zip(seeds)
-        .map(|(o, &s)| (s, o.expect("every seed ran")))
-        .collect();
-    SweepResult {
-        outcomes,
-        wall_s: start.elapsed().as_secs_f64(),
-    }
-}
-
-pub fn main(args: SweepArgs) -> i32 {
-    let scn = match scenarios::load(&args.file) {
+pub fn main(env: &Env, args: SweepArgs) -> i32 {
+    let scn = match env.load(&args.file) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
+        Err(code) => return code,
     };
     let seeds = seeds_of(args.seeds, args.shard);
     let jobs = args
@@ -187,7 +86,7 @@ pub fn main(args: SweepArgs) -> i32 {
     };
     let failures = AtomicUsize::new(0);
     let result = sweep(&scn, &seeds, jobs, &|o| {
-        if matches!(o, SeedOutcome::Fail(_) | SeedOutcome::Panic(_)) {
+        if o.is_failure() {
             failures.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(b) = &bar {
@@ -220,7 +119,7 @@ pub fn main(args: SweepArgs) -> i32 {
             "wall_s": result.wall_s,
             "seeds_per_s": result.outcomes.len() as f64 / result.wall_s.max(1e-9),
             "jobs": jobs,
-            "expected": runner::expect_word(&scn.expect),
+            "expected": expect_word(&scn.expect),
         });
         println!("{v}");
     } else {
@@ -241,12 +140,12 @@ pub fn main(args: SweepArgs) -> i32 {
                     println!(
                         "  seed {seed}: failed {}  — reproduce: {}",
                         checks.join(", "),
-                        reproduce_command(&args.file, *seed)
+                        env.reproduce(&args.file, *seed)
                     )
                 }
                 SeedOutcome::Panic(m) => println!(
                     "  seed {seed}: panicked: {m}  — reproduce: {}",
-                    reproduce_command(&args.file, *seed)
+                    env.reproduce(&args.file, *seed)
                 ),
                 _ => {}
             }
@@ -274,12 +173,5 @@ mod tests {
         assert_eq!(parse_shard("1/4"), Ok((1, 4)));
         assert!(parse_shard("4/4").is_err());
         assert!(parse_shard("0/0").is_err());
-        assert_eq!(seeds_of((10, 20), Some((1, 3))), vec![11, 14, 17]);
-        // The shards of a range partition it.
-        let mut all: Vec<u64> = (0..3)
-            .flat_map(|i| seeds_of((10, 20), Some((i, 3))))
-            .collect();
-        all.sort_unstable();
-        assert_eq!(all, (10..20).collect::<Vec<_>>());
     }
 }

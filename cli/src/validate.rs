@@ -1,8 +1,9 @@
-//! `dsim validate` and `dsim list`.
+//! `dsim validate` and `dsim list`: both read the registry (the protocols, their checks, and
+//! what each scenario file names).
 
 use std::path::PathBuf;
 
-use crate::exit;
+use crate::{exit, Env};
 
 #[derive(clap::Args, Debug)]
 pub struct ValidateArgs {
@@ -11,10 +12,10 @@ pub struct ValidateArgs {
     pub files: Vec<PathBuf>,
 }
 
-pub fn validate(args: ValidateArgs) -> i32 {
+pub fn validate(env: &Env, args: ValidateArgs) -> i32 {
     let mut code = exit::PASS;
     for f in &args.files {
-        match scenarios::load(f) {
+        match env.registry.load(f) {
             Ok(s) => println!("ok: {} ({})", f.display(), s.name),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -25,10 +26,11 @@ pub fn validate(args: ValidateArgs) -> i32 {
     code
 }
 
-pub fn list() -> i32 {
+pub fn list(env: &Env) -> i32 {
     println!("protocols:");
-    for p in protocols::REGISTRY {
+    for p in env.registry.protocols() {
         let services: Vec<&str> = p.services.iter().map(|s| s.name()).collect();
+        let checks = p.check_names();
         println!(
             "  {:<13} {} (serves: {}; checks: {})",
             p.name,
@@ -38,10 +40,10 @@ pub fn list() -> i32 {
             } else {
                 services.join(", ")
             },
-            if p.checks.is_empty() {
+            if checks.is_empty() {
                 "-".to_string()
             } else {
-                p.checks.join(", ")
+                checks.join(", ")
             }
         );
     }
@@ -51,7 +53,7 @@ pub fn list() -> i32 {
         .map(|k| k.name())
         .collect();
     println!("fault kinds (nemesis): {}", kinds.join(", "));
-    println!("checks: {}", scenarios::check_names().join(", "));
+    println!("checks: {}", env.registry.check_names().join(", "));
     println!("shipped scenarios:");
     let dir = scenarios::shipped_dir();
     for path in scenarios::shipped() {
@@ -60,7 +62,7 @@ pub fn list() -> i32 {
             .unwrap_or(&path)
             .display()
             .to_string();
-        match scenarios::load(&path) {
+        match env.registry.load(&path) {
             Ok(s) => println!("  {shown:<44} {}", s.description),
             Err(e) => println!("  {shown:<44} INVALID: {}", e.message),
         }

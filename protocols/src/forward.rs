@@ -6,10 +6,14 @@
 //! At start each node in `starters` sends `tokens_per_node` tokens. The token id is the 8-byte
 //! payload. The run's `events_max` ends it at the N-th delivery.
 
-use serde::Deserialize;
-use sim_core::{Context, NodeId, Process};
+use serde::{Deserialize, Serialize};
+use sim_core::protocol::{CheckList, FieldError, Protocol};
+use sim_core::{Context, NodeId, Process, Service, SimConfig};
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+/// Most tokens the forwarder may start with, in total.
+pub const TOKENS_MAX: u64 = 10_000_000;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub enum Mode {
     /// Send every token back to whoever sent it (W1).
     PingPong,
@@ -17,7 +21,7 @@ pub enum Mode {
     HotPotato,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub mode: Mode,
@@ -86,4 +90,61 @@ impl Process for Forward {
     }
 
     fn on_timer(&mut self, _ctx: &mut Context<'_, Self>, _timer: ()) {}
+}
+
+// Registration: what scenarios name (see `sim_core::Protocol`).
+
+impl Protocol for Forward {
+    const NAME: &'static str = "Forward";
+    const CLI_NAME: &'static str = "forward";
+    const SUMMARY: &'static str = "benchmark token forwarder (workloads W1-W3)";
+    const SERVICES: &'static [Service] = &[];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> Forward {
+        Forward::new(id, params)
+    }
+
+    fn validate(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
+        let n = config.node_count;
+        if p.tokens_per_node == 0 {
+            return Err(FieldError::new(
+                "tokens_per_node",
+                "`tokens_per_node` is `0`: no token would ever move",
+            )
+            .hint("give each starting node at least one token"));
+        }
+        let starters = match p.starters {
+            Some(s) if s == 0 || s > n => {
+                return Err(FieldError::new(
+                    "starters",
+                    format!("`starters` is `{s}`, outside `1..={n}`"),
+                )
+                .hint("nodes `0..starters` start tokens; `None` means every node"));
+            }
+            Some(s) => s,
+            None => n,
+        };
+        let tokens = u64::from(p.tokens_per_node) * u64::from(starters);
+        if tokens > TOKENS_MAX {
+            return Err(FieldError::new(
+                "tokens_per_node",
+                format!("`{tokens}` tokens in flight is above the limit `{TOKENS_MAX}`"),
+            )
+            .hint("lower `tokens_per_node` or `starters`"));
+        }
+        if p.mode == Mode::PingPong && n % 2 == 1 && starters == n {
+            return Err(FieldError::new(
+                "mode",
+                format!(
+                    "in `PingPong` node `{}` has no partner: `nodes` is odd (`{n}`)",
+                    n - 1
+                ),
+            )
+            .hint("node `i` plays with node `i ^ 1`; use an even `nodes` or fewer `starters`"));
+        }
+        Ok(())
+    }
+
+    fn checks(_: &mut impl CheckList<Self>) {}
 }

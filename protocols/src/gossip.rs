@@ -67,18 +67,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-use sim_core::check::convergence::{self, Fact, Holding, RunView};
-use sim_core::check::CheckResult;
+use serde::{Deserialize, Serialize};
+use sim_core::check::convergence::{self, Holding};
+use sim_core::check::{CheckResult, Convergence, Disseminates};
+use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
 use sim_core::{
-    ClientId, Context, NodeId, Process, Request, RequestId, Response, RunResult, SimDuration, Value,
+    ClientId, Context, NodeId, Process, Request, RequestId, Response, RunResult, Service,
+    SimConfig, SimDuration, Value,
 };
 
 /// Most values one `Delta` carries; a larger difference is repaired over several rounds.
 pub const DELTA_VALUES_MAX: usize = 4096;
 
 /// How nodes exchange state each round.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub enum Mode {
     /// Send what I have (or what is new) to `fanout` peers.
     Push,
@@ -100,14 +102,14 @@ impl Mode {
 }
 
 /// Deliberately broken variants, for showing that the checks catch them.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Acknowledge a broadcast before persisting it, and never persist values at all: a crash
     /// right after an acknowledgement loses a value that no other node holds yet.
     AckBeforePersist,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub mode: Mode,
@@ -547,21 +549,59 @@ impl Process for Gossip {
     }
 }
 
+// Registration: what scenarios name and check (see `sim_core::Protocol`).
+
+impl Protocol for Gossip {
+    const NAME: &'static str = "Gossip";
+    const CLI_NAME: &'static str = "gossip";
+    const SUMMARY: &'static str =
+        "epidemic broadcast: push, pull or push-pull anti-entropy with fanout and period";
+    const SERVICES: &'static [Service] = &[Service::Broadcast];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> Gossip {
+        Gossip::new(id, params)
+    }
+
+    fn validate(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
+        let n = config.node_count;
+        let fanout_max = n.saturating_sub(1).max(1);
+        if p.fanout == 0 || p.fanout > fanout_max {
+            return Err(FieldError::new(
+                "fanout",
+                format!(
+                    "gossip `fanout` is `{}`, outside `1..={fanout_max}`",
+                    p.fanout
+                ),
+            )
+            .hint(format!(
+                "a node contacts between `1` and `nodes - 1` peers per round (`nodes` is `{n}`)"
+            )));
+        }
+        rules::positive("protocol", "period", p.period)
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Convergence>();
+    }
+}
+
+impl Disseminates for Gossip {
+    fn holding(o: &Observation) -> Option<Holding<'_>> {
+        Some(match o {
+            Observation::Learned(v) => Holding::Added(*v),
+            Observation::Recovered(vs) => Holding::Exactly(vs),
+        })
+    }
+}
+
 /// The convergence check over a gossip run: every node up at the end holds every acknowledged
 /// broadcast value (within `within` of the later of the last heal and the acknowledgement).
 pub fn check_convergence(
     result: &RunResult<Observation>,
     within: Option<SimDuration>,
 ) -> CheckResult {
-    let facts = result.observations.iter().map(|o| Fact {
-        time: o.time,
-        node: o.node,
-        holding: match &o.value {
-            Observation::Learned(v) => Holding::Added(*v),
-            Observation::Recovered(vs) => Holding::Exactly(vs),
-        },
-    });
-    convergence::check(&RunView::of(result), facts, within)
+    convergence::check_run::<Gossip>(result, within)
 }
 
 #[cfg(test)]

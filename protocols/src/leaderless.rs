@@ -78,20 +78,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sim_core::check::convergence::last_real_heal;
-use sim_core::check::{CheckResult, Verdict};
+use sim_core::check::{CheckResult, Linearizable, Verdict};
+use sim_core::protocol::{
+    rules, Check, CheckContext, CheckInput, CheckKind, CheckList, FieldError, NoParams, Protocol,
+};
 use sim_core::sim::NodeStatus;
 use sim_core::{
     ClientId, Context, Key, NodeId, Outcome, Process, Request, RequestId, Response, RunResult,
-    SimDuration, SimTime, Value,
+    Service, SimConfig, SimDuration, SimTime, Value,
 };
 
 /// Most requests one node coordinates at once; more are left unanswered (the client times out).
 pub const PENDING_MAX: usize = 10_000;
 
 /// Deliberately broken variants, for showing that the checks catch them.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Replicas acknowledge a write before (without) syncing it.
     NoSyncBeforeAck,
@@ -103,7 +106,7 @@ pub enum Bug {
 
 /// The protocol's parameters; `Leaderless()` alone gives the defaults (n 3, r 2, w 2, sloppy
 /// quorums and read repair on).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Params {
     /// Replicas per key (the preference list's length).
@@ -1038,6 +1041,109 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
         ),
     )
     .metric("acked_puts", acked as f64)
+}
+
+// Registration: what scenarios name and check (see `sim_core::Protocol`).
+
+impl Protocol for Leaderless {
+    const NAME: &'static str = "Leaderless";
+    const CLI_NAME: &'static str = "leaderless";
+    const SUMMARY: &'static str = "leaderless Dynamo-style quorum store: preference lists, R/W quorums, LWW by local clock, read repair, sloppy quorum with hinted handoff, anti-entropy";
+    const SERVICES: &'static [Service] = &[Service::KeyValue];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> Leaderless {
+        Leaderless::new(id, params)
+    }
+
+    fn validate(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
+        let nodes = config.node_count;
+        if p.n == 0 || p.n > nodes {
+            return Err(FieldError::new(
+                "n",
+                format!("leaderless `n` is `{}`, outside `1..={nodes}`", p.n),
+            )
+            .hint(format!("each key is replicated on `n` consecutive nodes of the ring, so `n` is at most `nodes` (`{nodes}`)")));
+        }
+        for (name, q) in [("r", p.r), ("w", p.w)] {
+            if q == 0 || q > p.n {
+                return Err(FieldError::new(
+                    name,
+                    format!("leaderless `{name}` is `{q}`, outside `1..={}`", p.n),
+                )
+                .hint(format!("a quorum counts replies from the `n` (`{}`) replicas of a key; `r + w > n` makes reads see the latest acknowledged write", p.n)));
+            }
+        }
+        rules::positive("protocol", "replica_timeout", p.replica_timeout)?;
+        rules::positive("protocol", "request_timeout", p.request_timeout)?;
+        rules::positive("protocol", "handoff_interval", p.handoff_interval)?;
+        rules::positive("protocol", "anti_entropy_interval", p.anti_entropy_interval)?;
+        if p.replica_timeout >= p.request_timeout {
+            return Err(FieldError::new(
+                "replica_timeout",
+                format!(
+                    "leaderless `replica_timeout` (`{}`) is not below `request_timeout` (`{}`)",
+                    p.replica_timeout, p.request_timeout
+                ),
+            )
+            .hint("the coordinator re-sends (and asks fallbacks) every `replica_timeout` until `request_timeout`: make it a fraction, e.g. an eighth"));
+        }
+        p.validate().map_err(|e| FieldError::new("", e))
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Linearizable>();
+        list.add::<ReplicaConvergence>();
+        list.add::<NoLostWrites>();
+    }
+
+    fn default_params() -> Option<Params> {
+        Some(Params::default())
+    }
+}
+
+/// `replica-convergence`: once faults have healed and puts stopped, every live replica of
+/// each key holds the same version within `within`.
+pub struct ReplicaConvergence;
+
+/// [`ReplicaConvergence`]'s parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaConvergenceParams {
+    pub within: SimDuration,
+}
+
+impl CheckKind for ReplicaConvergence {
+    const NAME: &'static str = "replica-convergence";
+    const SUMMARY: &'static str = "once faults heal and puts stop, every live replica of each key holds the same version within `within`";
+    type Params = ReplicaConvergenceParams;
+
+    fn validate(p: &ReplicaConvergenceParams, cx: &CheckContext<'_>) -> Result<(), FieldError> {
+        rules::positive(cx.path, "within", p.within)
+    }
+}
+
+impl Check<Leaderless> for ReplicaConvergence {
+    fn run(p: &ReplicaConvergenceParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
+        check_replica_convergence(input.result, input.params.n, p.within)
+    }
+}
+
+/// `no-lost-writes`: every acknowledged put is held, or superseded by a higher version, at the
+/// end.
+pub struct NoLostWrites;
+
+impl CheckKind for NoLostWrites {
+    const NAME: &'static str = "no-lost-writes";
+    const SUMMARY: &'static str =
+        "every acknowledged put is held, or superseded by a higher version, at the end";
+    type Params = NoParams;
+}
+
+impl Check<Leaderless> for NoLostWrites {
+    fn run(_: &NoParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
+        check_no_lost_writes(input.result, input.params.n)
+    }
 }
 
 #[cfg(test)]

@@ -73,21 +73,23 @@
 
 use std::collections::BTreeMap;
 
-use crate::liveness::Leadership;
-use serde::Deserialize;
-use sim_core::check::{CheckResult, Verdict};
+use serde::{Deserialize, Serialize};
+use sim_core::check::{CheckResult, LeaderBased, Leadership, Linearizable, Liveness, Verdict};
 use sim_core::kv::Seen;
+use sim_core::protocol::{CheckList, FieldError, Protocol};
 use sim_core::trace::stable_hash;
 use sim_core::{
-    ClientId, Context, KvStore, NodeId, Process, Request, RequestId, Response, RunResult,
-    SimDuration, SimTime, TimerId,
+    ClientId, Context, KvStore, NodeId, Process, Request, RequestId, Response, RunResult, Service,
+    SimConfig, SimDuration, SimTime, TimerId,
 };
+
+use crate::kit;
 
 /// Most slots a node's log may hold: a named limit, far above what any shipped scenario uses.
 pub const SLOTS_MAX: u64 = 10_000_000;
 
 /// Deliberately broken variants, for showing that the checks catch them.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// A new leader proposes no-ops instead of the highest-ballot values reported in phase 1.
     NoAdoptAccepted,
@@ -96,7 +98,7 @@ pub enum Bug {
 }
 
 /// The parameters of `protocol: Paxos(...)`; every field has a default, so `Paxos()` is valid.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Params {
     /// Shortest election timeout (local clock). Default 150 ms.
@@ -1159,19 +1161,80 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
     .metric("slots_chosen", chosen.len() as f64)
 }
 
-/// `liveness` (see [`crate::liveness`]): after the last heal a leader is in office within
+/// `liveness` (see [`sim_core::check::liveness`]): after the last heal a leader is in office within
 /// `within`, and the operations invoked from then on complete.
 pub fn check_liveness(
     result: &RunResult<Observation>,
     within: SimDuration,
     min_answered: f64,
 ) -> CheckResult {
-    crate::liveness::check_liveness(result, within, min_answered, "ballot round", |o| match o {
-        Observation::BecameLeader { ballot } => Some(Leadership::Gained(ballot.round)),
-        Observation::SteppedDown { .. } => Some(Leadership::Lost),
-        _ => None,
-    })
+    sim_core::check::liveness::check_liveness(
+        result,
+        within,
+        min_answered,
+        Paxos::TERM,
+        Paxos::leadership,
+    )
 }
+
+// Registration: what scenarios name and check (see `sim_core::Protocol`).
+
+impl Protocol for Paxos {
+    const NAME: &'static str = "Paxos";
+    const CLI_NAME: &'static str = "paxos";
+    const SUMMARY: &'static str = "Multi-Paxos (stable leader, phase 1 once for all open slots, no-op gap filling, catch-up) replicating a key-value store";
+    const SERVICES: &'static [Service] = &[Service::KeyValue];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> Paxos {
+        Paxos::new(id, params)
+    }
+
+    fn validate(p: &Params, _: &SimConfig) -> Result<(), FieldError> {
+        kit::timing::validate(
+            "paxos",
+            p.election_timeout_min,
+            p.election_timeout_max,
+            p.heartbeat,
+        )?;
+        if p.batch_max == 0 {
+            return Err(FieldError::new(
+                "batch_max",
+                "paxos `batch_max` is `0`: a lagging node could never catch up",
+            )
+            .hint("leave it out for the default `64`, or give a positive count"));
+        }
+        p.validate().map_err(|e| FieldError::new("", e))
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Linearizable>();
+        list.add::<Agreement>();
+        list.add::<Liveness>();
+    }
+
+    fn default_params() -> Option<Params> {
+        Some(Params::default())
+    }
+}
+
+impl LeaderBased for Paxos {
+    const TERM: &'static str = "ballot round";
+    fn leadership(o: &Observation) -> Option<Leadership> {
+        match o {
+            Observation::BecameLeader { ballot } => Some(Leadership::Gained(ballot.round)),
+            Observation::SteppedDown { .. } => Some(Leadership::Lost),
+            _ => None,
+        }
+    }
+}
+
+sim_core::check_from_fn!(
+    /// Agreement: at most one value is chosen per slot, and every node applies it.
+    pub Agreement, "agreement",
+    "at most one value is chosen per slot (a majority of acceptors accepting it in one ballot), and every node applies the chosen value",
+    Paxos, check_agreement
+);
 
 #[cfg(test)]
 mod tests {
@@ -1292,6 +1355,7 @@ mod tests {
             final_status: Vec::new(),
             liveness_start: None,
             running_hashes: None,
+            event_log: None,
             plan: Vec::new(),
             node_count: 3,
             client_count: 0,

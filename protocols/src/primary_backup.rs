@@ -65,9 +65,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sim_core::check::Linearizable;
+use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
 use sim_core::{
-    ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, SimDuration, Value,
+    ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, Service, SimConfig,
+    SimDuration, Value,
 };
 
 /// The primary: node 0, always.
@@ -79,7 +82,7 @@ pub const LOG_ENTRIES_MAX: usize = 4096;
 pub const APPEND_UPDATES_MAX: usize = 1024;
 
 /// Deliberately broken variants, for showing that the `linearizable` check catches them.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Backups serve `Get` from their own, lagging, copy instead of redirecting to the primary.
     StaleBackupReads,
@@ -88,7 +91,7 @@ pub enum Bug {
     AckBeforeSync,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Time between two forwarding rounds to the backups (primary's local clock): how far the
@@ -490,6 +493,33 @@ impl Process for PrimaryBackup {
             self.start_primary(ctx);
         }
         self.assert_invariants();
+    }
+}
+
+// Registration: what scenarios name and check (see `sim_core::Protocol`).
+
+impl Protocol for PrimaryBackup {
+    const NAME: &'static str = "PrimaryBackup";
+    const CLI_NAME: &'static str = "primary-backup";
+    const SUMMARY: &'static str =
+        "primary-backup key-value store: fixed primary (node 0), batched forwarding, no failover";
+    const SERVICES: &'static [Service] = &[Service::KeyValue];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> PrimaryBackup {
+        PrimaryBackup::new(id, params)
+    }
+
+    fn validate(p: &Params, _: &SimConfig) -> Result<(), FieldError> {
+        rules::positive("protocol", "replication_delay", p.replication_delay)
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Linearizable>();
+    }
+
+    fn default_params() -> Option<Params> {
+        Some(Params::default())
     }
 }
 

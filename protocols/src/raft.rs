@@ -116,22 +116,25 @@
 
 use std::collections::BTreeMap;
 
-use crate::liveness::Leadership;
-use serde::Deserialize;
-use sim_core::check::{CheckResult, Verdict};
+use serde::{Deserialize, Serialize};
+use sim_core::check::{CheckResult, LeaderBased, Leadership, Linearizable, Liveness, Verdict};
+use sim_core::config::{Fault, FaultKind};
 use sim_core::kv::Seen;
+use sim_core::protocol::{CheckList, FieldError, Protocol};
 use sim_core::trace::stable_hash;
 use sim_core::{
     ClientId, Context, Key, KvStore, NodeId, Process, Request, RequestId, Response, RunResult,
-    SimDuration, TimerId,
+    Service, SimConfig, SimDuration, TimerId,
 };
+
+use crate::kit;
 
 /// Most entries a node keeps in its log after its snapshot: a named limit, far above what any
 /// shipped scenario appends.
 pub const LOG_ENTRIES_MAX: u64 = 10_000_000;
 
 /// Deliberately broken variants, for showing that the checks catch them.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Commit an entry of an earlier term once a majority holds it (Figure 8).
     CommitPreviousTermByCount,
@@ -143,7 +146,7 @@ pub enum Bug {
     NoConsistencyCheck,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Shortest election timeout (local clock).
@@ -172,7 +175,7 @@ pub struct Params {
 }
 
 /// How a leader serves reads.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Reads {
     /// A `Get` is a log entry like any other command, answered once applied.
     #[default]
@@ -2040,7 +2043,7 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
     .metric("leaders", leaders.len() as f64)
 }
 
-/// `liveness` (see [`crate::liveness`]): after the last heal a leader is in office within
+/// `liveness` (see [`sim_core::check::liveness`]): after the last heal a leader is in office within
 /// `within` — elected in the window, or elected earlier and neither stepped down nor crashed —
 /// and the operations invoked from then on complete.
 pub fn check_liveness(
@@ -2048,12 +2051,146 @@ pub fn check_liveness(
     within: SimDuration,
     min_answered: f64,
 ) -> CheckResult {
-    crate::liveness::check_liveness(result, within, min_answered, "term", |o| match o {
-        Observation::BecameLeader { term } => Some(Leadership::Gained(*term)),
-        Observation::SteppedDown { .. } => Some(Leadership::Lost),
-        _ => None,
-    })
+    sim_core::check::liveness::check_liveness(
+        result,
+        within,
+        min_answered,
+        Raft::TERM,
+        Raft::leadership,
+    )
 }
+
+// Registration: what scenarios name and check (see `sim_core::Protocol`).
+
+impl Protocol for Raft {
+    const NAME: &'static str = "Raft";
+    const CLI_NAME: &'static str = "raft";
+    const SUMMARY: &'static str = "Raft consensus (leader election, log replication, Figure 8 commit rule) replicating a key-value store";
+    const SERVICES: &'static [Service] = &[Service::KeyValue];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> Raft {
+        Raft::new(id, params)
+    }
+
+    fn validate(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
+        kit::timing::validate(
+            "raft",
+            p.election_timeout_min,
+            p.election_timeout_max,
+            p.heartbeat,
+        )?;
+        if p.batch_max == 0 {
+            return Err(FieldError::new(
+                "batch_max",
+                "raft `batch_max` is `0`: no entry would ever be replicated",
+            )
+            .hint("write e.g. `batch_max: 64`"));
+        }
+        let lease_ok = !matches!(p.reads, Reads::Lease { drift_ppm } if drift_ppm >= 100_000);
+        if let Err(e) = p.validate() {
+            // The checks above leave two rules: snapshots with bug switches, and the lease bound.
+            return Err(if lease_ok {
+                FieldError::new("", e).hint("a bug scenario keeps whole logs (the checks replay them): leave `snapshot_threshold` out")
+            } else {
+                FieldError::new("reads", e).hint(
+                    "the bound is in parts per million: real clocks drift by tens to hundreds",
+                )
+            });
+        }
+        lease_bounds(p, config)
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Linearizable>();
+        list.add::<ElectionSafety>();
+        list.add::<StateMachineSafety>();
+        list.add::<LogMatching>();
+        list.add::<LeaderCompleteness>();
+        list.add::<Liveness>();
+    }
+
+    fn default_params() -> Option<Params> {
+        Some(Params::default())
+    }
+}
+
+/// Lease reads are safe only within their clock bound: every node's drift at most the lease's
+/// `drift_ppm`, and no clock jumps (scheduled or from the nemesis).
+fn lease_bounds(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
+    let Reads::Lease { drift_ppm } = p.reads else {
+        return Ok(());
+    };
+    let drift = config.clocks.drift_ppm_max;
+    if drift > drift_ppm {
+        return Err(FieldError::in_scenario(
+            "clocks.drift_ppm_max",
+            format!("`clocks.drift_ppm_max` is `{drift}`, above the lease's bound `drift_ppm: {drift_ppm}`"),
+        )
+        .hint("a lease is only safe if every clock keeps within its drift bound: raise `drift_ppm` or lower the drift"));
+    }
+    let jumps =
+        "lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps";
+    if let Some(j) = config
+        .nemesis
+        .as_ref()
+        .and_then(|n| n.kinds.iter().position(|k| *k == FaultKind::ClockJump))
+    {
+        return Err(FieldError::in_scenario(
+            format!("nemesis.kinds[{j}]"),
+            "the nemesis jumps clocks, which breaks the lease's clock bound",
+        )
+        .hint(jumps));
+    }
+    if let Some(i) = config
+        .faults
+        .iter()
+        .position(|f| matches!(f.fault, Fault::ClockJump(..)))
+    {
+        return Err(FieldError::in_scenario(
+            format!("faults[{i}].fault"),
+            "a clock jump breaks the lease's clock bound",
+        )
+        .hint(jumps));
+    }
+    Ok(())
+}
+
+impl LeaderBased for Raft {
+    const TERM: &'static str = "term";
+    fn leadership(o: &Observation) -> Option<Leadership> {
+        match o {
+            Observation::BecameLeader { term } => Some(Leadership::Gained(*term)),
+            Observation::SteppedDown { .. } => Some(Leadership::Lost),
+            _ => None,
+        }
+    }
+}
+
+sim_core::check_from_fn!(
+    /// Election safety (Figure 3): at most one leader per term.
+    pub ElectionSafety, "election-safety", "at most one leader per term",
+    Raft, check_election_safety
+);
+sim_core::check_from_fn!(
+    /// State-machine safety: no two nodes apply different entries at the same log index.
+    pub StateMachineSafety, "state-machine-safety",
+    "no two nodes apply different entries at the same log index",
+    Raft, check_state_machine_safety
+);
+sim_core::check_from_fn!(
+    /// Log matching: two logs holding an entry with the same index and term agree up to it.
+    pub LogMatching, "log-matching",
+    "two logs holding an entry with the same index and term agree up to it",
+    Raft, check_log_matching
+);
+sim_core::check_from_fn!(
+    /// Leader completeness: every entry committed in a term is in the log of every later
+    /// term's leader.
+    pub LeaderCompleteness, "leader-completeness",
+    "every entry committed in a term is in the log of every later term's leader",
+    Raft, check_leader_completeness
+);
 
 #[cfg(test)]
 mod tests {

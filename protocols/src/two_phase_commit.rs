@@ -85,19 +85,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sim_core::check::{CheckResult, Verdict};
+use sim_core::protocol::{
+    rules, Check, CheckContext, CheckInput, CheckKind, CheckList, FieldError, Protocol,
+};
 use sim_core::txn::shard_of;
 use sim_core::{
     ClientId, Context, Key, LocalTime, NodeId, Outcome, Process, Request, RequestId, Response,
-    RunResult, SimDuration, SimTime, Value,
+    RunResult, Service, SimConfig, SimDuration, SimTime, Value,
 };
 
 /// The coordinator (transaction manager).
 pub const COORDINATOR: NodeId = NodeId(0);
 
 /// Deliberately broken variants, for showing that the checks catch them.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// On a vote timeout, commit with the yes votes received instead of aborting.
     CommitWithoutAllVotes,
@@ -106,7 +109,7 @@ pub enum Bug {
 }
 
 /// The protocol's parameters; every field has a default, so `TwoPhaseCommit()` is valid.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Params {
     /// How often the coordinator re-sends unanswered prepares and unacknowledged decisions
@@ -1113,7 +1116,7 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
 
 /// What `blocking` measured: per (participant, transaction), the time it stayed prepared.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Blocking {
+pub struct BlockingFigures {
     /// Yes votes (prepared states entered).
     pub prepared: u64,
     /// Of those, still prepared when the run stopped.
@@ -1126,11 +1129,11 @@ pub struct Blocking {
 
 /// Measures how long participants stayed prepared: from the first yes vote of a participant
 /// on a transaction to the decision it learned (or to the end of the run).
-pub fn measure_blocking(result: &RunResult<Observation>) -> Blocking {
+pub fn measure_blocking(result: &RunResult<Observation>) -> BlockingFigures {
     let mut since: BTreeMap<(TxnId, NodeId), SimTime> = BTreeMap::new();
     let mut ended: BTreeSet<(TxnId, NodeId)> = BTreeSet::new();
-    let mut b = Blocking::default();
-    let add = |b: &mut Blocking, d: SimDuration, who: (TxnId, NodeId)| {
+    let mut b = BlockingFigures::default();
+    let add = |b: &mut BlockingFigures, d: SimDuration, who: (TxnId, NodeId)| {
         b.total = SimDuration(b.total.0 + d.0);
         if d > b.max || b.longest.is_none() {
             b.max = d;
@@ -1199,6 +1202,101 @@ pub fn check_blocking(result: &RunResult<Observation>, max: Option<SimDuration>)
         .metric("unresolved", b.unresolved as f64)
         .metric("prepared_ms_max", ms(b.max))
         .metric("prepared_ms_total", ms(b.total))
+}
+
+// Registration: what scenarios name and check (see `sim_core::Protocol`).
+
+impl Protocol for TwoPhaseCommit {
+    const NAME: &'static str = "TwoPhaseCommit";
+    const CLI_NAME: &'static str = "two-phase-commit";
+    const SUMMARY: &'static str = "two-phase commit (presumed abort): a coordinator (node 0) commits multi-key transactions atomically across sharded participants";
+    const SERVICES: &'static [Service] = &[Service::Transaction];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> TwoPhaseCommit {
+        TwoPhaseCommit::new(id, params)
+    }
+
+    fn validate(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
+        let n = config.node_count;
+        if n < 2 {
+            return Err(FieldError::in_scenario(
+                "nodes",
+                format!("two-phase commit needs at least `2` nodes, found `{n}`"),
+            )
+            .hint("node 0 is the coordinator and nodes `1..nodes` are the participants (shards)"));
+        }
+        rules::positive("protocol", "retry", p.retry)?;
+        rules::positive("protocol", "vote_timeout", p.vote_timeout)?;
+        rules::positive("protocol", "inquiry", p.inquiry)?;
+        p.validate().map_err(|e| {
+            FieldError::new("vote_timeout", e).hint(
+                "the coordinator re-sends prepares every `retry` and aborts after `vote_timeout`",
+            )
+        })
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Atomicity>();
+        list.add::<Validity>();
+        list.add::<Isolation>();
+        list.add::<Blocking>();
+    }
+
+    fn default_params() -> Option<Params> {
+        Some(Params::default())
+    }
+}
+
+sim_core::check_from_fn!(
+    /// Atomicity: every participant that learns a transaction's outcome learns the
+    /// coordinator's decision and applies all of its part.
+    pub Atomicity, "atomicity",
+    "every participant that learns a transaction's outcome learns the coordinator's decision and applies all of its part",
+    TwoPhaseCommit, check_atomicity
+);
+sim_core::check_from_fn!(
+    /// Validity: a transaction commits only if every participant voted yes.
+    pub Validity, "validity", "a transaction commits only if every participant voted yes",
+    TwoPhaseCommit, check_validity
+);
+sim_core::check_from_fn!(
+    /// Isolation (no lost update): each key's committed increments apply serially.
+    pub Isolation, "isolation",
+    "no lost update: each key's committed increments apply serially",
+    TwoPhaseCommit, check_isolation
+);
+
+/// `blocking`: how long participants stayed prepared (blocked); fails only above `max`, if
+/// given.
+pub struct Blocking;
+
+/// [`Blocking`]'s parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<SimDuration>,
+}
+
+impl CheckKind for Blocking {
+    const NAME: &'static str = "blocking";
+    const SUMMARY: &'static str =
+        "how long participants stayed prepared (blocked); fails only above `max`, if given";
+    type Params = BlockingParams;
+
+    fn validate(p: &BlockingParams, cx: &CheckContext<'_>) -> Result<(), FieldError> {
+        match p.max {
+            Some(m) => rules::positive(cx.path, "max", m),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Check<TwoPhaseCommit> for Blocking {
+    fn run(p: &BlockingParams, input: &CheckInput<'_, TwoPhaseCommit>) -> CheckResult {
+        check_blocking(input.result, p.max)
+    }
 }
 
 #[cfg(test)]
@@ -1284,6 +1382,7 @@ mod tests {
             final_status: Vec::new(),
             liveness_start: None,
             running_hashes: None,
+            event_log: None,
             plan: Vec::new(),
             node_count,
             client_count: 1,

@@ -9,12 +9,13 @@ use ron::error::{Error as RonError, SpannedError};
 use sim_core::time::parse_duration;
 
 use crate::locate::{Outline, Pos, SyntaxError};
-use crate::ScenarioError;
+use crate::{Registry, ScenarioError};
 
-/// Everything an error needs to say where it is.
+/// Everything an error needs to say where it is, and the registry that names protocols.
 pub struct Ctx<'t> {
     pub file: &'t str,
     pub outline: Outline<'t>,
+    pub registry: &'t Registry,
 }
 
 impl Ctx<'_> {
@@ -104,22 +105,28 @@ fn lower_first(s: &str) -> String {
 }
 
 /// An example for each required field, for "missing field" hints.
-fn required_example(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "name" => "name: \"my-scenario\"",
-        "seed" => "seed: 1",
-        "duration" => "duration: \"10s\"",
-        "nodes" => "nodes: 5",
-        "protocol" => "protocol: Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
-        "count" => "count: 4",
-        "workload" => "workload: Broadcast(interval: \"200ms\", ops_per_client: 20)",
-        "at" => "at: \"2s\"",
-        "fault" => "fault: Heal",
-        "kinds" => "kinds: [Partition, Crash]",
-        "interval_mean" => "interval_mean: \"2s\"",
-        "duration_mean" => "duration_mean: \"1s\"",
-        _ => return None,
-    })
+fn required_example(cx: &Ctx<'_>, field: &str) -> Option<String> {
+    if field == "protocol" {
+        let first = cx.registry.names().first().copied()?;
+        return Some(format!("protocol: {first}(...)"));
+    }
+    Some(
+        match field {
+            "name" => "name: \"my-scenario\"",
+            "seed" => "seed: 1",
+            "duration" => "duration: \"10s\"",
+            "nodes" => "nodes: 5",
+            "count" => "count: 4",
+            "workload" => "workload: Broadcast(interval: \"200ms\", ops_per_client: 20)",
+            "at" => "at: \"2s\"",
+            "fault" => "fault: Heal",
+            "kinds" => "kinds: [Partition, Crash]",
+            "interval_mean" => "interval_mean: \"2s\"",
+            "duration_mean" => "duration_mean: \"1s\"",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 /// Rewords one of ron's errors around the field path at its position.
@@ -154,14 +161,6 @@ pub fn from_ron(cx: &Ctx<'_>, e: &SpannedError) -> ScenarioError {
             };
             (pos, format!("unknown field `{found}` in {record}"), Some(hint))
         }
-        RonError::NoSuchEnumVariant { found, .. } if path == "protocol" => {
-            let known: Vec<&str> = protocols::REGISTRY.iter().map(|p| p.name).collect();
-            let hint = match suggest(found, &known) {
-                Some(s) => format!("did you mean `{s}`? known protocols: {}", list(&known)),
-                None => format!("known protocols: {}", list(&known)),
-            };
-            (pos, format!("unknown protocol `{found}`"), Some(hint))
-        }
         RonError::NoSuchEnumVariant { expected, found, .. } => {
             let hint = match suggest(found, expected) {
                 Some(s) => format!("did you mean `{s}`? expected one of {}", list(expected)),
@@ -171,7 +170,10 @@ pub fn from_ron(cx: &Ctx<'_>, e: &SpannedError) -> ScenarioError {
         }
         RonError::MissingStructField { field, .. } => {
             // Point at the start of the record that lacks the field, not at its closing paren.
-            let hint = match required_example(field) {
+            let hint = match required_example(cx, field) {
+                Some(ex) if *field == "protocol" => {
+                    format!("add `{ex}`; known protocols: {}", list(&cx.registry.names()))
+                }
                 Some(ex) => format!("add `{ex}`"),
                 None => format!("add `{field}: ...` (scenarios/README.md lists every field)"),
             };

@@ -1,25 +1,46 @@
-//! The RON scenario format: serde schema, validation into a checked [`Scenario`], and errors
-//! that name `file:line:col`, what was expected and a hint.
+//! Scenarios: what a run is and how to run it — dsim's library API above the engine.
 //!
-//! A file goes through three steps, each its own module:
+//! - The RON scenario format: serde schema, validation into a checked [`Scenario`], and errors
+//!   that name `file:line:col`, what was expected and a hint.
+//! - The [`Registry`] of protocols a scenario may name (`protocols::builtin()` plus a user's
+//!   own, each a `sim_core::Protocol`), which resolves `protocol:` and `checks:` and parses
+//!   their parameters.
+//! - The run [`harness`]: run, check, compare with `expect`, sweep seeds, check determinism,
+//!   compare protocols under a partition.
+//!
+//! A file goes through four steps, each its own module:
 //! 1. `locate` scans the text (comments, strings, brackets) into an outline of field paths and
 //!    positions, reporting unclosed brackets and unterminated strings itself;
 //! 2. ron deserializes it into the `schema` types (unknown fields and variants, missing fields
 //!    and wrong types are ron's errors, reworded by `diag` around the field path);
-//! 3. `validate` checks ranges and cross-field rules and builds the engine's `SimConfig`,
-//!    pointing each error at the offending value through the outline.
+//! 3. `resolve` looks up the protocol and each check by name in the registry and parses their
+//!    own parameters, errors placed in the file like the rest;
+//! 4. `validate` checks ranges and cross-field rules (the protocol's and checks' own rules
+//!    among them) and builds the engine's `SimConfig`, pointing each error at the offending
+//!    value through the outline.
 //!
 //! The format is documented, field by field, in `scenarios/README.md`. Parsing never panics.
 
 mod diag;
+pub mod harness;
+pub mod history;
 mod locate;
+pub mod registry;
+mod resolve;
 mod schema;
 mod validate;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 
-use protocols::ProtocolSpec;
-use sim_core::{SimConfig, SimDuration};
+use sim_core::SimConfig;
+
+pub use harness::{run, RunOptions, RunReport};
+pub use registry::{CheckInfo, CheckSpec, ProtocolInfo, ProtocolSpec, Registry};
+pub use sim_core::protocol::rules::DURATION_MAX;
+pub use validate::{
+    CLIENT_COUNT_MAX, DRIFT_PPM_MAX, EVENTS_MAX_DEFAULT, KV_KEYS_MAX, KV_WEIGHT_MAX, NODE_COUNT_MAX,
+};
 
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug)]
@@ -28,73 +49,17 @@ pub struct Scenario {
     pub description: String,
     /// The engine configuration; `config.seed` is the scenario's seed (the CLI may override it).
     pub config: SimConfig,
+    /// The protocol (a registered one) with its parameters.
     pub protocol: ProtocolSpec,
+    /// The checks to run, each one the protocol supplies, with its parameters.
     pub checks: Vec<CheckSpec>,
     pub expect: Expect,
 }
 
-/// A check the scenario asks for.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CheckSpec {
-    /// After the last fault heals, every live node holds every acknowledged broadcast value,
-    /// within `within` if given.
-    Convergence { within: Option<SimDuration> },
-    /// The clients' key-value history is linearizable (needs a key-value workload).
-    Linearizable,
-    /// Raft: at most one leader per term.
-    ElectionSafety,
-    /// Raft: no two nodes apply different entries at the same log index.
-    StateMachineSafety,
-    /// Raft: two logs holding an entry with the same index and term agree up to it.
-    LogMatching,
-    /// Raft: every entry committed in a term is in the log of every later term's leader.
-    LeaderCompleteness,
-    /// Raft, Paxos: after the last heal (or the liveness phase's start) a leader is in office
-    /// at the deadline `within` later, and at least `min_answered` (default all) of the client
-    /// operations invoked from then on and not pending at the end complete.
-    Liveness {
-        within: SimDuration,
-        min_answered: f64,
-    },
-    /// Paxos: at most one value is chosen per slot (a majority of acceptors accepting it in
-    /// one ballot), and every node applies the chosen value.
-    Agreement,
-    /// Leaderless: once faults have healed and puts stopped, every live replica of each key
-    /// holds the same version within `within`.
-    ReplicaConvergence { within: SimDuration },
-    /// Leaderless: every acknowledged put is held, or superseded by a higher version, at the
-    /// end.
-    NoLostWrites,
-    /// Two-phase commit: every participant that learns a transaction's outcome learns the
-    /// coordinator's decision and applies all of its part.
-    Atomicity,
-    /// Two-phase commit: a transaction commits only if every participant voted yes.
-    Validity,
-    /// Two-phase commit: no lost update — each key's committed increments apply serially.
-    Isolation,
-    /// Two-phase commit: how long participants stayed prepared (blocked); fails only above
-    /// `max`, if given.
-    Blocking { max: Option<SimDuration> },
-}
-
-impl CheckSpec {
-    pub fn name(&self) -> &'static str {
-        match self {
-            CheckSpec::Convergence { .. } => "convergence",
-            CheckSpec::Linearizable => "linearizable",
-            CheckSpec::ElectionSafety => "election-safety",
-            CheckSpec::StateMachineSafety => "state-machine-safety",
-            CheckSpec::LogMatching => "log-matching",
-            CheckSpec::LeaderCompleteness => "leader-completeness",
-            CheckSpec::Liveness { .. } => "liveness",
-            CheckSpec::Agreement => "agreement",
-            CheckSpec::ReplicaConvergence { .. } => "replica-convergence",
-            CheckSpec::NoLostWrites => "no-lost-writes",
-            CheckSpec::Atomicity => "atomicity",
-            CheckSpec::Validity => "validity",
-            CheckSpec::Isolation => "isolation",
-            CheckSpec::Blocking { .. } => "blocking",
-        }
+impl Scenario {
+    /// The scenario's check named `name`, if it runs it.
+    pub fn check(&self, name: &str) -> Option<&CheckSpec> {
+        self.checks.iter().find(|c| c.name == name)
     }
 }
 
@@ -138,8 +103,8 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// Reads and validates a scenario file.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+/// Reads and validates a scenario file; `registry` resolves its protocol and checks.
+pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.display().to_string(),
         line: 0,
@@ -147,49 +112,19 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         message: format!("cannot read the file: {e}"),
         hint: None,
     })?;
-    parse(&text, &path.display().to_string())
+    parse(&text, &path.display().to_string(), registry)
 }
 
-pub use validate::{
-    CLIENT_COUNT_MAX, DRIFT_PPM_MAX, DURATION_MAX, EVENTS_MAX_DEFAULT, FORWARD_TOKENS_MAX,
-    KV_KEYS_MAX, KV_WEIGHT_MAX, NODE_COUNT_MAX,
-};
-
-/// Every check a scenario may name (in `checks` and in `expect: Violation([...])`), whichever
-/// protocol supplies it.
-pub fn check_names() -> &'static [&'static str] {
-    &[
-        "convergence",
-        "linearizable",
-        "election-safety",
-        "state-machine-safety",
-        "log-matching",
-        "leader-completeness",
-        "liveness",
-        "agreement",
-        "replica-convergence",
-        "no-lost-writes",
-        "atomicity",
-        "validity",
-        "isolation",
-        "blocking",
-    ]
-}
-
-/// The RON options every scenario is read with: optional fields take a bare value or
-/// `Some(...)`, and a variant wrapping a record is written `Gossip(fanout: 2)`, not
-/// `Gossip((fanout: 2))`.
-fn ron_options() -> ron::Options {
-    ron::Options::default()
-        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-        .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
-}
-
-/// Parses and validates scenario text; `file` names it in errors.
-pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+/// Parses and validates scenario text; `file` names it in errors, `registry` resolves its
+/// protocol and checks.
+pub fn parse(text: &str, file: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
     let outline = locate::Outline::new(text).map_err(|e| diag::from_syntax(file, e))?;
-    let cx = diag::Ctx { file, outline };
-    let raw: schema::ScenarioFile = ron_options()
+    let cx = diag::Ctx {
+        file,
+        outline,
+        registry,
+    };
+    let raw: schema::ScenarioFile = registry::ron_options()
         .from_str(text)
         .map_err(|e| diag::from_ron(&cx, &e))?;
     validate::validate(raw, &cx)

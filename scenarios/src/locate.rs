@@ -59,12 +59,14 @@ struct Token {
     end_pos: Pos,
 }
 
-/// One value of the file: its path and extent (`start` inclusive, `end` exclusive).
+/// One value of the file: its path and extent (`start` inclusive, `end` exclusive), as
+/// positions and as byte offsets.
 #[derive(Clone, Debug)]
 struct Node {
     path: String,
     start: Pos,
     end: Pos,
+    bytes: std::ops::Range<usize>,
 }
 
 /// The outline of a scenario text: its tokens and every value it could place.
@@ -101,6 +103,12 @@ impl<'t> Outline<'t> {
                 None => return self.tokens.first().map_or(Pos::START, |t| t.pos),
             }
         }
+    }
+
+    /// The value at exactly `path`, if the text has it: where it starts and its text.
+    pub fn value(&self, path: &str) -> Option<(Pos, &'t str)> {
+        let n = self.nodes.iter().find(|n| n.path == path)?;
+        Some((n.start, self.text.get(n.bytes.clone())?))
     }
 
     /// Where the value at exactly `path` starts, if the text has it.
@@ -563,6 +571,7 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
                             path: path.clone(),
                             start: t.pos,
                             end: end_of_text,
+                            bytes: t.start..text.len(),
                         });
                         frames.push(Frame {
                             close: ')',
@@ -578,6 +587,7 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
                             path: path.clone(),
                             start: t.pos,
                             end: end_of_text,
+                            bytes: t.start..text.len(),
                         });
                         frames.push(Frame {
                             close: closer_of(c),
@@ -593,6 +603,7 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
                             path,
                             start: t.pos,
                             end: t.end_pos,
+                            bytes: t.start..t.end,
                         });
                         i += 1;
                         if frames.is_empty() {
@@ -690,6 +701,7 @@ fn close_frame(c: char, t: &Token, frames: &mut Vec<Frame>, nodes: &mut [Node]) 
         Some(f) if f.close == c => {
             if let Some(n) = nodes.get_mut(f.node) {
                 n.end = t.end_pos;
+                n.bytes.end = t.end;
             }
             true
         }

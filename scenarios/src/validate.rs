@@ -5,28 +5,29 @@
 //! every range and cross-field rule the engine relies on is enforced: ids in range,
 //! probabilities in `[0, 1]`, fault times inside the fault phase, partitions well formed, a
 //! workload the protocol serves, checks the protocol supplies. Rules are checked in the order
-//! the fields appear in a file, so the first error is the one nearest the top. Every limit has a
-//! name (`*_MAX`) and is documented in `README.md`.
+//! the fields appear in a file, so the first error is the one nearest the top — except the
+//! protocol's and the checks' own rules (`Protocol::validate`, `CheckKind::validate`), which see
+//! the whole configuration and so run last. Every limit has a name (`*_MAX`) and is documented
+//! in `README.md`.
 
-use protocols::ProtocolSpec;
 use sim_core::config::{
     ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
     NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
 };
-use sim_core::time::format_duration;
-use sim_core::{ClientId, Endpoint, NodeId, Service, SimConfig, SimDuration};
+use sim_core::protocol::{CheckContext, FieldError};
+use sim_core::{ClientId, Endpoint, NodeId, SimConfig, SimDuration};
 
 use crate::diag::{list, suggest, Ctx};
 use crate::locate::{field, index};
+use crate::registry::{CheckSpec, ProtocolSpec};
+use crate::resolve;
 use crate::schema::{
-    BridgeSpec, CheckEntry, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec,
-    LatencySpec, NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, TargetSpec,
-    TopologySpec, WorkloadSpec,
+    BridgeSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec, LatencySpec,
+    NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, TargetSpec, TopologySpec,
+    WorkloadSpec,
 };
-use crate::{check_names, CheckSpec, Expect, Scenario, ScenarioError};
+use crate::{Expect, Scenario, ScenarioError, DURATION_MAX};
 
-/// The longest duration a scenario may state: 365 days. Sums of a few stay far from overflow.
-pub const DURATION_MAX: SimDuration = SimDuration::from_secs(365 * 24 * 3600);
 pub const NODE_COUNT_MAX: u32 = 1_000_000;
 pub const CLIENT_COUNT_MAX: u32 = 100_000;
 /// Most requests per second arriving at one open-loop client.
@@ -34,8 +35,6 @@ pub const CLIENT_RATE_MAX: f64 = 1_000_000.0;
 /// Most resends of one timed-out request.
 pub const CLIENT_RETRIES_MAX: u32 = 100;
 pub const DRIFT_PPM_MAX: u32 = 100_000;
-/// Most tokens the benchmark forwarder may start with, in total.
-pub const FORWARD_TOKENS_MAX: u64 = 10_000_000;
 /// `events_max` when a scenario does not say.
 pub const EVENTS_MAX_DEFAULT: u64 = 50_000_000;
 /// Most keys a key-value workload may address.
@@ -89,8 +88,8 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
     let topology = v.topology(&f.topology)?;
     let network = v.network(&f.network)?;
     let clocks = v.clocks(&f.clocks)?;
-    v.protocol(&f.protocol)?;
-    let clients = v.clients(f.clients.as_ref(), &f.protocol, end)?;
+    let protocol = resolve::protocol(cx)?;
+    let clients = v.clients(f.clients.as_ref(), &protocol, end)?;
     v.client_count = clients.count;
     let nemesis = match &f.nemesis {
         Some(n) => Some(v.nemesis(n)?),
@@ -100,9 +99,6 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         .as_ref()
         .is_some_and(|n| n.kinds.contains(&FaultKind::Crash));
     let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
-    v.lease_bounds(&f.protocol, &clocks, nemesis.as_ref(), &faults)?;
-    let checks = v.checks(&f.checks, &f.protocol, &clients.workload)?;
-    let expect = v.expect(&f.expect, &checks)?;
     let config = SimConfig {
         seed: f.seed,
         node_count: f.nodes,
@@ -116,11 +112,17 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         faults,
         nemesis,
     };
+    protocol
+        .entry
+        .validate(protocol.params.as_ref(), &config)
+        .map_err(|e| v.field_error("protocol", e))?;
+    let checks = v.checks(f.checks.len(), &protocol, &config)?;
+    let expect = v.expect(&f.expect, &checks)?;
     Ok(Scenario {
         name: f.name,
         description: f.description,
         config,
-        protocol: f.protocol,
+        protocol,
         checks,
         expect,
     })
@@ -390,180 +392,6 @@ impl V<'_, '_> {
         })
     }
 
-    fn protocol(&self, spec: &ProtocolSpec) -> R<()> {
-        let n = self.node_count;
-        match spec {
-            ProtocolSpec::Gossip(p) => {
-                let fanout_max = n.saturating_sub(1).max(1);
-                if p.fanout == 0 || p.fanout > fanout_max {
-                    return Err(self.err(
-                        "protocol.fanout",
-                        format!("gossip `fanout` is `{}`, outside `1..={fanout_max}`", p.fanout),
-                        format!("a node contacts between `1` and `nodes - 1` peers per round (`nodes` is `{n}`)"),
-                    ));
-                }
-                self.positive("protocol.period", p.period)?;
-            }
-            ProtocolSpec::Forward(p) => {
-                if p.tokens_per_node == 0 {
-                    return Err(self.err(
-                        "protocol.tokens_per_node",
-                        "`tokens_per_node` is `0`: no token would ever move",
-                        "give each starting node at least one token".to_string(),
-                    ));
-                }
-                let starters = match p.starters {
-                    Some(s) if s == 0 || s > n => {
-                        return Err(self.err(
-                            "protocol.starters",
-                            format!("`starters` is `{s}`, outside `1..={n}`"),
-                            "nodes `0..starters` start tokens; `None` means every node".to_string(),
-                        ));
-                    }
-                    Some(s) => s,
-                    None => n,
-                };
-                let tokens = u64::from(p.tokens_per_node) * u64::from(starters);
-                if tokens > FORWARD_TOKENS_MAX {
-                    return Err(self.err(
-                        "protocol.tokens_per_node",
-                        format!(
-                            "`{tokens}` tokens in flight is above the limit `{FORWARD_TOKENS_MAX}`"
-                        ),
-                        "lower `tokens_per_node` or `starters`".to_string(),
-                    ));
-                }
-                if p.mode == protocols::forward::Mode::PingPong && n % 2 == 1 && starters == n {
-                    return Err(self.err(
-                        "protocol.mode",
-                        format!(
-                            "in `PingPong` node `{}` has no partner: `nodes` is odd (`{n}`)",
-                            n - 1
-                        ),
-                        "node `i` plays with node `i ^ 1`; use an even `nodes` or fewer `starters`"
-                            .to_string(),
-                    ));
-                }
-            }
-            ProtocolSpec::PrimaryBackup(p) => {
-                self.positive("protocol.replication_delay", p.replication_delay)?;
-            }
-            ProtocolSpec::Raft(p) => {
-                self.election_timing(
-                    "raft",
-                    p.election_timeout_min,
-                    p.election_timeout_max,
-                    p.heartbeat,
-                )?;
-                if p.batch_max == 0 {
-                    return Err(self.err(
-                        "protocol.batch_max",
-                        "raft `batch_max` is `0`: no entry would ever be replicated",
-                        "write e.g. `batch_max: 64`".to_string(),
-                    ));
-                }
-                let lease_ok = !matches!(
-                    p.reads,
-                    protocols::raft::Reads::Lease { drift_ppm } if drift_ppm >= 100_000
-                );
-                if let Err(e) = p.validate() {
-                    let (path, hint) = if lease_ok {
-                        // The checks above leave one rule: snapshots and bug switches.
-                        (
-                            "protocol",
-                            Some("a bug scenario keeps whole logs (the checks replay them): leave `snapshot_threshold` out".to_string()),
-                        )
-                    } else {
-                        (
-                            "protocol.reads",
-                            Some("the bound is in parts per million: real clocks drift by tens to hundreds".to_string()),
-                        )
-                    };
-                    return Err(self.err(path, e, hint));
-                }
-            }
-            ProtocolSpec::Paxos(p) => {
-                self.election_timing(
-                    "paxos",
-                    p.election_timeout_min,
-                    p.election_timeout_max,
-                    p.heartbeat,
-                )?;
-                if p.batch_max == 0 {
-                    return Err(self.err(
-                        "protocol.batch_max",
-                        "paxos `batch_max` is `0`: a lagging node could never catch up",
-                        "leave it out for the default `64`, or give a positive count".to_string(),
-                    ));
-                }
-                if let Err(e) = p.validate() {
-                    return Err(self.err("protocol", e, None::<String>));
-                }
-            }
-            ProtocolSpec::TwoPhaseCommit(p) => {
-                if n < 2 {
-                    return Err(self.err(
-                        "nodes",
-                        format!("two-phase commit needs at least `2` nodes, found `{n}`"),
-                        "node 0 is the coordinator and nodes `1..nodes` are the participants (shards)"
-                            .to_string(),
-                    ));
-                }
-                self.positive("protocol.retry", p.retry)?;
-                self.positive("protocol.vote_timeout", p.vote_timeout)?;
-                self.positive("protocol.inquiry", p.inquiry)?;
-                if let Err(e) = p.validate() {
-                    return Err(self.err(
-                        "protocol.vote_timeout",
-                        e,
-                        "the coordinator re-sends prepares every `retry` and aborts after `vote_timeout`".to_string(),
-                    ));
-                }
-            }
-            ProtocolSpec::Leaderless(p) => self.leaderless(p)?,
-        }
-        Ok(())
-    }
-
-    fn leaderless(&self, p: &protocols::leaderless::Params) -> R<()> {
-        let nodes = self.node_count;
-        if p.n == 0 || p.n > nodes {
-            return Err(self.err(
-                "protocol.n",
-                format!("leaderless `n` is `{}`, outside `1..={nodes}`", p.n),
-                format!("each key is replicated on `n` consecutive nodes of the ring, so `n` is at most `nodes` (`{nodes}`)"),
-            ));
-        }
-        for (name, q) in [("r", p.r), ("w", p.w)] {
-            if q == 0 || q > p.n {
-                return Err(self.err(
-                    &format!("protocol.{name}"),
-                    format!("leaderless `{name}` is `{q}`, outside `1..={}`", p.n),
-                    format!("a quorum counts replies from the `n` (`{}`) replicas of a key; `r + w > n` makes reads see the latest acknowledged write", p.n),
-                ));
-            }
-        }
-        self.positive("protocol.replica_timeout", p.replica_timeout)?;
-        self.positive("protocol.request_timeout", p.request_timeout)?;
-        self.positive("protocol.handoff_interval", p.handoff_interval)?;
-        self.positive("protocol.anti_entropy_interval", p.anti_entropy_interval)?;
-        if p.replica_timeout >= p.request_timeout {
-            return Err(self.err(
-                "protocol.replica_timeout",
-                format!(
-                    "leaderless `replica_timeout` (`{}`) is not below `request_timeout` (`{}`)",
-                    format_duration(p.replica_timeout),
-                    format_duration(p.request_timeout)
-                ),
-                "the coordinator re-sends (and asks fallbacks) every `replica_timeout` until `request_timeout`: make it a fraction, e.g. an eighth".to_string(),
-            ));
-        }
-        if let Err(e) = p.validate() {
-            return Err(self.err("protocol", e, None));
-        }
-        Ok(())
-    }
-
     fn clients(
         &self,
         c: Option<&ClientsSpec>,
@@ -705,8 +533,10 @@ impl V<'_, '_> {
         let info = protocol.info();
         if let Some(service) = workload.service() {
             if !info.services.contains(&service) {
-                let serving: Vec<&str> = protocols::REGISTRY
-                    .iter()
+                let serving: Vec<&str> = self
+                    .cx
+                    .registry
+                    .protocols()
                     .filter(|p| p.services.contains(&service))
                     .map(|p| p.name)
                     .collect();
@@ -1053,91 +883,6 @@ impl V<'_, '_> {
         Ok(out)
     }
 
-    /// The timings of a leader-based protocol (`name`: `raft`, `paxos`): positive durations,
-    /// `election_timeout_min ≤ election_timeout_max`, and a heartbeat shorter than the
-    /// shortest election timeout.
-    fn election_timing(
-        &self,
-        name: &str,
-        min: SimDuration,
-        max: SimDuration,
-        heartbeat: SimDuration,
-    ) -> R<()> {
-        let min = self.positive("protocol.election_timeout_min", min)?;
-        let max = self.positive("protocol.election_timeout_max", max)?;
-        let heartbeat = self.positive("protocol.heartbeat", heartbeat)?;
-        if min > max {
-            return Err(self.err(
-                "protocol.election_timeout_max",
-                format!(
-                    "{name} `election_timeout_max` (`{}`) is below `election_timeout_min` (`{}`)",
-                    format_duration(max),
-                    format_duration(min)
-                ),
-                "each election timeout is drawn uniformly from `[min, max]`".to_string(),
-            ));
-        }
-        if heartbeat >= min {
-            return Err(self.err(
-                "protocol.heartbeat",
-                format!(
-                    "{name} `heartbeat` (`{}`) is not below `election_timeout_min` (`{}`)",
-                    format_duration(heartbeat),
-                    format_duration(min)
-                ),
-                "nodes would suspect a live leader between two heartbeats: make `heartbeat` a fraction of the election timeout, e.g. a tenth".to_string(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Raft's lease reads are safe only within their clock bound: every node's drift at most
-    /// the lease's `drift_ppm`, and no clock jumps (scheduled or from the nemesis).
-    fn lease_bounds(
-        &self,
-        protocol: &ProtocolSpec,
-        clocks: &ClockConfig,
-        nemesis: Option<&NemesisConfig>,
-        faults: &[ScheduledFault],
-    ) -> R<()> {
-        let ProtocolSpec::Raft(p) = protocol else {
-            return Ok(());
-        };
-        let protocols::raft::Reads::Lease { drift_ppm } = p.reads else {
-            return Ok(());
-        };
-        if clocks.drift_ppm_max > drift_ppm {
-            return Err(self.err(
-                "clocks.drift_ppm_max",
-                format!(
-                    "`clocks.drift_ppm_max` is `{}`, above the lease's bound `drift_ppm: {drift_ppm}`",
-                    clocks.drift_ppm_max
-                ),
-                "a lease is only safe if every clock keeps within its drift bound: raise `drift_ppm` or lower the drift".to_string(),
-            ));
-        }
-        if let Some(j) =
-            nemesis.and_then(|n| n.kinds.iter().position(|k| *k == FaultKind::ClockJump))
-        {
-            return Err(self.err(
-                &index("nemesis.kinds", j),
-                "the nemesis jumps clocks, which breaks the lease's clock bound",
-                "lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps".to_string(),
-            ));
-        }
-        if let Some(i) = faults
-            .iter()
-            .position(|f| matches!(f.fault, Fault::ClockJump(..)))
-        {
-            return Err(self.err(
-                &field(&index("faults", i), "fault"),
-                "a clock jump breaks the lease's clock bound",
-                "lease reads need clocks that only drift; use `reads: ReadIndex` to test clock jumps".to_string(),
-            ));
-        }
-        Ok(())
-    }
-
     /// `Crash` only a running node and `Restart` only a crashed one, in time order (file order
     /// at equal times, as the engine applies them).
     fn crashes_consistent(&self, faults: &[ScheduledFault]) -> R<()> {
@@ -1263,97 +1008,57 @@ impl V<'_, '_> {
         })
     }
 
+    /// Each entry of `checks`: resolved through the protocol, its parameters validated.
     fn checks(
         &self,
-        checks: &[CheckEntry],
+        count: usize,
         protocol: &ProtocolSpec,
-        workload: &Workload,
+        config: &SimConfig,
     ) -> R<Vec<CheckSpec>> {
         let info = protocol.info();
-        let mut out: Vec<CheckSpec> = Vec::with_capacity(checks.len());
-        for (j, c) in checks.iter().enumerate() {
+        let mut out: Vec<CheckSpec> = Vec::with_capacity(count);
+        for j in 0..count {
             let p = index("checks", j);
-            let spec = match c {
-                CheckEntry::Convergence { within } => CheckSpec::Convergence {
-                    within: match within {
-                        Some(w) => Some(self.positive(&field(&p, "within"), *w)?),
-                        None => None,
-                    },
-                },
-                CheckEntry::Linearizable {} => CheckSpec::Linearizable,
-                CheckEntry::ElectionSafety {} => CheckSpec::ElectionSafety,
-                CheckEntry::StateMachineSafety {} => CheckSpec::StateMachineSafety,
-                CheckEntry::LogMatching {} => CheckSpec::LogMatching,
-                CheckEntry::LeaderCompleteness {} => CheckSpec::LeaderCompleteness,
-                CheckEntry::Agreement {} => CheckSpec::Agreement,
-                CheckEntry::Liveness {
-                    within,
-                    min_answered,
-                } => CheckSpec::Liveness {
-                    within: self.positive(&field(&p, "within"), *within)?,
-                    min_answered: match min_answered {
-                        Some(m) => self.prob(&field(&p, "min_answered"), *m)?,
-                        None => 1.0,
-                    },
-                },
-                CheckEntry::ReplicaConvergence { within } => CheckSpec::ReplicaConvergence {
-                    within: self.positive(&field(&p, "within"), *within)?,
-                },
-                CheckEntry::NoLostWrites {} => CheckSpec::NoLostWrites,
-                CheckEntry::Atomicity {} => CheckSpec::Atomicity,
-                CheckEntry::Validity {} => CheckSpec::Validity,
-                CheckEntry::Isolation {} => CheckSpec::Isolation,
-                CheckEntry::Blocking { max } => CheckSpec::Blocking {
-                    max: match max {
-                        Some(m) => Some(self.positive(&field(&p, "max"), *m)?),
-                        None => None,
-                    },
-                },
+            let spec = resolve::check(self.cx, protocol, j)?;
+            let k = info
+                .checks
+                .iter()
+                .position(|c| c.name == spec.name)
+                .expect("resolved among the protocol's checks");
+            let cx = CheckContext {
+                path: &p,
+                config,
+                protocol: info.name,
+                services: info.services,
             };
-            let name = spec.name();
-            if spec == CheckSpec::Linearizable && info.services.contains(&Service::Transaction) {
+            protocol
+                .entry
+                .validate_check(k, spec.params.as_ref(), &cx)
+                .map_err(|e| self.field_error(&p, e))?;
+            if out.iter().any(|o| o.name == spec.name) {
                 return Err(self.err(
                     &p,
-                    format!(
-                        "check `linearizable` needs the key-value service, which protocol `{}` does not serve",
-                        info.name
-                    ),
-                    format!("it checks a history of gets, puts and cas; `{}` supplies {}", info.name, list(info.checks)),
-                ));
-            }
-            if !info.checks.contains(&name) {
-                let hint = if info.checks.is_empty() {
-                    format!("`{}` supplies no checks", info.name)
-                } else {
-                    format!("`{}` supplies {}", info.name, list(info.checks))
-                };
-                return Err(self.err(
-                    &p,
-                    format!("check `{name}` is not supplied by protocol `{}`", info.name),
-                    hint,
-                ));
-            }
-            if spec == CheckSpec::Linearizable && workload.service() != Some(Service::KeyValue) {
-                let found = match workload.service() {
-                    Some(s) => format!("the clients use the `{}` service", s.name()),
-                    None => "the scenario has no clients".to_string(),
-                };
-                return Err(self.err(
-                    &p,
-                    format!("check `linearizable` needs a key-value workload, but {found}"),
-                    "it checks the clients' history of gets, puts and cas: add e.g. `clients: (count: 3, workload: KeyValue(keys: 3, interval: \"20ms\", ops_per_client: 50))`".to_string(),
-                ));
-            }
-            if out.iter().any(|o| o.name() == name) {
-                return Err(self.err(
-                    &p,
-                    format!("check `{name}` appears twice in `checks`"),
+                    format!("check `{}` appears twice in `checks`", spec.name),
                     None,
                 ));
             }
             out.push(spec);
         }
         Ok(out)
+    }
+
+    /// A protocol's or check's rule violation, at `prefix.path` (or `path` from the root).
+    fn field_error(&self, prefix: &str, e: FieldError) -> ScenarioError {
+        let path = if e.in_scenario {
+            e.path
+        } else if e.path.is_empty() {
+            prefix.to_string()
+        } else if e.path.starts_with('[') {
+            format!("{prefix}{}", e.path)
+        } else {
+            field(prefix, &e.path)
+        };
+        self.err(&path, e.message, e.hint)
     }
 
     fn expect(&self, e: &ExpectSpec, checks: &[CheckSpec]) -> R<Expect> {
@@ -1368,14 +1073,15 @@ impl V<'_, '_> {
                 "name the checks expected to fail, e.g. `Violation([\"convergence\"])`, or write `Pass`".to_string(),
             ));
         }
-        let running: Vec<&str> = checks.iter().map(CheckSpec::name).collect();
+        let running: Vec<&str> = checks.iter().map(|c| c.name).collect();
         for (j, name) in names.iter().enumerate() {
             let p = index("expect.0", j);
             if names[..j].contains(name) {
                 return Err(self.err(&p, format!("`{name}` appears twice in `expect`"), None));
             }
             if !running.contains(&name.as_str()) {
-                let known = check_names();
+                let known = self.cx.registry.check_names();
+                let known = known.as_slice();
                 let hint = match (suggest(name, known), running.is_empty()) {
                     (Some(s), _) if s != name => {
                         format!("did you mean `{s}`? checks: {}", list(known))

@@ -22,7 +22,7 @@ fn with(extra: &str) -> String {
 
 #[track_caller]
 fn check(text: &str, expected: &str) {
-    let got = match scenarios::parse(text, "t.ron") {
+    let got = match scenarios::parse(text, "t.ron", &protocols::builtin()) {
         Ok(s) => format!("ok: {}", s.name),
         Err(e) => e.to_string(),
     };
@@ -383,7 +383,7 @@ fn key_value_workload_and_linearizable() {
     );
     check(
         &kv("checks: [Linearizable],"),
-        "t.ron:7:26: expected `(` for `checks`, found `]`\n  hint: a record or a variant with fields is written with parentheses, e.g. `Convergence()`",
+        "t.ron:7:26: expected `(` after `Linearizable`\n  hint: a check is written with parentheses, even without parameters: `Linearizable()`",
     );
 }
 

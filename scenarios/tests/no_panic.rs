@@ -6,6 +6,10 @@
 use proptest::prelude::*;
 use sim_core::config::{Fault, Partition};
 
+/// The builtin protocols, built once for every case.
+static REGISTRY: std::sync::LazyLock<scenarios::Registry> =
+    std::sync::LazyLock::new(protocols::builtin);
+
 /// A scenario using every feature, so that mutations reach every rule.
 const RICH: &str = r#"// every feature
 Scenario(
@@ -199,7 +203,7 @@ fn mutate(seed: &str, edits: &[(prop::sample::Index, u8, prop::sample::Index)]) 
 /// Parses without panicking; errors point inside the text; valid results keep the engine's
 /// promises.
 fn check(text: &str) {
-    match scenarios::parse(text, "fuzz.ron") {
+    match scenarios::parse(text, "fuzz.ron", &REGISTRY) {
         Err(e) => {
             let lines = text.split('\n').count();
             assert!(
@@ -244,7 +248,7 @@ fn check(text: &str) {
 #[test]
 fn the_seeds_are_valid() {
     for seed in SEEDS {
-        if let Err(e) = scenarios::parse(seed, "seed.ron") {
+        if let Err(e) = scenarios::parse(seed, "seed.ron", &REGISTRY) {
             panic!("{e}");
         }
     }

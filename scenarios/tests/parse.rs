@@ -1,8 +1,15 @@
 //! Valid scenarios: what they become (the engine's `SimConfig`), the documented defaults and
 //! alternative spellings, the examples in `README.md`, and the benchmark files.
 
-use protocols::ProtocolSpec;
-use scenarios::{CheckSpec, Expect, Scenario};
+use protocols::{forward::Forward, gossip::Gossip, primary_backup::PrimaryBackup};
+use scenarios::{CheckSpec, Expect, ProtocolSpec, Registry, Scenario};
+use sim_core::check::convergence::{Convergence, ConvergenceParams};
+use sim_core::check::Linearizable;
+use sim_core::NoParams;
+
+fn registry() -> Registry {
+    protocols::builtin()
+}
 use sim_core::config::{
     Fault, FaultKind, Group, Latency, LinkConfig, Partition, ScheduledFault, TargetPolicy,
     Topology, Workload,
@@ -19,7 +26,8 @@ fn secs(n: u64) -> SimDuration {
 
 #[track_caller]
 fn parse(text: &str) -> Scenario {
-    scenarios::parse(text, "t.ron").unwrap_or_else(|e| panic!("{e}\n--- text ---\n{text}"))
+    scenarios::parse(text, "t.ron", &registry())
+        .unwrap_or_else(|e| panic!("{e}\n--- text ---\n{text}"))
 }
 
 /// A minimal scenario with `extra` fields added.
@@ -86,7 +94,7 @@ fn defaults_are_as_documented() {
     assert!(s.checks.is_empty());
     assert_eq!(s.expect, Expect::Pass);
     assert!(
-        matches!(s.protocol, ProtocolSpec::Gossip(ref p) if p.fanout == 2 && p.period == ms(100))
+        matches!(s.protocol.params::<Gossip>(), Some(p) if p.fanout == 2 && p.period == ms(100))
     );
 
     let s = parse(&minimal(
@@ -146,7 +154,12 @@ fn optional_values_may_be_bare_or_wrapped() {
     );
     let s = parse(&minimal("liveness: None, checks: [Convergence()],"));
     assert_eq!(s.config.liveness, None);
-    assert_eq!(s.checks, vec![CheckSpec::Convergence { within: None }]);
+    assert_eq!(
+        s.checks,
+        vec![CheckSpec::new::<Convergence>(ConvergenceParams {
+            within: None
+        })]
+    );
     assert_eq!(
         parse(&minimal("liveness: \"5s\",")).config.end_time(),
         secs(15)
@@ -340,7 +353,7 @@ fn topologies_and_latencies() {
 #[test]
 fn a_nemesis_that_crashes_lifts_the_crash_restart_rule() {
     let faults = "faults: [(at: \"1s\", fault: Restart(1))],";
-    assert!(scenarios::parse(&minimal(faults), "t.ron").is_err());
+    assert!(scenarios::parse(&minimal(faults), "t.ron", &registry()).is_err());
     parse(&minimal(&format!(
         "{faults} nemesis: (kinds: [Crash], interval_mean: \"1s\", duration_mean: \"1s\"),"
     )));
@@ -353,12 +366,12 @@ fn expectations() {
     ));
     assert_eq!(
         s.checks,
-        vec![CheckSpec::Convergence {
+        vec![CheckSpec::new::<Convergence>(ConvergenceParams {
             within: Some(secs(2))
-        }]
+        })]
     );
     assert_eq!(s.expect, Expect::Violation(vec!["convergence".into()]));
-    assert!(scenarios::check_names().contains(&"convergence"));
+    assert!(registry().check_names().contains(&"convergence"));
 }
 
 #[test]
@@ -412,9 +425,9 @@ fn readme_complete_example_means_what_it_says() {
     );
     assert_eq!(
         s.checks,
-        vec![CheckSpec::Convergence {
+        vec![CheckSpec::new::<Convergence>(ConvergenceParams {
             within: Some(secs(3))
-        }]
+        })]
     );
 }
 
@@ -482,7 +495,7 @@ fn bench_scenarios_match_the_workloads() {
             .join("bench")
             .join(format!("{name}.ron"));
         assert!(shipped.contains(&path), "{} is not shipped", path.display());
-        let s = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let s = scenarios::load(&path, &registry()).unwrap_or_else(|e| panic!("{e}"));
         let c = &s.config;
         assert_eq!(s.name, name);
         assert_eq!((c.seed, c.node_count, c.events_max), (42, nodes, 1_000_000));
@@ -507,19 +520,19 @@ fn bench_scenarios_match_the_workloads() {
         );
         assert!(s.checks.is_empty());
         assert_eq!(s.expect, Expect::Pass);
-        match &s.protocol {
-            ProtocolSpec::Forward(p) => assert_eq!(
+        match s.protocol.params::<Forward>() {
+            Some(p) => assert_eq!(
                 (p.mode, p.tokens_per_node, p.starters),
                 (mode, tokens, starters)
             ),
-            other => panic!("{name}: protocol {other:?}"),
+            None => panic!("{name}: protocol {:?}", s.protocol),
         }
     }
 }
 
 #[test]
 fn load_reports_unreadable_files() {
-    let e = scenarios::load(std::path::Path::new("/nonexistent/x.ron")).unwrap_err();
+    let e = scenarios::load(std::path::Path::new("/nonexistent/x.ron"), &registry()).unwrap_err();
     assert_eq!((e.line, e.col), (0, 0));
     assert!(
         e.to_string()
@@ -557,12 +570,12 @@ fn key_value_workload_primary_backup_and_linearizable() {
     );
     assert_eq!(
         s.protocol,
-        ProtocolSpec::PrimaryBackup(Params {
+        ProtocolSpec::new::<PrimaryBackup>(Params {
             replication_delay: ms(50),
             bug: Some(Bug::StaleBackupReads)
         })
     );
-    assert_eq!(s.checks, vec![CheckSpec::Linearizable]);
+    assert_eq!(s.checks, vec![CheckSpec::new::<Linearizable>(NoParams {})]);
     assert_eq!(
         s.expect,
         Expect::Violation(vec!["linearizable".to_string()])
@@ -586,6 +599,6 @@ fn key_value_workload_primary_backup_and_linearizable() {
     );
     assert_eq!(
         s.protocol,
-        ProtocolSpec::PrimaryBackup(Params::new(secs(1)))
+        ProtocolSpec::new::<PrimaryBackup>(Params::new(secs(1)))
     );
 }

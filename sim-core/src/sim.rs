@@ -161,6 +161,8 @@ pub struct RunResult<O> {
     pub liveness_start: Option<SimTime>,
     /// The running trace hash after each event, when requested (for divergence reports).
     pub running_hashes: Option<Vec<u64>>,
+    /// Every event's hashed words, recorded with the running hashes.
+    pub event_log: Option<crate::trace::EventLog>,
     /// The fault plan that was applied (schedule and nemesis), in time order.
     pub plan: Vec<Planned>,
     pub node_count: u32,
@@ -555,6 +557,7 @@ impl<P: Process> Simulation<P> {
     /// Records the running hash after every event (to locate a divergence between two runs).
     pub fn record_running_hashes(&mut self) {
         self.core.tracer.running = Some(Vec::new());
+        self.core.tracer.log = Some(crate::trace::EventLog::default());
     }
 
     /// Keeps the JSON text of the `index`-th hashed event; see [`RunResult::captured`].
@@ -644,6 +647,7 @@ impl<P: Process> Simulation<P> {
                 .liveness
                 .map(|_| SimTime(self.config.duration.0)),
             running_hashes: core.tracer.running,
+            event_log: core.tracer.log,
             plan: self.plan,
             node_count: core.node_count,
             client_count,

@@ -157,6 +157,8 @@ pub struct Tracer {
     out: Option<Box<dyn Write>>,
     /// When set, the running hash after each event (used to find where two runs diverge).
     pub(crate) running: Option<Vec<u64>>,
+    /// When set, every event's hashed words (to say what the diverging events were).
+    pub(crate) log: Option<EventLog>,
     /// When set, the JSON lines of the hashed event with this index are kept (see `capture`).
     capture: Option<(u64, Vec<String>)>,
     count: u64,
@@ -169,6 +171,7 @@ impl Tracer {
             hash: StableHasher::default(),
             out: None,
             running: None,
+            log: None,
             capture: None,
             count: 0,
             io_error: None,
@@ -222,6 +225,9 @@ impl Tracer {
         if let Some(r) = &mut self.running {
             r.push(self.hash.digest());
         }
+        if let Some(log) = &mut self.log {
+            log.push(t, words);
+        }
     }
 
     /// Writes one JSON line; `body` appends the fields after `"t":…,"ev":"…"`.
@@ -263,6 +269,120 @@ impl Tracer {
 impl Default for Tracer {
     fn default() -> Self {
         Tracer::new()
+    }
+}
+
+/// The hashed words of every event of a run, in order: what a determinism check compares and
+/// describes. An event is its true time followed by its words (a kind tag first).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventLog {
+    words: Vec<u64>,
+    /// Where each event's words end in `words`.
+    ends: Vec<usize>,
+}
+
+impl EventLog {
+    fn push(&mut self, t: SimTime, words: &[u64]) {
+        self.words.push(t.0);
+        self.words.extend_from_slice(words);
+        self.ends.push(self.words.len());
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Event `i`: its time and words.
+    pub fn event(&self, i: usize) -> Option<(SimTime, &[u64])> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let w = &self.words[start..end];
+        Some((SimTime(w[0]), &w[1..]))
+    }
+
+    /// Event `i` in words a person reads: `at 0.001000000s: send n0 -> c2, message #14, payload hash 9f…`.
+    pub fn describe(&self, i: usize) -> Option<String> {
+        let (t, w) = self.event(i)?;
+        Some(format!("at {t}: {}", describe_words(w)))
+    }
+}
+
+/// An endpoint word back as `n3` or `c1`.
+fn endpoint_name(w: u64) -> String {
+    if w >> 32 == 1 {
+        format!("c{}", w & 0xFFFF_FFFF)
+    } else {
+        format!("n{w}")
+    }
+}
+
+/// One event's hashed words (after the time) as text.
+fn describe_words(w: &[u64]) -> String {
+    let at = |i: usize| w.get(i).copied().unwrap_or(0);
+    let e = |i: usize| endpoint_name(at(i));
+    let hash = |i: usize| format!("{:016x}", at(i));
+    match at(0) {
+        tag::SEND => format!(
+            "send {} -> {}, message #{}, payload hash {}",
+            e(1),
+            e(2),
+            at(3),
+            hash(4)
+        ),
+        tag::DELIVER => format!("deliver {} -> {}, message #{}", e(1), e(2), at(3)),
+        tag::DROP => {
+            let reason = DropReason::ALL
+                .get(at(4) as usize)
+                .map_or("?", |r| r.name());
+            format!("drop {} -> {}, message #{} ({reason})", e(1), e(2), at(3))
+        }
+        tag::DUPLICATE => format!("duplicate: extra copy #{}", at(1)),
+        tag::TIMER => format!(
+            "timer #{} fires on n{}, timer hash {}",
+            at(2),
+            at(1),
+            hash(3)
+        ),
+        tag::CRASH => format!("crash n{}", at(1)),
+        tag::RESTART => format!("restart n{}", at(1)),
+        tag::PAUSE => format!("pause n{} until {}", at(1), SimTime(at(2))),
+        tag::RESUME => format!("resume n{}", at(1)),
+        tag::CLOCK_JUMP => format!("clock jump on n{} by {}ns", at(1), at(2) as i64),
+        tag::PARTITION => format!("partition (cut #{})", at(1)),
+        tag::HEAL if at(1) == 0 => "heal every partition".to_string(),
+        tag::HEAL => format!("heal cut #{}", at(1)),
+        tag::LINK if at(1) == 0 => "reset links".to_string(),
+        tag::LINK => "link change".to_string(),
+        tag::INVOKE => format!(
+            "c{} invokes request #{} at n{}, op hash {}",
+            at(1),
+            at(3),
+            at(2),
+            hash(4)
+        ),
+        tag::RETRY => format!(
+            "c{} resends request #{} to n{}, op hash {}",
+            at(1),
+            at(3),
+            at(2),
+            hash(4)
+        ),
+        tag::COMPLETE => format!(
+            "c{} completes request #{} (outcome {}, hash {})",
+            at(1),
+            at(2),
+            at(3),
+            hash(4)
+        ),
+        tag::OBSERVE => format!("n{} observes (hash {})", at(1), hash(2)),
+        tag::SYNC => format!("n{} syncs {} writes", at(1), at(2)),
+        tag::PHASE => "liveness phase starts".to_string(),
+        other => format!("event of kind {other}: {w:?}"),
     }
 }
 

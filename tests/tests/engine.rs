@@ -311,7 +311,7 @@ fn running_hashes_locate_the_first_divergent_event() {
         a.trace_hash, b.trace_hash,
         "the leak must make the runs differ"
     );
-    let i = dsim::determinism::first_divergence(&ha, &hb).expect("a divergence");
+    let i = scenarios::harness::determinism::first_divergence(&ha, &hb).expect("a divergence");
     // Event 0 is the first send; hop h is delivered at event 1 + 2h and forwarded at 2 + 2h.
     // The forward after hop 30 is the first event whose destination differs.
     assert_eq!(i, 2 + 2 * 30);
@@ -328,5 +328,8 @@ fn running_hashes_locate_the_first_divergent_event() {
         "the captured events show the difference"
     );
     // Identical sequences report no divergence.
-    assert_eq!(dsim::determinism::first_divergence(&ha, &ha), None);
+    assert_eq!(
+        scenarios::harness::determinism::first_divergence(&ha, &ha),
+        None
+    );
 }

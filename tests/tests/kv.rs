@@ -3,11 +3,11 @@
 //! correct protocol passes the very run that caught it), a violation's detail explains itself,
 //! and an exported history gets the same verdict from `dsim check`.
 
-use dsim::check::{budget, prepare, run_check, Convention, ReadOptions};
-use dsim::histfmt;
-use dsim::runner::{run_scenario, RunOptions, RunReport};
-use protocols::primary_backup::Params;
-use protocols::ProtocolSpec;
+use protocols::primary_backup::{Params, PrimaryBackup};
+use scenarios::harness::{run as run_scenario, RunOptions, RunReport};
+use scenarios::history::format as histfmt;
+use scenarios::history::read::{budget, prepare, run_check, Convention, ReadOptions};
+use scenarios::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::linearizability::LinVerdict;
 use sim_core::check::{CheckResult, Verdict};
@@ -20,7 +20,7 @@ const SEEDS_BUG_MAX: u64 = 200;
 
 fn load(name: &str) -> Scenario {
     let path = scenarios::shipped_dir().join("primary-backup").join(name);
-    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    scenarios::load(&path, &protocols::builtin()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(scn: &Scenario, seed: u64) -> RunReport {
@@ -44,14 +44,14 @@ fn linearizable(report: &RunReport) -> &CheckResult {
 /// The scenario with its bug switched off.
 fn without_bug(scn: &Scenario) -> Scenario {
     let mut fixed = scn.clone();
-    match &scn.protocol {
-        ProtocolSpec::PrimaryBackup(p) => {
-            fixed.protocol = ProtocolSpec::PrimaryBackup(Params {
+    match scn.protocol.params::<PrimaryBackup>() {
+        Some(p) => {
+            fixed.protocol = ProtocolSpec::new::<PrimaryBackup>(Params {
                 bug: None,
                 ..p.clone()
             })
         }
-        other => panic!("not a primary-backup scenario: {other:?}"),
+        None => panic!("not a primary-backup scenario: {:?}", scn.protocol),
     }
     fixed
 }

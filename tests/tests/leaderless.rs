@@ -6,10 +6,10 @@
 //! schedules (proptest); each deliberate bug is caught, and the correct protocol passes the very
 //! runs that caught it.
 
-use dsim::runner::{self, RunReport};
 use proptest::prelude::*;
 use protocols::leaderless::{self, Bug, Leaderless, Params};
-use protocols::ProtocolSpec;
+use scenarios::harness::{self as runner, RunReport};
+use scenarios::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::config::*;
@@ -41,16 +41,16 @@ fn verdict(report: &RunReport, check: &str) -> Verdict {
 }
 
 fn params(scn: &Scenario) -> Params {
-    match &scn.protocol {
-        ProtocolSpec::Leaderless(p) => p.clone(),
-        other => panic!("not a leaderless scenario: {other:?}"),
+    match scn.protocol.params::<Leaderless>() {
+        Some(p) => p.clone(),
+        None => panic!("not a leaderless scenario: {:?}", scn.protocol),
     }
 }
 
 /// The same scenario with the correct protocol and every check expected to pass.
 fn without_bug(scn: &Scenario) -> Scenario {
     let mut fixed = scn.clone();
-    fixed.protocol = ProtocolSpec::Leaderless(Params {
+    fixed.protocol = ProtocolSpec::new::<Leaderless>(Params {
         bug: None,
         ..params(scn)
     });
@@ -175,7 +175,7 @@ fn sloppy_quorums_keep_both_sides_of_a_partition_answering() {
     // With strict placement the minority side answers nothing: its gets fail, its puts go
     // unanswered (indeterminate), and the history is linearizable.
     let mut strict = scn.clone();
-    strict.protocol = ProtocolSpec::Leaderless(Params {
+    strict.protocol = ProtocolSpec::new::<Leaderless>(Params {
         sloppy: false,
         ..params(&scn)
     });
@@ -202,7 +202,8 @@ fn hinted_handoff_alone_repairs_a_replica_cut_off_during_writes() {
     );
     for sloppy in [true, false] {
         let text = text.replace("sloppy: false", &format!("sloppy: {sloppy}"));
-        let scn = scenarios::parse(&text, "handoff.ron").unwrap_or_else(|e| panic!("{e}"));
+        let scn = scenarios::parse(&text, "handoff.ron", &protocols::builtin())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(params(&scn).bug, Some(Bug::NoReplicaSync));
         let mut stale = 0;
         for seed in 0..10 {
@@ -337,7 +338,8 @@ fn default_parameters_form_a_valid_protocol() {
             "Leaderless(n: 3, r: 2, w: 2, sloppy: false, read_repair: true)",
             "Leaderless()",
         );
-    let scn = scenarios::parse(&text, "basic-defaults.ron").unwrap_or_else(|e| panic!("{e}"));
+    let scn = scenarios::parse(&text, "basic-defaults.ron", &protocols::builtin())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(params(&scn), Params::default());
     let report = run_seed(&scn, 1);
     assert_eq!(
@@ -365,7 +367,7 @@ fn bad_parameters_are_clear_errors() {
             "Leaderless(n: 3, r: 2, w: 2, sloppy: false, read_repair: true)",
             params,
         );
-        let err = scenarios::parse(&text, "bad.ron").expect_err(params);
+        let err = scenarios::parse(&text, "bad.ron", &protocols::builtin()).expect_err(params);
         assert!(err.to_string().contains(needle), "{params}: {err}");
         assert!(
             err.line > 0,

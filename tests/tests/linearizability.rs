@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dsim::check::{prepare, ReadOptions};
+use scenarios::history::read::{prepare, ReadOptions};
 use sim_core::check::linearizability::{
     check_ops, Budget, Completion, Input, LinOp, LinVerdict, Value,
 };

@@ -5,10 +5,10 @@
 //! each deliberate bug is caught by `agreement`, and the correct protocol passes the very run
 //! that caught it.
 
-use dsim::runner::{self, RunOptions, RunReport};
 use proptest::prelude::*;
 use protocols::paxos::{self, Observation, Params, Paxos};
-use protocols::ProtocolSpec;
+use scenarios::harness::{self as runner, RunOptions, RunReport};
+use scenarios::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::config::*;
@@ -30,15 +30,15 @@ const SEEDS_CORRECT: u64 = 10;
 const SEEDS_BUG_MAX: u64 = 1000;
 
 fn params(scn: &Scenario) -> Params {
-    match &scn.protocol {
-        ProtocolSpec::Paxos(p) => p.clone(),
-        other => panic!("not a paxos scenario: {other:?}"),
+    match scn.protocol.params::<Paxos>() {
+        Some(p) => p.clone(),
+        None => panic!("not a paxos scenario: {:?}", scn.protocol),
     }
 }
 
 fn without_bug(scn: &Scenario) -> Scenario {
     let mut fixed = scn.clone();
-    fixed.protocol = ProtocolSpec::Paxos(Params {
+    fixed.protocol = ProtocolSpec::new::<Paxos>(Params {
         bug: None,
         ..params(scn)
     });
@@ -114,8 +114,8 @@ fn every_paxos_scenario_meets_its_expect_at_its_seed() {
             continue;
         }
         count += 1;
-        let scn = scenarios::load(&path).unwrap();
-        let report = runner::run_scenario(&scn, RunOptions::default());
+        let scn = scenarios::load(&path, &protocols::builtin()).unwrap();
+        let report = runner::run(&scn, RunOptions::default());
         assert!(
             report.as_expected,
             "{}: {:?}",
@@ -365,8 +365,8 @@ fn paxos_runs_are_deterministic() {
 #[test]
 fn default_params_are_a_valid_protocol_spec() {
     let text = std::fs::read_to_string(scenarios::shipped_dir().join("paxos/basic.ron")).unwrap();
-    let scn = scenarios::parse(&text, "basic.ron").unwrap();
-    assert_eq!(scn.protocol, ProtocolSpec::Paxos(Params::default()));
+    let scn = scenarios::parse(&text, "basic.ron", &protocols::builtin()).unwrap();
+    assert_eq!(scn.protocol, ProtocolSpec::new::<Paxos>(Params::default()));
     // Bad parameters are clear errors, never panics.
     for (bad, field) in [
         (r#"Paxos(heartbeat: "500ms")"#, "heartbeat"),
@@ -383,7 +383,7 @@ fn default_params_are_a_valid_protocol_spec() {
         ("Paxos(window: 3)", "window"),
     ] {
         let t = text.replace("Paxos()", bad);
-        let e = scenarios::parse(&t, "bad.ron").unwrap_err();
+        let e = scenarios::parse(&t, "bad.ron", &protocols::builtin()).unwrap_err();
         assert!(
             e.to_string().contains(field),
             "{bad}: {e} does not name `{field}`"
@@ -427,7 +427,7 @@ proptest! {
         let result = run(cfg, move |id| Paxos::new(id, &params));
         let agreement = paxos::check_agreement(&result);
         prop_assert_eq!(agreement.verdict, Verdict::Pass, "{}", agreement.detail);
-        let lin = runner::linearizable(&result);
+        let lin = sim_core::check::linearizable::linearizable(&result);
         prop_assert_eq!(lin.verdict, Verdict::Pass, "{}", lin.detail);
     }
 }

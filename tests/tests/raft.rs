@@ -3,10 +3,10 @@
 //! and on random fault schedules (proptest); each deliberate bug is caught by the check meant to
 //! catch it, and the correct protocol passes the very run that caught it.
 
-use dsim::runner::{self, run_scenario, RunOptions, RunReport};
 use proptest::prelude::*;
 use protocols::raft::{self, Params, Raft};
-use protocols::ProtocolSpec;
+use scenarios::harness::{self as runner, run as run_scenario, RunOptions, RunReport};
+use scenarios::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::config::*;
@@ -29,14 +29,14 @@ const SEEDS_BUG_MAX: u64 = 1000;
 
 fn without_bug(scn: &Scenario) -> Scenario {
     let mut fixed = scn.clone();
-    match &scn.protocol {
-        ProtocolSpec::Raft(p) => {
-            fixed.protocol = ProtocolSpec::Raft(Params {
+    match scn.protocol.params::<Raft>() {
+        Some(p) => {
+            fixed.protocol = ProtocolSpec::new::<Raft>(Params {
                 bug: None,
                 ..p.clone()
             })
         }
-        other => panic!("not a raft scenario: {other:?}"),
+        None => panic!("not a raft scenario: {:?}", scn.protocol),
     }
     fixed
 }
@@ -291,7 +291,7 @@ fn a_clock_jump_breaks_lease_reads_but_not_read_index() {
             },
         ];
         let result = run(c, move |id| Raft::new(id, &params));
-        runner::linearizable(&result).verdict
+        sim_core::check::linearizable::linearizable(&result).verdict
     };
     let lease = raft::Reads::Lease { drift_ppm: 100 };
     let back = -2_000_000_000;
@@ -378,8 +378,8 @@ fn bug_scenarios_fail_at_their_shipped_seed_as_expected() {
         if !path.parent().is_some_and(|p| p.ends_with("raft")) {
             continue;
         }
-        let scn = scenarios::load(&path).unwrap();
-        let report = runner::run_scenario(&scn, RunOptions::default());
+        let scn = scenarios::load(&path, &protocols::builtin()).unwrap();
+        let report = runner::run(&scn, RunOptions::default());
         assert!(
             report.as_expected,
             "{}: {:?}",
@@ -443,15 +443,15 @@ proptest! {
         prop_assert_eq!(elections.verdict, Verdict::Pass, "{}", elections.detail);
         let sms = raft::check_state_machine_safety(&result);
         prop_assert_eq!(sms.verdict, Verdict::Pass, "{}", sms.detail);
-        let lin = runner::linearizable(&result);
+        let lin = sim_core::check::linearizable::linearizable(&result);
         prop_assert_eq!(lin.verdict, Verdict::Pass, "{}", lin.detail);
     }
 }
 
 fn raft_params(scn: &Scenario) -> Params {
-    match &scn.protocol {
-        ProtocolSpec::Raft(p) => p.clone(),
-        other => panic!("not a raft scenario: {other:?}"),
+    match scn.protocol.params::<Raft>() {
+        Some(p) => p.clone(),
+        None => panic!("not a raft scenario: {:?}", scn.protocol),
     }
 }
 
@@ -515,7 +515,7 @@ fn snapshots_compact_and_install_and_every_check_passes() {
 #[test]
 fn random_faults_with_snapshots_pass_over_seeds() {
     let mut scn = load("random-faults.ron");
-    scn.protocol = ProtocolSpec::Raft(Params {
+    scn.protocol = ProtocolSpec::new::<Raft>(Params {
         snapshot_threshold: 30,
         ..raft_params(&scn)
     });
@@ -553,7 +553,7 @@ fn pre_vote_keeps_a_rejoining_node_from_deposing_the_leader() {
     let scn = load("rejoin-pre-vote.ron");
     let without = {
         let mut s = scn.clone();
-        s.protocol = ProtocolSpec::Raft(Params {
+        s.protocol = ProtocolSpec::new::<Raft>(Params {
             pre_vote: false,
             ..raft_params(&scn)
         });
@@ -603,7 +603,7 @@ fn read_index_reads_stay_linearizable_under_random_faults() {
     let scn = load("random-faults-read-index.ron");
     let through_log = {
         let mut s = scn.clone();
-        s.protocol = ProtocolSpec::Raft(Params {
+        s.protocol = ProtocolSpec::new::<Raft>(Params {
             reads: raft::Reads::Log,
             ..raft_params(&scn)
         });

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use dsim::runner::{run_scenario, RunOptions, RunReport};
+use scenarios::harness::{run as run_scenario, RunOptions, RunReport};
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::{Outcome, SimTime};
@@ -17,7 +17,7 @@ const SEEDS: u64 = 4;
 
 fn load(name: &str) -> Scenario {
     let path = scenarios::shipped_dir().join("raft").join(name);
-    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    scenarios::load(&path, &protocols::builtin()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[derive(Clone, Default)]

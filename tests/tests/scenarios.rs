@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use dsim::runner::{self, RunOptions};
+use scenarios::harness::{self as runner, RunOptions};
 
 /// Benchmark scenarios run a million deliveries; here (debug builds) they are cut short, since
 /// they have no checks and the point is that they load and run.
@@ -22,11 +22,12 @@ fn shipped() -> Vec<PathBuf> {
 fn every_shipped_scenario_validates_and_meets_its_expect() {
     let mut failures = Vec::new();
     for path in shipped() {
-        let mut scn = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut scn =
+            scenarios::load(&path, &protocols::builtin()).unwrap_or_else(|e| panic!("{e}"));
         if path.parent().is_some_and(|p| p.ends_with("bench")) {
             scn.config.events_max = BENCH_EVENTS_MAX;
         }
-        let report = runner::run_scenario(&scn, RunOptions::default());
+        let report = runner::run(&scn, RunOptions::default());
         if !report.as_expected {
             let checks: Vec<String> = report
                 .checks
@@ -61,7 +62,7 @@ fn shipped_families_are_covered() {
     let gossip: Vec<scenarios::Scenario> = shipped()
         .iter()
         .filter(|p| p.parent().is_some_and(|d| d.ends_with("gossip")))
-        .map(|p| scenarios::load(p).unwrap())
+        .map(|p| scenarios::load(p, &protocols::builtin()).unwrap())
         .collect();
     use sim_core::config::Fault;
     assert!(gossip.iter().any(|s| s
@@ -83,17 +84,21 @@ fn shipped_families_are_covered() {
 
 #[test]
 fn gossip_scenarios_are_deterministic_over_100_seeds() {
-    let scn = scenarios::load(&scenarios::shipped_dir().join("gossip/nemesis-chaos.ron")).unwrap();
+    let scn = scenarios::load(
+        &scenarios::shipped_dir().join("gossip/nemesis-chaos.ron"),
+        &protocols::builtin(),
+    )
+    .unwrap();
     let mut hashes = Vec::new();
     for seed in 0..100 {
-        let a = runner::run_scenario(
+        let a = runner::run(
             &scn,
             RunOptions {
                 seed: Some(seed),
                 ..Default::default()
             },
         );
-        let b = runner::run_scenario(
+        let b = runner::run(
             &scn,
             RunOptions {
                 seed: Some(seed),

@@ -8,10 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use dsim::runner::RunReport;
 use proptest::prelude::*;
-use protocols::two_phase_commit::{self as tpc, Observation, Params, TwoPhaseCommit};
-use protocols::ProtocolSpec;
+use protocols::two_phase_commit::{
+    self as tpc, Blocking, BlockingParams, Observation, Params, TwoPhaseCommit,
+};
+use scenarios::harness::RunReport;
+use scenarios::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::config::*;
@@ -54,14 +56,14 @@ fn assert_all_pass(report: &RunReport, what: &str) {
 
 fn without_bug(scn: &Scenario) -> Scenario {
     let mut fixed = scn.clone();
-    match &scn.protocol {
-        ProtocolSpec::TwoPhaseCommit(p) => {
-            fixed.protocol = ProtocolSpec::TwoPhaseCommit(Params {
+    match scn.protocol.params::<TwoPhaseCommit>() {
+        Some(p) => {
+            fixed.protocol = ProtocolSpec::new::<TwoPhaseCommit>(Params {
                 bug: None,
                 ..p.clone()
             })
         }
-        other => panic!("not a two-phase commit scenario: {other:?}"),
+        None => panic!("not a two-phase commit scenario: {:?}", scn.protocol),
     }
     fixed
 }
@@ -219,8 +221,10 @@ fn a_coordinator_crash_blocks_prepared_participants_until_it_recovers() {
         // A bound below the blocking time turns the measure into a failure.
         let mut bounded = scn.clone();
         for c in &mut bounded.checks {
-            if let scenarios::CheckSpec::Blocking { max } = c {
-                *max = Some(SimDuration::from_secs(1));
+            if c.params::<Blocking>().is_some() {
+                *c = scenarios::CheckSpec::new::<Blocking>(BlockingParams {
+                    max: Some(SimDuration::from_secs(1)),
+                });
             }
         }
         let report = run_seed(&bounded, seed);
@@ -292,13 +296,18 @@ fn scenario_errors_name_the_rule() {
     let scn = scenarios::parse(
         &base("TwoPhaseCommit()", 3, txns, "Atomicity(), Blocking()"),
         "t.ron",
+        &protocols::builtin(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         scn.protocol,
-        ProtocolSpec::TwoPhaseCommit(Params::default())
+        ProtocolSpec::new::<TwoPhaseCommit>(Params::default())
     );
-    let err = |text: String| scenarios::parse(&text, "t.ron").unwrap_err().to_string();
+    let err = |text: String| {
+        scenarios::parse(&text, "t.ron", &protocols::builtin())
+            .unwrap_err()
+            .to_string()
+    };
     let e = err(base("TwoPhaseCommit()", 1, txns, ""));
     assert!(e.contains("at least `2` nodes"), "{e}");
     let e = err(base("TwoPhaseCommit(retry: \"0s\")", 3, txns, ""));
@@ -318,7 +327,10 @@ fn scenario_errors_name_the_rule() {
     ));
     assert!(e.contains("keys_per_txn"), "{e}");
     let e = err(base("TwoPhaseCommit()", 3, txns, "Linearizable()"));
-    assert!(e.contains("needs the key-value service"), "{e}");
+    assert!(
+        e.contains("check `linearizable` is not supplied by protocol `TwoPhaseCommit`"),
+        "{e}"
+    );
     let e = err(base("TwoPhaseCommit()", 3, txns, "Blocking(max: \"0s\")"));
     assert!(e.contains("checks[0].max") || e.contains("max"), "{e}");
     // The transaction workload needs a protocol that serves it.

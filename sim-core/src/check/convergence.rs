@@ -32,8 +32,11 @@
 //! Memory is one timestamp per (live node, acknowledged value) pair, bounded by
 //! [`CELLS_MAX`]; a larger run gets an `unknown` verdict instead of an allocation failure.
 
+use serde::{Deserialize, Serialize};
+
 use crate::check::{CheckResult, Verdict};
 use crate::history::{History, Outcome};
+use crate::protocol::{rules, Check, CheckContext, CheckInput, CheckKind, FieldError, Protocol};
 use crate::sim::{FaultRecord, NodeStatus, RunResult};
 use crate::{NodeId, Request, SimDuration, SimTime, Value};
 
@@ -405,6 +408,61 @@ fn secs(ns: u64) -> String {
         ns / 1_000_000_000,
         (ns % 1_000_000_000) / 1_000_000
     )
+}
+
+/// A protocol that spreads values to every node, whose observations say what each node holds:
+/// what [`Convergence`] reads.
+pub trait Disseminates: Protocol {
+    /// What observation `o` says the node holds, if anything.
+    fn holding(o: &Self::Observation) -> Option<Holding<'_>>;
+}
+
+/// The `convergence` check: `Convergence()` or `Convergence(within: "5s")` in a scenario.
+pub struct Convergence;
+
+/// [`Convergence`]'s parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvergenceParams {
+    /// Each acknowledged value must reach every live node this soon after the later of the
+    /// last heal and its acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<SimDuration>,
+}
+
+impl CheckKind for Convergence {
+    const NAME: &'static str = NAME;
+    const SUMMARY: &'static str =
+        "after the last heal every live node holds every acknowledged value";
+    type Params = ConvergenceParams;
+
+    fn validate(p: &ConvergenceParams, cx: &CheckContext<'_>) -> Result<(), FieldError> {
+        match p.within {
+            Some(w) => rules::positive(cx.path, "within", w),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<P: Disseminates> Check<P> for Convergence {
+    fn run(p: &ConvergenceParams, input: &CheckInput<'_, P>) -> CheckResult {
+        check_run::<P>(input.result, p.within)
+    }
+}
+
+/// Convergence of a finished run of `P`, its observations read through [`Disseminates`].
+pub fn check_run<P: Disseminates>(
+    result: &RunResult<P::Observation>,
+    within: Option<SimDuration>,
+) -> CheckResult {
+    let facts = result.observations.iter().filter_map(|o| {
+        P::holding(&o.value).map(|holding| Fact {
+            time: o.time,
+            node: o.node,
+            holding,
+        })
+    });
+    check(&RunView::of(result), facts, within)
 }
 
 #[cfg(test)]

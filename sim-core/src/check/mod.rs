@@ -4,6 +4,12 @@
 pub mod cap;
 pub mod convergence;
 pub mod linearizability;
+pub mod linearizable;
+pub mod liveness;
+
+pub use convergence::{Convergence, Disseminates};
+pub use linearizable::Linearizable;
+pub use liveness::{LeaderBased, Leadership, Liveness};
 
 /// A check's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

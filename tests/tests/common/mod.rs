@@ -2,7 +2,7 @@
 //! includes this module with `mod common;`; not every file uses every helper).
 #![allow(dead_code)]
 
-use dsim::runner::{run_scenario, RunOptions, RunReport};
+use scenarios::harness::{run as run_scenario, RunOptions, RunReport};
 use scenarios::Scenario;
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::{Outcome, Request, SimDuration};
@@ -14,7 +14,7 @@ pub fn ms(n: u64) -> SimDuration {
 /// A shipped scenario: `scenarios/<family>/<name>`.
 pub fn load_shipped(family: &str, name: &str) -> Scenario {
     let path = scenarios::shipped_dir().join(family).join(name);
-    scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    scenarios::load(&path, &protocols::builtin()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs `scn` at `seed`.

@@ -1,15 +1,73 @@
-//! The `liveness` check shared by the leader-based protocols (Raft, Multi-Paxos): after the
-//! faults heal, a leader is in office within a bound, and the clients' operations complete.
+//! The `liveness` check for leader-based protocols: after the faults heal, a leader is in
+//! office within a bound, and the clients' operations complete.
 //!
-//! The protocol says how to read its observations through [`Leadership`]: when a node gained
-//! leadership (of a term or ballot) and when it gave it up. A crash ends a node's leadership
+//! A protocol opts in by implementing [`LeaderBased`]: it says how to read its observations as
+//! [`Leadership`] changes — when a node gained leadership (of a term or ballot) and when it
+//! gave it up — and then lists [`Liveness`] among its checks. A crash ends a node's leadership
 //! too. A leader elected before the faults healed counts only if it is still in office at the
 //! deadline: one that stepped down in between (a higher term arrived after the heal, say)
 //! leaves the cluster leaderless unless someone else was elected.
 
-use sim_core::check::{CheckResult, Verdict};
-use sim_core::sim::FaultRecord;
-use sim_core::{NodeId, Outcome, RunResult, SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+use crate::check::{CheckResult, Verdict};
+use crate::protocol::{self, Check, CheckContext, CheckInput, CheckKind, FieldError, Protocol};
+use crate::sim::FaultRecord;
+use crate::{NodeId, Outcome, RunResult, SimDuration, SimTime};
+
+/// A protocol with leaders, whose observations say who leads: what [`Liveness`] reads.
+pub trait LeaderBased: Protocol {
+    /// What [`Leadership::Gained`] counts, for reports: `"term"`, `"ballot round"`.
+    const TERM: &'static str;
+    /// The leadership change `o` reports, if any.
+    fn leadership(o: &Self::Observation) -> Option<Leadership>;
+}
+
+/// The `liveness` check: `Liveness(within: "2s", min_answered: 0.9)` in a scenario.
+pub struct Liveness;
+
+/// [`Liveness`]'s parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessParams {
+    /// How long after the last heal (or the liveness phase's start) a leader must be in office.
+    pub within: SimDuration,
+    /// The share of the operations invoked from then on that must complete (default: all).
+    #[serde(default = "all", skip_serializing_if = "is_all")]
+    pub min_answered: f64,
+}
+
+fn all() -> f64 {
+    1.0
+}
+
+fn is_all(x: &f64) -> bool {
+    *x == 1.0
+}
+
+impl CheckKind for Liveness {
+    const NAME: &'static str = "liveness";
+    const SUMMARY: &'static str =
+        "after the faults heal a leader is in office within `within`, and clients are answered";
+    type Params = LivenessParams;
+
+    fn validate(p: &LivenessParams, cx: &CheckContext<'_>) -> Result<(), FieldError> {
+        protocol::rules::positive(cx.path, "within", p.within)?;
+        protocol::rules::probability(cx.path, "min_answered", p.min_answered)
+    }
+}
+
+impl<P: LeaderBased> Check<P> for Liveness {
+    fn run(p: &LivenessParams, input: &CheckInput<'_, P>) -> CheckResult {
+        check_liveness(
+            input.result,
+            p.within,
+            p.min_answered,
+            P::TERM,
+            P::leadership,
+        )
+    }
+}
 
 /// A change of leadership, read from a protocol's observation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +192,7 @@ pub fn check_liveness<O>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::{History, Observed, Stats};
+    use crate::{History, Observed, Stats};
 
     #[derive(Clone, Debug, Hash)]
     enum Obs {
@@ -165,6 +223,7 @@ mod tests {
             final_status: Vec::new(),
             liveness_start: None,
             running_hashes: None,
+            event_log: None,
             plan: Vec::new(),
             node_count: 3,
             client_count: 0,

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use dsim::check::{check_file, json_line, main, CheckArgs, ModelArg, ReadOptions};
+use dsim::check::{check_file, json_line, main, CheckArgs, Model, ReadOptions};
 use dsim::exit;
 use dsim::histfmt::{self, Format};
 use sim_core::check::linearizability::{
@@ -25,7 +25,7 @@ fn args(files: Vec<PathBuf>) -> CheckArgs {
     CheckArgs {
         files,
         format: Format::Auto,
-        model: ModelArg::Auto,
+        model: Model::Auto,
         initial: None,
         convention: None,
         json: false,
@@ -158,10 +158,10 @@ fn model_register_refuses_a_history_with_several_keys() {
     let path = temp_file("two-keys.txt", text);
     assert_eq!(main(args(vec![path.clone()])), exit::PASS);
     let mut a = args(vec![path.clone()]);
-    a.model = ModelArg::Register;
+    a.model = Model::Register;
     assert_eq!(main(a), exit::BAD_INPUT);
     let opts = ReadOptions {
-        model: ModelArg::Register,
+        model: Model::Register,
         ..ReadOptions::default()
     };
     let message = check_file(&path, &opts, &Budget::default(), None)

@@ -27,7 +27,7 @@ const EDN_DEPTH_MAX: usize = 64;
 pub const EDN_DSIM_HEADER: &str = "; dsim history";
 
 /// A history file format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Detect from the content.
     Auto,
@@ -42,6 +42,19 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Auto,
+        Format::JepsenLog,
+        Format::Edn,
+        Format::Kv,
+        Format::Jsonl,
+    ];
+
+    /// The format named `name` (as [`Format::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Auto => "auto",

@@ -1,0 +1,64 @@
+//! Checking one history file: read it, parse it, check it — the outcome `dsim check` prints
+//! (`check.rs`) and draws (`explain.rs`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use scenarios::history::read::{prepare, run_check, Prepared, ReadOptions};
+use sim_core::check::linearizability::{Budget, LinReport, LinVerdict, Value};
+
+use crate::exit;
+
+/// The outcome of one file.
+pub struct FileOutcome {
+    pub path: PathBuf,
+    pub result: Result<(Prepared, LinReport, Duration), String>,
+}
+
+impl FileOutcome {
+    pub fn exit_code(&self) -> i32 {
+        match &self.result {
+            Err(_) => exit::BAD_INPUT,
+            Ok((_, r, _)) => match r.verdict {
+                LinVerdict::Linearizable => exit::PASS,
+                LinVerdict::NotLinearizable => exit::FAIL,
+                LinVerdict::Unknown => exit::UNKNOWN,
+            },
+        }
+    }
+}
+
+/// Reads, parses and checks one file. Errors are `file:line: message` (with a hint line).
+pub fn check_file(
+    path: &Path,
+    opts: &ReadOptions,
+    budget: &Budget,
+    time_limit: Option<Duration>,
+) -> FileOutcome {
+    let result = match std::fs::read_to_string(path) {
+        Err(e) => Err(format!(
+            "{}: cannot read the file: {}",
+            path.display(),
+            e.to_string().to_lowercase()
+        )),
+        Ok(text) => match prepare(&text, opts) {
+            Err(e) => Err(format!("{}:{e}", path.display())),
+            Ok(p) => {
+                let (report, elapsed) = run_check(&p, budget, time_limit);
+                Ok((p, report, elapsed))
+            }
+        },
+    };
+    FileOutcome {
+        path: path.to_path_buf(),
+        result,
+    }
+}
+
+/// How a key is named to a person: `key `k``, or `the register` for single-register histories.
+pub fn key_label(key: &Value) -> String {
+    match key {
+        Value::Nil => "the register".to_string(),
+        k => format!("key `{k}`"),
+    }
+}

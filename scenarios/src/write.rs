@@ -1,0 +1,362 @@
+//! Writing scenarios back in their own vocabulary: a whole [`Scenario`] as a RON file that
+//! [`crate::parse`] reads back to the same configuration (what a shrunk or generated failure
+//! is saved as), and each part — a fault, a latency, a workload — as the text a scenario file
+//! would hold (what reports print instead of Rust `Debug` text).
+
+use std::fmt::Write as _;
+
+use sim_core::config::{
+    ClientConfig, Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig, Partition,
+    TargetPolicy, Topology, Workload,
+};
+use sim_core::faults::{Action, Origin, Planned};
+use sim_core::SimDuration;
+
+use crate::{Expect, Scenario, EVENTS_MAX_DEFAULT};
+
+/// A duration as a scenario string: `"150ms"`.
+pub fn duration(d: SimDuration) -> String {
+    format!("\"{d}\"")
+}
+
+/// A string literal with `"`, `\` and control characters escaped.
+pub fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A float that reads back to the same value: `0.1`, `1.0`.
+pub fn float(x: f64) -> String {
+    format!("{x:?}")
+}
+
+pub fn topology(t: &Topology) -> String {
+    match t {
+        Topology::FullMesh => "FullMesh".into(),
+        Topology::Ring => "Ring".into(),
+        Topology::Star { center } => format!("Star(center: {})", center.0),
+        Topology::Edges(edges) => {
+            let e: Vec<String> = edges
+                .iter()
+                .map(|(a, b)| format!("({}, {})", a.0, b.0))
+                .collect();
+            format!("Edges([{}])", e.join(", "))
+        }
+    }
+}
+
+pub fn latency(l: &Latency) -> String {
+    match l {
+        Latency::Constant(d) => format!("Constant({})", duration(*d)),
+        Latency::Uniform { min, max } => {
+            format!("Uniform(min: {}, max: {})", duration(*min), duration(*max))
+        }
+        Latency::Normal { mean, stddev, min } => format!(
+            "Normal(mean: {}, stddev: {}, min: {})",
+            duration(*mean),
+            duration(*stddev),
+            duration(*min)
+        ),
+        Latency::Exponential { min, mean } => format!(
+            "Exponential(mean: {}, min: {})",
+            duration(*mean),
+            duration(*min)
+        ),
+        Latency::Pareto { scale, shape, max } => format!(
+            "Pareto(scale: {}, shape: {}, max: {})",
+            duration(*scale),
+            float(*shape),
+            duration(*max)
+        ),
+    }
+}
+
+/// A link's fields, without parentheses: `latency: ..., drop: 0.1, duplicate: 0.0`.
+pub fn link_fields(l: &LinkConfig) -> String {
+    format!(
+        "latency: {}, drop: {}, duplicate: {}",
+        latency(&l.latency),
+        float(l.drop),
+        float(l.duplicate)
+    )
+}
+
+/// A group of endpoints: `[0, 1]`, or `(nodes: [0], clients: [1])` when it names clients.
+pub fn group(g: &Group) -> String {
+    let nodes: Vec<String> = g.nodes.iter().map(|n| n.0.to_string()).collect();
+    if g.clients.is_empty() {
+        return format!("[{}]", nodes.join(", "));
+    }
+    let clients: Vec<String> = g.clients.iter().map(|c| c.0.to_string()).collect();
+    format!(
+        "(nodes: [{}], clients: [{}])",
+        nodes.join(", "),
+        clients.join(", ")
+    )
+}
+
+pub fn partition(p: &Partition) -> String {
+    match p {
+        Partition::Split(groups) => {
+            let g: Vec<String> = groups.iter().map(group).collect();
+            format!("Split([{}])", g.join(", "))
+        }
+        Partition::Isolate(n) => format!("Isolate({})", n.0),
+        Partition::OneWay { from, to } => {
+            format!("OneWay(from: {}, to: {})", group(from), group(to))
+        }
+        Partition::Bridge {
+            left,
+            right,
+            bridge,
+        } => format!(
+            "Bridge(left: {}, right: {}, bridge: {})",
+            group(left),
+            group(right),
+            bridge.0
+        ),
+    }
+}
+
+/// A fault as the schedule writes it: `Crash(2)`, `Pause(node: 1, duration: "200ms")`.
+pub fn fault(f: &Fault) -> String {
+    match f {
+        Fault::Partition(p) => partition(p),
+        Fault::Heal => "Heal".into(),
+        Fault::Crash(n) => format!("Crash({})", n.0),
+        Fault::Restart(n) => format!("Restart({})", n.0),
+        Fault::Pause(n, d) => format!("Pause(node: {}, duration: {})", n.0, duration(*d)),
+        Fault::ClockJump(n, by) => {
+            let sign = if *by < 0 { "-" } else { "+" };
+            let magnitude = SimDuration(by.unsigned_abs());
+            format!("ClockJump(node: {}, by: \"{sign}{magnitude}\")", n.0)
+        }
+        Fault::SetLink { from, to, link } => {
+            let mut parts = Vec::new();
+            if let Some(n) = from {
+                parts.push(format!("from: {}", n.0));
+            }
+            if let Some(n) = to {
+                parts.push(format!("to: {}", n.0));
+            }
+            parts.push(link_fields(link));
+            format!("SetLink({})", parts.join(", "))
+        }
+        Fault::ResetLinks => "ResetLinks".into(),
+    }
+}
+
+/// A planned action of a run, for reports: `Crash(2)`, `end of partition #3`, with its origin.
+pub fn planned(p: &Planned) -> String {
+    let what = match &p.action {
+        Action::Apply(f, _) => fault(f),
+        Action::RemoveCut(id) => format!("end of the nemesis partition (cut #{id})"),
+    };
+    let origin = match p.origin {
+        Origin::Schedule => "schedule",
+        Origin::Nemesis => "nemesis",
+    };
+    format!("{what} ({origin})")
+}
+
+pub fn target(t: &TargetPolicy) -> String {
+    match t {
+        TargetPolicy::Random => "Random".into(),
+        TargetPolicy::Fixed(n) => format!("Fixed({})", n.0),
+        TargetPolicy::RoundRobin => "RoundRobin".into(),
+        TargetPolicy::Bound => "Bound".into(),
+    }
+}
+
+pub fn workload(w: &Workload) -> String {
+    match w {
+        Workload::None => "None".into(),
+        Workload::Broadcast {
+            interval,
+            ops_per_client,
+        } => format!(
+            "Broadcast(interval: {}, ops_per_client: {ops_per_client})",
+            duration(*interval)
+        ),
+        Workload::KeyValue {
+            keys,
+            get,
+            put,
+            cas,
+            append,
+            interval,
+            ops_per_client,
+        } => format!(
+            "KeyValue(keys: {keys}, get: {get}, put: {put}, cas: {cas}, append: {append}, interval: {}, ops_per_client: {ops_per_client})",
+            duration(*interval)
+        ),
+        Workload::Transactions {
+            keys,
+            keys_per_txn,
+            interval,
+            ops_per_client,
+        } => format!(
+            "Transactions(keys: {keys}, keys_per_txn: {keys_per_txn}, interval: {}, ops_per_client: {ops_per_client})",
+            duration(*interval)
+        ),
+    }
+}
+
+/// The clients' fields: `count: 3, target: Random, ...` (`None` without clients).
+pub fn clients(c: &ClientConfig) -> Option<String> {
+    if c.count == 0 || c.workload == Workload::None {
+        return None;
+    }
+    let mut s = format!(
+        "count: {}, target: {}, timeout: {}, workload: {}",
+        c.count,
+        target(&c.target),
+        duration(c.timeout),
+        workload(&c.workload)
+    );
+    if let Some(stop) = c.stop {
+        let _ = write!(s, ", stop: {}", duration(stop));
+    }
+    if let Some(rate) = c.rate {
+        let _ = write!(s, ", rate: {}", float(rate));
+    }
+    if c.retries > 0 {
+        let _ = write!(s, ", retries: {}", c.retries);
+    }
+    Some(s)
+}
+
+fn kind(k: FaultKind) -> &'static str {
+    match k {
+        FaultKind::Partition => "Partition",
+        FaultKind::Crash => "Crash",
+        FaultKind::Pause => "Pause",
+        FaultKind::ClockJump => "ClockJump",
+        FaultKind::Loss => "Loss",
+        FaultKind::Duplicate => "Duplicate",
+    }
+}
+
+/// The nemesis's fields: `kinds: [Partition, Crash], interval_mean: "2s", ...`.
+pub fn nemesis(n: &NemesisConfig) -> String {
+    let kinds: Vec<&str> = n.kinds.iter().map(|k| kind(*k)).collect();
+    format!(
+        "kinds: [{}], interval_mean: {}, duration_mean: {}, down_max: {}, clock_jump_max: {}, loss: {}, duplicate: {}",
+        kinds.join(", "),
+        duration(n.interval_mean),
+        duration(n.duration_mean),
+        n.down_max,
+        duration(n.clock_jump_max),
+        float(n.loss),
+        float(n.duplicate)
+    )
+}
+
+pub fn expect(e: &Expect) -> String {
+    match e {
+        Expect::Pass => "Pass".into(),
+        Expect::Violation(names) => {
+            let n: Vec<String> = names.iter().map(|s| string(s)).collect();
+            format!("Violation([{}])", n.join(", "))
+        }
+    }
+}
+
+/// The whole scenario as a RON file that parses back to the same configuration, protocol,
+/// checks and expectation; `comment` lines (if any) head the file.
+pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
+    let c = &s.config;
+    let mut out = String::new();
+    for line in comment {
+        let _ = writeln!(out, "// {line}");
+    }
+    out.push_str("Scenario(\n");
+    let mut field = |name: &str, value: String| {
+        let _ = writeln!(out, "    {name}: {value},");
+    };
+    field("name", string(&s.name));
+    if !s.description.is_empty() {
+        field("description", string(&s.description));
+    }
+    field("seed", c.seed.to_string());
+    field("duration", duration(c.duration));
+    if let Some(l) = c.liveness {
+        field("liveness", duration(l));
+    }
+    if c.events_max != EVENTS_MAX_DEFAULT {
+        field("events_max", c.events_max.to_string());
+    }
+    field("nodes", c.node_count.to_string());
+    if c.topology != Topology::FullMesh {
+        field("topology", topology(&c.topology));
+    }
+    let mut network = link_fields(&c.network.default);
+    if !c.network.overrides.is_empty() {
+        let o: Vec<String> = c
+            .network
+            .overrides
+            .iter()
+            .map(|o| {
+                format!(
+                    "(from: {}, to: {}, {})",
+                    o.from.0,
+                    o.to.0,
+                    link_fields(&o.link)
+                )
+            })
+            .collect();
+        let _ = write!(network, ", overrides: [{}]", o.join(", "));
+    }
+    field("network", format!("({network})"));
+    if c.clocks.offset_max != SimDuration::ZERO || c.clocks.drift_ppm_max != 0 {
+        field(
+            "clocks",
+            format!(
+                "(offset_max: {}, drift_ppm_max: {})",
+                duration(c.clocks.offset_max),
+                c.clocks.drift_ppm_max
+            ),
+        );
+    }
+    field("protocol", s.protocol.to_ron());
+    if let Some(cl) = clients(&c.clients) {
+        field("clients", format!("({cl})"));
+    }
+    if !c.faults.is_empty() {
+        let mut f = String::from("[\n");
+        for sf in &c.faults {
+            let _ = writeln!(
+                f,
+                "        (at: {}, fault: {}),",
+                duration(sf.at),
+                fault(&sf.fault)
+            );
+        }
+        f.push_str("    ]");
+        field("faults", f);
+    }
+    if let Some(n) = &c.nemesis {
+        field("nemesis", format!("({})", nemesis(n)));
+    }
+    if !s.checks.is_empty() {
+        let ch: Vec<String> = s.checks.iter().map(|c| c.to_ron()).collect();
+        field("checks", format!("[{}]", ch.join(", ")));
+    }
+    field("expect", expect(&s.expect));
+    out.push_str(")\n");
+    out
+}

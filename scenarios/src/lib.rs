@@ -28,6 +28,8 @@ mod locate;
 pub mod registry;
 mod resolve;
 mod schema;
+#[cfg(feature = "proptest")]
+pub mod testing;
 mod validate;
 pub mod write;
 

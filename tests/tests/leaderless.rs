@@ -9,12 +9,12 @@
 use proptest::prelude::*;
 use protocols::leaderless::{self, Bug, Leaderless, Params};
 use scenarios::harness::{self as runner, RunReport};
+use scenarios::testing::strategies::FaultBounds;
 use scenarios::ProtocolSpec;
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::config::*;
 use sim_core::{run, History, Outcome, Request, Response, SimConfig, SimDuration};
-use tests::strategies::FaultBounds;
 
 mod common;
 use common::*;
@@ -287,10 +287,10 @@ fn each_bug_is_caught_and_the_correct_protocol_passes_the_same_run() {
 /// Random clusters and fault schedules (pauses up to 400 ms, a 3 s liveness phase) with
 /// get/put clients.
 fn config() -> impl Strategy<Value = SimConfig> {
-    tests::strategies::cluster(
+    scenarios::testing::strategies::cluster(
         FaultBounds {
             pause_max_ms: 400,
-            ..tests::strategies::FAULTS
+            ..scenarios::testing::strategies::FAULTS
         },
         SimDuration::from_secs(3),
         ClientConfig {

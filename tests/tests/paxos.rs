@@ -395,8 +395,8 @@ fn default_params_are_a_valid_protocol_spec() {
 
 /// Random clusters and fault schedules with key-value clients (appends and retries included).
 fn config() -> impl Strategy<Value = SimConfig> {
-    tests::strategies::cluster(
-        tests::strategies::FAULTS,
+    scenarios::testing::strategies::cluster(
+        scenarios::testing::strategies::FAULTS,
         SimDuration::from_secs(2),
         ClientConfig {
             count: 3,

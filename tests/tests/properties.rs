@@ -36,9 +36,9 @@ fn latency() -> impl Strategy<Value = Latency> {
 }
 
 fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
-    tests::strategies::fault(
+    scenarios::testing::strategies::fault(
         nodes,
-        tests::strategies::FaultBounds {
+        scenarios::testing::strategies::FaultBounds {
             horizon_ms: 4_000,
             pause_max_ms: 800,
             jump_max_ms: 500,

@@ -409,8 +409,8 @@ fn raft_runs_are_deterministic() {
 
 /// Random clusters and fault schedules with key-value clients (appends and retries included).
 fn config() -> impl Strategy<Value = SimConfig> {
-    tests::strategies::cluster(
-        tests::strategies::FAULTS,
+    scenarios::testing::strategies::cluster(
+        scenarios::testing::strategies::FAULTS,
         SimDuration::from_secs(2),
         ClientConfig {
             count: 3,

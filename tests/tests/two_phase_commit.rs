@@ -347,8 +347,8 @@ fn scenario_errors_name_the_rule() {
 
 /// Random clusters and fault schedules with transaction clients.
 fn config() -> impl Strategy<Value = SimConfig> {
-    tests::strategies::cluster(
-        tests::strategies::FAULTS,
+    scenarios::testing::strategies::cluster(
+        scenarios::testing::strategies::FAULTS,
         SimDuration::from_secs(2),
         ClientConfig {
             count: 3,

@@ -1,7 +1,7 @@
 //! The CAP report: `dsim run` prints it for every run with partitions, and `dsim cap` runs one
 //! scenario once per protocol — same seed, same clients, same faults — and prints the reports
 //! side by side, so that the trade-off each protocol made under the partition is measured, not
-//! asserted.
+//! asserted. By default it compares every registered protocol that can run the scenario.
 //!
 //! Exit codes of `dsim cap`: 0 the runs completed (whatever they found: this is a report),
 //! 2 bad input (file, unknown protocol, a protocol that does not serve the workload), 4 a run
@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use scenarios::harness::cap::{protocol_for, run_one};
+use scenarios::harness::cap::{eligible, protocol_for, run_one};
 use sim_core::check::cap::{CapReport, SideStats};
 use sim_core::check::Verdict;
 
@@ -21,8 +21,9 @@ pub struct CapArgs {
     /// Scenario file (RON) with a partition and key-value clients.
     pub file: PathBuf,
     /// Protocols to compare, comma-separated (the scenario's own parameters are used for the
-    /// protocol it names, defaults for the others).
-    #[arg(long, value_delimiter = ',', default_value = DEFAULT_PROTOCOLS)]
+    /// protocol it names, defaults for the others) [default: every registered protocol that
+    /// serves the scenario's workload, supplies `linearizable` and has default parameters].
+    #[arg(long, value_delimiter = ',')]
     pub protocols: Vec<String>,
     /// Overrides the scenario's seed.
     #[arg(long)]
@@ -31,9 +32,6 @@ pub struct CapArgs {
     #[arg(long)]
     pub json: bool,
 }
-
-/// The protocols `dsim cap` compares when `--protocols` is not given.
-pub const DEFAULT_PROTOCOLS: &str = "raft,paxos,leaderless";
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v))
@@ -144,6 +142,9 @@ pub fn main(env: &Env, args: CapArgs) -> i32 {
         Err(code) => return code,
     };
     let mut specs = Vec::new();
+    if args.protocols.is_empty() {
+        specs = eligible(&env.registry, &scn);
+    }
     for name in &args.protocols {
         match protocol_for(&env.registry, &scn, name) {
             Ok(spec) => specs.push(spec),

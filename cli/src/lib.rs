@@ -14,7 +14,7 @@
 
 pub mod bench;
 pub mod bench_check;
-pub mod bench_raft;
+pub mod bench_registered;
 pub mod cap;
 pub mod check;
 pub mod check_file;
@@ -25,6 +25,8 @@ pub use scenarios::history::format as histfmt;
 pub mod run;
 pub mod sweep;
 pub mod validate;
+
+use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use scenarios::Registry;
@@ -91,7 +93,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Run one partition scenario once per protocol and compare availability and consistency.
     Cap(cap::CapArgs),
-    /// Benchmarks: the engine workloads W1-W3, or the linearizability checker.
+    /// Benchmarks: the engine workloads W1-W3, the linearizability checker, and those the
+    /// registered protocols bring (listed below).
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -102,14 +105,18 @@ enum BenchCommand {
     Engine(bench::BenchEngineArgs),
     /// The linearizability checker over history files or folders.
     Check(bench_check::BenchCheckArgs),
-    /// Raft: time to elect a new leader after the leader crashes (the paper's Figure 16).
-    RaftElection(bench_raft::BenchRaftArgs),
+    /// A benchmark a registered protocol brings (`dsim bench --help` lists them).
+    #[command(external_subcommand)]
+    Registered(Vec<OsString>),
 }
 
 /// Runs the command line in `args` (the program name first) over `env`; returns the exit code.
-pub fn run_cli(env: &Env, args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
     let matches = Cli::command()
         .bin_name(env.program.clone())
+        .mut_subcommand("bench", |b| {
+            b.after_help(bench_registered::listing(&env.registry))
+        })
         .try_get_matches_from(args);
     let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(c) => c,
@@ -133,7 +140,7 @@ pub fn run_cli(env: &Env, args: impl IntoIterator<Item = std::ffi::OsString>) ->
         Command::Cap(a) => cap::main(env, a),
         Command::Bench(BenchCommand::Engine(a)) => bench::main(env, a),
         Command::Bench(BenchCommand::Check(a)) => bench_check::main(a),
-        Command::Bench(BenchCommand::RaftElection(a)) => bench_raft::main(a),
+        Command::Bench(BenchCommand::Registered(a)) => bench_registered::main(env, &a),
     }
 }
 

@@ -301,8 +301,9 @@ fn cap_compares_protocols_on_one_partition() {
         run["cap"]["windows"][0]["majority_nodes"],
         serde_json::json!([0, 1, 2])
     );
-    // The default comparison: the CP protocols refuse the minority side and stay linearizable;
-    // the leaderless store answers on both sides and is not linearizable.
+    // The default comparison, every registered protocol that can run the scenario: the CP
+    // protocols refuse the minority side and stay linearizable; the leaderless store answers
+    // on both sides and is not linearizable.
     let out = dsim(&["cap", CAP, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
@@ -313,7 +314,12 @@ fn cap_compares_protocols_on_one_partition() {
             .unwrap_or_else(|| panic!("no row for {name}: {v}"))
             .clone()
     };
-    assert_eq!(rows.len(), 3, "raft, paxos and leaderless by default");
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["protocol"].as_str()).collect();
+    assert_eq!(
+        names,
+        ["primary-backup", "raft", "paxos", "leaderless"],
+        "every key-value protocol of the registry by default"
+    );
     for cp in ["raft", "paxos"] {
         let r = row(cp);
         assert_eq!(r["linearizable"], true, "{r}");
@@ -344,4 +350,31 @@ fn cap_compares_protocols_on_one_partition() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn registered_benchmarks_run_as_bench_subcommands() {
+    let out = dsim(&["bench", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(help.contains("raft-election"), "{help}");
+    let out = dsim(&[
+        "bench",
+        "raft-election",
+        "--trials",
+        "3",
+        "--timeouts",
+        "150-300",
+        "--load",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("150-300 ms        3"), "{text}");
+    let bad = dsim(&["bench", "raft-election", "--trials", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--trials must be at least 1"));
+    let unknown = dsim(&["bench", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown benchmark `nope`"));
 }

@@ -15,11 +15,13 @@ pub mod leaderless;
 pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
+pub mod raft_election;
 pub mod two_phase_commit;
 
 use scenarios::Registry;
 
-/// Every protocol dsim ships, in the order `dsim list` shows them.
+/// Every protocol dsim ships, in the order `dsim list` shows them, and the benchmarks they
+/// bring (`dsim bench raft-election`).
 pub fn builtin() -> Registry {
     Registry::new()
         .with::<gossip::Gossip>()
@@ -29,6 +31,7 @@ pub fn builtin() -> Registry {
         .with::<paxos::Paxos>()
         .with::<leaderless::Leaderless>()
         .with::<two_phase_commit::TwoPhaseCommit>()
+        .with_bench(raft_election::BENCH)
 }
 
 #[cfg(test)]

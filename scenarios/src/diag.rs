@@ -282,8 +282,8 @@ mod tests {
         assert_eq!(suggest("latnecy", &fields), Some("latency"));
         assert_eq!(suggest("Drop", &fields), Some("drop"));
         assert_eq!(suggest("bandwidth", &fields), None);
-        assert_eq!(suggest("Paxos", &["Gossip", "Forward"]), None);
-        assert_eq!(suggest("Gosip", &["Gossip", "Forward"]), Some("Gossip"));
+        assert_eq!(suggest("Zab", &["Chain", "Quorum"]), None);
+        assert_eq!(suggest("Chian", &["Chain", "Quorum"]), Some("Chain"));
     }
 
     #[test]

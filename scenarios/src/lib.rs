@@ -21,7 +21,9 @@
 //!
 //! The format is documented, field by field, in `scenarios/README.md`. Parsing never panics.
 
+pub mod bench;
 mod diag;
+pub mod exit;
 pub mod harness;
 pub mod history;
 mod locate;

@@ -235,10 +235,12 @@ impl<P: Protocol> DynProtocol for Entry<P> {
     }
 }
 
-/// The protocols a scenario may name. Cheap to clone (entries are shared).
+/// The protocols a scenario may name, and the benchmarks they bring. Cheap to clone
+/// (entries are shared).
 #[derive(Clone, Default)]
 pub struct Registry {
     entries: Vec<Arc<dyn DynProtocol>>,
+    benches: Vec<crate::bench::Bench>,
 }
 
 impl fmt::Debug for Registry {
@@ -284,6 +286,22 @@ impl Registry {
         }
         self.entries.push(Arc::new(Entry::<P>::new()));
         self
+    }
+
+    /// Adds a benchmark the CLI runs as `dsim bench <name>`. Panics if the name is taken.
+    pub fn with_bench(mut self, bench: crate::bench::Bench) -> Registry {
+        assert!(
+            self.benches.iter().all(|b| b.name != bench.name),
+            "benchmark `{}` is registered twice",
+            bench.name
+        );
+        self.benches.push(bench);
+        self
+    }
+
+    /// The benchmarks protocols brought, in registration order.
+    pub fn benches(&self) -> &[crate::bench::Bench] {
+        &self.benches
     }
 
     /// Every protocol, in registration order.
@@ -386,7 +404,7 @@ impl ProtocolSpec {
         self.params.downcast_ref::<P::Params>()
     }
 
-    /// The parameters as the scenario writes them: `Raft(election_timeout_min: "150ms", ...)`.
+    /// The parameters as the scenario writes them: `Chain(length: 3, ...)`.
     pub fn to_ron(&self) -> String {
         format!(
             "{}{}",

@@ -26,7 +26,7 @@ struct Named<'t> {
 }
 
 /// The value at `path`, which must be written `Name(...)`; `what` and `example` word the
-/// errors (`a protocol`, `Raft(...)`).
+/// errors (`a protocol`, `Chain(...)`).
 fn named<'t>(cx: &Ctx<'t>, path: &str, what: &str, example: &str) -> R<Named<'t>> {
     let Some((pos, text)) = cx.outline.value(path) else {
         return Err(cx.error(

@@ -334,7 +334,7 @@ impl<'de> Deserialize<'de> for GroupSpec {
 
 /// An optional record: `(a: 1)`, `Some((a: 1))` or `None`.
 ///
-/// ron's `unwrap_variant_newtypes` extension (on, so that `Gossip(fanout: 2)` works) also makes
+/// ron's `unwrap_variant_newtypes` extension (on, so that `Lease(drift_ppm: 100)` works) also makes
 /// ron read `Some(` as a variant whose record has no parentheses of its own, which rejects the
 /// natural `Some((a: 1))`. Reading the record through `deserialize_any` accepts every spelling.
 fn optional_record<'de, D, T>(d: D) -> Result<Option<T>, D::Error>

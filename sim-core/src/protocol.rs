@@ -39,9 +39,9 @@ use crate::{NodeId, Process, RunResult, Service, SimConfig};
 /// }
 /// ```
 pub trait Protocol: Process {
-    /// The name a scenario's `protocol:` field uses, e.g. `Raft` in `protocol: Raft(...)`.
+    /// The name a scenario's `protocol:` field uses: `Chain` in `protocol: Chain(...)`.
     const NAME: &'static str;
-    /// The lower-case name command-line options use (e.g. `dsim cap --protocols raft`).
+    /// The lower-case name command-line options use (`dsim cap --protocols chain`).
     const CLI_NAME: &'static str;
     /// One line for `dsim list`.
     const SUMMARY: &'static str;
@@ -278,14 +278,14 @@ pub fn check_names<P: Protocol>() -> Vec<&'static str> {
 ///
 /// ```text
 /// sim_core::check_from_fn!(
-///     /// At most one leader per term.
-///     pub ElectionSafety, "election-safety", "at most one leader per term",
-///     Raft, check_election_safety
+///     /// Every acknowledged write is on every replica.
+///     pub AckedOnEveryReplica, "acked-on-every-replica", "every acknowledged write is on every replica",
+///     Chain, check_acked_on_every_replica
 /// );
 /// ```
 ///
 /// expands to a unit struct implementing [`CheckKind`] (with [`NoParams`]) and
-/// [`Check<Raft>`](Check), whose `run` calls `check_election_safety(input.result)`.
+/// [`Check<Chain>`](Check), whose `run` calls `check_acked_on_every_replica(input.result)`.
 #[macro_export]
 macro_rules! check_from_fn {
     ($(#[$meta:meta])* $vis:vis $ty:ident, $name:literal, $summary:literal, $protocol:ty, $f:path) => {

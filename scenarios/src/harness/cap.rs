@@ -88,6 +88,16 @@ pub fn protocol_for(
         .ok_or_else(|| CapError::NoDefaults(name.to_string()))
 }
 
+/// Every registered protocol that can run `scn` (in registration order): it serves the
+/// scenario's workload, supplies `linearizable`, and is the scenario's protocol or has
+/// default parameters.
+pub fn eligible(registry: &Registry, scn: &Scenario) -> Vec<ProtocolSpec> {
+    registry
+        .protocols()
+        .filter_map(|p| protocol_for(registry, scn, p.name).ok())
+        .collect()
+}
+
 /// Runs `scn` with `protocol`, checking only linearizability, and reads its CAP report.
 /// `Err` carries a simulation panic's message.
 pub fn run_one(

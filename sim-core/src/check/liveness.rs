@@ -72,8 +72,8 @@ impl<P: LeaderBased> Check<P> for Liveness {
 /// A change of leadership, read from a protocol's observation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Leadership {
-    /// The node became leader of this term (Raft) or ballot round (Paxos; between two
-    /// leaders of one round the higher node id wins, as in the ballot order).
+    /// The node became leader of this term, epoch or ballot round (between two leaders of
+    /// one number the higher node id wins, as in a ballot order).
     Gained(u64),
     /// The node stopped leading.
     Lost,

@@ -17,43 +17,101 @@
 //! report counts the trials whose surviving logs were unequal at the crash. `--load 0` gives
 //! an idle cluster with equal logs.
 //!
-//! Exit codes: 0 done, 2 bad input.
+//! Exit codes: 0 done, 2 bad input. The CLI runs it through the registry (see
+//! [`crate::builtin`] and `scenarios::bench`).
 
-use protocols::raft::{Observation, Params, Raft};
+use scenarios::bench::{Bench, BenchArgs, BenchOption};
+use scenarios::exit;
 use sim_core::config::{ClientConfig, Fault, Latency, ScheduledFault, TargetPolicy, Workload};
 use sim_core::trace::stable_hash;
 use sim_core::{run, NodeId, SimConfig, SimDuration, SimTime};
 
-use crate::exit;
+use crate::raft::{Observation, Params, Raft};
 
-/// Arguments of `dsim bench raft-election`.
-#[derive(clap::Args, Debug)]
-pub struct BenchRaftArgs {
-    /// Trials per timeout range.
-    #[arg(long, default_value_t = 1000)]
-    pub trials: u64,
-    /// Election-timeout ranges in milliseconds, `MIN-MAX`, comma-separated.
-    #[arg(
-        long,
-        default_value = "150-150,150-151,150-155,150-175,150-200,150-300",
-        value_delimiter = ','
-    )]
-    pub timeouts: Vec<String>,
-    /// One-way network latency range in milliseconds, `MIN-MAX` (uniform).
-    #[arg(long, default_value = "5-10")]
-    pub latency: String,
-    /// Seed of the first trial (trial `i` uses `seed + i`).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Simulated time before the crash, for the first election to settle (ms).
-    #[arg(long, default_value_t = 2000)]
-    pub warmup: u64,
-    /// A trial with no new leader this long after the crash counts as "> limit" (ms).
-    #[arg(long, default_value_t = 10_000)]
-    pub limit: u64,
-    /// One client writes every this many ms, so that logs differ at the crash (0: idle).
-    #[arg(long, default_value_t = 2)]
-    pub load: u64,
+/// `dsim bench raft-election`.
+pub const BENCH: Bench = Bench {
+    name: "raft-election",
+    about: "Raft: time to elect a new leader after the leader crashes (the paper's Figure 16)",
+    options: &[
+        BenchOption {
+            name: "trials",
+            help: "trials per timeout range",
+            default: "1000",
+        },
+        BenchOption {
+            name: "timeouts",
+            help: "election-timeout ranges in milliseconds, `MIN-MAX`, comma-separated",
+            default: "150-150,150-151,150-155,150-175,150-200,150-300",
+        },
+        BenchOption {
+            name: "latency",
+            help: "one-way network latency range in milliseconds, `MIN-MAX` (uniform)",
+            default: "5-10",
+        },
+        BenchOption {
+            name: "seed",
+            help: "seed of the first trial (trial `i` uses `seed + i`)",
+            default: "0",
+        },
+        BenchOption {
+            name: "warmup",
+            help: "simulated time before the crash, for the first election to settle (ms)",
+            default: "2000",
+        },
+        BenchOption {
+            name: "limit",
+            help: "a trial with no new leader this long after the crash counts as \"> limit\" (ms)",
+            default: "10000",
+        },
+        BenchOption {
+            name: "load",
+            help:
+                "one client writes every this many ms, so that logs differ at the crash (0: idle)",
+            default: "2",
+        },
+    ],
+    run: main,
+};
+
+/// The benchmark's options, read.
+#[derive(Debug)]
+struct Args {
+    trials: u64,
+    timeouts: Vec<(u64, u64)>,
+    latency: (u64, u64),
+    seed: u64,
+    warmup: u64,
+    limit: u64,
+    load: u64,
+}
+
+fn read(a: &BenchArgs) -> Result<Args, String> {
+    let latency = range_ms(a.get("latency"))
+        .ok_or_else(|| format!("--latency `{}` is not `MIN-MAX` in ms", a.get("latency")))?;
+    let mut timeouts = Vec::new();
+    for t in a.get("timeouts").split(',') {
+        match range_ms(t) {
+            Some((lo, hi)) if lo >= 2 => timeouts.push((lo, hi)),
+            _ => {
+                return Err(format!(
+                    "--timeouts `{t}` is not `MIN-MAX` in ms with MIN >= 2"
+                ))
+            }
+        }
+    }
+    let trials = a.number("trials")?;
+    if trials == 0 {
+        return Err("--trials must be at least 1".to_string());
+    }
+    Ok(Args {
+        trials,
+        timeouts,
+        latency,
+        seed: a.number("seed")?,
+        warmup: a.number("warmup")?,
+        limit: a.number("limit")?,
+        load: a.number("load")?,
+    })
 }
 
 fn range_ms(s: &str) -> Option<(u64, u64)> {
@@ -193,25 +251,16 @@ fn fmt_ms(d: Option<SimDuration>, limit: u64) -> String {
     }
 }
 
-pub fn main(args: BenchRaftArgs) -> i32 {
-    let Some(latency) = range_ms(&args.latency) else {
-        eprintln!("error: --latency `{}` is not `MIN-MAX` in ms", args.latency);
-        return exit::BAD_INPUT;
-    };
-    let mut ranges = Vec::new();
-    for t in &args.timeouts {
-        match range_ms(t) {
-            Some((a, b)) if a >= 2 => ranges.push((a, b)),
-            _ => {
-                eprintln!("error: --timeouts `{t}` is not `MIN-MAX` in ms with MIN >= 2");
-                return exit::BAD_INPUT;
-            }
+/// Runs the benchmark with its options; returns the exit code.
+pub fn main(a: &BenchArgs) -> i32 {
+    let args = match read(a) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
         }
-    }
-    if args.trials == 0 {
-        eprintln!("error: --trials must be at least 1");
-        return exit::BAD_INPUT;
-    }
+    };
+    let (latency, ranges) = (args.latency, args.timeouts.clone());
     let setup = Setup {
         latency,
         warmup: args.warmup,
@@ -339,5 +388,8 @@ mod tests {
         assert!(matches!(trial(&fixed, short, 0), Trial::Censored(_)));
         assert_eq!(range_ms("150-300"), Some((150, 300)));
         assert_eq!(range_ms("300-150"), None);
+        let bad = BenchArgs::new(&BENCH, [("timeouts", "150-300,x".to_string())]);
+        assert!(read(&bad).unwrap_err().contains("`x`"));
+        assert_eq!(main(&bad), exit::BAD_INPUT);
     }
 }

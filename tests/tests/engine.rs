@@ -333,3 +333,43 @@ fn running_hashes_locate_the_first_divergent_event() {
         None
     );
 }
+
+impl sim_core::Protocol for Leaky {
+    const NAME: &'static str = "Leaky";
+    const CLI_NAME: &'static str = "leaky";
+    const SUMMARY: &'static str = "a nondeterministic token ring (a test's deliberate bug)";
+    const SERVICES: &'static [sim_core::Service] = &[];
+    type Params = sim_core::NoParams;
+    fn new_node(_: NodeId, _: &sim_core::NoParams) -> Leaky {
+        Leaky
+    }
+    fn checks(_: &mut impl sim_core::CheckList<Self>) {}
+}
+
+#[test]
+fn the_determinism_check_describes_the_diverging_event_of_the_two_runs_it_compares() {
+    use scenarios::harness::{determinism, run, RunOptions};
+    let scn = scenarios::Scenario {
+        name: "leaky".into(),
+        description: String::new(),
+        config: SimConfig::basic(3, SimDuration::from_secs(1)),
+        protocol: scenarios::ProtocolSpec::new::<Leaky>(sim_core::NoParams {}),
+        checks: Vec::new(),
+        expect: scenarios::Expect::Pass,
+    };
+    let first = run(
+        &scn,
+        RunOptions {
+            record_hashes: true,
+            ..RunOptions::default()
+        },
+    );
+    let d = determinism::compare(&scn, 0, &first).expect("the leak makes the runs differ");
+    assert_eq!(d.index, 2 + 2 * 30, "the forward after hop 30");
+    let (one, two) = (d.first.clone().unwrap(), d.second.clone().unwrap());
+    assert!(one.starts_with("at ") && one.contains(": send n"), "{one}");
+    assert!(two.contains(": send n"), "{two}");
+    assert_ne!(one, two, "each run's own event is shown");
+    let text = d.to_string();
+    assert!(text.contains("run 1: ") && text.contains(&one), "{text}");
+}

@@ -79,19 +79,29 @@ impl Master {
             ctx.annotate(|| format!("ignored heartbeat of {from}'s incarnation {incarnation}"));
             return;
         }
+        let restarted = v.member_incarnation != 0 && incarnation > v.member_incarnation;
         v.incarnation = incarnation;
         v.heard = Some(now);
         if incarnation == v.member_incarnation && epoch >= v.joined {
             v.caught_up = caught_up;
+        }
+        if restarted && self.config.position(from).is_some() {
+            // A member came back empty: replace it now rather than at the next tick.
+            self.reconfigure(ctx);
         }
         if epoch < self.config.epoch {
             ctx.send(from, Msg::Config(self.config.clone()));
         }
     }
 
-    /// Every `heartbeat`: removes failed members, recruits, installs a changed chain.
+    /// Every `heartbeat`: looks for failed members.
     pub fn on_detect_timer(&mut self, ctx: &mut Context<'_, Chain>) {
         ctx.set_timer(self.params.heartbeat, Timer::Detect);
+        self.reconfigure(ctx);
+    }
+
+    /// Removes failed and restarted members, recruits, installs a changed chain.
+    fn reconfigure(&mut self, ctx: &mut Context<'_, Chain>) {
         if self.lost {
             return;
         }
@@ -106,8 +116,9 @@ impl Master {
         {
             return self.lose(ctx);
         }
-        self.recruit(&mut chain, now);
-        if chain != self.config.chain {
+        // A restarted member may come straight back at the tail: the node list can be the
+        // same while the chain is not, so any removal or recruit is a new epoch.
+        if self.recruit(&mut chain, now) || removed {
             self.install(ctx, chain);
         }
     }
@@ -125,9 +136,10 @@ impl Master {
         self.alive(n, now) && v.incarnation == v.member_incarnation
     }
 
-    /// Appends live non-members, in id order, while the chain is short.
-    fn recruit(&mut self, chain: &mut Vec<NodeId>, now: LocalTime) {
+    /// Appends live non-members, in id order, while the chain is short; whether it did.
+    fn recruit(&mut self, chain: &mut Vec<NodeId>, now: LocalTime) -> bool {
         let wanted = self.params.chain_length as usize;
+        let before = chain.len();
         for i in 1..self.views.len() {
             let n = NodeId(i as u32);
             if chain.len() >= wanted {
@@ -142,6 +154,7 @@ impl Master {
             v.joined = self.config.epoch + 1;
             v.caught_up = false;
         }
+        chain.len() > before
     }
 
     fn install(&mut self, ctx: &mut Context<'_, Chain>, chain: Vec<NodeId>) {

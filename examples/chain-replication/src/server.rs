@@ -123,6 +123,17 @@ impl Server {
             return;
         }
         let was_member = self.config.position(self.id).is_some();
+        if !was_member && config.position(self.id).is_some() && config.tail() != Some(self.id) {
+            // A chain from before this server crashed (delayed, or sent before the master
+            // heard of the restart): a server only ever joins at the tail.
+            ctx.annotate(|| {
+                format!(
+                    "ignored config {}: names me, but not as the tail",
+                    config.epoch
+                )
+            });
+            return;
+        }
         self.config = config;
         let member = self.config.position(self.id).is_some();
         if member && !was_member {

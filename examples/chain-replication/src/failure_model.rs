@@ -30,10 +30,11 @@ pub fn check(params: &Params, config: &SimConfig) -> Result<(), FieldError> {
 /// One scheduled fault: crashes and restarts of servers, link changes and heals only.
 fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
     let at = format!("faults[{i}].fault");
-    let master = |n: NodeId| {
+    // The node's position: `Crash(0)` is positional, `Pause(node: 0, ...)` named.
+    let master = |n: NodeId, field: &str| {
         (n == NodeId(0)).then(|| {
             FieldError::in_scenario(
-                format!("{at}.0"),
+                format!("{at}.{field}"),
                 "node `0` is the master, which chain replication assumes never fails",
             )
             .hint("fault the servers, nodes `1..nodes`")
@@ -49,8 +50,8 @@ fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
         .hint(hint.to_string()))
     };
     match fault {
-        Fault::Crash(n) | Fault::Restart(n) => master(*n).map_or(Ok(()), Err),
-        Fault::Pause(n, _) => match master(*n) {
+        Fault::Crash(n) | Fault::Restart(n) => master(*n, "0").map_or(Ok(()), Err),
+        Fault::Pause(n, _) => match master(*n, "node") {
             Some(e) => Err(e),
             None => broken(
                 "a paused server looks crashed to the master but resumes with a stale chain",

@@ -153,3 +153,25 @@ pub enum Observation {
     /// Server: it installed a snapshot of `applied` updates, these ones.
     Installed { applied: u64, ids: Vec<WriteId> },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_knows_each_members_neighbours() {
+        let c = Config::initial(3);
+        assert_eq!(c.chain, [NodeId(1), NodeId(2), NodeId(3)]);
+        assert_eq!((c.head(), c.tail()), (Some(NodeId(1)), Some(NodeId(3))));
+        assert_eq!(c.predecessor(NodeId(1)), None);
+        assert_eq!(c.predecessor(NodeId(3)), Some(NodeId(2)));
+        assert_eq!(c.successor(NodeId(1)), Some(NodeId(2)));
+        assert_eq!(c.successor(NodeId(3)), None);
+        assert_eq!(
+            c.successor(NodeId(4)),
+            None,
+            "a non-member has no neighbours"
+        );
+        assert_eq!(Config::default().head(), None);
+    }
+}

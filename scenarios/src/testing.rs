@@ -38,6 +38,40 @@ pub mod strategies {
     };
     use sim_core::{NodeId, SimConfig, SimDuration};
 
+    /// A kind of scheduled fault [`fault`] may draw.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum FaultChoice {
+        Crash,
+        Restart,
+        Pause,
+        ClockJump,
+        /// One node cut off from every other endpoint.
+        Isolate,
+        /// A two-sided split of the nodes.
+        Split,
+        Heal,
+        /// A lossy (and duplicating) change of every link.
+        SetLink,
+        ResetLinks,
+    }
+
+    impl FaultChoice {
+        /// Every kind.
+        pub const ALL: [FaultChoice; 9] = [
+            FaultChoice::Crash,
+            FaultChoice::Restart,
+            FaultChoice::Pause,
+            FaultChoice::ClockJump,
+            FaultChoice::Isolate,
+            FaultChoice::Split,
+            FaultChoice::Heal,
+            FaultChoice::SetLink,
+            FaultChoice::ResetLinks,
+        ];
+        /// Crashes and restarts only: a fail-stop model.
+        pub const CRASH_RESTART: [FaultChoice; 2] = [FaultChoice::Crash, FaultChoice::Restart];
+    }
+
     /// Bounds of a random fault schedule.
     #[derive(Clone, Copy, Debug)]
     pub struct FaultBounds {
@@ -51,6 +85,11 @@ pub mod strategies {
         pub loss_max: f64,
         /// Duplication probability of a `SetLink`.
         pub duplicate: f64,
+        /// The kinds drawn (non-empty).
+        pub kinds: &'static [FaultChoice],
+        /// Nodes `0..spare` are never crashed, restarted, paused, clock-jumped or isolated (a
+        /// master a model assumes never fails); splits still place them on a side.
+        pub spare: u32,
     }
 
     /// The bounds the property tests of the replicated protocols share: faults in the first
@@ -61,6 +100,8 @@ pub mod strategies {
         jump_max_ms: 300,
         loss_max: 0.5,
         duplicate: 0.1,
+        kinds: &FaultChoice::ALL,
+        spare: 0,
     };
 
     /// A latency distribution of each kind, within a few to a few hundred milliseconds.
@@ -89,41 +130,60 @@ pub mod strategies {
         ]
     }
 
-    /// One scheduled fault among crash, restart, pause, clock jump, isolate, a two-sided split,
-    /// heal, a lossy link change and a link reset, on a cluster of `nodes` nodes.
+    /// One scheduled fault of the kinds `b.kinds` (crash, restart, pause, clock jump,
+    /// isolate, a two-sided split, heal, a lossy link change, a link reset) on a cluster of
+    /// `nodes` nodes, sparing nodes `0..b.spare`.
     pub fn fault(nodes: u32, b: FaultBounds) -> impl Strategy<Value = ScheduledFault> {
-        let node = 0..nodes;
+        assert!(!b.kinds.is_empty(), "FaultBounds::kinds is empty");
+        assert!(
+            b.spare < nodes,
+            "FaultBounds::spare leaves no node to fault"
+        );
+        let kinds: Vec<BoxedStrategy<Fault>> = b.kinds.iter().map(|k| one(*k, nodes, b)).collect();
+        let ms = SimDuration::from_millis;
+        (0..b.horizon_ms, proptest::strategy::Union::new(kinds))
+            .prop_map(move |(t, fault)| ScheduledFault { at: ms(t), fault })
+    }
+
+    /// The faults of one kind.
+    fn one(kind: FaultChoice, nodes: u32, b: FaultBounds) -> BoxedStrategy<Fault> {
+        let node = b.spare..nodes;
         let ms = SimDuration::from_millis;
         let side = |r: std::ops::Range<u32>| Group {
             nodes: r.map(NodeId).collect(),
             clients: vec![],
         };
-        let f = prop_oneof![
-            node.clone().prop_map(|n| Fault::Crash(NodeId(n))),
-            node.clone().prop_map(|n| Fault::Restart(NodeId(n))),
-            (node.clone(), 1..b.pause_max_ms.max(2))
-                .prop_map(move |(n, d)| Fault::Pause(NodeId(n), ms(d))),
-            (node.clone(), -b.jump_max_ms..b.jump_max_ms.max(1))
-                .prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000)),
-            node.clone()
-                .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n)))),
-            (1..nodes.max(2)).prop_map(move |cut| Fault::Partition(Partition::Split(vec![
-                side(0..cut),
-                side(cut..nodes)
-            ]))),
-            Just(Fault::Heal),
-            (0.0..b.loss_max).prop_map(move |p| Fault::SetLink {
-                from: None,
-                to: None,
-                link: LinkConfig {
-                    drop: p,
-                    duplicate: b.duplicate,
-                    ..Default::default()
-                },
-            }),
-            Just(Fault::ResetLinks),
-        ];
-        (0..b.horizon_ms, f).prop_map(move |(t, fault)| ScheduledFault { at: ms(t), fault })
+        match kind {
+            FaultChoice::Crash => node.prop_map(|n| Fault::Crash(NodeId(n))).boxed(),
+            FaultChoice::Restart => node.prop_map(|n| Fault::Restart(NodeId(n))).boxed(),
+            FaultChoice::Pause => (node, 1..b.pause_max_ms.max(2))
+                .prop_map(move |(n, d)| Fault::Pause(NodeId(n), ms(d)))
+                .boxed(),
+            FaultChoice::ClockJump => (node, -b.jump_max_ms..b.jump_max_ms.max(1))
+                .prop_map(|(n, d)| Fault::ClockJump(NodeId(n), d * 1_000_000))
+                .boxed(),
+            FaultChoice::Isolate => node
+                .prop_map(|n| Fault::Partition(Partition::Isolate(NodeId(n))))
+                .boxed(),
+            FaultChoice::Split => (1..nodes.max(2))
+                .prop_map(move |cut| {
+                    Fault::Partition(Partition::Split(vec![side(0..cut), side(cut..nodes)]))
+                })
+                .boxed(),
+            FaultChoice::Heal => Just(Fault::Heal).boxed(),
+            FaultChoice::SetLink => (0.0..b.loss_max)
+                .prop_map(move |p| Fault::SetLink {
+                    from: None,
+                    to: None,
+                    link: LinkConfig {
+                        drop: p,
+                        duplicate: b.duplicate,
+                        ..Default::default()
+                    },
+                })
+                .boxed(),
+            FaultChoice::ResetLinks => Just(Fault::ResetLinks).boxed(),
+        }
     }
 
     /// Up to `max` faults of [`fault`], in time order, with every crash of a running node and
@@ -184,7 +244,16 @@ pub mod strategies {
     }
 }
 
-pub use strategies::{cluster, fault, latency, schedule, FaultBounds, FAULTS};
+pub use strategies::{cluster, fault, latency, schedule, FaultBounds, FaultChoice, FAULTS};
+
+/// `scn` written as a scenario file and read back through `registry`: `Ok` when the file a
+/// failure would be saved as loads — the protocol's and the checks' own validation included.
+pub fn validate(scn: &Scenario, registry: &crate::Registry) -> Result<(), crate::ScenarioError> {
+    let text = write::scenario(scn, &[]);
+    registry
+        .parse(&text, &format!("{}.ron", scn.name))
+        .map(|_| ())
+}
 
 /// A scenario around a generated configuration, expected to pass every check.
 pub fn scenario(

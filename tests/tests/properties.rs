@@ -11,30 +11,6 @@ fn ms(n: u64) -> SimDuration {
     SimDuration::from_millis(n)
 }
 
-fn latency() -> impl Strategy<Value = Latency> {
-    prop_oneof![
-        (1u64..20).prop_map(|c| Latency::Constant(ms(c))),
-        (1u64..5, 5u64..40).prop_map(|(a, b)| Latency::Uniform {
-            min: ms(a),
-            max: ms(b)
-        }),
-        (5u64..30, 1u64..10).prop_map(|(m, s)| Latency::Normal {
-            mean: ms(m),
-            stddev: ms(s),
-            min: ms(1)
-        }),
-        (1u64..20).prop_map(|m| Latency::Exponential {
-            min: ms(1),
-            mean: ms(m)
-        }),
-        (1u64..5, 12u32..40).prop_map(|(s, k)| Latency::Pareto {
-            scale: ms(s),
-            shape: f64::from(k) / 10.0,
-            max: ms(500)
-        }),
-    ]
-}
-
 fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
     scenarios::testing::strategies::fault(
         nodes,
@@ -44,6 +20,7 @@ fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
             jump_max_ms: 500,
             loss_max: 0.6,
             duplicate: 0.0,
+            ..scenarios::testing::FAULTS
         },
     )
 }
@@ -51,7 +28,7 @@ fn fault(nodes: u32) -> impl Strategy<Value = ScheduledFault> {
 fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
     (2u32..9, any::<u64>()).prop_flat_map(|(nodes, seed)| {
         (
-            latency(),
+            scenarios::testing::latency(),
             0.0f64..0.3,
             0.0f64..0.2,
             proptest::collection::vec(fault(nodes), 0..8),

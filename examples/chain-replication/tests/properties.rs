@@ -6,11 +6,10 @@
 use chain_replication::{AckedOnEveryReplica, Bug, Chain, Params};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
-use scenarios::testing::{self, FAULTS};
+use scenarios::testing::{self, FaultBounds, FaultChoice, FAULTS};
 use scenarios::{CheckSpec, ProtocolSpec, Scenario};
 use sim_core::check::Linearizable;
 use sim_core::config::{ClientConfig, Fault, ScheduledFault, TargetPolicy, Workload};
-use sim_core::protocol::Protocol;
 use sim_core::{NoParams, NodeId, SimConfig, SimDuration};
 
 /// The binary that reproduces a failure (`cargo run -p chain-replication -- run FILE`).
@@ -20,13 +19,6 @@ const PROGRAM: &str = "chain-replication";
 /// the next crash may leave it as the only holder of the data (t + 1 servers hold it only
 /// once the joiner has caught up).
 const REJOIN_MS: u64 = 1_000;
-
-/// The largest cluster `testing::cluster` draws.
-const NODES_MAX: u32 = 5;
-
-/// Most crashes and restarts drawn besides the cluster's own schedule (whose crashes and
-/// restarts are two kinds in nine).
-const CRASHES_MAX: usize = 8;
 
 fn ms(n: u64) -> SimDuration {
     SimDuration::from_millis(n)
@@ -94,38 +86,25 @@ fn fail_stop(faults: Vec<ScheduledFault>, nodes: u32) -> Vec<ScheduledFault> {
     out
 }
 
-/// A crash or a restart of one of up to `NODES_MAX` nodes: dsim's fault strategy, the
-/// other kinds filtered out.
-fn crash_or_restart() -> impl Strategy<Value = ScheduledFault> {
-    testing::fault(NODES_MAX, FAULTS).prop_filter("a crash or a restart", |f| {
-        matches!(f.fault, Fault::Crash(_) | Fault::Restart(_))
-    })
-}
+/// Crashes and restarts of the servers only: node 0, the master, is spared.
+const FAIL_STOP: FaultBounds = FaultBounds {
+    kinds: &FaultChoice::CRASH_RESTART,
+    spare: 1,
+    ..FAULTS
+};
 
-/// dsim's random cluster (3 or 5 nodes) with up to `CRASHES_MAX` more crashes and restarts,
-/// its schedule cut to the failure model.
+/// dsim's random cluster (3 or 5 nodes) under crashes and restarts of servers, the schedule
+/// cut to the failure model.
 fn cluster() -> impl Strategy<Value = SimConfig> {
-    let more = proptest::collection::vec(crash_or_restart(), 0..CRASHES_MAX);
-    (
-        testing::cluster(FAULTS, SimDuration::from_secs(1), clients()),
-        more,
-    )
-        .prop_map(|(mut c, more)| {
-            let mut faults = std::mem::take(&mut c.faults);
-            faults.extend(more.into_iter().filter(|f| match f.fault {
-                Fault::Crash(n) | Fault::Restart(n) => n.0 < c.node_count,
-                _ => false,
-            }));
-            faults.sort_by_key(|f| f.at);
-            c.faults = fail_stop(faults, c.node_count);
-            c
-        })
+    testing::cluster(FAIL_STOP, SimDuration::from_secs(1), clients()).prop_map(|mut c| {
+        c.faults = fail_stop(std::mem::take(&mut c.faults), c.node_count);
+        c
+    })
 }
 
 /// The property's scenario: every server in the chain, both checks, expected to pass.
 fn scenario(config: SimConfig, bug: Option<Bug>) -> Scenario {
     let params = Params::new(config.node_count - 1, bug);
-    Chain::validate(&params, &config).expect("generated scenarios are within the failure model");
     let checks = vec![
         CheckSpec::new::<Linearizable>(NoParams {}),
         CheckSpec::new::<AckedOnEveryReplica>(NoParams {}),
@@ -134,7 +113,12 @@ fn scenario(config: SimConfig, bug: Option<Bug>) -> Scenario {
         None => "chain-property".to_string(),
         Some(b) => format!("chain-property-{b:?}"),
     };
-    testing::scenario(&name, config, ProtocolSpec::new::<Chain>(params), checks)
+    let scn = testing::scenario(&name, config, ProtocolSpec::new::<Chain>(params), checks);
+    // The file a failure is saved as must load: the failure model holds.
+    if let Err(e) = testing::validate(&scn, &chain_replication::registry()) {
+        panic!("a generated scenario breaks the failure model: {e}");
+    }
+    scn
 }
 
 proptest! {

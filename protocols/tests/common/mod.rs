@@ -1,4 +1,4 @@
-//! Helpers the protocol test files share (each file under `tests/tests/` is its own crate and
+//! Helpers the protocol test files share (each file under `protocols/tests/` is its own crate and
 //! includes this module with `mod common;`; not every file uses every helper).
 #![allow(dead_code)]
 

@@ -28,11 +28,17 @@ pub fn validate(env: &Env, args: ValidateArgs) -> i32 {
 
 pub fn list(env: &Env) -> i32 {
     println!("protocols:");
+    let name_width = env
+        .registry
+        .protocols()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     for p in env.registry.protocols() {
         let services: Vec<&str> = p.services.iter().map(|s| s.name()).collect();
         let checks = p.check_names();
         println!(
-            "  {:<13} {} (serves: {}; checks: {})",
+            "  {:<name_width$} {} (serves: {}; checks: {})",
             p.name,
             p.summary,
             if services.is_empty() {
@@ -56,15 +62,22 @@ pub fn list(env: &Env) -> i32 {
     println!("checks: {}", env.registry.check_names().join(", "));
     println!("shipped scenarios:");
     let dir = scenarios::shipped_dir();
-    for path in scenarios::shipped() {
-        let shown = path
-            .strip_prefix(dir.parent().unwrap_or(&dir))
-            .unwrap_or(&path)
-            .display()
-            .to_string();
-        match env.registry.load(&path) {
-            Ok(s) => println!("  {shown:<44} {}", s.description),
-            Err(e) => println!("  {shown:<44} INVALID: {}", e.message),
+    let shown: Vec<(PathBuf, String)> = scenarios::shipped()
+        .into_iter()
+        .map(|path| {
+            let shown = path
+                .strip_prefix(dir.parent().unwrap_or(&dir))
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            (path, shown)
+        })
+        .collect();
+    let width = shown.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    for (path, shown) in &shown {
+        match env.registry.load(path) {
+            Ok(s) => println!("  {shown:<width$} {}", s.description),
+            Err(e) => println!("  {shown:<width$} INVALID: {}", e.message),
         }
     }
     exit::PASS

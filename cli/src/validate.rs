@@ -1,7 +1,7 @@
 //! `dsim validate` and `dsim list`: both read the registry (the protocols, their checks, and
 //! what each scenario file names).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::{exit, Env};
 
@@ -60,24 +60,33 @@ pub fn list(env: &Env) -> i32 {
         .collect();
     println!("fault kinds (nemesis): {}", kinds.join(", "));
     println!("checks: {}", env.registry.check_names().join(", "));
-    println!("shipped scenarios:");
     let dir = scenarios::shipped_dir();
-    let shown: Vec<(PathBuf, String)> = scenarios::shipped()
-        .into_iter()
-        .map(|path| {
-            let shown = path
-                .strip_prefix(dir.parent().unwrap_or(&dir))
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            (path, shown)
-        })
-        .collect();
-    let width = shown.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    for (path, shown) in &shown {
-        match env.registry.load(path) {
-            Ok(s) => println!("  {shown:<width$} {}", s.description),
-            Err(e) => println!("  {shown:<width$} INVALID: {}", e.message),
+    let base = dir.parent().unwrap_or(&dir).to_path_buf();
+    let shown = |path: &Path| match path.strip_prefix(&base) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => path.display().to_string(),
+    };
+    let mut groups = vec![("shipped scenarios".to_string(), scenarios::shipped())];
+    for extra in env.registry.scenario_dirs() {
+        let files = scenarios::ron_files_in(extra);
+        groups.push((format!("scenarios in {}", shown(extra)), files));
+    }
+    let width = groups
+        .iter()
+        .flat_map(|(_, files)| files.iter().map(|f| shown(f).len()))
+        .max()
+        .unwrap_or(0);
+    for (title, files) in &groups {
+        println!("{title}:");
+        if files.is_empty() {
+            println!("  (none)");
+        }
+        for path in files {
+            let name = shown(path);
+            match env.registry.load(path) {
+                Ok(s) => println!("  {name:<width$} {}", s.description),
+                Err(e) => println!("  {name:<width$} INVALID: {}", e.message),
+            }
         }
     }
     exit::PASS

@@ -141,19 +141,21 @@ pub fn shipped_dir() -> PathBuf {
 
 /// Every shipped scenario file (`scenarios/<family>/*.ron`), sorted.
 pub fn shipped() -> Vec<PathBuf> {
+    ron_files_in(&shipped_dir())
+}
+
+/// The scenario files of a folder: `dir/*.ron` and `dir/<family>/*.ron` (not deeper, and not
+/// under `src/`), sorted. A folder that cannot be read has none.
+pub fn ron_files_in(dir: &Path) -> Vec<PathBuf> {
+    let is_ron = |p: &PathBuf| p.is_file() && p.extension().is_some_and(|e| e == "ron");
     let mut out = Vec::new();
-    if let Ok(families) = std::fs::read_dir(shipped_dir()) {
-        for fam in families.flatten() {
-            if fam.path().is_dir() && fam.file_name() != "src" {
-                if let Ok(files) = std::fs::read_dir(fam.path()) {
-                    out.extend(
-                        files
-                            .flatten()
-                            .map(|f| f.path())
-                            .filter(|p| p.extension().is_some_and(|e| e == "ron")),
-                    );
-                }
-            }
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if is_ron(&path) {
+            out.push(path);
+        } else if path.is_dir() && entry.file_name() != "src" {
+            let files = std::fs::read_dir(&path).into_iter().flatten().flatten();
+            out.extend(files.map(|f| f.path()).filter(is_ron));
         }
     }
     out.sort();

@@ -241,6 +241,7 @@ impl<P: Protocol> DynProtocol for Entry<P> {
 pub struct Registry {
     entries: Vec<Arc<dyn DynProtocol>>,
     benches: Vec<crate::bench::Bench>,
+    scenario_dirs: Vec<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Registry {
@@ -297,6 +298,18 @@ impl Registry {
         );
         self.benches.push(bench);
         self
+    }
+
+    /// Adds a folder of scenario files (`DIR/*.ron` and `DIR/<family>/*.ron`) that `dsim list`
+    /// shows beside dsim's shipped ones — a user's binary names its own scenarios here.
+    pub fn with_scenarios(mut self, dir: impl Into<std::path::PathBuf>) -> Registry {
+        self.scenario_dirs.push(dir.into());
+        self
+    }
+
+    /// The folders added with [`Registry::with_scenarios`], in registration order.
+    pub fn scenario_dirs(&self) -> &[std::path::PathBuf] {
+        &self.scenario_dirs
     }
 
     /// The benchmarks protocols brought, in registration order.

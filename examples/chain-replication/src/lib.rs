@@ -88,5 +88,7 @@ pub use params::{Bug, Params};
 
 /// The registry the `chain-replication` binary runs: dsim's own protocols and this one.
 pub fn registry() -> scenarios::Registry {
-    protocols::builtin().with::<Chain>()
+    protocols::builtin()
+        .with::<Chain>()
+        .with_scenarios(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
 }

@@ -133,6 +133,17 @@ fn list_and_validate_speak_of_the_example() {
     for word in ["ChainReplication", "acked-on-every-replica", "Raft"] {
         assert!(text.contains(word), "`{word}` not in `list`:\n{text}");
     }
+    // The example's own scenario folder (`Registry::with_scenarios`) is listed with each
+    // file's description, after dsim's shipped ones.
+    let own = text
+        .find("scenarios in examples/chain-replication/scenarios:")
+        .unwrap_or_else(|| panic!("the example's folder is not in `list`:\n{text}"));
+    assert!(own > text.find("shipped scenarios:").unwrap(), "{text}");
+    assert!(
+        text[own..].contains("examples/chain-replication/scenarios/crash-head.ron")
+            && text[own..].contains("the head crashes: its successor becomes the head"),
+        "{text}"
+    );
     let bad = std::env::temp_dir().join(format!("chain-bad-{}.ron", std::process::id()));
     let text = std::fs::read_to_string(common::path("basic")).unwrap();
     std::fs::write(&bad, text.replace("chain_length: 3", "chain_length: 7")).unwrap();

@@ -611,7 +611,6 @@ impl<P: Process> Simulation<P> {
                 break;
             }
             let entry = self.core.queue.pop().expect("peeked");
-            self.core.now = SimTime(entry.time());
             self.dispatch(entry);
         }
         if !hit_events_max {
@@ -690,9 +689,18 @@ impl<P: Process> Simulation<P> {
         self.core.queue.push(until.0, seq, ev);
     }
 
+    /// Advances time to `entry` and handles it. Time never moves backward: every event is
+    /// scheduled at or after the instant that scheduled it, so an earlier one is an engine bug.
     #[inline]
     fn dispatch(&mut self, entry: Entry<Ev<P>>) {
-        let seq = entry.seq();
+        let (time, seq) = (entry.time(), entry.seq());
+        assert!(
+            time >= self.core.now.0,
+            "simulated time moved backward: event #{seq} at {} dispatched at {}",
+            SimTime(time),
+            self.core.now
+        );
+        self.core.now = SimTime(time);
         match entry.item {
             Ev::Msg { src, dst, msg } => {
                 let status = self.status(dst);
@@ -1051,4 +1059,33 @@ pub fn run<P: Process>(
     factory: impl FnMut(NodeId) -> P + 'static,
 ) -> RunResult<P::Observation> {
     Simulation::new(config, factory).run().0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process that does nothing.
+    struct Idle;
+
+    impl Process for Idle {
+        type Msg = ();
+        type Timer = ();
+        type StoreKey = u8;
+        type StoreValue = u8;
+        type Observation = ();
+        fn on_start(&mut self, _: &mut Context<'_, Self>) {}
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+    }
+
+    #[test]
+    #[should_panic(expected = "simulated time moved backward")]
+    fn dispatch_refuses_an_event_in_the_past() {
+        let mut sim = Simulation::new(SimConfig::basic(2, SimDuration::from_millis(10)), |_| Idle);
+        sim.core.now = SimTime(5_000);
+        sim.core.push(SimTime(4_000), Ev::Liveness);
+        let entry = sim.core.queue.pop().expect("pushed");
+        sim.dispatch(entry);
+    }
 }

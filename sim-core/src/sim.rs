@@ -484,7 +484,15 @@ pub struct Simulation<P: Process> {
 
 impl<P: Process> Simulation<P> {
     /// Builds the world for `config`; `factory` creates each node's process.
+    ///
+    /// # Panics
+    ///
+    /// When `config` fails [`SimConfig::check`] (a node id out of range, a probability outside
+    /// `[0, 1]`, …); the message names the field.
     pub fn new(config: SimConfig, mut factory: impl FnMut(NodeId) -> P + 'static) -> Simulation<P> {
+        if let Err(e) = config.check() {
+            panic!("invalid SimConfig: {e}");
+        }
         let seed = config.seed;
         let n = config.node_count;
         let mut clock_rng = SimRng::new(seed, StreamLabel::Clocks);

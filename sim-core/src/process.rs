@@ -15,6 +15,8 @@ use std::hash::Hash;
 use crate::history::Outcome;
 use crate::{ClientId, NodeId, Request, RequestId, Response};
 
+pub use crate::ids::TimerId;
+
 /// A protocol's per-node state machine.
 pub trait Process: Sized + 'static {
     /// Node-to-node messages. `Hash` feeds the trace hash; `Debug` the trace file.
@@ -60,10 +62,6 @@ pub struct Context<'a, P: Process> {
     pub(crate) core: &'a mut crate::sim::Core<P>,
     pub(crate) node: NodeId,
 }
-
-/// Names a pending timer so it can be cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TimerId(pub u64);
 
 impl<'a, P: Process> Context<'a, P> {
     /// This node's id.
@@ -125,7 +123,7 @@ impl<'a, P: Process> Context<'a, P> {
 
     /// Cancels a pending timer; cancelling a fired or unknown timer does nothing.
     pub fn cancel_timer(&mut self, id: TimerId) {
-        self.core.nodes[self.node.index()].timers.remove(&id.0);
+        self.core.nodes[self.node.index()].timers.remove(&id);
     }
 
     /// The node's store. Writes are volatile until [`Context::sync`].

@@ -48,42 +48,45 @@ pub(crate) struct NodeRt<P: Process> {
     pub(crate) clock: Clock,
     pub(crate) rng: SimRng,
     pub(crate) storage: Storage<P::StoreKey, P::StoreValue>,
-    pub(crate) timers: BTreeMap<u64, TimerEntry<P::Timer>>,
+    pub(crate) timers: BTreeMap<TimerId, TimerEntry<P::Timer>>,
 }
 
+/// What the event queue holds. Ids are typed; the sequence number an event was queued with
+/// is its message id in the trace.
 enum Ev<P: Process> {
     /// A node-to-node message (the hot path: kept small).
     Msg {
-        src: u32,
-        dst: u32,
+        src: NodeId,
+        dst: NodeId,
         msg: P::Msg,
     },
     /// A client's request on its way to a node.
     ToNode {
-        client: u32,
-        dst: u32,
+        client: ClientId,
+        dst: NodeId,
         req: Box<(RequestId, Request)>,
     },
     /// A node's reply on its way to a client.
     ToClient {
-        src: u32,
-        client: u32,
+        src: NodeId,
+        client: ClientId,
         resp: Box<(RequestId, Response)>,
     },
     Timer {
-        node: u32,
-        id: u64,
+        node: NodeId,
+        id: TimerId,
     },
+    /// The fault plan's action with this index.
     Fault(u32),
-    ClientTick(u32),
+    ClientTick(ClientId),
     /// Open loop: a request arrives at the client.
-    ClientArrival(u32),
+    ClientArrival(ClientId),
     ClientTimeout {
-        client: u32,
+        client: ClientId,
         request_id: RequestId,
         attempt: u32,
     },
-    Resume(u32),
+    Resume(NodeId),
     Liveness,
 }
 
@@ -248,8 +251,8 @@ impl<P: Process> Core<P> {
                     let copy_id = self.push(
                         self.now.saturating_add(SimDuration(extra)),
                         Ev::Msg {
-                            src: from.0,
-                            dst: to.0,
+                            src: from,
+                            dst: to,
                             msg: msg.clone(),
                         },
                     );
@@ -262,8 +265,8 @@ impl<P: Process> Core<P> {
                     let id = self.push(
                         at,
                         Ev::Msg {
-                            src: from.0,
-                            dst: to.0,
+                            src: from,
+                            dst: to,
                             msg: msg.clone(),
                         },
                     );
@@ -279,8 +282,8 @@ impl<P: Process> Core<P> {
                         at.0,
                         id,
                         Ev::Msg {
-                            src: from.0,
-                            dst: to.0,
+                            src: from,
+                            dst: to,
                             msg,
                         },
                     );
@@ -325,8 +328,8 @@ impl<P: Process> Core<P> {
         let h = stable_hash(&(request_id, &response));
         let payload = (request_id, response);
         self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToClient {
-            src: from.0,
-            client: client.0,
+            src: from,
+            client,
             resp: Box::new(b),
         });
     }
@@ -346,8 +349,8 @@ impl<P: Process> Core<P> {
         let h = stable_hash(&(request_id, &request));
         let payload = (request_id, request);
         self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToNode {
-            client: client.0,
-            dst: to.0,
+            client,
+            dst: to,
             req: Box::new(b),
         });
     }
@@ -395,7 +398,7 @@ impl<P: Process> Core<P> {
         timer: P::Timer,
     ) -> TimerId {
         self.next_timer += 1;
-        let id = self.next_timer;
+        let id = TimerId(self.next_timer);
         let rt = &mut self.nodes[node.index()];
         let deadline = LocalTime(
             rt.clock
@@ -412,8 +415,8 @@ impl<P: Process> Core<P> {
                 timer,
             },
         );
-        self.push(fire_at, Ev::Timer { node: node.0, id });
-        TimerId(id)
+        self.push(fire_at, Ev::Timer { node, id });
+        id
     }
 
     pub(crate) fn sync(&mut self, node: NodeId) {
@@ -603,9 +606,9 @@ impl<P: Process> Simulation<P> {
         let open_loop = self.core.clients.open_loop();
         for (c, at) in self.core.clients.first_ticks() {
             let ev = if open_loop {
-                Ev::ClientArrival(c.0)
+                Ev::ClientArrival(c)
             } else {
-                Ev::ClientTick(c.0)
+                Ev::ClientTick(c)
             };
             self.core.push(at, ev);
         }
@@ -679,12 +682,12 @@ impl<P: Process> Simulation<P> {
     /// back by it is dispatched: held events keep their (older) sequence numbers, so they pop
     /// before the `Resume` event scheduled for the same instant.
     #[inline]
-    fn status(&mut self, node: u32) -> NodeStatus {
-        let status = self.core.nodes[node as usize].status;
+    fn status(&mut self, node: NodeId) -> NodeStatus {
+        let status = self.core.nodes[node.index()].status;
         if let NodeStatus::Paused(until) = status {
             if self.core.now >= until {
-                self.core.nodes[node as usize].status = NodeStatus::Up;
-                self.core.log_fault(FaultRecord::Resume(NodeId(node)));
+                self.core.nodes[node.index()].status = NodeStatus::Up;
+                self.core.log_fault(FaultRecord::Resume(node));
                 return NodeStatus::Up;
             }
         }
@@ -716,24 +719,24 @@ impl<P: Process> Simulation<P> {
                     return self.hold(until, seq, Ev::Msg { src, dst, msg });
                 }
                 self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Node(NodeId(src)), Endpoint::Node(NodeId(dst)));
+                let (s, d) = (Endpoint::Node(src), Endpoint::Node(dst));
                 if status == NodeStatus::Crashed {
                     return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
                 }
-                if self.core.net.cut(src as usize, dst as usize) {
+                if self.core.net.cut(src.index(), dst.index()) {
                     return self.core.trace_drop(s, d, seq, DropReason::Partition);
                 }
                 self.core.stats.messages_delivered += 1;
                 self.core.tracer.event(
                     self.core.now,
-                    &[tag::DELIVER, u64::from(src), u64::from(dst), seq],
+                    &[tag::DELIVER, u64::from(src.0), u64::from(dst.0), seq],
                 );
                 self.core.tracer.write(self.core.now, "deliver", |l| {
                     json::field_endpoint(l, "from", s);
                     json::field_endpoint(l, "to", d);
                     json::field_num(l, "id", seq);
                 });
-                self.with_proc(NodeId(dst), |p, ctx| p.on_message(ctx, NodeId(src), msg));
+                self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
             }
             Ev::ToNode { client, dst, req } => {
                 let status = self.status(dst);
@@ -741,10 +744,7 @@ impl<P: Process> Simulation<P> {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
                 self.core.stats.events += 1;
-                let (s, d) = (
-                    Endpoint::Client(ClientId(client)),
-                    Endpoint::Node(NodeId(dst)),
-                );
+                let (s, d) = (Endpoint::Client(client), Endpoint::Node(dst));
                 if status == NodeStatus::Crashed {
                     return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
                 }
@@ -754,16 +754,13 @@ impl<P: Process> Simulation<P> {
                 }
                 self.trace_deliver(s, d, seq);
                 let (request_id, request) = *req;
-                self.with_proc(NodeId(dst), |p, ctx| {
-                    p.on_client_request(ctx, ClientId(client), request_id, request)
+                self.with_proc(dst, |p, ctx| {
+                    p.on_client_request(ctx, client, request_id, request)
                 });
             }
             Ev::ToClient { src, client, resp } => {
                 self.core.stats.events += 1;
-                let (s, d) = (
-                    Endpoint::Node(NodeId(src)),
-                    Endpoint::Client(ClientId(client)),
-                );
+                let (s, d) = (Endpoint::Node(src), Endpoint::Client(client));
                 let n = self.core.node_count;
                 if self.core.net.cut(s.dense(n), d.dense(n)) {
                     return self.core.trace_drop(s, d, seq, DropReason::Partition);
@@ -771,15 +768,13 @@ impl<P: Process> Simulation<P> {
                 self.trace_deliver(s, d, seq);
                 let (request_id, response) = *resp;
                 let now = self.core.now;
-                match self.core.clients.on_reply(
-                    ClientId(client),
-                    NodeId(src),
-                    request_id,
-                    response,
-                    now,
-                ) {
+                match self
+                    .core
+                    .clients
+                    .on_reply(client, src, request_id, response, now)
+                {
                     Reply::Complete(outcome, next) => {
-                        self.trace_complete(ClientId(client), request_id, &outcome);
+                        self.trace_complete(client, request_id, &outcome);
                         if let Some(next) = next {
                             self.core.push(next, Ev::ClientTick(client));
                         }
@@ -789,9 +784,7 @@ impl<P: Process> Simulation<P> {
                         node,
                         request_id,
                         request,
-                    } => self
-                        .core
-                        .send_request(ClientId(client), node, request_id, request),
+                    } => self.core.send_request(client, node, request_id, request),
                     Reply::Ignored => {}
                 }
             }
@@ -804,14 +797,14 @@ impl<P: Process> Simulation<P> {
             Ev::ClientTick(c) => {
                 self.core.stats.events += 1;
                 let now = self.core.now;
-                if let Some(issue) = self.core.clients.tick(ClientId(c), now) {
+                if let Some(issue) = self.core.clients.tick(c, now) {
                     self.send_issue(c, issue);
                 }
             }
             Ev::ClientArrival(c) => {
                 self.core.stats.events += 1;
                 let now = self.core.now;
-                let (issue, next) = self.core.clients.arrive(ClientId(c), now);
+                let (issue, next) = self.core.clients.arrive(c, now);
                 if let Some(issue) = issue {
                     self.send_issue(c, issue);
                 }
@@ -828,7 +821,7 @@ impl<P: Process> Simulation<P> {
                 match self
                     .core
                     .clients
-                    .on_timeout(ClientId(client), request_id, attempt, now)
+                    .on_timeout(client, request_id, attempt, now)
                 {
                     Timeout::Resend(issue) => {
                         self.core.stats.events += 1;
@@ -836,7 +829,7 @@ impl<P: Process> Simulation<P> {
                     }
                     Timeout::GaveUp(next) => {
                         self.core.stats.events += 1;
-                        self.trace_complete(ClientId(client), request_id, &Outcome::Unknown);
+                        self.trace_complete(client, request_id, &Outcome::Unknown);
                         if let Some(next) = next {
                             self.core.push(next, Ev::ClientTick(client));
                         }
@@ -846,7 +839,7 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Resume(node) => {
                 // Usually already resumed by `status` when the first held event was released.
-                if self.core.nodes[node as usize].status == NodeStatus::Paused(self.core.now) {
+                if self.core.nodes[node.index()].status == NodeStatus::Paused(self.core.now) {
                     self.core.stats.events += 1;
                     let _ = self.status(node);
                 }
@@ -880,7 +873,7 @@ impl<P: Process> Simulation<P> {
 
     /// Sends a client's request (a first attempt is recorded as an invocation, a retry as a
     /// resend) and arms its timeout.
-    fn send_issue(&mut self, c: u32, issue: Issue) {
+    fn send_issue(&mut self, c: ClientId, issue: Issue) {
         let now = self.core.now;
         let words = [
             if issue.attempt == 0 {
@@ -888,7 +881,7 @@ impl<P: Process> Simulation<P> {
             } else {
                 tag::RETRY
             },
-            u64::from(c),
+            u64::from(c.0),
             u64::from(issue.node.0),
             issue.request_id,
             stable_hash(&issue.request),
@@ -900,7 +893,7 @@ impl<P: Process> Simulation<P> {
             "retry"
         };
         self.core.tracer.write(now, kind, |l| {
-            json::field_endpoint(l, "client", Endpoint::Client(ClientId(c)));
+            json::field_endpoint(l, "client", Endpoint::Client(c));
             json::field_node(l, "node", issue.node);
             json::field_num(l, "req", issue.request_id);
             json::field_debug(l, "op", &issue.request);
@@ -914,7 +907,7 @@ impl<P: Process> Simulation<P> {
             },
         );
         self.core
-            .send_request(ClientId(c), issue.node, issue.request_id, issue.request);
+            .send_request(c, issue.node, issue.request_id, issue.request);
     }
 
     fn trace_complete(&mut self, c: ClientId, request_id: RequestId, outcome: &Outcome) {
@@ -936,10 +929,10 @@ impl<P: Process> Simulation<P> {
         });
     }
 
-    fn fire_timer(&mut self, node: u32, id: u64, seq: u64) {
+    fn fire_timer(&mut self, node: NodeId, id: TimerId, seq: u64) {
         let now = self.core.now;
         let status = self.status(node);
-        let rt = &mut self.core.nodes[node as usize];
+        let rt = &mut self.core.nodes[node.index()];
         match status {
             NodeStatus::Crashed => return,
             NodeStatus::Paused(until) => {
@@ -968,14 +961,14 @@ impl<P: Process> Simulation<P> {
         self.core.stats.timers_fired += 1;
         self.core.tracer.event(
             now,
-            &[tag::TIMER, u64::from(node), id, stable_hash(&e.timer)],
+            &[tag::TIMER, u64::from(node.0), id.0, stable_hash(&e.timer)],
         );
         self.core.tracer.write(now, "timer", |l| {
-            json::field_node(l, "node", NodeId(node));
-            json::field_num(l, "id", id);
+            json::field_node(l, "node", node);
+            json::field_num(l, "id", id.0);
             json::field_debug(l, "timer", &e.timer);
         });
-        self.with_proc(NodeId(node), |p, ctx| p.on_timer(ctx, e.timer));
+        self.with_proc(node, |p, ctx| p.on_timer(ctx, e.timer));
     }
 
     fn restart(&mut self, node: NodeId) {
@@ -1028,7 +1021,7 @@ impl<P: Process> Simulation<P> {
                     }
                     let until = now.saturating_add(d);
                     rt.status = NodeStatus::Paused(until);
-                    self.core.push(until, Ev::Resume(n.0));
+                    self.core.push(until, Ev::Resume(n));
                     self.core.log_fault(FaultRecord::Pause(n, until));
                 }
                 Fault::ClockJump(n, delta) => {
@@ -1044,7 +1037,7 @@ impl<P: Process> Simulation<P> {
                         }
                     }
                     for (t, id) in earlier {
-                        self.core.push(t, Ev::Timer { node: n.0, id });
+                        self.core.push(t, Ev::Timer { node: n, id });
                     }
                     self.core.log_fault(FaultRecord::ClockJump(n, delta));
                 }

@@ -12,7 +12,6 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::history::Outcome;
 use crate::{ClientId, NodeId, Request, RequestId, Response};
 
 pub use crate::ids::TimerId;
@@ -164,13 +163,4 @@ pub struct Observed<O> {
     pub time: crate::SimTime,
     pub node: NodeId,
     pub value: O,
-}
-
-/// Maps an operation outcome to the words used in hashes and traces.
-pub(crate) fn outcome_code(o: &Outcome) -> u64 {
-    match o {
-        Outcome::Ok(_) => 1,
-        Outcome::Fail => 2,
-        Outcome::Unknown => 3,
-    }
 }

@@ -15,14 +15,15 @@ use std::collections::BTreeMap;
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
+pub use crate::faults::FaultRecord;
 use crate::faults::{self, Action, Planned};
 use crate::history::{History, Outcome};
 use crate::network::{Network, Route};
-use crate::process::{outcome_code, Context, Observed, Process, TimerId};
+use crate::process::{Context, Observed, Process, TimerId};
 use crate::queue::{Entry, EventQueue};
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
-use crate::trace::{endpoint_word, json, stable_hash, tag, DropReason, Tracer};
+use crate::trace::{DropReason, Record, Tracer};
 use crate::{
     ClientId, Endpoint, LocalTime, NodeId, Request, RequestId, Response, SimDuration, SimTime,
 };
@@ -114,38 +115,6 @@ impl Stats {
     }
 }
 
-/// A fault-related change of the world, as recorded for checkers and reports.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FaultRecord {
-    Crash(NodeId),
-    Restart(NodeId),
-    Pause(NodeId, SimTime),
-    Resume(NodeId),
-    ClockJump(NodeId, i64),
-    Partition(u64, crate::config::Partition),
-    RemoveCut(u64),
-    Heal,
-    SetLink,
-    ResetLinks,
-    /// The fault phase ended and everything healed; the liveness phase starts.
-    LivenessStart,
-}
-
-impl FaultRecord {
-    /// Whether this record ends a fault (something got better).
-    pub fn is_heal(&self) -> bool {
-        matches!(
-            self,
-            FaultRecord::Restart(_)
-                | FaultRecord::Resume(_)
-                | FaultRecord::RemoveCut(_)
-                | FaultRecord::Heal
-                | FaultRecord::ResetLinks
-                | FaultRecord::LivenessStart
-        )
-    }
-}
-
 /// Everything a run produced that checkers and reports may read.
 #[derive(Debug)]
 pub struct RunResult<O> {
@@ -205,111 +174,31 @@ pub(crate) struct Core<P: Process> {
 impl<P: Process> Core<P> {
     #[inline]
     fn push(&mut self, time: SimTime, ev: Ev<P>) -> u64 {
-        self.seq += 1;
-        let seq = self.seq;
+        let seq = self.next_seq();
         self.queue.push(time.0, seq, ev);
         seq
     }
 
+    /// The next sequence number: the id of an event or message.
     #[inline]
-    fn trace_drop(&mut self, src: Endpoint, dst: Endpoint, id: u64, reason: DropReason) {
-        self.stats.dropped[reason as usize] += 1;
-        self.tracer.event(
-            self.now,
-            &[
-                tag::DROP,
-                endpoint_word(src),
-                endpoint_word(dst),
-                id,
-                reason as u64,
-            ],
-        );
-        self.tracer.write(self.now, "drop", |l| {
-            json::field_endpoint(l, "from", src);
-            json::field_endpoint(l, "to", dst);
-            json::field_num(l, "id", id);
-            json::field_str(l, "reason", reason.name());
-        });
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    #[inline]
+    fn trace(&mut self, r: &Record<'_>) {
+        self.tracer.record(self.now, r);
     }
 
     #[inline]
     pub(crate) fn send_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
-        self.stats.messages_sent += 1;
-        let route = self.net.route(from.index(), to.index());
-        let h = stable_hash(&msg);
-        match route {
-            Route::Drop(reason) => {
-                // A message that never enters the network still gets an id (for the trace).
-                self.seq += 1;
-                let id = self.seq;
-                self.trace_send(Endpoint::Node(from), Endpoint::Node(to), id, h, &msg);
-                self.trace_drop(Endpoint::Node(from), Endpoint::Node(to), id, reason);
+        self.route(Endpoint::Node(from), Endpoint::Node(to), msg, |msg| {
+            Ev::Msg {
+                src: from,
+                dst: to,
+                msg,
             }
-            Route::Deliver { latency, copy } => {
-                if let Some(extra) = copy {
-                    self.stats.duplicated += 1;
-                    let copy_id = self.push(
-                        self.now.saturating_add(SimDuration(extra)),
-                        Ev::Msg {
-                            src: from,
-                            dst: to,
-                            msg: msg.clone(),
-                        },
-                    );
-                    self.tracer.event(self.now, &[tag::DUPLICATE, copy_id]);
-                    self.tracer
-                        .write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
-                }
-                let at = self.now.saturating_add(SimDuration(latency));
-                if self.tracer.is_writing() {
-                    let id = self.push(
-                        at,
-                        Ev::Msg {
-                            src: from,
-                            dst: to,
-                            msg: msg.clone(),
-                        },
-                    );
-                    self.trace_send(Endpoint::Node(from), Endpoint::Node(to), id, h, &msg);
-                } else {
-                    self.seq += 1;
-                    let id = self.seq;
-                    self.tracer.event(
-                        self.now,
-                        &[tag::SEND, u64::from(from.0), u64::from(to.0), id, h],
-                    );
-                    self.queue.push(
-                        at.0,
-                        id,
-                        Ev::Msg {
-                            src: from,
-                            dst: to,
-                            msg,
-                        },
-                    );
-                }
-            }
-        }
-    }
-
-    #[inline]
-    fn trace_send(
-        &mut self,
-        from: Endpoint,
-        to: Endpoint,
-        id: u64,
-        h: u64,
-        msg: &impl std::fmt::Debug,
-    ) {
-        self.tracer.event(
-            self.now,
-            &[tag::SEND, endpoint_word(from), endpoint_word(to), id, h],
-        );
-        self.tracer.write(self.now, "send", |l| {
-            json::field_endpoint(l, "from", from);
-            json::field_endpoint(l, "to", to);
-            json::field_num(l, "id", id);
-            json::field_debug(l, "msg", msg);
         });
     }
 
@@ -320,17 +209,11 @@ impl<P: Process> Core<P> {
         request_id: RequestId,
         response: Response,
     ) {
-        self.stats.messages_sent += 1;
         let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
-        let route = self
-            .net
-            .route(src.dense(self.node_count), dst.dense(self.node_count));
-        let h = stable_hash(&(request_id, &response));
-        let payload = (request_id, response);
-        self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToClient {
+        self.route(src, dst, (request_id, response), |resp| Ev::ToClient {
             src: from,
             client,
-            resp: Box::new(b),
+            resp: Box::new(resp),
         });
     }
 
@@ -341,54 +224,79 @@ impl<P: Process> Core<P> {
         request_id: RequestId,
         request: Request,
     ) {
-        self.stats.messages_sent += 1;
         let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
-        let route = self
-            .net
-            .route(src.dense(self.node_count), dst.dense(self.node_count));
-        let h = stable_hash(&(request_id, &request));
-        let payload = (request_id, request);
-        self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToNode {
+        self.route(src, dst, (request_id, request), |req| Ev::ToNode {
             client,
             dst: to,
-            req: Box::new(b),
+            req: Box::new(req),
         });
     }
 
-    fn route_client_message<T: Clone + std::fmt::Debug>(
+    /// The one path every message takes into the network — node to node, client to node
+    /// (first sends, retries and redirects alike) and node to client. The network decides its
+    /// fate; the message gets the next sequence number as its id whether or not it is queued;
+    /// an extra copy is queued first (with its own id and latency). `wrap` turns the payload
+    /// into its queue event. The payload is moved into the queue, cloned only for a copy.
+    #[inline]
+    fn route<M: Clone + std::fmt::Debug + std::hash::Hash>(
         &mut self,
         src: Endpoint,
         dst: Endpoint,
-        route: Route,
-        h: u64,
-        payload: &T,
-        make: impl Fn(T) -> Ev<P>,
+        msg: M,
+        wrap: impl Fn(M) -> Ev<P>,
     ) {
-        match route {
+        self.stats.messages_sent += 1;
+        let n = self.node_count;
+        match self.net.route(src.dense(n), dst.dense(n)) {
             Route::Drop(reason) => {
-                self.seq += 1;
-                let id = self.seq;
-                self.trace_send(src, dst, id, h, payload);
-                self.trace_drop(src, dst, id, reason);
+                let id = self.next_seq();
+                self.trace(&Record::send(src, dst, id, &msg));
+                self.drop_message(src, dst, id, reason);
             }
             Route::Deliver { latency, copy } => {
                 if let Some(extra) = copy {
                     self.stats.duplicated += 1;
-                    let copy_id = self.push(
-                        self.now.saturating_add(SimDuration(extra)),
-                        make(payload.clone()),
-                    );
-                    self.tracer.event(self.now, &[tag::DUPLICATE, copy_id]);
-                    self.tracer
-                        .write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
+                    let at = self.now.saturating_add(SimDuration(extra));
+                    let id = self.push(at, wrap(msg.clone()));
+                    self.trace(&Record::Duplicate { id });
                 }
-                let id = self.push(
-                    self.now.saturating_add(SimDuration(latency)),
-                    make(payload.clone()),
-                );
-                self.trace_send(src, dst, id, h, payload);
+                let at = self.now.saturating_add(SimDuration(latency));
+                let id = self.next_seq();
+                self.trace(&Record::send(src, dst, id, &msg));
+                self.queue.push(at.0, id, wrap(msg));
             }
         }
+    }
+
+    #[inline]
+    fn drop_message(&mut self, from: Endpoint, to: Endpoint, id: u64, reason: DropReason) {
+        self.stats.dropped[reason as usize] += 1;
+        self.trace(&Record::Drop {
+            from,
+            to,
+            id,
+            reason,
+        });
+    }
+
+    /// Message `id` reaches `to` (`down`: a crashed node): it is dropped if its destination
+    /// is down or a partition now cuts its path, else counted and traced as delivered. Every
+    /// kind of message arrives through here. Returns whether the handler should run.
+    #[inline]
+    fn arrive(&mut self, from: Endpoint, to: Endpoint, id: u64, down: bool) -> bool {
+        self.stats.events += 1;
+        let n = self.node_count;
+        let reason = if down {
+            DropReason::NodeDown
+        } else if self.net.cut(from.dense(n), to.dense(n)) {
+            DropReason::Partition
+        } else {
+            self.stats.messages_delivered += 1;
+            self.trace(&Record::Deliver { from, to, id });
+            return true;
+        };
+        self.drop_message(from, to, id, reason);
+        false
     }
 
     pub(crate) fn set_timer(
@@ -420,24 +328,12 @@ impl<P: Process> Core<P> {
     }
 
     pub(crate) fn sync(&mut self, node: NodeId) {
-        let n = self.nodes[node.index()].storage.sync();
-        self.tracer
-            .event(self.now, &[tag::SYNC, u64::from(node.0), n as u64]);
-        self.tracer.write(self.now, "sync", |l| {
-            json::field_node(l, "node", node);
-            json::field_num(l, "writes", n);
-        });
+        let writes = self.nodes[node.index()].storage.sync();
+        self.trace(&Record::Sync { node, writes });
     }
 
     pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
-        self.tracer.event(
-            self.now,
-            &[tag::OBSERVE, u64::from(node.0), stable_hash(&value)],
-        );
-        self.tracer.write(self.now, "observe", |l| {
-            json::field_node(l, "node", node);
-            json::field_debug(l, "what", &value);
-        });
+        self.trace(&Record::observe(node, &value));
         self.observations.push(Observed {
             time: self.now,
             node,
@@ -446,29 +342,11 @@ impl<P: Process> Core<P> {
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: String) {
-        self.tracer.write(self.now, "note", |l| {
-            json::field_node(l, "node", node);
-            json::field_str(l, "text", &text);
-        });
+        self.trace(&Record::Note { node, text: &text });
     }
 
     fn log_fault(&mut self, record: FaultRecord) {
-        let (code, a, b) = match &record {
-            FaultRecord::Crash(n) => (tag::CRASH, u64::from(n.0), 0),
-            FaultRecord::Restart(n) => (tag::RESTART, u64::from(n.0), 0),
-            FaultRecord::Pause(n, until) => (tag::PAUSE, u64::from(n.0), until.0),
-            FaultRecord::Resume(n) => (tag::RESUME, u64::from(n.0), 0),
-            FaultRecord::ClockJump(n, d) => (tag::CLOCK_JUMP, u64::from(n.0), *d as u64),
-            FaultRecord::Partition(id, _) => (tag::PARTITION, *id, 0),
-            FaultRecord::RemoveCut(id) => (tag::HEAL, *id, 0),
-            FaultRecord::Heal => (tag::HEAL, 0, 0),
-            FaultRecord::SetLink => (tag::LINK, 1, 0),
-            FaultRecord::ResetLinks => (tag::LINK, 0, 0),
-            FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
-        };
-        self.tracer.event(self.now, &[code, a, b]);
-        self.tracer
-            .write(self.now, "fault", |l| json::field_debug(l, "what", &record));
+        self.trace(&Record::Fault(&record));
         self.fault_log.push((self.now, record));
     }
 }
@@ -718,54 +596,38 @@ impl<P: Process> Simulation<P> {
                 if let NodeStatus::Paused(until) = status {
                     return self.hold(until, seq, Ev::Msg { src, dst, msg });
                 }
-                self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Node(src), Endpoint::Node(dst));
-                if status == NodeStatus::Crashed {
-                    return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
+                let down = status == NodeStatus::Crashed;
+                if self
+                    .core
+                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down)
+                {
+                    self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
                 }
-                if self.core.net.cut(src.index(), dst.index()) {
-                    return self.core.trace_drop(s, d, seq, DropReason::Partition);
-                }
-                self.core.stats.messages_delivered += 1;
-                self.core.tracer.event(
-                    self.core.now,
-                    &[tag::DELIVER, u64::from(src.0), u64::from(dst.0), seq],
-                );
-                self.core.tracer.write(self.core.now, "deliver", |l| {
-                    json::field_endpoint(l, "from", s);
-                    json::field_endpoint(l, "to", d);
-                    json::field_num(l, "id", seq);
-                });
-                self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
             }
             Ev::ToNode { client, dst, req } => {
                 let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
-                self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Client(client), Endpoint::Node(dst));
-                if status == NodeStatus::Crashed {
-                    return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
+                let down = status == NodeStatus::Crashed;
+                if !self
+                    .core
+                    .arrive(Endpoint::Client(client), Endpoint::Node(dst), seq, down)
+                {
+                    return;
                 }
-                let n = self.core.node_count;
-                if self.core.net.cut(s.dense(n), d.dense(n)) {
-                    return self.core.trace_drop(s, d, seq, DropReason::Partition);
-                }
-                self.trace_deliver(s, d, seq);
                 let (request_id, request) = *req;
                 self.with_proc(dst, |p, ctx| {
                     p.on_client_request(ctx, client, request_id, request)
                 });
             }
             Ev::ToClient { src, client, resp } => {
-                self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Node(src), Endpoint::Client(client));
-                let n = self.core.node_count;
-                if self.core.net.cut(s.dense(n), d.dense(n)) {
-                    return self.core.trace_drop(s, d, seq, DropReason::Partition);
+                if !self
+                    .core
+                    .arrive(Endpoint::Node(src), Endpoint::Client(client), seq, false)
+                {
+                    return;
                 }
-                self.trace_deliver(s, d, seq);
                 let (request_id, response) = *resp;
                 let now = self.core.now;
                 match self
@@ -858,48 +720,19 @@ impl<P: Process> Simulation<P> {
         }
     }
 
-    fn trace_deliver(&mut self, s: Endpoint, d: Endpoint, seq: u64) {
-        self.core.stats.messages_delivered += 1;
-        self.core.tracer.event(
-            self.core.now,
-            &[tag::DELIVER, endpoint_word(s), endpoint_word(d), seq],
-        );
-        self.core.tracer.write(self.core.now, "deliver", |l| {
-            json::field_endpoint(l, "from", s);
-            json::field_endpoint(l, "to", d);
-            json::field_num(l, "id", seq);
-        });
-    }
-
     /// Sends a client's request (a first attempt is recorded as an invocation, a retry as a
     /// resend) and arms its timeout.
     fn send_issue(&mut self, c: ClientId, issue: Issue) {
-        let now = self.core.now;
-        let words = [
-            if issue.attempt == 0 {
-                tag::INVOKE
-            } else {
-                tag::RETRY
-            },
-            u64::from(c.0),
-            u64::from(issue.node.0),
+        let retry = issue.attempt > 0;
+        self.core.trace(&Record::invoke(
+            c,
+            issue.node,
             issue.request_id,
-            stable_hash(&issue.request),
-        ];
-        self.core.tracer.event(now, &words);
-        let kind = if issue.attempt == 0 {
-            "invoke"
-        } else {
-            "retry"
-        };
-        self.core.tracer.write(now, kind, |l| {
-            json::field_endpoint(l, "client", Endpoint::Client(c));
-            json::field_node(l, "node", issue.node);
-            json::field_num(l, "req", issue.request_id);
-            json::field_debug(l, "op", &issue.request);
-        });
+            &issue.request,
+            retry,
+        ));
         self.core.push(
-            now + issue.timeout,
+            self.core.now + issue.timeout,
             Ev::ClientTimeout {
                 client: c,
                 request_id: issue.request_id,
@@ -910,22 +743,11 @@ impl<P: Process> Simulation<P> {
             .send_request(c, issue.node, issue.request_id, issue.request);
     }
 
-    fn trace_complete(&mut self, c: ClientId, request_id: RequestId, outcome: &Outcome) {
-        let now = self.core.now;
-        self.core.tracer.event(
-            now,
-            &[
-                tag::COMPLETE,
-                u64::from(c.0),
-                request_id,
-                outcome_code(outcome),
-                stable_hash(outcome),
-            ],
-        );
-        self.core.tracer.write(now, "complete", |l| {
-            json::field_endpoint(l, "client", Endpoint::Client(c));
-            json::field_num(l, "req", request_id);
-            json::field_debug(l, "outcome", outcome);
+    fn trace_complete(&mut self, client: ClientId, req: RequestId, outcome: &Outcome) {
+        self.core.trace(&Record::Complete {
+            client,
+            req,
+            outcome,
         });
     }
 
@@ -959,15 +781,7 @@ impl<P: Process> Simulation<P> {
         let e = rt.timers.remove(&id).expect("present");
         self.core.stats.events += 1;
         self.core.stats.timers_fired += 1;
-        self.core.tracer.event(
-            now,
-            &[tag::TIMER, u64::from(node.0), id.0, stable_hash(&e.timer)],
-        );
-        self.core.tracer.write(now, "timer", |l| {
-            json::field_node(l, "node", node);
-            json::field_num(l, "id", id.0);
-            json::field_debug(l, "timer", &e.timer);
-        });
+        self.core.trace(&Record::timer(node, id, &e.timer));
         self.with_proc(node, |p, ctx| p.on_timer(ctx, e.timer));
     }
 
@@ -1008,9 +822,9 @@ impl<P: Process> Simulation<P> {
                     let lost = rt.storage.crash();
                     self.procs[n.index()] = None;
                     self.core.log_fault(FaultRecord::Crash(n));
-                    self.core.tracer.write(now, "lost-writes", |l| {
-                        json::field_node(l, "node", n);
-                        json::field_num(l, "writes", lost);
+                    self.core.trace(&Record::LostWrites {
+                        node: n,
+                        writes: lost,
                     });
                 }
                 Fault::Restart(n) => self.restart(n),

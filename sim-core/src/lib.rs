@@ -26,6 +26,7 @@ pub mod storage;
 pub mod time;
 pub mod trace;
 pub mod txn;
+mod world;
 
 pub use config::SimConfig;
 pub use history::{History, Operation, Outcome};

@@ -1,4 +1,4 @@
-//! The engine: one `Simulation` owns the world and runs the event loop.
+//! The engine: one `Simulation` owns the world (`world.rs`) and runs the event loop.
 //!
 //! Events are ordered by `(time, sequence number)`; the sequence number is assigned when an
 //! event is scheduled, so ties are broken by scheduling order and never by addresses or hash
@@ -15,105 +15,20 @@ use std::collections::BTreeMap;
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
-pub use crate::faults::FaultRecord;
 use crate::faults::{self, Action, Planned};
 use crate::history::{History, Outcome};
-use crate::network::{Network, Route};
-use crate::process::{Context, Observed, Process, TimerId};
+use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
+use crate::network::Network;
+use crate::process::{Context, Process};
 use crate::queue::{Entry, EventQueue};
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
-use crate::trace::{DropReason, Record, Tracer};
-use crate::{
-    ClientId, Endpoint, LocalTime, NodeId, Request, RequestId, Response, SimDuration, SimTime,
-};
+use crate::time::SimTime;
+use crate::trace::{Record, Tracer};
+use crate::world::{Ev, NodeRt, Observed, World};
 
-/// A node's liveness status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    Up,
-    Crashed,
-    /// Frozen until this time.
-    Paused(SimTime),
-}
-
-pub(crate) struct TimerEntry<T> {
-    deadline: LocalTime,
-    /// The earliest time a heap event for this timer is scheduled.
-    fire_at: SimTime,
-    timer: T,
-}
-
-pub(crate) struct NodeRt<P: Process> {
-    pub(crate) status: NodeStatus,
-    pub(crate) clock: Clock,
-    pub(crate) rng: SimRng,
-    pub(crate) storage: Storage<P::StoreKey, P::StoreValue>,
-    pub(crate) timers: BTreeMap<TimerId, TimerEntry<P::Timer>>,
-}
-
-/// What the event queue holds. Ids are typed; the sequence number an event was queued with
-/// is its message id in the trace.
-enum Ev<P: Process> {
-    /// A node-to-node message (the hot path: kept small).
-    Msg {
-        src: NodeId,
-        dst: NodeId,
-        msg: P::Msg,
-    },
-    /// A client's request on its way to a node.
-    ToNode {
-        client: ClientId,
-        dst: NodeId,
-        req: Box<(RequestId, Request)>,
-    },
-    /// A node's reply on its way to a client.
-    ToClient {
-        src: NodeId,
-        client: ClientId,
-        resp: Box<(RequestId, Response)>,
-    },
-    Timer {
-        node: NodeId,
-        id: TimerId,
-    },
-    /// The fault plan's action with this index.
-    Fault(u32),
-    ClientTick(ClientId),
-    /// Open loop: a request arrives at the client.
-    ClientArrival(ClientId),
-    ClientTimeout {
-        client: ClientId,
-        request_id: RequestId,
-        attempt: u32,
-    },
-    Resume(NodeId),
-    Liveness,
-}
-
-/// Counters of one run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Dispatched events (deliveries, timers, faults, client actions).
-    pub events: u64,
-    pub messages_sent: u64,
-    pub messages_delivered: u64,
-    /// Dropped messages by reason, indexed like [`DropReason::ALL`].
-    pub dropped: [u64; 4],
-    pub duplicated: u64,
-    pub timers_fired: u64,
-    /// Messages still in flight when the run ended (neither delivered nor dropped).
-    pub in_flight_at_end: u64,
-}
-
-impl Stats {
-    pub fn messages_dropped(&self) -> u64 {
-        self.dropped.iter().sum()
-    }
-    pub fn dropped_by(&self, r: DropReason) -> u64 {
-        self.dropped[r as usize]
-    }
-}
+pub use crate::faults::FaultRecord;
+pub use crate::world::{NodeStatus, Stats};
 
 /// Everything a run produced that checkers and reports may read.
 #[derive(Debug)]
@@ -155,208 +70,12 @@ impl<O> RunResult<O> {
     }
 }
 
-/// The engine state that handlers reach through their `Context`.
-pub(crate) struct Core<P: Process> {
-    pub(crate) now: SimTime,
-    seq: u64,
-    queue: EventQueue<Ev<P>>,
-    pub(crate) node_count: u32,
-    pub(crate) nodes: Vec<NodeRt<P>>,
-    pub(crate) net: Network,
-    pub(crate) tracer: Tracer,
-    pub(crate) stats: Stats,
-    clients: Clients,
-    observations: Vec<Observed<P::Observation>>,
-    fault_log: Vec<(SimTime, FaultRecord)>,
-    next_timer: u64,
-}
-
-impl<P: Process> Core<P> {
-    #[inline]
-    fn push(&mut self, time: SimTime, ev: Ev<P>) -> u64 {
-        let seq = self.next_seq();
-        self.queue.push(time.0, seq, ev);
-        seq
-    }
-
-    /// The next sequence number: the id of an event or message.
-    #[inline]
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
-    #[inline]
-    fn trace(&mut self, r: &Record<'_>) {
-        self.tracer.record(self.now, r);
-    }
-
-    #[inline]
-    pub(crate) fn send_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
-        self.route(Endpoint::Node(from), Endpoint::Node(to), msg, |msg| {
-            Ev::Msg {
-                src: from,
-                dst: to,
-                msg,
-            }
-        });
-    }
-
-    pub(crate) fn send_reply(
-        &mut self,
-        from: NodeId,
-        client: ClientId,
-        request_id: RequestId,
-        response: Response,
-    ) {
-        let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
-        self.route(src, dst, (request_id, response), |resp| Ev::ToClient {
-            src: from,
-            client,
-            resp: Box::new(resp),
-        });
-    }
-
-    fn send_request(
-        &mut self,
-        client: ClientId,
-        to: NodeId,
-        request_id: RequestId,
-        request: Request,
-    ) {
-        let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
-        self.route(src, dst, (request_id, request), |req| Ev::ToNode {
-            client,
-            dst: to,
-            req: Box::new(req),
-        });
-    }
-
-    /// The one path every message takes into the network — node to node, client to node
-    /// (first sends, retries and redirects alike) and node to client. The network decides its
-    /// fate; the message gets the next sequence number as its id whether or not it is queued;
-    /// an extra copy is queued first (with its own id and latency). `wrap` turns the payload
-    /// into its queue event. The payload is moved into the queue, cloned only for a copy.
-    #[inline]
-    fn route<M: Clone + std::fmt::Debug + std::hash::Hash>(
-        &mut self,
-        src: Endpoint,
-        dst: Endpoint,
-        msg: M,
-        wrap: impl Fn(M) -> Ev<P>,
-    ) {
-        self.stats.messages_sent += 1;
-        let n = self.node_count;
-        match self.net.route(src.dense(n), dst.dense(n)) {
-            Route::Drop(reason) => {
-                let id = self.next_seq();
-                self.trace(&Record::send(src, dst, id, &msg));
-                self.drop_message(src, dst, id, reason);
-            }
-            Route::Deliver { latency, copy } => {
-                if let Some(extra) = copy {
-                    self.stats.duplicated += 1;
-                    let at = self.now.saturating_add(SimDuration(extra));
-                    let id = self.push(at, wrap(msg.clone()));
-                    self.trace(&Record::Duplicate { id });
-                }
-                let at = self.now.saturating_add(SimDuration(latency));
-                let id = self.next_seq();
-                self.trace(&Record::send(src, dst, id, &msg));
-                self.queue.push(at.0, id, wrap(msg));
-            }
-        }
-    }
-
-    #[inline]
-    fn drop_message(&mut self, from: Endpoint, to: Endpoint, id: u64, reason: DropReason) {
-        self.stats.dropped[reason as usize] += 1;
-        self.trace(&Record::Drop {
-            from,
-            to,
-            id,
-            reason,
-        });
-    }
-
-    /// Message `id` reaches `to` (`down`: a crashed node): it is dropped if its destination
-    /// is down or a partition now cuts its path, else counted and traced as delivered. Every
-    /// kind of message arrives through here. Returns whether the handler should run.
-    #[inline]
-    fn arrive(&mut self, from: Endpoint, to: Endpoint, id: u64, down: bool) -> bool {
-        self.stats.events += 1;
-        let n = self.node_count;
-        let reason = if down {
-            DropReason::NodeDown
-        } else if self.net.cut(from.dense(n), to.dense(n)) {
-            DropReason::Partition
-        } else {
-            self.stats.messages_delivered += 1;
-            self.trace(&Record::Deliver { from, to, id });
-            return true;
-        };
-        self.drop_message(from, to, id, reason);
-        false
-    }
-
-    pub(crate) fn set_timer(
-        &mut self,
-        node: NodeId,
-        delay: SimDuration,
-        timer: P::Timer,
-    ) -> TimerId {
-        self.next_timer += 1;
-        let id = TimerId(self.next_timer);
-        let rt = &mut self.nodes[node.index()];
-        let deadline = LocalTime(
-            rt.clock
-                .local(self.now)
-                .0
-                .saturating_add(delay.0.min(i64::MAX as u64) as i64),
-        );
-        let fire_at = rt.clock.when_local_reaches(deadline, self.now);
-        rt.timers.insert(
-            id,
-            TimerEntry {
-                deadline,
-                fire_at,
-                timer,
-            },
-        );
-        self.push(fire_at, Ev::Timer { node, id });
-        id
-    }
-
-    pub(crate) fn sync(&mut self, node: NodeId) {
-        let writes = self.nodes[node.index()].storage.sync();
-        self.trace(&Record::Sync { node, writes });
-    }
-
-    pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
-        self.trace(&Record::observe(node, &value));
-        self.observations.push(Observed {
-            time: self.now,
-            node,
-            value,
-        });
-    }
-
-    pub(crate) fn annotate(&mut self, node: NodeId, text: String) {
-        self.trace(&Record::Note { node, text: &text });
-    }
-
-    fn log_fault(&mut self, record: FaultRecord) {
-        self.trace(&Record::Fault(&record));
-        self.fault_log.push((self.now, record));
-    }
-}
-
 /// Builds a fresh process for a node: at the start and after every restart.
 pub type Factory<P> = Box<dyn FnMut(NodeId) -> P>;
 
 /// One simulation run.
 pub struct Simulation<P: Process> {
-    core: Core<P>,
+    world: World<P>,
     procs: Vec<Option<P>>,
     factory: Factory<P>,
     plan: Vec<Planned>,
@@ -417,7 +136,7 @@ impl<P: Process> Simulation<P> {
         );
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
-            core: Core {
+            world: World {
                 now: SimTime::ZERO,
                 seq: 0,
                 queue: EventQueue::with_capacity(1024),
@@ -440,18 +159,18 @@ impl<P: Process> Simulation<P> {
 
     /// Writes the trace as JSON Lines to `w`.
     pub fn trace_to(&mut self, w: Box<dyn std::io::Write>) {
-        self.core.tracer.set_writer(w);
+        self.world.tracer.set_writer(w);
     }
 
     /// Records the running hash after every event (to locate a divergence between two runs).
     pub fn record_running_hashes(&mut self) {
-        self.core.tracer.running = Some(Vec::new());
-        self.core.tracer.log = Some(crate::trace::EventLog::default());
+        self.world.tracer.running = Some(Vec::new());
+        self.world.tracer.log = Some(crate::trace::EventLog::default());
     }
 
     /// Keeps the JSON text of the `index`-th hashed event; see [`RunResult::captured`].
     pub fn capture_event(&mut self, index: u64) {
-        self.core.tracer.capture(index);
+        self.world.tracer.capture(index);
     }
 
     /// The fault plan this run will apply.
@@ -461,7 +180,7 @@ impl<P: Process> Simulation<P> {
 
     /// The local clock of each node (offset and drift as drawn).
     pub fn clock(&self, node: NodeId) -> Clock {
-        self.core.nodes[node.index()].clock
+        self.world.nodes[node.index()].clock
     }
 
     /// Runs to the end and returns what happened. Trace-file I/O errors are returned after the
@@ -470,43 +189,43 @@ impl<P: Process> Simulation<P> {
         let end = SimTime(self.config.end_time().0);
         let events_max = self.config.events_max;
         // Boot every node, then schedule faults, the phase change and the clients.
-        for i in 0..self.core.node_count {
+        for i in 0..self.world.node_count {
             self.with_proc(NodeId(i), |p, ctx| p.on_start(ctx));
         }
         for (i, p) in self.plan.iter().enumerate() {
             let at = p.at;
-            self.core.push(at, Ev::Fault(i as u32));
+            self.world.push(at, Ev::Fault(i as u32));
         }
         if self.config.liveness.is_some() {
-            self.core
+            self.world
                 .push(SimTime(self.config.duration.0), Ev::Liveness);
         }
-        let open_loop = self.core.clients.open_loop();
-        for (c, at) in self.core.clients.first_ticks() {
+        let open_loop = self.world.clients.open_loop();
+        for (c, at) in self.world.clients.first_ticks() {
             let ev = if open_loop {
                 Ev::ClientArrival(c)
             } else {
                 Ev::ClientTick(c)
             };
-            self.core.push(at, ev);
+            self.world.push(at, ev);
         }
         let mut hit_events_max = false;
-        while let Some(time) = self.core.queue.peek_time() {
+        while let Some(time) = self.world.queue.peek_time() {
             if time > end.0 {
                 break;
             }
-            if self.core.stats.events >= events_max {
+            if self.world.stats.events >= events_max {
                 hit_events_max = true;
                 break;
             }
-            let entry = self.core.queue.pop().expect("peeked");
+            let entry = self.world.queue.pop().expect("peeked");
             self.dispatch(entry);
         }
         if !hit_events_max {
-            self.core.now = self.core.now.max(end);
+            self.world.now = self.world.now.max(end);
         }
-        self.core.stats.in_flight_at_end = self
-            .core
+        self.world.stats.in_flight_at_end = self
+            .world
             .queue
             .iter()
             .filter(|e| {
@@ -516,28 +235,28 @@ impl<P: Process> Simulation<P> {
                 )
             })
             .count() as u64;
-        let io = self.core.tracer.finish();
-        let captured = self.core.tracer.captured();
-        let core = self.core;
-        let client_count = core.clients.count();
+        let io = self.world.tracer.finish();
+        let captured = self.world.tracer.captured();
+        let world = self.world;
+        let client_count = world.clients.count();
         let result = RunResult {
             seed: self.config.seed,
-            trace_hash: core.tracer.digest(),
-            stats: core.stats,
-            end: core.now,
+            trace_hash: world.tracer.digest(),
+            stats: world.stats,
+            end: world.now,
             hit_events_max,
-            history: core.clients.history,
-            observations: core.observations,
-            fault_log: core.fault_log,
-            final_status: core.nodes.iter().map(|n| n.status).collect(),
+            history: world.clients.history,
+            observations: world.observations,
+            fault_log: world.fault_log,
+            final_status: world.nodes.iter().map(|n| n.status).collect(),
             liveness_start: self
                 .config
                 .liveness
                 .map(|_| SimTime(self.config.duration.0)),
-            running_hashes: core.tracer.running,
-            event_log: core.tracer.log,
+            running_hashes: world.tracer.running,
+            event_log: world.tracer.log,
             plan: self.plan,
-            node_count: core.node_count,
+            node_count: world.node_count,
             client_count,
             captured,
         };
@@ -550,7 +269,7 @@ impl<P: Process> Simulation<P> {
             .as_mut()
             .expect("handler called on a crashed node");
         let mut ctx = Context {
-            core: &mut self.core,
+            world: &mut self.world,
             node,
         };
         f(p, &mut ctx);
@@ -561,11 +280,11 @@ impl<P: Process> Simulation<P> {
     /// before the `Resume` event scheduled for the same instant.
     #[inline]
     fn status(&mut self, node: NodeId) -> NodeStatus {
-        let status = self.core.nodes[node.index()].status;
+        let status = self.world.nodes[node.index()].status;
         if let NodeStatus::Paused(until) = status {
-            if self.core.now >= until {
-                self.core.nodes[node.index()].status = NodeStatus::Up;
-                self.core.log_fault(FaultRecord::Resume(node));
+            if self.world.now >= until {
+                self.world.nodes[node.index()].status = NodeStatus::Up;
+                self.world.log_fault(FaultRecord::Resume(node));
                 return NodeStatus::Up;
             }
         }
@@ -575,7 +294,7 @@ impl<P: Process> Simulation<P> {
     /// Re-queues an event for a paused node at its resume time, keeping its sequence number
     /// so that events held back by one pause are released in their original order.
     fn hold(&mut self, until: SimTime, seq: u64, ev: Ev<P>) {
-        self.core.queue.push(until.0, seq, ev);
+        self.world.queue.push(until.0, seq, ev);
     }
 
     /// Advances time to `entry` and handles it. Time never moves backward: every event is
@@ -584,12 +303,12 @@ impl<P: Process> Simulation<P> {
     fn dispatch(&mut self, entry: Entry<Ev<P>>) {
         let (time, seq) = (entry.time(), entry.seq());
         assert!(
-            time >= self.core.now.0,
+            time >= self.world.now.0,
             "simulated time moved backward: event #{seq} at {} dispatched at {}",
             SimTime(time),
-            self.core.now
+            self.world.now
         );
-        self.core.now = SimTime(time);
+        self.world.now = SimTime(time);
         match entry.item {
             Ev::Msg { src, dst, msg } => {
                 let status = self.status(dst);
@@ -598,7 +317,7 @@ impl<P: Process> Simulation<P> {
                 }
                 let down = status == NodeStatus::Crashed;
                 if self
-                    .core
+                    .world
                     .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down)
                 {
                     self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
@@ -611,7 +330,7 @@ impl<P: Process> Simulation<P> {
                 }
                 let down = status == NodeStatus::Crashed;
                 if !self
-                    .core
+                    .world
                     .arrive(Endpoint::Client(client), Endpoint::Node(dst), seq, down)
                 {
                     return;
@@ -623,22 +342,22 @@ impl<P: Process> Simulation<P> {
             }
             Ev::ToClient { src, client, resp } => {
                 if !self
-                    .core
+                    .world
                     .arrive(Endpoint::Node(src), Endpoint::Client(client), seq, false)
                 {
                     return;
                 }
                 let (request_id, response) = *resp;
-                let now = self.core.now;
+                let now = self.world.now;
                 match self
-                    .core
+                    .world
                     .clients
                     .on_reply(client, src, request_id, response, now)
                 {
                     Reply::Complete(outcome, next) => {
                         self.trace_complete(client, request_id, &outcome);
                         if let Some(next) = next {
-                            self.core.push(next, Ev::ClientTick(client));
+                            self.world.push(next, Ev::ClientTick(client));
                         }
                     }
                     // A redirect: the same request to another node, under the first timeout.
@@ -646,32 +365,32 @@ impl<P: Process> Simulation<P> {
                         node,
                         request_id,
                         request,
-                    } => self.core.send_request(client, node, request_id, request),
+                    } => self.world.send_request(client, node, request_id, request),
                     Reply::Ignored => {}
                 }
             }
             Ev::Timer { node, id } => self.fire_timer(node, id, seq),
             Ev::Fault(i) => {
-                self.core.stats.events += 1;
+                self.world.stats.events += 1;
                 let action = self.plan[i as usize].action.clone();
                 self.apply(action);
             }
             Ev::ClientTick(c) => {
-                self.core.stats.events += 1;
-                let now = self.core.now;
-                if let Some(issue) = self.core.clients.tick(c, now) {
+                self.world.stats.events += 1;
+                let now = self.world.now;
+                if let Some(issue) = self.world.clients.tick(c, now) {
                     self.send_issue(c, issue);
                 }
             }
             Ev::ClientArrival(c) => {
-                self.core.stats.events += 1;
-                let now = self.core.now;
-                let (issue, next) = self.core.clients.arrive(c, now);
+                self.world.stats.events += 1;
+                let now = self.world.now;
+                let (issue, next) = self.world.clients.arrive(c, now);
                 if let Some(issue) = issue {
                     self.send_issue(c, issue);
                 }
                 if let Some(next) = next {
-                    self.core.push(next, Ev::ClientArrival(c));
+                    self.world.push(next, Ev::ClientArrival(c));
                 }
             }
             Ev::ClientTimeout {
@@ -679,21 +398,21 @@ impl<P: Process> Simulation<P> {
                 request_id,
                 attempt,
             } => {
-                let now = self.core.now;
+                let now = self.world.now;
                 match self
-                    .core
+                    .world
                     .clients
                     .on_timeout(client, request_id, attempt, now)
                 {
                     Timeout::Resend(issue) => {
-                        self.core.stats.events += 1;
+                        self.world.stats.events += 1;
                         self.send_issue(client, issue);
                     }
                     Timeout::GaveUp(next) => {
-                        self.core.stats.events += 1;
+                        self.world.stats.events += 1;
                         self.trace_complete(client, request_id, &Outcome::Unknown);
                         if let Some(next) = next {
-                            self.core.push(next, Ev::ClientTick(client));
+                            self.world.push(next, Ev::ClientTick(client));
                         }
                     }
                     Timeout::Ignored => {}
@@ -701,18 +420,18 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Resume(node) => {
                 // Usually already resumed by `status` when the first held event was released.
-                if self.core.nodes[node.index()].status == NodeStatus::Paused(self.core.now) {
-                    self.core.stats.events += 1;
+                if self.world.nodes[node.index()].status == NodeStatus::Paused(self.world.now) {
+                    self.world.stats.events += 1;
                     let _ = self.status(node);
                 }
             }
             Ev::Liveness => {
-                self.core.stats.events += 1;
-                self.core.net.heal();
-                self.core.net.reset_links();
-                self.core.log_fault(FaultRecord::LivenessStart);
-                for i in 0..self.core.node_count {
-                    if self.core.nodes[i as usize].status == NodeStatus::Crashed {
+                self.world.stats.events += 1;
+                self.world.net.heal();
+                self.world.net.reset_links();
+                self.world.log_fault(FaultRecord::LivenessStart);
+                for i in 0..self.world.node_count {
+                    if self.world.nodes[i as usize].status == NodeStatus::Crashed {
                         self.restart(NodeId(i));
                     }
                 }
@@ -724,27 +443,27 @@ impl<P: Process> Simulation<P> {
     /// resend) and arms its timeout.
     fn send_issue(&mut self, c: ClientId, issue: Issue) {
         let retry = issue.attempt > 0;
-        self.core.trace(&Record::invoke(
+        self.world.trace(&Record::invoke(
             c,
             issue.node,
             issue.request_id,
             &issue.request,
             retry,
         ));
-        self.core.push(
-            self.core.now + issue.timeout,
+        self.world.push(
+            self.world.now + issue.timeout,
             Ev::ClientTimeout {
                 client: c,
                 request_id: issue.request_id,
                 attempt: issue.attempt,
             },
         );
-        self.core
+        self.world
             .send_request(c, issue.node, issue.request_id, issue.request);
     }
 
     fn trace_complete(&mut self, client: ClientId, req: RequestId, outcome: &Outcome) {
-        self.core.trace(&Record::Complete {
+        self.world.trace(&Record::Complete {
             client,
             req,
             outcome,
@@ -752,9 +471,9 @@ impl<P: Process> Simulation<P> {
     }
 
     fn fire_timer(&mut self, node: NodeId, id: TimerId, seq: u64) {
-        let now = self.core.now;
+        let now = self.world.now;
         let status = self.status(node);
-        let rt = &mut self.core.nodes[node.index()];
+        let rt = &mut self.world.nodes[node.index()];
         match status {
             NodeStatus::Crashed => return,
             NodeStatus::Paused(until) => {
@@ -774,46 +493,46 @@ impl<P: Process> Simulation<P> {
             if e.fire_at == now {
                 let t = rt.clock.when_local_reaches(e.deadline, now);
                 e.fire_at = t;
-                self.core.push(t, Ev::Timer { node, id });
+                self.world.push(t, Ev::Timer { node, id });
             }
             return;
         }
         let e = rt.timers.remove(&id).expect("present");
-        self.core.stats.events += 1;
-        self.core.stats.timers_fired += 1;
-        self.core.trace(&Record::timer(node, id, &e.timer));
+        self.world.stats.events += 1;
+        self.world.stats.timers_fired += 1;
+        self.world.trace(&Record::timer(node, id, &e.timer));
         self.with_proc(node, |p, ctx| p.on_timer(ctx, e.timer));
     }
 
     fn restart(&mut self, node: NodeId) {
-        let rt = &mut self.core.nodes[node.index()];
+        let rt = &mut self.world.nodes[node.index()];
         if rt.status != NodeStatus::Crashed {
             return;
         }
         rt.status = NodeStatus::Up;
         self.procs[node.index()] = Some((self.factory)(node));
-        self.core.log_fault(FaultRecord::Restart(node));
+        self.world.log_fault(FaultRecord::Restart(node));
         self.with_proc(node, |p, ctx| p.on_recover(ctx));
     }
 
     fn apply(&mut self, action: Action) {
-        let now = self.core.now;
+        let now = self.world.now;
         match action {
             Action::RemoveCut(id) => {
-                self.core.net.remove_partition(id);
-                self.core.log_fault(FaultRecord::RemoveCut(id));
+                self.world.net.remove_partition(id);
+                self.world.log_fault(FaultRecord::RemoveCut(id));
             }
             Action::Apply(fault, cut_id) => match fault {
                 Fault::Partition(p) => {
-                    self.core.net.add_partition(cut_id, &p);
-                    self.core.log_fault(FaultRecord::Partition(cut_id, p));
+                    self.world.net.add_partition(cut_id, &p);
+                    self.world.log_fault(FaultRecord::Partition(cut_id, p));
                 }
                 Fault::Heal => {
-                    self.core.net.heal();
-                    self.core.log_fault(FaultRecord::Heal);
+                    self.world.net.heal();
+                    self.world.log_fault(FaultRecord::Heal);
                 }
                 Fault::Crash(n) => {
-                    let rt = &mut self.core.nodes[n.index()];
+                    let rt = &mut self.world.nodes[n.index()];
                     if rt.status == NodeStatus::Crashed {
                         return;
                     }
@@ -821,25 +540,25 @@ impl<P: Process> Simulation<P> {
                     rt.timers.clear();
                     let lost = rt.storage.crash();
                     self.procs[n.index()] = None;
-                    self.core.log_fault(FaultRecord::Crash(n));
-                    self.core.trace(&Record::LostWrites {
+                    self.world.log_fault(FaultRecord::Crash(n));
+                    self.world.trace(&Record::LostWrites {
                         node: n,
                         writes: lost,
                     });
                 }
                 Fault::Restart(n) => self.restart(n),
                 Fault::Pause(n, d) => {
-                    let rt = &mut self.core.nodes[n.index()];
+                    let rt = &mut self.world.nodes[n.index()];
                     if rt.status != NodeStatus::Up {
                         return;
                     }
                     let until = now.saturating_add(d);
                     rt.status = NodeStatus::Paused(until);
-                    self.core.push(until, Ev::Resume(n));
-                    self.core.log_fault(FaultRecord::Pause(n, until));
+                    self.world.push(until, Ev::Resume(n));
+                    self.world.log_fault(FaultRecord::Pause(n, until));
                 }
                 Fault::ClockJump(n, delta) => {
-                    let rt = &mut self.core.nodes[n.index()];
+                    let rt = &mut self.world.nodes[n.index()];
                     rt.clock.offset_ns = rt.clock.offset_ns.saturating_add(delta);
                     let clock = rt.clock;
                     let mut earlier = Vec::new();
@@ -851,17 +570,17 @@ impl<P: Process> Simulation<P> {
                         }
                     }
                     for (t, id) in earlier {
-                        self.core.push(t, Ev::Timer { node: n, id });
+                        self.world.push(t, Ev::Timer { node: n, id });
                     }
-                    self.core.log_fault(FaultRecord::ClockJump(n, delta));
+                    self.world.log_fault(FaultRecord::ClockJump(n, delta));
                 }
                 Fault::SetLink { from, to, link } => {
-                    self.core.net.set_link(from, to, &link);
-                    self.core.log_fault(FaultRecord::SetLink);
+                    self.world.net.set_link(from, to, &link);
+                    self.world.log_fault(FaultRecord::SetLink);
                 }
                 Fault::ResetLinks => {
-                    self.core.net.reset_links();
-                    self.core.log_fault(FaultRecord::ResetLinks);
+                    self.world.net.reset_links();
+                    self.world.log_fault(FaultRecord::ResetLinks);
                 }
             },
         }
@@ -879,6 +598,7 @@ pub fn run<P: Process>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::SimDuration;
 
     /// A process that does nothing.
     struct Idle;
@@ -898,9 +618,9 @@ mod tests {
     #[should_panic(expected = "simulated time moved backward")]
     fn dispatch_refuses_an_event_in_the_past() {
         let mut sim = Simulation::new(SimConfig::basic(2, SimDuration::from_millis(10)), |_| Idle);
-        sim.core.now = SimTime(5_000);
-        sim.core.push(SimTime(4_000), Ev::Liveness);
-        let entry = sim.core.queue.pop().expect("pushed");
+        sim.world.now = SimTime(5_000);
+        sim.world.push(SimTime(4_000), Ev::Liveness);
+        let entry = sim.world.queue.pop().expect("pushed");
         sim.dispatch(entry);
     }
 }

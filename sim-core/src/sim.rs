@@ -6,9 +6,10 @@
 //! the end of the run's simulated time or after `events_max` events, whichever comes first.
 //!
 //! Per-event work on the hot path (a message delivery): one heap pop, one status check, one
-//! partition check (skipped when no partition is active), the trace-hash words, the handler,
-//! and for each send one route decision and one heap push. Nothing is allocated except the
-//! message itself; nothing is formatted unless a trace file is attached.
+//! partition check (skipped when no partition is active), one trace record (its words folded
+//! into the hash), the handler, and for each send one route decision, one trace record and
+//! one heap push (`World::route`, `World::arrive` in `world.rs`). Nothing is allocated except
+//! the message itself; nothing is formatted unless a trace file is attached.
 
 use std::collections::BTreeMap;
 
@@ -20,11 +21,11 @@ use crate::history::{History, Outcome};
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
 use crate::network::Network;
 use crate::process::{Context, Process};
-use crate::queue::{Entry, EventQueue};
+use crate::queue::Entry;
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
 use crate::time::SimTime;
-use crate::trace::{Record, Tracer};
+use crate::trace::Record;
 use crate::world::{Ev, NodeRt, Observed, World};
 
 pub use crate::faults::FaultRecord;
@@ -136,20 +137,7 @@ impl<P: Process> Simulation<P> {
         );
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
-            world: World {
-                now: SimTime::ZERO,
-                seq: 0,
-                queue: EventQueue::with_capacity(1024),
-                node_count: n,
-                nodes,
-                net,
-                tracer: Tracer::new(),
-                stats: Stats::default(),
-                clients,
-                observations: Vec::new(),
-                fault_log: Vec::new(),
-                next_timer: 0,
-            },
+            world: World::new(nodes, net, clients),
             procs,
             factory: Box::new(factory),
             plan,

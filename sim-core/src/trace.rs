@@ -1,8 +1,8 @@
 //! The run's trace: a stable 64-bit hash over every event, and optionally a JSON Lines file.
 //!
-//! The engine describes each event once, as a [`Record`], and hands it to [`Tracer::record`].
-//! [`Record::words`] is the only code that turns an event into hashed words; the running hash,
-//! the per-event hashes and the [`EventLog`] all fold those same words, and the JSON line (only
+//! The engine describes each event once, as a `Record`, and hands it to `Tracer::record`.
+//! `Record::words` is the only code that turns an event into hashed words; the trace hash,
+//! the running hashes and the [`EventLog`] all take those same words, and the JSON line (only
 //! when a writer is attached) is written from the same `Record` afterwards. Nothing else in the
 //! crate can reach the hash, so whether a trace file is written cannot change it: by
 //! construction, not because two copies of the words agree.
@@ -159,9 +159,9 @@ mod tag {
     pub const RETRY: u64 = 19;
 }
 
-/// One event as the trace sees it: the hash folds its [`words`](Record::words), the trace file
+/// One event as the trace sees it: the hash folds its `words`, the trace file
 /// shows it as one JSON line. Payloads are hashed when the record is built (see
-/// [`Record::send`]); their `Debug` text is only formatted when a file is written.
+/// `Record::send`); their `Debug` text is only formatted when a file is written.
 pub(crate) enum Record<'a> {
     /// A message enters the network (or is refused by it: a `Drop` with the same id follows).
     Send {

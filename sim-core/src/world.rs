@@ -137,7 +137,8 @@ impl Stats {
 /// The world: everything a run changes, and what handlers reach through their `Context`.
 pub(crate) struct World<P: ProcessTypes> {
     pub(crate) now: SimTime,
-    pub(crate) seq: u64,
+    /// The last sequence number given out (events and message ids share it).
+    seq: u64,
     pub(crate) queue: EventQueue<Ev<P>>,
     pub(crate) node_count: u32,
     pub(crate) nodes: Vec<NodeRt<P>>,
@@ -147,10 +148,28 @@ pub(crate) struct World<P: ProcessTypes> {
     pub(crate) clients: Clients,
     pub(crate) observations: Vec<Observed<P::Observation>>,
     pub(crate) fault_log: Vec<(SimTime, FaultRecord)>,
-    pub(crate) next_timer: u64,
+    next_timer: u64,
 }
 
 impl<P: ProcessTypes> World<P> {
+    /// The world at time zero: `nodes` booted, nothing queued, nothing traced.
+    pub(crate) fn new(nodes: Vec<NodeRt<P>>, net: Network, clients: Clients) -> World<P> {
+        World {
+            now: SimTime::ZERO,
+            seq: 0,
+            queue: EventQueue::with_capacity(1024),
+            node_count: nodes.len() as u32,
+            nodes,
+            net,
+            tracer: Tracer::new(),
+            stats: Stats::default(),
+            clients,
+            observations: Vec::new(),
+            fault_log: Vec::new(),
+            next_timer: 0,
+        }
+    }
+
     #[inline]
     pub(crate) fn push(&mut self, time: SimTime, ev: Ev<P>) -> u64 {
         let seq = self.next_seq();

@@ -51,6 +51,159 @@ impl SimConfig {
             None => self.duration,
         }
     }
+
+    /// Checks what the engine relies on: every node and client id a field names is in range,
+    /// every probability is in `[0, 1]`, latency distributions and workloads can be sampled.
+    /// The error names the first bad field, e.g. `faults[2].fault: node n7 is out of range
+    /// (node_count 5)`. [`crate::Simulation::new`] panics on an error: a configuration that
+    /// fails here is a caller's bug (the `scenarios` crate reports file errors before this).
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.node_count;
+        let clients = self.clients.count;
+        let node = |field: &str, id: NodeId| -> Result<(), String> {
+            if id.0 < n {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{field}: node {id} is out of range (node_count {n})"
+                ))
+            }
+        };
+        let group = |field: &str, g: &Group| -> Result<(), String> {
+            for (i, &id) in g.nodes.iter().enumerate() {
+                node(&format!("{field}.nodes[{i}]"), id)?;
+            }
+            for (i, &c) in g.clients.iter().enumerate() {
+                if c.0 >= clients {
+                    return Err(format!(
+                        "{field}.clients[{i}]: client {c} is out of range (clients.count {clients})"
+                    ));
+                }
+            }
+            Ok(())
+        };
+        if n == 0 {
+            return Err("node_count: a simulation needs at least one node".to_string());
+        }
+        match &self.topology {
+            Topology::FullMesh | Topology::Ring => {}
+            Topology::Star { center } => node("topology.center", *center)?,
+            Topology::Edges(edges) => {
+                for (i, &(a, b)) in edges.iter().enumerate() {
+                    node(&format!("topology.edges[{i}]"), a)?;
+                    node(&format!("topology.edges[{i}]"), b)?;
+                }
+            }
+        }
+        check_link("network.default", &self.network.default)?;
+        for (i, o) in self.network.overrides.iter().enumerate() {
+            let field = format!("network.overrides[{i}]");
+            node(&format!("{field}.from"), o.from)?;
+            node(&format!("{field}.to"), o.to)?;
+            check_link(&format!("{field}.link"), &o.link)?;
+        }
+        if let TargetPolicy::Fixed(id) = self.clients.target {
+            node("clients.target", id)?;
+        }
+        match self.clients.workload {
+            Workload::KeyValue {
+                keys,
+                get,
+                put,
+                cas,
+                append,
+                ..
+            } => {
+                if keys == 0 {
+                    return Err("clients.workload.keys: a key-value workload needs keys".into());
+                }
+                if u64::from(get) + u64::from(put) + u64::from(cas) + u64::from(append) == 0 {
+                    return Err("clients.workload: the get/put/cas/append weights are all 0".into());
+                }
+            }
+            Workload::Transactions {
+                keys, keys_per_txn, ..
+            } => {
+                let most = keys.min(crate::txn::KEYS_PER_TXN_MAX);
+                if keys_per_txn == 0 || keys_per_txn > most {
+                    return Err(format!(
+                        "clients.workload.keys_per_txn: {keys_per_txn} is not in 1..={most} (keys {keys})"
+                    ));
+                }
+            }
+            Workload::None | Workload::Broadcast { .. } => {}
+        }
+        if let Some(rate) = self.clients.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!("clients.rate: {rate} is not a positive number"));
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let field = format!("faults[{i}].fault");
+            match &f.fault {
+                Fault::Crash(id) | Fault::Restart(id) | Fault::Pause(id, _) => node(&field, *id)?,
+                Fault::ClockJump(id, _) => node(&field, *id)?,
+                Fault::Partition(p) => match p {
+                    Partition::Split(groups) => {
+                        for (g, grp) in groups.iter().enumerate() {
+                            group(&format!("{field}.groups[{g}]"), grp)?;
+                        }
+                    }
+                    Partition::Isolate(id) => node(&field, *id)?,
+                    Partition::OneWay { from, to } => {
+                        group(&format!("{field}.from"), from)?;
+                        group(&format!("{field}.to"), to)?;
+                    }
+                    Partition::Bridge {
+                        left,
+                        right,
+                        bridge,
+                    } => {
+                        group(&format!("{field}.left"), left)?;
+                        group(&format!("{field}.right"), right)?;
+                        node(&format!("{field}.bridge"), *bridge)?;
+                    }
+                },
+                Fault::SetLink { from, to, link } => {
+                    if let Some(id) = from {
+                        node(&format!("{field}.from"), *id)?;
+                    }
+                    if let Some(id) = to {
+                        node(&format!("{field}.to"), *id)?;
+                    }
+                    check_link(&format!("{field}.link"), link)?;
+                }
+                Fault::Heal | Fault::ResetLinks => {}
+            }
+        }
+        if let Some(nem) = &self.nemesis {
+            check_probability("nemesis.loss", nem.loss)?;
+            check_probability("nemesis.duplicate", nem.duplicate)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_probability(field: &str, p: f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(format!("{field}: probability {p} is outside [0, 1]"))
+    }
+}
+
+fn check_link(field: &str, link: &LinkConfig) -> Result<(), String> {
+    check_probability(&format!("{field}.drop"), link.drop)?;
+    check_probability(&format!("{field}.duplicate"), link.duplicate)?;
+    match link.latency {
+        Latency::Uniform { min, max } if min > max => Err(format!(
+            "{field}.latency: uniform min {min} is above max {max}"
+        )),
+        Latency::Pareto { shape, .. } if !(shape.is_finite() && shape > 0.0) => Err(format!(
+            "{field}.latency: pareto shape {shape} is not a positive number"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Which nodes are linked. Clients reach every node (subject to partitions).

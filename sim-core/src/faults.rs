@@ -3,7 +3,8 @@
 //! The nemesis draws its whole schedule from its own seeded stream before the run starts, so
 //! the faults of a seed are known up front (and printed, and later shrunk) and never depend on
 //! what the protocol does. Each random fault lasts a drawn duration and is then undone by an
-//! action of its own (restart, heal of that cut, link reset).
+//! action of its own (restart, heal of that cut, link reset). A [`FaultRecord`] is what the
+//! engine logs when it applies one.
 
 use crate::config::{
     Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault,
@@ -32,6 +33,38 @@ pub struct Planned {
 pub enum Origin {
     Schedule,
     Nemesis,
+}
+
+/// A fault-related change of the world, as recorded for checkers and reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultRecord {
+    Crash(NodeId),
+    Restart(NodeId),
+    Pause(NodeId, SimTime),
+    Resume(NodeId),
+    ClockJump(NodeId, i64),
+    Partition(u64, Partition),
+    RemoveCut(u64),
+    Heal,
+    SetLink,
+    ResetLinks,
+    /// The fault phase ended and everything healed; the liveness phase starts.
+    LivenessStart,
+}
+
+impl FaultRecord {
+    /// Whether this record ends a fault (something got better).
+    pub fn is_heal(&self) -> bool {
+        matches!(
+            self,
+            FaultRecord::Restart(_)
+                | FaultRecord::Resume(_)
+                | FaultRecord::RemoveCut(_)
+                | FaultRecord::Heal
+                | FaultRecord::ResetLinks
+                | FaultRecord::LivenessStart
+        )
+    }
 }
 
 /// Builds the complete fault plan of a run, sorted by time (schedule before nemesis at a tie).

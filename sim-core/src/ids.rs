@@ -1,4 +1,4 @@
-//! Identifiers of the things that exchange messages: nodes and clients.
+//! Identifiers of the things that exchange messages (nodes and clients) and of timers.
 //!
 //! Nodes are numbered `0..node_count`, clients `0..client_count`. Both are network endpoints,
 //! so partitions apply to clients too; `Endpoint` names either, and `EndpointIndex` packs one
@@ -80,3 +80,8 @@ impl fmt::Display for Endpoint {
 /// A client's request number; with the client id it names one logical operation, so that a
 /// retried request can be recognised (and deduplicated) by the service.
 pub type RequestId = u64;
+
+/// Names a pending timer so it can be cancelled. Numbered from 1 in the order timers are set
+/// (across all nodes), so it is also the timer's id in the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);

@@ -26,12 +26,13 @@ pub mod storage;
 pub mod time;
 pub mod trace;
 pub mod txn;
+mod world;
 
 pub use config::SimConfig;
 pub use history::{History, Operation, Outcome};
-pub use ids::{ClientId, Endpoint, NodeId, RequestId};
+pub use ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
 pub use kv::KvStore;
-pub use process::{Context, Observed, Process, TimerId};
+pub use process::{Context, Observed, Process};
 pub use protocol::{Check, CheckInput, CheckKind, CheckList, FieldError, NoParams, Protocol};
 pub use rng::{Probability, SimRng, StreamLabel};
 pub use service::{Key, Request, Response, Service, Value};

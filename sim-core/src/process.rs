@@ -12,8 +12,15 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::history::Outcome;
-use crate::{ClientId, NodeId, Request, RequestId, Response};
+use crate::ids::{ClientId, NodeId, RequestId};
+use crate::rng::SimRng;
+use crate::service::{Request, Response};
+use crate::storage::Storage;
+use crate::time::{LocalTime, SimDuration};
+use crate::world::{ProcessTypes, World};
+
+pub use crate::ids::TimerId;
+pub use crate::world::Observed;
 
 /// A protocol's per-node state machine.
 pub trait Process: Sized + 'static {
@@ -55,15 +62,20 @@ pub trait Process: Sized + 'static {
     }
 }
 
-/// A process's handle on the world while it handles one event.
-pub struct Context<'a, P: Process> {
-    pub(crate) core: &'a mut crate::sim::Core<P>,
-    pub(crate) node: NodeId,
+/// The world's state is generic over a process's types only; every `Process` supplies them.
+impl<P: Process> ProcessTypes for P {
+    type Msg = P::Msg;
+    type Timer = P::Timer;
+    type StoreKey = P::StoreKey;
+    type StoreValue = P::StoreValue;
+    type Observation = P::Observation;
 }
 
-/// Names a pending timer so it can be cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TimerId(pub u64);
+/// A process's handle on the world while it handles one event.
+pub struct Context<'a, P: Process> {
+    pub(crate) world: &'a mut World<P>,
+    pub(crate) node: NodeId,
+}
 
 impl<'a, P: Process> Context<'a, P> {
     /// This node's id.
@@ -75,37 +87,37 @@ impl<'a, P: Process> Context<'a, P> {
     /// Number of nodes in the cluster (ids `0..node_count`).
     #[inline]
     pub fn node_count(&self) -> u32 {
-        self.core.node_count
+        self.world.node_count
     }
 
     /// This node's local clock reading (offset, drift and jumps applied).
     #[inline]
-    pub fn local_time(&self) -> crate::LocalTime {
-        self.core.nodes[self.node.index()]
+    pub fn local_time(&self) -> LocalTime {
+        self.world.nodes[self.node.index()]
             .clock
-            .local(self.core.now)
+            .local(self.world.now)
     }
 
     /// This node's random stream.
     #[inline]
-    pub fn rng(&mut self) -> &mut crate::SimRng {
-        &mut self.core.nodes[self.node.index()].rng
+    pub fn rng(&mut self) -> &mut SimRng {
+        &mut self.world.nodes[self.node.index()].rng
     }
 
     /// Sends `msg` to `to` through the network.
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
-        self.core.send_node(self.node, to, msg);
+        self.world.send_node(self.node, to, msg);
     }
 
     /// Number of nodes this node has a topology link to.
     pub fn neighbour_count(&self) -> usize {
-        self.core.net.neighbour_count(self.node)
+        self.world.net.neighbour_count(self.node)
     }
 
     /// The `k`-th neighbour in a stable order, `k < neighbour_count()`.
     pub fn neighbour(&self, k: usize) -> NodeId {
-        self.core.net.neighbour(self.node, k)
+        self.world.net.neighbour(self.node, k)
     }
 
     /// A uniformly random neighbour (drawn from this node's stream), or `None` if it has none.
@@ -119,60 +131,43 @@ impl<'a, P: Process> Context<'a, P> {
     }
 
     /// Sets a timer to fire when this node's local clock has advanced by `delay`.
-    pub fn set_timer(&mut self, delay: crate::SimDuration, timer: P::Timer) -> TimerId {
-        self.core.set_timer(self.node, delay, timer)
+    pub fn set_timer(&mut self, delay: SimDuration, timer: P::Timer) -> TimerId {
+        self.world.set_timer(self.node, delay, timer)
     }
 
     /// Cancels a pending timer; cancelling a fired or unknown timer does nothing.
     pub fn cancel_timer(&mut self, id: TimerId) {
-        self.core.nodes[self.node.index()].timers.remove(&id.0);
+        self.world.nodes[self.node.index()].timers.remove(&id);
     }
 
     /// The node's store. Writes are volatile until [`Context::sync`].
     #[inline]
-    pub fn storage(&mut self) -> &mut crate::Storage<P::StoreKey, P::StoreValue> {
-        &mut self.core.nodes[self.node.index()].storage
+    pub fn storage(&mut self) -> &mut Storage<P::StoreKey, P::StoreValue> {
+        &mut self.world.nodes[self.node.index()].storage
     }
 
     /// Makes every write so far durable (an fsync).
     pub fn sync(&mut self) {
-        self.core.sync(self.node);
+        self.world.sync(self.node);
     }
 
     /// Answers a client's request.
     pub fn reply(&mut self, client: ClientId, request_id: RequestId, response: Response) {
-        self.core
+        self.world
             .send_reply(self.node, client, request_id, response);
     }
 
     /// Records a fact for the protocol's invariant checks (hashed and traced).
     pub fn observe(&mut self, observation: P::Observation) {
-        self.core.observe(self.node, observation);
+        self.world.observe(self.node, observation);
     }
 
     /// Adds free text to the trace file. `text` is only called when a trace file is being
     /// written; annotations are not part of the trace hash.
     #[inline]
     pub fn annotate(&mut self, text: impl FnOnce() -> String) {
-        if self.core.tracer.is_writing() {
-            self.core.annotate(self.node, text());
+        if self.world.tracer.is_writing() {
+            self.world.annotate(self.node, text());
         }
-    }
-}
-
-/// One observation, stamped by the engine with the true time and the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed<O> {
-    pub time: crate::SimTime,
-    pub node: NodeId,
-    pub value: O,
-}
-
-/// Maps an operation outcome to the words used in hashes and traces.
-pub(crate) fn outcome_code(o: &Outcome) -> u64 {
-    match o {
-        Outcome::Ok(_) => 1,
-        Outcome::Fail => 2,
-        Outcome::Unknown => 3,
     }
 }

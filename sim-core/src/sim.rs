@@ -1,4 +1,4 @@
-//! The engine: one `Simulation` owns the world and runs the event loop.
+//! The engine: one `Simulation` owns the world (`world.rs`) and runs the event loop.
 //!
 //! Events are ordered by `(time, sequence number)`; the sequence number is assigned when an
 //! event is scheduled, so ties are broken by scheduling order and never by addresses or hash
@@ -6,9 +6,10 @@
 //! the end of the run's simulated time or after `events_max` events, whichever comes first.
 //!
 //! Per-event work on the hot path (a message delivery): one heap pop, one status check, one
-//! partition check (skipped when no partition is active), the trace-hash words, the handler,
-//! and for each send one route decision and one heap push. Nothing is allocated except the
-//! message itself; nothing is formatted unless a trace file is attached.
+//! partition check (skipped when no partition is active), one trace record (its words folded
+//! into the hash), the handler, and for each send one route decision, one trace record and
+//! one heap push (`World::route`, `World::arrive` in `world.rs`). Nothing is allocated except
+//! the message itself; nothing is formatted unless a trace file is attached.
 
 use std::collections::BTreeMap;
 
@@ -17,131 +18,18 @@ use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
 use crate::faults::{self, Action, Planned};
 use crate::history::{History, Outcome};
-use crate::network::{Network, Route};
-use crate::process::{outcome_code, Context, Observed, Process, TimerId};
-use crate::queue::{Entry, EventQueue};
+use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
+use crate::network::Network;
+use crate::process::{Context, Process};
+use crate::queue::Entry;
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
-use crate::trace::{endpoint_word, json, stable_hash, tag, DropReason, Tracer};
-use crate::{
-    ClientId, Endpoint, LocalTime, NodeId, Request, RequestId, Response, SimDuration, SimTime,
-};
+use crate::time::SimTime;
+use crate::trace::Record;
+use crate::world::{Ev, NodeRt, Observed, World};
 
-/// A node's liveness status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeStatus {
-    Up,
-    Crashed,
-    /// Frozen until this time.
-    Paused(SimTime),
-}
-
-pub(crate) struct TimerEntry<T> {
-    deadline: LocalTime,
-    /// The earliest time a heap event for this timer is scheduled.
-    fire_at: SimTime,
-    timer: T,
-}
-
-pub(crate) struct NodeRt<P: Process> {
-    pub(crate) status: NodeStatus,
-    pub(crate) clock: Clock,
-    pub(crate) rng: SimRng,
-    pub(crate) storage: Storage<P::StoreKey, P::StoreValue>,
-    pub(crate) timers: BTreeMap<u64, TimerEntry<P::Timer>>,
-}
-
-enum Ev<P: Process> {
-    /// A node-to-node message (the hot path: kept small).
-    Msg {
-        src: u32,
-        dst: u32,
-        msg: P::Msg,
-    },
-    /// A client's request on its way to a node.
-    ToNode {
-        client: u32,
-        dst: u32,
-        req: Box<(RequestId, Request)>,
-    },
-    /// A node's reply on its way to a client.
-    ToClient {
-        src: u32,
-        client: u32,
-        resp: Box<(RequestId, Response)>,
-    },
-    Timer {
-        node: u32,
-        id: u64,
-    },
-    Fault(u32),
-    ClientTick(u32),
-    /// Open loop: a request arrives at the client.
-    ClientArrival(u32),
-    ClientTimeout {
-        client: u32,
-        request_id: RequestId,
-        attempt: u32,
-    },
-    Resume(u32),
-    Liveness,
-}
-
-/// Counters of one run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Dispatched events (deliveries, timers, faults, client actions).
-    pub events: u64,
-    pub messages_sent: u64,
-    pub messages_delivered: u64,
-    /// Dropped messages by reason, indexed like [`DropReason::ALL`].
-    pub dropped: [u64; 4],
-    pub duplicated: u64,
-    pub timers_fired: u64,
-    /// Messages still in flight when the run ended (neither delivered nor dropped).
-    pub in_flight_at_end: u64,
-}
-
-impl Stats {
-    pub fn messages_dropped(&self) -> u64 {
-        self.dropped.iter().sum()
-    }
-    pub fn dropped_by(&self, r: DropReason) -> u64 {
-        self.dropped[r as usize]
-    }
-}
-
-/// A fault-related change of the world, as recorded for checkers and reports.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FaultRecord {
-    Crash(NodeId),
-    Restart(NodeId),
-    Pause(NodeId, SimTime),
-    Resume(NodeId),
-    ClockJump(NodeId, i64),
-    Partition(u64, crate::config::Partition),
-    RemoveCut(u64),
-    Heal,
-    SetLink,
-    ResetLinks,
-    /// The fault phase ended and everything healed; the liveness phase starts.
-    LivenessStart,
-}
-
-impl FaultRecord {
-    /// Whether this record ends a fault (something got better).
-    pub fn is_heal(&self) -> bool {
-        matches!(
-            self,
-            FaultRecord::Restart(_)
-                | FaultRecord::Resume(_)
-                | FaultRecord::RemoveCut(_)
-                | FaultRecord::Heal
-                | FaultRecord::ResetLinks
-                | FaultRecord::LivenessStart
-        )
-    }
-}
+pub use crate::faults::FaultRecord;
+pub use crate::world::{NodeStatus, Stats};
 
 /// Everything a run produced that checkers and reports may read.
 #[derive(Debug)]
@@ -183,299 +71,12 @@ impl<O> RunResult<O> {
     }
 }
 
-/// The engine state that handlers reach through their `Context`.
-pub(crate) struct Core<P: Process> {
-    pub(crate) now: SimTime,
-    seq: u64,
-    queue: EventQueue<Ev<P>>,
-    pub(crate) node_count: u32,
-    pub(crate) nodes: Vec<NodeRt<P>>,
-    pub(crate) net: Network,
-    pub(crate) tracer: Tracer,
-    pub(crate) stats: Stats,
-    clients: Clients,
-    observations: Vec<Observed<P::Observation>>,
-    fault_log: Vec<(SimTime, FaultRecord)>,
-    next_timer: u64,
-}
-
-impl<P: Process> Core<P> {
-    #[inline]
-    fn push(&mut self, time: SimTime, ev: Ev<P>) -> u64 {
-        self.seq += 1;
-        let seq = self.seq;
-        self.queue.push(time.0, seq, ev);
-        seq
-    }
-
-    #[inline]
-    fn trace_drop(&mut self, src: Endpoint, dst: Endpoint, id: u64, reason: DropReason) {
-        self.stats.dropped[reason as usize] += 1;
-        self.tracer.event(
-            self.now,
-            &[
-                tag::DROP,
-                endpoint_word(src),
-                endpoint_word(dst),
-                id,
-                reason as u64,
-            ],
-        );
-        self.tracer.write(self.now, "drop", |l| {
-            json::field_endpoint(l, "from", src);
-            json::field_endpoint(l, "to", dst);
-            json::field_num(l, "id", id);
-            json::field_str(l, "reason", reason.name());
-        });
-    }
-
-    #[inline]
-    pub(crate) fn send_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
-        self.stats.messages_sent += 1;
-        let route = self.net.route(from.index(), to.index());
-        let h = stable_hash(&msg);
-        match route {
-            Route::Drop(reason) => {
-                // A message that never enters the network still gets an id (for the trace).
-                self.seq += 1;
-                let id = self.seq;
-                self.trace_send(Endpoint::Node(from), Endpoint::Node(to), id, h, &msg);
-                self.trace_drop(Endpoint::Node(from), Endpoint::Node(to), id, reason);
-            }
-            Route::Deliver { latency, copy } => {
-                if let Some(extra) = copy {
-                    self.stats.duplicated += 1;
-                    let copy_id = self.push(
-                        self.now.saturating_add(SimDuration(extra)),
-                        Ev::Msg {
-                            src: from.0,
-                            dst: to.0,
-                            msg: msg.clone(),
-                        },
-                    );
-                    self.tracer.event(self.now, &[tag::DUPLICATE, copy_id]);
-                    self.tracer
-                        .write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
-                }
-                let at = self.now.saturating_add(SimDuration(latency));
-                if self.tracer.is_writing() {
-                    let id = self.push(
-                        at,
-                        Ev::Msg {
-                            src: from.0,
-                            dst: to.0,
-                            msg: msg.clone(),
-                        },
-                    );
-                    self.trace_send(Endpoint::Node(from), Endpoint::Node(to), id, h, &msg);
-                } else {
-                    self.seq += 1;
-                    let id = self.seq;
-                    self.tracer.event(
-                        self.now,
-                        &[tag::SEND, u64::from(from.0), u64::from(to.0), id, h],
-                    );
-                    self.queue.push(
-                        at.0,
-                        id,
-                        Ev::Msg {
-                            src: from.0,
-                            dst: to.0,
-                            msg,
-                        },
-                    );
-                }
-            }
-        }
-    }
-
-    #[inline]
-    fn trace_send(
-        &mut self,
-        from: Endpoint,
-        to: Endpoint,
-        id: u64,
-        h: u64,
-        msg: &impl std::fmt::Debug,
-    ) {
-        self.tracer.event(
-            self.now,
-            &[tag::SEND, endpoint_word(from), endpoint_word(to), id, h],
-        );
-        self.tracer.write(self.now, "send", |l| {
-            json::field_endpoint(l, "from", from);
-            json::field_endpoint(l, "to", to);
-            json::field_num(l, "id", id);
-            json::field_debug(l, "msg", msg);
-        });
-    }
-
-    pub(crate) fn send_reply(
-        &mut self,
-        from: NodeId,
-        client: ClientId,
-        request_id: RequestId,
-        response: Response,
-    ) {
-        self.stats.messages_sent += 1;
-        let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
-        let route = self
-            .net
-            .route(src.dense(self.node_count), dst.dense(self.node_count));
-        let h = stable_hash(&(request_id, &response));
-        let payload = (request_id, response);
-        self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToClient {
-            src: from.0,
-            client: client.0,
-            resp: Box::new(b),
-        });
-    }
-
-    fn send_request(
-        &mut self,
-        client: ClientId,
-        to: NodeId,
-        request_id: RequestId,
-        request: Request,
-    ) {
-        self.stats.messages_sent += 1;
-        let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
-        let route = self
-            .net
-            .route(src.dense(self.node_count), dst.dense(self.node_count));
-        let h = stable_hash(&(request_id, &request));
-        let payload = (request_id, request);
-        self.route_client_message(src, dst, route, h, &payload, |b| Ev::ToNode {
-            client: client.0,
-            dst: to.0,
-            req: Box::new(b),
-        });
-    }
-
-    fn route_client_message<T: Clone + std::fmt::Debug>(
-        &mut self,
-        src: Endpoint,
-        dst: Endpoint,
-        route: Route,
-        h: u64,
-        payload: &T,
-        make: impl Fn(T) -> Ev<P>,
-    ) {
-        match route {
-            Route::Drop(reason) => {
-                self.seq += 1;
-                let id = self.seq;
-                self.trace_send(src, dst, id, h, payload);
-                self.trace_drop(src, dst, id, reason);
-            }
-            Route::Deliver { latency, copy } => {
-                if let Some(extra) = copy {
-                    self.stats.duplicated += 1;
-                    let copy_id = self.push(
-                        self.now.saturating_add(SimDuration(extra)),
-                        make(payload.clone()),
-                    );
-                    self.tracer.event(self.now, &[tag::DUPLICATE, copy_id]);
-                    self.tracer
-                        .write(self.now, "duplicate", |l| json::field_num(l, "id", copy_id));
-                }
-                let id = self.push(
-                    self.now.saturating_add(SimDuration(latency)),
-                    make(payload.clone()),
-                );
-                self.trace_send(src, dst, id, h, payload);
-            }
-        }
-    }
-
-    pub(crate) fn set_timer(
-        &mut self,
-        node: NodeId,
-        delay: SimDuration,
-        timer: P::Timer,
-    ) -> TimerId {
-        self.next_timer += 1;
-        let id = self.next_timer;
-        let rt = &mut self.nodes[node.index()];
-        let deadline = LocalTime(
-            rt.clock
-                .local(self.now)
-                .0
-                .saturating_add(delay.0.min(i64::MAX as u64) as i64),
-        );
-        let fire_at = rt.clock.when_local_reaches(deadline, self.now);
-        rt.timers.insert(
-            id,
-            TimerEntry {
-                deadline,
-                fire_at,
-                timer,
-            },
-        );
-        self.push(fire_at, Ev::Timer { node: node.0, id });
-        TimerId(id)
-    }
-
-    pub(crate) fn sync(&mut self, node: NodeId) {
-        let n = self.nodes[node.index()].storage.sync();
-        self.tracer
-            .event(self.now, &[tag::SYNC, u64::from(node.0), n as u64]);
-        self.tracer.write(self.now, "sync", |l| {
-            json::field_node(l, "node", node);
-            json::field_num(l, "writes", n);
-        });
-    }
-
-    pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
-        self.tracer.event(
-            self.now,
-            &[tag::OBSERVE, u64::from(node.0), stable_hash(&value)],
-        );
-        self.tracer.write(self.now, "observe", |l| {
-            json::field_node(l, "node", node);
-            json::field_debug(l, "what", &value);
-        });
-        self.observations.push(Observed {
-            time: self.now,
-            node,
-            value,
-        });
-    }
-
-    pub(crate) fn annotate(&mut self, node: NodeId, text: String) {
-        self.tracer.write(self.now, "note", |l| {
-            json::field_node(l, "node", node);
-            json::field_str(l, "text", &text);
-        });
-    }
-
-    fn log_fault(&mut self, record: FaultRecord) {
-        let (code, a, b) = match &record {
-            FaultRecord::Crash(n) => (tag::CRASH, u64::from(n.0), 0),
-            FaultRecord::Restart(n) => (tag::RESTART, u64::from(n.0), 0),
-            FaultRecord::Pause(n, until) => (tag::PAUSE, u64::from(n.0), until.0),
-            FaultRecord::Resume(n) => (tag::RESUME, u64::from(n.0), 0),
-            FaultRecord::ClockJump(n, d) => (tag::CLOCK_JUMP, u64::from(n.0), *d as u64),
-            FaultRecord::Partition(id, _) => (tag::PARTITION, *id, 0),
-            FaultRecord::RemoveCut(id) => (tag::HEAL, *id, 0),
-            FaultRecord::Heal => (tag::HEAL, 0, 0),
-            FaultRecord::SetLink => (tag::LINK, 1, 0),
-            FaultRecord::ResetLinks => (tag::LINK, 0, 0),
-            FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
-        };
-        self.tracer.event(self.now, &[code, a, b]);
-        self.tracer
-            .write(self.now, "fault", |l| json::field_debug(l, "what", &record));
-        self.fault_log.push((self.now, record));
-    }
-}
-
 /// Builds a fresh process for a node: at the start and after every restart.
 pub type Factory<P> = Box<dyn FnMut(NodeId) -> P>;
 
 /// One simulation run.
 pub struct Simulation<P: Process> {
-    core: Core<P>,
+    world: World<P>,
     procs: Vec<Option<P>>,
     factory: Factory<P>,
     plan: Vec<Planned>,
@@ -484,7 +85,15 @@ pub struct Simulation<P: Process> {
 
 impl<P: Process> Simulation<P> {
     /// Builds the world for `config`; `factory` creates each node's process.
+    ///
+    /// # Panics
+    ///
+    /// When `config` fails [`SimConfig::check`] (a node id out of range, a probability outside
+    /// `[0, 1]`, …); the message names the field.
     pub fn new(config: SimConfig, mut factory: impl FnMut(NodeId) -> P + 'static) -> Simulation<P> {
+        if let Err(e) = config.check() {
+            panic!("invalid SimConfig: {e}");
+        }
         let seed = config.seed;
         let n = config.node_count;
         let mut clock_rng = SimRng::new(seed, StreamLabel::Clocks);
@@ -528,20 +137,7 @@ impl<P: Process> Simulation<P> {
         );
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
-            core: Core {
-                now: SimTime::ZERO,
-                seq: 0,
-                queue: EventQueue::with_capacity(1024),
-                node_count: n,
-                nodes,
-                net,
-                tracer: Tracer::new(),
-                stats: Stats::default(),
-                clients,
-                observations: Vec::new(),
-                fault_log: Vec::new(),
-                next_timer: 0,
-            },
+            world: World::new(nodes, net, clients),
             procs,
             factory: Box::new(factory),
             plan,
@@ -551,18 +147,18 @@ impl<P: Process> Simulation<P> {
 
     /// Writes the trace as JSON Lines to `w`.
     pub fn trace_to(&mut self, w: Box<dyn std::io::Write>) {
-        self.core.tracer.set_writer(w);
+        self.world.tracer.set_writer(w);
     }
 
     /// Records the running hash after every event (to locate a divergence between two runs).
     pub fn record_running_hashes(&mut self) {
-        self.core.tracer.running = Some(Vec::new());
-        self.core.tracer.log = Some(crate::trace::EventLog::default());
+        self.world.tracer.running = Some(Vec::new());
+        self.world.tracer.log = Some(crate::trace::EventLog::default());
     }
 
     /// Keeps the JSON text of the `index`-th hashed event; see [`RunResult::captured`].
     pub fn capture_event(&mut self, index: u64) {
-        self.core.tracer.capture(index);
+        self.world.tracer.capture(index);
     }
 
     /// The fault plan this run will apply.
@@ -572,7 +168,7 @@ impl<P: Process> Simulation<P> {
 
     /// The local clock of each node (offset and drift as drawn).
     pub fn clock(&self, node: NodeId) -> Clock {
-        self.core.nodes[node.index()].clock
+        self.world.nodes[node.index()].clock
     }
 
     /// Runs to the end and returns what happened. Trace-file I/O errors are returned after the
@@ -581,44 +177,43 @@ impl<P: Process> Simulation<P> {
         let end = SimTime(self.config.end_time().0);
         let events_max = self.config.events_max;
         // Boot every node, then schedule faults, the phase change and the clients.
-        for i in 0..self.core.node_count {
+        for i in 0..self.world.node_count {
             self.with_proc(NodeId(i), |p, ctx| p.on_start(ctx));
         }
         for (i, p) in self.plan.iter().enumerate() {
             let at = p.at;
-            self.core.push(at, Ev::Fault(i as u32));
+            self.world.push(at, Ev::Fault(i as u32));
         }
         if self.config.liveness.is_some() {
-            self.core
+            self.world
                 .push(SimTime(self.config.duration.0), Ev::Liveness);
         }
-        let open_loop = self.core.clients.open_loop();
-        for (c, at) in self.core.clients.first_ticks() {
+        let open_loop = self.world.clients.open_loop();
+        for (c, at) in self.world.clients.first_ticks() {
             let ev = if open_loop {
-                Ev::ClientArrival(c.0)
+                Ev::ClientArrival(c)
             } else {
-                Ev::ClientTick(c.0)
+                Ev::ClientTick(c)
             };
-            self.core.push(at, ev);
+            self.world.push(at, ev);
         }
         let mut hit_events_max = false;
-        while let Some(time) = self.core.queue.peek_time() {
+        while let Some(time) = self.world.queue.peek_time() {
             if time > end.0 {
                 break;
             }
-            if self.core.stats.events >= events_max {
+            if self.world.stats.events >= events_max {
                 hit_events_max = true;
                 break;
             }
-            let entry = self.core.queue.pop().expect("peeked");
-            self.core.now = SimTime(entry.time());
+            let entry = self.world.queue.pop().expect("peeked");
             self.dispatch(entry);
         }
         if !hit_events_max {
-            self.core.now = self.core.now.max(end);
+            self.world.now = self.world.now.max(end);
         }
-        self.core.stats.in_flight_at_end = self
-            .core
+        self.world.stats.in_flight_at_end = self
+            .world
             .queue
             .iter()
             .filter(|e| {
@@ -628,28 +223,28 @@ impl<P: Process> Simulation<P> {
                 )
             })
             .count() as u64;
-        let io = self.core.tracer.finish();
-        let captured = self.core.tracer.captured();
-        let core = self.core;
-        let client_count = core.clients.count();
+        let io = self.world.tracer.finish();
+        let captured = self.world.tracer.captured();
+        let world = self.world;
+        let client_count = world.clients.count();
         let result = RunResult {
             seed: self.config.seed,
-            trace_hash: core.tracer.digest(),
-            stats: core.stats,
-            end: core.now,
+            trace_hash: world.tracer.digest(),
+            stats: world.stats,
+            end: world.now,
             hit_events_max,
-            history: core.clients.history,
-            observations: core.observations,
-            fault_log: core.fault_log,
-            final_status: core.nodes.iter().map(|n| n.status).collect(),
+            history: world.clients.history,
+            observations: world.observations,
+            fault_log: world.fault_log,
+            final_status: world.nodes.iter().map(|n| n.status).collect(),
             liveness_start: self
                 .config
                 .liveness
                 .map(|_| SimTime(self.config.duration.0)),
-            running_hashes: core.tracer.running,
-            event_log: core.tracer.log,
+            running_hashes: world.tracer.running,
+            event_log: world.tracer.log,
             plan: self.plan,
-            node_count: core.node_count,
+            node_count: world.node_count,
             client_count,
             captured,
         };
@@ -662,7 +257,7 @@ impl<P: Process> Simulation<P> {
             .as_mut()
             .expect("handler called on a crashed node");
         let mut ctx = Context {
-            core: &mut self.core,
+            world: &mut self.world,
             node,
         };
         f(p, &mut ctx);
@@ -672,12 +267,12 @@ impl<P: Process> Simulation<P> {
     /// back by it is dispatched: held events keep their (older) sequence numbers, so they pop
     /// before the `Resume` event scheduled for the same instant.
     #[inline]
-    fn status(&mut self, node: u32) -> NodeStatus {
-        let status = self.core.nodes[node as usize].status;
+    fn status(&mut self, node: NodeId) -> NodeStatus {
+        let status = self.world.nodes[node.index()].status;
         if let NodeStatus::Paused(until) = status {
-            if self.core.now >= until {
-                self.core.nodes[node as usize].status = NodeStatus::Up;
-                self.core.log_fault(FaultRecord::Resume(NodeId(node)));
+            if self.world.now >= until {
+                self.world.nodes[node.index()].status = NodeStatus::Up;
+                self.world.log_fault(FaultRecord::Resume(node));
                 return NodeStatus::Up;
             }
         }
@@ -687,85 +282,70 @@ impl<P: Process> Simulation<P> {
     /// Re-queues an event for a paused node at its resume time, keeping its sequence number
     /// so that events held back by one pause are released in their original order.
     fn hold(&mut self, until: SimTime, seq: u64, ev: Ev<P>) {
-        self.core.queue.push(until.0, seq, ev);
+        self.world.queue.push(until.0, seq, ev);
     }
 
+    /// Advances time to `entry` and handles it. Time never moves backward: every event is
+    /// scheduled at or after the instant that scheduled it, so an earlier one is an engine bug.
     #[inline]
     fn dispatch(&mut self, entry: Entry<Ev<P>>) {
-        let seq = entry.seq();
+        let (time, seq) = (entry.time(), entry.seq());
+        assert!(
+            time >= self.world.now.0,
+            "simulated time moved backward: event #{seq} at {} dispatched at {}",
+            SimTime(time),
+            self.world.now
+        );
+        self.world.now = SimTime(time);
         match entry.item {
             Ev::Msg { src, dst, msg } => {
                 let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {
                     return self.hold(until, seq, Ev::Msg { src, dst, msg });
                 }
-                self.core.stats.events += 1;
-                let (s, d) = (Endpoint::Node(NodeId(src)), Endpoint::Node(NodeId(dst)));
-                if status == NodeStatus::Crashed {
-                    return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
+                let down = status == NodeStatus::Crashed;
+                if self
+                    .world
+                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down)
+                {
+                    self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
                 }
-                if self.core.net.cut(src as usize, dst as usize) {
-                    return self.core.trace_drop(s, d, seq, DropReason::Partition);
-                }
-                self.core.stats.messages_delivered += 1;
-                self.core.tracer.event(
-                    self.core.now,
-                    &[tag::DELIVER, u64::from(src), u64::from(dst), seq],
-                );
-                self.core.tracer.write(self.core.now, "deliver", |l| {
-                    json::field_endpoint(l, "from", s);
-                    json::field_endpoint(l, "to", d);
-                    json::field_num(l, "id", seq);
-                });
-                self.with_proc(NodeId(dst), |p, ctx| p.on_message(ctx, NodeId(src), msg));
             }
             Ev::ToNode { client, dst, req } => {
                 let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
-                self.core.stats.events += 1;
-                let (s, d) = (
-                    Endpoint::Client(ClientId(client)),
-                    Endpoint::Node(NodeId(dst)),
-                );
-                if status == NodeStatus::Crashed {
-                    return self.core.trace_drop(s, d, seq, DropReason::NodeDown);
+                let down = status == NodeStatus::Crashed;
+                if !self
+                    .world
+                    .arrive(Endpoint::Client(client), Endpoint::Node(dst), seq, down)
+                {
+                    return;
                 }
-                let n = self.core.node_count;
-                if self.core.net.cut(s.dense(n), d.dense(n)) {
-                    return self.core.trace_drop(s, d, seq, DropReason::Partition);
-                }
-                self.trace_deliver(s, d, seq);
                 let (request_id, request) = *req;
-                self.with_proc(NodeId(dst), |p, ctx| {
-                    p.on_client_request(ctx, ClientId(client), request_id, request)
+                self.with_proc(dst, |p, ctx| {
+                    p.on_client_request(ctx, client, request_id, request)
                 });
             }
             Ev::ToClient { src, client, resp } => {
-                self.core.stats.events += 1;
-                let (s, d) = (
-                    Endpoint::Node(NodeId(src)),
-                    Endpoint::Client(ClientId(client)),
-                );
-                let n = self.core.node_count;
-                if self.core.net.cut(s.dense(n), d.dense(n)) {
-                    return self.core.trace_drop(s, d, seq, DropReason::Partition);
+                if !self
+                    .world
+                    .arrive(Endpoint::Node(src), Endpoint::Client(client), seq, false)
+                {
+                    return;
                 }
-                self.trace_deliver(s, d, seq);
                 let (request_id, response) = *resp;
-                let now = self.core.now;
-                match self.core.clients.on_reply(
-                    ClientId(client),
-                    NodeId(src),
-                    request_id,
-                    response,
-                    now,
-                ) {
+                let now = self.world.now;
+                match self
+                    .world
+                    .clients
+                    .on_reply(client, src, request_id, response, now)
+                {
                     Reply::Complete(outcome, next) => {
-                        self.trace_complete(ClientId(client), request_id, &outcome);
+                        self.trace_complete(client, request_id, &outcome);
                         if let Some(next) = next {
-                            self.core.push(next, Ev::ClientTick(client));
+                            self.world.push(next, Ev::ClientTick(client));
                         }
                     }
                     // A redirect: the same request to another node, under the first timeout.
@@ -773,34 +353,32 @@ impl<P: Process> Simulation<P> {
                         node,
                         request_id,
                         request,
-                    } => self
-                        .core
-                        .send_request(ClientId(client), node, request_id, request),
+                    } => self.world.send_request(client, node, request_id, request),
                     Reply::Ignored => {}
                 }
             }
             Ev::Timer { node, id } => self.fire_timer(node, id, seq),
             Ev::Fault(i) => {
-                self.core.stats.events += 1;
+                self.world.stats.events += 1;
                 let action = self.plan[i as usize].action.clone();
                 self.apply(action);
             }
             Ev::ClientTick(c) => {
-                self.core.stats.events += 1;
-                let now = self.core.now;
-                if let Some(issue) = self.core.clients.tick(ClientId(c), now) {
+                self.world.stats.events += 1;
+                let now = self.world.now;
+                if let Some(issue) = self.world.clients.tick(c, now) {
                     self.send_issue(c, issue);
                 }
             }
             Ev::ClientArrival(c) => {
-                self.core.stats.events += 1;
-                let now = self.core.now;
-                let (issue, next) = self.core.clients.arrive(ClientId(c), now);
+                self.world.stats.events += 1;
+                let now = self.world.now;
+                let (issue, next) = self.world.clients.arrive(c, now);
                 if let Some(issue) = issue {
                     self.send_issue(c, issue);
                 }
                 if let Some(next) = next {
-                    self.core.push(next, Ev::ClientArrival(c));
+                    self.world.push(next, Ev::ClientArrival(c));
                 }
             }
             Ev::ClientTimeout {
@@ -808,21 +386,21 @@ impl<P: Process> Simulation<P> {
                 request_id,
                 attempt,
             } => {
-                let now = self.core.now;
+                let now = self.world.now;
                 match self
-                    .core
+                    .world
                     .clients
-                    .on_timeout(ClientId(client), request_id, attempt, now)
+                    .on_timeout(client, request_id, attempt, now)
                 {
                     Timeout::Resend(issue) => {
-                        self.core.stats.events += 1;
+                        self.world.stats.events += 1;
                         self.send_issue(client, issue);
                     }
                     Timeout::GaveUp(next) => {
-                        self.core.stats.events += 1;
-                        self.trace_complete(ClientId(client), request_id, &Outcome::Unknown);
+                        self.world.stats.events += 1;
+                        self.trace_complete(client, request_id, &Outcome::Unknown);
                         if let Some(next) = next {
-                            self.core.push(next, Ev::ClientTick(client));
+                            self.world.push(next, Ev::ClientTick(client));
                         }
                     }
                     Timeout::Ignored => {}
@@ -830,18 +408,18 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Resume(node) => {
                 // Usually already resumed by `status` when the first held event was released.
-                if self.core.nodes[node as usize].status == NodeStatus::Paused(self.core.now) {
-                    self.core.stats.events += 1;
+                if self.world.nodes[node.index()].status == NodeStatus::Paused(self.world.now) {
+                    self.world.stats.events += 1;
                     let _ = self.status(node);
                 }
             }
             Ev::Liveness => {
-                self.core.stats.events += 1;
-                self.core.net.heal();
-                self.core.net.reset_links();
-                self.core.log_fault(FaultRecord::LivenessStart);
-                for i in 0..self.core.node_count {
-                    if self.core.nodes[i as usize].status == NodeStatus::Crashed {
+                self.world.stats.events += 1;
+                self.world.net.heal();
+                self.world.net.reset_links();
+                self.world.log_fault(FaultRecord::LivenessStart);
+                for i in 0..self.world.node_count {
+                    if self.world.nodes[i as usize].status == NodeStatus::Crashed {
                         self.restart(NodeId(i));
                     }
                 }
@@ -849,81 +427,41 @@ impl<P: Process> Simulation<P> {
         }
     }
 
-    fn trace_deliver(&mut self, s: Endpoint, d: Endpoint, seq: u64) {
-        self.core.stats.messages_delivered += 1;
-        self.core.tracer.event(
-            self.core.now,
-            &[tag::DELIVER, endpoint_word(s), endpoint_word(d), seq],
-        );
-        self.core.tracer.write(self.core.now, "deliver", |l| {
-            json::field_endpoint(l, "from", s);
-            json::field_endpoint(l, "to", d);
-            json::field_num(l, "id", seq);
-        });
-    }
-
     /// Sends a client's request (a first attempt is recorded as an invocation, a retry as a
     /// resend) and arms its timeout.
-    fn send_issue(&mut self, c: u32, issue: Issue) {
-        let now = self.core.now;
-        let words = [
-            if issue.attempt == 0 {
-                tag::INVOKE
-            } else {
-                tag::RETRY
-            },
-            u64::from(c),
-            u64::from(issue.node.0),
+    fn send_issue(&mut self, c: ClientId, issue: Issue) {
+        let retry = issue.attempt > 0;
+        self.world.trace(&Record::invoke(
+            c,
+            issue.node,
             issue.request_id,
-            stable_hash(&issue.request),
-        ];
-        self.core.tracer.event(now, &words);
-        let kind = if issue.attempt == 0 {
-            "invoke"
-        } else {
-            "retry"
-        };
-        self.core.tracer.write(now, kind, |l| {
-            json::field_endpoint(l, "client", Endpoint::Client(ClientId(c)));
-            json::field_node(l, "node", issue.node);
-            json::field_num(l, "req", issue.request_id);
-            json::field_debug(l, "op", &issue.request);
-        });
-        self.core.push(
-            now + issue.timeout,
+            &issue.request,
+            retry,
+        ));
+        self.world.push(
+            self.world.now + issue.timeout,
             Ev::ClientTimeout {
                 client: c,
                 request_id: issue.request_id,
                 attempt: issue.attempt,
             },
         );
-        self.core
-            .send_request(ClientId(c), issue.node, issue.request_id, issue.request);
+        self.world
+            .send_request(c, issue.node, issue.request_id, issue.request);
     }
 
-    fn trace_complete(&mut self, c: ClientId, request_id: RequestId, outcome: &Outcome) {
-        let now = self.core.now;
-        self.core.tracer.event(
-            now,
-            &[
-                tag::COMPLETE,
-                u64::from(c.0),
-                request_id,
-                outcome_code(outcome),
-                stable_hash(outcome),
-            ],
-        );
-        self.core.tracer.write(now, "complete", |l| {
-            json::field_endpoint(l, "client", Endpoint::Client(c));
-            json::field_num(l, "req", request_id);
-            json::field_debug(l, "outcome", outcome);
+    fn trace_complete(&mut self, client: ClientId, req: RequestId, outcome: &Outcome) {
+        self.world.trace(&Record::Complete {
+            client,
+            req,
+            outcome,
         });
     }
 
-    fn fire_timer(&mut self, node: u32, id: u64, seq: u64) {
-        let now = self.core.now;
+    fn fire_timer(&mut self, node: NodeId, id: TimerId, seq: u64) {
+        let now = self.world.now;
         let status = self.status(node);
-        let rt = &mut self.core.nodes[node as usize];
+        let rt = &mut self.world.nodes[node.index()];
         match status {
             NodeStatus::Crashed => return,
             NodeStatus::Paused(until) => {
@@ -943,54 +481,46 @@ impl<P: Process> Simulation<P> {
             if e.fire_at == now {
                 let t = rt.clock.when_local_reaches(e.deadline, now);
                 e.fire_at = t;
-                self.core.push(t, Ev::Timer { node, id });
+                self.world.push(t, Ev::Timer { node, id });
             }
             return;
         }
         let e = rt.timers.remove(&id).expect("present");
-        self.core.stats.events += 1;
-        self.core.stats.timers_fired += 1;
-        self.core.tracer.event(
-            now,
-            &[tag::TIMER, u64::from(node), id, stable_hash(&e.timer)],
-        );
-        self.core.tracer.write(now, "timer", |l| {
-            json::field_node(l, "node", NodeId(node));
-            json::field_num(l, "id", id);
-            json::field_debug(l, "timer", &e.timer);
-        });
-        self.with_proc(NodeId(node), |p, ctx| p.on_timer(ctx, e.timer));
+        self.world.stats.events += 1;
+        self.world.stats.timers_fired += 1;
+        self.world.trace(&Record::timer(node, id, &e.timer));
+        self.with_proc(node, |p, ctx| p.on_timer(ctx, e.timer));
     }
 
     fn restart(&mut self, node: NodeId) {
-        let rt = &mut self.core.nodes[node.index()];
+        let rt = &mut self.world.nodes[node.index()];
         if rt.status != NodeStatus::Crashed {
             return;
         }
         rt.status = NodeStatus::Up;
         self.procs[node.index()] = Some((self.factory)(node));
-        self.core.log_fault(FaultRecord::Restart(node));
+        self.world.log_fault(FaultRecord::Restart(node));
         self.with_proc(node, |p, ctx| p.on_recover(ctx));
     }
 
     fn apply(&mut self, action: Action) {
-        let now = self.core.now;
+        let now = self.world.now;
         match action {
             Action::RemoveCut(id) => {
-                self.core.net.remove_partition(id);
-                self.core.log_fault(FaultRecord::RemoveCut(id));
+                self.world.net.remove_partition(id);
+                self.world.log_fault(FaultRecord::RemoveCut(id));
             }
             Action::Apply(fault, cut_id) => match fault {
                 Fault::Partition(p) => {
-                    self.core.net.add_partition(cut_id, &p);
-                    self.core.log_fault(FaultRecord::Partition(cut_id, p));
+                    self.world.net.add_partition(cut_id, &p);
+                    self.world.log_fault(FaultRecord::Partition(cut_id, p));
                 }
                 Fault::Heal => {
-                    self.core.net.heal();
-                    self.core.log_fault(FaultRecord::Heal);
+                    self.world.net.heal();
+                    self.world.log_fault(FaultRecord::Heal);
                 }
                 Fault::Crash(n) => {
-                    let rt = &mut self.core.nodes[n.index()];
+                    let rt = &mut self.world.nodes[n.index()];
                     if rt.status == NodeStatus::Crashed {
                         return;
                     }
@@ -998,25 +528,25 @@ impl<P: Process> Simulation<P> {
                     rt.timers.clear();
                     let lost = rt.storage.crash();
                     self.procs[n.index()] = None;
-                    self.core.log_fault(FaultRecord::Crash(n));
-                    self.core.tracer.write(now, "lost-writes", |l| {
-                        json::field_node(l, "node", n);
-                        json::field_num(l, "writes", lost);
+                    self.world.log_fault(FaultRecord::Crash(n));
+                    self.world.trace(&Record::LostWrites {
+                        node: n,
+                        writes: lost,
                     });
                 }
                 Fault::Restart(n) => self.restart(n),
                 Fault::Pause(n, d) => {
-                    let rt = &mut self.core.nodes[n.index()];
+                    let rt = &mut self.world.nodes[n.index()];
                     if rt.status != NodeStatus::Up {
                         return;
                     }
                     let until = now.saturating_add(d);
                     rt.status = NodeStatus::Paused(until);
-                    self.core.push(until, Ev::Resume(n.0));
-                    self.core.log_fault(FaultRecord::Pause(n, until));
+                    self.world.push(until, Ev::Resume(n));
+                    self.world.log_fault(FaultRecord::Pause(n, until));
                 }
                 Fault::ClockJump(n, delta) => {
-                    let rt = &mut self.core.nodes[n.index()];
+                    let rt = &mut self.world.nodes[n.index()];
                     rt.clock.offset_ns = rt.clock.offset_ns.saturating_add(delta);
                     let clock = rt.clock;
                     let mut earlier = Vec::new();
@@ -1028,17 +558,17 @@ impl<P: Process> Simulation<P> {
                         }
                     }
                     for (t, id) in earlier {
-                        self.core.push(t, Ev::Timer { node: n.0, id });
+                        self.world.push(t, Ev::Timer { node: n, id });
                     }
-                    self.core.log_fault(FaultRecord::ClockJump(n, delta));
+                    self.world.log_fault(FaultRecord::ClockJump(n, delta));
                 }
                 Fault::SetLink { from, to, link } => {
-                    self.core.net.set_link(from, to, &link);
-                    self.core.log_fault(FaultRecord::SetLink);
+                    self.world.net.set_link(from, to, &link);
+                    self.world.log_fault(FaultRecord::SetLink);
                 }
                 Fault::ResetLinks => {
-                    self.core.net.reset_links();
-                    self.core.log_fault(FaultRecord::ResetLinks);
+                    self.world.net.reset_links();
+                    self.world.log_fault(FaultRecord::ResetLinks);
                 }
             },
         }
@@ -1051,4 +581,34 @@ pub fn run<P: Process>(
     factory: impl FnMut(NodeId) -> P + 'static,
 ) -> RunResult<P::Observation> {
     Simulation::new(config, factory).run().0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::SimDuration;
+
+    /// A process that does nothing.
+    struct Idle;
+
+    impl Process for Idle {
+        type Msg = ();
+        type Timer = ();
+        type StoreKey = u8;
+        type StoreValue = u8;
+        type Observation = ();
+        fn on_start(&mut self, _: &mut Context<'_, Self>) {}
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+    }
+
+    #[test]
+    #[should_panic(expected = "simulated time moved backward")]
+    fn dispatch_refuses_an_event_in_the_past() {
+        let mut sim = Simulation::new(SimConfig::basic(2, SimDuration::from_millis(10)), |_| Idle);
+        sim.world.now = SimTime(5_000);
+        sim.world.push(SimTime(4_000), Ev::Liveness);
+        let entry = sim.world.queue.pop().expect("pushed");
+        sim.dispatch(entry);
+    }
 }

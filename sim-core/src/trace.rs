@@ -1,10 +1,15 @@
 //! The run's trace: a stable 64-bit hash over every event, and optionally a JSON Lines file.
 //!
+//! The engine describes each event once, as a `Record`, and hands it to `Tracer::record`.
+//! `Record::words` is the only code that turns an event into hashed words; the trace hash,
+//! the running hashes and the [`EventLog`] all take those same words, and the JSON line (only
+//! when a writer is attached) is written from the same `Record` afterwards. Nothing else in the
+//! crate can reach the hash, so whether a trace file is written cannot change it: by
+//! construction, not because two copies of the words agree.
+//!
 //! The hash is always on and costs a few multiplications per event; it is what "same seed, same
-//! run" is checked against. The JSON Lines output is only produced when a writer is attached, so
-//! a run without `--trace` formats and allocates nothing for tracing. Free-text annotations from
-//! protocols are written to the file but never hashed, so attaching a trace file cannot change
-//! the hash.
+//! run" is checked against. A run without `--trace` formats and allocates nothing for tracing.
+//! Free-text annotations and lost-write counts are written to the file but never hashed.
 //!
 //! One JSON object per line, always with `t` (true time, ns) and `ev` (the kind); the remaining
 //! fields per kind are listed in ARCHITECTURE.md ("Trace format").
@@ -13,7 +18,10 @@ use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 
-use crate::{Endpoint, NodeId, SimTime};
+use crate::faults::FaultRecord;
+use crate::history::Outcome;
+use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
+use crate::time::SimTime;
 
 /// A hasher whose output depends only on the sequence of values written, never on the platform
 /// (`usize`/`isize` are widened to 64 bits) or on a per-process random key.
@@ -129,7 +137,7 @@ impl DropReason {
 }
 
 // Tags that start each event's words in the hash; never renumber (they define the hash).
-pub(crate) mod tag {
+mod tag {
     pub const SEND: u64 = 1;
     pub const DELIVER: u64 = 2;
     pub const DROP: u64 = 3;
@@ -149,6 +157,317 @@ pub(crate) mod tag {
     pub const SYNC: u64 = 17;
     pub const PHASE: u64 = 18;
     pub const RETRY: u64 = 19;
+}
+
+/// One event as the trace sees it: the hash folds its `words`, the trace file
+/// shows it as one JSON line. Payloads are hashed when the record is built (see
+/// `Record::send`); their `Debug` text is only formatted when a file is written.
+pub(crate) enum Record<'a> {
+    /// A message enters the network (or is refused by it: a `Drop` with the same id follows).
+    Send {
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+        hash: u64,
+        msg: &'a dyn Debug,
+    },
+    Deliver {
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+    },
+    Drop {
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+        reason: DropReason,
+    },
+    /// The network queued an extra copy of the message sent next, with this id.
+    Duplicate {
+        id: u64,
+    },
+    Timer {
+        node: NodeId,
+        id: TimerId,
+        hash: u64,
+        timer: &'a dyn Debug,
+    },
+    /// A client sends a request: its first attempt (`retry: false`) or a resend after a
+    /// timeout.
+    Invoke {
+        client: ClientId,
+        node: NodeId,
+        req: RequestId,
+        hash: u64,
+        op: &'a dyn Debug,
+        retry: bool,
+    },
+    Complete {
+        client: ClientId,
+        req: RequestId,
+        outcome: &'a Outcome,
+    },
+    Observe {
+        node: NodeId,
+        hash: u64,
+        what: &'a dyn Debug,
+    },
+    Sync {
+        node: NodeId,
+        writes: usize,
+    },
+    Fault(&'a FaultRecord),
+    /// Writes lost at a crash (not hashed).
+    LostWrites {
+        node: NodeId,
+        writes: usize,
+    },
+    /// A protocol's annotation (not hashed).
+    Note {
+        node: NodeId,
+        text: &'a str,
+    },
+}
+
+/// An event's hashed words (after its time): a kind tag, then at most four words.
+pub(crate) struct Words {
+    w: [u64; 5],
+    len: usize,
+}
+
+impl Words {
+    #[inline]
+    fn of<const N: usize>(words: [u64; N]) -> Words {
+        let mut w = [0; 5];
+        w[..N].copy_from_slice(&words);
+        Words { w, len: N }
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u64] {
+        &self.w[..self.len]
+    }
+}
+
+impl<'a> Record<'a> {
+    /// A message `id` sent from `from` to `to`; its payload is hashed here.
+    #[inline]
+    pub(crate) fn send<M: Hash + Debug>(from: Endpoint, to: Endpoint, id: u64, msg: &'a M) -> Self {
+        Record::Send {
+            from,
+            to,
+            id,
+            hash: stable_hash(msg),
+            msg,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn timer<T: Hash + Debug>(node: NodeId, id: TimerId, timer: &'a T) -> Self {
+        Record::Timer {
+            node,
+            id,
+            hash: stable_hash(timer),
+            timer,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn invoke<R: Hash + Debug>(
+        client: ClientId,
+        node: NodeId,
+        req: RequestId,
+        op: &'a R,
+        retry: bool,
+    ) -> Self {
+        Record::Invoke {
+            client,
+            node,
+            req,
+            hash: stable_hash(op),
+            op,
+            retry,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn observe<O: Hash + Debug>(node: NodeId, what: &'a O) -> Self {
+        Record::Observe {
+            node,
+            hash: stable_hash(what),
+            what,
+        }
+    }
+
+    /// The words this event folds into the trace hash (and the event log), or `None` for the
+    /// kinds that are not hashed. The only place an event becomes words: the tags and their
+    /// order define the hash, so never renumber or reorder them.
+    #[inline]
+    pub(crate) fn words(&self) -> Option<Words> {
+        let ep = endpoint_word;
+        let node = |n: &NodeId| u64::from(n.0);
+        Some(match self {
+            Record::Send {
+                from, to, id, hash, ..
+            } => Words::of([tag::SEND, ep(*from), ep(*to), *id, *hash]),
+            Record::Deliver { from, to, id } => Words::of([tag::DELIVER, ep(*from), ep(*to), *id]),
+            Record::Drop {
+                from,
+                to,
+                id,
+                reason,
+            } => Words::of([tag::DROP, ep(*from), ep(*to), *id, *reason as u64]),
+            Record::Duplicate { id } => Words::of([tag::DUPLICATE, *id]),
+            Record::Timer {
+                node: n, id, hash, ..
+            } => Words::of([tag::TIMER, node(n), id.0, *hash]),
+            Record::Invoke {
+                client,
+                node: n,
+                req,
+                hash,
+                retry,
+                ..
+            } => Words::of([
+                if *retry { tag::RETRY } else { tag::INVOKE },
+                u64::from(client.0),
+                node(n),
+                *req,
+                *hash,
+            ]),
+            Record::Complete {
+                client,
+                req,
+                outcome,
+            } => Words::of([
+                tag::COMPLETE,
+                u64::from(client.0),
+                *req,
+                outcome_code(outcome),
+                stable_hash(*outcome),
+            ]),
+            Record::Observe { node: n, hash, .. } => Words::of([tag::OBSERVE, node(n), *hash]),
+            Record::Sync { node: n, writes } => Words::of([tag::SYNC, node(n), *writes as u64]),
+            Record::Fault(f) => {
+                let (code, a, b) = match f {
+                    FaultRecord::Crash(n) => (tag::CRASH, node(n), 0),
+                    FaultRecord::Restart(n) => (tag::RESTART, node(n), 0),
+                    FaultRecord::Pause(n, until) => (tag::PAUSE, node(n), until.0),
+                    FaultRecord::Resume(n) => (tag::RESUME, node(n), 0),
+                    FaultRecord::ClockJump(n, d) => (tag::CLOCK_JUMP, node(n), *d as u64),
+                    FaultRecord::Partition(id, _) => (tag::PARTITION, *id, 0),
+                    FaultRecord::RemoveCut(id) => (tag::HEAL, *id, 0),
+                    FaultRecord::Heal => (tag::HEAL, 0, 0),
+                    FaultRecord::SetLink => (tag::LINK, 1, 0),
+                    FaultRecord::ResetLinks => (tag::LINK, 0, 0),
+                    FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
+                };
+                Words::of([code, a, b])
+            }
+            Record::LostWrites { .. } | Record::Note { .. } => return None,
+        })
+    }
+
+    /// The `ev` name of the JSON line.
+    fn kind(&self) -> &'static str {
+        match self {
+            Record::Send { .. } => "send",
+            Record::Deliver { .. } => "deliver",
+            Record::Drop { .. } => "drop",
+            Record::Duplicate { .. } => "duplicate",
+            Record::Timer { .. } => "timer",
+            Record::Invoke { retry: false, .. } => "invoke",
+            Record::Invoke { retry: true, .. } => "retry",
+            Record::Complete { .. } => "complete",
+            Record::Observe { .. } => "observe",
+            Record::Sync { .. } => "sync",
+            Record::Fault(_) => "fault",
+            Record::LostWrites { .. } => "lost-writes",
+            Record::Note { .. } => "note",
+        }
+    }
+
+    /// Appends the JSON fields after `"t":…,"ev":"…"` (listed in ARCHITECTURE.md).
+    fn json_fields(&self, l: &mut String) {
+        use json::*;
+        match self {
+            Record::Send {
+                from, to, id, msg, ..
+            } => {
+                field_endpoint(l, "from", *from);
+                field_endpoint(l, "to", *to);
+                field_num(l, "id", id);
+                field_debug(l, "msg", msg);
+            }
+            Record::Deliver { from, to, id } => {
+                field_endpoint(l, "from", *from);
+                field_endpoint(l, "to", *to);
+                field_num(l, "id", id);
+            }
+            Record::Drop {
+                from,
+                to,
+                id,
+                reason,
+            } => {
+                field_endpoint(l, "from", *from);
+                field_endpoint(l, "to", *to);
+                field_num(l, "id", id);
+                field_str(l, "reason", reason.name());
+            }
+            Record::Duplicate { id } => field_num(l, "id", id),
+            Record::Timer {
+                node, id, timer, ..
+            } => {
+                field_node(l, "node", *node);
+                field_num(l, "id", id.0);
+                field_debug(l, "timer", timer);
+            }
+            Record::Invoke {
+                client,
+                node,
+                req,
+                op,
+                ..
+            } => {
+                field_endpoint(l, "client", Endpoint::Client(*client));
+                field_node(l, "node", *node);
+                field_num(l, "req", req);
+                field_debug(l, "op", op);
+            }
+            Record::Complete {
+                client,
+                req,
+                outcome,
+            } => {
+                field_endpoint(l, "client", Endpoint::Client(*client));
+                field_num(l, "req", req);
+                field_debug(l, "outcome", outcome);
+            }
+            Record::Observe { node, what, .. } => {
+                field_node(l, "node", *node);
+                field_debug(l, "what", what);
+            }
+            Record::Sync { node, writes } | Record::LostWrites { node, writes } => {
+                field_node(l, "node", *node);
+                field_num(l, "writes", writes);
+            }
+            Record::Fault(f) => field_debug(l, "what", f),
+            Record::Note { node, text } => {
+                field_node(l, "node", *node);
+                field_str(l, "text", text);
+            }
+        }
+    }
+}
+
+/// Maps an operation outcome to the word that names it in the hash.
+fn outcome_code(o: &Outcome) -> u64 {
+    match o {
+        Outcome::Ok(_) => 1,
+        Outcome::Fail => 2,
+        Outcome::Unknown => 3,
+    }
 }
 
 /// Writes the trace: hashes every event and, when a writer is attached, one JSON line each.
@@ -214,9 +533,21 @@ impl Tracer {
         self.count
     }
 
-    /// Folds one event into the hash.
+    /// Records one event at true time `t`: folds its words into the hash (and the running
+    /// hashes and event log, when kept), then writes its JSON line if a writer is attached.
     #[inline]
-    pub(crate) fn event(&mut self, t: SimTime, words: &[u64]) {
+    pub(crate) fn record(&mut self, t: SimTime, r: &Record<'_>) {
+        if let Some(words) = r.words() {
+            self.fold(t, words.as_slice());
+        }
+        if self.out.is_some() {
+            self.write(t, r);
+        }
+    }
+
+    /// Folds one event's words into the hash.
+    #[inline]
+    fn fold(&mut self, t: SimTime, words: &[u64]) {
         self.hash.word(t.0);
         for &w in words {
             self.hash.word(w);
@@ -230,21 +561,22 @@ impl Tracer {
         }
     }
 
-    /// Writes one JSON line; `body` appends the fields after `"t":…,"ev":"…"`.
-    #[inline]
-    pub(crate) fn write(&mut self, t: SimTime, ev: &str, body: impl FnOnce(&mut String)) {
+    /// Writes one event's JSON line (only called with a writer attached; kept out of line so
+    /// that the hashing path stays small).
+    #[inline(never)]
+    fn write(&mut self, t: SimTime, r: &Record<'_>) {
         if let Some(out) = &mut self.out {
             let mut line = String::with_capacity(96);
             line.push_str("{\"t\":");
             line.push_str(&t.0.to_string());
             line.push_str(",\"ev\":\"");
-            line.push_str(ev);
+            line.push_str(r.kind());
             line.push('"');
-            body(&mut line);
+            r.json_fields(&mut line);
             line.push_str("}\n");
             if let Some((index, lines)) = &mut self.capture {
                 // Lines that are not hashed (notes, lost-writes) belong to no event index.
-                if self.count == *index + 1 && ev != "note" && ev != "lost-writes" {
+                if self.count == *index + 1 && r.words().is_some() {
                     lines.push(line.trim_end().to_string());
                 }
             }
@@ -388,7 +720,7 @@ fn describe_words(w: &[u64]) -> String {
 
 /// Hash words naming an endpoint: nodes as their id, clients offset into another range.
 #[inline]
-pub(crate) fn endpoint_word(e: Endpoint) -> u64 {
+fn endpoint_word(e: Endpoint) -> u64 {
     match e {
         Endpoint::Node(n) => u64::from(n.0),
         Endpoint::Client(c) => (1u64 << 32) | u64::from(c.0),
@@ -396,7 +728,7 @@ pub(crate) fn endpoint_word(e: Endpoint) -> u64 {
 }
 
 /// JSON helpers for the trace writer.
-pub(crate) mod json {
+mod json {
     use super::*;
 
     pub fn field_str(line: &mut String, key: &str, value: &str) {
@@ -465,6 +797,106 @@ mod tests {
         b.word(2);
         b.word(1);
         assert_ne!(a.digest(), b.digest());
+    }
+
+    /// Every kind of record: the same digest with and without a writer, the event log holds
+    /// exactly the hashed words, and the JSON lines keep their pinned shape.
+    #[test]
+    fn one_record_feeds_hash_log_and_file() {
+        use crate::config::Partition;
+        let (n1, c2) = (Endpoint::Node(NodeId(1)), Endpoint::Client(ClientId(2)));
+        let f1 = FaultRecord::Pause(NodeId(1), SimTime(9));
+        let f2 = FaultRecord::Partition(4, Partition::Isolate(NodeId(0)));
+        let ok = Outcome::Ok(crate::Response::Ok);
+        let records = [
+            Record::send(n1, c2, 7, &(3u64, "op")),
+            Record::Deliver {
+                from: c2,
+                to: n1,
+                id: 8,
+            },
+            Record::Drop {
+                from: n1,
+                to: c2,
+                id: 9,
+                reason: DropReason::NodeDown,
+            },
+            Record::Duplicate { id: 10 },
+            Record::timer(NodeId(0), TimerId(5), &"election"),
+            Record::invoke(ClientId(2), NodeId(1), 11, &"get", false),
+            Record::invoke(ClientId(2), NodeId(0), 11, &"get", true),
+            Record::Complete {
+                client: ClientId(2),
+                req: 11,
+                outcome: &ok,
+            },
+            Record::observe(NodeId(1), &"leader"),
+            Record::Sync {
+                node: NodeId(1),
+                writes: 2,
+            },
+            Record::Fault(&f1),
+            Record::Fault(&f2),
+            Record::LostWrites {
+                node: NodeId(1),
+                writes: 3,
+            },
+            Record::Note {
+                node: NodeId(0),
+                text: "a \"note\"",
+            },
+        ];
+        let file = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.borrow_mut().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut plain = Tracer::new();
+        let mut writing = Tracer::new();
+        writing.set_writer(Box::new(Shared(file.clone())));
+        writing.log = Some(EventLog::default());
+        for (i, r) in records.iter().enumerate() {
+            plain.record(SimTime(i as u64), r);
+            writing.record(SimTime(i as u64), r);
+        }
+        assert_eq!(plain.digest(), writing.digest());
+        assert_eq!(plain.count(), 12, "lost-writes and notes are not hashed");
+        let log = writing.log.take().expect("kept");
+        let mut hashed = 0;
+        for (i, r) in records.iter().enumerate() {
+            if let Some(w) = r.words() {
+                assert_eq!(log.event(hashed), Some((SimTime(i as u64), w.as_slice())));
+                hashed += 1;
+            }
+        }
+        assert_eq!(log.len(), hashed);
+        let text = String::from_utf8(file.borrow().clone()).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"t":0,"ev":"send","from":"n1","to":"c2","id":7,"msg":"(3, \"op\")"}"#,
+                r#"{"t":1,"ev":"deliver","from":"c2","to":"n1","id":8}"#,
+                r#"{"t":2,"ev":"drop","from":"n1","to":"c2","id":9,"reason":"node-down"}"#,
+                r#"{"t":3,"ev":"duplicate","id":10}"#,
+                r#"{"t":4,"ev":"timer","node":"n0","id":5,"timer":"\"election\""}"#,
+                r#"{"t":5,"ev":"invoke","client":"c2","node":"n1","req":11,"op":"\"get\""}"#,
+                r#"{"t":6,"ev":"retry","client":"c2","node":"n0","req":11,"op":"\"get\""}"#,
+                r#"{"t":7,"ev":"complete","client":"c2","req":11,"outcome":"Ok(Ok)"}"#,
+                r#"{"t":8,"ev":"observe","node":"n1","what":"\"leader\""}"#,
+                r#"{"t":9,"ev":"sync","node":"n1","writes":2}"#,
+                r#"{"t":10,"ev":"fault","what":"Pause(n1, 0.000000009s)"}"#,
+                r#"{"t":11,"ev":"fault","what":"Partition(4, Isolate(n0))"}"#,
+                r#"{"t":12,"ev":"lost-writes","node":"n1","writes":3}"#,
+                r#"{"t":13,"ev":"note","node":"n0","text":"a \"note\""}"#,
+            ]
+        );
     }
 
     #[test]

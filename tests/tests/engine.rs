@@ -373,3 +373,81 @@ fn the_determinism_check_describes_the_diverging_event_of_the_two_runs_it_compar
     let text = d.to_string();
     assert!(text.contains("run 1: ") && text.contains(&one), "{text}");
 }
+
+// `Simulation::new` asserts its configuration: a bad field is named at construction instead of
+// surfacing later as an index out of bounds in the middle of a run.
+
+fn probe(id: NodeId) -> Probe {
+    Probe::new(id, &[])
+}
+
+#[test]
+#[should_panic(
+    expected = "invalid SimConfig: faults[1].fault: node n3 is out of range (node_count 3)"
+)]
+fn a_fault_on_a_node_out_of_range_is_refused() {
+    let mut cfg = SimConfig::basic(3, SimDuration::from_secs(1));
+    cfg.faults = vec![
+        at(ms(10), Fault::Crash(NodeId(0))),
+        at(ms(20), Fault::Crash(NodeId(3))),
+    ];
+    let _ = Simulation::new(cfg, probe);
+}
+
+#[test]
+#[should_panic(expected = "invalid SimConfig: faults[0].fault.groups[1].nodes[0]: node n9")]
+fn a_partition_naming_a_node_out_of_range_is_refused() {
+    use sim_core::config::{Group, Partition};
+    let mut cfg = SimConfig::basic(3, SimDuration::from_secs(1));
+    let group = |nodes: &[u32]| Group {
+        nodes: nodes.iter().map(|&i| NodeId(i)).collect(),
+        clients: Vec::new(),
+    };
+    cfg.faults = vec![at(
+        ms(10),
+        Fault::Partition(Partition::Split(vec![group(&[0, 1]), group(&[9])])),
+    )];
+    let _ = Simulation::new(cfg, probe);
+}
+
+#[test]
+#[should_panic(
+    expected = "invalid SimConfig: network.default.drop: probability 1.5 is outside [0, 1]"
+)]
+fn a_drop_probability_above_one_is_refused() {
+    let mut cfg = SimConfig::basic(3, SimDuration::from_secs(1));
+    cfg.network.default.drop = 1.5;
+    let _ = Simulation::new(cfg, probe);
+}
+
+#[test]
+#[should_panic(expected = "invalid SimConfig: nemesis.loss: probability -0.1 is outside [0, 1]")]
+fn a_negative_nemesis_loss_is_refused() {
+    let mut cfg = SimConfig::basic(3, SimDuration::from_secs(1));
+    cfg.nemesis = Some(NemesisConfig {
+        kinds: vec![FaultKind::Loss],
+        interval_mean: ms(100),
+        duration_mean: ms(50),
+        down_max: 1,
+        clock_jump_max: ms(1),
+        loss: -0.1,
+        duplicate: 0.0,
+    });
+    let _ = Simulation::new(cfg, probe);
+}
+
+#[test]
+#[should_panic(expected = "invalid SimConfig: topology.center: node n4 is out of range")]
+fn a_star_centred_outside_the_cluster_is_refused() {
+    let mut cfg = SimConfig::basic(4, SimDuration::from_secs(1));
+    cfg.topology = sim_core::config::Topology::Star { center: NodeId(4) };
+    let _ = Simulation::new(cfg, probe);
+}
+
+#[test]
+fn a_valid_config_passes_the_check() {
+    let mut cfg = SimConfig::basic(3, SimDuration::from_secs(1));
+    cfg.faults = vec![at(ms(10), Fault::Crash(NodeId(2)))];
+    cfg.network.default.drop = 1.0;
+    assert_eq!(cfg.check(), Ok(()));
+}

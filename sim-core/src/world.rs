@@ -1,0 +1,356 @@
+//! The world a simulation runs: nodes' runtime state, the network, clients, the event queue
+//! and the trace — and how a handler's effects become future events.
+//!
+//! `World` holds the state; its methods are the effects a [`Context`](crate::Context)
+//! exposes (send, reply, set a timer, sync, observe, annotate) and the two ends of the one
+//! routing path every message takes: [`World::route`] into the network, [`World::arrive`] at
+//! the destination. The event loop and the handling of each event kind live in `sim.rs`;
+//! the protocol interface in `process.rs`.
+//!
+//! This module names no `Process`, `Context` or `Simulation`: it is generic over
+//! [`ProcessTypes`], the data half of a `Process` (implemented for every `Process` in
+//! `process.rs`), so that `process.rs` and `sim.rs` both build on it and neither imports the
+//! other.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::client::Clients;
+use crate::clock::Clock;
+use crate::faults::FaultRecord;
+use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
+use crate::network::{Network, Route};
+use crate::queue::EventQueue;
+use crate::rng::SimRng;
+use crate::service::{Request, Response};
+use crate::storage::Storage;
+use crate::time::{LocalTime, SimDuration, SimTime};
+use crate::trace::{DropReason, Record, Tracer};
+
+/// The associated types of a [`Process`](crate::Process), without its handlers: what the
+/// world's state is generic over. Every `Process` implements it (a blanket impl in
+/// `process.rs`); nothing else does.
+pub(crate) trait ProcessTypes: Sized + 'static {
+    type Msg: Clone + Debug + Hash;
+    type Timer: Clone + Debug + Hash;
+    type StoreKey: Ord + Clone + Debug;
+    type StoreValue: Clone + Debug;
+    type Observation: Clone + Debug + Hash;
+}
+
+/// One observation, stamped by the engine with the true time and the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed<O> {
+    pub time: SimTime,
+    pub node: NodeId,
+    pub value: O,
+}
+
+/// A node's liveness status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    Up,
+    Crashed,
+    /// Frozen until this time.
+    Paused(SimTime),
+}
+
+pub(crate) struct TimerEntry<T> {
+    pub(crate) deadline: LocalTime,
+    /// The earliest time a heap event for this timer is scheduled.
+    pub(crate) fire_at: SimTime,
+    pub(crate) timer: T,
+}
+
+pub(crate) struct NodeRt<P: ProcessTypes> {
+    pub(crate) status: NodeStatus,
+    pub(crate) clock: Clock,
+    pub(crate) rng: SimRng,
+    pub(crate) storage: Storage<P::StoreKey, P::StoreValue>,
+    pub(crate) timers: BTreeMap<TimerId, TimerEntry<P::Timer>>,
+}
+
+/// What the event queue holds. Ids are typed; the sequence number an event was queued with
+/// is its message id in the trace.
+pub(crate) enum Ev<P: ProcessTypes> {
+    /// A node-to-node message (the hot path: kept small).
+    Msg {
+        src: NodeId,
+        dst: NodeId,
+        msg: P::Msg,
+    },
+    /// A client's request on its way to a node.
+    ToNode {
+        client: ClientId,
+        dst: NodeId,
+        req: Box<(RequestId, Request)>,
+    },
+    /// A node's reply on its way to a client.
+    ToClient {
+        src: NodeId,
+        client: ClientId,
+        resp: Box<(RequestId, Response)>,
+    },
+    Timer {
+        node: NodeId,
+        id: TimerId,
+    },
+    /// The fault plan's action with this index.
+    Fault(u32),
+    ClientTick(ClientId),
+    /// Open loop: a request arrives at the client.
+    ClientArrival(ClientId),
+    ClientTimeout {
+        client: ClientId,
+        request_id: RequestId,
+        attempt: u32,
+    },
+    Resume(NodeId),
+    Liveness,
+}
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Dispatched events (deliveries, timers, faults, client actions).
+    pub events: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    /// Dropped messages by reason, indexed like [`DropReason::ALL`].
+    pub dropped: [u64; 4],
+    pub duplicated: u64,
+    pub timers_fired: u64,
+    /// Messages still in flight when the run ended (neither delivered nor dropped).
+    pub in_flight_at_end: u64,
+}
+
+impl Stats {
+    pub fn messages_dropped(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+    pub fn dropped_by(&self, r: DropReason) -> u64 {
+        self.dropped[r as usize]
+    }
+}
+
+/// The world: everything a run changes, and what handlers reach through their `Context`.
+pub(crate) struct World<P: ProcessTypes> {
+    pub(crate) now: SimTime,
+    /// The last sequence number given out (events and message ids share it).
+    seq: u64,
+    pub(crate) queue: EventQueue<Ev<P>>,
+    pub(crate) node_count: u32,
+    pub(crate) nodes: Vec<NodeRt<P>>,
+    pub(crate) net: Network,
+    pub(crate) tracer: Tracer,
+    pub(crate) stats: Stats,
+    pub(crate) clients: Clients,
+    pub(crate) observations: Vec<Observed<P::Observation>>,
+    pub(crate) fault_log: Vec<(SimTime, FaultRecord)>,
+    next_timer: u64,
+}
+
+impl<P: ProcessTypes> World<P> {
+    /// The world at time zero: `nodes` booted, nothing queued, nothing traced.
+    pub(crate) fn new(nodes: Vec<NodeRt<P>>, net: Network, clients: Clients) -> World<P> {
+        World {
+            now: SimTime::ZERO,
+            seq: 0,
+            queue: EventQueue::with_capacity(1024),
+            node_count: nodes.len() as u32,
+            nodes,
+            net,
+            tracer: Tracer::new(),
+            stats: Stats::default(),
+            clients,
+            observations: Vec::new(),
+            fault_log: Vec::new(),
+            next_timer: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, time: SimTime, ev: Ev<P>) -> u64 {
+        let seq = self.next_seq();
+        self.queue.push(time.0, seq, ev);
+        seq
+    }
+
+    /// The next sequence number: the id of an event or message.
+    #[inline]
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    #[inline]
+    pub(crate) fn trace(&mut self, r: &Record<'_>) {
+        self.tracer.record(self.now, r);
+    }
+
+    #[inline]
+    pub(crate) fn send_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.route(Endpoint::Node(from), Endpoint::Node(to), msg, |msg| {
+            Ev::Msg {
+                src: from,
+                dst: to,
+                msg,
+            }
+        });
+    }
+
+    pub(crate) fn send_reply(
+        &mut self,
+        from: NodeId,
+        client: ClientId,
+        request_id: RequestId,
+        response: Response,
+    ) {
+        let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
+        self.route(src, dst, (request_id, response), |resp| Ev::ToClient {
+            src: from,
+            client,
+            resp: Box::new(resp),
+        });
+    }
+
+    pub(crate) fn send_request(
+        &mut self,
+        client: ClientId,
+        to: NodeId,
+        request_id: RequestId,
+        request: Request,
+    ) {
+        let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
+        self.route(src, dst, (request_id, request), |req| Ev::ToNode {
+            client,
+            dst: to,
+            req: Box::new(req),
+        });
+    }
+
+    /// The one path every message takes into the network — node to node, client to node
+    /// (first sends, retries and redirects alike) and node to client. The network decides its
+    /// fate; the message gets the next sequence number as its id whether or not it is queued;
+    /// an extra copy is queued first (with its own id and latency). `wrap` turns the payload
+    /// into its queue event. The payload is moved into the queue, cloned only for a copy.
+    #[inline]
+    pub(crate) fn route<M: Clone + Debug + Hash>(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        msg: M,
+        wrap: impl Fn(M) -> Ev<P>,
+    ) {
+        self.stats.messages_sent += 1;
+        let n = self.node_count;
+        match self.net.route(src.dense(n), dst.dense(n)) {
+            Route::Drop(reason) => {
+                let id = self.next_seq();
+                self.trace(&Record::send(src, dst, id, &msg));
+                self.drop_message(src, dst, id, reason);
+            }
+            Route::Deliver { latency, copy } => {
+                if let Some(extra) = copy {
+                    self.stats.duplicated += 1;
+                    let at = self.now.saturating_add(SimDuration(extra));
+                    let id = self.push(at, wrap(msg.clone()));
+                    self.trace(&Record::Duplicate { id });
+                }
+                let at = self.now.saturating_add(SimDuration(latency));
+                let id = self.next_seq();
+                self.trace(&Record::send(src, dst, id, &msg));
+                self.queue.push(at.0, id, wrap(msg));
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn drop_message(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+        reason: DropReason,
+    ) {
+        self.stats.dropped[reason as usize] += 1;
+        self.trace(&Record::Drop {
+            from,
+            to,
+            id,
+            reason,
+        });
+    }
+
+    /// Message `id` reaches `to` (`down`: a crashed node): it is dropped if its destination
+    /// is down or a partition now cuts its path, else counted and traced as delivered. Every
+    /// kind of message arrives through here. Returns whether the handler should run.
+    #[inline]
+    pub(crate) fn arrive(&mut self, from: Endpoint, to: Endpoint, id: u64, down: bool) -> bool {
+        self.stats.events += 1;
+        let n = self.node_count;
+        let reason = if down {
+            DropReason::NodeDown
+        } else if self.net.cut(from.dense(n), to.dense(n)) {
+            DropReason::Partition
+        } else {
+            self.stats.messages_delivered += 1;
+            self.trace(&Record::Deliver { from, to, id });
+            return true;
+        };
+        self.drop_message(from, to, id, reason);
+        false
+    }
+
+    pub(crate) fn set_timer(
+        &mut self,
+        node: NodeId,
+        delay: SimDuration,
+        timer: P::Timer,
+    ) -> TimerId {
+        self.next_timer += 1;
+        let id = TimerId(self.next_timer);
+        let rt = &mut self.nodes[node.index()];
+        let deadline = LocalTime(
+            rt.clock
+                .local(self.now)
+                .0
+                .saturating_add(delay.0.min(i64::MAX as u64) as i64),
+        );
+        let fire_at = rt.clock.when_local_reaches(deadline, self.now);
+        rt.timers.insert(
+            id,
+            TimerEntry {
+                deadline,
+                fire_at,
+                timer,
+            },
+        );
+        self.push(fire_at, Ev::Timer { node, id });
+        id
+    }
+
+    pub(crate) fn sync(&mut self, node: NodeId) {
+        let writes = self.nodes[node.index()].storage.sync();
+        self.trace(&Record::Sync { node, writes });
+    }
+
+    pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
+        self.trace(&Record::observe(node, &value));
+        self.observations.push(Observed {
+            time: self.now,
+            node,
+            value,
+        });
+    }
+
+    pub(crate) fn annotate(&mut self, node: NodeId, text: String) {
+        self.trace(&Record::Note { node, text: &text });
+    }
+
+    pub(crate) fn log_fault(&mut self, record: FaultRecord) {
+        self.trace(&Record::Fault(&record));
+        self.fault_log.push((self.now, record));
+    }
+}

@@ -236,14 +236,14 @@ pub(crate) struct Words {
 }
 
 impl Words {
-    #[inline]
+    #[inline(always)]
     fn of<const N: usize>(words: [u64; N]) -> Words {
         let mut w = [0; 5];
         w[..N].copy_from_slice(&words);
         Words { w, len: N }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn as_slice(&self) -> &[u64] {
         &self.w[..self.len]
     }
@@ -302,7 +302,7 @@ impl<'a> Record<'a> {
     /// The words this event folds into the trace hash (and the event log), or `None` for the
     /// kinds that are not hashed. The only place an event becomes words: the tags and their
     /// order define the hash, so never renumber or reorder them.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn words(&self) -> Option<Words> {
         let ep = endpoint_word;
         let node = |n: &NodeId| u64::from(n.0);
@@ -535,7 +535,7 @@ impl Tracer {
 
     /// Records one event at true time `t`: folds its words into the hash (and the running
     /// hashes and event log, when kept), then writes its JSON line if a writer is attached.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(&mut self, t: SimTime, r: &Record<'_>) {
         if let Some(words) = r.words() {
             self.fold(t, words.as_slice());
@@ -546,7 +546,7 @@ impl Tracer {
     }
 
     /// Folds one event's words into the hash.
-    #[inline]
+    #[inline(always)]
     fn fold(&mut self, t: SimTime, words: &[u64]) {
         self.hash.word(t.0);
         for &w in words {

@@ -184,7 +184,7 @@ impl<P: ProcessTypes> World<P> {
         self.seq
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn trace(&mut self, r: &Record<'_>) {
         self.tracer.record(self.now, r);
     }
@@ -235,7 +235,7 @@ impl<P: ProcessTypes> World<P> {
     /// fate; the message gets the next sequence number as its id whether or not it is queued;
     /// an extra copy is queued first (with its own id and latency). `wrap` turns the payload
     /// into its queue event. The payload is moved into the queue, cloned only for a copy.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn route<M: Clone + Debug + Hash>(
         &mut self,
         src: Endpoint,
@@ -286,7 +286,7 @@ impl<P: ProcessTypes> World<P> {
     /// Message `id` reaches `to` (`down`: a crashed node): it is dropped if its destination
     /// is down or a partition now cuts its path, else counted and traced as delivered. Every
     /// kind of message arrives through here. Returns whether the handler should run.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn arrive(&mut self, from: Endpoint, to: Endpoint, id: u64, down: bool) -> bool {
         self.stats.events += 1;
         let n = self.node_count;

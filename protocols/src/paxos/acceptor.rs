@@ -9,9 +9,7 @@ use crate::kit::durable;
 
 use super::node::Paxos;
 use super::params::Bug;
-use super::types::{
-    AcceptedValue, Ballot, Command, Decision, Msg, Observation, StoreKey, Stored, SLOTS_MAX,
-};
+use super::types::{AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, SLOTS_MAX};
 
 impl Paxos {
     /// Promises `b` if it is higher than the current promise (persisted, except under the
@@ -21,7 +19,7 @@ impl Paxos {
         if b > self.promised {
             self.promised = b;
             if !self.bug(Bug::PromiseWithoutPersist) {
-                ctx.storage().put(StoreKey::Promised, Stored::Ballot(b));
+                durable::put(ctx, Record::Promised(b));
             }
         }
         if self.own_ballot().is_some_and(|own| own < b) {
@@ -97,10 +95,12 @@ impl Paxos {
             ballot,
             value_hash: stable_hash(&command),
         });
-        ctx.storage().put(
-            StoreKey::Accepted(slot),
-            Stored::Accepted(ballot, command.clone()),
-        );
+        let record = Record::Accepted {
+            slot,
+            ballot,
+            command: command.clone(),
+        };
+        durable::put(ctx, record);
         self.accepted.insert(slot, (ballot, command));
     }
 
@@ -145,18 +145,21 @@ impl Paxos {
     /// A restart: the promise, the accepted values and the decisions come back from storage;
     /// the decided prefix is applied again.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for (key, stored) in ctx.storage().entries() {
-            match (key, stored) {
-                (StoreKey::Promised, Stored::Ballot(b)) => self.promised = b,
-                (StoreKey::Accepted(slot), Stored::Accepted(b, c)) => {
+        for record in durable::records(ctx) {
+            match record {
+                Record::Promised(b) => self.promised = b,
+                Record::Accepted {
+                    slot,
+                    ballot,
+                    command,
+                } => {
                     // An accept is a promise too.
-                    self.promised = self.promised.max(b);
-                    self.accepted.insert(slot, (b, c));
+                    self.promised = self.promised.max(ballot);
+                    self.accepted.insert(slot, (ballot, command));
                 }
-                (StoreKey::Decided(slot), Stored::Decided(c)) => {
-                    self.decided.insert(slot, c);
+                Record::Decided { slot, command } => {
+                    self.decided.insert(slot, command);
                 }
-                (key, stored) => panic!("n{}: {key:?} holds {stored:?}", self.id.0),
             }
         }
         self.round_seen = self.promised.round;

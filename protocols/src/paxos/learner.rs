@@ -8,7 +8,7 @@ use sim_core::{ClientId, Context, NodeId};
 use crate::kit::durable;
 
 use super::node::Paxos;
-use super::types::{Ballot, Command, Msg, Observation, StoreKey, Stored};
+use super::types::{Ballot, Command, Msg, Observation, Record};
 
 impl Paxos {
     /// Records the value decided in `slot` and applies what is now contiguous.
@@ -16,8 +16,11 @@ impl Paxos {
         if slot <= self.applied || self.decided.contains_key(&slot) {
             return;
         }
-        ctx.storage()
-            .put(StoreKey::Decided(slot), Stored::Decided(command.clone()));
+        let record = Record::Decided {
+            slot,
+            command: command.clone(),
+        };
+        durable::put(ctx, record);
         self.decided.insert(slot, command);
         self.apply_ready(ctx);
     }

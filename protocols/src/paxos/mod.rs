@@ -99,5 +99,5 @@ pub use election::{adopt_highest, phase2_plan};
 pub use node::Paxos;
 pub use params::{Bug, Params};
 pub use types::{
-    AcceptedValue, Ballot, Command, Decision, Msg, Observation, StoreKey, Stored, Timer, SLOTS_MAX,
+    AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, StoreKey, Timer, SLOTS_MAX,
 };

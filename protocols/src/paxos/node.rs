@@ -8,7 +8,7 @@ use sim_core::{ClientId, Context, KvStore, NodeId, Process, Request, RequestId};
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
-use super::types::{Ballot, Command, Msg, Observation, StoreKey, Stored, Timer};
+use super::types::{Ballot, Command, Msg, Observation, Record, StoreKey, Timer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Proposal {
@@ -126,7 +126,7 @@ impl Process for Paxos {
     type Msg = Msg;
     type Timer = Timer;
     type StoreKey = StoreKey;
-    type StoreValue = Stored;
+    type StoreValue = Record;
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {

@@ -4,6 +4,8 @@
 
 use sim_core::{Request, RequestId};
 
+use crate::kit::durable;
+
 /// Most slots a node's log may hold: a named limit, far above what any shipped scenario uses.
 pub const SLOTS_MAX: u64 = 10_000_000;
 
@@ -89,7 +91,7 @@ pub enum Timer {
     Heartbeat { ballot: Ballot },
 }
 
-/// Keys of a node's durable store.
+/// Where a [`Record`] is stored: the key follows from the record ([`Record::key`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StoreKey {
     Promised,
@@ -97,12 +99,31 @@ pub enum StoreKey {
     Decided(u64),
 }
 
-/// Values of a node's durable store (the variant matches the [`StoreKey`]).
+/// One record of a node's durable state, carrying its value: the acceptor's promise and
+/// what it accepted per slot, and the learner's decisions.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
-    Ballot(Ballot),
-    Accepted(Ballot, Command),
-    Decided(Command),
+pub enum Record {
+    /// The highest ballot promised.
+    Promised(Ballot),
+    /// The value last accepted in `slot`, and the ballot it was accepted in.
+    Accepted {
+        slot: u64,
+        ballot: Ballot,
+        command: Command,
+    },
+    /// The value decided in `slot`.
+    Decided { slot: u64, command: Command },
+}
+
+impl durable::Record for Record {
+    type Key = StoreKey;
+    fn key(&self) -> StoreKey {
+        match self {
+            Record::Promised(_) => StoreKey::Promised,
+            Record::Accepted { slot, .. } => StoreKey::Accepted(*slot),
+            Record::Decided { slot, .. } => StoreKey::Decided(*slot),
+        }
+    }
 }
 
 /// What a node reports, for the checks.

@@ -5,8 +5,10 @@
 use sim_core::trace::stable_hash;
 use sim_core::{Context, RequestId};
 
+use crate::kit::durable;
+
 use super::node::Raft;
-use super::types::{Command, Entry, Observation, Slot, Stored, LOG_ENTRIES_MAX};
+use super::types::{Command, Entry, Observation, Record, Slot, LOG_ENTRIES_MAX};
 
 impl Raft {
     pub(super) fn last_index(&self) -> u64 {
@@ -82,8 +84,8 @@ impl Raft {
     // ---- durable state ---------------------------------------------------------------------
 
     pub(super) fn persist_term_vote(&mut self, ctx: &mut Context<'_, Self>) {
-        ctx.storage().put(Slot::Term, Stored::Term(self.term));
-        ctx.storage().put(Slot::Vote, Stored::Vote(self.voted_for));
+        durable::put(ctx, Record::Term(self.term));
+        durable::put(ctx, Record::Vote(self.voted_for));
     }
 
     /// Appends `entry` (memory and storage; synced before the next send).
@@ -98,8 +100,7 @@ impl Raft {
             term: entry.term,
             command_hash: stable_hash(&entry.command),
         });
-        ctx.storage()
-            .put(Slot::Entry(self.last_index()), Stored::Entry(entry));
+        durable::put(ctx, Record::Entry(self.last_index(), entry));
     }
 
     /// Deletes the entries from `index` on.
@@ -139,8 +140,8 @@ impl Raft {
     /// A restart: rebuilds the durable state from storage (snapshot, then entries), reports
     /// it, and under leases waits out a lease before voting.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for (slot, stored) in ctx.storage().entries() {
-            self.load(slot, stored);
+        for record in durable::records(ctx) {
+            self.load(record);
         }
         ctx.observe(Observation::Recovered {
             term: self.term,
@@ -162,11 +163,11 @@ impl Raft {
     }
 
     /// One durable record, read back in key order.
-    fn load(&mut self, slot: Slot, stored: Stored) {
-        match (slot, stored) {
-            (Slot::Term, Stored::Term(t)) => self.term = t,
-            (Slot::Vote, Stored::Vote(v)) => self.voted_for = v,
-            (Slot::Snapshot, Stored::Snapshot(snap)) => {
+    fn load(&mut self, record: Record) {
+        match record {
+            Record::Term(t) => self.term = t,
+            Record::Vote(v) => self.voted_for = v,
+            Record::Snapshot(snap) => {
                 self.snap_index = snap.last_index;
                 self.snap_term = snap.last_term;
                 self.store = snap.store.clone();
@@ -174,10 +175,10 @@ impl Raft {
                 self.commit = self.snap_index;
                 self.applied = self.snap_index;
             }
-            (Slot::Entry(i), Stored::Entry(_)) if i <= self.snap_index => {
+            Record::Entry(i, _) if i <= self.snap_index => {
                 panic!("n{}: entry {i} survived its snapshot", self.id.0)
             }
-            (Slot::Entry(i), Stored::Entry(e)) => {
+            Record::Entry(i, e) => {
                 assert_eq!(
                     i,
                     self.last_index() + 1,
@@ -186,7 +187,6 @@ impl Raft {
                 );
                 self.log.push(e);
             }
-            (slot, stored) => panic!("n{}: {slot:?} holds {stored:?}", self.id.0),
         }
     }
 }

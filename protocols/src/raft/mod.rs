@@ -146,4 +146,4 @@ pub use checks::{
 pub use log::{commit_target, next_after_refusal};
 pub use node::Raft;
 pub use params::{Bug, Params, Reads};
-pub use types::{Command, Entry, Msg, Observation, Slot, Snapshot, Stored, Timer, LOG_ENTRIES_MAX};
+pub use types::{Command, Entry, Msg, Observation, Record, Slot, Snapshot, Timer, LOG_ENTRIES_MAX};

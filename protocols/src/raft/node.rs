@@ -8,7 +8,7 @@ use sim_core::{ClientId, Context, Key, KvStore, NodeId, Process, Request, Reques
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
-use super::types::{Entry, Msg, Observation, Slot, Stored, Timer};
+use super::types::{Entry, Msg, Observation, Record, Slot, Timer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Role {
@@ -177,7 +177,7 @@ impl Process for Raft {
     type Msg = Msg;
     type Timer = Timer;
     type StoreKey = Slot;
-    type StoreValue = Stored;
+    type StoreValue = Record;
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {

@@ -7,7 +7,7 @@ use sim_core::{Context, NodeId};
 use crate::kit::durable;
 
 use super::node::{Raft, Role};
-use super::types::{Msg, Observation, Slot, Snapshot, Stored};
+use super::types::{Msg, Observation, Record, Slot, Snapshot};
 
 impl Raft {
     /// The state machine as of `applied`, which must be the snapshot's last index.
@@ -46,8 +46,7 @@ impl Raft {
     /// send; one sync makes both durable at once).
     pub(super) fn persist_snapshot(&mut self, ctx: &mut Context<'_, Self>, from: u64, to: u64) {
         let snapshot = self.snapshot();
-        ctx.storage()
-            .put(Slot::Snapshot, Stored::Snapshot(snapshot));
+        durable::put(ctx, Record::Snapshot(snapshot));
         for i in from..=to {
             ctx.storage().remove(&Slot::Entry(i));
         }

@@ -5,6 +5,8 @@
 
 use sim_core::{KvStore, NodeId, Request, RequestId};
 
+use crate::kit::durable;
+
 /// Most entries a node keeps in its log after its snapshot: a named limit, far above what any
 /// shipped scenario appends.
 pub const LOG_ENTRIES_MAX: u64 = 10_000_000;
@@ -109,7 +111,8 @@ pub enum Timer {
     Heartbeat { term: u64 },
 }
 
-/// Keys of a node's durable store.
+/// Where a [`Record`] is stored: the key follows from the record ([`Record::key`]), and
+/// orders recovery (term and vote, the snapshot, then the entries in index order).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Slot {
     Term,
@@ -120,13 +123,27 @@ pub enum Slot {
     Entry(u64),
 }
 
-/// Values of a node's durable store (the variant matches the [`Slot`]).
+/// One record of a node's durable state (Figure 2's `currentTerm`, `votedFor`, `log[]`, and
+/// §7's snapshot), carrying its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub enum Record {
     Term(u64),
     Vote(Option<NodeId>),
     Snapshot(Snapshot),
-    Entry(Entry),
+    /// The log entry at this index.
+    Entry(u64, Entry),
+}
+
+impl durable::Record for Record {
+    type Key = Slot;
+    fn key(&self) -> Slot {
+        match self {
+            Record::Term(_) => Slot::Term,
+            Record::Vote(_) => Slot::Vote,
+            Record::Snapshot(_) => Slot::Snapshot,
+            Record::Entry(index, _) => Slot::Entry(*index),
+        }
+    }
 }
 
 /// What a node reports, for the invariant checks.

@@ -16,8 +16,7 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
     let need = Paxos::majority(result.node_count);
     // (slot, ballot, value) → the acceptors that accepted it.
     let mut votes: BTreeMap<(u64, Ballot, u64), Vec<NodeId>> = BTreeMap::new();
-    // slot → (value, ballot, time) chosen.
-    let mut chosen: BTreeMap<u64, (u64, Ballot, SimTime)> = BTreeMap::new();
+    let mut chosen: Chosen = BTreeMap::new();
     let mut learned: Vec<(u64, u64, NodeId, SimTime)> = Vec::new();
     for o in &result.observations {
         match o.value {
@@ -60,32 +59,8 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
             _ => {}
         }
     }
-    for &(slot, value, node, time) in &learned {
-        match chosen.get(&slot) {
-            Some(&(v, _, _)) if v == value => {}
-            Some(&(v, b, t)) => {
-                return CheckResult::new(
-                    "agreement",
-                    Verdict::Fail,
-                    format!(
-                        "slot {slot}: n{} applied value {value:016x} at {time}, but value {v:016x} was chosen in ballot {b} at {t} (reproduce with seed {})",
-                        node.0, result.seed
-                    ),
-                )
-                .metric("slot", slot as f64);
-            }
-            None => {
-                return CheckResult::new(
-                    "agreement",
-                    Verdict::Fail,
-                    format!(
-                        "slot {slot}: n{} applied value {value:016x} at {time}, which no majority accepted in one ballot (reproduce with seed {})",
-                        node.0, result.seed
-                    ),
-                )
-                .metric("slot", slot as f64);
-            }
-        }
+    if let Some(fail) = first_wrong_application(result, &chosen, &learned) {
+        return fail;
     }
     CheckResult::new(
         "agreement",
@@ -97,6 +72,46 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
         ),
     )
     .metric("slots_chosen", chosen.len() as f64)
+}
+
+/// Slot → the value chosen there, the ballot and the time.
+type Chosen = BTreeMap<u64, (u64, Ballot, SimTime)>;
+
+/// `agreement`, second pass: the failure for the first application of a value that is not
+/// the one chosen in its slot (`learned`: slot, value, node, time).
+fn first_wrong_application(
+    result: &RunResult<Observation>,
+    chosen: &Chosen,
+    learned: &[(u64, u64, NodeId, SimTime)],
+) -> Option<CheckResult> {
+    for &(slot, value, node, time) in learned {
+        match chosen.get(&slot) {
+            Some(&(v, _, _)) if v == value => {}
+            Some(&(v, b, t)) => {
+                return Some(CheckResult::new(
+                    "agreement",
+                    Verdict::Fail,
+                    format!(
+                        "slot {slot}: n{} applied value {value:016x} at {time}, but value {v:016x} was chosen in ballot {b} at {t} (reproduce with seed {})",
+                        node.0, result.seed
+                    ),
+                )
+                .metric("slot", slot as f64));
+            }
+            None => {
+                return Some(CheckResult::new(
+                    "agreement",
+                    Verdict::Fail,
+                    format!(
+                        "slot {slot}: n{} applied value {value:016x} at {time}, which no majority accepted in one ballot (reproduce with seed {})",
+                        node.0, result.seed
+                    ),
+                )
+                .metric("slot", slot as f64));
+            }
+        }
+    }
+    None
 }
 
 /// `liveness` (see [`sim_core::check::liveness`]): after the last heal a leader is in office within

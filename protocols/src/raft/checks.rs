@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use sim_core::check::{CheckResult, LeaderBased, Leadership, Verdict};
 use sim_core::trace::stable_hash;
-use sim_core::{NodeId, RunResult, SimDuration};
+use sim_core::{NodeId, RunResult, SimDuration, SimTime};
 
 use super::node::Raft;
 use super::types::Observation;
 
 /// `election-safety`: at most one node becomes leader in any term.
 pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
-    let mut leaders: BTreeMap<u64, (NodeId, sim_core::SimTime)> = BTreeMap::new();
+    let mut leaders: BTreeMap<u64, (NodeId, SimTime)> = BTreeMap::new();
     for o in &result.observations {
         let Observation::BecameLeader { term } = o.value else {
             continue;
@@ -46,7 +46,7 @@ pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
 
 /// `state-machine-safety`: no two nodes apply different entries at the same index.
 pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
-    let mut at: BTreeMap<u64, (u64, u64, NodeId, sim_core::SimTime)> = BTreeMap::new();
+    let mut at: BTreeMap<u64, (u64, u64, NodeId, SimTime)> = BTreeMap::new();
     let mut applies = 0u64;
     for o in &result.observations {
         let Observation::Applied {
@@ -159,7 +159,7 @@ impl LogReplay {
 /// time an entry is appended).
 pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
     let mut replay = LogReplay::new(result.node_count);
-    let mut seen: BTreeMap<(u64, u64), (u64, NodeId, sim_core::SimTime)> = BTreeMap::new();
+    let mut seen: BTreeMap<(u64, u64), (u64, NodeId, SimTime)> = BTreeMap::new();
     let mut appends = 0u64;
     for o in &result.observations {
         let Some((index, term, Some(chain))) = replay.step(o.node, &o.value) else {
@@ -199,9 +199,8 @@ pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
 /// leader of every later term when it takes office.
 pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult {
     let mut replay = LogReplay::new(result.node_count);
-    // Per leader term: the highest index committed, its prefix chain, who and when.
-    let mut committed: BTreeMap<u64, (u64, u64, NodeId, sim_core::SimTime)> = BTreeMap::new();
-    let mut leaders: Vec<(u64, NodeId, sim_core::SimTime, ReplayedLog)> = Vec::new();
+    let mut committed: Committed = BTreeMap::new();
+    let mut leaders: Vec<TookOffice> = Vec::new();
     for o in &result.observations {
         replay.step(o.node, &o.value);
         match o.value {
@@ -236,14 +235,42 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
             _ => {}
         }
     }
-    for (term, node, time, log) in &leaders {
+    if let Some(fail) = first_incomplete_leader(result, &committed, &leaders) {
+        return fail;
+    }
+    CheckResult::new(
+        "leader-completeness",
+        Verdict::Pass,
+        format!(
+            "{} leaders took office holding every entry committed in earlier terms ({} terms committed)",
+            leaders.len(),
+            committed.len()
+        ),
+    )
+    .metric("leaders", leaders.len() as f64)
+}
+
+/// Per leader term: the highest index committed, its prefix chain, who and when.
+type Committed = BTreeMap<u64, (u64, u64, NodeId, SimTime)>;
+
+/// A leader taking office: its term, node, time and log as rebuilt.
+type TookOffice = (u64, NodeId, SimTime, ReplayedLog);
+
+/// `leader-completeness`, second pass: the failure for the first leader that took office
+/// without an entry committed in an earlier term.
+fn first_incomplete_leader(
+    result: &RunResult<Observation>,
+    committed: &Committed,
+    leaders: &[TookOffice],
+) -> Option<CheckResult> {
+    for (term, node, time, log) in leaders {
         for (&lt, &(index, chain, cnode, ctime)) in committed.range(..*term) {
             let held = log.get(index.saturating_sub(1) as usize).copied();
             if held == Some(None) {
                 continue; // Unknown prefix: cannot tell.
             }
             if held != Some(Some(chain)) {
-                return CheckResult::new(
+                return Some(CheckResult::new(
                     "leader-completeness",
                     Verdict::Fail,
                     format!(
@@ -259,20 +286,11 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
                     ),
                 )
                 .metric("term", *term as f64)
-                .metric("index", index as f64);
+                .metric("index", index as f64));
             }
         }
     }
-    CheckResult::new(
-        "leader-completeness",
-        Verdict::Pass,
-        format!(
-            "{} leaders took office holding every entry committed in earlier terms ({} terms committed)",
-            leaders.len(),
-            committed.len()
-        ),
-    )
-    .metric("leaders", leaders.len() as f64)
+    None
 }
 
 /// `liveness` (see [`sim_core::check::liveness`]): after the last heal a leader is in office within

@@ -1,7 +1,15 @@
 //! The kit shared by the replicated protocols: pieces of plumbing that Raft, Multi-Paxos,
 //! primary-backup, two-phase commit and the leaderless store would otherwise each repeat.
 //!
-//! - [`timing`]: election timeouts and heartbeats of a leader-based protocol, and their
-//!   validation.
+//! - [`client_gate`]: what a client request meets before the protocol acts on it
+//!   (unsupported kinds, retries, stale duplicates, redirects).
+//! - [`durable`]: sync before a message or a reply leaves; one durable-record type per
+//!   protocol.
+//! - [`timing`]: election timeouts and heartbeats of a leader-based protocol — their timers
+//!   and their validation.
+//!
+//! Dependency order: `durable` and `timing` stand alone; `client_gate` uses `durable`.
 
+pub mod client_gate;
+pub mod durable;
 pub mod timing;

@@ -1,0 +1,173 @@
+//! The acceptor (rules 2, 3 and 5): its durable promise and accepted values, phase 1b
+//! (`Prepare` → `Promise` or `Nack`), phase 2b (`Accept` → `Accepted`), hearing from a leader,
+//! and recovery from storage.
+
+use sim_core::trace::stable_hash;
+use sim_core::{Context, NodeId};
+
+use crate::kit::durable;
+
+use super::node::Paxos;
+use super::params::Bug;
+use super::types::{AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, SLOTS_MAX};
+
+impl Paxos {
+    /// Promises `b` if it is higher than the current promise (persisted, except under the
+    /// `PromiseWithoutPersist` bug), and gives up a lower ballot this node leads or runs.
+    pub(super) fn raise_promise(&mut self, ctx: &mut Context<'_, Self>, b: Ballot) {
+        self.round_seen = self.round_seen.max(b.round);
+        if b > self.promised {
+            self.promised = b;
+            if !self.bug(Bug::PromiseWithoutPersist) {
+                durable::put(ctx, Record::Promised(b));
+            }
+        }
+        if self.own_ballot().is_some_and(|own| own < b) {
+            self.step_down(ctx, b);
+        }
+    }
+
+    /// What this acceptor reports to a phase 1 from `from_slot` on.
+    pub(super) fn promise_contents(&self, from_slot: u64) -> (Vec<Decision>, Vec<AcceptedValue>) {
+        let decided: Vec<(u64, Command)> = self
+            .decided
+            .range(from_slot..)
+            .map(|(s, c)| (*s, c.clone()))
+            .collect();
+        let accepted = self
+            .accepted
+            .range(from_slot..)
+            .filter(|(s, _)| !self.decided.contains_key(s))
+            .map(|(s, (b, c))| (*s, *b, c.clone()))
+            .collect();
+        (decided, accepted)
+    }
+
+    pub(super) fn on_prepare(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+        from_slot: u64,
+    ) {
+        if ballot < self.promised {
+            let promised = self.promised;
+            durable::send(ctx, from, Msg::Nack { ballot, promised });
+            return;
+        }
+        self.raise_promise(ctx, ballot);
+        if self.leader != Some(from) {
+            self.leader = None;
+        }
+        self.reset_election_timer(ctx);
+        let (decided, accepted) = self.promise_contents(from_slot);
+        durable::send(
+            ctx,
+            from,
+            Msg::Promise {
+                ballot,
+                decided,
+                accepted,
+            },
+        );
+    }
+
+    /// Accepts `command` in `slot` at `ballot` (memory, storage; observed).
+    pub(super) fn accept(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        slot: u64,
+        ballot: Ballot,
+        command: Command,
+    ) {
+        assert!(
+            (1..SLOTS_MAX).contains(&slot),
+            "paxos slot {slot} out of range"
+        );
+        assert!(
+            ballot <= self.promised,
+            "n{}: accepting ballot {ballot} above its promise {}",
+            self.id.0,
+            self.promised
+        );
+        ctx.observe(Observation::Accepted {
+            slot,
+            ballot,
+            value_hash: stable_hash(&command),
+        });
+        let record = Record::Accepted {
+            slot,
+            ballot,
+            command: command.clone(),
+        };
+        durable::put(ctx, record);
+        self.accepted.insert(slot, (ballot, command));
+    }
+
+    /// A message from the leader of `ballot` (an `Accept` or a heartbeat): `false` (and a
+    /// `Nack`) if a higher ballot is promised; otherwise it is the leader to follow.
+    pub(super) fn hear_leader(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+    ) -> bool {
+        if ballot < self.promised {
+            let promised = self.promised;
+            ctx.annotate(|| format!("refused ballot {ballot}: promised {promised}"));
+            durable::send(ctx, from, Msg::Nack { ballot, promised });
+            return false;
+        }
+        self.raise_promise(ctx, ballot);
+        if self.own_ballot() == Some(ballot) {
+            return false; // Our own ballot (only a reused ballot gets here).
+        }
+        self.leader = Some(from);
+        self.reset_election_timer(ctx);
+        true
+    }
+
+    /// Phase 2b: accepts unless a higher ballot is promised.
+    pub(super) fn on_accept(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+        slot: u64,
+        command: Command,
+    ) {
+        if self.hear_leader(ctx, from, ballot) {
+            self.accept(ctx, slot, ballot, command);
+            durable::send(ctx, from, Msg::Accepted { ballot, slot });
+        }
+    }
+
+    /// A restart: the promise, the accepted values and the decisions come back from storage;
+    /// the decided prefix is applied again.
+    pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
+        for record in durable::records(ctx) {
+            match record {
+                Record::Promised(b) => self.promised = b,
+                Record::Accepted {
+                    slot,
+                    ballot,
+                    command,
+                } => {
+                    // An accept is a promise too.
+                    self.promised = self.promised.max(ballot);
+                    self.accepted.insert(slot, (ballot, command));
+                }
+                Record::Decided { slot, command } => {
+                    self.decided.insert(slot, command);
+                }
+            }
+        }
+        self.round_seen = self.promised.round;
+        ctx.observe(Observation::Recovered {
+            promised: self.promised,
+            accepted: self.accepted.len() as u64,
+            decided: self.decided.len() as u64,
+        });
+        self.apply_ready(ctx);
+    }
+}

@@ -1,0 +1,51 @@
+//! Multi-Paxos's registration: what a scenario names (`protocol: Paxos(...)`), the validation
+//! of its parameters (field-located errors), and the checks it supplies.
+
+use sim_core::check::{Linearizable, Liveness};
+use sim_core::protocol::{CheckList, FieldError, Protocol};
+use sim_core::{NodeId, Service, SimConfig};
+
+use crate::kit;
+
+use super::checks::Agreement;
+use super::node::Paxos;
+use super::params::Params;
+
+impl Protocol for Paxos {
+    const NAME: &'static str = "Paxos";
+    const CLI_NAME: &'static str = "paxos";
+    const SUMMARY: &'static str = "Multi-Paxos (stable leader, phase 1 once for all open slots, no-op gap filling, catch-up) replicating a key-value store";
+    const SERVICES: &'static [Service] = &[Service::KeyValue];
+    type Params = Params;
+
+    fn new_node(id: NodeId, params: &Params) -> Paxos {
+        Paxos::new(id, params)
+    }
+
+    fn validate(p: &Params, _: &SimConfig) -> Result<(), FieldError> {
+        kit::timing::validate(
+            "paxos",
+            p.election_timeout_min,
+            p.election_timeout_max,
+            p.heartbeat,
+        )?;
+        if p.batch_max == 0 {
+            return Err(FieldError::new(
+                "batch_max",
+                "paxos `batch_max` is `0`: a lagging node could never catch up",
+            )
+            .hint("leave it out for the default `64`, or give a positive count"));
+        }
+        p.validate().map_err(|e| FieldError::new("", e))
+    }
+
+    fn checks(list: &mut impl CheckList<Self>) {
+        list.add::<Linearizable>();
+        list.add::<Agreement>();
+        list.add::<Liveness>();
+    }
+
+    fn default_params() -> Option<Params> {
+        Some(Params::default())
+    }
+}

@@ -1,0 +1,347 @@
+//! Raft's invariant checks, each over the nodes' observations: election safety, state-machine
+//! safety, log matching and leader completeness (Figure 3), and liveness after the faults
+//! heal.
+
+use std::collections::BTreeMap;
+
+use sim_core::check::{CheckResult, LeaderBased, Leadership, Verdict};
+use sim_core::trace::stable_hash;
+use sim_core::{NodeId, RunResult, SimDuration, SimTime};
+
+use super::node::Raft;
+use super::types::Observation;
+
+/// `election-safety`: at most one node becomes leader in any term.
+pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
+    let mut leaders: BTreeMap<u64, (NodeId, SimTime)> = BTreeMap::new();
+    for o in &result.observations {
+        let Observation::BecameLeader { term } = o.value else {
+            continue;
+        };
+        match leaders.get(&term) {
+            Some(&(node, time)) if node != o.node => {
+                return CheckResult::new(
+                    "election-safety",
+                    Verdict::Fail,
+                    format!(
+                        "two leaders in term {term}: n{} at {time} and n{} at {} (reproduce with seed {})",
+                        node.0, o.node.0, o.time, result.seed
+                    ),
+                )
+                .metric("term", term as f64);
+            }
+            Some(_) => {}
+            None => {
+                leaders.insert(term, (o.node, o.time));
+            }
+        }
+    }
+    CheckResult::new(
+        "election-safety",
+        Verdict::Pass,
+        format!("{} terms had a leader, one each", leaders.len()),
+    )
+    .metric("terms_with_leader", leaders.len() as f64)
+}
+
+/// `state-machine-safety`: no two nodes apply different entries at the same index.
+pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
+    let mut at: BTreeMap<u64, (u64, u64, NodeId, SimTime)> = BTreeMap::new();
+    let mut applies = 0u64;
+    for o in &result.observations {
+        let Observation::Applied {
+            index,
+            term,
+            command_hash,
+        } = o.value
+        else {
+            continue;
+        };
+        applies += 1;
+        match at.get(&index) {
+            Some(&(t, h, node, time)) if (t, h) != (term, command_hash) => {
+                return CheckResult::new(
+                    "state-machine-safety",
+                    Verdict::Fail,
+                    format!(
+                        "index {index}: n{} applied an entry of term {t} at {time}, n{} one of term {term} at {}{} (reproduce with seed {})",
+                        node.0,
+                        o.node.0,
+                        o.time,
+                        if t == term { " with a different command" } else { "" },
+                        result.seed
+                    ),
+                )
+                .metric("index", index as f64);
+            }
+            Some(_) => {}
+            None => {
+                at.insert(index, (term, command_hash, o.node, o.time));
+            }
+        }
+    }
+    CheckResult::new(
+        "state-machine-safety",
+        Verdict::Pass,
+        format!(
+            "{} indices applied ({applies} applications), every node applied the same entry at each",
+            at.len()
+        ),
+    )
+    .metric("indices_applied", at.len() as f64)
+}
+
+// ---- log-matching, leader-completeness, liveness ---------------------------------------------
+
+/// A node's log as the checks rebuild it: per index, a hash chained over the whole prefix
+/// (equal chains: equal logs up to that index); `None` where the prefix is unknown (an entry
+/// reported past the end of the rebuilt log, e.g. after a snapshot was installed).
+type ReplayedLog = Vec<Option<u64>>;
+
+/// Every node's log rebuilt from the `Appended`/`Truncated` observations.
+struct LogReplay {
+    logs: Vec<ReplayedLog>,
+}
+
+impl LogReplay {
+    fn new(nodes: u32) -> LogReplay {
+        LogReplay {
+            logs: vec![Vec::new(); nodes as usize],
+        }
+    }
+
+    fn log(&self, node: NodeId) -> &[Option<u64>] {
+        self.logs.get(node.index()).map_or(&[], |l| l.as_slice())
+    }
+
+    /// Applies one observation; returns the (index, term, chain) of an appended entry.
+    fn step(&mut self, node: NodeId, o: &Observation) -> Option<(u64, u64, Option<u64>)> {
+        let i = node.index();
+        if i >= self.logs.len() {
+            self.logs.resize(i + 1, Vec::new());
+        }
+        let log = &mut self.logs[i];
+        match *o {
+            Observation::Appended {
+                index,
+                term,
+                command_hash,
+            } => {
+                let at = index.saturating_sub(1) as usize;
+                let prev = if log.len() >= at {
+                    log.truncate(at);
+                    log.last().copied().unwrap_or(Some(0))
+                } else {
+                    log.resize(at, None);
+                    None
+                };
+                let chain = prev.map(|p| stable_hash(&(p, at, term, command_hash)));
+                log.push(chain);
+                Some((index, term, chain))
+            }
+            Observation::Truncated { from } => {
+                log.truncate(from.saturating_sub(1) as usize);
+                None
+            }
+            Observation::Snapshotted { last_index, .. } => {
+                if (log.len() as u64) < last_index {
+                    log.resize(last_index as usize, None);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `log-matching`: whenever two nodes' logs hold an entry with the same index and term, the
+/// logs are identical up to that index (checked on a hash chained over each log's prefix, each
+/// time an entry is appended).
+pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
+    let mut replay = LogReplay::new(result.node_count);
+    let mut seen: BTreeMap<(u64, u64), (u64, NodeId, SimTime)> = BTreeMap::new();
+    let mut appends = 0u64;
+    for o in &result.observations {
+        let Some((index, term, Some(chain))) = replay.step(o.node, &o.value) else {
+            continue;
+        };
+        appends += 1;
+        match seen.get(&(index, term)) {
+            Some(&(c, node, time)) if c != chain => {
+                return CheckResult::new(
+                    "log-matching",
+                    Verdict::Fail,
+                    format!(
+                        "index {index}, term {term}: n{} held such an entry at {time} and n{} at {}, but their logs differ before it (reproduce with seed {})",
+                        node.0, o.node.0, o.time, result.seed
+                    ),
+                )
+                .metric("index", index as f64);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert((index, term), (chain, o.node, o.time));
+            }
+        }
+    }
+    CheckResult::new(
+        "log-matching",
+        Verdict::Pass,
+        format!(
+            "{} distinct (index, term) entries over {appends} appends; logs agree before each",
+            seen.len()
+        ),
+    )
+    .metric("entries", seen.len() as f64)
+}
+
+/// `leader-completeness`: every entry committed by the leader of a term is in the log of the
+/// leader of every later term when it takes office.
+pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult {
+    let mut replay = LogReplay::new(result.node_count);
+    let mut committed: Committed = BTreeMap::new();
+    let mut leaders: Vec<TookOffice> = Vec::new();
+    for o in &result.observations {
+        replay.step(o.node, &o.value);
+        match o.value {
+            Observation::Committed { index, leader_term } => {
+                let log = replay.log(o.node);
+                let Some(&held) = log.get(index.saturating_sub(1) as usize) else {
+                    return CheckResult::new(
+                        "leader-completeness",
+                        Verdict::Fail,
+                        format!(
+                            "n{} committed index {index} in term {leader_term} at {} but holds only {} entries (reproduce with seed {})",
+                            o.node.0,
+                            o.time,
+                            log.len(),
+                            result.seed
+                        ),
+                    );
+                };
+                let Some(chain) = held else {
+                    continue; // The committing leader's prefix is unknown.
+                };
+                let e = committed
+                    .entry(leader_term)
+                    .or_insert((index, chain, o.node, o.time));
+                if index > e.0 {
+                    *e = (index, chain, o.node, o.time);
+                }
+            }
+            Observation::BecameLeader { term } => {
+                leaders.push((term, o.node, o.time, replay.log(o.node).to_vec()));
+            }
+            _ => {}
+        }
+    }
+    if let Some(fail) = first_incomplete_leader(result, &committed, &leaders) {
+        return fail;
+    }
+    CheckResult::new(
+        "leader-completeness",
+        Verdict::Pass,
+        format!(
+            "{} leaders took office holding every entry committed in earlier terms ({} terms committed)",
+            leaders.len(),
+            committed.len()
+        ),
+    )
+    .metric("leaders", leaders.len() as f64)
+}
+
+/// Per leader term: the highest index committed, its prefix chain, who and when.
+type Committed = BTreeMap<u64, (u64, u64, NodeId, SimTime)>;
+
+/// A leader taking office: its term, node, time and log as rebuilt.
+type TookOffice = (u64, NodeId, SimTime, ReplayedLog);
+
+/// `leader-completeness`, second pass: the failure for the first leader that took office
+/// without an entry committed in an earlier term.
+fn first_incomplete_leader(
+    result: &RunResult<Observation>,
+    committed: &Committed,
+    leaders: &[TookOffice],
+) -> Option<CheckResult> {
+    for (term, node, time, log) in leaders {
+        for (&lt, &(index, chain, cnode, ctime)) in committed.range(..*term) {
+            let held = log.get(index.saturating_sub(1) as usize).copied();
+            if held == Some(None) {
+                continue; // Unknown prefix: cannot tell.
+            }
+            if held != Some(Some(chain)) {
+                return Some(CheckResult::new(
+                    "leader-completeness",
+                    Verdict::Fail,
+                    format!(
+                        "n{} committed up to index {index} in term {lt} at {ctime}, but n{} took office in term {term} at {time} {} (reproduce with seed {})",
+                        cnode.0,
+                        node.0,
+                        if log.len() < index as usize {
+                            format!("with only {} entries", log.len())
+                        } else {
+                            "with a different log up to that index".to_string()
+                        },
+                        result.seed
+                    ),
+                )
+                .metric("term", *term as f64)
+                .metric("index", index as f64));
+            }
+        }
+    }
+    None
+}
+
+/// `liveness` (see [`sim_core::check::liveness`]): after the last heal a leader is in office within
+/// `within` — elected in the window, or elected earlier and neither stepped down nor crashed —
+/// and the operations invoked from then on complete.
+pub fn check_liveness(
+    result: &RunResult<Observation>,
+    within: SimDuration,
+    min_answered: f64,
+) -> CheckResult {
+    sim_core::check::liveness::check_liveness(
+        result,
+        within,
+        min_answered,
+        Raft::TERM,
+        Raft::leadership,
+    )
+}
+
+impl LeaderBased for Raft {
+    const TERM: &'static str = "term";
+    fn leadership(o: &Observation) -> Option<Leadership> {
+        match o {
+            Observation::BecameLeader { term } => Some(Leadership::Gained(*term)),
+            Observation::SteppedDown { .. } => Some(Leadership::Lost),
+            _ => None,
+        }
+    }
+}
+
+sim_core::check_from_fn!(
+    /// Election safety (Figure 3): at most one leader per term.
+    pub ElectionSafety, "election-safety", "at most one leader per term",
+    Raft, check_election_safety
+);
+sim_core::check_from_fn!(
+    /// State-machine safety: no two nodes apply different entries at the same log index.
+    pub StateMachineSafety, "state-machine-safety",
+    "no two nodes apply different entries at the same log index",
+    Raft, check_state_machine_safety
+);
+sim_core::check_from_fn!(
+    /// Log matching: two logs holding an entry with the same index and term agree up to it.
+    pub LogMatching, "log-matching",
+    "two logs holding an entry with the same index and term agree up to it",
+    Raft, check_log_matching
+);
+sim_core::check_from_fn!(
+    /// Leader completeness: every entry committed in a term is in the log of every later
+    /// term's leader.
+    pub LeaderCompleteness, "leader-completeness",
+    "every entry committed in a term is in the log of every later term's leader",
+    Raft, check_leader_completeness
+);

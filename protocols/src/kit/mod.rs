@@ -4,4 +4,5 @@
 //! - [`timing`]: election timeouts and heartbeats of a leader-based protocol, and their
 //!   validation.
 
+pub mod record;
 pub mod timing;

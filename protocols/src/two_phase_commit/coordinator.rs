@@ -9,7 +9,8 @@ use sim_core::{ClientId, Context, Key, LocalTime, NodeId, Response, Value};
 use super::messages::{participant_of, Msg, Observation, TxnId};
 use super::node::{after, Active, Decided, TwoPhaseCommit};
 use super::params::Bug;
-use super::record::{StoreKey, StoreValue};
+use super::record::Record;
+use crate::kit::record;
 
 impl TwoPhaseCommit {
     /// A client's transaction: answered again if decided, left alone if under way, begun if
@@ -83,9 +84,10 @@ impl TwoPhaseCommit {
         to: BTreeSet<NodeId>,
     ) {
         assert!(!self.decided.contains_key(&txn), "{txn} decided twice");
-        ctx.storage().put(
-            StoreKey::Decision(txn),
-            StoreValue::Decision {
+        record::put(
+            ctx,
+            Record::Decision {
+                txn,
                 commit,
                 keys: keys.clone(),
                 writes: writes.clone(),

@@ -109,7 +109,7 @@ pub use checks::{
 pub use messages::{participant_of, Msg, Observation, Timer, TxnId, COORDINATOR};
 pub use node::TwoPhaseCommit;
 pub use params::{Bug, Params};
-pub use record::{StoreKey, StoreValue};
+pub use record::{Record, RecordKey};
 
 // Registration: what scenarios name and check (see `sim_core::Protocol`).
 

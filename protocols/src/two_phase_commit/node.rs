@@ -11,7 +11,8 @@ use sim_core::{
 
 use super::messages::{Msg, Observation, Timer, TxnId, COORDINATOR};
 use super::params::{Bug, Params};
-use super::record::{StoreKey, StoreValue};
+use super::record::{Record, RecordKey};
+use crate::kit::record;
 
 /// A transaction the coordinator is collecting votes for.
 #[derive(Clone, Debug)]
@@ -81,11 +82,16 @@ impl TwoPhaseCommit {
     }
 
     /// Rebuilds the state one synced record stands for.
-    fn restore(&mut self, ctx: &mut Context<'_, Self>, key: StoreKey, value: StoreValue) {
+    fn restore(&mut self, ctx: &mut Context<'_, Self>, record: Record) {
         let now = ctx.local_time();
         let forget = self.params.bug == Some(Bug::ForgetPreparedOnRestart);
-        match (key, value) {
-            (StoreKey::Decision(txn), StoreValue::Decision { commit, writes, .. }) => {
+        match record {
+            Record::Decision {
+                txn,
+                commit,
+                writes,
+                ..
+            } => {
                 self.decided.insert(
                     txn,
                     Decided {
@@ -96,17 +102,16 @@ impl TwoPhaseCommit {
                     },
                 );
             }
-            (StoreKey::Prepared(_), StoreValue::Prepared { .. }) if forget => {}
-            (StoreKey::Prepared(txn), StoreValue::Prepared { writes }) => {
+            Record::Prepared { .. } if forget => {}
+            Record::Prepared { txn, writes } => {
                 self.restore_prepared(ctx, txn, writes);
             }
-            (StoreKey::Done(txn), StoreValue::Done { commit }) => {
+            Record::Done { txn, commit } => {
                 self.done.insert(txn, commit);
             }
-            (StoreKey::Value(k), StoreValue::Value(v)) => {
-                self.values.insert(k, v);
+            Record::Value { key, value } => {
+                self.values.insert(key, value);
             }
-            (k, v) => panic!("n{}: log entry {k:?} holds {v:?}", self.id.0),
         }
     }
 }
@@ -114,8 +119,8 @@ impl TwoPhaseCommit {
 impl Process for TwoPhaseCommit {
     type Msg = Msg;
     type Timer = Timer;
-    type StoreKey = StoreKey;
-    type StoreValue = StoreValue;
+    type StoreKey = RecordKey;
+    type StoreValue = Record;
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
@@ -176,8 +181,8 @@ impl Process for TwoPhaseCommit {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for (key, value) in ctx.storage().entries() {
-            self.restore(ctx, key, value);
+        for r in record::records(ctx) {
+            self.restore(ctx, r);
         }
         self.on_start(ctx);
     }

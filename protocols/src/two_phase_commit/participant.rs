@@ -6,7 +6,8 @@ use sim_core::{Context, Key, NodeId, Value};
 
 use super::messages::{participant_of, Msg, Observation, TxnId, COORDINATOR};
 use super::node::{after, Prepared, TwoPhaseCommit};
-use super::record::{StoreKey, StoreValue};
+use super::record::{Record, RecordKey};
+use crate::kit::record;
 
 impl TwoPhaseCommit {
     pub(super) fn participant_message(
@@ -79,9 +80,10 @@ impl TwoPhaseCommit {
         for &k in &keys {
             self.locks.insert(k, txn);
         }
-        ctx.storage().put(
-            StoreKey::Prepared(txn),
-            StoreValue::Prepared {
+        record::put(
+            ctx,
+            Record::Prepared {
+                txn,
                 writes: writes.clone(),
             },
         );
@@ -125,8 +127,7 @@ impl TwoPhaseCommit {
                         applied: Vec::new(),
                     });
                 }
-                ctx.storage()
-                    .put(StoreKey::Done(txn), StoreValue::Done { commit });
+                record::put(ctx, Record::Done { txn, commit });
             }
         }
         self.done.insert(txn, commit);
@@ -153,14 +154,12 @@ impl TwoPhaseCommit {
             );
             if commit {
                 let prev = self.values.insert(k, new).unwrap_or(0);
-                ctx.storage()
-                    .put(StoreKey::Value(k), StoreValue::Value(new));
+                record::put(ctx, Record::Value { key: k, value: new });
                 applied.push((k, prev, new));
             }
         }
-        ctx.storage().remove(&StoreKey::Prepared(txn));
-        ctx.storage()
-            .put(StoreKey::Done(txn), StoreValue::Done { commit });
+        ctx.storage().remove(&RecordKey::Prepared(txn));
+        record::put(ctx, Record::Done { txn, commit });
         ctx.sync();
         ctx.observe(Observation::Learned {
             txn,

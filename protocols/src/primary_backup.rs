@@ -70,6 +70,8 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 use sim_core::check::Linearizable;
 use sim_core::kv::{KvStore, Seen};
+
+use crate::kit::record::{self, DurableRecord};
 use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
 use sim_core::{
     ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, Service, SimConfig,
@@ -150,23 +152,39 @@ pub enum Timer {
     Replicate,
 }
 
-/// Keys of a node's durable store.
+/// Where a [`Record`] is stored; the order is the order recovery reads them in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Slot {
-    /// The number of updates applied.
+pub enum RecordKey {
     Seq,
-    /// A register.
     Register(Key),
-    /// The primary's reply table entry of a client.
     Client(u32),
 }
 
-/// Values of a node's durable store (the variant matches the [`Slot`]).
+/// One record of a node's durable store.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub enum Record {
+    /// The number of updates applied.
     Seq(u64),
-    Value(Value),
-    Reply(RequestId, Response),
+    /// A register's value.
+    Register { key: Key, value: Value },
+    /// Primary: a client's session, its last request served and the reply.
+    Reply {
+        client: u32,
+        request: RequestId,
+        response: Response,
+    },
+}
+
+impl DurableRecord for Record {
+    type Key = RecordKey;
+
+    fn key(&self) -> RecordKey {
+        match *self {
+            Record::Seq(_) => RecordKey::Seq,
+            Record::Register { key, .. } => RecordKey::Register(key),
+            Record::Reply { client, .. } => RecordKey::Client(client),
+        }
+    }
 }
 
 /// What a node reports (traced and hashed; no protocol-specific check reads them).
@@ -235,8 +253,8 @@ impl PrimaryBackup {
             self.log.pop_front();
             self.log_first += 1;
         }
-        ctx.storage().put(Slot::Register(key), Stored::Value(value));
-        ctx.storage().put(Slot::Seq, Stored::Seq(self.seq));
+        record::put(ctx, Record::Register { key, value });
+        record::put(ctx, Record::Seq(self.seq));
     }
 
     /// Primary: serves a client request. Retries are filtered first, by the store's sessions:
@@ -282,9 +300,13 @@ impl PrimaryBackup {
         if let (Some((key, value)), Response::Ok) = (update, &response) {
             self.update(ctx, key, value);
         }
-        ctx.storage().put(
-            Slot::Client(client.0),
-            Stored::Reply(request_id, response.clone()),
+        record::put(
+            ctx,
+            Record::Reply {
+                client: client.0,
+                request: request_id,
+                response: response.clone(),
+            },
         );
         if self.params.bug == Some(Bug::AckBeforeSync) {
             // Synced on the next replication tick.
@@ -354,9 +376,9 @@ impl PrimaryBackup {
             for &(key, value) in &updates[skip..] {
                 self.kv.apply(&Request::Put { key, value });
                 self.seq += 1;
-                ctx.storage().put(Slot::Register(key), Stored::Value(value));
+                record::put(ctx, Record::Register { key, value });
             }
-            ctx.storage().put(Slot::Seq, Stored::Seq(self.seq));
+            record::put(ctx, Record::Seq(self.seq));
             ctx.sync();
         }
         ctx.send(PRIMARY, Msg::Ack { applied: self.seq });
@@ -380,15 +402,15 @@ impl PrimaryBackup {
                 .filter(|key| !fresh.contains_key(key))
                 .collect();
             for key in gone {
-                ctx.storage().remove(&Slot::Register(key));
+                ctx.storage().remove(&RecordKey::Register(key));
             }
             self.kv = KvStore::new();
             for (&key, &value) in &fresh {
                 self.kv.apply(&Request::Put { key, value });
-                ctx.storage().put(Slot::Register(key), Stored::Value(value));
+                record::put(ctx, Record::Register { key, value });
             }
             self.seq = seq;
-            ctx.storage().put(Slot::Seq, Stored::Seq(seq));
+            record::put(ctx, Record::Seq(seq));
             ctx.sync();
         }
         ctx.send(PRIMARY, Msg::Ack { applied: self.seq });
@@ -422,8 +444,8 @@ impl PrimaryBackup {
 impl Process for PrimaryBackup {
     type Msg = Msg;
     type Timer = Timer;
-    type StoreKey = Slot;
-    type StoreValue = Stored;
+    type StoreKey = RecordKey;
+    type StoreValue = Record;
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
@@ -488,18 +510,20 @@ impl Process for PrimaryBackup {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        let durable = ctx.storage().entries();
-        for (slot, stored) in durable {
-            match (slot, stored) {
-                (Slot::Seq, Stored::Seq(s)) => self.seq = s,
-                (Slot::Register(key), Stored::Value(value)) => {
+        for r in record::records(ctx) {
+            match r {
+                Record::Seq(s) => self.seq = s,
+                Record::Register { key, value } => {
                     self.kv.apply(&Request::Put { key, value });
                 }
-                (Slot::Client(c), Stored::Reply(id, r)) => {
+                Record::Reply {
+                    client,
+                    request,
+                    response,
+                } => {
                     assert!(self.is_primary(), "n{}: a backup holds replies", self.id.0);
-                    self.kv.restore_session(c, id, r);
+                    self.kv.restore_session(client, request, response);
                 }
-                (slot, stored) => panic!("n{}: {slot:?} holds {stored:?}", self.id.0),
             }
         }
         ctx.observe(Observation::Recovered {

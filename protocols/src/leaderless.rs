@@ -439,90 +439,142 @@ impl Leaderless {
                 key,
                 version,
                 hint,
-            } => {
-                match hint {
-                    Some(intended) if intended != self.id => {
-                        let slot = (intended, key);
-                        if self.hints.get(&slot).is_none_or(|v| *v < version) {
-                            self.hints.insert(slot, version);
-                            ctx.storage()
-                                .put(Slot::Hint { intended, key }, Stored::Version(version));
-                        }
-                    }
-                    _ => {
-                        self.store(ctx, key, version);
-                    }
-                }
-                if self.sync_writes() {
-                    ctx.sync();
-                }
-                if op != 0 {
-                    self.send(ctx, from, Msg::WriteAck { op });
-                }
-            }
+            } => self.on_write(ctx, from, op, key, version, hint),
             Msg::WriteAck { op } => self.on_answer(ctx, from, op, None),
-            Msg::Read { op, key } => {
-                let hinted = self
-                    .hints
-                    .iter()
-                    .filter(|((_, k), _)| *k == key)
-                    .map(|(_, v)| *v)
-                    .max();
-                let version = self.data.get(&key).copied().max(hinted);
-                self.send(ctx, from, Msg::ReadReply { op, version });
-            }
+            Msg::Read { op, key } => self.on_read(ctx, from, op, key),
             Msg::ReadReply { op, version } => self.on_answer(ctx, from, op, version),
-            Msg::Handoff { key, version } => {
+            Msg::Handoff { key, version } => self.on_handoff(ctx, from, key, version),
+            Msg::HandoffAck { key, version } => self.on_handoff_ack(ctx, from, key, version),
+            Msg::Digest { entries, reply } => self.on_digest(ctx, from, entries, reply),
+        }
+    }
+
+    /// A replica (or, with a hint, a stand-in) stores a write, syncs, and acknowledges it
+    /// unless it is a read repair (`op` 0).
+    fn on_write(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        op: u64,
+        key: Key,
+        version: Version,
+        hint: Option<NodeId>,
+    ) {
+        match hint {
+            Some(intended) if intended != self.id => {
+                let slot = (intended, key);
+                if self.hints.get(&slot).is_none_or(|v| *v < version) {
+                    self.hints.insert(slot, version);
+                    ctx.storage()
+                        .put(Slot::Hint { intended, key }, Stored::Version(version));
+                }
+            }
+            _ => {
                 self.store(ctx, key, version);
-                if self.sync_writes() {
-                    ctx.sync();
-                }
-                let held = self.data.get(&key).copied().unwrap_or(version);
-                ctx.send(from, Msg::HandoffAck { key, version: held });
             }
-            Msg::HandoffAck { key, version } => {
-                let slot = (from, key);
-                if self.hints.get(&slot).is_some_and(|v| *v <= version) {
-                    self.hints.remove(&slot);
-                    ctx.storage().remove(&Slot::Hint {
-                        intended: from,
-                        key,
-                    });
-                }
+        }
+        if self.sync_writes() {
+            ctx.sync();
+        }
+        if op != 0 {
+            self.send(ctx, from, Msg::WriteAck { op });
+        }
+    }
+
+    /// Answers a read with the newest version held for the key, hinted writes included.
+    fn on_read(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, op: u64, key: Key) {
+        let hinted = self
+            .hints
+            .iter()
+            .filter(|((_, k), _)| *k == key)
+            .map(|(_, v)| *v)
+            .max();
+        let version = self.data.get(&key).copied().max(hinted);
+        self.send(ctx, from, Msg::ReadReply { op, version });
+    }
+
+    /// The intended replica of a hinted write stores it and says what it now holds.
+    fn on_handoff(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        key: Key,
+        version: Version,
+    ) {
+        self.store(ctx, key, version);
+        if self.sync_writes() {
+            ctx.sync();
+        }
+        let held = self.data.get(&key).copied().unwrap_or(version);
+        ctx.send(from, Msg::HandoffAck { key, version: held });
+    }
+
+    /// The intended replica holds the hinted write (or newer): the hint is dropped.
+    fn on_handoff_ack(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        key: Key,
+        version: Version,
+    ) {
+        let slot = (from, key);
+        if self.hints.get(&slot).is_some_and(|v| *v <= version) {
+            self.hints.remove(&slot);
+            ctx.storage().remove(&Slot::Hint {
+                intended: from,
+                key,
+            });
+        }
+    }
+
+    /// Anti-entropy: stores the newer versions of the keys this node replicates, and, if
+    /// asked, answers with what it holds that the peer lacks.
+    fn on_digest(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        entries: Vec<(Key, Version)>,
+        reply: bool,
+    ) {
+        let mut theirs: BTreeMap<Key, Version> = BTreeMap::new();
+        let mut changed = false;
+        for (key, version) in entries {
+            if !self.is_replica(key, self.id) {
+                continue;
             }
-            Msg::Digest { entries, reply } => {
-                let mut theirs: BTreeMap<Key, Version> = BTreeMap::new();
-                let mut changed = false;
-                for (key, version) in entries {
-                    if !self.is_replica(key, self.id) {
-                        continue;
-                    }
-                    theirs.insert(key, version);
-                    changed |= self.store(ctx, key, version);
-                }
-                if changed && self.sync_writes() {
-                    ctx.sync();
-                }
-                if reply {
-                    let newer: Vec<(Key, Version)> = self
-                        .data
-                        .iter()
-                        .filter(|(k, v)| {
-                            self.is_replica(**k, from) && theirs.get(k).is_none_or(|t| t < *v)
-                        })
-                        .map(|(k, v)| (*k, *v))
-                        .collect();
-                    if !newer.is_empty() {
-                        ctx.send(
-                            from,
-                            Msg::Digest {
-                                entries: newer,
-                                reply: false,
-                            },
-                        );
-                    }
-                }
-            }
+            theirs.insert(key, version);
+            changed |= self.store(ctx, key, version);
+        }
+        if changed && self.sync_writes() {
+            ctx.sync();
+        }
+        if reply {
+            self.digest_reply(ctx, from, &theirs);
+        }
+    }
+
+    /// The versions this node holds of the keys `to` replicates that are newer than, or
+    /// missing from, `theirs` (nothing is sent when there are none).
+    fn digest_reply(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        to: NodeId,
+        theirs: &BTreeMap<Key, Version>,
+    ) {
+        let newer: Vec<(Key, Version)> = self
+            .data
+            .iter()
+            .filter(|(k, v)| self.is_replica(**k, to) && theirs.get(k).is_none_or(|t| t < *v))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        if !newer.is_empty() {
+            ctx.send(
+                to,
+                Msg::Digest {
+                    entries: newer,
+                    reply: false,
+                },
+            );
         }
     }
 
@@ -534,10 +586,6 @@ impl Leaderless {
         op: u64,
         version: Option<Version>,
     ) {
-        let (r, w) = (self.params.r as usize, self.params.w as usize);
-        let n = self.n();
-        let ack_first = self.params.bug == Some(Bug::AckBeforeQuorum);
-        let read_repair = self.params.read_repair;
         let Some(p) = self.pending.get_mut(&op) else {
             return; // Stale: the request was answered and dropped, or timed out.
         };
@@ -546,55 +594,77 @@ impl Leaderless {
         }
         p.answers.insert(from, version);
         match p.kind {
-            Kind::Put(_) => {
-                let needed = if ack_first { 1 } else { w };
-                if !p.answered && p.answers.len() >= needed {
-                    p.answered = true;
-                    ctx.reply(p.client, p.request_id, Response::Ok);
-                }
-                // The write goes on to every replica (or a stand-in) after the answer.
-                if p.answered && p.all_covered(n) {
-                    self.pending.remove(&op);
-                }
+            Kind::Put(_) => self.on_put_answer(ctx, op),
+            Kind::Get => self.on_get_answer(ctx, op),
+        }
+    }
+
+    /// A put answers `Ok` after `w` acknowledgements, and is dropped once every replica (or
+    /// a stand-in) holds it.
+    fn on_put_answer(&mut self, ctx: &mut Context<'_, Self>, op: u64) {
+        let n = self.n();
+        let ack_first = self.params.bug == Some(Bug::AckBeforeQuorum);
+        let needed = if ack_first { 1 } else { self.params.w as usize };
+        let p = self.pending.get_mut(&op).expect("a pending put");
+        if !p.answered && p.answers.len() >= needed {
+            p.answered = true;
+            ctx.reply(p.client, p.request_id, Response::Ok);
+        }
+        // The write goes on to every replica (or a stand-in) after the answer.
+        if p.answered && p.all_covered(n) {
+            self.pending.remove(&op);
+        }
+    }
+
+    /// A get answers the newest version after `r` replies, then read-repairs the replicas
+    /// that answered older ones.
+    fn on_get_answer(&mut self, ctx: &mut Context<'_, Self>, op: u64) {
+        let r = self.params.r as usize;
+        let read_repair = self.params.read_repair;
+        let p = self.pending.get_mut(&op).expect("a pending get");
+        let newest = p.answers.values().flatten().max().copied();
+        if !p.answered && p.answers.len() >= r {
+            p.answered = true;
+            ctx.reply(
+                p.client,
+                p.request_id,
+                Response::Value(newest.map(|v| v.value)),
+            );
+        }
+        if p.answered && read_repair {
+            if let Some(newest) = newest {
+                self.read_repair(ctx, op, newest);
             }
-            Kind::Get => {
-                let newest = p.answers.values().flatten().max().copied();
-                if !p.answered && p.answers.len() >= r {
-                    p.answered = true;
-                    ctx.reply(
-                        p.client,
-                        p.request_id,
-                        Response::Value(newest.map(|v| v.value)),
-                    );
-                }
-                if p.answered && read_repair {
-                    if let Some(newest) = newest {
-                        let key = p.key;
-                        let stale: Vec<NodeId> = p
-                            .answers
-                            .iter()
-                            .filter(|(node, v)| {
-                                p.ring[..n].contains(node)
-                                    && v.is_none_or(|v| v < newest)
-                                    && !p.repaired.contains(&(**node, newest))
-                            })
-                            .map(|(node, _)| *node)
-                            .collect();
-                        for node in &stale {
-                            p.repaired.insert((*node, newest));
-                        }
-                        for node in stale {
-                            let msg = Msg::Write {
-                                op: 0,
-                                key,
-                                version: newest,
-                                hint: None,
-                            };
-                            self.send(ctx, node, msg);
-                        }
-                    }
-                }
-            }
+        }
+    }
+
+    /// Sends `newest` to the replicas of the preference list that answered read `op` with
+    /// an older version (or none), each at most once per version.
+    fn read_repair(&mut self, ctx: &mut Context<'_, Self>, op: u64, newest: Version) {
+        let n = self.n();
+        let p = self.pending.get_mut(&op).expect("a pending get");
+        let key = p.key;
+        let stale: Vec<NodeId> = p
+            .answers
+            .iter()
+            .filter(|(node, v)| {
+                p.ring[..n].contains(node)
+                    && v.is_none_or(|v| v < newest)
+                    && !p.repaired.contains(&(**node, newest))
+            })
+            .map(|(node, _)| *node)
+            .collect();
+        for node in &stale {
+            p.repaired.insert((*node, newest));
+        }
+        for node in stale {
+            let msg = Msg::Write {
+                op: 0,
+                key,
+                version: newest,
+                hint: None,
+            };
+            self.send(ctx, node, msg);
         }
     }
 
@@ -664,6 +734,43 @@ impl Leaderless {
                 ctx.reply(p.client, p.request_id, Response::Fail);
             }
         }
+    }
+
+    /// Re-sends every hinted write to its intended replica.
+    fn handoff(&mut self, ctx: &mut Context<'_, Self>) {
+        let hints: Vec<((NodeId, Key), Version)> =
+            self.hints.iter().map(|(s, v)| (*s, *v)).collect();
+        for ((intended, key), version) in hints {
+            ctx.send(intended, Msg::Handoff { key, version });
+        }
+        ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
+    }
+
+    /// Sends every other replica of the keys this node holds the versions of the keys they
+    /// share.
+    fn anti_entropy(&mut self, ctx: &mut Context<'_, Self>) {
+        let peers: BTreeSet<NodeId> = self
+            .data
+            .keys()
+            .flat_map(|key| preference_list(*key, self.params.n, self.node_count))
+            .filter(|node| *node != self.id)
+            .collect();
+        for peer in peers {
+            let entries: Vec<(Key, Version)> = self
+                .data
+                .iter()
+                .filter(|(key, _)| self.is_replica(**key, peer))
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            ctx.send(
+                peer,
+                Msg::Digest {
+                    entries,
+                    reply: true,
+                },
+            );
+        }
+        ctx.set_timer(self.params.anti_entropy_interval, Timer::AntiEntropy);
     }
 
     fn coordinate(
@@ -743,40 +850,8 @@ impl Process for Leaderless {
         match timer {
             Timer::Replica { op } => self.on_replica_timeout(ctx, op),
             Timer::Request { op } => self.on_request_timeout(ctx, op),
-            Timer::Handoff => {
-                let hints: Vec<((NodeId, Key), Version)> =
-                    self.hints.iter().map(|(s, v)| (*s, *v)).collect();
-                for ((intended, key), version) in hints {
-                    ctx.send(intended, Msg::Handoff { key, version });
-                }
-                ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
-            }
-            Timer::AntiEntropy => {
-                // Every other replica of the keys this node holds, each sent the versions of
-                // the keys they share.
-                let peers: BTreeSet<NodeId> = self
-                    .data
-                    .keys()
-                    .flat_map(|key| preference_list(*key, self.params.n, self.node_count))
-                    .filter(|node| *node != self.id)
-                    .collect();
-                for peer in peers {
-                    let entries: Vec<(Key, Version)> = self
-                        .data
-                        .iter()
-                        .filter(|(key, _)| self.is_replica(**key, peer))
-                        .map(|(k, v)| (*k, *v))
-                        .collect();
-                    ctx.send(
-                        peer,
-                        Msg::Digest {
-                            entries,
-                            reply: true,
-                        },
-                    );
-                }
-                ctx.set_timer(self.params.anti_entropy_interval, Timer::AntiEntropy);
-            }
+            Timer::Handoff => self.handoff(ctx),
+            Timer::AntiEntropy => self.anti_entropy(ctx),
         }
     }
 

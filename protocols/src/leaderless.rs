@@ -64,6 +64,13 @@
 //! Duplicated client requests are filtered per coordinator (volatile): a node answers a given
 //! `(client, request id)` at most once while it stays up.
 //!
+//! Unlike the other key-value protocols, neither the replicas nor this filter are a
+//! [`sim_core::kv::KvStore`]: a replica holds one *versioned* value per key and keeps the
+//! higher version (anti-entropy and read repair compare versions), which a store of plain
+//! values cannot represent; and a store's session answers a retry of the client's last
+//! request with its recorded response, while a coordinator here takes a request on before any
+//! response exists (a put may never get one) and answers a duplicate not at all.
+//!
 //! # Bugs to inject
 //!
 //! - [`Bug::NoSyncBeforeAck`]: replicas acknowledge writes without syncing them. A crash of the
@@ -89,6 +96,8 @@ use sim_core::{
     ClientId, Context, Key, NodeId, Outcome, Process, Request, RequestId, Response, RunResult,
     Service, SimConfig, SimDuration, SimTime, Value,
 };
+
+use crate::kit::record::{self, DurableRecord};
 
 /// Most requests one node coordinates at once; more are left unanswered (the client times out).
 pub const PENDING_MAX: usize = 10_000;
@@ -270,22 +279,39 @@ pub enum Timer {
     AntiEntropy,
 }
 
-/// Keys of a node's durable store.
+/// Where a [`Record`] is stored; the order is the order recovery reads them in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Slot {
-    /// How many times the node has booted (makes request ids unique across restarts).
+pub enum RecordKey {
     Boot,
-    /// The node's version of a key it replicates.
     Data(Key),
-    /// A hinted write held for `intended`.
     Hint { intended: NodeId, key: Key },
 }
 
-/// Values of a node's durable store.
+/// One record of a node's durable store.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub enum Record {
+    /// How many times the node has booted (makes request ids unique across restarts).
     Boot(u64),
-    Version(Version),
+    /// The node's version of a key it replicates.
+    Data { key: Key, version: Version },
+    /// A hinted write held for `intended`.
+    Hint {
+        intended: NodeId,
+        key: Key,
+        version: Version,
+    },
+}
+
+impl DurableRecord for Record {
+    type Key = RecordKey;
+
+    fn key(&self) -> RecordKey {
+        match *self {
+            Record::Boot(_) => RecordKey::Boot,
+            Record::Data { key, .. } => RecordKey::Data(key),
+            Record::Hint { intended, key, .. } => RecordKey::Hint { intended, key },
+        }
+    }
 }
 
 /// What a node reports, for the checks.
@@ -399,7 +425,7 @@ impl Leaderless {
     fn boot(&mut self, ctx: &mut Context<'_, Self>) {
         self.node_count = ctx.node_count();
         self.boot += 1;
-        ctx.storage().put(Slot::Boot, Stored::Boot(self.boot));
+        record::put(ctx, Record::Boot(self.boot));
         ctx.sync();
         self.next_op = self.boot << 32 | 1;
         ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
@@ -416,7 +442,7 @@ impl Leaderless {
             return false;
         }
         self.data.insert(key, version);
-        ctx.storage().put(Slot::Data(key), Stored::Version(version));
+        record::put(ctx, Record::Data { key, version });
         ctx.observe(Observation::Applied { key, version });
         true
     }
@@ -465,8 +491,14 @@ impl Leaderless {
                 let slot = (intended, key);
                 if self.hints.get(&slot).is_none_or(|v| *v < version) {
                     self.hints.insert(slot, version);
-                    ctx.storage()
-                        .put(Slot::Hint { intended, key }, Stored::Version(version));
+                    record::put(
+                        ctx,
+                        Record::Hint {
+                            intended,
+                            key,
+                            version,
+                        },
+                    );
                 }
             }
             _ => {
@@ -520,7 +552,7 @@ impl Leaderless {
         let slot = (from, key);
         if self.hints.get(&slot).is_some_and(|v| *v <= version) {
             self.hints.remove(&slot);
-            ctx.storage().remove(&Slot::Hint {
+            ctx.storage().remove(&RecordKey::Hint {
                 intended: from,
                 key,
             });
@@ -816,8 +848,8 @@ impl Leaderless {
 impl Process for Leaderless {
     type Msg = Msg;
     type Timer = Timer;
-    type StoreKey = Slot;
-    type StoreValue = Stored;
+    type StoreKey = RecordKey;
+    type StoreValue = Record;
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
@@ -825,16 +857,19 @@ impl Process for Leaderless {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for (slot, value) in ctx.storage().entries() {
-            match (slot, value) {
-                (Slot::Boot, Stored::Boot(b)) => self.boot = b,
-                (Slot::Data(key), Stored::Version(v)) => {
-                    self.data.insert(key, v);
+        for r in record::records(ctx) {
+            match r {
+                Record::Boot(b) => self.boot = b,
+                Record::Data { key, version } => {
+                    self.data.insert(key, version);
                 }
-                (Slot::Hint { intended, key }, Stored::Version(v)) => {
-                    self.hints.insert((intended, key), v);
+                Record::Hint {
+                    intended,
+                    key,
+                    version,
+                } => {
+                    self.hints.insert((intended, key), version);
                 }
-                (slot, value) => panic!("corrupt store: {slot:?} holds {value:?}"),
             }
         }
         let data = self.data.iter().map(|(k, v)| (*k, *v)).collect();

@@ -110,50 +110,13 @@ pub fn check_replica_convergence(
         );
     }
     let states = final_states(result);
-    let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
     let keys = keys_of(result);
     let mut converged_at = SimTime::ZERO;
     for &key in &keys {
-        let replicas: Vec<NodeId> = preference_list(key, n, result.node_count)
-            .into_iter()
-            .filter(|r| live(*r))
-            .collect();
-        let held: Vec<(NodeId, Option<(Version, SimTime)>)> = replicas
-            .iter()
-            .map(|r| (*r, states[r.index()].get(&key).copied()))
-            .collect();
-        let first = held.first().map(|(_, h)| h.map(|(v, _)| v));
-        if let Some((node, h)) = held.iter().find(|(_, h)| Some(h.map(|(v, _)| v)) != first) {
-            return CheckResult::new(
-                NAME,
-                Verdict::Fail,
-                format!(
-                    "key {key}: replica {} holds {:?} but replica {node} holds {:?} at the end ({:.1} ms; quiet since {:.1} ms)",
-                    held[0].0,
-                    first.flatten(),
-                    h.map(|(v, _)| v),
-                    ms(result.end.0),
-                    ms(quiet.0)
-                ),
-            );
+        match key_converged(result, &states, n, key, quiet, deadline) {
+            Ok(last) => converged_at = converged_at.max(last),
+            Err(what) => return CheckResult::new(NAME, Verdict::Fail, what),
         }
-        let last = held
-            .iter()
-            .filter_map(|(_, h)| h.map(|(_, t)| t))
-            .max()
-            .unwrap_or(SimTime::ZERO);
-        if last > deadline {
-            return CheckResult::new(
-                NAME,
-                Verdict::Fail,
-                format!(
-                    "key {key}: replicas converged only at {:.1} ms, after quiet ({:.1} ms) + within",
-                    ms(last.0),
-                    ms(quiet.0)
-                ),
-            );
-        }
-        converged_at = converged_at.max(last);
     }
     CheckResult::new(
         NAME,
@@ -168,6 +131,51 @@ pub fn check_replica_convergence(
     .metric("keys", keys.len() as f64)
     .metric("quiet_at_ms", ms(quiet.0))
     .metric("converged_at_ms", ms(converged_at.0))
+}
+
+/// When the live replicas of `key` last changed, if they all hold the same version and
+/// changed no later than `deadline`; the failure says how not.
+fn key_converged(
+    result: &RunResult<Observation>,
+    states: &[BTreeMap<Key, (Version, SimTime)>],
+    n: u32,
+    key: Key,
+    quiet: SimTime,
+    deadline: SimTime,
+) -> Result<SimTime, String> {
+    let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
+    let replicas: Vec<NodeId> = preference_list(key, n, result.node_count)
+        .into_iter()
+        .filter(|r| live(*r))
+        .collect();
+    let held: Vec<(NodeId, Option<(Version, SimTime)>)> = replicas
+        .iter()
+        .map(|r| (*r, states[r.index()].get(&key).copied()))
+        .collect();
+    let first = held.first().map(|(_, h)| h.map(|(v, _)| v));
+    if let Some((node, h)) = held.iter().find(|(_, h)| Some(h.map(|(v, _)| v)) != first) {
+        return Err(format!(
+            "key {key}: replica {} holds {:?} but replica {node} holds {:?} at the end ({:.1} ms; quiet since {:.1} ms)",
+            held[0].0,
+            first.flatten(),
+            h.map(|(v, _)| v),
+            ms(result.end.0),
+            ms(quiet.0)
+        ));
+    }
+    let last = held
+        .iter()
+        .filter_map(|(_, h)| h.map(|(_, t)| t))
+        .max()
+        .unwrap_or(SimTime::ZERO);
+    if last > deadline {
+        return Err(format!(
+            "key {key}: replicas converged only at {:.1} ms, after quiet ({:.1} ms) + within",
+            ms(last.0),
+            ms(quiet.0)
+        ));
+    }
+    Ok(last)
 }
 
 /// `no-lost-writes`: for every put acknowledged `ok`, the newest version of its key held by a

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sim_core::check::{CheckResult, Verdict};
+use sim_core::process::Observed;
 use sim_core::protocol::{rules, Check, CheckContext, CheckInput, CheckKind, FieldError};
 use sim_core::{Key, NodeId, Outcome, RequestId, Response, RunResult, SimDuration, SimTime, Value};
 
@@ -95,55 +96,15 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
             continue;
         }
         learned.insert((*txn, p), *commit);
-        match decided.by_txn.get(txn) {
-            None => {
-                return fail(
-                    NAME,
-                    result.seed,
-                    format!(
-                        "n{} learned {} for {txn} at {}, which the coordinator never decided",
-                        p.0,
-                        word(*commit),
-                        o.time
-                    ),
-                )
-            }
-            Some((c, _, at)) if c != commit => {
-                return fail(
-                    NAME,
-                    result.seed,
-                    format!(
-                        "n{} learned {} for {txn} at {}, but the coordinator decided {} at {at}",
-                        p.0,
-                        word(*commit),
-                        o.time,
-                        word(*c)
-                    ),
-                )
-            }
-            Some((_, keys, _)) => {
-                if *commit {
-                    commits += 1;
-                    let want: Vec<Key> = keys
-                        .iter()
-                        .copied()
-                        .filter(|&k| participant_of(k, result.node_count) == p)
-                        .collect();
-                    let got: Vec<Key> = applied.iter().map(|a| a.0).collect();
-                    if got != want {
-                        return fail(
-                            NAME,
-                            result.seed,
-                            format!(
-                                "n{} learned commit of {txn} at {} but applied keys {got:?}, not its part {want:?}: the transaction is only partly applied",
-                                p.0, o.time
-                            ),
-                        );
-                    }
-                } else {
-                    aborts += 1;
-                }
-            }
+        if let Err(what) =
+            learned_as_decided(&decided, result.node_count, o, *txn, *commit, applied)
+        {
+            return fail(NAME, result.seed, what);
+        }
+        if *commit {
+            commits += 1;
+        } else {
+            aborts += 1;
         }
     }
     let committed = decided.by_txn.values().filter(|d| d.0).count();
@@ -157,6 +118,50 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
     )
     .metric("decided", decided.by_txn.len() as f64)
     .metric("committed", committed as f64)
+}
+
+/// Whether participant `o.node`'s first learning of `txn` matches the coordinator's decision
+/// and, on commit, applies exactly its part; the failure says how not.
+fn learned_as_decided(
+    decided: &Decisions<'_>,
+    node_count: u32,
+    o: &Observed<Observation>,
+    txn: TxnId,
+    commit: bool,
+    applied: &[(Key, Value, Value)],
+) -> Result<(), String> {
+    let p = o.node;
+    match decided.by_txn.get(&txn) {
+        None => Err(format!(
+            "n{} learned {} for {txn} at {}, which the coordinator never decided",
+            p.0,
+            word(commit),
+            o.time
+        )),
+        Some((c, _, at)) if *c != commit => Err(format!(
+            "n{} learned {} for {txn} at {}, but the coordinator decided {} at {at}",
+            p.0,
+            word(commit),
+            o.time,
+            word(*c)
+        )),
+        Some((_, keys, _)) if commit => {
+            let want: Vec<Key> = keys
+                .iter()
+                .copied()
+                .filter(|&k| participant_of(k, node_count) == p)
+                .collect();
+            let got: Vec<Key> = applied.iter().map(|a| a.0).collect();
+            if got != want {
+                return Err(format!(
+                    "n{} learned commit of {txn} at {} but applied keys {got:?}, not its part {want:?}: the transaction is only partly applied",
+                    p.0, o.time
+                ));
+            }
+            Ok(())
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// `validity`: a transaction commits only if every participant voted yes before the decision.
@@ -221,8 +226,34 @@ pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
 /// transactions answer a client with the same new value of a key.
 pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
     const NAME: &str = "isolation";
-    // Key → (increments applied, last value).
-    let mut keys: BTreeMap<Key, (u64, Value)> = BTreeMap::new();
+    let checked = serial_increments(result).and_then(|(keys, increments)| {
+        keys_end_at_their_commits(result, &keys)?;
+        distinct_answers(result)?;
+        Ok((keys, increments))
+    });
+    let (keys, increments) = match checked {
+        Ok(k) => k,
+        Err(what) => return fail(NAME, result.seed, what),
+    };
+    let max = keys.values().map(|v| v.1).max().unwrap_or(0);
+    CheckResult::new(
+        NAME,
+        Verdict::Pass,
+        format!(
+            "{increments} committed increments over {} keys, applied serially (largest value {max})",
+            keys.len()
+        ),
+    )
+    .metric("increments", increments as f64)
+    .metric("keys", keys.len() as f64)
+}
+
+/// Key → (committed increments applied, last value).
+type Increments = BTreeMap<Key, (u64, Value)>;
+
+/// Each key's committed increments, and their number, if they applied one after another.
+fn serial_increments(result: &RunResult<Observation>) -> Result<(Increments, u64), String> {
+    let mut keys = Increments::new();
     let mut increments = 0u64;
     for o in &result.observations {
         let Observation::Learned {
@@ -236,22 +267,25 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
         for &(k, prev, new) in applied {
             let (count, last) = keys.entry(k).or_insert((0, 0));
             if prev != *last || new != prev + 1 {
-                return fail(
-                    NAME,
-                    result.seed,
-                    format!(
-                        "lost update on key {k}: {txn} at {} (n{}) incremented {prev} to {new}, but the key held {last} after {count} committed increments",
-                        o.time, o.node.0
-                    ),
-                );
+                return Err(format!(
+                    "lost update on key {k}: {txn} at {} (n{}) incremented {prev} to {new}, but the key held {last} after {count} committed increments",
+                    o.time, o.node.0
+                ));
             }
             *count += 1;
             *last = new;
             increments += 1;
         }
     }
-    // Each key ends at the number of committed transactions that touched it and whose
-    // participant learned the commit (a commit still on its way when the run stopped excepted).
+    Ok((keys, increments))
+}
+
+/// Each key ends at the number of committed transactions that touched it and whose
+/// participant learned the commit (a commit still on its way when the run stopped excepted).
+fn keys_end_at_their_commits(
+    result: &RunResult<Observation>,
+    keys: &Increments,
+) -> Result<(), String> {
     let learned: BTreeSet<(TxnId, NodeId)> = result
         .observations
         .iter()
@@ -280,14 +314,14 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
     for (k, n) in &committed {
         let last = keys.get(k).map_or(0, |v| v.1);
         if last != *n {
-            return fail(
-                NAME,
-                result.seed,
-                format!("lost update on key {k}: it ends at {last}, but {n} committed transactions that touched it were learned by its participant"),
-            );
+            return Err(format!("lost update on key {k}: it ends at {last}, but {n} committed transactions that touched it were learned by its participant"));
         }
     }
-    // Every committed client answer names a distinct new value per key.
+    Ok(())
+}
+
+/// Every committed client answer names a distinct new value per key.
+fn distinct_answers(result: &RunResult<Observation>) -> Result<(), String> {
     let mut answered: BTreeMap<(Key, Value), RequestId> = BTreeMap::new();
     for op in &result.history.ops {
         let Some((at, Outcome::Ok(Response::Committed(kv)))) = &op.completion else {
@@ -295,28 +329,14 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
         };
         for &(k, v) in kv {
             if let Some(other) = answered.insert((k, v), op.request_id) {
-                return fail(
-                    NAME,
-                    result.seed,
-                    format!(
-                        "two committed transactions answered key {k} = {v}: client {}'s request {} at {at} and an earlier one (request {other})",
-                        op.client.0, op.request_id
-                    ),
-                );
+                return Err(format!(
+                    "two committed transactions answered key {k} = {v}: client {}'s request {} at {at} and an earlier one (request {other})",
+                    op.client.0, op.request_id
+                ));
             }
         }
     }
-    let max = keys.values().map(|v| v.1).max().unwrap_or(0);
-    CheckResult::new(
-        NAME,
-        Verdict::Pass,
-        format!(
-            "{increments} committed increments over {} keys, applied serially (largest value {max})",
-            keys.len()
-        ),
-    )
-    .metric("increments", increments as f64)
-    .metric("keys", keys.len() as f64)
+    Ok(())
 }
 
 /// What `blocking` measured: per (participant, transaction), the time it stayed prepared.

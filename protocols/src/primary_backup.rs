@@ -19,10 +19,11 @@
 //! Here node 0 is the primary, always. It is a state machine over the map:
 //!
 //! 1. A request arrives. Retries are filtered first (see below).
-//! 2. The primary applies it to the map. A put, and a cas whose expectation holds, is an
+//! 2. The primary applies it to the map (a [`KvStore`], the state machine every replicated
+//!    key-value protocol applies). A put, and a cas whose expectation holds, is an
 //!    *update*: it gets the next sequence number, is appended to an in-memory log of recent
 //!    updates, and the new register value and the sequence number are written to storage.
-//! 3. The primary records the reply in its reply table, writes that too, **syncs**, and only
+//! 3. The store records the reply in the client's session, the primary writes that too, **syncs**, and only
 //!    then replies. Whatever a client saw acknowledged is durable.
 //! 4. Every `replication_delay` (on its local clock) the primary forwards to each backup the
 //!    updates that backup has not acknowledged (`Append`), from its log, in sequence order —
@@ -39,10 +40,11 @@
 //!
 //! **Retries.** A redirected request, or a duplicated message, may reach the primary twice.
 //! The primary keeps, per client, the id of the last request it served and its reply (clients
-//! have one request outstanding at a time, with increasing ids), durable like the map: the
-//! same id again gets the recorded reply without being applied again, and an older id is
-//! ignored (its client has moved on). Without this, a cas that failed and was answered could
-//! succeed when its duplicate arrives later.
+//! have one request outstanding at a time, with increasing ids) — the store's client sessions,
+//! as in Raft and Multi-Paxos — durable like the map: the same id again gets the recorded
+//! reply without being applied again, and an older id is ignored (its client has moved on).
+//! Without this, a cas that failed and was answered could succeed when its duplicate arrives
+//! later.
 //!
 //! **Crashes.** A restarted node rebuilds its map, its sequence number and (on the primary) the
 //! reply table from storage ([`Process::on_recover`]); because every handler syncs before it
@@ -67,6 +69,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use sim_core::check::Linearizable;
+use sim_core::kv::{KvStore, Seen};
+
+use crate::kit::record::{self, DurableRecord};
 use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
 use sim_core::{
     ClientId, Context, Key, NodeId, Process, Request, RequestId, Response, Service, SimConfig,
@@ -147,23 +152,39 @@ pub enum Timer {
     Replicate,
 }
 
-/// Keys of a node's durable store.
+/// Where a [`Record`] is stored; the order is the order recovery reads them in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Slot {
-    /// The number of updates applied.
+pub enum RecordKey {
     Seq,
-    /// A register.
     Register(Key),
-    /// The primary's reply table entry of a client.
     Client(u32),
 }
 
-/// Values of a node's durable store (the variant matches the [`Slot`]).
+/// One record of a node's durable store.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub enum Record {
+    /// The number of updates applied.
     Seq(u64),
-    Value(Value),
-    Reply(RequestId, Response),
+    /// A register's value.
+    Register { key: Key, value: Value },
+    /// Primary: a client's session, its last request served and the reply.
+    Reply {
+        client: u32,
+        request: RequestId,
+        response: Response,
+    },
+}
+
+impl DurableRecord for Record {
+    type Key = RecordKey;
+
+    fn key(&self) -> RecordKey {
+        match *self {
+            Record::Seq(_) => RecordKey::Seq,
+            Record::Register { key, .. } => RecordKey::Register(key),
+            Record::Reply { client, .. } => RecordKey::Client(client),
+        }
+    }
 }
 
 /// What a node reports (traced and hashed; no protocol-specific check reads them).
@@ -177,7 +198,9 @@ pub enum Observation {
 pub struct PrimaryBackup {
     id: NodeId,
     params: Params,
-    registers: BTreeMap<Key, Value>,
+    /// The map of registers; on the primary also each client's last request served and its
+    /// reply (the reply table).
+    kv: KvStore,
     /// Updates applied (on the primary: assigned) so far.
     seq: u64,
     /// Primary: the most recent updates, numbered `log_first..=seq`.
@@ -185,8 +208,6 @@ pub struct PrimaryBackup {
     log_first: u64,
     /// Primary: per node, the highest update it acknowledged (index 0, the primary, unused).
     acked: Vec<u64>,
-    /// Primary: per client, the last request served and its reply.
-    replies: BTreeMap<u32, (RequestId, Response)>,
 }
 
 impl PrimaryBackup {
@@ -198,12 +219,11 @@ impl PrimaryBackup {
         PrimaryBackup {
             id,
             params: params.clone(),
-            registers: BTreeMap::new(),
+            kv: KvStore::new(),
             seq: 0,
             log: VecDeque::new(),
             log_first: 1,
             acked: Vec::new(),
-            replies: BTreeMap::new(),
         }
     }
 
@@ -211,25 +231,34 @@ impl PrimaryBackup {
         self.id == PRIMARY
     }
 
-    /// The node's copy of the map.
-    pub fn registers(&self) -> &BTreeMap<Key, Value> {
-        &self.registers
+    /// The node's copy of the map (and, on the primary, the reply table).
+    pub fn kv(&self) -> &KvStore {
+        &self.kv
     }
 
-    /// Primary: applies an update (memory, log, storage — not yet synced).
+    /// The node's registers, in key order.
+    fn registers(&self) -> impl Iterator<Item = Update> + '_ {
+        self.kv.entries().map(|(key, values)| match values {
+            [value] => (key, *value),
+            _ => panic!("n{}: key {key} holds {values:?}, not a register", self.id.0),
+        })
+    }
+
+    /// Primary: numbers an update the store has applied, logs it in memory and writes it to
+    /// storage (not yet synced).
     fn update(&mut self, ctx: &mut Context<'_, Self>, key: Key, value: Value) {
-        self.registers.insert(key, value);
         self.seq += 1;
         self.log.push_back((key, value));
         if self.log.len() > LOG_ENTRIES_MAX {
             self.log.pop_front();
             self.log_first += 1;
         }
-        ctx.storage().put(Slot::Register(key), Stored::Value(value));
-        ctx.storage().put(Slot::Seq, Stored::Seq(self.seq));
+        record::put(ctx, Record::Register { key, value });
+        record::put(ctx, Record::Seq(self.seq));
     }
 
-    /// Primary: serves a client request.
+    /// Primary: serves a client request. Retries are filtered first, by the store's sessions:
+    /// the client's last request again gets its recorded reply, an older one nothing.
     fn serve(
         &mut self,
         ctx: &mut Context<'_, Self>,
@@ -237,34 +266,25 @@ impl PrimaryBackup {
         request_id: RequestId,
         request: Request,
     ) {
-        if let Some((last, response)) = self.replies.get(&client.0) {
-            if request_id == *last {
-                let response = response.clone();
+        match self.kv.seen(client.0, request_id) {
+            Seen::Answered(response) => {
                 ctx.annotate(|| format!("retry of {client} request {request_id}: recorded reply"));
                 ctx.reply(client, request_id, response);
                 return;
             }
-            if request_id < *last {
+            Seen::Stale => {
+                let last = self.kv.last_request(client.0).expect("a session");
                 ctx.annotate(|| {
                     format!("ignored {client} request {request_id}: it already sent {last}")
                 });
                 return;
             }
+            Seen::New => {}
         }
-        let response = match request {
-            Request::Get { key } => Response::Value(self.registers.get(&key).copied()),
-            Request::Put { key, value } => {
-                self.update(ctx, key, value);
-                Response::Ok
-            }
-            Request::Cas { key, expected, new } => {
-                if self.registers.get(&key).copied() == expected {
-                    self.update(ctx, key, new);
-                    Response::Ok
-                } else {
-                    Response::Fail
-                }
-            }
+        let update = match request {
+            Request::Get { .. } => None,
+            Request::Put { key, value } => Some((key, value)),
+            Request::Cas { key, new, .. } => Some((key, new)),
             Request::Append { .. }
             | Request::Broadcast { .. }
             | Request::ReadSet
@@ -273,11 +293,20 @@ impl PrimaryBackup {
                 return;
             }
         };
-        self.replies
-            .insert(client.0, (request_id, response.clone()));
-        ctx.storage().put(
-            Slot::Client(client.0),
-            Stored::Reply(request_id, response.clone()),
+        let response = self
+            .kv
+            .execute(client.0, request_id, &request)
+            .expect("a new request executes");
+        if let (Some((key, value)), Response::Ok) = (update, &response) {
+            self.update(ctx, key, value);
+        }
+        record::put(
+            ctx,
+            Record::Reply {
+                client: client.0,
+                request: request_id,
+                response: response.clone(),
+            },
         );
         if self.params.bug == Some(Bug::AckBeforeSync) {
             // Synced on the next replication tick.
@@ -323,7 +352,7 @@ impl PrimaryBackup {
             } else {
                 Msg::Snapshot {
                     seq: self.seq,
-                    registers: self.registers.iter().map(|(k, v)| (*k, *v)).collect(),
+                    registers: self.registers().collect(),
                 }
             };
             ctx.send(NodeId(b), msg);
@@ -345,11 +374,11 @@ impl PrimaryBackup {
             ctx.annotate(|| format!("ignored append {first}+{}: already held", updates.len()));
         } else {
             for &(key, value) in &updates[skip..] {
-                self.registers.insert(key, value);
+                self.kv.apply(&Request::Put { key, value });
                 self.seq += 1;
-                ctx.storage().put(Slot::Register(key), Stored::Value(value));
+                record::put(ctx, Record::Register { key, value });
             }
-            ctx.storage().put(Slot::Seq, Stored::Seq(self.seq));
+            record::put(ctx, Record::Seq(self.seq));
             ctx.sync();
         }
         ctx.send(PRIMARY, Msg::Ack { applied: self.seq });
@@ -360,18 +389,28 @@ impl PrimaryBackup {
         if seq <= self.seq {
             ctx.annotate(|| format!("ignored snapshot at {seq}: I hold {}", self.seq));
         } else {
+            assert_eq!(
+                self.kv.sessions(),
+                0,
+                "n{}: a backup holds replies",
+                self.id.0
+            );
             let fresh: BTreeMap<Key, Value> = registers.into_iter().collect();
-            for key in self.registers.keys() {
-                if !fresh.contains_key(key) {
-                    ctx.storage().remove(&Slot::Register(*key));
-                }
+            let gone: Vec<Key> = self
+                .registers()
+                .map(|(key, _)| key)
+                .filter(|key| !fresh.contains_key(key))
+                .collect();
+            for key in gone {
+                ctx.storage().remove(&RecordKey::Register(key));
             }
+            self.kv = KvStore::new();
             for (&key, &value) in &fresh {
-                ctx.storage().put(Slot::Register(key), Stored::Value(value));
+                self.kv.apply(&Request::Put { key, value });
+                record::put(ctx, Record::Register { key, value });
             }
-            self.registers = fresh;
             self.seq = seq;
-            ctx.storage().put(Slot::Seq, Stored::Seq(seq));
+            record::put(ctx, Record::Seq(seq));
             ctx.sync();
         }
         ctx.send(PRIMARY, Msg::Ack { applied: self.seq });
@@ -379,7 +418,7 @@ impl PrimaryBackup {
 
     fn assert_invariants(&self) {
         assert!(
-            self.registers.len() as u64 <= self.seq,
+            self.registers().count() as u64 <= self.seq,
             "n{}: more registers than updates",
             self.id.0
         );
@@ -405,8 +444,8 @@ impl PrimaryBackup {
 impl Process for PrimaryBackup {
     type Msg = Msg;
     type Timer = Timer;
-    type StoreKey = Slot;
-    type StoreValue = Stored;
+    type StoreKey = RecordKey;
+    type StoreValue = Record;
     type Observation = Observation;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
@@ -456,7 +495,7 @@ impl Process for PrimaryBackup {
         }
         let response = match request {
             Request::Get { key } if self.params.bug == Some(Bug::StaleBackupReads) => {
-                Response::Value(self.registers.get(&key).copied())
+                self.kv.read(key)
             }
             Request::Get { .. } | Request::Put { .. } | Request::Cas { .. } => Response::Redirect {
                 leader: Some(PRIMARY),
@@ -471,23 +510,25 @@ impl Process for PrimaryBackup {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        let durable = ctx.storage().entries();
-        for (slot, stored) in durable {
-            match (slot, stored) {
-                (Slot::Seq, Stored::Seq(s)) => self.seq = s,
-                (Slot::Register(k), Stored::Value(v)) => {
-                    self.registers.insert(k, v);
+        for r in record::records(ctx) {
+            match r {
+                Record::Seq(s) => self.seq = s,
+                Record::Register { key, value } => {
+                    self.kv.apply(&Request::Put { key, value });
                 }
-                (Slot::Client(c), Stored::Reply(id, r)) => {
+                Record::Reply {
+                    client,
+                    request,
+                    response,
+                } => {
                     assert!(self.is_primary(), "n{}: a backup holds replies", self.id.0);
-                    self.replies.insert(c, (id, r));
+                    self.kv.restore_session(client, request, response);
                 }
-                (slot, stored) => panic!("n{}: {slot:?} holds {stored:?}", self.id.0),
             }
         }
         ctx.observe(Observation::Recovered {
             seq: self.seq,
-            registers: self.registers.len() as u64,
+            registers: self.registers().count() as u64,
         });
         if self.is_primary() {
             self.start_primary(ctx);

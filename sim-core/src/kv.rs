@@ -137,6 +137,13 @@ impl KvStore {
         self.sessions.get(&client).map(|(r, resp)| (*r, resp))
     }
 
+    /// Sets `client`'s session to its last executed request and that request's response,
+    /// without executing anything: for a protocol that persists each session as a record of
+    /// its own (primary-backup) and rebuilds the store from those records at recovery.
+    pub fn restore_session(&mut self, client: u32, request_id: RequestId, response: Response) {
+        self.sessions.insert(client, (request_id, response));
+    }
+
     /// Number of client sessions held.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
@@ -202,5 +209,10 @@ mod tests {
         assert_eq!(s.seen(3, 1), Seen::Stale);
         assert_eq!(s.seen(3, 3), Seen::New);
         assert_eq!(s.seen(4, 1), Seen::New);
+        let mut r = KvStore::new();
+        r.restore_session(3, 2, Response::Ok);
+        assert_eq!(r.seen(3, 2), Seen::Answered(Response::Ok));
+        assert_eq!(r.execute(3, 1, &put), None, "restored: older request stale");
+        assert_eq!(r.values(0), &[] as &[Value], "restoring executes nothing");
     }
 }

@@ -1,15 +1,11 @@
 //! Durable send-and-reply: every write a node made is synced before a message or a client
-//! reply that depends on it leaves the node, and durable state is written as one record type
-//! per protocol.
+//! reply that depends on it leaves the node.
 //!
 //! Raft (Figure 2: "respond to RPCs only after updating stable storage") and Multi-Paxos (an
 //! acceptor's promise and accepted values are durable before it answers) share the rule. The
 //! helpers here sync only when there is something to sync, so a node that wrote nothing since
 //! its last sync sends without a `sync` event — exactly what both protocols did by hand.
-//!
-//! A protocol's durable state is one [`Record`] enum whose variants carry their values; the
-//! storage key is derived from the record ([`Record::key`]), so a key can never hold a value
-//! of another kind, and recovery matches on records alone.
+//! What is written is one record type per protocol: see [`super::record`].
 
 use sim_core::{ClientId, Context, NodeId, Process, RequestId, Response};
 
@@ -46,40 +42,10 @@ pub fn reply<P: Process>(
     ctx.reply(client, request_id, response);
 }
 
-/// One durable record of a protocol: the variant says what it is and carries its value; the
-/// key it is stored under follows from it.
-pub trait Record: Clone {
-    /// The storage key (its order is the order recovery reads records in).
-    type Key: Ord + Clone;
-    fn key(&self) -> Self::Key;
-}
-
-/// Writes `record` under its own key (durable at the next sync).
-pub fn put<P>(ctx: &mut Context<'_, P>, record: P::StoreValue)
-where
-    P: Process,
-    P::StoreValue: Record<Key = P::StoreKey>,
-{
-    let key = record.key();
-    ctx.storage().put(key, record);
-}
-
-/// Every record in storage, in key order: what a restarted node rebuilds itself from.
-pub fn records<P>(ctx: &mut Context<'_, P>) -> Vec<P::StoreValue>
-where
-    P: Process,
-    P::StoreValue: Record<Key = P::StoreKey>,
-{
-    ctx.storage()
-        .entries()
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::record::{put, records, DurableRecord};
     use sim_core::{SimConfig, SimDuration};
 
     /// Node 0 writes a record, then sends to everyone; each node reports how many unsynced
@@ -92,7 +58,7 @@ mod tests {
         B(u64, &'static str),
     }
 
-    impl Record for Rec {
+    impl DurableRecord for Rec {
         type Key = (u8, u64);
         fn key(&self) -> (u8, u64) {
             match *self {

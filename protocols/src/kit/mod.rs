@@ -3,13 +3,15 @@
 //!
 //! - [`client_gate`]: what a client request meets before the protocol acts on it
 //!   (unsupported kinds, retries, stale duplicates, redirects).
-//! - [`durable`]: sync before a message or a reply leaves; one durable-record type per
-//!   protocol.
+//! - [`durable`]: sync before a message or a reply leaves.
+//! - [`record`]: one durable-record type per protocol, stored under the key it names.
 //! - [`timing`]: election timeouts and heartbeats of a leader-based protocol — their timers
 //!   and their validation.
 //!
-//! Dependency order: `durable` and `timing` stand alone; `client_gate` uses `durable`.
+//! Dependency order: `durable`, `record` and `timing` stand alone; `client_gate` uses
+//! `durable`.
 
 pub mod client_gate;
 pub mod durable;
+pub mod record;
 pub mod timing;

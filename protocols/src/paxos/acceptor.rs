@@ -5,7 +5,7 @@
 use sim_core::trace::stable_hash;
 use sim_core::{Context, NodeId};
 
-use crate::kit::durable;
+use crate::kit::{durable, record};
 
 use super::node::Paxos;
 use super::params::Bug;
@@ -19,7 +19,7 @@ impl Paxos {
         if b > self.promised {
             self.promised = b;
             if !self.bug(Bug::PromiseWithoutPersist) {
-                durable::put(ctx, Record::Promised(b));
+                record::put(ctx, Record::Promised(b));
             }
         }
         if self.own_ballot().is_some_and(|own| own < b) {
@@ -100,7 +100,7 @@ impl Paxos {
             ballot,
             command: command.clone(),
         };
-        durable::put(ctx, record);
+        record::put(ctx, record);
         self.accepted.insert(slot, (ballot, command));
     }
 
@@ -145,7 +145,7 @@ impl Paxos {
     /// A restart: the promise, the accepted values and the decisions come back from storage;
     /// the decided prefix is applied again.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for record in durable::records(ctx) {
+        for record in record::records(ctx) {
             match record {
                 Record::Promised(b) => self.promised = b,
                 Record::Accepted {

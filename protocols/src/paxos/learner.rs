@@ -5,7 +5,7 @@
 use sim_core::trace::stable_hash;
 use sim_core::{ClientId, Context, NodeId};
 
-use crate::kit::durable;
+use crate::kit::{durable, record};
 
 use super::node::Paxos;
 use super::types::{Ballot, Command, Msg, Observation, Record};
@@ -20,7 +20,7 @@ impl Paxos {
             slot,
             command: command.clone(),
         };
-        durable::put(ctx, record);
+        record::put(ctx, record);
         self.decided.insert(slot, command);
         self.apply_ready(ctx);
     }

@@ -4,7 +4,7 @@
 
 use sim_core::{Request, RequestId};
 
-use crate::kit::durable;
+use crate::kit::record;
 
 /// Most slots a node's log may hold: a named limit, far above what any shipped scenario uses.
 pub const SLOTS_MAX: u64 = 10_000_000;
@@ -115,7 +115,7 @@ pub enum Record {
     Decided { slot: u64, command: Command },
 }
 
-impl durable::Record for Record {
+impl record::DurableRecord for Record {
     type Key = StoreKey;
     fn key(&self) -> StoreKey {
         match self {

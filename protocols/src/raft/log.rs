@@ -5,7 +5,7 @@
 use sim_core::trace::stable_hash;
 use sim_core::{Context, RequestId};
 
-use crate::kit::durable;
+use crate::kit::record;
 
 use super::node::Raft;
 use super::types::{Command, Entry, Observation, Record, Slot, LOG_ENTRIES_MAX};
@@ -84,8 +84,8 @@ impl Raft {
     // ---- durable state ---------------------------------------------------------------------
 
     pub(super) fn persist_term_vote(&mut self, ctx: &mut Context<'_, Self>) {
-        durable::put(ctx, Record::Term(self.term));
-        durable::put(ctx, Record::Vote(self.voted_for));
+        record::put(ctx, Record::Term(self.term));
+        record::put(ctx, Record::Vote(self.voted_for));
     }
 
     /// Appends `entry` (memory and storage; synced before the next send).
@@ -100,7 +100,7 @@ impl Raft {
             term: entry.term,
             command_hash: stable_hash(&entry.command),
         });
-        durable::put(ctx, Record::Entry(self.last_index(), entry));
+        record::put(ctx, Record::Entry(self.last_index(), entry));
     }
 
     /// Deletes the entries from `index` on.
@@ -140,7 +140,7 @@ impl Raft {
     /// A restart: rebuilds the durable state from storage (snapshot, then entries), reports
     /// it, and under leases waits out a lease before voting.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for record in durable::records(ctx) {
+        for record in record::records(ctx) {
             self.load(record);
         }
         ctx.observe(Observation::Recovered {

@@ -4,7 +4,7 @@
 
 use sim_core::{Context, NodeId};
 
-use crate::kit::durable;
+use crate::kit::{durable, record};
 
 use super::node::{Raft, Role};
 use super::types::{Msg, Observation, Record, Slot, Snapshot};
@@ -46,7 +46,7 @@ impl Raft {
     /// send; one sync makes both durable at once).
     pub(super) fn persist_snapshot(&mut self, ctx: &mut Context<'_, Self>, from: u64, to: u64) {
         let snapshot = self.snapshot();
-        durable::put(ctx, Record::Snapshot(snapshot));
+        record::put(ctx, Record::Snapshot(snapshot));
         for i in from..=to {
             ctx.storage().remove(&Slot::Entry(i));
         }

@@ -5,7 +5,7 @@
 
 use sim_core::{KvStore, NodeId, Request, RequestId};
 
-use crate::kit::durable;
+use crate::kit::record;
 
 /// Most entries a node keeps in its log after its snapshot: a named limit, far above what any
 /// shipped scenario appends.
@@ -134,7 +134,7 @@ pub enum Record {
     Entry(u64, Entry),
 }
 
-impl durable::Record for Record {
+impl record::DurableRecord for Record {
     type Key = Slot;
     fn key(&self) -> Slot {
         match self {

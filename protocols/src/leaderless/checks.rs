@@ -1,0 +1,288 @@
+//! The leaderless store's checks over its own observations: `replica-convergence` (the
+//! replicas of each key agree after the heal) and `no-lost-writes` (an acknowledged put is
+//! held or superseded at the end), as functions and as the check kinds a scenario names.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sim_core::check::convergence::last_real_heal;
+use sim_core::check::{CheckResult, Verdict};
+use sim_core::protocol::{rules, Check, CheckContext, CheckInput, CheckKind, FieldError, NoParams};
+use sim_core::sim::NodeStatus;
+use sim_core::{Key, NodeId, Outcome, Request, RunResult, SimDuration, SimTime, Value};
+
+use super::messages::{Observation, Version};
+use super::node::Leaderless;
+use super::ring::preference_list;
+
+/// Every key the run touched, with the versions of each put that coordinators stamped.
+fn coordinated(result: &RunResult<Observation>) -> BTreeMap<(Key, Value), Version> {
+    result
+        .observations
+        .iter()
+        .filter_map(|o| match o.value {
+            Observation::Coordinated { key, version } => Some(((key, version.value), version)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Replays the observations into each node's replica state at the end, with the time of the
+/// last change of each key at each node.
+fn final_states(result: &RunResult<Observation>) -> Vec<BTreeMap<Key, (Version, SimTime)>> {
+    let mut states: Vec<BTreeMap<Key, (Version, SimTime)>> =
+        vec![BTreeMap::new(); result.node_count as usize];
+    for o in &result.observations {
+        let s = &mut states[o.node.index()];
+        match &o.value {
+            Observation::Applied { key, version } => {
+                s.insert(*key, (*version, o.time));
+            }
+            Observation::Recovered { data } => {
+                let before = std::mem::take(s);
+                for (key, version) in data {
+                    // A key recovered at the version it held keeps its time of change.
+                    let t = match before.get(key) {
+                        Some((v, t)) if v == version => *t,
+                        _ => o.time,
+                    };
+                    s.insert(*key, (*version, t));
+                }
+            }
+            Observation::Coordinated { .. } => {}
+        }
+    }
+    states
+}
+
+/// Keys written or coordinated in the run.
+fn keys_of(result: &RunResult<Observation>) -> BTreeSet<Key> {
+    let mut keys: BTreeSet<Key> = result
+        .history
+        .ops
+        .iter()
+        .filter_map(|op| match op.request {
+            Request::Put { key, .. } => Some(key),
+            _ => None,
+        })
+        .collect();
+    for o in &result.observations {
+        if let Observation::Applied { key, .. } | Observation::Coordinated { key, .. } = o.value {
+            keys.insert(key);
+        }
+    }
+    keys
+}
+
+fn ms(t: u64) -> f64 {
+    t as f64 / 1e6
+}
+
+/// `replica-convergence`: once the faults have healed and the last put was invoked (the later
+/// of the two, "quiet"), every live replica of each key holds the same version by `quiet +
+/// within` and until the end. `unknown` if the run ends before `quiet + within`.
+pub fn check_replica_convergence(
+    result: &RunResult<Observation>,
+    n: u32,
+    within: SimDuration,
+) -> CheckResult {
+    const NAME: &str = "replica-convergence";
+    let heal = last_real_heal(&result.fault_log);
+    let last_put = result
+        .history
+        .ops
+        .iter()
+        .filter(|op| matches!(op.request, Request::Put { .. }))
+        .map(|op| op.invoke)
+        .max()
+        .unwrap_or(SimTime::ZERO);
+    let quiet = heal.max(last_put);
+    let deadline = quiet.saturating_add(within);
+    if result.end < deadline {
+        return CheckResult::new(
+            NAME,
+            Verdict::Unknown,
+            format!(
+                "the run ended at {:.1} ms, before the heal/last put ({:.1} ms) + within",
+                ms(result.end.0),
+                ms(quiet.0)
+            ),
+        );
+    }
+    let states = final_states(result);
+    let keys = keys_of(result);
+    let mut converged_at = SimTime::ZERO;
+    for &key in &keys {
+        match key_converged(result, &states, n, key, quiet, deadline) {
+            Ok(last) => converged_at = converged_at.max(last),
+            Err(what) => return CheckResult::new(NAME, Verdict::Fail, what),
+        }
+    }
+    CheckResult::new(
+        NAME,
+        Verdict::Pass,
+        format!(
+            "{} keys: every live replica holds the same version; quiet at {:.1} ms, last change at {:.1} ms",
+            keys.len(),
+            ms(quiet.0),
+            ms(converged_at.0)
+        ),
+    )
+    .metric("keys", keys.len() as f64)
+    .metric("quiet_at_ms", ms(quiet.0))
+    .metric("converged_at_ms", ms(converged_at.0))
+}
+
+/// When the live replicas of `key` last changed, if they all hold the same version and
+/// changed no later than `deadline`; the failure says how not.
+fn key_converged(
+    result: &RunResult<Observation>,
+    states: &[BTreeMap<Key, (Version, SimTime)>],
+    n: u32,
+    key: Key,
+    quiet: SimTime,
+    deadline: SimTime,
+) -> Result<SimTime, String> {
+    let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
+    let replicas: Vec<NodeId> = preference_list(key, n, result.node_count)
+        .into_iter()
+        .filter(|r| live(*r))
+        .collect();
+    let held: Vec<(NodeId, Option<(Version, SimTime)>)> = replicas
+        .iter()
+        .map(|r| (*r, states[r.index()].get(&key).copied()))
+        .collect();
+    let first = held.first().map(|(_, h)| h.map(|(v, _)| v));
+    if let Some((node, h)) = held.iter().find(|(_, h)| Some(h.map(|(v, _)| v)) != first) {
+        return Err(format!(
+            "key {key}: replica {} holds {:?} but replica {node} holds {:?} at the end ({:.1} ms; quiet since {:.1} ms)",
+            held[0].0,
+            first.flatten(),
+            h.map(|(v, _)| v),
+            ms(result.end.0),
+            ms(quiet.0)
+        ));
+    }
+    let last = held
+        .iter()
+        .filter_map(|(_, h)| h.map(|(_, t)| t))
+        .max()
+        .unwrap_or(SimTime::ZERO);
+    if last > deadline {
+        return Err(format!(
+            "key {key}: replicas converged only at {:.1} ms, after quiet ({:.1} ms) + within",
+            ms(last.0),
+            ms(quiet.0)
+        ));
+    }
+    Ok(last)
+}
+
+/// `no-lost-writes`: for every put acknowledged `ok`, the newest version of its key held by a
+/// live replica at the end is at least the put's version — an acknowledged write is only ever
+/// replaced by a higher-timestamped one, never lost.
+pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckResult {
+    const NAME: &str = "no-lost-writes";
+    let versions = coordinated(result);
+    let states = final_states(result);
+    let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
+    let mut acked = 0usize;
+    let mut unchecked = 0usize;
+    for op in &result.history.ops {
+        let (Request::Put { key, value }, Some((t, Outcome::Ok(_)))) =
+            (&op.request, &op.completion)
+        else {
+            continue;
+        };
+        acked += 1;
+        let Some(version) = versions.get(&(*key, *value)) else {
+            return CheckResult::new(
+                NAME,
+                Verdict::Fail,
+                format!("put of {value} at key {key} was acknowledged but no node coordinated it"),
+            );
+        };
+        let replicas: Vec<NodeId> = preference_list(*key, n, result.node_count)
+            .into_iter()
+            .filter(|r| live(*r))
+            .collect();
+        if replicas.is_empty() {
+            unchecked += 1;
+            continue;
+        }
+        let newest = replicas
+            .iter()
+            .filter_map(|r| states[r.index()].get(key).map(|(v, _)| *v))
+            .max();
+        if newest.is_none_or(|v| v < *version) {
+            return CheckResult::new(
+                NAME,
+                Verdict::Fail,
+                format!(
+                    "put of {value} at key {key} (version ts {} node {}) acknowledged to {} at {:.1} ms is lost: the live replicas {replicas:?} end with {newest:?}",
+                    version.ts,
+                    version.node,
+                    op.client,
+                    ms(t.0),
+                ),
+            );
+        }
+    }
+    let verdict = if acked > 0 && unchecked == acked {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    };
+    CheckResult::new(
+        NAME,
+        verdict,
+        format!(
+            "{acked} acknowledged puts, each held or superseded at the end ({unchecked} on keys without a live replica)"
+        ),
+    )
+    .metric("acked_puts", acked as f64)
+}
+
+/// `replica-convergence`: once faults have healed and puts stopped, every live replica of
+/// each key holds the same version within `within`.
+pub struct ReplicaConvergence;
+
+/// [`ReplicaConvergence`]'s parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaConvergenceParams {
+    pub within: SimDuration,
+}
+
+impl CheckKind for ReplicaConvergence {
+    const NAME: &'static str = "replica-convergence";
+    const SUMMARY: &'static str = "once faults heal and puts stop, every live replica of each key holds the same version within `within`";
+    type Params = ReplicaConvergenceParams;
+
+    fn validate(p: &ReplicaConvergenceParams, cx: &CheckContext<'_>) -> Result<(), FieldError> {
+        rules::positive(cx.path, "within", p.within)
+    }
+}
+
+impl Check<Leaderless> for ReplicaConvergence {
+    fn run(p: &ReplicaConvergenceParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
+        check_replica_convergence(input.result, input.params.n, p.within)
+    }
+}
+
+/// `no-lost-writes`: every acknowledged put is held, or superseded by a higher version, at the
+/// end.
+pub struct NoLostWrites;
+
+impl CheckKind for NoLostWrites {
+    const NAME: &'static str = "no-lost-writes";
+    const SUMMARY: &'static str =
+        "every acknowledged put is held, or superseded by a higher version, at the end";
+    type Params = NoParams;
+}
+
+impl Check<Leaderless> for NoLostWrites {
+    fn run(_: &NoParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
+        check_no_lost_writes(input.result, input.params.n)
+    }
+}

@@ -1,0 +1,187 @@
+//! A replica's handlers: store writes (its own or hinted for another), answer reads, hand
+//! hinted writes to their intended replicas, and exchange versions with the other replicas
+//! (anti-entropy).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::{Context, Key, NodeId};
+
+use super::messages::{Msg, Timer, Version};
+use super::node::Leaderless;
+use super::record::{Record, RecordKey};
+use super::ring::preference_list;
+use crate::kit::record;
+
+impl Leaderless {
+    /// A replica (or, with a hint, a stand-in) stores a write, syncs, and acknowledges it
+    /// unless it is a read repair (`op` 0).
+    pub(super) fn on_write(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        op: u64,
+        key: Key,
+        version: Version,
+        hint: Option<NodeId>,
+    ) {
+        match hint {
+            Some(intended) if intended != self.id => {
+                let slot = (intended, key);
+                if self.hints.get(&slot).is_none_or(|v| *v < version) {
+                    self.hints.insert(slot, version);
+                    record::put(
+                        ctx,
+                        Record::Hint {
+                            intended,
+                            key,
+                            version,
+                        },
+                    );
+                }
+            }
+            _ => {
+                self.store(ctx, key, version);
+            }
+        }
+        if self.sync_writes() {
+            ctx.sync();
+        }
+        if op != 0 {
+            self.send(ctx, from, Msg::WriteAck { op });
+        }
+    }
+
+    /// Answers a read with the newest version held for the key, hinted writes included.
+    pub(super) fn on_read(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, op: u64, key: Key) {
+        let hinted = self
+            .hints
+            .iter()
+            .filter(|((_, k), _)| *k == key)
+            .map(|(_, v)| *v)
+            .max();
+        let version = self.data.get(&key).copied().max(hinted);
+        self.send(ctx, from, Msg::ReadReply { op, version });
+    }
+
+    /// The intended replica of a hinted write stores it and says what it now holds.
+    pub(super) fn on_handoff(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        key: Key,
+        version: Version,
+    ) {
+        self.store(ctx, key, version);
+        if self.sync_writes() {
+            ctx.sync();
+        }
+        let held = self.data.get(&key).copied().unwrap_or(version);
+        ctx.send(from, Msg::HandoffAck { key, version: held });
+    }
+
+    /// The intended replica holds the hinted write (or newer): the hint is dropped.
+    pub(super) fn on_handoff_ack(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        key: Key,
+        version: Version,
+    ) {
+        let slot = (from, key);
+        if self.hints.get(&slot).is_some_and(|v| *v <= version) {
+            self.hints.remove(&slot);
+            ctx.storage().remove(&RecordKey::Hint {
+                intended: from,
+                key,
+            });
+        }
+    }
+
+    /// Anti-entropy: stores the newer versions of the keys this node replicates, and, if
+    /// asked, answers with what it holds that the peer lacks.
+    pub(super) fn on_digest(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        entries: Vec<(Key, Version)>,
+        reply: bool,
+    ) {
+        let mut theirs: BTreeMap<Key, Version> = BTreeMap::new();
+        let mut changed = false;
+        for (key, version) in entries {
+            if !self.is_replica(key, self.id) {
+                continue;
+            }
+            theirs.insert(key, version);
+            changed |= self.store(ctx, key, version);
+        }
+        if changed && self.sync_writes() {
+            ctx.sync();
+        }
+        if reply {
+            self.digest_reply(ctx, from, &theirs);
+        }
+    }
+
+    /// The versions this node holds of the keys `to` replicates that are newer than, or
+    /// missing from, `theirs` (nothing is sent when there are none).
+    fn digest_reply(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        to: NodeId,
+        theirs: &BTreeMap<Key, Version>,
+    ) {
+        let newer: Vec<(Key, Version)> = self
+            .data
+            .iter()
+            .filter(|(k, v)| self.is_replica(**k, to) && theirs.get(k).is_none_or(|t| t < *v))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        if !newer.is_empty() {
+            ctx.send(
+                to,
+                Msg::Digest {
+                    entries: newer,
+                    reply: false,
+                },
+            );
+        }
+    }
+
+    /// Re-sends every hinted write to its intended replica.
+    pub(super) fn handoff(&mut self, ctx: &mut Context<'_, Self>) {
+        let hints: Vec<((NodeId, Key), Version)> =
+            self.hints.iter().map(|(s, v)| (*s, *v)).collect();
+        for ((intended, key), version) in hints {
+            ctx.send(intended, Msg::Handoff { key, version });
+        }
+        ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
+    }
+
+    /// Sends every other replica of the keys this node holds the versions of the keys they
+    /// share.
+    pub(super) fn anti_entropy(&mut self, ctx: &mut Context<'_, Self>) {
+        let peers: BTreeSet<NodeId> = self
+            .data
+            .keys()
+            .flat_map(|key| preference_list(*key, self.params.n, self.node_count))
+            .filter(|node| *node != self.id)
+            .collect();
+        for peer in peers {
+            let entries: Vec<(Key, Version)> = self
+                .data
+                .iter()
+                .filter(|(key, _)| self.is_replica(**key, peer))
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            ctx.send(
+                peer,
+                Msg::Digest {
+                    entries,
+                    reply: true,
+                },
+            );
+        }
+        ctx.set_timer(self.params.anti_entropy_interval, Timer::AntiEntropy);
+    }
+}

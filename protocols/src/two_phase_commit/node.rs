@@ -1,0 +1,189 @@
+//! One two-phase-commit node — the coordinator (node 0) or a participant — as a
+//! `sim_core::Process`: its volatile state, and the event handlers that route each event to
+//! the role's handlers in `coordinator.rs` and `participant.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::{
+    ClientId, Context, Key, LocalTime, NodeId, Process, Request, RequestId, Response, SimDuration,
+    Value,
+};
+
+use super::messages::{Msg, Observation, Timer, TxnId, COORDINATOR};
+use super::params::{Bug, Params};
+use super::record::{Record, RecordKey};
+use crate::kit::record;
+
+/// A transaction the coordinator is collecting votes for.
+#[derive(Clone, Debug)]
+pub(super) struct Active {
+    pub(super) keys: Vec<Key>,
+    /// Participant → its keys.
+    pub(super) parts: BTreeMap<NodeId, Vec<Key>>,
+    /// Participant → the writes of its yes vote.
+    pub(super) yes: BTreeMap<NodeId, Vec<(Key, Value)>>,
+    pub(super) started: LocalTime,
+    pub(super) last_send: LocalTime,
+}
+
+/// A transaction the coordinator has decided (and logged).
+#[derive(Clone, Debug)]
+pub(super) struct Decided {
+    pub(super) commit: bool,
+    pub(super) writes: Vec<(Key, Value)>,
+    /// Participants that have not acknowledged the decision (empty after a recovery: the
+    /// prepared ones ask).
+    pub(super) unacked: BTreeSet<NodeId>,
+    pub(super) last_send: LocalTime,
+}
+
+/// A transaction a participant is prepared for.
+#[derive(Clone, Debug)]
+pub(super) struct Prepared {
+    pub(super) writes: Vec<(Key, Value)>,
+    pub(super) next_inquiry: LocalTime,
+}
+
+/// One node: the coordinator (node 0) or a participant.
+pub struct TwoPhaseCommit {
+    pub(super) id: NodeId,
+    pub(super) params: Params,
+    // Coordinator.
+    pub(super) active: BTreeMap<TxnId, Active>,
+    pub(super) decided: BTreeMap<TxnId, Decided>,
+    // Participant.
+    pub(super) values: BTreeMap<Key, Value>,
+    pub(super) locks: BTreeMap<Key, TxnId>,
+    pub(super) prepared: BTreeMap<TxnId, Prepared>,
+    pub(super) done: BTreeMap<TxnId, bool>,
+}
+
+/// `d` after `t` on a local clock, saturating.
+pub(super) fn after(t: LocalTime, d: SimDuration) -> LocalTime {
+    LocalTime(t.0.saturating_add(i64::try_from(d.0).unwrap_or(i64::MAX)))
+}
+
+impl TwoPhaseCommit {
+    pub fn new(id: NodeId, params: &Params) -> TwoPhaseCommit {
+        TwoPhaseCommit {
+            id,
+            params: params.clone(),
+            active: BTreeMap::new(),
+            decided: BTreeMap::new(),
+            values: BTreeMap::new(),
+            locks: BTreeMap::new(),
+            prepared: BTreeMap::new(),
+            done: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn is_coordinator(&self) -> bool {
+        self.id == COORDINATOR
+    }
+
+    /// Rebuilds the state one synced record stands for.
+    fn restore(&mut self, ctx: &mut Context<'_, Self>, record: Record) {
+        let now = ctx.local_time();
+        let forget = self.params.bug == Some(Bug::ForgetPreparedOnRestart);
+        match record {
+            Record::Decision {
+                txn,
+                commit,
+                writes,
+                ..
+            } => {
+                self.decided.insert(
+                    txn,
+                    Decided {
+                        commit,
+                        writes,
+                        unacked: BTreeSet::new(),
+                        last_send: now,
+                    },
+                );
+            }
+            Record::Prepared { .. } if forget => {}
+            Record::Prepared { txn, writes } => {
+                self.restore_prepared(ctx, txn, writes);
+            }
+            Record::Done { txn, commit } => {
+                self.done.insert(txn, commit);
+            }
+            Record::Value { key, value } => {
+                self.values.insert(key, value);
+            }
+        }
+    }
+}
+
+impl Process for TwoPhaseCommit {
+    type Msg = Msg;
+    type Timer = Timer;
+    type StoreKey = RecordKey;
+    type StoreValue = Record;
+    type Observation = Observation;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        assert!(
+            ctx.node_count() >= 2,
+            "two-phase commit needs at least 2 nodes"
+        );
+        ctx.set_timer(self.params.retry, Timer::Tick);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        if self.is_coordinator() {
+            self.coordinator_message(ctx, from, msg);
+        } else {
+            self.participant_message(ctx, from, msg);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
+        match timer {
+            Timer::Tick => {
+                if self.is_coordinator() {
+                    self.coordinator_tick(ctx);
+                } else {
+                    self.participant_tick(ctx);
+                }
+                ctx.set_timer(self.params.retry, Timer::Tick);
+            }
+        }
+    }
+
+    fn on_client_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request_id: RequestId,
+        request: Request,
+    ) {
+        let Request::Txn { keys } = request else {
+            ctx.reply(client, request_id, Response::Unsupported);
+            return;
+        };
+        if !self.is_coordinator() {
+            ctx.reply(
+                client,
+                request_id,
+                Response::Redirect {
+                    leader: Some(COORDINATOR),
+                },
+            );
+            return;
+        }
+        let txn = TxnId {
+            client: client.0,
+            request: request_id,
+        };
+        self.client_txn(ctx, txn, keys);
+    }
+
+    fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
+        for r in record::records(ctx) {
+            self.restore(ctx, r);
+        }
+        self.on_start(ctx);
+    }
+}

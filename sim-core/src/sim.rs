@@ -287,7 +287,7 @@ impl<P: Process> Simulation<P> {
 
     /// Advances time to `entry` and handles it. Time never moves backward: every event is
     /// scheduled at or after the instant that scheduled it, so an earlier one is an engine bug.
-    #[inline]
+    #[inline(always)]
     fn dispatch(&mut self, entry: Entry<Ev<P>>) {
         let (time, seq) = (entry.time(), entry.seq());
         assert!(
@@ -431,7 +431,7 @@ impl<P: Process> Simulation<P> {
     /// resend) and arms its timeout.
     fn send_issue(&mut self, c: ClientId, issue: Issue) {
         let retry = issue.attempt > 0;
-        self.world.trace(&Record::invoke(
+        self.world.trace(Record::invoke(
             c,
             issue.node,
             issue.request_id,
@@ -451,7 +451,7 @@ impl<P: Process> Simulation<P> {
     }
 
     fn trace_complete(&mut self, client: ClientId, req: RequestId, outcome: &Outcome) {
-        self.world.trace(&Record::Complete {
+        self.world.trace(Record::Complete {
             client,
             req,
             outcome,
@@ -488,7 +488,7 @@ impl<P: Process> Simulation<P> {
         let e = rt.timers.remove(&id).expect("present");
         self.world.stats.events += 1;
         self.world.stats.timers_fired += 1;
-        self.world.trace(&Record::timer(node, id, &e.timer));
+        self.world.trace(Record::timer(node, id, &e.timer));
         self.with_proc(node, |p, ctx| p.on_timer(ctx, e.timer));
     }
 
@@ -529,7 +529,7 @@ impl<P: Process> Simulation<P> {
                     let lost = rt.storage.crash();
                     self.procs[n.index()] = None;
                     self.world.log_fault(FaultRecord::Crash(n));
-                    self.world.trace(&Record::LostWrites {
+                    self.world.trace(Record::LostWrites {
                         node: n,
                         writes: lost,
                     });

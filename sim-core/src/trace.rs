@@ -162,6 +162,7 @@ mod tag {
 /// One event as the trace sees it: the hash folds its `words`, the trace file
 /// shows it as one JSON line. Payloads are hashed when the record is built (see
 /// `Record::send`); their `Debug` text is only formatted when a file is written.
+#[derive(Clone, Copy)]
 pub(crate) enum Record<'a> {
     /// A message enters the network (or is refused by it: a `Drop` with the same id follows).
     Send {
@@ -229,14 +230,21 @@ pub(crate) enum Record<'a> {
     },
 }
 
+/// What [`Record::emit_words`] hands an event's words to: a fixed-size array per event kind,
+/// so that the hashing path folds them without a loop over a runtime length.
+pub(crate) trait WordSink {
+    fn take<const N: usize>(&mut self, words: [u64; N]);
+}
+
 /// An event's hashed words (after its time): a kind tag, then at most four words.
+#[cfg(test)]
 pub(crate) struct Words {
     w: [u64; 5],
     len: usize,
 }
 
+#[cfg(test)]
 impl Words {
-    #[inline(always)]
     fn of<const N: usize>(words: [u64; N]) -> Words {
         let mut w = [0; 5];
         w[..N].copy_from_slice(&words);
@@ -299,28 +307,29 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The words this event folds into the trace hash (and the event log), or `None` for the
-    /// kinds that are not hashed. The only place an event becomes words: the tags and their
-    /// order define the hash, so never renumber or reorder them.
+    /// Hands the words this event folds into the trace hash (and the event log) to `sink`, as
+    /// one fixed-size array; returns `false`, handing nothing, for the kinds that are not
+    /// hashed. The only place an event becomes words: the tags and their order define the
+    /// hash, so never renumber or reorder them.
     #[inline(always)]
-    pub(crate) fn words(&self) -> Option<Words> {
+    pub(crate) fn emit_words(&self, sink: &mut impl WordSink) -> bool {
         let ep = endpoint_word;
         let node = |n: &NodeId| u64::from(n.0);
-        Some(match self {
+        match self {
             Record::Send {
                 from, to, id, hash, ..
-            } => Words::of([tag::SEND, ep(*from), ep(*to), *id, *hash]),
-            Record::Deliver { from, to, id } => Words::of([tag::DELIVER, ep(*from), ep(*to), *id]),
+            } => sink.take([tag::SEND, ep(*from), ep(*to), *id, *hash]),
+            Record::Deliver { from, to, id } => sink.take([tag::DELIVER, ep(*from), ep(*to), *id]),
             Record::Drop {
                 from,
                 to,
                 id,
                 reason,
-            } => Words::of([tag::DROP, ep(*from), ep(*to), *id, *reason as u64]),
-            Record::Duplicate { id } => Words::of([tag::DUPLICATE, *id]),
+            } => sink.take([tag::DROP, ep(*from), ep(*to), *id, *reason as u64]),
+            Record::Duplicate { id } => sink.take([tag::DUPLICATE, *id]),
             Record::Timer {
                 node: n, id, hash, ..
-            } => Words::of([tag::TIMER, node(n), id.0, *hash]),
+            } => sink.take([tag::TIMER, node(n), id.0, *hash]),
             Record::Invoke {
                 client,
                 node: n,
@@ -328,7 +337,7 @@ impl<'a> Record<'a> {
                 hash,
                 retry,
                 ..
-            } => Words::of([
+            } => sink.take([
                 if *retry { tag::RETRY } else { tag::INVOKE },
                 u64::from(client.0),
                 node(n),
@@ -339,15 +348,15 @@ impl<'a> Record<'a> {
                 client,
                 req,
                 outcome,
-            } => Words::of([
+            } => sink.take([
                 tag::COMPLETE,
                 u64::from(client.0),
                 *req,
                 outcome_code(outcome),
                 stable_hash(*outcome),
             ]),
-            Record::Observe { node: n, hash, .. } => Words::of([tag::OBSERVE, node(n), *hash]),
-            Record::Sync { node: n, writes } => Words::of([tag::SYNC, node(n), *writes as u64]),
+            Record::Observe { node: n, hash, .. } => sink.take([tag::OBSERVE, node(n), *hash]),
+            Record::Sync { node: n, writes } => sink.take([tag::SYNC, node(n), *writes as u64]),
             Record::Fault(f) => {
                 let (code, a, b) = match f {
                     FaultRecord::Crash(n) => (tag::CRASH, node(n), 0),
@@ -362,10 +371,35 @@ impl<'a> Record<'a> {
                     FaultRecord::ResetLinks => (tag::LINK, 0, 0),
                     FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
                 };
-                Words::of([code, a, b])
+                sink.take([code, a, b])
             }
-            Record::LostWrites { .. } | Record::Note { .. } => return None,
-        })
+            Record::LostWrites { .. } | Record::Note { .. } => return false,
+        }
+        true
+    }
+
+    /// Whether this event is folded into the hash (notes and lost writes are not).
+    fn is_hashed(&self) -> bool {
+        struct Ignore;
+        impl WordSink for Ignore {
+            fn take<const N: usize>(&mut self, _: [u64; N]) {}
+        }
+        self.emit_words(&mut Ignore)
+    }
+
+    /// This event's hashed words, or `None` for the kinds that are not hashed (from
+    /// [`Record::emit_words`]).
+    #[cfg(test)]
+    pub(crate) fn words(&self) -> Option<Words> {
+        struct Collect(Option<Words>);
+        impl WordSink for Collect {
+            fn take<const N: usize>(&mut self, words: [u64; N]) {
+                self.0 = Some(Words::of(words));
+            }
+        }
+        let mut c = Collect(None);
+        self.emit_words(&mut c);
+        c.0
     }
 
     /// The `ev` name of the JSON line.
@@ -536,12 +570,22 @@ impl Tracer {
     /// Records one event at true time `t`: folds its words into the hash (and the running
     /// hashes and event log, when kept), then writes its JSON line if a writer is attached.
     #[inline(always)]
-    pub(crate) fn record(&mut self, t: SimTime, r: &Record<'_>) {
-        if let Some(words) = r.words() {
-            self.fold(t, words.as_slice());
+    pub(crate) fn record(&mut self, t: SimTime, r: Record<'_>) {
+        // By value, so that a record's fields stay in registers on the hashing path and are
+        // only laid out in memory when a writer needs them.
+        struct Fold<'t> {
+            tracer: &'t mut Tracer,
+            t: SimTime,
         }
+        impl WordSink for Fold<'_> {
+            #[inline(always)]
+            fn take<const N: usize>(&mut self, words: [u64; N]) {
+                self.tracer.fold(self.t, &words);
+            }
+        }
+        r.emit_words(&mut Fold { tracer: self, t });
         if self.out.is_some() {
-            self.write(t, r);
+            self.write(t, &r);
         }
     }
 
@@ -576,7 +620,7 @@ impl Tracer {
             line.push_str("}\n");
             if let Some((index, lines)) = &mut self.capture {
                 // Lines that are not hashed (notes, lost-writes) belong to no event index.
-                if self.count == *index + 1 && r.words().is_some() {
+                if self.count == *index + 1 && r.is_hashed() {
                     lines.push(line.trim_end().to_string());
                 }
             }
@@ -862,8 +906,8 @@ mod tests {
         writing.set_writer(Box::new(Shared(file.clone())));
         writing.log = Some(EventLog::default());
         for (i, r) in records.iter().enumerate() {
-            plain.record(SimTime(i as u64), r);
-            writing.record(SimTime(i as u64), r);
+            plain.record(SimTime(i as u64), *r);
+            writing.record(SimTime(i as u64), *r);
         }
         assert_eq!(plain.digest(), writing.digest());
         assert_eq!(plain.count(), 12, "lost-writes and notes are not hashed");

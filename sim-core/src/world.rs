@@ -185,7 +185,7 @@ impl<P: ProcessTypes> World<P> {
     }
 
     #[inline(always)]
-    pub(crate) fn trace(&mut self, r: &Record<'_>) {
+    pub(crate) fn trace(&mut self, r: Record<'_>) {
         self.tracer.record(self.now, r);
     }
 
@@ -248,7 +248,7 @@ impl<P: ProcessTypes> World<P> {
         match self.net.route(src.dense(n), dst.dense(n)) {
             Route::Drop(reason) => {
                 let id = self.next_seq();
-                self.trace(&Record::send(src, dst, id, &msg));
+                self.trace(Record::send(src, dst, id, &msg));
                 self.drop_message(src, dst, id, reason);
             }
             Route::Deliver { latency, copy } => {
@@ -256,11 +256,11 @@ impl<P: ProcessTypes> World<P> {
                     self.stats.duplicated += 1;
                     let at = self.now.saturating_add(SimDuration(extra));
                     let id = self.push(at, wrap(msg.clone()));
-                    self.trace(&Record::Duplicate { id });
+                    self.trace(Record::Duplicate { id });
                 }
                 let at = self.now.saturating_add(SimDuration(latency));
                 let id = self.next_seq();
-                self.trace(&Record::send(src, dst, id, &msg));
+                self.trace(Record::send(src, dst, id, &msg));
                 self.queue.push(at.0, id, wrap(msg));
             }
         }
@@ -275,7 +275,7 @@ impl<P: ProcessTypes> World<P> {
         reason: DropReason,
     ) {
         self.stats.dropped[reason as usize] += 1;
-        self.trace(&Record::Drop {
+        self.trace(Record::Drop {
             from,
             to,
             id,
@@ -296,7 +296,7 @@ impl<P: ProcessTypes> World<P> {
             DropReason::Partition
         } else {
             self.stats.messages_delivered += 1;
-            self.trace(&Record::Deliver { from, to, id });
+            self.trace(Record::Deliver { from, to, id });
             return true;
         };
         self.drop_message(from, to, id, reason);
@@ -333,11 +333,11 @@ impl<P: ProcessTypes> World<P> {
 
     pub(crate) fn sync(&mut self, node: NodeId) {
         let writes = self.nodes[node.index()].storage.sync();
-        self.trace(&Record::Sync { node, writes });
+        self.trace(Record::Sync { node, writes });
     }
 
     pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
-        self.trace(&Record::observe(node, &value));
+        self.trace(Record::observe(node, &value));
         self.observations.push(Observed {
             time: self.now,
             node,
@@ -346,11 +346,11 @@ impl<P: ProcessTypes> World<P> {
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: String) {
-        self.trace(&Record::Note { node, text: &text });
+        self.trace(Record::Note { node, text: &text });
     }
 
     pub(crate) fn log_fault(&mut self, record: FaultRecord) {
-        self.trace(&Record::Fault(&record));
+        self.trace(Record::Fault(&record));
         self.fault_log.push((self.now, record));
     }
 }

@@ -231,7 +231,9 @@ impl<P: Protocol> DynProtocol for Entry<P> {
         (self.checks[check].write, self.checks[check].eq)
     }
     fn prepare<'s>(&self, scn: &'s Scenario, opts: RunOptions) -> Box<dyn PreparedRun + 's> {
-        harness::prepare_typed::<P>(scn, opts)
+        harness::prepare_typed::<P>(scn, opts, |scn, params, result| {
+            Entry::<P>::new().run_checks(scn, params, result)
+        })
     }
 }
 

@@ -23,9 +23,10 @@ use sim_core::check::cap::{cap_report, CapReport};
 use sim_core::check::{CheckResult, Linearizable, Verdict};
 use sim_core::faults::Planned;
 use sim_core::protocol::CheckKind;
-use sim_core::{FaultRecord, History, Protocol, Service, SimConfig, Simulation, Stats};
+use sim_core::{
+    FaultRecord, History, Process, Protocol, RunResult, Service, SimConfig, Simulation, Stats,
+};
 
-use crate::registry::Entry;
 use crate::{Expect, Scenario};
 
 /// What to do besides running.
@@ -131,9 +132,17 @@ pub fn run_seed(scn: &Scenario, seed: u64) -> RunReport {
     )
 }
 
+/// How a prepared run judges its result: the scenario's checks, as the registry entry of `P`
+/// runs them. Handed in by the registry, so that the harness needs nothing of it.
+pub(crate) type RunChecks<P> = fn(
+    &Scenario,
+    &<P as Protocol>::Params,
+    &RunResult<<P as Process>::Observation>,
+) -> Vec<CheckResult>;
+
 struct Prepared<'s, P: Protocol> {
     scn: &'s Scenario,
-    entry: Entry<P>,
+    checks: RunChecks<P>,
     sim: Simulation<P>,
     cap_consistency: bool,
 }
@@ -141,6 +150,7 @@ struct Prepared<'s, P: Protocol> {
 pub(crate) fn prepare_typed<P: Protocol>(
     scn: &Scenario,
     opts: RunOptions,
+    checks: RunChecks<P>,
 ) -> Box<dyn PreparedRun + '_> {
     let params: P::Params = scn
         .protocol
@@ -160,7 +170,7 @@ pub(crate) fn prepare_typed<P: Protocol>(
     }
     Box::new(Prepared {
         scn,
-        entry: Entry::<P>::new(),
+        checks,
         sim,
         cap_consistency: opts.cap_consistency,
     })
@@ -174,7 +184,7 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
     fn run(self: Box<Self>) -> RunReport {
         let Prepared {
             scn,
-            entry,
+            checks: run_checks,
             sim,
             cap_consistency,
         } = *self;
@@ -183,7 +193,7 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             .protocol
             .params::<P>()
             .expect("a scenario's parameters are its protocol's");
-        let checks = entry.run_checks(scn, params, &result);
+        let checks = run_checks(scn, params, &result);
         let partitioned = result
             .fault_log
             .iter()

@@ -163,16 +163,7 @@ pub fn check<'a>(
     within: Option<SimDuration>,
 ) -> CheckResult {
     let acked = acknowledged(run.history);
-    let node_count = run.final_status.len();
-    // Row of each node that is up at the end; the others are replayed for nothing.
-    let mut row_of: Vec<Option<usize>> = vec![None; node_count];
-    let mut live: Vec<NodeId> = Vec::new();
-    for (i, s) in run.final_status.iter().enumerate() {
-        if *s == NodeStatus::Up {
-            row_of[i] = Some(live.len());
-            live.push(NodeId(i as u32));
-        }
-    }
+    let (row_of, live) = live_rows(run.final_status);
     let value_count = acked.len();
     let base = |r: CheckResult| {
         r.metric("acked_values", value_count as f64)
@@ -192,15 +183,81 @@ pub fn check<'a>(
             ),
         ));
     }
-    // since[row * value_count + k]: when the node last acquired value k, or NOT_HELD.
-    let mut since: Vec<u64> = vec![NOT_HELD; live.len() * value_count];
-    let index = |v: Value| acked.binary_search_by_key(&v, |(x, _)| *x).ok();
+    let since = replay(run, facts, &row_of, live.len(), &acked);
+    let tally = Tally::of(&since, &live, &acked, run.heal.0);
+    if let Some(lack) = tally.first_lack {
+        return base(CheckResult::new(
+            NAME,
+            Verdict::Fail,
+            lacking_detail(&tally, lack, live.len(), &acked),
+        ))
+        .metric("lacking_nodes", tally.lacking_nodes as f64)
+        .metric("values_lost", tally.lost() as f64);
+    }
+    let heal = run.heal.0;
+    let lag = tally.lag_max.map_or(0, |(l, ..)| l);
+    let converged = base(CheckResult::new(NAME, Verdict::Pass, String::new()))
+        .metric(
+            "time_to_converge_ms",
+            ms(tally.backlog_at.saturating_sub(heal)),
+        )
+        .metric("converged_at_ms", ms(tally.converged_at))
+        .metric("lag_max_ms", ms(lag));
+    if let (Some(w), Some((lag, node, k, arrival))) = (within, tally.lag_max) {
+        if lag > w.0 {
+            let (v, acked_at) = acked[k];
+            return CheckResult {
+                verdict: Verdict::Fail,
+                detail: format!(
+                    "`{v}` reached n{} at {}, {} after the later of the last heal ({}) and its acknowledgement ({}); the bound is {}",
+                    node.0,
+                    secs(arrival),
+                    dur_ms(lag),
+                    secs(heal),
+                    secs(acked_at.0),
+                    dur_ms(w.0)
+                ),
+                ..converged
+            };
+        }
+    }
+    CheckResult {
+        detail: pass_detail(&tally, live.len(), value_count, heal, lag),
+        ..converged
+    }
+}
 
+/// The row of each node that is up at the end (the others are replayed for nothing), and
+/// those nodes in id order.
+fn live_rows(final_status: &[NodeStatus]) -> (Vec<Option<usize>>, Vec<NodeId>) {
+    let mut row_of: Vec<Option<usize>> = vec![None; final_status.len()];
+    let mut live: Vec<NodeId> = Vec::new();
+    for (i, s) in final_status.iter().enumerate() {
+        if *s == NodeStatus::Up {
+            row_of[i] = Some(live.len());
+            live.push(NodeId(i as u32));
+        }
+    }
+    (row_of, live)
+}
+
+/// Replays the facts and the crashes of the fault log: `since[row * values + k]` is when live
+/// row `row` last acquired acknowledged value `k`, or `NOT_HELD`.
+fn replay<'a>(
+    run: &RunView<'_>,
+    facts: impl IntoIterator<Item = Fact<'a>>,
+    row_of: &[Option<usize>],
+    live_count: usize,
+    acked: &[(Value, SimTime)],
+) -> Vec<u64> {
+    let value_count = acked.len();
+    let node_count = row_of.len();
+    let mut since: Vec<u64> = vec![NOT_HELD; live_count * value_count];
+    let index = |v: Value| acked.binary_search_by_key(&v, |(x, _)| *x).ok();
     let mut faults = run.fault_log.iter().peekable();
     let mut last_time = SimTime::ZERO;
     let mut apply_faults_until = |t: SimTime, since: &mut Vec<u64>| {
-        while let Some((ft, rec)) = faults.next_if(|(ft, _)| *ft <= t) {
-            let _ = ft;
+        while let Some((_, rec)) = faults.next_if(|(ft, _)| *ft <= t) {
             if let FaultRecord::Crash(n) = rec {
                 if let Some(Some(row)) = row_of.get(n.index()) {
                     since[row * value_count..(row + 1) * value_count].fill(NOT_HELD);
@@ -245,142 +302,151 @@ pub fn check<'a>(
         }
     }
     apply_faults_until(SimTime::MAX, &mut since);
+    since
+}
 
-    // Evaluate: who lacks what, when it all arrived, and whether each arrival met the bound.
-    let heal = run.heal.0;
-    let mut holders: Vec<u32> = vec![0; value_count];
-    let mut lacking_nodes = 0usize;
-    let mut first_lack: Option<(NodeId, usize, usize)> = None; // (node, missing, value index)
-    let mut converged_at = 0u64;
-    // The last arrival of a value acknowledged by the heal: the heal's backlog cleared.
-    let mut backlog_at = 0u64;
-    // The largest delay from the later of heal and acknowledgement (what `within` bounds).
-    let mut lag_max: Option<(u64, NodeId, usize, u64)> = None; // (lag, node, k, arrival)
-    for (row, node) in live.iter().enumerate() {
-        let cells = &since[row * value_count..(row + 1) * value_count];
-        let mut missing = 0usize;
-        let mut example = 0usize;
-        for (k, &t) in cells.iter().enumerate() {
-            if t == NOT_HELD {
-                if missing == 0 {
-                    example = k;
+/// What the replay says: who lacks what, when it all arrived, and the slowest arrival.
+struct Tally {
+    /// Live nodes holding each acknowledged value.
+    holders: Vec<u32>,
+    lacking_nodes: usize,
+    /// The first node lacking values: (node, how many, index of one of them).
+    first_lack: Option<(NodeId, usize, usize)>,
+    converged_at: u64,
+    /// The last arrival of a value acknowledged by the heal: the heal's backlog cleared.
+    backlog_at: u64,
+    /// The largest delay from the later of heal and acknowledgement (what `within` bounds):
+    /// (lag, node, value index, arrival).
+    lag_max: Option<(u64, NodeId, usize, u64)>,
+}
+
+impl Tally {
+    fn of(since: &[u64], live: &[NodeId], acked: &[(Value, SimTime)], heal: u64) -> Tally {
+        let value_count = acked.len();
+        let mut t = Tally {
+            holders: vec![0; value_count],
+            lacking_nodes: 0,
+            first_lack: None,
+            converged_at: 0,
+            backlog_at: 0,
+            lag_max: None,
+        };
+        for (row, node) in live.iter().enumerate() {
+            let cells = &since[row * value_count..(row + 1) * value_count];
+            let mut missing = 0usize;
+            let mut example = 0usize;
+            for (k, &at) in cells.iter().enumerate() {
+                if at == NOT_HELD {
+                    if missing == 0 {
+                        example = k;
+                    }
+                    missing += 1;
+                    continue;
                 }
-                missing += 1;
-                continue;
+                t.holders[k] += 1;
+                t.converged_at = t.converged_at.max(at);
+                let acked_at = acked[k].1 .0;
+                if acked_at <= heal {
+                    t.backlog_at = t.backlog_at.max(at);
+                }
+                let lag = at.saturating_sub(heal.max(acked_at));
+                if t.lag_max.is_none_or(|(l, ..)| lag > l) {
+                    t.lag_max = Some((lag, *node, k, at));
+                }
             }
-            holders[k] += 1;
-            converged_at = converged_at.max(t);
-            let acked_at = acked[k].1 .0;
-            if acked_at <= heal {
-                backlog_at = backlog_at.max(t);
-            }
-            let lag = t.saturating_sub(heal.max(acked_at));
-            if lag_max.is_none_or(|(l, ..)| lag > l) {
-                lag_max = Some((lag, *node, k, t));
-            }
-        }
-        if missing > 0 {
-            lacking_nodes += 1;
-            if first_lack.is_none() {
-                first_lack = Some((*node, missing, example));
+            if missing > 0 {
+                t.lacking_nodes += 1;
+                if t.first_lack.is_none() {
+                    t.first_lack = Some((*node, missing, example));
+                }
             }
         }
-    }
-    let lost = holders.iter().filter(|&&h| h == 0).count();
-
-    if let Some((node, missing, k)) = first_lack {
-        let (v, acked_at) = acked[k];
-        let mut detail = if lacking_nodes == 1 {
-            format!(
-                "n{} lacks {} acknowledged value{}",
-                node.0,
-                missing,
-                plural(missing)
-            )
-        } else {
-            format!(
-                "{} of {} live nodes lack acknowledged values; n{} lacks {}",
-                lacking_nodes,
-                live.len(),
-                node.0,
-                missing
-            )
-        };
-        detail.push_str(&format!(
-            " (e.g. `{v}`, acknowledged at {})",
-            secs(acked_at.0)
-        ));
-        if lost > 0 {
-            let first_lost = holders.iter().position(|&h| h == 0).expect("lost > 0");
-            detail.push_str(&format!(
-                "; {} acknowledged value{} held by no live node (e.g. `{}`)",
-                lost,
-                if lost == 1 { " is" } else { "s are" },
-                acked[first_lost].0
-            ));
-        }
-        return base(CheckResult::new(NAME, Verdict::Fail, detail))
-            .metric("lacking_nodes", lacking_nodes as f64)
-            .metric("values_lost", lost as f64);
+        t
     }
 
-    let lag = lag_max.map_or(0, |(l, ..)| l);
-    let converged = base(CheckResult::new(NAME, Verdict::Pass, String::new()))
-        .metric("time_to_converge_ms", ms(backlog_at.saturating_sub(heal)))
-        .metric("converged_at_ms", ms(converged_at))
-        .metric("lag_max_ms", ms(lag));
-    if let (Some(w), Some((lag, node, k, arrival))) = (within, lag_max) {
-        if lag > w.0 {
-            let (v, acked_at) = acked[k];
-            return CheckResult {
-                verdict: Verdict::Fail,
-                detail: format!(
-                    "`{v}` reached n{} at {}, {} after the later of the last heal ({}) and its acknowledgement ({}); the bound is {}",
-                    node.0,
-                    secs(arrival),
-                    dur_ms(lag),
-                    secs(heal),
-                    secs(acked_at.0),
-                    dur_ms(w.0)
-                ),
-                ..converged
-            };
-        }
+    /// Acknowledged values no live node holds.
+    fn lost(&self) -> usize {
+        self.holders.iter().filter(|&&h| h == 0).count()
     }
-    let detail = if value_count == 0 {
+}
+
+/// The failure's words when some live node lacks acknowledged values.
+fn lacking_detail(
+    tally: &Tally,
+    (node, missing, k): (NodeId, usize, usize),
+    live_count: usize,
+    acked: &[(Value, SimTime)],
+) -> String {
+    let (v, acked_at) = acked[k];
+    let mut detail = if tally.lacking_nodes == 1 {
         format!(
-            "no acknowledged values to converge on ({} live nodes; vacuous)",
-            live.len()
+            "n{} lacks {} acknowledged value{}",
+            node.0,
+            missing,
+            plural(missing)
         )
-    } else if live.is_empty() {
-        format!("no node is up at the end; {value_count} acknowledged values (vacuous)")
     } else {
-        let when = if heal == 0 {
-            format!("converged at {}", secs(converged_at))
-        } else if backlog_at <= heal {
-            format!("converged by the last heal at {}", secs(heal))
-        } else {
-            format!(
-                "converged {} after the last heal at {}",
-                dur_ms(backlog_at - heal),
-                secs(heal)
-            )
-        };
         format!(
-            "{} live node{} hold{} all {} acknowledged value{}; {}; slowest arrival {} after the later of heal and acknowledgement",
-            live.len(),
-            plural(live.len()),
-            if live.len() == 1 { "s" } else { "" },
-            value_count,
-            plural(value_count),
-            when,
-            dur_ms(lag)
+            "{} of {} live nodes lack acknowledged values; n{} lacks {}",
+            tally.lacking_nodes, live_count, node.0, missing
         )
     };
-    CheckResult {
-        detail,
-        ..converged
+    detail.push_str(&format!(
+        " (e.g. `{v}`, acknowledged at {})",
+        secs(acked_at.0)
+    ));
+    let lost = tally.lost();
+    if lost > 0 {
+        let first_lost = tally
+            .holders
+            .iter()
+            .position(|&h| h == 0)
+            .expect("lost > 0");
+        detail.push_str(&format!(
+            "; {} acknowledged value{} held by no live node (e.g. `{}`)",
+            lost,
+            if lost == 1 { " is" } else { "s are" },
+            acked[first_lost].0
+        ));
     }
+    detail
+}
+
+/// The words of a pass.
+fn pass_detail(
+    tally: &Tally,
+    live_count: usize,
+    value_count: usize,
+    heal: u64,
+    lag: u64,
+) -> String {
+    if value_count == 0 {
+        return format!("no acknowledged values to converge on ({live_count} live nodes; vacuous)");
+    }
+    if live_count == 0 {
+        return format!("no node is up at the end; {value_count} acknowledged values (vacuous)");
+    }
+    let when = if heal == 0 {
+        format!("converged at {}", secs(tally.converged_at))
+    } else if tally.backlog_at <= heal {
+        format!("converged by the last heal at {}", secs(heal))
+    } else {
+        format!(
+            "converged {} after the last heal at {}",
+            dur_ms(tally.backlog_at - heal),
+            secs(heal)
+        )
+    };
+    format!(
+        "{} live node{} hold{} all {} acknowledged value{}; {}; slowest arrival {} after the later of heal and acknowledgement",
+        live_count,
+        plural(live_count),
+        if live_count == 1 { "s" } else { "" },
+        value_count,
+        plural(value_count),
+        when,
+        dur_ms(lag)
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -526,14 +526,19 @@ impl Process for Gossip {
         let durable = ctx.storage().entries();
         for ((origin, seq), value) in durable {
             let hwm = self.hwm(origin);
-            // Syncs are all-or-nothing and each origin's stamps are written in order, so what
-            // survived a crash is a prefix of every origin's sequence.
-            assert_eq!(
-                seq as usize,
-                hwm + 1,
-                "n{}: durable stamps of origin {origin} have a gap",
-                self.id.0
-            );
+            // Each origin's stamps are written in order and synced before they are shared,
+            // so what survived a crash is a prefix of every origin's sequence — except after a
+            // torn write, which may keep a subset of the unsynced stamps (or tear one): a stamp
+            // after a gap was never synced, never acknowledged, and is dropped.
+            if seq as usize != hwm + 1 {
+                assert!(
+                    seq as usize > hwm + 1,
+                    "n{}: durable stamps of origin {origin} repeat",
+                    self.id.0
+                );
+                ctx.storage().remove(&(origin, seq));
+                continue;
+            }
             let log = self.logs.entry(origin).or_default();
             log.push(value);
             self.summary = self

@@ -63,6 +63,7 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
                         clock_jump_max: ms(200),
                         loss: 0.5,
                         duplicate: 0.3,
+                        silent: false,
                     });
                     c.clients = ClientConfig {
                         count: 3,

@@ -39,6 +39,8 @@ pub struct ScenarioFile {
     #[serde(default, deserialize_with = "optional_record")]
     pub clients: Option<ClientsSpec>,
     #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default)]
     pub faults: Vec<FaultAt>,
     #[serde(default, deserialize_with = "optional_record")]
     pub nemesis: Option<NemesisSpec>,
@@ -137,6 +139,33 @@ pub struct ClocksSpec {
     pub offset_max: SimDuration,
     #[serde(default)]
     pub drift_ppm_max: u32,
+}
+
+/// `storage: (sync: ..., read: ..., per_byte: ..., overrides: [...])`: every node's disk.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Storage")]
+pub struct StorageSpec {
+    #[serde(default)]
+    pub sync: Option<LatencySpec>,
+    #[serde(default)]
+    pub read: Option<LatencySpec>,
+    #[serde(default)]
+    pub per_byte: SimDuration,
+    #[serde(default)]
+    pub overrides: Vec<DiskOverrideSpec>,
+}
+
+/// `(node: 2, sync: ..., read: ..., per_byte: ...)`: one node's disk; unset fields as the default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "DiskOverride")]
+pub struct DiskOverrideSpec {
+    pub node: u32,
+    #[serde(default)]
+    pub sync: Option<LatencySpec>,
+    #[serde(default)]
+    pub read: Option<LatencySpec>,
+    #[serde(default)]
+    pub per_byte: Option<SimDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +281,40 @@ pub enum FaultSpec {
         duplicate: Option<f64>,
     },
     ResetLinks,
+    TornWrite {
+        node: u32,
+        #[serde(default)]
+        survive: SurviveSpec,
+        #[serde(default)]
+        pick: u64,
+        #[serde(default = "yes")]
+        tear_last: bool,
+    },
+    Corrupt {
+        node: u32,
+        #[serde(default)]
+        nth_from_end: u32,
+        #[serde(default)]
+        silent: bool,
+    },
+    Misdirect {
+        node: u32,
+        #[serde(default)]
+        pick: u32,
+    },
+    LoseSync(u32),
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum SurviveSpec {
+    #[default]
+    Prefix,
+    Subset,
 }
 
 #[derive(Debug, Deserialize)]
@@ -407,6 +470,8 @@ pub struct NemesisSpec {
     pub loss: f64,
     #[serde(default)]
     pub duplicate: f64,
+    #[serde(default)]
+    pub silent: bool,
 }
 
 fn default_down_max() -> u32 {
@@ -422,6 +487,10 @@ pub enum KindSpec {
     ClockJump,
     Loss,
     Duplicate,
+    TornWrite,
+    Corrupt,
+    Misdirect,
+    LoseSync,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,8 +11,9 @@
 //! in `README.md`.
 
 use sim_core::config::{
-    ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
-    NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
+    ClientConfig, ClockConfig, DiskModel, Fault, FaultKind, Group, Latency, LinkConfig,
+    LinkOverride, NemesisConfig, NetworkConfig, Partition, ScheduledFault, StorageConfig, Survive,
+    TargetPolicy, Topology, Workload,
 };
 use sim_core::protocol::{CheckContext, FieldError};
 use sim_core::{ClientId, Endpoint, NodeId, SimConfig, SimDuration};
@@ -23,8 +24,8 @@ use crate::registry::{CheckSpec, ProtocolSpec};
 use crate::resolve;
 use crate::schema::{
     BridgeSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec, LatencySpec,
-    NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, TargetSpec, TopologySpec,
-    WorkloadSpec,
+    NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, StorageSpec, SurviveSpec,
+    TargetSpec, TopologySpec, WorkloadSpec,
 };
 use crate::{Expect, Scenario, ScenarioError, DURATION_MAX};
 
@@ -95,9 +96,12 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         Some(n) => Some(v.nemesis(n)?),
         None => None,
     };
-    let nemesis_crashes = nemesis
-        .as_ref()
-        .is_some_and(|n| n.kinds.contains(&FaultKind::Crash));
+    let nemesis_crashes = nemesis.as_ref().is_some_and(|n| {
+        n.kinds
+            .iter()
+            .any(|k| k.takes_node_down() && *k != FaultKind::Pause)
+    });
+    let storage = v.storage(&f.storage)?;
     let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
     let config = SimConfig {
         seed: f.seed,
@@ -109,6 +113,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         network,
         clocks,
         clients,
+        storage,
         faults,
         nemesis,
     };
@@ -810,6 +815,34 @@ impl V<'_, '_> {
                 FaultSpec::Heal => Fault::Heal,
                 FaultSpec::ResetLinks => Fault::ResetLinks,
                 FaultSpec::Crash(n) => Fault::Crash(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::TornWrite {
+                    node,
+                    survive,
+                    pick,
+                    tear_last,
+                } => Fault::TornWrite {
+                    node: self.node(&field(&fp, "node"), *node)?,
+                    survive: match survive {
+                        SurviveSpec::Prefix => Survive::Prefix,
+                        SurviveSpec::Subset => Survive::Subset,
+                    },
+                    pick: *pick,
+                    tear_last: *tear_last,
+                },
+                FaultSpec::Corrupt {
+                    node,
+                    nth_from_end,
+                    silent,
+                } => Fault::Corrupt {
+                    node: self.node(&field(&fp, "node"), *node)?,
+                    nth_from_end: *nth_from_end,
+                    silent: *silent,
+                },
+                FaultSpec::Misdirect { node, pick } => Fault::Misdirect {
+                    node: self.node(&field(&fp, "node"), *node)?,
+                    pick: *pick,
+                },
+                FaultSpec::LoseSync(n) => Fault::LoseSync(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Restart(n) => Fault::Restart(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Pause { node, duration } => Fault::Pause(
                     self.node(&field(&fp, "node"), *node)?,
@@ -893,7 +926,7 @@ impl V<'_, '_> {
             let f = &faults[i];
             let p = field(&index("faults", i), "fault");
             match f.fault {
-                Fault::Crash(n) => {
+                Fault::Crash(n) | Fault::TornWrite { node: n, .. } => {
                     if let Some(Some(t)) = crashed_at.get(n.index()) {
                         return Err(self.err(
                             &p,
@@ -934,7 +967,7 @@ impl V<'_, '_> {
             return Err(self.err(
                 "nemesis.kinds",
                 "the nemesis has no fault kinds",
-                "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, or leave `nemesis` out"
+                "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `TornWrite`, `Corrupt`, `Misdirect`, `LoseSync`, or leave `nemesis` out"
                     .to_string(),
             ));
         }
@@ -947,6 +980,10 @@ impl V<'_, '_> {
                 KindSpec::ClockJump => FaultKind::ClockJump,
                 KindSpec::Loss => FaultKind::Loss,
                 KindSpec::Duplicate => FaultKind::Duplicate,
+                KindSpec::TornWrite => FaultKind::TornWrite,
+                KindSpec::Corrupt => FaultKind::Corrupt,
+                KindSpec::Misdirect => FaultKind::Misdirect,
+                KindSpec::LoseSync => FaultKind::LoseSync,
             };
             if kinds.contains(&kind) {
                 return Err(self.err(
@@ -960,7 +997,7 @@ impl V<'_, '_> {
         let interval_mean = self.positive("nemesis.interval_mean", n.interval_mean)?;
         let duration_mean = self.positive("nemesis.duration_mean", n.duration_mean)?;
         let has = |k| kinds.contains(&k);
-        if (has(FaultKind::Crash) || has(FaultKind::Pause))
+        if kinds.iter().any(|k| k.takes_node_down())
             && (n.down_max == 0 || n.down_max > self.node_count)
         {
             return Err(self.err(
@@ -969,7 +1006,7 @@ impl V<'_, '_> {
                     "`down_max` is `{}`, outside `1..={}`",
                     n.down_max, self.node_count
                 ),
-                "at most `down_max` nodes are crashed or paused at once".to_string(),
+                "at most `down_max` nodes are crashed or paused at once (a storage fault crashes its node)".to_string(),
             ));
         }
         let clock_jump_max = self.dur("nemesis.clock_jump_max", n.clock_jump_max)?;
@@ -1005,7 +1042,52 @@ impl V<'_, '_> {
             clock_jump_max,
             loss,
             duplicate,
+            silent: n.silent,
         })
+    }
+
+    /// Every node's disk: the default model and per-node overrides (unset fields default).
+    fn storage(&self, s: &StorageSpec) -> R<StorageConfig> {
+        let zero = || Latency::Constant(SimDuration::ZERO);
+        let default = DiskModel {
+            sync: match &s.sync {
+                Some(l) => self.latency("storage.sync", l)?,
+                None => zero(),
+            },
+            read: match &s.read {
+                Some(l) => self.latency("storage.read", l)?,
+                None => zero(),
+            },
+            per_byte: self.dur("storage.per_byte", s.per_byte)?,
+        };
+        let mut overrides: Vec<(NodeId, DiskModel)> = Vec::new();
+        for (j, o) in s.overrides.iter().enumerate() {
+            let p = index("storage.overrides", j);
+            let node = self.node(&field(&p, "node"), o.node)?;
+            if overrides.iter().any(|(n, _)| *n == node) {
+                return Err(self.err(
+                    &field(&p, "node"),
+                    format!("node `{}`'s disk is overridden twice", node.0),
+                    "merge the two overrides into one".to_string(),
+                ));
+            }
+            let disk = DiskModel {
+                sync: match &o.sync {
+                    Some(l) => self.latency(&field(&p, "sync"), l)?,
+                    None => default.sync.clone(),
+                },
+                read: match &o.read {
+                    Some(l) => self.latency(&field(&p, "read"), l)?,
+                    None => default.read.clone(),
+                },
+                per_byte: match o.per_byte {
+                    Some(d) => self.dur(&field(&p, "per_byte"), d)?,
+                    None => default.per_byte,
+                },
+            };
+            overrides.push((node, disk));
+        }
+        Ok(StorageConfig { default, overrides })
     }
 
     /// Each entry of `checks`: resolved through the protocol, its parameters validated.

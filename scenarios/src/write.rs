@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use sim_core::config::{
-    ClientConfig, Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig, Partition,
-    TargetPolicy, Topology, Workload,
+    ClientConfig, DiskModel, Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig,
+    Partition, StorageConfig, Survive, TargetPolicy, Topology, Workload,
 };
 use sim_core::faults::{Action, Origin, Planned};
 use sim_core::SimDuration;
@@ -157,7 +157,59 @@ pub fn fault(f: &Fault) -> String {
             format!("SetLink({})", parts.join(", "))
         }
         Fault::ResetLinks => "ResetLinks".into(),
+        Fault::TornWrite {
+            node,
+            survive,
+            pick,
+            tear_last,
+        } => {
+            let survive = match survive {
+                Survive::Prefix => "Prefix",
+                Survive::Subset => "Subset",
+            };
+            format!(
+                "TornWrite(node: {}, survive: {survive}, pick: {pick}, tear_last: {tear_last})",
+                node.0
+            )
+        }
+        Fault::Corrupt {
+            node,
+            nth_from_end,
+            silent,
+        } => format!(
+            "Corrupt(node: {}, nth_from_end: {nth_from_end}, silent: {silent})",
+            node.0
+        ),
+        Fault::Misdirect { node, pick } => format!("Misdirect(node: {}, pick: {pick})", node.0),
+        Fault::LoseSync(n) => format!("LoseSync({})", n.0),
     }
+}
+
+/// A disk model's fields, without parentheses: `sync: ..., read: ..., per_byte: "0"`.
+pub fn disk_fields(d: &DiskModel) -> String {
+    format!(
+        "sync: {}, read: {}, per_byte: {}",
+        latency(&d.sync),
+        latency(&d.read),
+        duration(d.per_byte)
+    )
+}
+
+/// Every node's disk, as the `storage` field writes it; `None` for free disks everywhere.
+pub fn storage(s: &StorageConfig) -> Option<String> {
+    if s.is_free() {
+        return None;
+    }
+    let mut out = disk_fields(&s.default);
+    if !s.overrides.is_empty() {
+        let o: Vec<String> = s
+            .overrides
+            .iter()
+            .map(|(n, d)| format!("(node: {}, {})", n.0, disk_fields(d)))
+            .collect();
+        let _ = write!(out, ", overrides: [{}]", o.join(", "));
+    }
+    Some(format!("({out})"))
 }
 
 /// A planned action of a run, for reports: `Crash(2)`, `end of partition #3`, with its origin.
@@ -248,13 +300,17 @@ fn kind(k: FaultKind) -> &'static str {
         FaultKind::ClockJump => "ClockJump",
         FaultKind::Loss => "Loss",
         FaultKind::Duplicate => "Duplicate",
+        FaultKind::TornWrite => "TornWrite",
+        FaultKind::Corrupt => "Corrupt",
+        FaultKind::Misdirect => "Misdirect",
+        FaultKind::LoseSync => "LoseSync",
     }
 }
 
 /// The nemesis's fields: `kinds: [Partition, Crash], interval_mean: "2s", ...`.
 pub fn nemesis(n: &NemesisConfig) -> String {
     let kinds: Vec<&str> = n.kinds.iter().map(|k| kind(*k)).collect();
-    format!(
+    let mut s = format!(
         "kinds: [{}], interval_mean: {}, duration_mean: {}, down_max: {}, clock_jump_max: {}, loss: {}, duplicate: {}",
         kinds.join(", "),
         duration(n.interval_mean),
@@ -263,7 +319,11 @@ pub fn nemesis(n: &NemesisConfig) -> String {
         duration(n.clock_jump_max),
         float(n.loss),
         float(n.duplicate)
-    )
+    );
+    if n.silent {
+        s.push_str(", silent: true");
+    }
+    s
 }
 
 pub fn expect(e: &Expect) -> String {
@@ -335,6 +395,9 @@ pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
     field("protocol", s.protocol.to_ron());
     if let Some(cl) = clients(&c.clients) {
         field("clients", format!("({cl})"));
+    }
+    if let Some(st) = storage(&c.storage) {
+        field("storage", st);
     }
     if !c.faults.is_empty() {
         let mut f = String::from("[\n");

@@ -464,3 +464,14 @@ fn raft_parameters_and_checks() {
         "t.ron:7:14: check `election-safety` is not supplied by protocol `Gossip`\n  hint: `Gossip` supplies `convergence`",
     );
 }
+
+#[test]
+fn storage_errors() {
+    check(
+        &with("storage: (sync: Constant(\"1ms\"), overrides: [(node: 1), (node: 1, read: Constant(\"1ms\"))]),"),
+        "t.ron:7:68: node `1`'s disk is overridden twice\n  hint: merge the two overrides into one",
+    );
+    check(&with("storage: (sync: Uniform(min: \"3ms\", max: \"1ms\")),"), "t.ron:7:34: uniform latency `min` `3ms` is above `max` `1ms`\n  hint: `min` must not exceed `max`");
+    check(&with("storage: (fsync: Constant(\"1ms\")),"), "t.ron:7:15: unknown field `fsync` in `storage`\n  hint: did you mean `sync`? the fields here are `sync`, `read`, `per_byte`, `overrides`");
+    check(&with("faults: [(at: \"1s\", fault: Corrupt(node: 9))],"), "t.ron:7:46: node `9` is out of range in `faults[0].fault.node`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`");
+}

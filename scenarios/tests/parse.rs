@@ -602,3 +602,114 @@ fn key_value_workload_primary_backup_and_linearizable() {
         ProtocolSpec::new::<PrimaryBackup>(Params::new(secs(1)))
     );
 }
+
+#[test]
+fn storage_models_and_storage_faults() {
+    use sim_core::config::{DiskModel, Survive};
+    // The default: free disks.
+    assert!(parse(&minimal("")).config.storage.is_free());
+    let s = parse(&minimal(
+        "storage: (sync: Uniform(min: \"1ms\", max: \"3ms\"), per_byte: \"2ns\",\n\
+                   overrides: [(node: 2, sync: Constant(\"40ms\"), read: Constant(\"100us\"))]),\n\
+         faults: [\n\
+           (at: \"1s\", fault: TornWrite(node: 1, survive: Subset, pick: 9, tear_last: false)),\n\
+           (at: \"1s\", fault: TornWrite(node: 3)),\n\
+           (at: \"2s\", fault: Restart(1)), (at: \"2s\", fault: Restart(3)),\n\
+           (at: \"2s\", fault: Corrupt(node: 0)),\n\
+           (at: \"2s\", fault: Corrupt(node: 0, nth_from_end: 3, silent: true)),\n\
+           (at: \"3s\", fault: Misdirect(node: 4, pick: 2)),\n\
+           (at: \"3s\", fault: LoseSync(4)),\n\
+         ],\n\
+         nemesis: (kinds: [TornWrite, Corrupt, Misdirect, LoseSync], interval_mean: \"1s\",\n\
+                   duration_mean: \"100ms\", silent: true),",
+    ));
+    let st = &s.config.storage;
+    let uniform = Latency::Uniform {
+        min: ms(1),
+        max: ms(3),
+    };
+    assert_eq!(
+        st.default,
+        DiskModel {
+            sync: uniform,
+            read: Latency::Constant(SimDuration::ZERO),
+            per_byte: SimDuration(2),
+        }
+    );
+    // An override's unset fields are the default's.
+    assert_eq!(
+        st.disk(NodeId(2)),
+        &DiskModel {
+            sync: Latency::Constant(ms(40)),
+            read: Latency::Constant(SimDuration::from_micros(100)),
+            per_byte: SimDuration(2),
+        }
+    );
+    assert_eq!(st.disk(NodeId(1)), &st.default);
+    let f: Vec<Fault> = s.config.faults.iter().map(|f| f.fault.clone()).collect();
+    assert_eq!(
+        f[0],
+        Fault::TornWrite {
+            node: NodeId(1),
+            survive: Survive::Subset,
+            pick: 9,
+            tear_last: false
+        }
+    );
+    // Documented defaults: a prefix, pick 0, the last kept write torn.
+    assert_eq!(
+        f[1],
+        Fault::TornWrite {
+            node: NodeId(3),
+            survive: Survive::Prefix,
+            pick: 0,
+            tear_last: true
+        }
+    );
+    assert_eq!(
+        f[4..],
+        [
+            Fault::Corrupt {
+                node: NodeId(0),
+                nth_from_end: 0,
+                silent: false
+            },
+            Fault::Corrupt {
+                node: NodeId(0),
+                nth_from_end: 3,
+                silent: true
+            },
+            Fault::Misdirect {
+                node: NodeId(4),
+                pick: 2
+            },
+            Fault::LoseSync(NodeId(4)),
+        ]
+    );
+    let n = s.config.nemesis.as_ref().unwrap();
+    assert!(n.silent);
+    assert_eq!(
+        n.kinds,
+        [
+            FaultKind::TornWrite,
+            FaultKind::Corrupt,
+            FaultKind::Misdirect,
+            FaultKind::LoseSync
+        ]
+    );
+    // Written back in the scenario's vocabulary, it reads back the same.
+    let text = scenarios::write::scenario(&s, &[]);
+    let again = parse(&text);
+    assert_eq!(again.config.storage, s.config.storage);
+    assert_eq!(again.config.faults, s.config.faults);
+    assert_eq!(again.config.nemesis, s.config.nemesis);
+}
+
+#[test]
+fn a_torn_write_is_a_crash_for_the_crash_restart_rule() {
+    let text = minimal(
+        "faults: [(at: \"1s\", fault: TornWrite(node: 1)), (at: \"2s\", fault: Crash(1))],",
+    );
+    let e = scenarios::parse(&text, "t.ron", &registry()).unwrap_err();
+    assert!(e.message.contains("already down"), "{e}");
+}

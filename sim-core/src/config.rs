@@ -22,6 +22,8 @@ pub struct SimConfig {
     pub network: NetworkConfig,
     pub clocks: ClockConfig,
     pub clients: ClientConfig,
+    /// Each node's disk: how long syncs and reads take. Zero-cost by default.
+    pub storage: StorageConfig,
     pub faults: Vec<ScheduledFault>,
     pub nemesis: Option<NemesisConfig>,
 }
@@ -39,6 +41,7 @@ impl SimConfig {
             network: NetworkConfig::default(),
             clocks: ClockConfig::default(),
             clients: ClientConfig::default(),
+            storage: StorageConfig::default(),
             faults: Vec::new(),
             nemesis: None,
         }
@@ -138,10 +141,20 @@ impl SimConfig {
                 return Err(format!("clients.rate: {rate} is not a positive number"));
             }
         }
+        check_disk("storage.default", &self.storage.default)?;
+        for (i, (id, disk)) in self.storage.overrides.iter().enumerate() {
+            let field = format!("storage.overrides[{i}]");
+            node(&format!("{field}.node"), *id)?;
+            check_disk(&field, disk)?;
+        }
         for (i, f) in self.faults.iter().enumerate() {
             let field = format!("faults[{i}].fault");
             match &f.fault {
                 Fault::Crash(id) | Fault::Restart(id) | Fault::Pause(id, _) => node(&field, *id)?,
+                Fault::TornWrite { node: id, .. }
+                | Fault::Corrupt { node: id, .. }
+                | Fault::Misdirect { node: id, .. }
+                | Fault::LoseSync(id) => node(&field, *id)?,
                 Fault::ClockJump(id, _) => node(&field, *id)?,
                 Fault::Partition(p) => match p {
                     Partition::Split(groups) => {
@@ -195,12 +208,21 @@ fn check_probability(field: &str, p: f64) -> Result<(), String> {
 fn check_link(field: &str, link: &LinkConfig) -> Result<(), String> {
     check_probability(&format!("{field}.drop"), link.drop)?;
     check_probability(&format!("{field}.duplicate"), link.duplicate)?;
-    match link.latency {
-        Latency::Uniform { min, max } if min > max => Err(format!(
-            "{field}.latency: uniform min {min} is above max {max}"
-        )),
+    check_latency(&format!("{field}.latency"), &link.latency)
+}
+
+fn check_disk(field: &str, disk: &DiskModel) -> Result<(), String> {
+    check_latency(&format!("{field}.sync"), &disk.sync)?;
+    check_latency(&format!("{field}.read"), &disk.read)
+}
+
+fn check_latency(field: &str, l: &Latency) -> Result<(), String> {
+    match *l {
+        Latency::Uniform { min, max } if min > max => {
+            Err(format!("{field}: uniform min {min} is above max {max}"))
+        }
         Latency::Pareto { shape, .. } if !(shape.is_finite() && shape > 0.0) => Err(format!(
-            "{field}.latency: pareto shape {shape} is not a positive number"
+            "{field}: pareto shape {shape} is not a positive number"
         )),
         _ => Ok(()),
     }
@@ -441,6 +463,54 @@ pub enum Fault {
     },
     /// Restore every link to the scenario's network configuration.
     ResetLinks,
+    /// A crash that tears the node's unsynced (and in-flight) writes: a prefix of them, or a
+    /// random subset, survives (`pick` chooses which, see [`Survive`]); with `tear_last`, the
+    /// last surviving write of a damageable record is torn (reads back as damaged).
+    TornWrite {
+        node: NodeId,
+        survive: Survive,
+        pick: u64,
+        tear_last: bool,
+    },
+    /// Damages one synced record on the node's disk (a bit flip or a latent sector error): the
+    /// `nth_from_end`-th damageable record counted from the last in key order (wrapping round
+    /// when the node holds fewer), within the fault atlas. It reads back as detectably damaged
+    /// through the checksummed API, or, when `silent`, as a wrong value the checksum passes
+    /// (where the protocol says how its records garble, else detectably). The node sees it
+    /// when it next reads its disk: after its next restart.
+    Corrupt {
+        node: NodeId,
+        nth_from_end: u32,
+        silent: bool,
+    },
+    /// The node's next synced write of a damageable record lands on another of its records
+    /// (`pick` chooses which): both read back as damaged.
+    Misdirect {
+        node: NodeId,
+        pick: u32,
+    },
+    /// The node's next sync reports success but persists none of the damageable records it
+    /// covers: after the node's next crash they read back as damaged (their keys survive).
+    LoseSync(NodeId),
+}
+
+/// Which of a crashing node's unsynced writes survive a torn write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Survive {
+    /// The first `pick mod (writes + 1)` writes, in the order they were made.
+    Prefix,
+    /// Each write independently, on a coin drawn from a stream seeded by `pick`.
+    Subset,
+}
+
+impl Fault {
+    /// Whether the fault takes its node down (a crash of some kind).
+    pub fn crashes(&self) -> Option<NodeId> {
+        match *self {
+            Fault::Crash(n) | Fault::TornWrite { node: n, .. } => Some(n),
+            _ => None,
+        }
+    }
 }
 
 /// A fault at a fixed time.
@@ -459,16 +529,28 @@ pub enum FaultKind {
     ClockJump,
     Loss,
     Duplicate,
+    /// A crash that tears the unsynced writes, then a restart.
+    TornWrite,
+    /// A crash, a damaged synced record while the node is down, then a restart.
+    Corrupt,
+    /// A write that lands on another record, then a crash and a restart.
+    Misdirect,
+    /// A sync that lies, then a crash and a restart.
+    LoseSync,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 10] = [
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::Pause,
         FaultKind::ClockJump,
         FaultKind::Loss,
         FaultKind::Duplicate,
+        FaultKind::TornWrite,
+        FaultKind::Corrupt,
+        FaultKind::Misdirect,
+        FaultKind::LoseSync,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -478,7 +560,27 @@ impl FaultKind {
             FaultKind::ClockJump => "clock_jump",
             FaultKind::Loss => "loss",
             FaultKind::Duplicate => "duplicate",
+            FaultKind::TornWrite => "torn_write",
+            FaultKind::Corrupt => "corrupt",
+            FaultKind::Misdirect => "misdirect",
+            FaultKind::LoseSync => "lose_sync",
         }
+    }
+
+    /// Whether the kind takes a node down for a while (and so counts against `down_max`).
+    pub fn takes_node_down(self) -> bool {
+        !matches!(
+            self,
+            FaultKind::Partition | FaultKind::ClockJump | FaultKind::Loss | FaultKind::Duplicate
+        )
+    }
+
+    /// Whether the kind damages storage.
+    pub fn is_storage(self) -> bool {
+        matches!(
+            self,
+            FaultKind::TornWrite | FaultKind::Corrupt | FaultKind::Misdirect | FaultKind::LoseSync
+        )
     }
 }
 
@@ -498,4 +600,58 @@ pub struct NemesisConfig {
     pub loss: f64,
     /// Duplicate probability while a `duplicate` fault lasts.
     pub duplicate: f64,
+    /// `corrupt` faults are silent (a wrong value the checksum passes) rather than detectable.
+    pub silent: bool,
+}
+
+/// A node's disk: how long its syncs and reads take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiskModel {
+    /// Time a sync takes, from its start (or the end of the sync before it) to durability.
+    pub sync: Latency,
+    /// Time to read one record back (charged when a process reads its storage).
+    pub read: Latency,
+    /// Time per byte written or read (a record's size is the length of its `Debug` text).
+    pub per_byte: SimDuration,
+}
+
+impl Default for DiskModel {
+    /// A free disk: syncs and reads take no time.
+    fn default() -> Self {
+        DiskModel {
+            sync: Latency::Constant(SimDuration::ZERO),
+            read: Latency::Constant(SimDuration::ZERO),
+            per_byte: SimDuration::ZERO,
+        }
+    }
+}
+
+impl DiskModel {
+    /// Whether every operation of this disk takes no time.
+    pub fn is_free(&self) -> bool {
+        *self == DiskModel::default()
+    }
+}
+
+/// Every node's disk: a default and per-node exceptions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StorageConfig {
+    pub default: DiskModel,
+    pub overrides: Vec<(NodeId, DiskModel)>,
+}
+
+impl StorageConfig {
+    /// The disk of `node`.
+    pub fn disk(&self, node: NodeId) -> &DiskModel {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == node)
+            .map_or(&self.default, |(_, d)| d)
+    }
+
+    /// Whether every node's disk is free (the engine then keeps no disk state at all).
+    pub fn is_free(&self) -> bool {
+        self.default.is_free() && self.overrides.iter().all(|(_, d)| d.is_free())
+    }
 }

@@ -7,7 +7,7 @@
 //! engine logs when it applies one.
 
 use crate::config::{
-    Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault,
+    Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault, Survive,
 };
 use crate::rng::{SimRng, StreamLabel};
 use crate::{NodeId, SimDuration, SimTime};
@@ -50,6 +50,50 @@ pub enum FaultRecord {
     ResetLinks,
     /// The fault phase ended and everything healed; the liveness phase starts.
     LivenessStart,
+    /// A storage fault on a node's disk, and what it did.
+    Storage(NodeId, StorageFault),
+}
+
+/// What a storage fault did. Keys are written as the protocol's `Debug` text of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageFault {
+    /// A torn write at a crash: of the writes not yet durable, `kept` survived and `lost` did
+    /// not; `torn` names the record left half written.
+    Torn {
+        kept: usize,
+        lost: usize,
+        torn: Option<String>,
+    },
+    /// A synced record damaged: detectably, or `silent`ly (a wrong value).
+    Corrupted { key: String, silent: bool },
+    /// The node's next synced write of a damageable record will land elsewhere.
+    MisdirectArmed,
+    /// It did: the `intended` record was not written and `victim` (if any) was overwritten.
+    Misdirected {
+        intended: String,
+        victim: Option<String>,
+    },
+    /// The node's next sync will lie.
+    LoseSyncArmed,
+    /// It did: `lost` damageable records it covered will read back damaged after a crash.
+    SyncLied { lost: usize },
+    /// The fault found nothing it may damage within the fault atlas (named by its kind).
+    Skipped(&'static str),
+}
+
+impl StorageFault {
+    /// A small code per variant, for the trace hash.
+    pub(crate) fn code(&self) -> (u64, u64) {
+        match self {
+            StorageFault::Torn { kept, torn, .. } => (1, *kept as u64 * 2 + torn.is_some() as u64),
+            StorageFault::Corrupted { silent, .. } => (2, *silent as u64),
+            StorageFault::MisdirectArmed => (3, 0),
+            StorageFault::Misdirected { victim, .. } => (4, victim.is_some() as u64),
+            StorageFault::LoseSyncArmed => (5, 0),
+            StorageFault::SyncLied { lost } => (6, *lost as u64),
+            StorageFault::Skipped(_) => (7, 0),
+        }
+    }
 }
 
 impl FaultRecord {
@@ -101,6 +145,9 @@ pub fn plan(
     out.sort_by_key(|p| p.at);
     out
 }
+
+/// A nemesis corruption hits one of the last this many damageable records of a node.
+const CORRUPT_NTH_MAX: u64 = 8;
 
 fn exponential(rng: &mut SimRng, mean: SimDuration) -> u64 {
     rng.exponential(mean).0
@@ -165,7 +212,12 @@ fn nemesis_plan(
                 ));
                 out.push(nem(end, Action::RemoveCut(id)));
             }
-            FaultKind::Crash | FaultKind::Pause => {
+            FaultKind::Crash
+            | FaultKind::Pause
+            | FaultKind::TornWrite
+            | FaultKind::Corrupt
+            | FaultKind::Misdirect
+            | FaultKind::LoseSync => {
                 let overlapping = |n: Option<u32>, down: &[(u32, u64, u64)]| {
                     down.iter()
                         .filter(|&&(m, s, e)| s < end && t < e && n.is_none_or(|n| n == m))
@@ -182,15 +234,56 @@ fn nemesis_plan(
                 }
                 let node = candidates[rng.index(candidates.len())];
                 down.push((node, t, end));
-                if kind == FaultKind::Crash {
-                    out.push(nem(t, Action::Apply(Fault::Crash(NodeId(node)), 0)));
-                    out.push(nem(end, Action::Apply(Fault::Restart(NodeId(node)), 0)));
-                } else {
-                    out.push(nem(
-                        t,
-                        Action::Apply(Fault::Pause(NodeId(node), SimDuration(length)), 0),
-                    ));
+                let n = NodeId(node);
+                let apply = |f: Fault| Action::Apply(f, 0);
+                match kind {
+                    FaultKind::Pause => {
+                        out.push(nem(t, apply(Fault::Pause(n, SimDuration(length)))));
+                        continue;
+                    }
+                    FaultKind::Crash => out.push(nem(t, apply(Fault::Crash(n)))),
+                    FaultKind::TornWrite => {
+                        let survive = if rng.next_u64() & 1 == 0 {
+                            Survive::Prefix
+                        } else {
+                            Survive::Subset
+                        };
+                        let pick = rng.next_u64() >> 32;
+                        let tear_last = rng.next_u64() & 1 == 1;
+                        let torn = Fault::TornWrite {
+                            node: n,
+                            survive,
+                            pick,
+                            tear_last,
+                        };
+                        out.push(nem(t, apply(torn)));
+                    }
+                    FaultKind::Corrupt => {
+                        out.push(nem(t, apply(Fault::Crash(n))));
+                        let nth_from_end = rng.below(CORRUPT_NTH_MAX) as u32;
+                        let corrupt = Fault::Corrupt {
+                            node: n,
+                            nth_from_end,
+                            silent: cfg.silent,
+                        };
+                        out.push(nem(t, apply(corrupt)));
+                    }
+                    _ => {
+                        // Armed a while before the crash that reveals it.
+                        let lead = exponential(rng, cfg.duration_mean).min(t);
+                        let arm = if kind == FaultKind::Misdirect {
+                            Fault::Misdirect {
+                                node: n,
+                                pick: (rng.next_u64() >> 48) as u32,
+                            }
+                        } else {
+                            Fault::LoseSync(n)
+                        };
+                        out.push(nem(t - lead, apply(arm)));
+                        out.push(nem(t, apply(Fault::Crash(n))));
+                    }
                 }
+                out.push(nem(end, apply(Fault::Restart(n))));
             }
             FaultKind::ClockJump => {
                 let node = rng.index(node_count as usize) as u32;
@@ -239,6 +332,7 @@ mod tests {
             clock_jump_max: SimDuration::from_millis(100),
             loss: 0.3,
             duplicate: 0.1,
+            silent: false,
         }
     }
 

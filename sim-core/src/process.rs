@@ -60,6 +60,33 @@ pub trait Process: Sized + 'static {
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
         self.on_start(ctx);
     }
+
+    /// The fault atlas, part 1: may storage faults damage the record under `key`? Records a
+    /// protocol keeps safe by other means (small metadata written in one atomic sector, or
+    /// kept twice on the same disk) answer `false`. Default: every record.
+    fn damageable(key: &Self::StoreKey) -> bool {
+        let _ = key;
+        true
+    }
+
+    /// The fault atlas, part 2: the most nodes of `node_count` that may hold a damaged copy of
+    /// the record under one key at once — what the protocol claims to tolerate (a majority
+    /// quorum protocol: a minority). Storage faults that would exceed it are skipped, so a
+    /// failure under them is a protocol bug, not an unrecoverable scenario. Default 0: the
+    /// protocol claims nothing, and no fault damages its synced records (a torn write still
+    /// tears what was never synced).
+    fn damaged_copies_max(node_count: u32) -> u32 {
+        let _ = node_count;
+        0
+    }
+
+    /// Silent corruption: the wrong value a record reads back as when its checksum does not
+    /// catch the damage (`bits` drawn by the fault). `None` (the default): the protocol does
+    /// not say, and a silent corruption damages the record detectably instead.
+    fn garble(value: &Self::StoreValue, bits: u64) -> Option<Self::StoreValue> {
+        let _ = (value, bits);
+        None
+    }
 }
 
 /// The world's state is generic over a process's types only; every `Process` supplies them.
@@ -69,6 +96,12 @@ impl<P: Process> ProcessTypes for P {
     type StoreKey = P::StoreKey;
     type StoreValue = P::StoreValue;
     type Observation = P::Observation;
+    fn damageable(key: &P::StoreKey) -> bool {
+        <P as Process>::damageable(key)
+    }
+    fn damaged_copies_max(node_count: u32) -> u32 {
+        <P as Process>::damaged_copies_max(node_count)
+    }
 }
 
 /// A process's handle on the world while it handles one event.
@@ -104,7 +137,7 @@ impl<'a, P: Process> Context<'a, P> {
         &mut self.world.nodes[self.node.index()].rng
     }
 
-    /// Sends `msg` to `to` through the network.
+    /// Sends `msg` to `to` through the network (once the node's last sync has completed).
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         self.world.send_node(self.node, to, msg);
@@ -146,7 +179,9 @@ impl<'a, P: Process> Context<'a, P> {
         &mut self.world.nodes[self.node.index()].storage
     }
 
-    /// Makes every write so far durable (an fsync).
+    /// Makes every write so far durable (an fsync). With a disk model the sync takes time:
+    /// the writes are durable at its completion, and every message and reply this node sends
+    /// from now on leaves no earlier than that (sync, then send).
     pub fn sync(&mut self) {
         self.world.sync(self.node);
     }

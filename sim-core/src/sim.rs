@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
+use crate::faults::StorageFault;
 use crate::faults::{self, Action, Planned};
 use crate::history::{History, Outcome};
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
@@ -26,7 +27,7 @@ use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
 use crate::time::SimTime;
 use crate::trace::Record;
-use crate::world::{Ev, NodeRt, Observed, World};
+use crate::world::{Armed, Disk, Ev, NodeRt, Observed, World};
 
 pub use crate::faults::FaultRecord;
 pub use crate::world::{NodeStatus, Stats};
@@ -116,9 +117,21 @@ impl<P: Process> Simulation<P> {
                     rng: SimRng::new(seed, StreamLabel::Node(i)),
                     storage: Storage::default(),
                     timers: BTreeMap::new(),
+                    armed: Armed::default(),
                 }
             })
             .collect();
+        // Disks exist only when some node's disk takes time: a free disk costs nothing.
+        let disks = if config.storage.is_free() {
+            Vec::new()
+        } else {
+            (0..n)
+                .map(|i| {
+                    let model = config.storage.disk(NodeId(i));
+                    Disk::new(model, SimRng::new(seed, StreamLabel::Disk(i)))
+                })
+                .collect()
+        };
         let clients = Clients::new(seed, &config.clients, n, config.duration);
         let net = Network::new(
             n,
@@ -137,7 +150,7 @@ impl<P: Process> Simulation<P> {
         );
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
-            world: World::new(nodes, net, clients),
+            world: World::new(nodes, net, clients, disks),
             procs,
             factory: Box::new(factory),
             plan,
@@ -261,6 +274,9 @@ impl<P: Process> Simulation<P> {
             node,
         };
         f(p, &mut ctx);
+        if !self.world.disks.is_empty() {
+            self.world.charge_reads(node);
+        }
     }
 
     /// A node's status now. A pause that is due to end is ended here, before any event held
@@ -413,10 +429,23 @@ impl<P: Process> Simulation<P> {
                     let _ = self.status(node);
                 }
             }
+            Ev::IoDone(node) => {
+                let status = self.status(node);
+                if let NodeStatus::Paused(until) = status {
+                    return self.hold(until, seq, Ev::IoDone(node));
+                }
+                if status == NodeStatus::Up {
+                    self.world.stats.events += 1;
+                    self.world.release(node);
+                }
+            }
             Ev::Liveness => {
                 self.world.stats.events += 1;
                 self.world.net.heal();
                 self.world.net.reset_links();
+                for rt in &mut self.world.nodes {
+                    rt.armed = Armed::default();
+                }
                 self.world.log_fault(FaultRecord::LivenessStart);
                 for i in 0..self.world.node_count {
                     if self.world.nodes[i as usize].status == NodeStatus::Crashed {
@@ -498,9 +527,65 @@ impl<P: Process> Simulation<P> {
             return;
         }
         rt.status = NodeStatus::Up;
+        rt.storage.reload();
         self.procs[node.index()] = Some((self.factory)(node));
         self.world.log_fault(FaultRecord::Restart(node));
         self.with_proc(node, |p, ctx| p.on_recover(ctx));
+    }
+
+    /// Crashes `node` (unless it is down already): its process, timers and whatever it held
+    /// for its disk are gone, and `disk` decides what its storage keeps. Returns what `disk`
+    /// returned.
+    fn crash<T>(
+        &mut self,
+        node: NodeId,
+        disk: impl FnOnce(&mut Storage<P::StoreKey, P::StoreValue>, SimTime) -> T,
+    ) -> Option<T> {
+        let now = self.world.now;
+        let rt = &mut self.world.nodes[node.index()];
+        if rt.status == NodeStatus::Crashed {
+            return None;
+        }
+        rt.status = NodeStatus::Crashed;
+        rt.timers.clear();
+        rt.armed = Armed::default();
+        let out = disk(&mut rt.storage, now);
+        self.procs[node.index()] = None;
+        self.world.drop_held(node);
+        self.world.log_fault(FaultRecord::Crash(node));
+        Some(out)
+    }
+
+    /// Damages one synced record of `node` (see `Fault::Corrupt`), within the fault atlas.
+    fn corrupt(&mut self, node: NodeId, nth_from_end: u32, silent: bool) {
+        let now = self.world.now;
+        self.world.nodes[node.index()].storage.settle(now);
+        let world = &self.world;
+        let keys = world.nodes[node.index()]
+            .storage
+            .durable_intact_keys(|k| P::damageable(k) && world.atlas_allows(node, k));
+        let record = if keys.is_empty() {
+            StorageFault::Skipped("corrupt")
+        } else {
+            let key = keys[keys.len() - 1 - nth_from_end as usize % keys.len()].clone();
+            let storage = &mut self.world.nodes[node.index()].storage;
+            let garbled = if silent {
+                let bits = u64::from(nth_from_end).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                storage.durable_value(&key).and_then(|v| P::garble(v, bits))
+            } else {
+                None
+            };
+            let silent = garbled.is_some();
+            match garbled {
+                Some(v) => storage.garble(&key, v),
+                None => storage.damage(&key),
+            }
+            StorageFault::Corrupted {
+                key: format!("{key:?}"),
+                silent,
+            }
+        };
+        self.world.log_fault(FaultRecord::Storage(node, record));
     }
 
     fn apply(&mut self, action: Action) {
@@ -520,19 +605,46 @@ impl<P: Process> Simulation<P> {
                     self.world.log_fault(FaultRecord::Heal);
                 }
                 Fault::Crash(n) => {
-                    let rt = &mut self.world.nodes[n.index()];
-                    if rt.status == NodeStatus::Crashed {
-                        return;
+                    if let Some(lost) = self.crash(n, |storage, now| storage.crash_at(now)) {
+                        self.world.trace(Record::LostWrites {
+                            node: n,
+                            writes: lost,
+                        });
                     }
-                    rt.status = NodeStatus::Crashed;
-                    rt.timers.clear();
-                    let lost = rt.storage.crash();
-                    self.procs[n.index()] = None;
-                    self.world.log_fault(FaultRecord::Crash(n));
-                    self.world.trace(Record::LostWrites {
-                        node: n,
-                        writes: lost,
+                }
+                Fault::TornWrite {
+                    node,
+                    survive,
+                    pick,
+                    tear_last,
+                } => {
+                    let tearable = self.world.atlas_filter(node);
+                    let torn = self.crash(node, |storage, now| {
+                        storage.crash_torn(now, survive, pick, tear_last, tearable)
                     });
+                    if let Some(t) = torn {
+                        let record = StorageFault::Torn {
+                            kept: t.kept,
+                            lost: t.lost,
+                            torn: t.torn.map(|k| format!("{k:?}")),
+                        };
+                        self.world.log_fault(FaultRecord::Storage(node, record));
+                    }
+                }
+                Fault::Corrupt {
+                    node,
+                    nth_from_end,
+                    silent,
+                } => self.corrupt(node, nth_from_end, silent),
+                Fault::Misdirect { node, pick } => {
+                    self.world.nodes[node.index()].armed.misdirect = Some(pick);
+                    let record = FaultRecord::Storage(node, StorageFault::MisdirectArmed);
+                    self.world.log_fault(record);
+                }
+                Fault::LoseSync(node) => {
+                    self.world.nodes[node.index()].armed.lie = true;
+                    let record = FaultRecord::Storage(node, StorageFault::LoseSyncArmed);
+                    self.world.log_fault(record);
                 }
                 Fault::Restart(n) => self.restart(n),
                 Fault::Pause(n, d) => {

@@ -157,6 +157,7 @@ mod tag {
     pub const SYNC: u64 = 17;
     pub const PHASE: u64 = 18;
     pub const RETRY: u64 = 19;
+    pub const STORAGE: u64 = 20;
 }
 
 /// One event as the trace sees it: the hash folds its `words`, the trace file
@@ -370,6 +371,13 @@ impl<'a> Record<'a> {
                     FaultRecord::SetLink => (tag::LINK, 1, 0),
                     FaultRecord::ResetLinks => (tag::LINK, 0, 0),
                     FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
+                    FaultRecord::Storage(n, f) => {
+                        let (what, detail) = f.code();
+                        return {
+                            sink.take([tag::STORAGE, node(n), what, detail]);
+                            true
+                        };
+                    }
                 };
                 sink.take([code, a, b])
             }
@@ -758,6 +766,18 @@ fn describe_words(w: &[u64]) -> String {
         tag::OBSERVE => format!("n{} observes (hash {})", at(1), hash(2)),
         tag::SYNC => format!("n{} syncs {} writes", at(1), at(2)),
         tag::PHASE => "liveness phase starts".to_string(),
+        tag::STORAGE => {
+            let what = match at(2) {
+                1 => "torn write",
+                2 => "corrupted record",
+                3 => "misdirect armed",
+                4 => "misdirected write",
+                5 => "lose-sync armed",
+                6 => "lying sync",
+                _ => "storage fault skipped",
+            };
+            format!("{what} on n{} ({})", at(1), at(3))
+        }
         other => format!("event of kind {other}: {w:?}"),
     }
 }

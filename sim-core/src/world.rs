@@ -12,15 +12,16 @@
 //! `process.rs`), so that `process.rs` and `sim.rs` both build on it and neither imports the
 //! other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
 use std::hash::Hash;
 
 use crate::client::Clients;
 use crate::clock::Clock;
-use crate::faults::FaultRecord;
+use crate::config::DiskModel;
+use crate::faults::{FaultRecord, StorageFault};
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
-use crate::network::{Network, Route};
+use crate::network::{Network, Route, Sampler};
 use crate::queue::EventQueue;
 use crate::rng::SimRng;
 use crate::service::{Request, Response};
@@ -37,6 +38,8 @@ pub(crate) trait ProcessTypes: Sized + 'static {
     type StoreKey: Ord + Clone + Debug;
     type StoreValue: Clone + Debug;
     type Observation: Clone + Debug + Hash;
+    fn damageable(key: &Self::StoreKey) -> bool;
+    fn damaged_copies_max(node_count: u32) -> u32;
 }
 
 /// One observation, stamped by the engine with the true time and the node.
@@ -69,6 +72,53 @@ pub(crate) struct NodeRt<P: ProcessTypes> {
     pub(crate) rng: SimRng,
     pub(crate) storage: Storage<P::StoreKey, P::StoreValue>,
     pub(crate) timers: BTreeMap<TimerId, TimerEntry<P::Timer>>,
+    /// Storage faults waiting for the node's next sync (cleared by a crash).
+    pub(crate) armed: Armed,
+}
+
+/// Storage faults armed on a node: they strike at its next sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Armed {
+    /// The next synced write of a damageable record lands on another record (`pick`).
+    pub(crate) misdirect: Option<u32>,
+    /// The next sync persists none of the damageable records it covers.
+    pub(crate) lie: bool,
+}
+
+/// A node's disk when the scenario gives it a model: its timings, and what waits for it.
+pub(crate) struct Disk<P: ProcessTypes> {
+    sync: Sampler,
+    read: Sampler,
+    per_byte: u64,
+    rng: SimRng,
+    /// When the disk finishes the work queued so far.
+    pub(crate) busy_until: SimTime,
+    /// Messages and replies waiting for a sync, each with the time it may leave.
+    pub(crate) outbox: VecDeque<(SimTime, Out<P>)>,
+    /// The latest time an `IoDone` event is queued for.
+    release_at: SimTime,
+}
+
+impl<P: ProcessTypes> Disk<P> {
+    pub(crate) fn new(model: &DiskModel, rng: SimRng) -> Disk<P> {
+        Disk {
+            sync: Sampler::new(&model.sync),
+            read: Sampler::new(&model.read),
+            per_byte: model.per_byte.0,
+            rng,
+            busy_until: SimTime::ZERO,
+            outbox: VecDeque::new(),
+            release_at: SimTime::ZERO,
+        }
+    }
+}
+
+/// Something a node sends or reports, held until its disk catches up.
+pub(crate) enum Out<P: ProcessTypes> {
+    Msg(NodeId, P::Msg),
+    Reply(ClientId, RequestId, Response),
+    /// An observation is a fact for the checks only once what it depends on is durable.
+    Observe(P::Observation),
 }
 
 /// What the event queue holds. Ids are typed; the sequence number an event was queued with
@@ -108,6 +158,8 @@ pub(crate) enum Ev<P: ProcessTypes> {
     },
     Resume(NodeId),
     Liveness,
+    /// The node's disk completed a sync: messages waiting for it leave.
+    IoDone(NodeId),
 }
 
 /// Counters of one run.
@@ -123,9 +175,16 @@ pub struct Stats {
     pub timers_fired: u64,
     /// Messages still in flight when the run ended (neither delivered nor dropped).
     pub in_flight_at_end: u64,
+    /// Messages between a client and a node (requests, retries, redirected requests and
+    /// replies), included in `messages_sent`: the rest are node to node.
+    pub client_messages: u64,
 }
 
 impl Stats {
+    /// Messages sent from one node to another.
+    pub fn node_messages(&self) -> u64 {
+        self.messages_sent - self.client_messages
+    }
     pub fn messages_dropped(&self) -> u64 {
         self.dropped.iter().sum()
     }
@@ -149,11 +208,19 @@ pub(crate) struct World<P: ProcessTypes> {
     pub(crate) observations: Vec<Observed<P::Observation>>,
     pub(crate) fault_log: Vec<(SimTime, FaultRecord)>,
     next_timer: u64,
+    /// One disk per node when the scenario models disks; empty when every disk is free, so
+    /// that a zero-cost disk costs one well-predicted branch per send.
+    pub(crate) disks: Vec<Disk<P>>,
 }
 
 impl<P: ProcessTypes> World<P> {
     /// The world at time zero: `nodes` booted, nothing queued, nothing traced.
-    pub(crate) fn new(nodes: Vec<NodeRt<P>>, net: Network, clients: Clients) -> World<P> {
+    pub(crate) fn new(
+        nodes: Vec<NodeRt<P>>,
+        net: Network,
+        clients: Clients,
+        disks: Vec<Disk<P>>,
+    ) -> World<P> {
         World {
             now: SimTime::ZERO,
             seq: 0,
@@ -167,6 +234,7 @@ impl<P: ProcessTypes> World<P> {
             observations: Vec::new(),
             fault_log: Vec::new(),
             next_timer: 0,
+            disks,
         }
     }
 
@@ -191,6 +259,11 @@ impl<P: ProcessTypes> World<P> {
 
     #[inline]
     pub(crate) fn send_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        if !self.disks.is_empty() {
+            if let Some(at) = self.disk_hold(from) {
+                return self.hold_out(from, at, Out::Msg(to, msg));
+            }
+        }
         self.route(Endpoint::Node(from), Endpoint::Node(to), msg, |msg| {
             Ev::Msg {
                 src: from,
@@ -207,6 +280,22 @@ impl<P: ProcessTypes> World<P> {
         request_id: RequestId,
         response: Response,
     ) {
+        if !self.disks.is_empty() {
+            if let Some(at) = self.disk_hold(from) {
+                return self.hold_out(from, at, Out::Reply(client, request_id, response));
+            }
+        }
+        self.route_reply(from, client, request_id, response);
+    }
+
+    fn route_reply(
+        &mut self,
+        from: NodeId,
+        client: ClientId,
+        request_id: RequestId,
+        response: Response,
+    ) {
+        self.stats.client_messages += 1;
         let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
         self.route(src, dst, (request_id, response), |resp| Ev::ToClient {
             src: from,
@@ -222,6 +311,7 @@ impl<P: ProcessTypes> World<P> {
         request_id: RequestId,
         request: Request,
     ) {
+        self.stats.client_messages += 1;
         let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
         self.route(src, dst, (request_id, request), |req| Ev::ToNode {
             client,
@@ -332,11 +422,193 @@ impl<P: ProcessTypes> World<P> {
     }
 
     pub(crate) fn sync(&mut self, node: NodeId) {
-        let writes = self.nodes[node.index()].storage.sync();
+        let now = self.now;
+        let armed = self.nodes[node.index()].armed;
+        let damage = if armed == Armed::default() {
+            Vec::new()
+        } else {
+            self.nodes[node.index()].armed = Armed::default();
+            self.sync_damage(node, armed)
+        };
+        let done = match self.disks.get_mut(node.index()) {
+            None => now,
+            Some(disk) => {
+                let storage = &self.nodes[node.index()].storage;
+                let mut ns = disk.sync.sample(&mut disk.rng);
+                if disk.per_byte > 0 {
+                    let bytes =
+                        storage.pending_bytes(Storage::<P::StoreKey, P::StoreValue>::record_bytes);
+                    ns = ns.saturating_add(bytes.saturating_mul(disk.per_byte));
+                }
+                let done = disk.busy_until.max(now).saturating_add(SimDuration(ns));
+                disk.busy_until = done;
+                done
+            }
+        };
+        let writes = self.nodes[node.index()]
+            .storage
+            .sync_until(now, done, damage);
         self.trace(Record::Sync { node, writes });
     }
 
+    /// The records an armed storage fault damages at this sync, within the fault atlas, and
+    /// their fault-log records.
+    fn sync_damage(&mut self, node: NodeId, armed: Armed) -> Vec<P::StoreKey> {
+        let storage = &self.nodes[node.index()].storage;
+        let puts: Vec<P::StoreKey> = storage
+            .pending_puts()
+            .filter(|k| P::damageable(k))
+            .cloned()
+            .collect();
+        let mut damage = Vec::new();
+        let mut records = Vec::new();
+        if let Some(pick) = armed.misdirect {
+            match puts.iter().find(|k| self.atlas_allows(node, k)) {
+                None => records.push(StorageFault::Skipped("misdirect")),
+                Some(intended) => {
+                    let victims: Vec<P::StoreKey> = storage.durable_intact_keys(|k| {
+                        k != intended && P::damageable(k) && self.atlas_allows(node, k)
+                    });
+                    let victim = (!victims.is_empty())
+                        .then(|| victims[pick as usize % victims.len()].clone());
+                    records.push(StorageFault::Misdirected {
+                        intended: format!("{intended:?}"),
+                        victim: victim.as_ref().map(|v| format!("{v:?}")),
+                    });
+                    damage.push(intended.clone());
+                    damage.extend(victim);
+                }
+            }
+        }
+        if armed.lie {
+            let lost: Vec<P::StoreKey> = puts
+                .into_iter()
+                .filter(|k| !damage.contains(k) && self.atlas_allows(node, k))
+                .collect();
+            records.push(StorageFault::SyncLied { lost: lost.len() });
+            damage.extend(lost);
+        }
+        for r in records {
+            self.log_fault(FaultRecord::Storage(node, r));
+        }
+        damage
+    }
+
+    /// The fault atlas: may `node`'s copy of the record under `key` be damaged, given how many
+    /// other nodes hold a damaged copy of it now?
+    pub(crate) fn atlas_allows(&self, node: NodeId, key: &P::StoreKey) -> bool {
+        let max = P::damaged_copies_max(self.node_count) as usize;
+        if max == 0 {
+            return false;
+        }
+        let others = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|&(i, rt)| i != node.index() && rt.storage.is_damaged(key))
+            .count();
+        others < max
+    }
+
+    /// The fault atlas as a predicate on `node`'s keys, fixed now: damageable and damaged on
+    /// fewer other nodes than the protocol tolerates (for a torn write, which picks its
+    /// record after the crash has taken the node's storage).
+    pub(crate) fn atlas_filter(&self, node: NodeId) -> impl Fn(&P::StoreKey) -> bool {
+        let max = P::damaged_copies_max(self.node_count) as usize;
+        let mut counts: BTreeMap<P::StoreKey, usize> = BTreeMap::new();
+        if max > 0 {
+            for (i, rt) in self.nodes.iter().enumerate() {
+                if i != node.index() {
+                    for k in rt.storage.damaged() {
+                        *counts.entry(k.clone()).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        move |k: &P::StoreKey| {
+            max > 0 && P::damageable(k) && counts.get(k).copied().unwrap_or(0) < max
+        }
+    }
+
+    /// When a message from `node` may leave, if its disk is still busy with a sync or a read
+    /// (or has just finished, with earlier messages not yet released: order is kept).
+    #[inline]
+    fn disk_hold(&mut self, node: NodeId) -> Option<SimTime> {
+        self.charge_reads(node);
+        let disk = &self.disks[node.index()];
+        let until = disk.busy_until;
+        (until > self.now || !disk.outbox.is_empty()).then_some(until.max(self.now))
+    }
+
+    /// Holds `out` until `at`, queueing the event that releases it.
+    fn hold_out(&mut self, node: NodeId, at: SimTime, out: Out<P>) {
+        let disk = &mut self.disks[node.index()];
+        disk.outbox.push_back((at, out));
+        if at > disk.release_at {
+            disk.release_at = at;
+            self.push(at, Ev::IoDone(node));
+        }
+    }
+
+    /// Sends what `node` held for its disk and may now leave.
+    pub(crate) fn release(&mut self, node: NodeId) {
+        while let Some((at, _)) = self.disks[node.index()].outbox.front() {
+            if *at > self.now {
+                break;
+            }
+            let (_, out) = self.disks[node.index()].outbox.pop_front().expect("front");
+            match out {
+                Out::Msg(to, msg) => {
+                    self.route(Endpoint::Node(node), Endpoint::Node(to), msg, |msg| {
+                        Ev::Msg {
+                            src: node,
+                            dst: to,
+                            msg,
+                        }
+                    })
+                }
+                Out::Reply(client, request_id, response) => {
+                    self.route_reply(node, client, request_id, response)
+                }
+                Out::Observe(value) => self.record_observation(node, value),
+            }
+        }
+    }
+
+    /// Charges the records `node` read during its last handler to its disk.
+    #[inline]
+    pub(crate) fn charge_reads(&mut self, node: NodeId) {
+        let reads = self.nodes[node.index()].storage.take_reads();
+        if reads == 0 {
+            return;
+        }
+        let now = self.now;
+        let disk = &mut self.disks[node.index()];
+        let mut ns = 0u64;
+        for _ in 0..reads {
+            ns = ns.saturating_add(disk.read.sample(&mut disk.rng));
+        }
+        disk.busy_until = disk.busy_until.max(now).saturating_add(SimDuration(ns));
+    }
+
+    /// A crash: what the node was holding for its disk never leaves.
+    pub(crate) fn drop_held(&mut self, node: NodeId) {
+        if let Some(disk) = self.disks.get_mut(node.index()) {
+            disk.outbox.clear();
+            disk.busy_until = self.now;
+        }
+    }
+
     pub(crate) fn observe(&mut self, node: NodeId, value: P::Observation) {
+        if !self.disks.is_empty() {
+            if let Some(at) = self.disk_hold(node) {
+                return self.hold_out(node, at, Out::Observe(value));
+            }
+        }
+        self.record_observation(node, value);
+    }
+
+    fn record_observation(&mut self, node: NodeId, value: P::Observation) {
         self.trace(Record::observe(node, &value));
         self.observations.push(Observed {
             time: self.now,

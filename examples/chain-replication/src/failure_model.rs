@@ -67,6 +67,11 @@ fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
             "test message loss with `SetLink(drop: ...)` instead",
         ),
         Fault::Heal | Fault::SetLink { .. } | Fault::ResetLinks => Ok(()),
+        Fault::TornWrite { node, .. } => master(*node, "node").map_or(Ok(()), Err),
+        Fault::Corrupt { .. } | Fault::Misdirect { .. } | Fault::LoseSync(_) => broken(
+            "a damaged disk is a failure a server survives with wrong state",
+            "the servers keep no state on disk that a storage fault could damage: crash them",
+        ),
     }
 }
 
@@ -78,7 +83,7 @@ fn down_at_once(chain_length: u32, faults: &[ScheduledFault]) -> Result<(), Fiel
     let mut down: Vec<NodeId> = Vec::new();
     for i in order {
         match faults[i].fault {
-            Fault::Crash(n) => {
+            Fault::Crash(n) | Fault::TornWrite { node: n, .. } => {
                 down.push(n);
                 if down.len() as u32 >= chain_length {
                     return Err(FieldError::in_scenario(
@@ -105,7 +110,13 @@ fn nemesis(n: &NemesisConfig) -> Result<(), FieldError> {
     for (j, k) in n.kinds.iter().enumerate() {
         let why = match k {
             FaultKind::Loss | FaultKind::Duplicate => continue,
-            FaultKind::Crash => "the nemesis may crash the master (node 0) or too many servers",
+            FaultKind::Crash
+            | FaultKind::TornWrite
+            | FaultKind::Corrupt
+            | FaultKind::Misdirect
+            | FaultKind::LoseSync => {
+                "the nemesis may crash the master (node 0) or too many servers"
+            }
             FaultKind::Partition | FaultKind::Pause | FaultKind::ClockJump => {
                 "it makes live servers look crashed, outside the fail-stop model"
             }

@@ -6,6 +6,10 @@
 //! helpers here sync only when there is something to sync, so a node that wrote nothing since
 //! its last sync sends without a `sync` event — exactly what both protocols did by hand.
 //! What is written is one record type per protocol: see [`super::record`].
+//!
+//! With a disk model (`storage:` in the scenario) a sync takes time, and the engine holds
+//! every message and reply the node sends after it until the sync completes: the helpers need
+//! nothing more to be durable sends, for dsim's protocols and a user's alike.
 
 use sim_core::{ClientId, Context, NodeId, Process, RequestId, Response};
 

@@ -132,7 +132,10 @@ pub fn last_real_heal(fault_log: &[(SimTime, FaultRecord)]) -> SimTime {
                 any
             }
             FaultRecord::Restart(_) | FaultRecord::Resume(_) => true,
-            FaultRecord::Crash(_) | FaultRecord::Pause(..) | FaultRecord::ClockJump(..) => false,
+            FaultRecord::Crash(_)
+            | FaultRecord::Pause(..)
+            | FaultRecord::ClockJump(..)
+            | FaultRecord::Storage(..) => false,
         };
         if ended {
             last = last.max(*t);

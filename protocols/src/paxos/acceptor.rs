@@ -5,11 +5,14 @@
 use sim_core::trace::stable_hash;
 use sim_core::{Context, NodeId};
 
-use crate::kit::{durable, record};
+use crate::kit::durable;
+use crate::kit::record::{self, Recovered};
 
 use super::node::Paxos;
 use super::params::Bug;
-use super::types::{AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, SLOTS_MAX};
+use super::types::{
+    AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, StoreKey, SLOTS_MAX,
+};
 
 impl Paxos {
     /// Promises `b` if it is higher than the current promise (persisted, except under the
@@ -25,6 +28,16 @@ impl Paxos {
         if self.own_ballot().is_some_and(|own| own < b) {
             self.step_down(ctx, b);
         }
+    }
+
+    /// The slots from `from_slot` on whose accepted value this acceptor cannot report (its
+    /// record is damaged and no decision is known there).
+    pub(super) fn unknown_from(&self, from_slot: u64) -> Vec<u64> {
+        self.unknown
+            .range(from_slot..)
+            .filter(|s| !self.decided.contains_key(s))
+            .copied()
+            .collect()
     }
 
     /// What this acceptor reports to a phase 1 from `from_slot` on.
@@ -61,15 +74,22 @@ impl Paxos {
         }
         self.reset_election_timer(ctx);
         let (decided, accepted) = self.promise_contents(from_slot);
-        durable::send(
-            ctx,
-            from,
+        let unknown = self.unknown_from(from_slot);
+        let msg = if unknown.is_empty() {
             Msg::Promise {
                 ballot,
                 decided,
                 accepted,
-            },
-        );
+            }
+        } else {
+            Msg::PromisePartial {
+                ballot,
+                decided,
+                accepted,
+                unknown,
+            }
+        };
+        durable::send(ctx, from, msg);
     }
 
     /// Accepts `command` in `slot` at `ballot` (memory, storage; observed).
@@ -90,18 +110,22 @@ impl Paxos {
             self.id.0,
             self.promised
         );
-        ctx.observe(Observation::Accepted {
-            slot,
-            ballot,
-            value_hash: stable_hash(&command),
-        });
+        let value_hash = stable_hash(&command);
         let record = Record::Accepted {
             slot,
             ballot,
             command: command.clone(),
         };
         record::put(ctx, record);
+        // Accepted once durable: the observation waits for the sync, as the answer does.
+        durable::flush(ctx);
+        ctx.observe(Observation::Accepted {
+            slot,
+            ballot,
+            value_hash,
+        });
         self.accepted.insert(slot, (ballot, command));
+        self.unknown.remove(&slot);
     }
 
     /// A message from the leader of `ballot` (an `Accept` or a heartbeat): `false` (and a
@@ -144,21 +168,42 @@ impl Paxos {
 
     /// A restart: the promise, the accepted values and the decisions come back from storage;
     /// the decided prefix is applied again.
+    ///
+    /// Storage-aware recovery (Alagappan et al., FAST 2018): records are read checksummed. A
+    /// damaged decision is forgotten — it is learned again from the leader (`CatchUp`). A
+    /// damaged accepted record may hide a chosen value: the acceptor does not know what it
+    /// accepted in that slot, so until it accepts or learns a value there again its promises
+    /// say so ([`Msg::PromisePartial`]) and a proposer does not count them for that slot.
+    /// The `ForgetDamagedAccepted` bug instead promises as if nothing had been accepted.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for record in record::records(ctx) {
-            match record {
-                Record::Promised(b) => self.promised = b,
-                Record::Accepted {
+        let (mut lost_accepted, mut lost_decided) = (0, 0);
+        for read in record::read_all(ctx) {
+            match read {
+                Recovered::Intact(Record::Promised(b)) => self.promised = b,
+                Recovered::Intact(Record::Accepted {
                     slot,
                     ballot,
                     command,
-                } => {
+                }) => {
                     // An accept is a promise too.
                     self.promised = self.promised.max(ballot);
                     self.accepted.insert(slot, (ballot, command));
                 }
-                Record::Decided { slot, command } => {
+                Recovered::Intact(Record::Decided { slot, command }) => {
                     self.decided.insert(slot, command);
+                }
+                Recovered::Damaged(StoreKey::Accepted(slot)) => {
+                    lost_accepted += 1;
+                    if !self.bug(Bug::ForgetDamagedAccepted) {
+                        self.unknown.insert(slot);
+                    }
+                }
+                Recovered::Damaged(StoreKey::Decided(_)) => lost_decided += 1,
+                Recovered::Damaged(StoreKey::Promised) => {
+                    panic!(
+                        "n{}: damaged promise, which the atlas keeps safe",
+                        self.id.0
+                    )
                 }
             }
         }
@@ -168,6 +213,12 @@ impl Paxos {
             accepted: self.accepted.len() as u64,
             decided: self.decided.len() as u64,
         });
+        if lost_accepted + lost_decided > 0 {
+            ctx.observe(Observation::Damaged {
+                accepted: lost_accepted,
+                decided: lost_decided,
+            });
+        }
         self.apply_ready(ctx);
     }
 }

@@ -90,15 +90,21 @@ impl Paxos {
             promised_by: vec![false; n],
             adopted: BTreeMap::new(),
             max_slot: 0,
+            unknown_by: BTreeMap::new(),
         };
         ctx.annotate(|| format!("phase 1 of ballot {ballot} from slot {from_slot}"));
         self.reset_election_timer(ctx);
         self.arm_heartbeat(ctx, ballot);
         durable::broadcast(ctx, self.id, &Msg::Prepare { ballot, from_slot });
         let (decided, accepted) = self.promise_contents(from_slot);
-        self.on_promise(ctx, self.id, ballot, decided, accepted);
+        let unknown = self.unknown_from(from_slot);
+        self.on_promise(ctx, self.id, ballot, decided, accepted, unknown);
     }
 
+    /// A promise (`unknown`: the slots its acceptor cannot report, see
+    /// [`Msg::PromisePartial`]). With a majority of promises — and, for every slot some
+    /// promise could not report, a majority that could — this node leads.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_promise(
         &mut self,
         ctx: &mut Context<'_, Self>,
@@ -106,6 +112,7 @@ impl Paxos {
         ballot: Ballot,
         decided: Vec<(u64, Command)>,
         accepted: Vec<(u64, Ballot, Command)>,
+        unknown: Vec<u64>,
     ) {
         if !matches!(self.role, Role::Candidate { ballot: b, .. } if b == ballot) {
             return;
@@ -120,16 +127,26 @@ impl Paxos {
             promised_by,
             adopted,
             max_slot,
+            unknown_by,
             ..
         } = &mut self.role
         else {
             return;
         };
+        if promised_by[from.index()] {
+            return; // A duplicate.
+        }
         top = top.max(adopt_highest(adopted, accepted));
+        for slot in unknown {
+            top = top.max(slot);
+            *unknown_by.entry(slot).or_insert(0) += 1;
+        }
         *max_slot = (*max_slot).max(top);
         promised_by[from.index()] = true;
         let count = promised_by.iter().filter(|&&p| p).count();
-        if count >= Self::majority(ctx.node_count()) {
+        let need = Self::majority(ctx.node_count());
+        let known = unknown_by.values().all(|&u| count - u >= need);
+        if count >= need && known {
             self.become_leader(ctx);
         }
     }

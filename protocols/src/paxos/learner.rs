@@ -22,6 +22,7 @@ impl Paxos {
         };
         record::put(ctx, record);
         self.decided.insert(slot, command);
+        self.unknown.remove(&slot);
         self.apply_ready(ctx);
     }
 

@@ -39,7 +39,9 @@
 //!    An acceptor accepts `Accept { ballot, slot, value }` unless it promised a higher ballot
 //!    (which it reports with `Nack`: the leader steps down). A value accepted by a majority in
 //!    one ballot is *chosen*; the leader learns it from the `Accepted` replies and broadcasts
-//!    `Decide`. It re-sends unanswered `Accept`s every `heartbeat`.
+//!    `Decide`. An `Accept` still unanswered `retransmit` after it was sent goes again at the
+//!    next heartbeat, and not before: a command costs `3(n − 1)` messages (`Accept`,
+//!    `Accepted`, `Decide`) besides heartbeats.
 //! 6. **Learners.** Every node records decided values (also durably, to speed up its
 //!    recovery) and applies them to its key-value store in slot order. The leader's heartbeat
 //!    carries the number of slots it has applied; a node that is behind (a lost `Decide`, a
@@ -48,6 +50,17 @@
 //! 7. **Failure detection.** The leader sends `Heartbeat` every `heartbeat`; hearing from a
 //!    leader of a ballot at least as high as its promise resets a node's election timer. A
 //!    leader of a lower ballot that sends a heartbeat gets a `Nack` and steps down.
+//! 8. **Storage-aware recovery** (Alagappan et al., "Protocol-Aware Recovery for
+//!    Consensus-Based Storage", FAST 2018). A restarted node reads its records checksummed;
+//!    a damaged record keeps its key (the slot). A damaged decision is forgotten and learned
+//!    again (`CatchUp`). A damaged accepted value is different: the acceptor may have helped
+//!    choose it, and must not promise as if it had accepted nothing there — the mistake that
+//!    loses chosen values. Until it accepts or learns a value in that slot again, its promises
+//!    name the slot as unknown (`PromisePartial`), and a proposer leads only with a majority of
+//!    promises that *could* report every slot it recovers — a majority that meets the one that
+//!    chose the slot's value in an acceptor that reports it, so the value is adopted. The fault
+//!    atlas keeps damage to a minority, so such a majority exists once enough nodes answer. The promise itself is outside the atlas (kept twice, as CTRL
+//!    keeps metadata). An acceptor's `Accepted` observation is made once the value is synced.
 //!
 //! **Clients.** The leader proposes a request once (an in-flight proposal of the same request,
 //! e.g. one adopted in phase 1, is not proposed again) and answers when the slot holding it is
@@ -80,6 +93,10 @@
 //! - [`Bug::PromiseWithoutPersist`]: promises are kept in memory only. A restarted acceptor
 //!   has forgotten the ballots it promised and accepts a lower one; a restarted proposer may
 //!   even reuse a ballot it led before. Two values get chosen in a slot (`agreement`).
+//! - [`Bug::ForgetDamagedAccepted`]: a restarted acceptor treats a damaged accepted record as
+//!   never written and promises as if it had accepted nothing in that slot; a new leader whose
+//!   majority holds no other copy fills the slot with a no-op over a chosen value
+//!   (`agreement`).
 
 mod acceptor;
 mod checks;

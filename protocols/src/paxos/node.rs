@@ -1,7 +1,7 @@
 //! One Multi-Paxos node — proposer, acceptor and learner — its state, and the dispatch of each
 //! event (message, timer, client request, restart) to the handler that owns it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::{ClientId, Context, KvStore, NodeId, Process, Request, RequestId};
 
@@ -15,6 +15,9 @@ pub(super) struct Proposal {
     pub(super) command: Command,
     /// Per node: has it accepted this proposal?
     pub(super) acked: Vec<bool>,
+    /// When (local clock, ns) the `Accept`s were last sent: not sent again within
+    /// `retransmit`.
+    pub(super) sent: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +31,9 @@ pub(super) enum Role {
         adopted: BTreeMap<u64, (Ballot, Command)>,
         /// The highest slot any promise reported.
         max_slot: u64,
+        /// Per slot: how many promises could not report it (their acceptor's record of it is
+        /// damaged). A slot needs a majority of promises that could.
+        unknown_by: BTreeMap<u64, usize>,
     },
     Leader {
         ballot: Ballot,
@@ -43,6 +49,9 @@ pub struct Paxos {
     // Acceptor (durable).
     pub(super) promised: Ballot,
     pub(super) accepted: BTreeMap<u64, (Ballot, Command)>,
+    /// Slots whose accepted record the disk damaged: what this acceptor accepted there is
+    /// unknown until it accepts or learns a value in the slot again.
+    pub(super) unknown: BTreeSet<u64>,
     // Learner (durable, for a faster recovery) and the state machine (volatile).
     pub(super) decided: BTreeMap<u64, Command>,
     /// Slots `1..=applied` are applied to `store`.
@@ -72,6 +81,7 @@ impl Paxos {
             params: params.clone(),
             promised: Ballot::NONE,
             accepted: BTreeMap::new(),
+            unknown: BTreeSet::new(),
             decided: BTreeMap::new(),
             applied: 0,
             store: KvStore::new(),
@@ -140,7 +150,13 @@ impl Process for Paxos {
                 ballot,
                 decided,
                 accepted,
-            } => self.on_promise(ctx, from, ballot, decided, accepted),
+            } => self.on_promise(ctx, from, ballot, decided, accepted, Vec::new()),
+            Msg::PromisePartial {
+                ballot,
+                decided,
+                accepted,
+                unknown,
+            } => self.on_promise(ctx, from, ballot, decided, accepted, unknown),
             Msg::Accept {
                 ballot,
                 slot,
@@ -181,5 +197,39 @@ impl Process for Paxos {
         self.recover(ctx);
         self.reset_election_timer(ctx);
         self.assert_invariants();
+    }
+
+    /// The fault atlas: accepted values and decisions may be damaged; the promise may not (a
+    /// real acceptor keeps it in one atomically written sector, or twice).
+    fn damageable(key: &StoreKey) -> bool {
+        !matches!(key, StoreKey::Promised)
+    }
+
+    /// A minority of acceptors may hold a damaged copy of one slot's record.
+    fn damaged_copies_max(node_count: u32) -> u32 {
+        crate::kit::record::minority(node_count)
+    }
+
+    /// Silent corruption: an accepted or decided client command read back as a no-op.
+    fn garble(value: &Record, _bits: u64) -> Option<Record> {
+        match value {
+            Record::Accepted {
+                slot,
+                ballot,
+                command: Command::Client { .. },
+            } => Some(Record::Accepted {
+                slot: *slot,
+                ballot: *ballot,
+                command: Command::Noop,
+            }),
+            Record::Decided {
+                slot,
+                command: Command::Client { .. },
+            } => Some(Record::Decided {
+                slot: *slot,
+                command: Command::Noop,
+            }),
+            _ => None,
+        }
     }
 }

@@ -11,6 +11,9 @@ pub enum Bug {
     NoAdoptAccepted,
     /// Acceptors keep their promise in memory only (a crash forgets it).
     PromiseWithoutPersist,
+    /// A recovering acceptor treats a damaged accepted record as never written, and promises
+    /// as if it had accepted nothing in that slot.
+    ForgetDamagedAccepted,
 }
 
 /// The parameters of `protocol: Paxos(...)`; every field has a default, so `Paxos()` is valid.
@@ -28,6 +31,9 @@ pub struct Params {
     pub batch_max: u32,
     /// A deliberate bug to inject (`None`: the correct protocol).
     pub bug: Option<Bug>,
+    /// How long an `Accept` may go unanswered before the leader sends it again (default:
+    /// two heartbeats).
+    pub retransmit: Option<SimDuration>,
 }
 
 impl Default for Params {
@@ -38,11 +44,18 @@ impl Default for Params {
             heartbeat: SimDuration::from_millis(50),
             batch_max: 64,
             bug: None,
+            retransmit: None,
         }
     }
 }
 
 impl Params {
+    /// The retransmit timeout: as given, or two heartbeats.
+    pub fn retransmit(&self) -> SimDuration {
+        self.retransmit
+            .unwrap_or(SimDuration(self.heartbeat.0.saturating_mul(2)))
+    }
+
     /// Checks the ranges a scenario must respect; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
         if self.election_timeout_min == SimDuration::ZERO {
@@ -59,6 +72,9 @@ impl Params {
         }
         if self.batch_max == 0 {
             return Err("paxos `batch_max` must be at least 1".into());
+        }
+        if self.retransmit == Some(SimDuration::ZERO) {
+            return Err("paxos `retransmit` must be longer than 0".into());
         }
         Ok(())
     }

@@ -36,6 +36,13 @@ impl Protocol for Paxos {
             )
             .hint("leave it out for the default `64`, or give a positive count"));
         }
+        if p.retransmit == Some(sim_core::SimDuration::ZERO) {
+            return Err(FieldError::new(
+                "retransmit",
+                "paxos `retransmit` is `0`: every heartbeat would resend every `Accept`",
+            )
+            .hint("leave it out for two heartbeats, or give a duration longer than a round trip"));
+        }
         p.validate().map_err(|e| FieldError::new("", e))
     }
 

@@ -18,12 +18,14 @@ impl Paxos {
         self.accept(ctx, slot, ballot, command.clone());
         let mut acked = vec![false; n as usize];
         acked[self.id.index()] = true;
+        let sent = ctx.local_time().0;
         if let Role::Leader { proposals, .. } = &mut self.role {
             proposals.insert(
                 slot,
                 Proposal {
                     command: command.clone(),
                     acked,
+                    sent,
                 },
             );
         }
@@ -101,18 +103,25 @@ impl Paxos {
         durable::broadcast(ctx, self.id, &msg);
     }
 
-    /// Leader: heartbeats, and `Accept` again to every node that has not answered.
+    /// Leader: heartbeats, and `Accept` again to every node that has not answered one sent
+    /// `retransmit` ago or longer (one still within it is in flight: not sent twice).
     pub(super) fn leader_tick(&mut self, ctx: &mut Context<'_, Self>) {
         self.send_heartbeats(ctx);
+        let now = ctx.local_time().0;
+        let retransmit = self.params.retransmit().0 as i64;
         let Role::Leader {
             ballot, proposals, ..
-        } = &self.role
+        } = &mut self.role
         else {
             return;
         };
         let ballot = *ballot;
         let mut resend = Vec::new();
-        for (slot, p) in proposals {
+        for (slot, p) in proposals.iter_mut() {
+            if now.saturating_sub(p.sent) < retransmit {
+                continue;
+            }
+            p.sent = now;
             for (i, acked) in p.acked.iter().enumerate() {
                 if !acked {
                     resend.push((

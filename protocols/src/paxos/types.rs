@@ -80,6 +80,14 @@ pub enum Msg {
     CatchUp { from_slot: u64 },
     /// Decisions, for a node catching up.
     Decisions { entries: Vec<(u64, Command)> },
+    /// A promise from an acceptor whose disk damaged what it accepted in the `unknown` slots:
+    /// it cannot say what it accepted there, so its promise does not count for them.
+    PromisePartial {
+        ballot: Ballot,
+        decided: Vec<(u64, Command)>,
+        accepted: Vec<(u64, Ballot, Command)>,
+        unknown: Vec<u64>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -91,12 +99,36 @@ pub enum Timer {
     Heartbeat { ballot: Ballot },
 }
 
-/// Where a [`Record`] is stored: the key follows from the record ([`Record::key`]).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// Where a [`Record`] is stored: the key follows from the record ([`Record::key`]). Keys are
+/// ordered by slot — the promise first, then each slot's accepted value and decision — so the
+/// last records on disk are the newest slots'.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreKey {
     Promised,
     Accepted(u64),
     Decided(u64),
+}
+
+impl StoreKey {
+    fn rank(&self) -> (u64, u8) {
+        match *self {
+            StoreKey::Promised => (0, 0),
+            StoreKey::Accepted(slot) => (slot, 1),
+            StoreKey::Decided(slot) => (slot, 2),
+        }
+    }
+}
+
+impl PartialOrd for StoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for StoreKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
 }
 
 /// One record of a node's durable state, carrying its value: the acceptor's promise and
@@ -154,4 +186,7 @@ pub enum Observation {
         accepted: u64,
         decided: u64,
     },
+    /// A restarted node found damaged records: `accepted` slots whose accepted value it no
+    /// longer knows, `decided` decisions it must learn again.
+    Damaged { accepted: u64, decided: u64 },
 }

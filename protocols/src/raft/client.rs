@@ -97,6 +97,6 @@ impl Raft {
         }
         durable::flush(ctx);
         self.advance_commit(ctx);
-        self.broadcast_append(ctx);
+        self.replicate_new(ctx);
     }
 }

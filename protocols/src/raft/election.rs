@@ -28,10 +28,15 @@ impl Raft {
         self.timers.arm_heartbeat(ctx, self.params.heartbeat, timer);
     }
 
-    /// No leader heard from: a (pre-)election, unless this node leads.
+    /// No leader heard from: a (pre-)election, unless this node leads — or its disk damaged
+    /// entries it has not repaired yet: it asks for them again and waits (it votes, by the
+    /// entries' identities, but does not stand).
     pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<'_, Self>) {
         self.timers.election_fired();
-        if self.params.pre_vote && !matches!(self.role, Role::Leader { .. }) {
+        if !self.damaged.is_empty() {
+            self.reset_election_timer(ctx);
+            self.request_repair(ctx);
+        } else if self.params.pre_vote && !matches!(self.role, Role::Leader { .. }) {
             self.start_pre_vote(ctx);
         } else if !self.is_leader() {
             self.start_election(ctx);
@@ -49,7 +54,11 @@ impl Raft {
                 if !self.reads.is_empty() || self.params.lease().is_some() {
                     self.probe_round(ctx);
                 }
-                self.broadcast_append(ctx);
+                for p in 0..ctx.node_count() {
+                    if p != self.id.0 {
+                        self.heartbeat_to(ctx, NodeId(p));
+                    }
+                }
                 self.arm_heartbeat(ctx);
             }
             Role::Candidate { .. } => {
@@ -93,6 +102,8 @@ impl Raft {
         self.voted_for = None;
         self.leader = None;
         self.role = Role::Follower;
+        self.accepted_from = None;
+        self.held.clear();
         if persist {
             self.persist_term_vote(ctx);
         }
@@ -217,13 +228,7 @@ impl Raft {
                 command: Command::Noop,
             },
         );
-        let last = self.last_index();
-        let mut matched = vec![0; n];
-        matched[self.id.index()] = last;
-        self.role = Role::Leader {
-            next: vec![last; n],
-            matched,
-        };
+        self.role = self.fresh_progress(n, self.last_index());
         durable::flush(ctx);
         self.advance_commit(ctx);
         self.broadcast_append(ctx);

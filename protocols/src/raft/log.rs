@@ -5,9 +5,10 @@
 use sim_core::trace::stable_hash;
 use sim_core::{Context, RequestId};
 
-use crate::kit::record;
+use crate::kit::record::{self, Recovered};
 
 use super::node::Raft;
+use super::params::Bug;
 use super::types::{Command, Entry, Observation, Record, Slot, LOG_ENTRIES_MAX};
 
 impl Raft {
@@ -120,34 +121,114 @@ impl Raft {
             self.id.0
         );
         self.log.truncate((index - self.snap_index - 1) as usize);
+        let _ = self.damaged.split_off(&index);
+        let _ = self.missing_at.split_off(&index);
         ctx.observe(Observation::Truncated { from: index });
-        ctx.storage().remove_from(&Slot::Entry(index));
+        ctx.storage().remove_from(&Slot::entries_from(index));
     }
 
-    /// Reports the whole log for the log checks: emptied, then every entry after the
-    /// snapshot.
-    pub(super) fn observe_whole_log(&self, ctx: &mut Context<'_, Self>) {
-        ctx.observe(Observation::Truncated { from: 1 });
-        for (k, e) in self.log.iter().enumerate() {
+    /// The first damaged index, if any.
+    pub(super) fn first_damaged(&self) -> Option<u64> {
+        self.damaged.first().copied()
+    }
+
+    /// The last index this node may acknowledge or apply: just before its first damaged entry.
+    pub(super) fn readable_end(&self) -> u64 {
+        self.first_damaged().map_or(self.last_index(), |d| d - 1)
+    }
+
+    /// Reports the log from `from` on for the log checks: cut there, then every entry held
+    /// intact (a damaged one is skipped: the checks take what follows it as of unknown prefix).
+    pub(super) fn observe_from(&self, ctx: &mut Context<'_, Self>, from: u64) {
+        ctx.observe(Observation::Truncated { from });
+        let start = from.max(self.snap_index + 1);
+        for index in start..=self.last_index() {
+            if self.damaged.contains(&index) {
+                continue;
+            }
+            let e = self.entry_at(index);
             ctx.observe(Observation::Appended {
-                index: self.snap_index + k as u64 + 1,
+                index,
                 term: e.term,
                 command_hash: stable_hash(&e.command),
             });
         }
     }
 
+    /// Reports the whole log for the log checks: emptied, then every entry after the
+    /// snapshot.
+    pub(super) fn observe_whole_log(&self, ctx: &mut Context<'_, Self>) {
+        self.observe_from(ctx, 1);
+    }
+
     /// A restart: rebuilds the durable state from storage (snapshot, then entries), reports
     /// it, and under leases waits out a lease before voting.
+    ///
+    /// Storage-aware recovery (Alagappan et al., FAST 2018): the log's records are read
+    /// checksummed. Where the entries stop being a log — a missing index, two entries at one
+    /// index, a term lower than the one before or above `currentTerm` (which is written before
+    /// any entry of its term) — a torn write kept some unsynced writes and
+    /// not others; nothing from there on was ever synced, so nothing was acknowledged, and it
+    /// is discarded as a crash would. An entry whose contents are damaged keeps its identity
+    /// (index and term, in its key) and may have been acknowledged: it stays in the log,
+    /// marked damaged, to be repaired from an intact copy or discarded once a majority is
+    /// known to hold none ([`Self::on_repair_reply`]). The `TruncateAtCorruption` bug instead
+    /// cuts the log at the first damaged entry and carries on.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for record in record::records(ctx) {
-            self.load(record);
+        let mut cut = None;
+        for r in record::read_all(ctx) {
+            let (index, term, entry) = match r {
+                Recovered::Intact(Record::Entry(i, e)) => (i, e.term, Some(e)),
+                Recovered::Damaged(Slot::Entry(i, t)) => (i, t, None),
+                Recovered::Intact(other) => {
+                    self.load(other);
+                    continue;
+                }
+                Recovered::Damaged(slot) => {
+                    panic!(
+                        "n{}: damaged {slot:?}, which the atlas keeps safe",
+                        self.id.0
+                    )
+                }
+            };
+            if cut.is_some() {
+                continue;
+            }
+            if index <= self.snap_index {
+                // A torn write kept the snapshot and lost the removal of what it covers.
+                ctx.storage().remove(&Slot::Entry(index, term));
+                continue;
+            }
+            if index != self.last_index() + 1 || term < self.last_term() || term > self.term {
+                cut = Some(index.min(self.last_index() + 1));
+                continue;
+            }
+            match entry {
+                Some(e) => self.log.push(e),
+                None if self.bug(Bug::TruncateAtCorruption) => cut = Some(index),
+                None => {
+                    self.damaged.insert(index);
+                    self.log.push(Entry {
+                        term,
+                        command: Command::Noop,
+                    });
+                }
+            }
+        }
+        if let Some(from) = cut {
+            self.log.truncate((from - self.snap_index - 1) as usize);
+            let _ = self.damaged.split_off(&from);
+            ctx.storage().remove_from(&Slot::entries_from(from));
         }
         ctx.observe(Observation::Recovered {
             term: self.term,
             log_len: self.last_index(),
         });
         self.observe_whole_log(ctx);
+        if let Some(first) = self.first_damaged() {
+            let count = self.damaged.len() as u64;
+            ctx.observe(Observation::Damaged { first, count });
+        }
         if self.snap_index > 0 {
             ctx.observe(Observation::Snapshotted {
                 last_index: self.snap_index,
@@ -162,7 +243,7 @@ impl Raft {
         }
     }
 
-    /// One durable record, read back in key order.
+    /// One durable record other than an entry, read back in key order.
     fn load(&mut self, record: Record) {
         match record {
             Record::Term(t) => self.term = t,
@@ -175,18 +256,7 @@ impl Raft {
                 self.commit = self.snap_index;
                 self.applied = self.snap_index;
             }
-            Record::Entry(i, _) if i <= self.snap_index => {
-                panic!("n{}: entry {i} survived its snapshot", self.id.0)
-            }
-            Record::Entry(i, e) => {
-                assert_eq!(
-                    i,
-                    self.last_index() + 1,
-                    "n{}: a hole in the log",
-                    self.id.0
-                );
-                self.log.push(e);
-            }
+            Record::Entry(..) => unreachable!("entries are read by `recover`"),
         }
     }
 }

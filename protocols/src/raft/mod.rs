@@ -41,6 +41,15 @@
 //!    — appends, syncs, and answers with the last index it now matches. On a refusal it names
 //!    the conflicting term and the first index it holds of that term (or its log length), so the
 //!    leader backs `nextIndex` up by a term at a time, not an entry (§5.3, "fast backtracking").
+//!    The leader sends each entry to each follower once, as etcd's raft does with its progress
+//!    states: a follower whose match is unknown is *probed* with one `AppendEntries` at a
+//!    time; once a reply confirms the match the leader *replicates*, sending each new entry as
+//!    it is appended and advancing `nextIndex` past what is in flight. A heartbeat to a
+//!    follower with entries in flight carries none; entries unacknowledged for `retransmit`
+//!    are sent again from the follower's match. A follower holds an `AppendEntries` that
+//!    arrives ahead of an earlier one from the same leader (the network reorders) until the
+//!    gap fills, instead of refusing it. A committed command costs `2(n − 1)` messages
+//!    besides heartbeats.
 //! 6. **Commitment.** The leader commits the highest index held by a majority **whose entry is
 //!    of the current term** (Figure 8, §5.4.2): counting replicas of an older term's entry is
 //!    not enough, since a later leader may still overwrite it. Followers learn the commit index
@@ -83,6 +92,26 @@
 //!     clock runs within ρ of true time and none jumps: scenario validation refuses leases with
 //!     a larger `drift_ppm_max` or with clock jumps, and a test shows a backward jump on a
 //!     partitioned leader producing stale reads the linearizability check catches.
+//! 11. **Storage-aware recovery** (Alagappan et al., "Protocol-Aware Recovery for
+//!     Consensus-Based Storage", FAST 2018: CTRL). A restarted node reads its log checksummed.
+//!     *Crash or corruption?* Where the records stop forming a log — a missing index, two
+//!     entries at one index, a term below the previous entry's or above `currentTerm` — a torn
+//!     write kept some of the writes of an unfinished sync: nothing from there was ever
+//!     acknowledged, and it is discarded as a crash would. An entry whose contents are damaged
+//!     keeps its identity (index and term, the record's key, as CTRL stores identifiers
+//!     redundantly) and may have been acknowledged, so it is corruption: the entry stays in
+//!     the log, marked damaged. *Storage-aware behaviour*: it is never applied, and a reply's
+//!     match stops before it (the node does not acknowledge what it lost); the node votes by
+//!     the entries' identities — so it never helps elect a candidate without an entry it held
+//!     — but does not stand for election while damaged. *Repair*: it asks every node for
+//!     intact copies (`Repair`, again at each election timeout); by Log Matching any intact
+//!     entry of the same index and term is the same entry (CTRL's leader-driven repair is the
+//!     case where the leader answers; a leader's `AppendEntries` repairs it too). An entry
+//!     nobody can supply is discarded, with everything after it, once `n − majority + 1` nodes
+//!     in a term above the entry's answer that they hold no entry of that identity: then at
+//!     most a minority ever held it, so it was never committed. `currentTerm`, `votedFor` and
+//!     the snapshot are outside the fault atlas (CTRL keeps such metadata twice); a snapshot
+//!     is synced before the entries it covers are removed, so no torn write loses both.
 //!
 //! **Clients.** By default every request — reads included — is a log entry, applied when
 //! committed; that is the simplest way to make reads linearizable (rule 9 is the cheaper
@@ -107,7 +136,7 @@
 //! the bottom of the dependency order; `node` holds the node's state and dispatches each
 //! event to one handler. The handlers are split by job: `log` (the log, its durable records
 //! and recovery), `election` (rules 2-4 and 8), `replication` (rules 5-6 and applying),
-//! `snapshot` (rule 7), `reads` (rules 9-10) and `client` (the client gate of
+//! `snapshot` (rule 7), `reads` (rules 9-10), `repair` (rule 11) and `client` (the client gate of
 //! [`crate::kit::client_gate`], then proposing). `checks` holds the invariant checks and
 //! `protocol` the registration. No module imports this one.
 //!
@@ -123,6 +152,11 @@
 //!   (`election-safety`).
 //! - [`Bug::NoConsistencyCheck`]: followers accept `AppendEntries` without checking the entry
 //!   before the new ones, so logs diverge (`state-machine-safety`).
+//! - [`Bug::TruncateAtCorruption`]: a restarted node treats its first damaged entry as the end
+//!   of its log and carries on — what the FAST 2018 paper found LogCabin and etcd-style
+//!   implementations do. Its log looks shorter than what it acknowledged, so it votes for a
+//!   candidate without committed entries, which overwrites them (`linearizable`,
+//!   `state-machine-safety`, `leader-completeness`).
 
 mod checks;
 mod client;
@@ -132,6 +166,7 @@ mod node;
 mod params;
 mod protocol;
 mod reads;
+mod repair;
 mod replication;
 mod snapshot;
 #[cfg(test)]

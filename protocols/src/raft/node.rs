@@ -1,14 +1,14 @@
 //! One Raft node: its durable and volatile state, its roles, and the dispatch of each event
 //! (message, timer, client request, restart) to the handler that owns it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sim_core::{ClientId, Context, Key, KvStore, NodeId, Process, Request, RequestId, Response};
 
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
-use super::types::{Entry, Msg, Observation, Record, Slot, Timer};
+use super::types::{Command, Entry, Msg, Observation, Record, Slot, Timer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Role {
@@ -27,7 +27,21 @@ pub(super) enum Role {
         next: Vec<u64>,
         /// Per node: the highest index known to match (own entry: the log length).
         matched: Vec<u64>,
+        /// Per node: what is in flight to it (see `progress`).
+        flight: Vec<Flight>,
     },
+}
+
+/// What the leader has in flight to one follower (etcd's progress states): while `probe`, it
+/// does not know where the follower's log matches its own and sends one `AppendEntries` at a
+/// time, waiting for the answer; once a reply confirms a match it *replicates*, sending each
+/// new entry once, optimistically advancing `next` past what is in flight. `sent`: the local
+/// time (ns) entries were last sent or acknowledged while some are unacknowledged — after
+/// `retransmit` without progress, the leader sends them again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Flight {
+    pub(super) probe: bool,
+    pub(super) sent: Option<i64>,
 }
 
 /// One Raft node.
@@ -67,6 +81,26 @@ pub struct Raft {
     pub(super) read_acked: Vec<u64>,
     /// Leases: when (local clock) each recent round was sent, oldest first.
     pub(super) round_sent: VecDeque<(u64, i64)>,
+    /// Storage-aware recovery: the indices of log entries whose contents the disk damaged
+    /// (their identity, index and term, is intact); never applied, sent or acknowledged until
+    /// repaired.
+    pub(super) damaged: BTreeSet<u64>,
+    /// Per damaged index: the nodes that answered they hold no copy of it, in a term above
+    /// the entry's.
+    pub(super) missing_at: BTreeMap<u64, Vec<bool>>,
+    /// Follower: the leader and term it last accepted entries from (reset on a new term).
+    pub(super) accepted_from: Option<(NodeId, u64)>,
+    /// Follower: `AppendEntries` from that leader that arrived ahead of an earlier one (the
+    /// network reorders), by the index before their entries: applied once the gap fills.
+    pub(super) held: BTreeMap<u64, Held>,
+}
+
+/// An `AppendEntries` held by a follower until the entries before it arrive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Held {
+    pub(super) prev_term: u64,
+    pub(super) entries: Vec<Entry>,
+    pub(super) leader_commit: u64,
 }
 
 /// A `Get` served by ReadIndex.
@@ -105,6 +139,10 @@ impl Raft {
             read_round: 0,
             read_acked: Vec::new(),
             round_sent: VecDeque::new(),
+            damaged: BTreeSet::new(),
+            missing_at: BTreeMap::new(),
+            accepted_from: None,
+            held: BTreeMap::new(),
         }
     }
 
@@ -216,6 +254,12 @@ impl Process for Raft {
             Msg::SnapshotReply { term, last_index } => {
                 self.on_snapshot_reply(ctx, from, term, last_index)
             }
+            Msg::Repair { term, wanted } => self.on_repair(ctx, from, term, wanted),
+            Msg::RepairReply {
+                term,
+                found,
+                missing,
+            } => self.on_repair_reply(ctx, from, term, found, missing),
             Msg::AppendReply {
                 term,
                 success,
@@ -252,6 +296,33 @@ impl Process for Raft {
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
         self.recover(ctx);
         self.reset_election_timer(ctx);
+        self.request_repair(ctx);
         self.assert_invariants();
+    }
+
+    /// The fault atlas: log entries may be damaged (their identity survives in their key);
+    /// `currentTerm`, `votedFor` and the snapshot may not — a real node keeps them in one
+    /// atomically written sector, or twice (the FAST 2018 paper keeps metadata redundantly).
+    fn damageable(key: &Slot) -> bool {
+        matches!(key, Slot::Entry(..))
+    }
+
+    /// A minority of nodes may hold a damaged copy of one entry.
+    fn damaged_copies_max(node_count: u32) -> u32 {
+        crate::kit::record::minority(node_count)
+    }
+
+    /// Silent corruption: a client command read back as a no-op.
+    fn garble(value: &Record, _bits: u64) -> Option<Record> {
+        match value {
+            Record::Entry(i, e) if e.command != Command::Noop => Some(Record::Entry(
+                *i,
+                Entry {
+                    term: e.term,
+                    command: Command::Noop,
+                },
+            )),
+            _ => None,
+        }
     }
 }

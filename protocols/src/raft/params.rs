@@ -15,6 +15,9 @@ pub enum Bug {
     ForgetVote,
     /// Accept `AppendEntries` without checking the previous entry.
     NoConsistencyCheck,
+    /// On recovery, treat the first damaged log entry as the end of the log: truncate there
+    /// and carry on (what the FAST 2018 paper found LogCabin- and etcd-style Raft do).
+    TruncateAtCorruption,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -43,6 +46,11 @@ pub struct Params {
     /// How the leader serves `Get` (default: through the log).
     #[serde(default)]
     pub reads: Reads,
+    /// How long entries sent to a follower may go unacknowledged before the leader sends
+    /// them again (default: two heartbeats). Within it, neither a heartbeat nor a late reply
+    /// resends what is in flight.
+    #[serde(default)]
+    pub retransmit: Option<SimDuration>,
 }
 
 /// How a leader serves reads.
@@ -98,7 +106,14 @@ impl Params {
             snapshot_threshold: 0,
             pre_vote: false,
             reads: Reads::Log,
+            retransmit: None,
         }
+    }
+
+    /// The retransmit timeout: as given, or two heartbeats.
+    pub fn retransmit(&self) -> SimDuration {
+        self.retransmit
+            .unwrap_or(SimDuration(self.heartbeat.0.saturating_mul(2)))
     }
 
     /// How long a lease lasts on the leader's clock after it sent the round a majority
@@ -136,6 +151,9 @@ impl Params {
         }
         if self.batch_max == 0 {
             return Err("raft `batch_max` must be at least 1".into());
+        }
+        if self.retransmit == Some(SimDuration::ZERO) {
+            return Err("raft `retransmit` must be longer than 0".into());
         }
         if self.snapshot_threshold > 0 && self.bug.is_some() {
             return Err("raft `snapshot_threshold` cannot be combined with a `bug`".into());

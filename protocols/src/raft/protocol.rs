@@ -37,6 +37,13 @@ impl Protocol for Raft {
             )
             .hint("write e.g. `batch_max: 64`"));
         }
+        if p.retransmit == Some(sim_core::SimDuration::ZERO) {
+            return Err(FieldError::new(
+                "retransmit",
+                "raft `retransmit` is `0`: entries would be resent on every heartbeat",
+            )
+            .hint("leave it out for two heartbeats, or give a duration longer than a round trip"));
+        }
         let lease_ok = !matches!(p.reads, Reads::Lease { drift_ppm } if drift_ppm >= 100_000);
         if let Err(e) = p.validate() {
             // The checks above leave two rules: snapshots with bug switches, and the lease bound.

@@ -1,6 +1,15 @@
 //! Raft's replication (rules 5-6): `AppendEntries` and the consistency check on the follower,
 //! `nextIndex` and fast backtracking and the commit rule on the leader, and applying
 //! committed entries to the state machine.
+//!
+//! The leader sends each entry to each follower once (etcd's progress states, see
+//! [`Flight`]): a follower whose match is unknown is *probed* with one `AppendEntries` at a
+//! time; once a reply confirms a match the leader *replicates*, sending each new entry as it
+//! is appended and advancing `nextIndex` past what is in flight. A heartbeat to a follower
+//! with entries in flight carries none (it confirms the leader and the commit index); a reply
+//! to it, or a late reply to an older message, sends only entries never sent. Entries
+//! unacknowledged for `retransmit` are sent again, from the follower's match on: that is how
+//! loss is survived. A committed command costs `2(n − 1)` messages besides heartbeats.
 
 use sim_core::trace::stable_hash;
 use sim_core::{ClientId, Context, NodeId};
@@ -8,11 +17,15 @@ use sim_core::{ClientId, Context, NodeId};
 use crate::kit::durable;
 
 use super::log::{commit_target, next_after_refusal};
-use super::node::{Raft, Role};
+use super::node::{Flight, Held, Raft, Role};
+
+/// Most `AppendEntries` a follower holds back waiting for earlier ones.
+const HELD_MAX: usize = 64;
 use super::params::Bug;
 use super::types::{Command, Entry, Msg, Observation};
 
 impl Raft {
+    /// A new leader probes every follower (its no-op, or a refusal to back up from).
     pub(super) fn broadcast_append(&mut self, ctx: &mut Context<'_, Self>) {
         for p in 0..ctx.node_count() {
             if p != self.id.0 {
@@ -21,15 +34,78 @@ impl Raft {
         }
     }
 
-    pub(super) fn send_append(&mut self, ctx: &mut Context<'_, Self>, to: NodeId) {
-        let Role::Leader { next, .. } = &self.role else {
+    /// The leader's log grew: each follower being replicated to gets the new entries now; a
+    /// probed one waits for its probe's answer (or gets them as its probe, if none is out).
+    pub(super) fn replicate_new(&mut self, ctx: &mut Context<'_, Self>) {
+        for p in 0..ctx.node_count() {
+            let to = NodeId(p);
+            if to == self.id {
+                continue;
+            }
+            let Role::Leader { next, flight, .. } = &self.role else {
+                return;
+            };
+            let f = flight[to.index()];
+            if next[to.index()] <= self.last_index() && (!f.probe || f.sent.is_none()) {
+                self.send_append(ctx, to);
+            }
+        }
+    }
+
+    /// The heartbeat to one follower: the entries it still lacks if none are in flight (or
+    /// they have gone unacknowledged for `retransmit`), else an `AppendEntries` without
+    /// entries that confirms what it is known to hold.
+    pub(super) fn heartbeat_to(&mut self, ctx: &mut Context<'_, Self>, to: NodeId) {
+        let now = ctx.local_time().0;
+        let retransmit = self.params.retransmit().0 as i64;
+        let Role::Leader {
+            next,
+            matched,
+            flight,
+        } = &mut self.role
+        else {
             return;
         };
-        let next = next[to.index()];
-        assert!(next >= 1 && next <= self.last_index() + 1);
-        let prev_index = next - 1;
-        if prev_index < self.snap_index {
+        let i = to.index();
+        let f = &mut flight[i];
+        let overdue = f.sent.is_some_and(|t| now.saturating_sub(t) >= retransmit);
+        if overdue {
+            // Lost, or the follower lost them: send again from what it is known to hold.
+            next[i] = matched[i] + 1;
+            f.probe = true;
+            f.sent = None;
+        }
+        if f.sent.is_none() {
+            self.send_append(ctx, to);
+            return;
+        }
+        let prev_index = matched[i].max(self.snap_index);
+        let msg = Msg::AppendEntries {
+            term: self.term,
+            prev_index,
+            prev_term: self.term_at(prev_index),
+            entries: Vec::new(),
+            leader_commit: self.commit,
+        };
+        durable::send(ctx, to, msg);
+    }
+
+    /// Sends `to` the entries from its `nextIndex` (at most `batch_max`), or the snapshot if
+    /// it needs compacted entries; a follower being replicated to has `nextIndex` advanced
+    /// past them.
+    pub(super) fn send_append(&mut self, ctx: &mut Context<'_, Self>, to: NodeId) {
+        let now = ctx.local_time().0;
+        let (last, base) = (self.last_index(), self.snap_index);
+        let Role::Leader { next, flight, .. } = &mut self.role else {
+            return;
+        };
+        let i = to.index();
+        assert!(next[i] >= 1 && next[i] <= last + 1);
+        let prev_index = next[i] - 1;
+        if prev_index < base {
             // §7: the follower needs entries this node has compacted.
+            flight[i].probe = true;
+            flight[i].sent = Some(now);
             let msg = Msg::InstallSnapshot {
                 term: self.term,
                 snapshot: self.snapshot(),
@@ -37,8 +113,16 @@ impl Raft {
             durable::send(ctx, to, msg);
             return;
         }
-        let end = (prev_index + u64::from(self.params.batch_max)).min(self.last_index());
-        let base = self.snap_index;
+        let end = (prev_index + u64::from(self.params.batch_max)).min(last);
+        if end > prev_index {
+            let f = &mut flight[i];
+            f.sent = f.sent.or(Some(now));
+            if f.probe {
+                f.sent = Some(now);
+            } else {
+                next[i] = end + 1;
+            }
+        }
         let entries = self.log[(prev_index - base) as usize..(end - base) as usize].to_vec();
         let msg = Msg::AppendEntries {
             term: self.term,
@@ -76,11 +160,13 @@ impl Raft {
         self.apply_committed(ctx);
     }
 
+    /// Applies the committed entries in order — up to the first damaged one, which waits for
+    /// its repair.
     pub(super) fn apply_committed(&mut self, ctx: &mut Context<'_, Self>) {
-        let commit = self.commit.min(self.last_index());
-        if self.applied > commit {
+        let commit = self.commit.min(self.readable_end());
+        if self.applied > self.commit.min(self.last_index()) {
             // Only a broken variant truncates applied entries; the checks report it.
-            self.applied = commit;
+            self.applied = self.commit.min(self.last_index());
         }
         while self.applied < commit {
             self.applied += 1;
@@ -115,6 +201,10 @@ impl Raft {
     /// A message from the leader of the current term: follow it, and reset the election
     /// timer.
     pub(super) fn follow(&mut self, ctx: &mut Context<'_, Self>, leader: NodeId) {
+        if self.accepted_from != Some((leader, self.term)) {
+            self.accepted_from = None;
+            self.held.clear();
+        }
         self.role = Role::Follower;
         self.leader = Some(leader);
         self.leader_contact = Some(ctx.local_time().0);
@@ -122,7 +212,8 @@ impl Raft {
     }
 
     /// Follower side of `AppendEntries`; `prev` is the (index, term) of the entry before the
-    /// new ones.
+    /// new ones. A damaged entry is acknowledged only once repaired: the reply's match stops
+    /// before it.
     pub(super) fn on_append(
         &mut self,
         ctx: &mut Context<'_, Self>,
@@ -146,6 +237,39 @@ impl Raft {
             return;
         }
         self.follow(ctx, from);
+        let mut next = Some((prev_index, prev_term, entries, leader_commit));
+        while let Some((prev_index, prev_term, entries, leader_commit)) = next.take() {
+            let ahead = prev_index > self.last_index() && !entries.is_empty();
+            if ahead && self.accepted_from == Some((from, term)) && self.held.len() < HELD_MAX {
+                // Entries after ones still in flight from this leader: wait for those.
+                let held = Held {
+                    prev_term,
+                    entries,
+                    leader_commit,
+                };
+                self.held.insert(prev_index, held);
+                return;
+            }
+            self.accept_append(ctx, from, (prev_index, prev_term), entries, leader_commit);
+            // An `AppendEntries` held back may fit now.
+            let last = self.last_index();
+            if let Some((&p, _)) = self.held.range(..=last).next() {
+                let h = self.held.remove(&p).expect("present");
+                next = Some((p, h.prev_term, h.entries, h.leader_commit));
+            }
+        }
+    }
+
+    /// The consistency check, merging and the reply, for one `AppendEntries` of the current
+    /// leader.
+    fn accept_append(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        (prev_index, prev_term): (u64, u64),
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    ) {
         let start = if self.bug(Bug::NoConsistencyCheck) {
             prev_index.min(self.last_index())
         } else if let Err((conflict_term, conflict_index)) = self.check_prev(prev_index, prev_term)
@@ -155,7 +279,10 @@ impl Raft {
         } else {
             prev_index
         };
-        let match_index = self.merge_entries(ctx, start, entries);
+        self.accepted_from = Some((from, self.term));
+        let match_index = self
+            .merge_entries(ctx, start, entries)
+            .min(self.readable_end());
         if leader_commit > self.commit {
             self.commit = self.commit.max(leader_commit.min(match_index));
         }
@@ -188,9 +315,9 @@ impl Raft {
         durable::send(ctx, to, reply);
     }
 
-    /// Puts `entries` after index `start`: skips those compacted or already held, truncates
-    /// at the first conflict, appends the rest. Returns the last index now matching the
-    /// leader.
+    /// Puts `entries` after index `start`: skips those compacted or already held, repairs a
+    /// damaged one from the leader's copy of the same identity, truncates at the first
+    /// conflict, appends the rest. Returns the last index now matching the leader.
     fn merge_entries(
         &mut self,
         ctx: &mut Context<'_, Self>,
@@ -205,6 +332,9 @@ impl Raft {
             }
             if index <= self.last_index() {
                 if self.term_at(index) == entry.term {
+                    if self.damaged.contains(&index) {
+                        self.repair(ctx, index, entry);
+                    }
                     continue; // Already held: never truncate entries that agree.
                 }
                 self.truncate(ctx, index);
@@ -235,38 +365,73 @@ impl Raft {
         if term < self.term {
             return;
         }
-        let last = self.last_index();
-        let my_next = {
-            let Role::Leader { next, matched } = &mut self.role else {
+        let now = ctx.local_time().0;
+        let retransmit = self.params.retransmit().0 as i64;
+        let (last, base) = (self.last_index(), self.snap_index);
+        let send = {
+            let Role::Leader {
+                next,
+                matched,
+                flight,
+            } = &mut self.role
+            else {
                 return;
             };
             let i = from.index();
+            let f = &mut flight[i];
             if success {
                 if match_index > last {
                     // Only a follower without the consistency check can claim more than we hold.
                     return;
                 }
+                let progress = match_index > matched[i];
                 matched[i] = matched[i].max(match_index);
                 next[i] = next[i].max(match_index + 1);
+                if f.probe && match_index + 1 >= next[i] {
+                    f.probe = false; // The match is known: replicate.
+                }
+                if matched[i] + 1 >= next[i] {
+                    f.sent = None; // Everything sent is acknowledged.
+                } else if progress {
+                    f.sent = Some(now); // Some acknowledged: the rest gets a fresh timeout.
+                }
+                next[i] <= last && !f.probe
             } else {
-                next[i] = next_after_refusal(
-                    &self.log,
-                    self.snap_index,
-                    conflict_term,
-                    conflict_index,
-                    matched[i],
-                );
+                let to =
+                    next_after_refusal(&self.log, base, conflict_term, conflict_index, matched[i]);
+                let recent = f.sent.is_some_and(|t| now.saturating_sub(t) < retransmit);
+                if f.probe && to == next[i] && recent {
+                    false // The same refusal again (of entries pipelined before it): in hand.
+                } else {
+                    next[i] = to;
+                    f.probe = true;
+                    f.sent = None;
+                    true
+                }
             }
-            next[i]
         };
         if success {
             self.advance_commit(ctx);
         }
-        if !self.is_leader() {
-            return;
-        }
-        if my_next <= self.last_index() || !success {
+        if send && self.is_leader() {
             self.send_append(ctx, from);
+        }
+    }
+
+    /// The leader's per-follower state for a new term: every follower probed from `next`.
+    pub(super) fn fresh_progress(&self, n: usize, next: u64) -> Role {
+        let mut matched = vec![0; n];
+        matched[self.id.index()] = self.last_index();
+        Role::Leader {
+            next: vec![next; n],
+            matched,
+            flight: vec![
+                Flight {
+                    probe: true,
+                    sent: None
+                };
+                n
+            ],
         }
     }
 }

@@ -28,12 +28,12 @@ impl Raft {
         }
         let last_index = self.applied;
         let last_term = self.term_at(last_index);
-        let from = self.snap_index + 1;
+        let covered = self.entry_slots(last_index);
         self.log.drain(..(last_index - self.snap_index) as usize);
         self.snap_index = last_index;
         self.snap_term = last_term;
         self.snap_store = self.store.clone();
-        self.persist_snapshot(ctx, from, last_index);
+        self.persist_snapshot(ctx, covered);
         ctx.observe(Observation::Snapshotted {
             last_index,
             last_term,
@@ -42,13 +42,22 @@ impl Raft {
         ctx.annotate(|| format!("snapshot up to {last_index} (term {last_term})"));
     }
 
-    /// Writes the snapshot and removes the entries `from..=to` it covers (synced before the next
-    /// send; one sync makes both durable at once).
-    pub(super) fn persist_snapshot(&mut self, ctx: &mut Context<'_, Self>, from: u64, to: u64) {
+    /// The storage keys of the entries after the snapshot up to `to`.
+    fn entry_slots(&self, to: u64) -> Vec<Slot> {
+        (self.snap_index + 1..=to.min(self.last_index()))
+            .map(|i| Slot::Entry(i, self.term_at(i)))
+            .collect()
+    }
+
+    /// Writes the snapshot and removes the entries it covers, `covered`. The snapshot is
+    /// synced first: a torn write may keep any subset of one sync's writes, and the removals
+    /// without the snapshot would lose committed entries.
+    pub(super) fn persist_snapshot(&mut self, ctx: &mut Context<'_, Self>, covered: Vec<Slot>) {
         let snapshot = self.snapshot();
         record::put(ctx, Record::Snapshot(snapshot));
-        for i in from..=to {
-            ctx.storage().remove(&Slot::Entry(i));
+        ctx.sync();
+        for slot in covered {
+            ctx.storage().remove(&slot);
         }
     }
 
@@ -91,15 +100,20 @@ impl Raft {
     /// Takes the leader's snapshot, which goes beyond what this node has committed.
     fn install(&mut self, ctx: &mut Context<'_, Self>, snapshot: Snapshot) {
         let last_index = snapshot.last_index;
-        let old_first = self.snap_index + 1;
         let old_last = self.last_index();
+        let covered = self.entry_slots(last_index);
         let keep = last_index < old_last && self.term_at(last_index) == snapshot.last_term;
         if keep {
             self.log.drain(..(last_index - self.snap_index) as usize);
+            self.damaged = self.damaged.split_off(&(last_index + 1));
+            self.missing_at = self.missing_at.split_off(&(last_index + 1));
         } else {
             self.log.clear();
+            self.damaged.clear();
+            self.missing_at.clear();
             // The whole old log goes: entries past the snapshot too.
-            ctx.storage().remove_from(&Slot::Entry(last_index + 1));
+            ctx.storage()
+                .remove_from(&Slot::entries_from(last_index + 1));
         }
         self.snap_index = last_index;
         self.snap_term = snapshot.last_term;
@@ -107,7 +121,7 @@ impl Raft {
         self.snap_store = snapshot.store;
         self.commit = last_index;
         self.applied = last_index;
-        self.persist_snapshot(ctx, old_first, last_index.min(old_last));
+        self.persist_snapshot(ctx, covered);
         // For the log checks: the log is now the kept suffix after the snapshot's prefix.
         self.observe_whole_log(ctx);
         ctx.observe(Observation::Snapshotted {
@@ -129,10 +143,17 @@ impl Raft {
         if term > self.term {
             self.step_down(ctx, term, true);
         } else if term == self.term && last_index <= self.last_index() {
-            if let Role::Leader { next, matched } = &mut self.role {
+            if let Role::Leader {
+                next,
+                matched,
+                flight,
+            } = &mut self.role
+            {
                 let i = from.index();
                 matched[i] = matched[i].max(last_index);
                 next[i] = next[i].max(last_index + 1);
+                flight[i].probe = false;
+                flight[i].sent = None;
             }
             if self.is_leader() {
                 self.advance_commit(ctx);

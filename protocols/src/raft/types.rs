@@ -92,6 +92,19 @@ pub enum Msg {
         term: u64,
         last_index: u64,
     },
+    /// Storage-aware recovery: a node whose disk damaged these entries (index, term) asks for
+    /// intact copies.
+    Repair {
+        term: u64,
+        wanted: Vec<(u64, u64)>,
+    },
+    /// The answer: the entries held intact (`found`), and those the answering node does not
+    /// hold at all (`missing`: no entry of that term at that index). `term`: the answerer's.
+    RepairReply {
+        term: u64,
+        found: Vec<(u64, Entry)>,
+        missing: Vec<(u64, u64)>,
+    },
 }
 
 /// A compacted log prefix: the state machine after applying it, and its last entry's position.
@@ -119,8 +132,16 @@ pub enum Slot {
     Vote,
     /// The latest snapshot (ordered before the entries: recovery reads it first).
     Snapshot,
-    /// The log entry at this index.
-    Entry(u64),
+    /// The log entry at this index, of this term: the entry's identity, which survives damage
+    /// to its contents (the FAST 2018 paper's redundantly stored identifiers).
+    Entry(u64, u64),
+}
+
+impl Slot {
+    /// The first key of the entries from `index` on (for truncation).
+    pub fn entries_from(index: u64) -> Slot {
+        Slot::Entry(index, 0)
+    }
 }
 
 /// One record of a node's durable state (Figure 2's `currentTerm`, `votedFor`, `log[]`, and
@@ -141,7 +162,7 @@ impl record::DurableRecord for Record {
             Record::Term(_) => Slot::Term,
             Record::Vote(_) => Slot::Vote,
             Record::Snapshot(_) => Slot::Snapshot,
-            Record::Entry(index, _) => Slot::Entry(*index),
+            Record::Entry(index, e) => Slot::Entry(*index, e.term),
         }
     }
 }
@@ -182,4 +203,12 @@ pub enum Observation {
     Committed { index: u64, leader_term: u64 },
     /// The leader stopped leading on seeing the higher `term`.
     SteppedDown { term: u64 },
+    /// A restarted node found `count` damaged entries on its disk, the first at `first`
+    /// (storage-aware recovery repairs or discards them).
+    Damaged { first: u64, count: u64 },
+    /// The damaged entry at `index` was repaired from an intact copy.
+    Repaired { index: u64 },
+    /// A majority holds no copy of the damaged entry at `from`: it was never committed, and
+    /// the node discarded its log from there.
+    Discarded { from: u64 },
 }

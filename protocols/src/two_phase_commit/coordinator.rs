@@ -21,6 +21,10 @@ impl TwoPhaseCommit {
         txn: TxnId,
         mut keys: Vec<Key>,
     ) {
+        if self.lost.contains(&txn) {
+            ctx.annotate(|| format!("{txn}: decision record damaged: no answer"));
+            return;
+        }
         if let Some(d) = self.decided.get(&txn) {
             // A retry of a decided transaction: the same answer again.
             let response = if d.commit {
@@ -164,6 +168,10 @@ impl TwoPhaseCommit {
         yes: bool,
         writes: Vec<(Key, Value)>,
     ) {
+        if self.lost.contains(&txn) {
+            ctx.annotate(|| format!("{txn}: decision record damaged: no presumed abort"));
+            return;
+        }
         if let Some(d) = self.decided.get(&txn) {
             // A late vote: the voter may be prepared and must learn the outcome.
             if yes {
@@ -193,7 +201,10 @@ impl TwoPhaseCommit {
     }
 
     fn on_inquire(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, txn: TxnId) {
-        if let Some(d) = self.decided.get(&txn) {
+        if self.lost.contains(&txn) {
+            // The decision may have been a commit: presuming an abort could contradict it.
+            ctx.annotate(|| format!("{txn}: decision record damaged: no presumed abort"));
+        } else if let Some(d) = self.decided.get(&txn) {
             let commit = d.commit;
             ctx.send(from, Msg::Decision { txn, commit });
         } else if let Some(a) = self.active.get(&txn) {

@@ -81,6 +81,9 @@ pub enum Observation {
         commit: bool,
         applied: Vec<(Key, Value, Value)>,
     },
+    /// A restarted node found the log record of `txn` damaged (its decision, or its prepared
+    /// writes): it decides and applies nothing from it.
+    RecordDamaged { txn: TxnId },
 }
 
 /// The participant node holding `key` in a cluster of `node_count` nodes.

@@ -12,7 +12,7 @@ use sim_core::{
 use super::messages::{Msg, Observation, Timer, TxnId, COORDINATOR};
 use super::params::{Bug, Params};
 use super::record::{Record, RecordKey};
-use crate::kit::record;
+use crate::kit::record::{self, Recovered};
 
 /// A transaction the coordinator is collecting votes for.
 #[derive(Clone, Debug)]
@@ -56,6 +56,9 @@ pub struct TwoPhaseCommit {
     pub(super) locks: BTreeMap<Key, TxnId>,
     pub(super) prepared: BTreeMap<TxnId, Prepared>,
     pub(super) done: BTreeMap<TxnId, bool>,
+    /// Transactions whose log record the disk damaged: the coordinator's decision, or a
+    /// participant's prepared writes. Nothing is decided or applied from them (see `restore`).
+    pub(super) lost: BTreeSet<TxnId>,
 }
 
 /// `d` after `t` on a local clock, saturating.
@@ -74,11 +77,34 @@ impl TwoPhaseCommit {
             locks: BTreeMap::new(),
             prepared: BTreeMap::new(),
             done: BTreeMap::new(),
+            lost: BTreeSet::new(),
         }
     }
 
     pub(super) fn is_coordinator(&self) -> bool {
         self.id == COORDINATOR
+    }
+
+    /// A damaged record: its key says which transaction it was about, not what it said. The
+    /// coordinator neither presumes an abort nor answers for that transaction (the decision
+    /// might have been a commit that participants applied); a participant does not know the
+    /// writes it prepared, so it cannot apply a commit: it asks for the outcome and settles an
+    /// abort only. A damaged `Done` record was applied already: it stays done.
+    fn restore_damaged(&mut self, ctx: &mut Context<'_, Self>, key: RecordKey) {
+        match key {
+            RecordKey::Decision(txn) | RecordKey::Prepared(txn) => {
+                ctx.annotate(|| format!("{txn}: log record damaged, outcome unknown"));
+                ctx.observe(Observation::RecordDamaged { txn });
+                self.lost.insert(txn);
+            }
+            RecordKey::Done(txn) => {
+                self.done.insert(txn, false);
+            }
+            RecordKey::Value(k) => panic!(
+                "n{}: damaged value of key {k}, which the atlas keeps whole",
+                self.id.0
+            ),
+        }
     }
 
     /// Rebuilds the state one synced record stands for.
@@ -181,9 +207,24 @@ impl Process for TwoPhaseCommit {
     }
 
     fn on_recover(&mut self, ctx: &mut Context<'_, Self>) {
-        for r in record::records(ctx) {
-            self.restore(ctx, r);
+        for r in record::read_all(ctx) {
+            match r {
+                Recovered::Intact(r) => self.restore(ctx, r),
+                Recovered::Damaged(key) => self.restore_damaged(ctx, key),
+            }
         }
         self.on_start(ctx);
+    }
+
+    /// The fault atlas: the commit log (decisions, prepared and done records) may be damaged
+    /// on any number of nodes — two-phase commit keeps no second copy, so it claims safety, not
+    /// progress: it decides nothing from a damaged record and blocks instead. The values are
+    /// the data the log protects, kept whole.
+    fn damageable(key: &RecordKey) -> bool {
+        !matches!(key, RecordKey::Value(_))
+    }
+
+    fn damaged_copies_max(node_count: u32) -> u32 {
+        node_count
     }
 }

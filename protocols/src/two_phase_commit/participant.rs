@@ -42,6 +42,10 @@ impl TwoPhaseCommit {
             ctx.annotate(|| format!("{txn} already decided: ignore its prepare"));
             return;
         }
+        if self.lost.contains(&txn) {
+            ctx.annotate(|| format!("{txn}: prepared record damaged: no vote"));
+            return;
+        }
         if let Some(p) = self.prepared.get(&txn) {
             let writes = p.writes.clone();
             ctx.send(
@@ -114,6 +118,26 @@ impl TwoPhaseCommit {
             ctx.send(COORDINATOR, Msg::Ack { txn });
             return;
         }
+        if self.lost.contains(&txn) {
+            if commit {
+                // Its writes are gone with the record: applying nothing would lose them, so
+                // it learns nothing and stays blocked (the coordinator keeps re-sending).
+                ctx.annotate(|| format!("{txn}: commit, but its prepared writes are damaged"));
+                return;
+            }
+            self.lost.remove(&txn);
+            ctx.observe(Observation::Learned {
+                txn,
+                commit,
+                applied: Vec::new(),
+            });
+            record::put(ctx, Record::Done { txn, commit });
+            self.done.insert(txn, commit);
+            ctx.storage().remove(&RecordKey::Prepared(txn));
+            ctx.sync();
+            ctx.send(COORDINATOR, Msg::Ack { txn });
+            return;
+        }
         match self.prepared.remove(&txn) {
             Some(p) => self.apply_decision(ctx, txn, commit, p),
             None => {
@@ -177,6 +201,11 @@ impl TwoPhaseCommit {
                 ctx.send(COORDINATOR, Msg::Inquire { txn });
                 p.next_inquiry = after(now, inquiry);
             }
+        }
+        // In doubt since a damaged record: an abort can still be settled. (Every tick, as
+        // these are rare.)
+        for &txn in &self.lost {
+            ctx.send(COORDINATOR, Msg::Inquire { txn });
         }
     }
 

@@ -16,12 +16,13 @@ pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
 pub mod raft_election;
+pub mod replication_bench;
 pub mod two_phase_commit;
 
 use scenarios::Registry;
 
 /// Every protocol dsim ships, in the order `dsim list` shows them, and the benchmarks they
-/// bring (`dsim bench raft-election`).
+/// bring (`dsim bench raft-election`, `dsim bench replication-messages`).
 pub fn builtin() -> Registry {
     Registry::new()
         .with::<gossip::Gossip>()
@@ -32,6 +33,7 @@ pub fn builtin() -> Registry {
         .with::<leaderless::Leaderless>()
         .with::<two_phase_commit::TwoPhaseCommit>()
         .with_bench(raft_election::BENCH)
+        .with_bench(replication_bench::BENCH)
 }
 
 #[cfg(test)]

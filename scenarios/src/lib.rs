@@ -29,6 +29,7 @@ pub mod history;
 mod locate;
 pub mod registry;
 mod resolve;
+pub mod schedule;
 mod schema;
 #[cfg(feature = "proptest")]
 pub mod testing;

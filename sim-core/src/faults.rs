@@ -78,10 +78,16 @@ pub fn plan(
 ) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     let mut next_cut = 1u64;
+    // Schedule entry `i` adds its partition (if it is one) as cut `i + 1`, so that
+    // `EndPartition(i)` removes exactly that cut.
     for f in schedule {
+        let action = match f.fault {
+            Fault::EndPartition(index) => Action::RemoveCut(index as u64 + 1),
+            ref fault => Action::Apply(fault.clone(), next_cut),
+        };
         out.push(Planned {
             at: SimTime(f.at.0),
-            action: Action::Apply(f.fault.clone(), next_cut),
+            action,
             origin: Origin::Schedule,
         });
         next_cut += 1;

@@ -33,6 +33,7 @@ pub mod schedule;
 mod schema;
 #[cfg(feature = "proptest")]
 pub mod testing;
+pub mod timeline;
 mod validate;
 pub mod write;
 

@@ -99,7 +99,10 @@ mod tests {
             },
         ];
         let engine = to_engine(&entries);
-        let tail: Vec<_> = engine[3..].iter().map(|f| (f.at, f.fault.clone())).collect();
+        let tail: Vec<_> = engine[3..]
+            .iter()
+            .map(|f| (f.at, f.fault.clone()))
+            .collect();
         assert_eq!(
             tail,
             vec![

@@ -215,7 +215,8 @@ pub struct ClientScriptSpec {
     pub ops: Vec<OpSpec>,
 }
 
-/// One scripted operation; `node` (optional) is the node it is sent to.
+/// One scripted operation; `node` (optional) is the node it is sent to, `at` (optional) the
+/// earliest time it is sent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum OpSpec {
@@ -223,30 +224,42 @@ pub enum OpSpec {
         key: u64,
         #[serde(default)]
         node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
     },
     Put {
         key: u64,
         #[serde(default)]
         node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
     },
     Cas {
         key: u64,
         #[serde(default)]
         node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
     },
     Append {
         key: u64,
         #[serde(default)]
         node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
     },
     Txn {
         keys: Vec<u64>,
         #[serde(default)]
         node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
     },
     Broadcast {
         #[serde(default)]
         node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
     },
 }
 

@@ -24,9 +24,9 @@ use crate::registry::{CheckSpec, ProtocolSpec};
 use crate::resolve;
 use crate::schedule::{self, Entry};
 use crate::schema::{
-    BridgeSpec, ClientScriptSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec, LatencySpec,
-    NemesisSpec, NetworkSpec, OneWaySpec, OpSpec, PartitionRef, ScenarioFile, TargetSpec, TopologySpec,
-    WorkloadSpec,
+    BridgeSpec, ClientScriptSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec,
+    LatencySpec, NemesisSpec, NetworkSpec, OneWaySpec, OpSpec, PartitionRef, ScenarioFile,
+    TargetSpec, TopologySpec, WorkloadSpec,
 };
 use crate::{Expect, Scenario, ScenarioError, DURATION_MAX};
 
@@ -686,13 +686,13 @@ impl V<'_, '_> {
     }
 
     fn script_op(&self, p: &str, op: &OpSpec) -> R<ScriptOp> {
-        let (op, node) = match op {
-            OpSpec::Get { key, node } => (ScriptedRequest::Get(*key), node),
-            OpSpec::Put { key, node } => (ScriptedRequest::Put(*key), node),
-            OpSpec::Cas { key, node } => (ScriptedRequest::Cas(*key), node),
-            OpSpec::Append { key, node } => (ScriptedRequest::Append(*key), node),
-            OpSpec::Broadcast { node } => (ScriptedRequest::Broadcast, node),
-            OpSpec::Txn { keys, node } => {
+        let (op, node, at) = match op {
+            OpSpec::Get { key, node, at } => (ScriptedRequest::Get(*key), node, at),
+            OpSpec::Put { key, node, at } => (ScriptedRequest::Put(*key), node, at),
+            OpSpec::Cas { key, node, at } => (ScriptedRequest::Cas(*key), node, at),
+            OpSpec::Append { key, node, at } => (ScriptedRequest::Append(*key), node, at),
+            OpSpec::Broadcast { node, at } => (ScriptedRequest::Broadcast, node, at),
+            OpSpec::Txn { keys, node, at } => {
                 let kp = field(p, "keys");
                 let most = sim_core::txn::KEYS_PER_TXN_MAX as usize;
                 if keys.is_empty() || keys.len() > most {
@@ -716,14 +716,18 @@ impl V<'_, '_> {
                         "a transaction increments distinct keys".to_string(),
                     ));
                 }
-                (ScriptedRequest::Txn(sorted), node)
+                (ScriptedRequest::Txn(sorted), node, at)
             }
         };
         let node = match node {
             Some(n) => Some(self.node(&field(p, "node"), *n)?),
             None => None,
         };
-        Ok(ScriptOp { op, node })
+        let at = match at {
+            Some(t) => Some(self.dur(&field(p, "at"), *t)?),
+            None => None,
+        };
+        Ok(ScriptOp { op, node, at })
     }
 
     /// A group's members, each checked, with the path it was written at.

@@ -14,9 +14,22 @@ use sim_core::SimDuration;
 
 use crate::{schedule, Expect, Scenario, EVENTS_MAX_DEFAULT};
 
-/// A duration as a scenario string: `"150ms"`.
+/// A duration as a scenario string: `"150ms"`, `"2m"`, `"14.18048ms"` — exact: in whole
+/// units when it has them, else as seconds or milliseconds with a decimal fraction.
 pub fn duration(d: SimDuration) -> String {
-    format!("\"{d}\"")
+    let whole = d.to_string();
+    let ns = d.0;
+    if !whole.ends_with("ns") || ns < 1_000_000 {
+        return format!("\"{whole}\"");
+    }
+    let (unit, name) = if ns >= 1_000_000_000 {
+        (1_000_000_000u64, "s")
+    } else {
+        (1_000_000, "ms")
+    };
+    let digits = unit.ilog10() as usize;
+    let frac = format!("{:0digits$}", ns % unit);
+    format!("\"{}.{}{name}\"", ns / unit, frac.trim_end_matches('0'))
 }
 
 /// A string literal with `"`, `\` and control characters escaped.
@@ -241,23 +254,31 @@ pub fn script_op(o: &ScriptOp) -> String {
     if let Some(n) = o.node {
         fields.push(format!("node: {}", n.0));
     }
+    if let Some(at) = o.at {
+        fields.push(format!("at: {}", duration(at)));
+    }
     format!("{name}({})", fields.join(", "))
+}
+
+/// `start: "3ms", ` when a client script starts after time zero.
+fn start(c: &ClientScript) -> String {
+    if c.start == SimDuration::ZERO {
+        String::new()
+    } else {
+        format!("start: {}, ", duration(c.start))
+    }
 }
 
 /// One client's script on one line: `(start: "3ms", ops: [Put(key: 1), Get(key: 1)])`.
 pub fn client_script(c: &ClientScript) -> String {
     let ops: Vec<String> = c.ops.iter().map(script_op).collect();
-    format!(
-        "(start: {}, ops: [{}])",
-        duration(c.start),
-        ops.join(", ")
-    )
+    format!("({}ops: [{}])", start(c), ops.join(", "))
 }
 
 /// The clients record of a script, one client per line (a few operations per line), each
 /// with a comment naming it.
 fn script_clients(c: &ClientConfig, interval: SimDuration, scripts: &[ClientScript]) -> String {
-    const OPS_PER_LINE: usize = 6;
+    const OPS_PER_LINE: usize = 4;
     let mut s = format!(
         "(\n        count: {}, target: {}, timeout: {}",
         c.count,
@@ -282,7 +303,7 @@ fn script_clients(c: &ClientConfig, interval: SimDuration, scripts: &[ClientScri
             "            // client {i}: {n} operation{}",
             if n == 1 { "" } else { "s" }
         );
-        let _ = write!(s, "            (start: {}, ops: [", duration(script.start));
+        let _ = write!(s, "            ({}ops: [", start(script));
         for (j, op) in script.ops.iter().enumerate() {
             if j > 0 {
                 s.push_str(if j % OPS_PER_LINE == 0 {

@@ -60,7 +60,12 @@ fn a_script_and_an_until_parse_into_the_engine_form() {
     // It runs: client 0's three operations and client 1's one, the first put at node 2.
     let r = run_seed(&s, 1);
     assert_eq!(r.history.len(), 4);
-    let first = r.history.ops.iter().find(|o| o.client == ClientId(0)).unwrap();
+    let first = r
+        .history
+        .ops
+        .iter()
+        .find(|o| o.client == ClientId(0))
+        .unwrap();
     assert_eq!(first.invoke.0, 5_000_000);
 }
 
@@ -159,7 +164,10 @@ fn entries_of(plan: &[Planned]) -> Vec<Entry> {
 }
 
 fn same_run(a: &RunReport, b: &RunReport) {
-    assert_eq!(a.history, b.history, "the same operations, answers and times");
+    assert_eq!(
+        a.history, b.history,
+        "the same operations, answers and times"
+    );
     assert_eq!(a.stats.messages_sent, b.stats.messages_sent);
     assert_eq!(a.stats.events, b.stats.events);
 }
@@ -167,22 +175,21 @@ fn same_run(a: &RunReport, b: &RunReport) {
 #[test]
 fn a_drawn_workload_and_a_nemesis_materialize_to_the_same_run() {
     let registry = protocols::builtin();
-    for file in ["raft/bug-forget-vote.ron", "two-phase-commit/random-faults.ron"] {
+    for file in [
+        "raft/bug-forget-vote.ron",
+        "two-phase-commit/random-faults.ron",
+    ] {
         let s = registry
             .load(&scenarios::shipped_dir().join(file))
             .unwrap_or_else(|e| panic!("{e}"));
         let seed = s.config.seed;
         let original = run_seed(&s, seed);
-        let mut issued = vec![0u32; s.config.clients.count as usize];
-        for op in &original.history.ops {
-            issued[op.client.index()] += 1;
-        }
         let mut explicit = s.clone();
         explicit.config.clients.workload = sim_core::script::materialize(
             seed,
             &s.config.clients,
             s.config.node_count,
-            &issued,
+            &original.history,
         )
         .expect("a closed loop");
         explicit.config.nemesis = None;
@@ -190,7 +197,9 @@ fn a_drawn_workload_and_a_nemesis_materialize_to_the_same_run() {
             .into_iter()
             .filter(|e| e.at < s.config.duration)
             .collect();
-        assert!(entries.iter().any(|e| matches!(e.fault, Fault::Partition(Partition::Split(_)))));
+        assert!(entries
+            .iter()
+            .any(|e| matches!(e.fault, Fault::Partition(Partition::Split(_)))));
         explicit.config.faults = schedule::to_engine(&entries);
         // Through the file format, as the shrinker writes it.
         let text = scenarios::write::scenario(&explicit, &[]);

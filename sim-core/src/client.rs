@@ -46,9 +46,9 @@
 use std::collections::BTreeMap;
 
 use crate::config::{ClientConfig, ScriptedRequest, TargetPolicy, Workload};
-use crate::script;
 use crate::history::{History, Operation, Outcome};
 use crate::rng::{SimRng, StreamLabel};
+use crate::script;
 use crate::{ClientId, Key, NodeId, Request, RequestId, Response, SimDuration, SimTime, Value};
 
 /// Most redirects one request follows; the next one ends it as `unknown` (indeterminate).
@@ -209,7 +209,8 @@ impl Clients {
                 let at = if open {
                     SimTime(s.rng.exponential(gap).0)
                 } else {
-                    SimTime(script::first_tick(cfg, c, &mut s.rng).0)
+                    let first = SimTime(script::first_tick(cfg, c, &mut s.rng).0);
+                    first.max(script::not_before(cfg, c, 0))
                 };
                 (c, at)
             })
@@ -303,7 +304,9 @@ impl Clients {
         if self.open_loop() {
             (self.states[c.index()].backlog > 0).then_some(now)
         } else {
-            Some(now + self.cfg.workload.interval())
+            let next = now + self.cfg.workload.interval();
+            let issued = self.states[c.index()].issued;
+            Some(next.max(script::not_before(&self.cfg, c, issued)))
         }
     }
 

@@ -178,8 +178,8 @@ impl SimConfig {
                     check_link(&format!("{field}.link"), link)?;
                 }
                 Fault::EndPartition(index) => {
-                    let ends_a_partition = *index < i
-                        && matches!(self.faults[*index].fault, Fault::Partition(_));
+                    let ends_a_partition =
+                        *index < i && matches!(self.faults[*index].fault, Fault::Partition(_));
                     if !ends_a_partition {
                         return Err(format!(
                             "{field}: faults[{index}] is not an earlier partition"
@@ -212,7 +212,9 @@ fn check_script(scripts: &[ClientScript], clients: u32, nodes: u32) -> Result<()
             let field = format!("clients.workload.clients[{c}].ops[{i}]");
             if let Some(n) = op.node {
                 if n.0 >= nodes {
-                    return Err(format!("{field}: node {n} is out of range (node_count {nodes})"));
+                    return Err(format!(
+                        "{field}: node {n} is out of range (node_count {nodes})"
+                    ));
                 }
             }
             if *service.get_or_insert(op.op.service()) != op.op.service() {
@@ -220,7 +222,9 @@ fn check_script(scripts: &[ClientScript], clients: u32, nodes: u32) -> Result<()
             }
             if let ScriptedRequest::Txn(keys) = &op.op {
                 let distinct = keys.windows(2).all(|w| w[0] < w[1]);
-                if keys.is_empty() || !distinct || keys.len() > crate::txn::KEYS_PER_TXN_MAX as usize
+                if keys.is_empty()
+                    || !distinct
+                    || keys.len() > crate::txn::KEYS_PER_TXN_MAX as usize
                 {
                     return Err(format!(
                         "{field}: a transaction names 1..={} distinct keys in increasing order",
@@ -416,6 +420,9 @@ pub struct ClientScript {
 pub struct ScriptOp {
     pub op: ScriptedRequest,
     pub node: Option<NodeId>,
+    /// Not sent before this time: a client free earlier waits (a shrunk run keeps each
+    /// operation where it was when an earlier one is removed).
+    pub at: Option<SimDuration>,
 }
 
 /// A scripted request. Written values are not named: each is fresh when the request is sent

@@ -71,6 +71,14 @@ pub trait Protocol: Process {
     fn default_params() -> Option<Self::Params> {
         None
     }
+
+    /// The few words a space-time diagram marks on the node's lane for an observation that
+    /// matters to a reader — a leader elected, a term change, a commit index, a decision — or
+    /// `None` for the rest (the default: no markers).
+    fn marker(observation: &Self::Observation) -> Option<String> {
+        let _ = observation;
+        None
+    }
 }
 
 /// A rule a protocol's (or a check's) parameters break, located by its field path.

@@ -15,7 +15,7 @@ use crate::config::{
     ClientConfig, ClientScript, ScriptOp, ScriptedRequest, TargetPolicy, Workload,
 };
 use crate::rng::{SimRng, StreamLabel};
-use crate::{ClientId, NodeId, Request, SimDuration};
+use crate::{ClientId, History, NodeId, Request, SimDuration, SimTime};
 
 /// Client `c`'s `issued`-th operation (from 0) and the node it goes to: read from the
 /// script, or drawn from `rng` — the kind, then the key (or the transaction's keys), then,
@@ -84,47 +84,79 @@ pub(crate) fn next_op(
     Some((op, node))
 }
 
+/// The earliest time client `c` may send its `index`-th operation: the script's `at` for it,
+/// or time zero.
+pub(crate) fn not_before(cfg: &ClientConfig, c: ClientId, index: u32) -> SimTime {
+    match &cfg.workload {
+        Workload::Script { clients, .. } => clients
+            .get(c.index())
+            .and_then(|s| s.ops.get(index as usize))
+            .and_then(|o| o.at)
+            .map_or(SimTime::ZERO, |at| SimTime(at.0)),
+        _ => SimTime::ZERO,
+    }
+}
+
 /// When client `c` first acts in a closed loop: its script's `start`, or a draw spread over
 /// one interval (so that clients do not move in step).
 pub(crate) fn first_tick(cfg: &ClientConfig, c: ClientId, rng: &mut SimRng) -> SimDuration {
     match &cfg.workload {
-        Workload::Script { clients, .. } => clients.get(c.index()).map_or(SimDuration::ZERO, |s| s.start),
+        Workload::Script { clients, .. } => clients
+            .get(c.index())
+            .map_or(SimDuration::ZERO, |s| s.start),
         w => SimDuration(rng.below(w.interval().0.max(1))),
     }
 }
 
-/// The explicit script of a closed-loop workload at `seed`: for each client, when it first
-/// acted and the first `issued[c]` operations it drew, each with its node when the target
-/// policy drew or stepped it (`Random`, `RoundRobin`; a `Fixed` or `Bound` client's node
-/// follows from the policy and stays implicit). Run in place of `clients.workload` at the
-/// same seed, it makes the clients issue the same requests to the same nodes as long as the
-/// run is the same. `None` for an open-loop workload (`rate`: its arrival draws interleave
-/// with the operations' in the order of the run) or for no workload.
+/// The explicit script of a closed-loop workload at `seed`, from the `history` of its run:
+/// for each client, the operations it drew, as many as it issued, each with its node when the
+/// target policy drew or stepped it (`Random`, `RoundRobin`; a `Fixed` or `Bound` client's
+/// node follows from the policy and stays implicit) and with the time it was sent as its `at`.
+/// Run in place of `clients.workload` at the same seed, the clients issue the same requests,
+/// to the same nodes, at the same times — and with an operation removed, the others still go
+/// no earlier than they did. `None` for an open-loop workload (`rate`: its arrival draws
+/// interleave with the operations' in the order of the run) or for no workload.
 pub fn materialize(
     seed: u64,
     clients: &ClientConfig,
     node_count: u32,
-    issued: &[u32],
+    history: &History,
 ) -> Option<Workload> {
     if clients.rate.is_some() || clients.workload == Workload::None || node_count == 0 {
         return None;
     }
     let implicit = matches!(clients.target, TargetPolicy::Fixed(_) | TargetPolicy::Bound);
-    let scripts = (0..clients.count)
-        .map(|i| {
-            let c = ClientId(i);
-            let mut rng = SimRng::new(seed, StreamLabel::Client(i));
-            let mut next_target = i % node_count;
-            let start = first_tick(clients, c, &mut rng);
-            let count = issued.get(i as usize).copied().unwrap_or(0);
-            let ops = (0..count)
-                .map_while(|n| next_op(clients, node_count, c, n, &mut rng, &mut next_target))
-                .map(|(op, node)| ScriptOp {
-                    op,
-                    node: (!implicit).then_some(node),
+    let mut sent: Vec<Vec<SimDuration>> = vec![Vec::new(); clients.count as usize];
+    for op in &history.ops {
+        if let Some(times) = sent.get_mut(op.client.index()) {
+            times.push(SimDuration(op.invoke.0));
+        }
+    }
+    let scripts = sent
+        .iter()
+        .enumerate()
+        .map(|(i, times)| {
+            let c = ClientId(i as u32);
+            let mut rng = SimRng::new(seed, StreamLabel::Client(c.0));
+            let mut next_target = c.0 % node_count;
+            first_tick(clients, c, &mut rng);
+            let ops = times
+                .iter()
+                .enumerate()
+                .map_while(|(n, &at)| {
+                    let (op, node) =
+                        next_op(clients, node_count, c, n as u32, &mut rng, &mut next_target)?;
+                    Some(ScriptOp {
+                        op,
+                        node: (!implicit).then_some(node),
+                        at: Some(at),
+                    })
                 })
                 .collect();
-            ClientScript { start, ops }
+            ClientScript {
+                start: SimDuration::ZERO,
+                ops,
+            }
         })
         .collect();
     Some(Workload::Script {

@@ -150,7 +150,7 @@ pub fn shrink_one(
                 p.pass,
                 p.best.faults,
                 p.best.operations,
-                sim_core::SimTime(p.best.sim_time_ns)
+                sim_core::SimDuration(p.best.sim_time_ns)
             ));
         }
     };
@@ -252,8 +252,8 @@ impl Done {
         row("events", b.events.to_string(), a.events.to_string());
         row(
             "simulated time",
-            sim_core::SimTime(b.sim_time_ns).to_string(),
-            sim_core::SimTime(a.sim_time_ns).to_string(),
+            sim_core::SimDuration(b.sim_time_ns).to_string(),
+            sim_core::SimDuration(a.sim_time_ns).to_string(),
         );
         row("nodes", b.nodes.to_string(), a.nodes.to_string());
         row("clients", b.clients.to_string(), a.clients.to_string());
@@ -274,4 +274,44 @@ impl Done {
         }
         println!("reproduce: {}", self.reproduce(env));
     }
+}
+
+/// `dsim sweep --shrink`: the first failing seed of each distinct failing check, shrunk for
+/// that check, in the order the checks first failed.
+pub fn after_sweep(
+    env: &Env,
+    file: &Path,
+    scn: &Scenario,
+    result: &scenarios::harness::sweep::SweepResult,
+    jobs: Option<usize>,
+    quiet: bool,
+) -> Result<Vec<Done>, i32> {
+    use scenarios::harness::sweep::SeedOutcome;
+    let mut firsts: Vec<(String, u64)> = Vec::new();
+    for (seed, o) in &result.outcomes {
+        if let SeedOutcome::Fail(checks) = o {
+            for c in checks {
+                if !firsts.iter().any(|(name, _)| name == c) {
+                    firsts.push((c.clone(), *seed));
+                }
+            }
+        }
+    }
+    let mut done = Vec::new();
+    for (check, seed) in firsts {
+        let stem = file
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+        let how = How {
+            check: Some(check.clone()),
+            out: Some(file.with_file_name(format!("{stem}.seed{seed}.{check}.shrunk.ron"))),
+            budget_runs: shrink::BUDGET_RUNS_DEFAULT,
+            batch: shrink::BATCH_DEFAULT,
+            jobs,
+            diagram: true,
+            quiet,
+        };
+        done.push(shrink_one(env, file, scn, seed, &how)?);
+    }
+    Ok(done)
 }

@@ -27,6 +27,10 @@ pub struct SweepArgs {
     /// Print one JSON object instead of the text summary.
     #[arg(long)]
     pub json: bool,
+    /// Then shrink the first failing seed of each check that failed (`dsim shrink` on each,
+    /// with its default budget; files beside FILE).
+    #[arg(long)]
+    pub shrink: bool,
 }
 
 pub fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
@@ -107,8 +111,19 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
         .filter(|(_, o)| matches!(o, SeedOutcome::Panic(_)))
         .map(|(s, _)| *s)
         .collect();
+    let shrink = || -> Result<Vec<crate::shrink::Done>, i32> {
+        if args.shrink {
+            crate::shrink::after_sweep(env, &args.file, &scn, &result, args.jobs, args.json)
+        } else {
+            Ok(Vec::new())
+        }
+    };
     if args.json {
-        let v = serde_json::json!({
+        let shrunk = match shrink() {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let mut v = serde_json::json!({
             "scenario": scn.name,
             "runs": result.outcomes.len(),
             "passed": passed,
@@ -121,6 +136,9 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
             "jobs": jobs,
             "expected": expect_word(&scn.expect),
         });
+        if args.shrink {
+            v["shrunk"] = serde_json::json!(shrunk.iter().map(|d| d.json(env)).collect::<Vec<_>>());
+        }
         println!("{v}");
     } else {
         println!(
@@ -149,6 +167,13 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
                 ),
                 _ => {}
             }
+        }
+        let shrunk = match shrink() {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        for d in &shrunk {
+            d.print(env);
         }
     }
     if !failing.is_empty() {

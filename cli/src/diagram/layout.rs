@@ -32,7 +32,7 @@ pub struct Arrow {
 }
 
 pub const WIDTH: f64 = 1200.0;
-pub const LANE_HEIGHT: f64 = 30.0;
+pub const LANE_HEIGHT: f64 = 40.0;
 pub const TOP: f64 = 28.0;
 
 impl Layout {

@@ -90,8 +90,8 @@ pub fn html(tl: &Timeline) -> String {
     }
     let range = format!(
         "{} – {}",
-        sim_core::SimTime(tl.from),
-        sim_core::SimTime(tl.to)
+        sim_core::SimDuration(tl.from),
+        sim_core::SimDuration(tl.to)
     );
     let legend = r#"<span class="legend">operations:<i style="background:#8fd19e"></i>ok<i style="background:#f3a3a3"></i>fail<i style="background:#cfd3dc"></i>unknown<i style="background:#fff;border:2px solid #d4a000"></i>evidence · <i style="background:#c0262d;opacity:.35"></i>crashed<i style="background:#7b4fc4;opacity:.3"></i>paused<i style="background:#d6336c;opacity:.25"></i>partition sides · ✕ drop · ★ evidence · ● marker · dashed: client traffic, dotted: duplicate</span>"#;
     format!(

@@ -57,14 +57,29 @@
       axis.appendChild(e);
     }
   }
+  // Labels never overlap: per row of text, a label is placed only right of the last one.
+  var rows = {};
+  function fits(x, y, chars) {
+    var key = Math.round(y / 6), right = rows[key];
+    if (right !== undefined && x < right + 6) return false;
+    rows[key] = x + chars * 6.2;
+    return true;
+  }
   function drawLabels() {
     while (labels.firstChild) labels.removeChild(labels.firstChild);
+    rows = {};
     var vw = width();
+    points.forEach(function (p) {
+      var t = p.el.querySelector("text");
+      if (!t) return;
+      var x = X(p.x), ok = x >= -50 && x <= vw && (p.el.classList.contains("evidence") || fits(x, p.y - 6, t.textContent.length));
+      t.style.display = ok ? "" : "none";
+    });
     var visible = msgs.filter(function (m) { return X(m.x2) >= 0 && X(m.x1) <= vw; });
-    if (visible.length <= 150) {
+    if (visible.length <= 400) {
       visible.forEach(function (m) {
         var x = (X(m.x1) + X(m.x2)) / 2, y = (m.y1 + m.y2) / 2;
-        text(x + 2, y - 2, m.kind);
+        if (Math.abs(X(m.x2) - X(m.x1)) + Math.abs(m.y2 - m.y1) > 30 && fits(x + 2, y, m.kind.length)) text(x + 2, y - 2, m.kind);
       });
     }
     ops.forEach(function (o) {
@@ -75,10 +90,9 @@
     bands.forEach(function (b) {
       if (seen[b.band]) return; seen[b.band] = 1;
       var x = X(b.x);
-      if (x <= vw) text(Math.max(x, 0) + 3, b.y + 9, b.title.split(" from ")[0], "band-label");
+      var name = b.title.split(" from ")[0];
+      if (x <= vw && fits(Math.max(x, 0) + 3, b.y + 9, name.length)) text(Math.max(x, 0) + 3, b.y + 9, name, "band-label");
     });
-    var shown = points.filter(function (p) { return X(p.x) >= 0 && X(p.x) <= vw; }).length;
-    svg.classList.toggle("dense", shown > 80);
   }
   function apply() {
     zoom.setAttribute("transform", "translate(" + tx + ",0) scale(" + s + ",1)");
@@ -90,14 +104,15 @@
   function clamp() {
     var max = W / ((T1 - T0) / 1e3) * 40; // at most 40 px per µs
     s = Math.min(Math.max(s, fit), Math.max(max, fit));
-    var vw = width();
-    tx = Math.min(0, Math.max(tx, vw - s * W));
+    var vw = width(), room = vw * 0.03;
+    tx = Math.min(room, Math.max(tx, vw - room - s * W));
   }
   function show(x0, x1) {
     var vw = width(), pad = (x1 - x0) * 0.08 + 1;
     s = vw / (x1 - x0 + 2 * pad); tx = -s * (x0 - pad); clamp(); later();
   }
-  function reset() { fit = width() / W; s = fit; tx = 0; later(); }
+  // The whole run, with a little room on both sides for the markers at its ends.
+  function reset() { fit = width() / (W * 1.06); s = fit; tx = width() * 0.03; later(); }
   view.addEventListener("wheel", function (e) {
     e.preventDefault();
     var r = view.getBoundingClientRect(), mx = e.clientX - r.left;
@@ -109,7 +124,7 @@
   view.addEventListener("mousedown", function (e) { drag = { x: e.clientX, tx: tx }; view.classList.add("dragging"); });
   window.addEventListener("mousemove", function (e) { if (drag) { tx = drag.tx + e.clientX - drag.x; clamp(); later(); } });
   window.addEventListener("mouseup", function () { drag = null; view.classList.remove("dragging"); });
-  window.addEventListener("resize", function () { fit = width() / W; clamp(); later(); });
+  window.addEventListener("resize", function () { fit = width() / (W * 1.06); clamp(); later(); });
   function evidenceRange() {
     var xs = [];
     document.querySelectorAll("#zoom .op.evidence").forEach(function (el) {
@@ -127,4 +142,5 @@
   document.getElementById("timers").addEventListener("change", function (e) { svg.classList.toggle("show-timers", e.target.checked); });
   reset(); apply();
   document.documentElement.setAttribute("data-ready", "1");
+  document.documentElement.setAttribute("data-ready-ms", Math.round(performance.now()));
 })();

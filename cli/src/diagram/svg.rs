@@ -219,10 +219,8 @@ fn messages(s: &mut String, tl: &Timeline, l: &Layout) {
         );
         let _ = write!(
             s,
-            r#"<line class="{class}" data-kind="{}" data-from="{}" data-to="{}" x1="{}" y1="{}" x2="{}" y2="{}"><title>{}</title></line>"#,
+            r#"<line class="{class}" data-kind="{}" x1="{}" y1="{}" x2="{}" y2="{}"><title>{}</title></line>"#,
             esc(&m.kind),
-            a.from,
-            a.to,
             a.x1,
             a.y1,
             a.x2,

@@ -28,7 +28,9 @@ pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
                         node.0, o.node.0, o.time, result.seed
                     ),
                 )
-                .metric("term", term as f64);
+                .metric("term", term as f64)
+                .moment(time, node, format!("leader of term {term}"))
+                .moment(o.time, o.node, format!("also leader of term {term}"));
             }
             Some(_) => {}
             None => {
@@ -72,7 +74,9 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
                         result.seed
                     ),
                 )
-                .metric("index", index as f64);
+                .metric("index", index as f64)
+                .moment(time, node, format!("applied index {index} (term {t})"))
+                .moment(o.time, o.node, format!("applied index {index} (term {term}): a different entry"));
             }
             Some(_) => {}
             None => {
@@ -176,7 +180,9 @@ pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
                         node.0, o.node.0, o.time, result.seed
                     ),
                 )
-                .metric("index", index as f64);
+                .metric("index", index as f64)
+                .moment(time, node, format!("holds index {index}, term {term}"))
+                .moment(o.time, o.node, format!("holds index {index}, term {term}: logs differ before it"));
             }
             Some(_) => {}
             None => {
@@ -217,7 +223,8 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
                             log.len(),
                             result.seed
                         ),
-                    );
+                    )
+                    .moment(o.time, o.node, format!("committed index {index} without holding it"));
                 };
                 let Some(chain) = held else {
                     continue; // The committing leader's prefix is unknown.
@@ -286,7 +293,9 @@ fn first_incomplete_leader(
                     ),
                 )
                 .metric("term", *term as f64)
-                .metric("index", index as f64));
+                .metric("index", index as f64)
+                .moment(ctime, cnode, format!("committed up to index {index} (term {lt})"))
+                .moment(*time, *node, format!("leader of term {term} without it")));
             }
         }
     }

@@ -17,7 +17,7 @@ pub(super) struct Read {
 }
 
 /// Longest message text kept for a tooltip.
-const TEXT_MAX: usize = 240;
+const TEXT_MAX: usize = 160;
 
 /// `n3` or `c1`.
 pub(super) fn endpoint(s: &str) -> Option<Endpoint> {

@@ -186,13 +186,20 @@ pub fn check<'a>(
     let since = replay(run, facts, &row_of, live.len(), &acked);
     let tally = Tally::of(&since, &live, &acked, run.heal.0);
     if let Some(lack) = tally.first_lack {
+        let value = acked[lack.2].0;
+        let broadcast = run
+            .history
+            .ops
+            .iter()
+            .position(|op| matches!(op.request, Request::Broadcast { value: v } if v == value));
         return base(CheckResult::new(
             NAME,
             Verdict::Fail,
             lacking_detail(&tally, lack, live.len(), &acked),
         ))
         .metric("lacking_nodes", tally.lacking_nodes as f64)
-        .metric("values_lost", tally.lost() as f64);
+        .metric("values_lost", tally.lost() as f64)
+        .operations(broadcast);
     }
     let heal = run.heal.0;
     let lag = tally.lag_max.map_or(0, |(l, ..)| l);

@@ -53,13 +53,15 @@ impl Size {
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n =
+            |count: u64, one: &str| format!("{count} {one}{}", if count == 1 { "" } else { "s" });
         write!(
             f,
-            "{} faults, {} client operations, {} events, {} simulated",
-            self.faults,
-            self.operations,
-            self.events,
-            sim_core::SimTime(self.sim_time_ns)
+            "{}, {}, {}, {} simulated",
+            n(self.faults as u64, "fault"),
+            n(self.operations as u64, "client operation"),
+            n(self.events, "event"),
+            sim_core::SimDuration(self.sim_time_ns)
         )
     }
 }

@@ -3,13 +3,15 @@
 //! the engine runs it, where a partition's end is an entry of its own
 //! (`Fault::EndPartition(i)`, which removes the cut that entry `i` added and no other).
 //!
-//! [`to_engine`] is the one layout validation produces and [`from_engine`] its inverse, used
-//! to write a configuration back as a file: the file's entries in file order, then one
+//! [`from_plan`] writes a run's applied fault plan — the nemesis's faults included — as
+//! such entries (what a shrink starts from). [`to_engine`] is the one layout validation
+//! produces and [`from_engine`] its inverse, used to write a configuration back as a file: the file's entries in file order, then one
 //! `EndPartition` per `until`, ordered by time (then by the entry they end). The engine applies
 //! entries at equal times in list order, so a partition's end applies after every file entry
 //! at the same instant.
 
 use sim_core::config::{Fault, ScheduledFault};
+use sim_core::faults::{Action, Planned};
 use sim_core::SimDuration;
 
 /// One entry of a scenario file's `faults:` list.
@@ -69,6 +71,40 @@ pub fn from_engine(faults: &[ScheduledFault]) -> Vec<Entry> {
         }
     }
     entries
+}
+
+/// The applied plan as schedule entries: every applied fault in plan order, each cut's
+/// removal as its partition's `until`. Actions at or after the end of the fault phase are
+/// left out (a restart or a link reset there changes nothing the liveness phase does not
+/// already do), and so is a partition removed the instant it was added.
+pub fn from_plan(plan: &[Planned], duration: SimDuration) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut by_cut: Vec<(u64, usize)> = Vec::new();
+    for p in plan {
+        let at = SimDuration(p.at.0);
+        match &p.action {
+            Action::Apply(f, cut) => {
+                if at >= duration {
+                    continue;
+                }
+                if matches!(f, Fault::Partition(_)) {
+                    by_cut.push((*cut, out.len()));
+                }
+                out.push(Entry {
+                    at,
+                    fault: f.clone(),
+                    until: None,
+                });
+            }
+            Action::RemoveCut(cut) => {
+                if let Some(&(_, i)) = by_cut.iter().find(|(c, _)| c == cut) {
+                    out[i].until = Some(at);
+                }
+            }
+        }
+    }
+    out.retain(|e| e.until != Some(e.at));
+    out
 }
 
 #[cfg(test)]

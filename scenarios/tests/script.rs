@@ -6,7 +6,6 @@
 use scenarios::harness::{run_seed, RunReport};
 use scenarios::schedule::{self, Entry};
 use sim_core::config::{Fault, Partition, ScriptedRequest, Workload};
-use sim_core::faults::{Action, Planned};
 use sim_core::{ClientId, NodeId, SimDuration};
 
 const BASE: &str = r#"Scenario(
@@ -27,7 +26,7 @@ fn parse(extra: &str) -> Result<scenarios::Scenario, String> {
 }
 
 const SCRIPT: &str = r#"clients: (count: 2, target: Random, timeout: "300ms", workload: Script(interval: "10ms", clients: [
-        (start: "5ms", ops: [Put(key: 1, node: 2), Get(key: 1), Cas(key: 1, node: 0)]),
+        (start: "5ms", ops: [Put(key: 1, node: 2), Get(key: 1), Cas(key: 1, node: 0, at: "1.5s")]),
         (ops: [Append(key: 0)]),
     ])),
     faults: [(at: "500ms", fault: Isolate(0), until: "900ms"), (at: "600ms", fault: Crash(1)), (at: "700ms", fault: Restart(1))],"#;
@@ -60,13 +59,23 @@ fn a_script_and_an_until_parse_into_the_engine_form() {
     // It runs: client 0's three operations and client 1's one, the first put at node 2.
     let r = run_seed(&s, 1);
     assert_eq!(r.history.len(), 4);
-    let first = r
+    let mine: Vec<_> = r
         .history
         .ops
         .iter()
-        .find(|o| o.client == ClientId(0))
-        .unwrap();
-    assert_eq!(first.invoke.0, 5_000_000);
+        .filter(|o| o.client == ClientId(0))
+        .collect();
+    assert_eq!(mine[0].invoke.0, 5_000_000);
+    let put_done = mine[0].completion.as_ref().expect("the put ended").0;
+    assert_eq!(
+        mine[1].invoke.0,
+        put_done.0 + 10_000_000,
+        "the get follows the put's completion by the interval"
+    );
+    assert_eq!(
+        mine[2].invoke.0, 1_500_000_000,
+        "the cas waits for its `at`"
+    );
 }
 
 #[test]
@@ -138,31 +147,6 @@ fn bad_scripts_and_untils_say_where() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// The plan of `r` as file entries: every action, each `RemoveCut` as its partition's `until`.
-fn entries_of(plan: &[Planned]) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::new();
-    let mut by_cut: Vec<(u64, usize)> = Vec::new();
-    for p in plan {
-        match &p.action {
-            Action::Apply(f, cut) => {
-                if matches!(f, Fault::Partition(_)) {
-                    by_cut.push((*cut, out.len()));
-                }
-                out.push(Entry {
-                    at: SimDuration(p.at.0),
-                    fault: f.clone(),
-                    until: None,
-                });
-            }
-            Action::RemoveCut(cut) => {
-                let (_, i) = by_cut.iter().find(|(c, _)| c == cut).expect("a cut");
-                out[*i].until = Some(SimDuration(p.at.0));
-            }
-        }
-    }
-    out
-}
-
 fn same_run(a: &RunReport, b: &RunReport) {
     assert_eq!(
         a.history, b.history,
@@ -193,10 +177,7 @@ fn a_drawn_workload_and_a_nemesis_materialize_to_the_same_run() {
         )
         .expect("a closed loop");
         explicit.config.nemesis = None;
-        let entries: Vec<Entry> = entries_of(&original.plan)
-            .into_iter()
-            .filter(|e| e.at < s.config.duration)
-            .collect();
+        let entries: Vec<Entry> = schedule::from_plan(&original.plan, s.config.duration);
         assert!(entries
             .iter()
             .any(|e| matches!(e.fault, Fault::Partition(Partition::Split(_)))));

@@ -102,7 +102,7 @@
   var pending = false;
   function later() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; apply(); }); } }
   function clamp() {
-    var max = W / ((T1 - T0) / 1e3) * 40; // at most 40 px per µs
+    var max = 40 * ((T1 - T0) / 1e3) / W; // at most 40 px per µs
     s = Math.min(Math.max(s, fit), Math.max(max, fit));
     var vw = width(), room = vw * 0.03;
     tx = Math.min(room, Math.max(tx, vw - room - s * W));
@@ -140,7 +140,21 @@
   var range = evidenceRange();
   if (range) ev.addEventListener("click", function () { show(range[0], range[1]); }); else ev.disabled = true;
   document.getElementById("timers").addEventListener("change", function (e) { svg.classList.toggle("show-timers", e.target.checked); });
-  reset(); apply();
+  // Open on the failure: from the first fault (or the evidence) to the last evidence.
+  function opening() {
+    if (!range) return null;
+    var xs = [range[0]];
+    document.querySelectorAll("#zoom .down, #zoom .band, #zoom .ginst").forEach(function (el) {
+      xs.push(+(el.getAttribute("x") || el.getAttribute("x1")));
+    });
+    points.forEach(function (p) { if (p.el.classList.contains("inst")) xs.push(p.x); });
+    var from = Math.min.apply(null, xs);
+    return [from, Math.max(range[1], from + 1)];
+  }
+  reset();
+  var open = opening();
+  if (open) show(open[0], open[1]);
+  apply();
   document.documentElement.setAttribute("data-ready", "1");
   document.documentElement.setAttribute("data-ready-ms", Math.round(performance.now()));
 })();

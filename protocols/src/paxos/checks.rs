@@ -147,7 +147,7 @@ impl LeaderBased for Paxos {
     }
 }
 
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Agreement: at most one value is chosen per slot, and every node applies it.
     pub Agreement, "agreement",
     "at most one value is chosen per slot (a majority of acceptors accepting it in one ballot), and every node applies the chosen value",

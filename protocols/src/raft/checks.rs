@@ -330,24 +330,24 @@ impl LeaderBased for Raft {
     }
 }
 
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Election safety (Figure 3): at most one leader per term.
     pub ElectionSafety, "election-safety", "at most one leader per term",
     Raft, check_election_safety
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// State-machine safety: no two nodes apply different entries at the same log index.
     pub StateMachineSafety, "state-machine-safety",
     "no two nodes apply different entries at the same log index",
     Raft, check_state_machine_safety
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Log matching: two logs holding an entry with the same index and term agree up to it.
     pub LogMatching, "log-matching",
     "two logs holding an entry with the same index and term agree up to it",
     Raft, check_log_matching
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Leader completeness: every entry committed in a term is in the log of every later
     /// term's leader.
     pub LeaderCompleteness, "leader-completeness",

@@ -507,14 +507,14 @@ pub fn check_blocking(result: &RunResult<Observation>, max: Option<SimDuration>)
         .metric("prepared_ms_total", ms(b.total))
 }
 
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Atomicity: every participant that learns a transaction's outcome learns the
     /// coordinator's decision and applies all of its part.
     pub Atomicity, "atomicity",
     "every participant that learns a transaction's outcome learns the coordinator's decision and applies all of its part",
     TwoPhaseCommit, check_atomicity
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Validity: a transaction commits only if every participant voted yes.
     pub Validity, "validity", "a transaction commits only if every participant voted yes",
     TwoPhaseCommit, check_validity

@@ -6,15 +6,13 @@
 //! plain data.
 
 use sim_core::check::Verdict;
-use sim_core::config::{Fault, Workload};
-use sim_core::faults::{Action, Planned};
-use sim_core::SimDuration;
+use sim_core::config::Workload;
 
 use super::size::Size;
 use super::ShrinkError;
 use crate::harness::panic::catch;
 use crate::harness::{run, RunOptions, RunReport};
-use crate::schedule::{self, Entry};
+use crate::schedule;
 use crate::{Expect, Scenario};
 
 /// The failing run, made explicit.
@@ -78,7 +76,8 @@ pub(super) fn materialize(
     explicit.description = format!("{} — shrunk at seed {seed}: `{name}` fails", scn.name);
     explicit.config.seed = seed;
     explicit.config.nemesis = None;
-    explicit.config.faults = schedule::to_engine(&entries_of(&report.plan, scn.config.duration));
+    explicit.config.faults =
+        schedule::to_engine(&schedule::from_plan(&report.plan, scn.config.duration));
     if let Some(w) = script_of(scn, seed, &report) {
         explicit.config.clients.workload = w;
     }
@@ -100,38 +99,4 @@ fn script_of(scn: &Scenario, seed: u64, report: &RunReport) -> Option<Workload> 
         scn.config.node_count,
         &report.history,
     )
-}
-
-/// The applied plan as schedule entries: every applied fault in plan order, each cut's
-/// removal as its partition's `until`. Actions at or after the end of the fault phase are
-/// left out (a restart or a link reset there changes nothing the liveness phase does not
-/// already do), and so is a partition removed the instant it was added.
-pub(super) fn entries_of(plan: &[Planned], duration: SimDuration) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::new();
-    let mut by_cut: Vec<(u64, usize)> = Vec::new();
-    for p in plan {
-        let at = SimDuration(p.at.0);
-        match &p.action {
-            Action::Apply(f, cut) => {
-                if at >= duration {
-                    continue;
-                }
-                if matches!(f, Fault::Partition(_)) {
-                    by_cut.push((*cut, out.len()));
-                }
-                out.push(Entry {
-                    at,
-                    fault: f.clone(),
-                    until: None,
-                });
-            }
-            Action::RemoveCut(cut) => {
-                if let Some(&(_, i)) = by_cut.iter().find(|(c, _)| c == cut) {
-                    out[i].until = Some(at);
-                }
-            }
-        }
-    }
-    out.retain(|e| e.until != Some(e.at));
-    out
 }

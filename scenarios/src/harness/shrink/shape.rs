@@ -1,5 +1,5 @@
 //! The shape passes: an earlier end (the run cut short after the failure, faults after it
-//! gone) and fewer nodes.
+//! gone — for safety checks only, `CheckKind::PREFIX_CLOSED`) and fewer nodes.
 //!
 //! A safety failure that happened by time `T` happens in every run that is the same up to `T`,
 //! and cutting the fault phase short leaves everything before the cut as it was — so the end
@@ -38,6 +38,11 @@ fn ceil_ms(d: u64) -> SimDuration {
 /// An earlier end: first without the liveness phase (if the failure does not need it), then
 /// the fault phase cut as early as the failure allows.
 pub(super) fn earlier_end(ev: &mut Evaluator<'_>) {
+    // Only a safety failure stays the same failure in a run cut short: a check judged on how
+    // the run ends would fail for want of time.
+    if !ev.best.checks.iter().all(|c| c.prefix_closed) {
+        return;
+    }
     ev.pass = "time";
     if ev.best.config.liveness.is_some() {
         let s = ending_at(&ev.best, ev.best.config.duration, None);

@@ -11,8 +11,8 @@ use crate::{schedule, Scenario};
 /// The size of a scenario's run at its seed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Size {
-    /// Entries of the explicit fault schedule (a partition with its `until` is one), or the
-    /// actions planned for a run with a nemesis.
+    /// Entries of the explicit fault schedule (a partition with its `until` is one; for a
+    /// run with a nemesis, of the schedule its plan is written as).
     pub faults: usize,
     /// Client operations the run issued.
     pub operations: usize,
@@ -29,7 +29,7 @@ impl Size {
     /// The size of `s`'s run `r`.
     pub fn of(s: &Scenario, r: &RunReport) -> Size {
         let faults = if s.config.nemesis.is_some() {
-            r.plan.len()
+            schedule::from_plan(&r.plan, s.config.duration).len()
         } else {
             schedule::from_engine(&s.config.faults).len()
         };

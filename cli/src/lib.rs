@@ -24,6 +24,8 @@ pub use scenarios::history::format as histfmt;
 
 pub mod run;
 pub mod sweep;
+pub mod sweep_merge;
+pub mod sweep_report;
 pub mod validate;
 
 use std::ffi::OsString;

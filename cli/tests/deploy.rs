@@ -3,17 +3,10 @@
 //! (deploy/github-actions/sweep.yml) and the Dockerfile. No container engine runs here, so the
 //! image itself is not built by the tests; what can be checked without one is.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::{dsim_with, repo, stderr};
 use yaml_rust2::{Yaml, YamlLoader};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn load(path: &str) -> Yaml {
     let text = std::fs::read_to_string(repo().join(path)).expect(path);
@@ -33,17 +26,8 @@ fn flag<'a>(command: &'a str, flag: &str) -> &'a str {
 
 /// `dsim validate FILE` passes: the scenario a deployment names exists and loads.
 fn validates(file: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(["validate", file])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{file}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = dsim_with(&["validate", file], &[]);
+    assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
 }
 
 #[test]

@@ -3,34 +3,11 @@
 //! then `dsim sweep merge` over their reports — which must be exactly the sweep run in one
 //! piece; and the merge's errors for missing, overlapping and foreign parts.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn dsim(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(repo())
-        .output()
-        .expect("dsim runs")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim())
-        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{dsim_with as dsim, json, stderr};
 
 /// A scenario some of whose seeds fail, so that failures, details and groups are compared.
 const BUGGY: &str = "scenarios/gossip/bug-ack-before-persist.ron";

@@ -27,6 +27,8 @@ pub mod perfetto;
 pub mod run;
 pub mod shrink;
 pub mod sweep;
+pub mod sweep_merge;
+pub mod sweep_report;
 pub mod validate;
 
 use std::ffi::OsString;

@@ -9,15 +9,12 @@
 //! install it (`apt-get install chromium`) or point `DSIM_CHROMIUM` at a Chrome binary.
 //! Without one the test fails and says so — it never passes without a browser.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+use common::repo;
 
 /// Where the test's files go: `target/diagram-test/`.
 fn out_dir() -> PathBuf {
@@ -97,17 +94,8 @@ fn count(dom: &str, needle: &str) -> usize {
 /// The diagram of `file` (shipped) at its seed.
 fn diagram(file: &str, name: &str) -> PathBuf {
     let page = out_dir().join(format!("{name}.html"));
-    let o = Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(["run", file, "--diagram", page.to_str().unwrap()])
-        .current_dir(repo())
-        .output()
-        .expect("dsim runs");
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = common::dsim_with(&["run", file, "--diagram", page.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
     page
 }
 

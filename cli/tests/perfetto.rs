@@ -3,18 +3,11 @@
 //! overlap partly); every message flow has both ends, each inside a slice of its track — on
 //! runs with crashes, pauses, partitions, drops and duplicates.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 /// The trace events of `dsim run FILE --perfetto ... [extra]`.
 fn export(file: &str, extra: &[&str]) -> Vec<Value> {
@@ -23,16 +16,13 @@ fn export(file: &str, extra: &[&str]) -> Vec<Value> {
         std::process::id(),
         file.replace('/', "_")
     ));
-    let o = Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(["run", file, "--perfetto", out.to_str().unwrap()])
-        .args(extra)
-        .current_dir(repo())
-        .output()
-        .expect("dsim runs");
+    let mut args = vec!["run", file, "--perfetto", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = common::dsim_with(&args, &[]);
     assert!(
         matches!(o.status.code(), Some(0 | 1)),
         "{}",
-        String::from_utf8_lossy(&o.stderr)
+        common::stderr(&o)
     );
     let text = std::fs::read_to_string(&out).expect("the export was written");
     let v: Value = serde_json::from_str(&text).expect("valid JSON");

@@ -44,6 +44,8 @@ pub struct ProtocolInfo {
     pub cli_name: &'static str,
     pub summary: &'static str,
     pub services: &'static [Service],
+    /// The cluster sizes it runs on ([`Protocol::NODE_COUNT`]).
+    pub node_count: std::ops::RangeInclusive<u32>,
     pub checks: Vec<CheckInfo>,
 }
 
@@ -163,6 +165,7 @@ impl<P: Protocol> Entry<P> {
                 cli_name: P::CLI_NAME,
                 summary: P::SUMMARY,
                 services: P::SERVICES,
+                node_count: P::NODE_COUNT,
                 checks: checks.iter().map(|c| c.info.clone()).collect(),
             },
             checks,

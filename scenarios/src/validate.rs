@@ -51,6 +51,33 @@ struct V<'a, 't> {
     client_count: u32,
 }
 
+impl V<'_, '_> {
+    /// The cluster size is one the protocol runs on ([`sim_core::Protocol::NODE_COUNT`]).
+    fn protocol_nodes(&self, protocol: &ProtocolSpec) -> R<()> {
+        let info = protocol.info();
+        let range = &info.node_count;
+        if range.contains(&self.node_count) {
+            return Ok(());
+        }
+        let (lo, hi) = (*range.start(), (*range.end()).min(NODE_COUNT_MAX));
+        let sizes = if hi == NODE_COUNT_MAX {
+            format!("at least `{lo}` nodes")
+        } else {
+            format!("`{lo}` to `{hi}` nodes")
+        };
+        Err(self.cx.error(
+            "nodes",
+            format!(
+                "protocol `{}` runs on {sizes}; the scenario has `{}`",
+                info.name, self.node_count
+            ),
+            format!(
+                "set `nodes` within `{lo}..={hi}` (the sizes the protocol declares it runs on in bounded time and memory: `dsim list` shows them)"
+            ),
+        ))
+    }
+}
+
 /// A group's members with the path each was written at, for errors across groups.
 type Members = Vec<(Endpoint, String)>;
 
@@ -78,10 +105,15 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         ));
     }
     if f.nodes == 0 || f.nodes > NODE_COUNT_MAX {
+        let hint = if f.nodes == 0 {
+            "a scenario runs at least one node".to_string()
+        } else {
+            format!("dsim simulates at most `{NODE_COUNT_MAX}` nodes in one run")
+        };
         return Err(cx.error(
             "nodes",
             format!("`nodes` is `{}`, outside `1..={NODE_COUNT_MAX}`", f.nodes),
-            "a scenario runs at least one node".to_string(),
+            hint,
         ));
     }
     v.node_count = f.nodes;
@@ -89,6 +121,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
     let network = v.network(&f.network)?;
     let clocks = v.clocks(&f.clocks)?;
     let protocol = resolve::protocol(cx)?;
+    v.protocol_nodes(&protocol)?;
     let clients = v.clients(f.clients.as_ref(), &protocol, end)?;
     v.client_count = clients.count;
     let nemesis = match &f.nemesis {

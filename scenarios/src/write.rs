@@ -254,7 +254,7 @@ fn kind(k: FaultKind) -> &'static str {
 /// The nemesis's fields: `kinds: [Partition, Crash], interval_mean: "2s", ...`.
 pub fn nemesis(n: &NemesisConfig) -> String {
     let kinds: Vec<&str> = n.kinds.iter().map(|k| kind(*k)).collect();
-    format!(
+    let mut s = format!(
         "kinds: [{}], interval_mean: {}, duration_mean: {}, down_max: {}, clock_jump_max: {}, loss: {}, duplicate: {}",
         kinds.join(", "),
         duration(n.interval_mean),
@@ -263,7 +263,11 @@ pub fn nemesis(n: &NemesisConfig) -> String {
         duration(n.clock_jump_max),
         float(n.loss),
         float(n.duplicate)
-    )
+    );
+    if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
+        let _ = write!(s, ", faults_max: {}", n.faults_max);
+    }
+    s
 }
 
 pub fn expect(e: &Expect) -> String {

@@ -531,3 +531,28 @@ fn cluster_sizes_a_protocol_does_not_run_on() {
         "t.ron:1:53: protocol `TwoPhaseCommit` runs on at least `2` nodes; the scenario has `1`\n  hint: set `nodes` within `2..=1000000` (the sizes the protocol declares it runs on in bounded time and memory: `dsim list` shows them)",
     );
 }
+
+/// Issue 13: a nemesis at an absurd rate is rejected before it plans millions of faults, at
+/// the field to change.
+#[test]
+fn nemesis_rates_that_would_plan_without_bound() {
+    let nemesis = |interval: &str, extra: &str| {
+        with(&format!(
+            "nemesis: (kinds: [Crash, Partition], interval_mean: \"{interval}\", duration_mean: \"1s\"{extra}),"
+        ))
+    };
+    check(&nemesis("1ms", ""), "ok: t");
+    check(
+        &nemesis("1ns", ""),
+        "t.ron:7:57: at `interval_mean: \"1ns\"` the nemesis would plan about `10000000000` faults over the `10s` fault phase, more than `faults_max` (`10000`)\n  hint: raise `nemesis.interval_mean` to at least `\"1ms\"`, shorten `duration`, or raise `nemesis.faults_max` (at most `1000000`)",
+    );
+    check(&nemesis("10us", ", faults_max: 1_000_000"), "ok: t");
+    check(
+        &nemesis("1ms", ", faults_max: 0"),
+        "t.ron:7:97: `faults_max` is `0`, outside `1..=1000000`\n  hint: the most faults the nemesis plans in one run; leave it out for `10000`",
+    );
+    check(
+        &nemesis("10ms", "").replace("nodes: 4", "nodes: 100000"),
+        "t.ron:7:57: at `interval_mean: \"10ms\"` the nemesis's partitions, each listing all `100000` nodes, would hold about `50000000` node ids, more than the plan's `10000000`\n  hint: raise `nemesis.interval_mean` to at least `\"50ms\"`, or leave `Partition` out of `nemesis.kinds`",
+    );
+}

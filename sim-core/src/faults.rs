@@ -103,6 +103,23 @@ pub fn plan(
     out
 }
 
+/// Makes the liveness phase, starting at `start`, really fault-free: a pause that would last
+/// into it ends there (its duration is shortened), and every action planned after it — a
+/// restart, the end of a cut, a link reset: the undoing of a fault the liveness start already
+/// undid — is dropped. Without this a nemesis pause begun in the fault phase could run on into
+/// the liveness phase and its node depose the leader on resuming, seconds after the "heal".
+pub fn end_at_liveness(plan: &mut Vec<Planned>, start: SimTime) {
+    plan.retain(|p| p.at <= start);
+    for p in plan.iter_mut() {
+        if let Action::Apply(Fault::Pause(_, d), _) = &mut p.action {
+            let left = start.0 - p.at.0;
+            if d.0 > left {
+                *d = SimDuration(left);
+            }
+        }
+    }
+}
+
 fn exponential(rng: &mut SimRng, mean: SimDuration) -> u64 {
     rng.exponential(mean).0
 }
@@ -294,6 +311,43 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, d);
         assert!(a.windows(2).all(|w| w[0].at <= w[1].at));
+    }
+
+    #[test]
+    fn the_liveness_phase_starts_with_every_fault_ended() {
+        let c = cfg(
+            vec![FaultKind::Crash, FaultKind::Pause, FaultKind::Partition],
+            2,
+        );
+        let start = SimTime(SimDuration::from_secs(30).0);
+        for seed in 0..50 {
+            let mut p = plan(
+                seed,
+                5,
+                SimDuration::from_secs(30),
+                &[],
+                Some(&c),
+                &LinkConfig::default(),
+            );
+            end_at_liveness(&mut p, start);
+            for x in &p {
+                assert!(x.at <= start, "seed {seed}: {x:?} after the liveness start");
+                if let Action::Apply(Fault::Pause(_, d), _) = &x.action {
+                    assert!(x.at.0 + d.0 <= start.0, "seed {seed}: {x:?} lasts past it");
+                }
+            }
+        }
+        // A pause across the start is shortened to end there, not dropped.
+        let mut p = vec![Planned {
+            at: SimTime(start.0 - 10),
+            action: Action::Apply(Fault::Pause(NodeId(1), SimDuration(500)), 0),
+            origin: Origin::Nemesis,
+        }];
+        end_at_liveness(&mut p, start);
+        assert_eq!(
+            p[0].action,
+            Action::Apply(Fault::Pause(NodeId(1), SimDuration(10)), 0)
+        );
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl<P: Process> Simulation<P> {
             &config.network,
             SimRng::new(seed, StreamLabel::Network),
         );
-        let plan = faults::plan(
+        let mut plan = faults::plan(
             seed,
             n,
             config.duration,
@@ -135,6 +135,9 @@ impl<P: Process> Simulation<P> {
             config.nemesis.as_ref(),
             &config.network.default,
         );
+        if config.liveness.is_some() {
+            faults::end_at_liveness(&mut plan, SimTime(config.duration.0));
+        }
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
             world: World::new(nodes, net, clients),

@@ -266,6 +266,7 @@ fn op(client: u32, request: Request, invoke: u64, completion: Option<(u64, Outco
         client: ClientId(client),
         request_id: 1,
         node: NodeId(client % 3),
+        via: Vec::new(),
         request,
         invoke: SimTime(invoke),
         completion: completion.map(|(t, o)| (SimTime(t), o)),

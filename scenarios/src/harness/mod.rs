@@ -204,7 +204,6 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
                 &result.fault_log,
                 result.node_count,
                 result.client_count,
-                &scn.config.clients.target,
                 result.end,
             )
         });

@@ -581,6 +581,7 @@ mod tests {
                     client: ClientId(0),
                     request_id: i as u64 + 1,
                     node: NodeId(0),
+                    via: Vec::new(),
                     request: Request::Broadcast { value: *v },
                     invoke: t(*at),
                     completion: done.clone().map(|(ms, o)| (t(ms), o)),

@@ -155,6 +155,9 @@ pub fn text_report(o: &FileOutcome) -> String {
                 p.convention.name(),
                 r.steps,
             );
+            if let Some(note) = note(p) {
+                s.push_str(&format!("  note: {note}\n"));
+            }
             if let Some(v) = &r.violation {
                 for line in explain_text(&p.history.ops, v).lines() {
                     s.push_str("  ");
@@ -172,6 +175,17 @@ pub fn text_report(o: &FileOutcome) -> String {
             s
         }
     }
+}
+
+/// What a person should know about a history beyond its verdict: that it held no client
+/// operation at all (only the nemesis's entries, say), which is linearizable trivially.
+fn note(p: &Prepared) -> Option<String> {
+    p.history.ops.is_empty().then(|| {
+        format!(
+            "the history holds no client operation, only {} of other processes (the nemesis): an empty history is trivially linearizable",
+            plural(p.history.other_events, "event", "events")
+        )
+    })
 }
 
 /// A checker value as JSON (`nil` is `null`; integers beyond 64 bits become strings).
@@ -224,6 +238,9 @@ pub fn json_line(o: &FileOutcome) -> serde_json::Value {
                 "configurations": r.configurations,
             });
             let obj = j.as_object_mut().expect("an object");
+            if let Some(note) = note(p) {
+                obj.insert("note".into(), note.into());
+            }
             if let Some(v) = &r.violation {
                 let (ops, lines) = (&p.history.ops, &p.history.lines);
                 obj.insert("key".into(), value_json(&v.key));

@@ -479,6 +479,8 @@ fn a_nemesis_only_history_is_trivially_linearizable() {
     let bad = dir.join("latin1.log");
     std::fs::write(&bad, b"INFO  jepsen.util - 0\t:invoke\t:write\t1\n\xe9\n").unwrap();
     let o = check_file(&bad, &ReadOptions::default(), &Budget::default(), None);
-    let e = o.result.err().expect("bad input");
+    let Err(e) = o.result else {
+        panic!("bad input expected")
+    };
     assert!(e.ends_with("latin1.log:2: the file is not valid UTF-8: byte `0xe9` here\n  hint: the file must be UTF-8 text; re-save it as UTF-8 (or remove the stray byte)"), "{e}");
 }

@@ -66,8 +66,9 @@ pub struct CheckArgs {
     /// Give up on a file (verdict `unknown`) after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub time_limit: f64,
-    /// Give up on a key (verdict `unknown`) when the search's memo would exceed this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    /// Give up on a key (verdict `unknown`) when the search's memo would exceed this many MiB
+    /// (keep it below the process's `--memory-max`, 2048 by default).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub memory_limit: u64,
     /// Give up (verdict `unknown`) after this many search steps.
     #[arg(long, value_name = "N")]

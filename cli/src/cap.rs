@@ -117,6 +117,11 @@ pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> Strin
         .iter()
         .filter(|w| !w.majority_nodes.is_empty() && w.ops() > 0)
         .collect();
+    let no_majority = r
+        .windows
+        .iter()
+        .filter(|w| w.majority_nodes.is_empty())
+        .count();
     let empty = r.windows.len() - sided.len();
     if sided.len() > 1 {
         out.push_str(&format!(
@@ -130,11 +135,15 @@ pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> Strin
         ));
         out.push_str(&sides_text(&r.majority, &r.minority, &r.crossed));
     } else if sided.is_empty() {
+        let why = if no_majority == r.windows.len() {
+            "no side holds a majority of the nodes (an even split, or a one-way or bridge cut): nothing to compare"
+        } else {
+            "no operation was invoked during a partition with a majority side"
+        };
         out.push_str(&format!(
-            "  {} window{}, no operation invoked during {}\n",
+            "  {} window{}: {why}\n",
             r.windows.len(),
             plural(r.windows.len()),
-            if r.windows.len() == 1 { "it" } else { "them" }
         ));
     }
     for w in sided.iter().take(WINDOWS_SHOWN_MAX) {

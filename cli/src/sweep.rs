@@ -134,22 +134,7 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
             result.outcomes.len() as f64 / result.wall_s.max(1e-9),
             jobs
         );
-        for (seed, o) in &result.outcomes {
-            match o {
-                SeedOutcome::Fail(checks) => {
-                    println!(
-                        "  seed {seed}: failed {}  — reproduce: {}",
-                        checks.join(", "),
-                        env.reproduce(&args.file, *seed)
-                    )
-                }
-                SeedOutcome::Panic(m) => println!(
-                    "  seed {seed}: panicked: {m}  — reproduce: {}",
-                    env.reproduce(&args.file, *seed)
-                ),
-                _ => {}
-            }
-        }
+        print!("{}", failures_text(env, &args.file, &result.outcomes));
     }
     if !failing.is_empty() {
         exit::FAIL
@@ -158,6 +143,67 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
     } else {
         exit::PASS
     }
+}
+
+/// The most failing seeds the text lists per failing check (`--json` lists them all).
+const SEEDS_SHOWN_MAX: usize = 5;
+
+/// The failures of a sweep, grouped by the check that failed (a seed that failed two checks
+/// is under both) and then the panics: each group's count, its first seeds with their
+/// reproduce commands, and how many more there are.
+fn failures_text(env: &Env, file: &std::path::Path, outcomes: &[(u64, SeedOutcome)]) -> String {
+    let mut groups: Vec<(&str, Vec<u64>)> = Vec::new();
+    let mut panics: Vec<(u64, &str)> = Vec::new();
+    for (seed, o) in outcomes {
+        match o {
+            SeedOutcome::Fail(checks) => {
+                for c in checks {
+                    match groups.iter_mut().find(|(n, _)| n == c) {
+                        Some((_, seeds)) => seeds.push(*seed),
+                        None => groups.push((c, vec![*seed])),
+                    }
+                }
+            }
+            SeedOutcome::Panic(m) => panics.push((*seed, m)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    let count = |n: usize| format!("{n} seed{}", if n == 1 { "" } else { "s" });
+    for (name, seeds) in &groups {
+        out.push_str(&format!(
+            "  check {name} failed on {}:\n",
+            count(seeds.len())
+        ));
+        for seed in seeds.iter().take(SEEDS_SHOWN_MAX) {
+            out.push_str(&format!(
+                "    seed {seed} — reproduce: {}\n",
+                env.reproduce(file, *seed)
+            ));
+        }
+        if seeds.len() > SEEDS_SHOWN_MAX {
+            out.push_str(&format!(
+                "    … and {} more (`--json` lists every failing seed)\n",
+                seeds.len() - SEEDS_SHOWN_MAX
+            ));
+        }
+    }
+    if !panics.is_empty() {
+        out.push_str(&format!("  panicked on {}:\n", count(panics.len())));
+        for (seed, m) in panics.iter().take(SEEDS_SHOWN_MAX) {
+            out.push_str(&format!(
+                "    seed {seed}: {m} — reproduce: {}\n",
+                env.reproduce(file, *seed)
+            ));
+        }
+        if panics.len() > SEEDS_SHOWN_MAX {
+            out.push_str(&format!(
+                "    … and {} more (`--json` lists every panicked seed)\n",
+                panics.len() - SEEDS_SHOWN_MAX
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

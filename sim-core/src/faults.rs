@@ -29,6 +29,18 @@ pub struct Planned {
     pub origin: Origin,
 }
 
+impl Planned {
+    /// Whether the action starts a fault (rather than undoing one: a restart, the end of a
+    /// cut, a link reset, a heal).
+    pub fn starts_fault(&self) -> bool {
+        !matches!(
+            self.action,
+            Action::RemoveCut(_)
+                | Action::Apply(Fault::Restart(_) | Fault::ResetLinks | Fault::Heal, _)
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Schedule,

@@ -51,6 +51,10 @@ pub struct TwoPhaseCommit {
     // Coordinator.
     pub(super) active: BTreeMap<TxnId, Active>,
     pub(super) decided: BTreeMap<TxnId, Decided>,
+    /// The decided transactions some participant has not acknowledged: what each tick
+    /// re-sends. Kept apart from `decided`, which only grows, so that a tick costs the
+    /// unacknowledged decisions rather than every decision of the run.
+    pub(super) unacked: BTreeSet<TxnId>,
     // Participant.
     pub(super) values: BTreeMap<Key, Value>,
     pub(super) locks: BTreeMap<Key, TxnId>,
@@ -70,6 +74,7 @@ impl TwoPhaseCommit {
             params: params.clone(),
             active: BTreeMap::new(),
             decided: BTreeMap::new(),
+            unacked: BTreeSet::new(),
             values: BTreeMap::new(),
             locks: BTreeMap::new(),
             prepared: BTreeMap::new(),

@@ -35,13 +35,22 @@ impl Ctx<'_> {
     }
 }
 
+/// An error at `pos`. Control characters the text quoted into it (a NUL inside a string) are
+/// written as escapes, so that nothing in an error is invisible.
 pub fn at(file: &str, pos: Pos, message: String, hint: Option<String>) -> ScenarioError {
+    let visible = |s: String| {
+        if s.chars().any(|c| c.is_control() && c != '\n') {
+            s.split('\n').map(shown_text).collect::<Vec<_>>().join("\n")
+        } else {
+            s
+        }
+    };
     ScenarioError {
         file: file.to_string(),
         line: pos.line,
         col: pos.col,
-        message,
-        hint,
+        message: visible(message),
+        hint: hint.map(visible),
     }
 }
 

@@ -485,6 +485,11 @@ fn edge_cases_of_the_text() {
         &with("\0faults: [],"),
         "t.ron:7:5: unexpected control character `U+0000` (NUL)\n  hint: a scenario file is text: remove it (an editor may show it as nothing at all)",
     );
+    // Found by the fuzz harness: a NUL inside a string was echoed invisibly.
+    check(
+        &with("").replace("\"10s\"", "\"1\0s\""),
+        "t.ron:4:15: invalid duration `1\\u{0}s` for `duration`\n  hint: unknown unit `\\u{0}s` in `1\\u{0}s`; expected one of ns, us, ms, s, m, h",
+    );
     check(
         &with("").replace("\"10s\"", "\"-10s\""),
         "t.ron:4:15: invalid duration `-10s` for `duration`\n  hint: `-10s` is negative: a duration cannot be negative",

@@ -153,3 +153,45 @@ fn the_cap_report_of_a_random_nemesis_counts_operations_by_side() {
     let p = cap["windows"][0]["partition"].as_str().unwrap();
     assert!(p.starts_with("Split([["), "{p}");
 }
+
+#[test]
+fn trace_files_open_with_a_header_and_name_each_delivery() {
+    let dir = std::env::temp_dir().join(format!("dsim-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("t.jsonl");
+    let out = dsim(&[
+        "run",
+        "scenarios/raft/leader-partition.ron",
+        "--seed",
+        "3",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["ev"], "header");
+    assert_eq!(header["scenario"], "raft-leader-partition");
+    assert_eq!(header["seed"], 3);
+    assert_eq!(header["dsim"], env!("CARGO_PKG_VERSION"));
+    let params = header["parameters"].as_str().unwrap();
+    assert!(
+        params.contains("seed: 3,") && params.contains("protocol: Raft("),
+        "{params}"
+    );
+    let kinds: Vec<String> = lines
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["ev"] == "deliver")
+        .map(|v| v["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(!kinds.is_empty());
+    assert!(kinds.iter().all(|k| !k.is_empty()), "{kinds:?}");
+    for k in ["AppendEntries", "RequestVote", "Get"] {
+        assert!(
+            kinds.iter().any(|x| x.contains(k)),
+            "no {k} delivered: {:?}",
+            &kinds[..10]
+        );
+    }
+}

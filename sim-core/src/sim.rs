@@ -309,7 +309,7 @@ impl<P: Process> Simulation<P> {
                 let down = status == NodeStatus::Crashed;
                 if self
                     .world
-                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down)
+                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down, &msg)
                 {
                     self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
                 }
@@ -320,10 +320,13 @@ impl<P: Process> Simulation<P> {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
                 let down = status == NodeStatus::Crashed;
-                if !self
-                    .world
-                    .arrive(Endpoint::Client(client), Endpoint::Node(dst), seq, down)
-                {
+                if !self.world.arrive(
+                    Endpoint::Client(client),
+                    Endpoint::Node(dst),
+                    seq,
+                    down,
+                    &req.1,
+                ) {
                     return;
                 }
                 let (request_id, request) = *req;
@@ -332,10 +335,13 @@ impl<P: Process> Simulation<P> {
                 });
             }
             Ev::ToClient { src, client, resp } => {
-                if !self
-                    .world
-                    .arrive(Endpoint::Node(src), Endpoint::Client(client), seq, false)
-                {
+                if !self.world.arrive(
+                    Endpoint::Node(src),
+                    Endpoint::Client(client),
+                    seq,
+                    false,
+                    &resp.1,
+                ) {
                     return;
                 }
                 let (request_id, response) = *resp;

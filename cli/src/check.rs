@@ -160,6 +160,10 @@ pub fn text_report(o: &FileOutcome) -> String {
                 s.push_str(&format!("  note: {note}\n"));
             }
             if let Some(v) = &r.violation {
+                s.push_str(&format!(
+                    "  why: {}\n",
+                    crate::explain::why(&p.history.ops, v)
+                ));
                 for line in explain_text(&p.history.ops, v).lines() {
                     s.push_str("  ");
                     s.push_str(line);

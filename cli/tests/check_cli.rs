@@ -484,3 +484,26 @@ fn a_nemesis_only_history_is_trivially_linearizable() {
     };
     assert!(e.ends_with("latin1.log:2: the file is not valid UTF-8: byte `0xe9` here\n  hint: the file must be UTF-8 text; re-save it as UTF-8 (or remove the stray byte)"), "{e}");
 }
+
+/// Issue 13: the explanation says in one sentence why the operation cannot be placed, and
+/// counts in the singular where there is one.
+#[test]
+fn an_explanation_says_why_in_one_sentence() {
+    let path = temp_file("stale.log", BAD_LOG);
+    let o = check_file(&path, &ReadOptions::default(), &Budget::default(), None);
+    let text = dsim::check::text_report(&o);
+    assert!(
+        text.contains("  why: #2 (read → 1) cannot be placed: it read `1`, but no order of the operations that completed before it"),
+        "{text}"
+    );
+    let html = temp_file("stale.html", "");
+    let mut a = args(vec![path]);
+    a.explain = Some(html.clone());
+    assert_eq!(main(a), exit::FAIL);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("3 operations, 1 key,"), "{page}");
+    assert!(
+        page.contains("<b>Why:</b> #2 (read → 1) cannot be placed"),
+        "{page}"
+    );
+}

@@ -25,6 +25,8 @@ pub use scenarios::history::format as histfmt;
 
 pub mod run;
 pub mod sweep;
+pub mod sweep_merge;
+pub mod sweep_report;
 pub mod validate;
 
 use std::ffi::OsString;
@@ -77,7 +79,7 @@ impl Env {
 )]
 struct Cli {
     /// The most memory (resident, in MiB) the process may use; above it dsim stops with exit
-    /// code 6 and says what to change. 0: no ceiling.
+    /// code 7 and says what to change. 0: no ceiling.
     #[arg(long, global = true, value_name = "MIB", default_value_t = memory::MEMORY_MAX_DEFAULT_MIB)]
     memory_max: u64,
     #[command(subcommand)]

@@ -1,6 +1,6 @@
 //! Issue 13 on the real binary: inputs that made dsim allocate without bound, hang or lie now
 //! end quickly with a clear error and a documented exit code, and the memory ceiling stops a
-//! process that grows past it (exit code 6).
+//! process that grows past it (exit code 7).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -98,7 +98,7 @@ fn small_inputs_that_were_unbounded_are_rejected_with_file_line_col() {
 }
 
 #[test]
-fn a_process_over_its_memory_ceiling_stops_with_exit_code_6() {
+fn a_process_over_its_memory_ceiling_stops_with_exit_code_7() {
     // Any run is above 1 MiB of resident memory; the ten-thousand-node benchmark runs long
     // enough for the watchdog to look.
     let out = dsim(&[
@@ -107,7 +107,7 @@ fn a_process_over_its_memory_ceiling_stops_with_exit_code_6() {
         "--memory-max",
         "1",
     ]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("more than --memory-max 1 MiB, and was stopped"),

@@ -252,6 +252,7 @@ impl TwoPhaseCommit {
                 .decided
                 .get_mut(&txn)
                 .expect("an unacknowledged decision");
+            debug_assert!(!d.unacked.is_empty(), "{txn} is listed as unacknowledged");
             if now < after(d.last_send, retry) {
                 continue;
             }

@@ -51,9 +51,9 @@ pub struct TwoPhaseCommit {
     // Coordinator.
     pub(super) active: BTreeMap<TxnId, Active>,
     pub(super) decided: BTreeMap<TxnId, Decided>,
-    /// The decided transactions some participant has not acknowledged: what each tick
-    /// re-sends. Kept apart from `decided`, which only grows, so that a tick costs the
-    /// unacknowledged decisions rather than every decision of the run.
+    /// The decided transactions some participant has not acknowledged yet: what a tick
+    /// re-sends. Kept beside `decided` so that a tick visits these few, not every
+    /// transaction ever decided (which made a long run's ticks quadratic).
     pub(super) unacked: BTreeSet<TxnId>,
     // Participant.
     pub(super) values: BTreeMap<Key, Value>,

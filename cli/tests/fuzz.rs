@@ -25,12 +25,8 @@ use proptest::test_runner::{Config, TestRunner};
 use scenarios::history::read::{prepare, run_check, ReadOptions};
 use sim_core::check::linearizability::Budget;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::repo;
 
 fn cases() -> u32 {
     std::env::var("DSIM_FUZZ_CASES")

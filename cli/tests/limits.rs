@@ -2,27 +2,15 @@
 //! end quickly with a clear error and a documented exit code, and the memory ceiling stops a
 //! process that grows past it (exit code 7).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::{dsim_with, repo, stderr};
 
 fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("dsim runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    dsim_with(args, &[])
 }
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {

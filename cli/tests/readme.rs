@@ -4,15 +4,10 @@
 //! line starting with the text before it (the rest elided); the `simulated:` line is compared
 //! up to its wall-clock part. Regenerate a block by running its command.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::repo;
 
 /// The README's `$ dsim` blocks: the command's arguments and the lines shown after it.
 fn samples(text: &str) -> Vec<(Vec<String>, Vec<String>)> {

@@ -172,7 +172,10 @@ impl SweepOutcome {
     /// The text report after its first line: each failing seed with its reproduce command,
     /// then the failures by signature.
     pub fn print_failures(&self) {
-        for f in &self.failures {
+        // The first few failures one by one; a sweep with hundreds of failing seeds is read
+        // through the groups below (`--json` lists every failure).
+        const SHOWN_MAX: usize = 5;
+        for f in self.failures.iter().take(SHOWN_MAX) {
             if f.check.is_some() {
                 println!(
                     "  seed {}: failed {}  — reproduce: {}",
@@ -186,6 +189,12 @@ impl SweepOutcome {
                     f.seed, f.detail, f.reproduce
                 );
             }
+        }
+        if self.failures.len() > SHOWN_MAX {
+            println!(
+                "  … and {} more failing seeds (`--json` lists every one)",
+                self.failures.len() - SHOWN_MAX
+            );
         }
         if self.groups.is_empty() {
             return;

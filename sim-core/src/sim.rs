@@ -126,7 +126,7 @@ impl<P: Process> Simulation<P> {
             &config.network,
             SimRng::new(seed, StreamLabel::Network),
         );
-        let plan = faults::plan(
+        let mut plan = faults::plan(
             seed,
             n,
             config.duration,
@@ -134,6 +134,9 @@ impl<P: Process> Simulation<P> {
             config.nemesis.as_ref(),
             &config.network.default,
         );
+        if config.liveness.is_some() {
+            faults::end_at_liveness(&mut plan, SimTime(config.duration.0));
+        }
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
             world: World::new(nodes, net, clients),
@@ -300,7 +303,7 @@ impl<P: Process> Simulation<P> {
                 let down = status == NodeStatus::Crashed;
                 if self
                     .world
-                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down)
+                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down, &msg)
                 {
                     self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
                 }
@@ -311,10 +314,13 @@ impl<P: Process> Simulation<P> {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
                 let down = status == NodeStatus::Crashed;
-                if !self
-                    .world
-                    .arrive(Endpoint::Client(client), Endpoint::Node(dst), seq, down)
-                {
+                if !self.world.arrive(
+                    Endpoint::Client(client),
+                    Endpoint::Node(dst),
+                    seq,
+                    down,
+                    &req.1,
+                ) {
                     return;
                 }
                 let (request_id, request) = *req;
@@ -323,10 +329,13 @@ impl<P: Process> Simulation<P> {
                 });
             }
             Ev::ToClient { src, client, resp } => {
-                if !self
-                    .world
-                    .arrive(Endpoint::Node(src), Endpoint::Client(client), seq, false)
-                {
+                if !self.world.arrive(
+                    Endpoint::Node(src),
+                    Endpoint::Client(client),
+                    seq,
+                    false,
+                    &resp.1,
+                ) {
                     return;
                 }
                 let (request_id, response) = *resp;

@@ -172,10 +172,13 @@ pub(crate) enum Record<'a> {
         hash: u64,
         msg: &'a dyn Debug,
     },
+    /// A message reaches its destination; `msg` is named (its kind) in the trace file only,
+    /// never hashed or formatted without a file.
     Deliver {
         from: Endpoint,
         to: Endpoint,
         id: u64,
+        msg: &'a dyn Debug,
     },
     Drop {
         from: Endpoint,
@@ -319,7 +322,9 @@ impl<'a> Record<'a> {
             Record::Send {
                 from, to, id, hash, ..
             } => sink.take([tag::SEND, ep(*from), ep(*to), *id, *hash]),
-            Record::Deliver { from, to, id } => sink.take([tag::DELIVER, ep(*from), ep(*to), *id]),
+            Record::Deliver { from, to, id, .. } => {
+                sink.take([tag::DELIVER, ep(*from), ep(*to), *id])
+            }
             Record::Drop {
                 from,
                 to,
@@ -433,10 +438,11 @@ impl<'a> Record<'a> {
                 field_num(l, "id", id);
                 field_debug(l, "msg", msg);
             }
-            Record::Deliver { from, to, id } => {
+            Record::Deliver { from, to, id, msg } => {
                 field_endpoint(l, "from", *from);
                 field_endpoint(l, "to", *to);
                 field_num(l, "id", id);
+                field_kind(l, "kind", msg);
             }
             Record::Drop {
                 from,
@@ -833,6 +839,20 @@ mod json {
         field_str(line, key, &format!("{value:?}"));
     }
 
+    /// The kind of a message: its `Debug` text up to the first character that is not part of
+    /// a name (`AppendEntries { .. }` → `AppendEntries`, `Get { key: 1 }` → `Get`).
+    pub fn field_kind(line: &mut String, key: &str, value: &impl Debug) {
+        let text = format!("{value:?}");
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(text.len());
+        field_str(
+            line,
+            key,
+            text.get(..end).filter(|k| !k.is_empty()).unwrap_or(&text),
+        );
+    }
+
     pub fn field_endpoint(line: &mut String, key: &str, e: Endpoint) {
         field_str(line, key, &e.to_string());
     }
@@ -899,6 +919,7 @@ mod tests {
                 from: c2,
                 to: n1,
                 id: 8,
+                msg: &Some(3u64),
             },
             Record::Drop {
                 from: n1,
@@ -967,7 +988,7 @@ mod tests {
             lines,
             [
                 r#"{"t":0,"ev":"send","from":"n1","to":"c2","id":7,"msg":"(3, \"op\")"}"#,
-                r#"{"t":1,"ev":"deliver","from":"c2","to":"n1","id":8}"#,
+                r#"{"t":1,"ev":"deliver","from":"c2","to":"n1","id":8,"kind":"Some"}"#,
                 r#"{"t":2,"ev":"drop","from":"n1","to":"c2","id":9,"reason":"node-down"}"#,
                 r#"{"t":3,"ev":"duplicate","id":10}"#,
                 r#"{"t":4,"ev":"timer","node":"n0","id":5,"timer":"\"election\""}"#,

@@ -292,7 +292,14 @@ impl<P: ProcessTypes> World<P> {
     /// is down or a partition now cuts its path, else counted and traced as delivered. Every
     /// kind of message arrives through here. Returns whether the handler should run.
     #[inline(always)]
-    pub(crate) fn arrive(&mut self, from: Endpoint, to: Endpoint, id: u64, down: bool) -> bool {
+    pub(crate) fn arrive(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+        down: bool,
+        msg: &dyn std::fmt::Debug,
+    ) -> bool {
         self.stats.events += 1;
         let n = self.node_count;
         let reason = if down {
@@ -301,7 +308,7 @@ impl<P: ProcessTypes> World<P> {
             DropReason::Partition
         } else {
             self.stats.messages_delivered += 1;
-            self.trace(Record::Deliver { from, to, id });
+            self.trace(Record::Deliver { from, to, id, msg });
             return true;
         };
         self.drop_message(from, to, id, reason);

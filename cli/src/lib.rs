@@ -1,5 +1,5 @@
 //! dsim's command line as a library: [`main_with`] runs the whole CLI — `run`, `sweep`,
-//! `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
+//! `shrink`, `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
 //! gets all of it for their own protocols:
 //!
 //! ```text
@@ -18,12 +18,18 @@ pub mod bench_registered;
 pub mod cap;
 pub mod check;
 pub mod check_file;
+pub mod diagram;
 pub mod exit;
 pub mod explain;
+pub mod memory;
 pub use scenarios::history::format as histfmt;
 
+pub mod perfetto;
 pub mod run;
+pub mod shrink;
 pub mod sweep;
+pub mod sweep_merge;
+pub mod sweep_report;
 pub mod validate;
 
 use std::ffi::OsString;
@@ -75,6 +81,10 @@ impl Env {
     about = "Deterministic distributed-system simulator"
 )]
 struct Cli {
+    /// The most memory (resident, in MiB) the process may use; above it dsim stops with exit
+    /// code 7 and says what to change. 0: no ceiling.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = memory::MEMORY_MAX_DEFAULT_MIB)]
+    memory_max: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,6 +95,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run a scenario over many seeds and list the failing ones.
     Sweep(sweep::SweepArgs),
+    /// Shrink a failing seed to a small explicit scenario that fails the same check.
+    Shrink(shrink::ShrinkArgs),
     /// Check scenario files without running them.
     Validate(validate::ValidateArgs),
     /// List protocols, fault kinds, checks and the shipped scenarios.
@@ -112,6 +124,15 @@ enum BenchCommand {
 
 /// Runs the command line in `args` (the program name first) over `env`; returns the exit code.
 pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let line = std::iter::once(env.program.clone())
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
     let matches = Cli::command()
         .bin_name(env.program.clone())
         .mut_subcommand("bench", |b| {
@@ -131,9 +152,14 @@ pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     scenarios::harness::panic::quiet_panics();
+    if !memory::watch(cli.memory_max) && cli.memory_max != memory::MEMORY_MAX_DEFAULT_MIB {
+        eprintln!("note: --memory-max is not enforced here (no /proc/self/status)");
+    }
+    memory::doing(line);
     match cli.command {
         Command::Run(a) => run::main(env, a),
         Command::Sweep(a) => sweep::main(env, a),
+        Command::Shrink(a) => shrink::main(env, a),
         Command::Validate(a) => validate::validate(env, a),
         Command::List => validate::list(env),
         Command::Check(a) => check::main(a),

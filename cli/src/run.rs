@@ -32,6 +32,47 @@ pub struct RunArgs {
     /// Run twice and report the first event where the two runs diverge.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Write the run's space-time diagram to OUT (one self-contained HTML file).
+    #[arg(long, value_name = "OUT.html")]
+    pub diagram: Option<PathBuf>,
+    /// Write the run as Chrome trace-event JSON (for ui.perfetto.dev) to OUT.
+    #[arg(long, value_name = "OUT.json")]
+    pub perfetto: Option<PathBuf>,
+    /// Draw (and export) only from this simulated time, e.g. `1.5s`.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub from: Option<u64>,
+    /// Draw (and export) only up to this simulated time, e.g. `3s`.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub to: Option<u64>,
+    /// Draw (and export) only these nodes' lanes, e.g. `0,1,2` (every client's lane stays).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub nodes: Option<Vec<u32>>,
+}
+
+/// A simulated time for `--from`/`--to`: a duration such as `1.5s` or `200ms`, in ns.
+fn parse_time(s: &str) -> Result<u64, String> {
+    sim_core::time::parse_duration(s)
+        .map(|d| d.0)
+        .map_err(|e| format!("{} (e.g. `1.5s`, `200ms`)", e.0))
+}
+
+/// A trace writer that also keeps what it writes, for the diagram and the Perfetto export.
+struct Tee(Option<Box<dyn Write>>, scenarios::timeline::Buffer);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.write_all(buf)?;
+        if let Some(w) = &mut self.0 {
+            w.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.0 {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 pub fn main(env: &Env, args: RunArgs) -> i32 {
@@ -50,6 +91,13 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
             }
         },
     };
+    let pictures = args.diagram.is_some() || args.perfetto.is_some();
+    let kept = scenarios::timeline::Buffer::default();
+    let trace: Option<Box<dyn Write>> = if pictures {
+        Some(Box::new(Tee(trace, kept.clone())))
+    } else {
+        trace
+    };
     panic::quiet_panics();
     let start = Instant::now();
     let report = match panic::catch(|| {
@@ -60,6 +108,7 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
                 trace,
                 record_hashes: args.check_determinism,
                 cap_consistency: true,
+                markers: pictures,
                 ..RunOptions::default()
             },
         );
@@ -92,6 +141,11 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
     if let Some(e) = &report.trace_error {
         eprintln!("error: writing the trace failed: {e}");
         return exit::IO_ERROR;
+    }
+    if pictures {
+        if let Err(code) = write_pictures(&args, &report, &kept.text()) {
+            return code;
+        }
     }
     if let Some(path) = &args.history {
         if let Err(e) = write_history(path, &report.history) {
@@ -128,6 +182,39 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
     verdict_code(report.verdict)
 }
 
+/// Writes `--diagram` and `--perfetto` from the run's report and its trace.
+fn write_pictures(args: &RunArgs, report: &RunReport, trace: &str) -> Result<(), i32> {
+    let window = crate::diagram::Window {
+        from: args.from,
+        to: args.to,
+        nodes: args
+            .nodes
+            .as_ref()
+            .map(|ns| ns.iter().map(|&n| sim_core::NodeId(n)).collect()),
+    };
+    let tl = window.apply(scenarios::timeline::Timeline::build(report, trace));
+    let outputs = [
+        (&args.diagram, "diagram"),
+        (&args.perfetto, "Perfetto trace"),
+    ];
+    for (path, what) in outputs {
+        let Some(path) = path else { continue };
+        let text = if what == "diagram" {
+            crate::diagram::html(&tl)
+        } else {
+            crate::perfetto::trace(&tl).to_string()
+        };
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the {what} `{}`: {e}", path.display());
+            return Err(exit::IO_ERROR);
+        }
+        if !args.json {
+            eprintln!("{what}: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
 /// Exit code of a verdict.
 pub fn verdict_code(v: Verdict) -> i32 {
     match v {
@@ -147,39 +234,65 @@ fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Resu
     w.flush()
 }
 
-/// The seed, the scenario's parameters in its own vocabulary, and the fault plan: printed
-/// before the run starts.
+/// The seed, the scenario's parameters in its own vocabulary (each line the RON a scenario
+/// file would hold), and the fault plan: printed before the run starts.
 fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     let c = &scn.config;
     println!("seed: {seed}");
     println!("scenario: {} — {}", scn.name, scn.description);
     println!("file: {}", args.file.display());
-    let liveness = c.liveness.map_or("none".to_string(), |l| l.to_string());
-    println!(
-        "parameters: nodes={} topology={} duration={} liveness={} events_max={}",
+    let mut run = format!(
+        "nodes: {}, topology: {}, duration: {}",
         c.node_count,
         write::topology(&c.topology),
-        c.duration,
-        liveness,
-        c.events_max
+        write::duration(c.duration)
     );
+    if let Some(l) = c.liveness {
+        run.push_str(&format!(", liveness: {}", write::duration(l)));
+    }
+    run.push_str(&format!(", events_max: {}", c.events_max));
+    println!("{run}");
     println!("protocol: {}", scn.protocol);
     println!("network: ({})", write::link_fields(&c.network.default));
     if !c.network.overrides.is_empty() {
-        println!("link overrides: {}", c.network.overrides.len());
+        println!("  and {} link overrides", c.network.overrides.len());
     }
-    println!(
-        "clocks: offset_max={} drift_ppm_max={}",
-        c.clocks.offset_max, c.clocks.drift_ppm_max
-    );
+    if c.clocks.offset_max.0 != 0 || c.clocks.drift_ppm_max != 0 {
+        println!(
+            "clocks: (offset_max: {}, drift_ppm_max: {})",
+            write::duration(c.clocks.offset_max),
+            c.clocks.drift_ppm_max
+        );
+    }
     if let Some(cl) = write::clients(&c.clients) {
         println!("clients: ({cl})");
     }
+    if let Some(n) = &c.nemesis {
+        println!("nemesis: ({})", write::nemesis(n));
+    }
+    print_plan(scn, plan);
+    let checks: Vec<String> = scn.checks.iter().map(|c| c.to_ron()).collect();
+    println!("checks: [{}]", checks.join(", "));
+    let _ = std::io::stdout().flush();
+}
+
+/// The fault plan: how many faults, where from, the first few as the schedule writes them, and
+/// whether the nemesis stopped at `faults_max`.
+fn print_plan(scn: &Scenario, plan: &[Planned]) {
+    let c = &scn.config;
+    let drawn = plan
+        .iter()
+        .filter(|p| p.origin == sim_core::faults::Origin::Nemesis)
+        .count();
     println!(
-        "faults: {} planned ({} scheduled, nemesis {})",
+        "faults: {} planned actions ({} scheduled{})",
         plan.len(),
         c.faults.len(),
-        if c.nemesis.is_some() { "on" } else { "off" }
+        if c.nemesis.is_some() {
+            format!(", {drawn} drawn by the nemesis")
+        } else {
+            String::new()
+        }
     );
     const SHOWN_MAX: usize = 12;
     for p in plan.iter().take(SHOWN_MAX) {
@@ -188,15 +301,18 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     if plan.len() > SHOWN_MAX {
         println!("  … and {} more", plan.len() - SHOWN_MAX);
     }
-    println!(
-        "checks: {}",
-        scn.checks
+    if let Some(n) = &c.nemesis {
+        let starts = plan
             .iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = std::io::stdout().flush();
+            .filter(|p| p.origin == sim_core::faults::Origin::Nemesis && p.starts_fault())
+            .count();
+        if starts >= n.faults_max as usize {
+            println!(
+                "  note: the nemesis stopped at faults_max ({}): the rest of the fault phase has no nemesis faults",
+                n.faults_max
+            );
+        }
+    }
 }
 
 fn print_summary(r: &RunReport, wall_s: f64) {
@@ -234,10 +350,17 @@ fn print_summary(r: &RunReport, wall_s: f64) {
             .iter()
             .filter(|o| o.is_indeterminate())
             .count();
+        let failed = r
+            .history
+            .ops
+            .iter()
+            .filter(|o| matches!(o.completion, Some((_, sim_core::Outcome::Fail))))
+            .count();
         println!(
-            "client operations: {} ({} ok, {} indeterminate)",
+            "client operations: {} ({} ok, {} failed, {} unknown)",
             r.history.len(),
             r.history.ok_count(),
+            failed,
             unknown
         );
     }
@@ -277,7 +400,14 @@ pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
         .map(|c| {
             let metrics: serde_json::Map<String, serde_json::Value> =
                 c.metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
-            serde_json::json!({ "name": c.name, "verdict": c.verdict.name(), "detail": c.detail, "metrics": metrics })
+            let moments: Vec<serde_json::Value> = c
+                .evidence
+                .moments
+                .iter()
+                .map(|m| serde_json::json!({"t_ns": m.time.0, "node": m.node.0, "what": m.what}))
+                .collect();
+            let evidence = serde_json::json!({"operations": c.evidence.operations, "moments": moments});
+            serde_json::json!({ "name": c.name, "verdict": c.verdict.name(), "detail": c.detail, "metrics": metrics, "evidence": evidence })
         })
         .collect();
     serde_json::json!({

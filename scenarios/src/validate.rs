@@ -11,10 +11,11 @@
 //! in `README.md`.
 
 use sim_core::config::{
-    ClientConfig, ClockConfig, DiskModel, Fault, FaultKind, Group, Latency, LinkConfig,
-    LinkOverride, NemesisConfig, NetworkConfig, Partition, ScheduledFault, StorageConfig, Survive,
-    TargetPolicy, Topology, Workload,
+    ClientConfig, ClientScript, ClockConfig, DiskModel, Fault, FaultKind, Group, Latency,
+    LinkConfig, LinkOverride, NemesisConfig, NetworkConfig, Partition, ScheduledFault, ScriptOp,
+    ScriptedRequest, StorageConfig, Survive, TargetPolicy, Topology, Workload,
 };
+use sim_core::faults;
 use sim_core::protocol::{CheckContext, FieldError};
 use sim_core::{ClientId, Endpoint, NodeId, SimConfig, SimDuration};
 
@@ -22,10 +23,11 @@ use crate::diag::{list, suggest, Ctx};
 use crate::locate::{field, index};
 use crate::registry::{CheckSpec, ProtocolSpec};
 use crate::resolve;
+use crate::schedule::{self, Entry};
 use crate::schema::{
-    BridgeSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec, LatencySpec,
-    NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, StorageSpec, SurviveSpec,
-    TargetSpec, TopologySpec, WorkloadSpec,
+    BridgeSpec, ClientScriptSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec,
+    LatencySpec, NemesisSpec, NetworkSpec, OneWaySpec, OpSpec, PartitionRef, ScenarioFile,
+    StorageSpec, SurviveSpec, TargetSpec, TopologySpec, WorkloadSpec,
 };
 use crate::{Expect, Scenario, ScenarioError, DURATION_MAX};
 
@@ -50,6 +52,33 @@ struct V<'a, 't> {
     cx: &'a Ctx<'t>,
     node_count: u32,
     client_count: u32,
+}
+
+impl V<'_, '_> {
+    /// The cluster size is one the protocol runs on ([`sim_core::Protocol::NODE_COUNT`]).
+    fn protocol_nodes(&self, protocol: &ProtocolSpec) -> R<()> {
+        let info = protocol.info();
+        let range = &info.node_count;
+        if range.contains(&self.node_count) {
+            return Ok(());
+        }
+        let (lo, hi) = (*range.start(), (*range.end()).min(NODE_COUNT_MAX));
+        let sizes = if hi == NODE_COUNT_MAX {
+            format!("at least `{lo}` nodes")
+        } else {
+            format!("`{lo}` to `{hi}` nodes")
+        };
+        Err(self.cx.error(
+            "nodes",
+            format!(
+                "protocol `{}` runs on {sizes}; the scenario has `{}`",
+                info.name, self.node_count
+            ),
+            format!(
+                "set `nodes` within `{lo}..={hi}` (the sizes the protocol declares it runs on in bounded time and memory: `dsim list` shows them)"
+            ),
+        ))
+    }
 }
 
 /// A group's members with the path each was written at, for errors across groups.
@@ -79,10 +108,15 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         ));
     }
     if f.nodes == 0 || f.nodes > NODE_COUNT_MAX {
+        let hint = if f.nodes == 0 {
+            "a scenario runs at least one node".to_string()
+        } else {
+            format!("dsim simulates at most `{NODE_COUNT_MAX}` nodes in one run")
+        };
         return Err(cx.error(
             "nodes",
             format!("`nodes` is `{}`, outside `1..={NODE_COUNT_MAX}`", f.nodes),
-            "a scenario runs at least one node".to_string(),
+            hint,
         ));
     }
     v.node_count = f.nodes;
@@ -90,10 +124,11 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
     let network = v.network(&f.network)?;
     let clocks = v.clocks(&f.clocks)?;
     let protocol = resolve::protocol(cx)?;
+    v.protocol_nodes(&protocol)?;
     let clients = v.clients(f.clients.as_ref(), &protocol, end)?;
     v.client_count = clients.count;
     let nemesis = match &f.nemesis {
-        Some(n) => Some(v.nemesis(n)?),
+        Some(n) => Some(v.nemesis(n, duration)?),
         None => None,
     };
     let nemesis_crashes = nemesis.as_ref().is_some_and(|n| {
@@ -534,6 +569,10 @@ impl V<'_, '_> {
                     ops_per_client: *ops_per_client,
                 }
             }
+            WorkloadSpec::Script { interval, clients } => {
+                let interval = self.dur("clients.workload.interval", *interval)?;
+                self.script(c, clients, interval)?
+            }
         };
         let info = protocol.info();
         if let Some(service) = workload.service() {
@@ -558,6 +597,7 @@ impl V<'_, '_> {
                     WorkloadSpec::Broadcast { .. } => "Broadcast",
                     WorkloadSpec::KeyValue { .. } => "KeyValue",
                     WorkloadSpec::Transactions { .. } => "Transactions",
+                    WorkloadSpec::Script { .. } => "Script",
                 };
                 return Err(self.err(
                     "clients.workload",
@@ -613,6 +653,119 @@ impl V<'_, '_> {
             rate: c.rate,
             retries: c.retries,
         })
+    }
+
+    /// A `Script` workload: one list per client, node ids in range, one service, distinct
+    /// keys per transaction, a closed loop.
+    fn script(
+        &self,
+        c: &ClientsSpec,
+        clients: &[ClientScriptSpec],
+        interval: SimDuration,
+    ) -> R<Workload> {
+        let path = "clients.workload.clients";
+        if clients.len() != c.count as usize {
+            return Err(self.err(
+                path,
+                format!(
+                    "the script has `{}` clients but `clients.count` is `{}`",
+                    clients.len(),
+                    c.count
+                ),
+                "write one `(start: ..., ops: [...])` per client, in client order".to_string(),
+            ));
+        }
+        if c.rate.is_some() {
+            return Err(self.err(
+                "clients.rate",
+                "a `Script` runs in a closed loop, without `rate`",
+                "each scripted operation follows the previous one's completion after `interval`; remove `rate`"
+                    .to_string(),
+            ));
+        }
+        let mut service = None;
+        let mut scripts = Vec::with_capacity(clients.len());
+        for (i, cs) in clients.iter().enumerate() {
+            let cp = index(path, i);
+            let start = self.dur(&field(&cp, "start"), cs.start)?;
+            let mut ops = Vec::with_capacity(cs.ops.len());
+            for (j, op) in cs.ops.iter().enumerate() {
+                let op = self.script_op(&index(&field(&cp, "ops"), j), op)?;
+                let first = *service.get_or_insert((op.op.service(), (i, j)));
+                if first.0 != op.op.service() {
+                    return Err(self.err(
+                        &index(&field(&cp, "ops"), j),
+                        format!(
+                            "this operation uses the `{}` service, but `clients[{}].ops[{}]` uses `{}`",
+                            op.op.service().name(),
+                            first.1 .0,
+                            first.1 .1,
+                            first.0.name()
+                        ),
+                        "a script speaks one service: key-value operations, transactions, or broadcasts"
+                            .to_string(),
+                    ));
+                }
+                ops.push(op);
+            }
+            scripts.push(ClientScript { start, ops });
+        }
+        if service.is_none() {
+            return Err(self.err(
+                path,
+                "the script has no operations",
+                "give a client at least one operation, or leave `clients` out".to_string(),
+            ));
+        }
+        Ok(Workload::Script {
+            interval,
+            clients: scripts,
+        })
+    }
+
+    fn script_op(&self, p: &str, op: &OpSpec) -> R<ScriptOp> {
+        let (op, node, at) = match op {
+            OpSpec::Get { key, node, at } => (ScriptedRequest::Get(*key), node, at),
+            OpSpec::Put { key, node, at } => (ScriptedRequest::Put(*key), node, at),
+            OpSpec::Cas { key, node, at } => (ScriptedRequest::Cas(*key), node, at),
+            OpSpec::Append { key, node, at } => (ScriptedRequest::Append(*key), node, at),
+            OpSpec::Broadcast { node, at } => (ScriptedRequest::Broadcast, node, at),
+            OpSpec::Txn { keys, node, at } => {
+                let kp = field(p, "keys");
+                let most = sim_core::txn::KEYS_PER_TXN_MAX as usize;
+                if keys.is_empty() || keys.len() > most {
+                    return Err(self.err(
+                        &kp,
+                        format!(
+                            "a transaction names `{}` keys, outside `1..={most}`",
+                            keys.len()
+                        ),
+                        "list the distinct keys it increments, e.g. `Txn(keys: [1, 4])`"
+                            .to_string(),
+                    ));
+                }
+                let mut sorted = keys.clone();
+                sorted.sort_unstable();
+                if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                    let j = keys.iter().rposition(|k| *k == w[0]).unwrap_or(0);
+                    return Err(self.err(
+                        &index(&kp, j),
+                        format!("key `{}` appears twice in this transaction", w[0]),
+                        "a transaction increments distinct keys".to_string(),
+                    ));
+                }
+                (ScriptedRequest::Txn(sorted), node, at)
+            }
+        };
+        let node = match node {
+            Some(n) => Some(self.node(&field(p, "node"), *n)?),
+            None => None,
+        };
+        let at = match at {
+            Some(t) => Some(self.dur(&field(p, "at"), *t)?),
+            None => None,
+        };
+        Ok(ScriptOp { op, node, at })
     }
 
     /// A group's members, each checked, with the path it was written at.
@@ -790,7 +943,7 @@ impl V<'_, '_> {
         network: &NetworkConfig,
         nemesis_crashes: bool,
     ) -> R<Vec<ScheduledFault>> {
-        let mut out = Vec::with_capacity(faults.len());
+        let mut out: Vec<Entry> = Vec::with_capacity(faults.len());
         for (i, f) in faults.iter().enumerate() {
             let p = index("faults", i);
             let at = self.dur(&field(&p, "at"), f.at)?;
@@ -908,12 +1061,40 @@ impl V<'_, '_> {
                     Fault::SetLink { from, to, link }
                 }
             };
-            out.push(ScheduledFault { at, fault });
+            let until = match f.until {
+                None => None,
+                Some(u) => Some(self.until(&p, at, &fault, u)?),
+            };
+            out.push(Entry { at, fault, until });
         }
+        let out = schedule::to_engine(&out);
         if !nemesis_crashes {
             self.crashes_consistent(&out)?;
         }
         Ok(out)
+    }
+
+    /// A partition's `until`: after its `at`, within the duration limit (it may fall in the
+    /// liveness phase or after the end of the run).
+    fn until(&self, p: &str, at: SimDuration, fault: &Fault, until: SimDuration) -> R<SimDuration> {
+        let up = field(p, "until");
+        if !matches!(fault, Fault::Partition(_)) {
+            return Err(self.err(
+                &up,
+                "`until` ends a partition, and this fault is not one",
+                "a crash ends with a `Restart` entry, a pause lasts its `duration`, link changes end with `ResetLinks`"
+                    .to_string(),
+            ));
+        }
+        let until = self.dur(&up, until)?;
+        if until <= at {
+            return Err(self.err(
+                &up,
+                format!("the partition ends at `{until}`, not after it starts at `{at}`"),
+                "`until` is the time the partition is removed: later than `at`".to_string(),
+            ));
+        }
+        Ok(until)
     }
 
     /// `Crash` only a running node and `Restart` only a crashed one, in time order (file order
@@ -962,7 +1143,60 @@ impl V<'_, '_> {
         Ok(())
     }
 
-    fn nemesis(&self, n: &NemesisSpec) -> R<NemesisConfig> {
+    fn nemesis(&self, n: &NemesisSpec, duration: SimDuration) -> R<NemesisConfig> {
+        let cfg = self.nemesis_fields(n)?;
+        self.nemesis_rate(&cfg, duration)?;
+        Ok(cfg)
+    }
+
+    /// The nemesis's plan is bounded: at its mean rate it plans at most `faults_max` faults,
+    /// and its partitions list at most `PLAN_NODE_IDS_MAX` node ids, over the fault phase.
+    fn nemesis_rate(&self, cfg: &NemesisConfig, duration: SimDuration) -> R<()> {
+        let (faults, ids) = faults::nemesis_expected(cfg, duration, self.node_count);
+        let interval = cfg.interval_mean;
+        // The shortest interval at which the mean stays within a bound of `max` per phase.
+        let least = |max: u64, per_fault: u64| {
+            SimDuration(
+                duration
+                    .0
+                    .saturating_mul(per_fault)
+                    .div_ceil(max.max(1))
+                    .max(interval.0 + 1),
+            )
+        };
+        if faults > u64::from(cfg.faults_max) {
+            return Err(self.err(
+                "nemesis.interval_mean",
+                format!(
+                    "at `interval_mean: \"{interval}\"` the nemesis would plan about `{faults}` faults over the `{duration}` fault phase, more than `faults_max` (`{}`)",
+                    cfg.faults_max
+                ),
+                format!(
+                    "raise `nemesis.interval_mean` to at least `\"{}\"`, shorten `duration`, or raise `nemesis.faults_max` (at most `{}`)",
+                    least(u64::from(cfg.faults_max), 1),
+                    NemesisConfig::FAULTS_MAX_LIMIT
+                ),
+            ));
+        }
+        if ids > faults::PLAN_NODE_IDS_MAX {
+            let per_fault = u64::from(self.node_count) / cfg.kinds.len() as u64;
+            return Err(self.err(
+                "nemesis.interval_mean",
+                format!(
+                    "at `interval_mean: \"{interval}\"` the nemesis's partitions, each listing all `{}` nodes, would hold about `{ids}` node ids, more than the plan's `{}`",
+                    self.node_count,
+                    faults::PLAN_NODE_IDS_MAX
+                ),
+                format!(
+                    "raise `nemesis.interval_mean` to at least `\"{}\"`, or leave `Partition` out of `nemesis.kinds`",
+                    least(faults::PLAN_NODE_IDS_MAX, per_fault.max(1))
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn nemesis_fields(&self, n: &NemesisSpec) -> R<NemesisConfig> {
         if n.kinds.is_empty() {
             return Err(self.err(
                 "nemesis.kinds",
@@ -1034,6 +1268,20 @@ impl V<'_, '_> {
                     .to_string(),
             ));
         }
+        let faults_max = n.faults_max.unwrap_or(NemesisConfig::FAULTS_MAX_DEFAULT);
+        if faults_max == 0 || faults_max > NemesisConfig::FAULTS_MAX_LIMIT {
+            return Err(self.err(
+                "nemesis.faults_max",
+                format!(
+                    "`faults_max` is `{faults_max}`, outside `1..={}`",
+                    NemesisConfig::FAULTS_MAX_LIMIT
+                ),
+                format!(
+                    "the most faults the nemesis plans in one run; leave it out for `{}`",
+                    NemesisConfig::FAULTS_MAX_DEFAULT
+                ),
+            ));
+        }
         Ok(NemesisConfig {
             kinds,
             interval_mean,
@@ -1043,6 +1291,7 @@ impl V<'_, '_> {
             loss,
             duplicate,
             silent: n.silent,
+            faults_max,
         })
     }
 

@@ -6,17 +6,31 @@
 use std::fmt::Write as _;
 
 use sim_core::config::{
-    ClientConfig, DiskModel, Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig,
-    Partition, StorageConfig, Survive, TargetPolicy, Topology, Workload,
+    ClientConfig, ClientScript, DiskModel, Fault, FaultKind, Group, Latency, LinkConfig,
+    NemesisConfig, Partition, ScriptOp, ScriptedRequest, StorageConfig, Survive, TargetPolicy,
+    Topology, Workload,
 };
 use sim_core::faults::{Action, Origin, Planned};
 use sim_core::SimDuration;
 
-use crate::{Expect, Scenario, EVENTS_MAX_DEFAULT};
+use crate::{schedule, Expect, Scenario, EVENTS_MAX_DEFAULT};
 
-/// A duration as a scenario string: `"150ms"`.
+/// A duration as a scenario string: `"150ms"`, `"2m"`, `"14.18048ms"` — exact: in whole
+/// units when it has them, else as seconds or milliseconds with a decimal fraction.
 pub fn duration(d: SimDuration) -> String {
-    format!("\"{d}\"")
+    let whole = d.to_string();
+    let ns = d.0;
+    if !whole.ends_with("ns") || ns < 1_000_000 {
+        return format!("\"{whole}\"");
+    }
+    let (unit, name) = if ns >= 1_000_000_000 {
+        (1_000_000_000u64, "s")
+    } else {
+        (1_000_000, "ms")
+    };
+    let digits = unit.ilog10() as usize;
+    let frac = format!("{:0digits$}", ns % unit);
+    format!("\"{}.{}{name}\"", ns / unit, frac.trim_end_matches('0'))
 }
 
 /// A string literal with `"`, `\` and control characters escaped.
@@ -95,21 +109,49 @@ pub fn link_fields(l: &LinkConfig) -> String {
     )
 }
 
-/// A group of endpoints: `[0, 1]`, or `(nodes: [0], clients: [1])` when it names clients.
-pub fn group(g: &Group) -> String {
-    let nodes: Vec<String> = g.nodes.iter().map(|n| n.0.to_string()).collect();
-    if g.clients.is_empty() {
-        return format!("[{}]", nodes.join(", "));
+/// The most ids one list shows in a report before the rest is summarized in a comment:
+/// `[0, 1, 2, 3, 4, 5, 6, 7, /* and 992 more */]`.
+pub const IDS_SHOWN_MAX: usize = 8;
+
+/// A list of ids, `[0, 1]`; with a `limit`, longer lists end in a comment saying how many
+/// more there are (still RON, for a person to read).
+fn ids(all: impl ExactSizeIterator<Item = u32>, limit: Option<usize>) -> String {
+    let n = all.len();
+    let shown = limit.unwrap_or(n).min(n);
+    let mut parts: Vec<String> = all.take(shown).map(|i| i.to_string()).collect();
+    if shown < n {
+        parts.push(format!("/* and {} more */", n - shown));
     }
-    let clients: Vec<String> = g.clients.iter().map(|c| c.0.to_string()).collect();
-    format!(
-        "(nodes: [{}], clients: [{}])",
-        nodes.join(", "),
-        clients.join(", ")
-    )
+    format!("[{}]", parts.join(", "))
 }
 
+/// A group of endpoints: `[0, 1]`, or `(nodes: [0], clients: [1])` when it names clients.
+pub fn group(g: &Group) -> String {
+    group_limited(g, None)
+}
+
+fn group_limited(g: &Group, limit: Option<usize>) -> String {
+    let nodes = ids(g.nodes.iter().map(|n| n.0), limit);
+    if g.clients.is_empty() {
+        return nodes;
+    }
+    let clients = ids(g.clients.iter().map(|c| c.0), limit);
+    format!("(nodes: {nodes}, clients: {clients})")
+}
+
+/// A partition as a scenario writes it: `Split([[0, 1], [2, 3, 4]])`.
 pub fn partition(p: &Partition) -> String {
+    partition_limited(p, None)
+}
+
+/// A partition for a report: as [`partition`], but each list of more than [`IDS_SHOWN_MAX`]
+/// ids shortened (a split of a thousand nodes is not printed id by id).
+pub fn partition_short(p: &Partition) -> String {
+    partition_limited(p, Some(IDS_SHOWN_MAX))
+}
+
+fn partition_limited(p: &Partition, limit: Option<usize>) -> String {
+    let group = |g: &Group| group_limited(g, limit);
     match p {
         Partition::Split(groups) => {
             let g: Vec<String> = groups.iter().map(group).collect();
@@ -132,10 +174,38 @@ pub fn partition(p: &Partition) -> String {
     }
 }
 
+/// Node ids for a report: `n0 n1 n2`, or the first [`IDS_SHOWN_MAX`] and how many more.
+pub fn node_list(nodes: &[sim_core::NodeId]) -> String {
+    let shown: Vec<String> = nodes
+        .iter()
+        .take(IDS_SHOWN_MAX)
+        .map(|n| format!("n{}", n.0))
+        .collect();
+    if nodes.len() > IDS_SHOWN_MAX {
+        format!(
+            "{} and {} more ({} nodes)",
+            shown.join(" "),
+            nodes.len() - IDS_SHOWN_MAX,
+            nodes.len()
+        )
+    } else {
+        shown.join(" ")
+    }
+}
+
 /// A fault as the schedule writes it: `Crash(2)`, `Pause(node: 1, duration: "200ms")`.
 pub fn fault(f: &Fault) -> String {
+    fault_limited(f, None)
+}
+
+/// A fault for a report: as [`fault`], long lists of ids shortened ([`partition_short`]).
+pub fn fault_short(f: &Fault) -> String {
+    fault_limited(f, Some(IDS_SHOWN_MAX))
+}
+
+fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
     match f {
-        Fault::Partition(p) => partition(p),
+        Fault::Partition(p) => partition_limited(p, limit),
         Fault::Heal => "Heal".into(),
         Fault::Crash(n) => format!("Crash({})", n.0),
         Fault::Restart(n) => format!("Restart({})", n.0),
@@ -182,6 +252,7 @@ pub fn fault(f: &Fault) -> String {
         ),
         Fault::Misdirect { node, pick } => format!("Misdirect(node: {}, pick: {pick})", node.0),
         Fault::LoseSync(n) => format!("LoseSync({})", n.0),
+        Fault::EndPartition(i) => format!("end of the partition of `faults[{i}]`"),
     }
 }
 
@@ -215,8 +286,8 @@ pub fn storage(s: &StorageConfig) -> Option<String> {
 /// A planned action of a run, for reports: `Crash(2)`, `end of partition #3`, with its origin.
 pub fn planned(p: &Planned) -> String {
     let what = match &p.action {
-        Action::Apply(f, _) => fault(f),
-        Action::RemoveCut(id) => format!("end of the nemesis partition (cut #{id})"),
+        Action::Apply(f, _) => fault_short(f),
+        Action::RemoveCut(id) => format!("end of the partition (cut #{id})"),
     };
     let origin = match p.origin {
         Origin::Schedule => "schedule",
@@ -265,7 +336,97 @@ pub fn workload(w: &Workload) -> String {
             "Transactions(keys: {keys}, keys_per_txn: {keys_per_txn}, interval: {}, ops_per_client: {ops_per_client})",
             duration(*interval)
         ),
+        Workload::Script { interval, clients } => {
+            let c: Vec<String> = clients.iter().map(client_script).collect();
+            format!(
+                "Script(interval: {}, clients: [{}])",
+                duration(*interval),
+                c.join(", ")
+            )
+        }
     }
+}
+
+/// One scripted operation: `Put(key: 1)`, `Get(key: 1, node: 2)`, `Txn(keys: [0, 3])`.
+pub fn script_op(o: &ScriptOp) -> String {
+    let (name, mut fields) = match &o.op {
+        ScriptedRequest::Broadcast => ("Broadcast", Vec::new()),
+        ScriptedRequest::Get(k) => ("Get", vec![format!("key: {k}")]),
+        ScriptedRequest::Put(k) => ("Put", vec![format!("key: {k}")]),
+        ScriptedRequest::Cas(k) => ("Cas", vec![format!("key: {k}")]),
+        ScriptedRequest::Append(k) => ("Append", vec![format!("key: {k}")]),
+        ScriptedRequest::Txn(keys) => {
+            let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            ("Txn", vec![format!("keys: [{}]", k.join(", "))])
+        }
+    };
+    if let Some(n) = o.node {
+        fields.push(format!("node: {}", n.0));
+    }
+    if let Some(at) = o.at {
+        fields.push(format!("at: {}", duration(at)));
+    }
+    format!("{name}({})", fields.join(", "))
+}
+
+/// `start: "3ms", ` when a client script starts after time zero.
+fn start(c: &ClientScript) -> String {
+    if c.start == SimDuration::ZERO {
+        String::new()
+    } else {
+        format!("start: {}, ", duration(c.start))
+    }
+}
+
+/// One client's script on one line: `(start: "3ms", ops: [Put(key: 1), Get(key: 1)])`.
+pub fn client_script(c: &ClientScript) -> String {
+    let ops: Vec<String> = c.ops.iter().map(script_op).collect();
+    format!("({}ops: [{}])", start(c), ops.join(", "))
+}
+
+/// The clients record of a script, one client per line (a few operations per line), each
+/// with a comment naming it.
+fn script_clients(c: &ClientConfig, interval: SimDuration, scripts: &[ClientScript]) -> String {
+    const OPS_PER_LINE: usize = 4;
+    let mut s = format!(
+        "(\n        count: {}, target: {}, timeout: {}",
+        c.count,
+        target(&c.target),
+        duration(c.timeout)
+    );
+    if let Some(stop) = c.stop {
+        let _ = write!(s, ", stop: {}", duration(stop));
+    }
+    if c.retries > 0 {
+        let _ = write!(s, ", retries: {}", c.retries);
+    }
+    let _ = write!(
+        s,
+        ",\n        workload: Script(interval: {}, clients: [\n",
+        duration(interval)
+    );
+    for (i, script) in scripts.iter().enumerate() {
+        let n = script.ops.len();
+        let _ = writeln!(
+            s,
+            "            // client {i}: {n} operation{}",
+            if n == 1 { "" } else { "s" }
+        );
+        let _ = write!(s, "            ({}ops: [", start(script));
+        for (j, op) in script.ops.iter().enumerate() {
+            if j > 0 {
+                s.push_str(if j % OPS_PER_LINE == 0 {
+                    ",\n                "
+                } else {
+                    ", "
+                });
+            }
+            s.push_str(&script_op(op));
+        }
+        s.push_str("]),\n");
+    }
+    s.push_str("        ]),\n    )");
+    s
 }
 
 /// The clients' fields: `count: 3, target: Random, ...` (`None` without clients).
@@ -322,6 +483,9 @@ pub fn nemesis(n: &NemesisConfig) -> String {
     );
     if n.silent {
         s.push_str(", silent: true");
+    }
+    if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
+        let _ = write!(s, ", faults_max: {}", n.faults_max);
     }
     s
 }
@@ -393,20 +557,33 @@ pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
         );
     }
     field("protocol", s.protocol.to_ron());
-    if let Some(cl) = clients(&c.clients) {
-        field("clients", format!("({cl})"));
+    match &c.clients.workload {
+        Workload::Script {
+            interval,
+            clients: scripts,
+        } if c.clients.count > 0 => {
+            field("clients", script_clients(&c.clients, *interval, scripts));
+        }
+        _ => {
+            if let Some(cl) = clients(&c.clients) {
+                field("clients", format!("({cl})"));
+            }
+        }
     }
     if let Some(st) = storage(&c.storage) {
         field("storage", st);
     }
     if !c.faults.is_empty() {
         let mut f = String::from("[\n");
-        for sf in &c.faults {
+        for e in schedule::from_engine(&c.faults) {
+            let until = e
+                .until
+                .map_or(String::new(), |u| format!(", until: {}", duration(u)));
             let _ = writeln!(
                 f,
-                "        (at: {}, fault: {}),",
-                duration(sf.at),
-                fault(&sf.fault)
+                "        (at: {}, fault: {}{until}),",
+                duration(e.at),
+                fault(&e.fault)
             );
         }
         f.push_str("    ]");

@@ -15,6 +15,7 @@
 //! `Simulation<P>` per protocol, so no event pays for dynamic dispatch.
 
 use std::fmt::Debug;
+use std::ops::RangeInclusive;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,13 @@ pub trait Protocol: Process {
     const SUMMARY: &'static str;
     /// The client services it serves (a workload must speak one of them).
     const SERVICES: &'static [Service];
+    /// The cluster sizes it runs on, in bounded time and memory: a scenario with another
+    /// `nodes` is rejected (pointing at `nodes`, naming this range). The default is every size
+    /// the scenario format allows; a protocol whose nodes keep per-peer state, or whose leader
+    /// sends to every other node on every heartbeat, costs the square of the cluster size and
+    /// declares a ceiling (Raft: `1..=1000`), one that needs a coordinator and a participant
+    /// a floor (two-phase commit: `2..=...`).
+    const NODE_COUNT: RangeInclusive<u32> = 1..=u32::MAX;
     /// The protocol's parameters, as the scenario writes them inside `NAME(...)`. Use
     /// `#[serde(deny_unknown_fields)]`, so that a misspelt parameter is an error.
     type Params: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -69,6 +77,14 @@ pub trait Protocol: Process {
     /// Parameters for running this protocol on another protocol's scenario (`dsim cap`), if
     /// it has sensible defaults.
     fn default_params() -> Option<Self::Params> {
+        None
+    }
+
+    /// The few words a space-time diagram marks on the node's lane for an observation that
+    /// matters to a reader — a leader elected, a term change, a commit index, a decision — or
+    /// `None` for the rest (the default: no markers).
+    fn marker(observation: &Self::Observation) -> Option<String> {
+        let _ = observation;
         None
     }
 }
@@ -216,6 +232,11 @@ pub trait CheckKind: 'static {
     const SUMMARY: &'static str;
     /// The check's parameters inside `Variant(...)`; [`NoParams`] for none.
     type Params: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// Whether a failure seen in a run cut short is a failure of the whole run — a safety
+    /// property (two leaders in a term, a non-linearizable history). The shrinker then tries
+    /// ending a failing run early. A check judged on how a run ends (convergence after the
+    /// heal, liveness) leaves it `false`: a run cut short would fail it for the wrong reason.
+    const PREFIX_CLOSED: bool = false;
 
     /// Checks the parameters against the scenario; paths are relative to the check's entry.
     fn validate(params: &Self::Params, cx: &CheckContext<'_>) -> Result<(), FieldError> {
@@ -286,9 +307,12 @@ pub fn check_names<P: Protocol>() -> Vec<&'static str> {
 ///
 /// expands to a unit struct implementing [`CheckKind`] (with [`NoParams`]) and
 /// [`Check<Chain>`](Check), whose `run` calls `check_acked_on_every_replica(input.result)`.
+///
+/// Written `check_from_fn!(safety: ...)`, the check is a safety property
+/// ([`CheckKind::PREFIX_CLOSED`]).
 #[macro_export]
 macro_rules! check_from_fn {
-    ($(#[$meta:meta])* $vis:vis $ty:ident, $name:literal, $summary:literal, $protocol:ty, $f:path) => {
+    (@impl $closed:literal, $(#[$meta:meta])* $vis:vis $ty:ident, $name:literal, $summary:literal, $protocol:ty, $f:path) => {
         $(#[$meta])*
         $vis struct $ty;
 
@@ -296,6 +320,7 @@ macro_rules! check_from_fn {
             const NAME: &'static str = $name;
             const SUMMARY: &'static str = $summary;
             type Params = $crate::protocol::NoParams;
+            const PREFIX_CLOSED: bool = $closed;
         }
 
         impl $crate::protocol::Check<$protocol> for $ty {
@@ -306,6 +331,12 @@ macro_rules! check_from_fn {
                 $f(input.result)
             }
         }
+    };
+    (safety: $($rest:tt)*) => {
+        $crate::check_from_fn!(@impl true, $($rest)*);
+    };
+    ($($rest:tt)*) => {
+        $crate::check_from_fn!(@impl false, $($rest)*);
     };
 }
 

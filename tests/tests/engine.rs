@@ -180,6 +180,7 @@ fn faulty_config(seed: u64) -> SimConfig {
         loss: 0.3,
         duplicate: 0.2,
         silent: false,
+        faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     cfg
 }
@@ -434,6 +435,7 @@ fn a_negative_nemesis_loss_is_refused() {
         loss: -0.1,
         duplicate: 0.0,
         silent: false,
+        faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     let _ = Simulation::new(cfg, probe);
 }

@@ -448,7 +448,7 @@ fn storage_faults_are_traced_and_hashed() {
     let _ = std::fs::remove_file(&file);
     assert!(
         text.lines().any(|l| l.contains(r#""ev":"fault""#)
-            && l.contains(r#"Storage(n0, Corrupted { key: \"3\", silent: false })"#)),
+            && l.contains(r#""what":"Corrupt(node: 0): damaged 3""#)),
         "{text}"
     );
 }

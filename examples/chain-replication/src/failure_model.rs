@@ -66,7 +66,7 @@ fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
             "a partition makes live servers look crashed",
             "test message loss with `SetLink(drop: ...)` instead",
         ),
-        Fault::Heal | Fault::SetLink { .. } | Fault::ResetLinks => Ok(()),
+        Fault::Heal | Fault::SetLink { .. } | Fault::ResetLinks | Fault::EndPartition(_) => Ok(()),
         Fault::TornWrite { node, .. } => master(*node, "node").map_or(Ok(()), Err),
         Fault::Corrupt { .. } | Fault::Misdirect { .. } | Fault::LoseSync(_) => broken(
             "a damaged disk is a failure a server survives with wrong state",

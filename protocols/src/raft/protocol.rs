@@ -11,12 +11,17 @@ use crate::kit;
 use super::checks::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
 use super::node::Raft;
 use super::params::{Params, Reads};
+use super::types::Observation;
 
 impl Protocol for Raft {
     const NAME: &'static str = "Raft";
     const CLI_NAME: &'static str = "raft";
     const SUMMARY: &'static str = "Raft consensus (leader election, log replication, Figure 8 commit rule) replicating a key-value store";
     const SERVICES: &'static [Service] = &[Service::KeyValue];
+    /// Every node keeps per-peer replication state and a leader sends to every other node on
+    /// each heartbeat: cost grows with the square of the cluster (10,000 nodes need gigabytes
+    /// and minutes). A thousand nodes run 60 s of random faults in about 20 s and 500 MB.
+    const NODE_COUNT: std::ops::RangeInclusive<u32> = 1..=1000;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Raft {
@@ -69,6 +74,19 @@ impl Protocol for Raft {
 
     fn default_params() -> Option<Params> {
         Some(Params::default())
+    }
+
+    fn marker(o: &Observation) -> Option<String> {
+        match o {
+            Observation::BecameLeader { term } => Some(format!("leader t{term}")),
+            Observation::SteppedDown { term } => Some(format!("steps down (t{term})")),
+            Observation::Committed { index, .. } => Some(format!("commit {index}")),
+            Observation::Recovered { term, log_len } => {
+                Some(format!("recovered t{term}, {log_len} entries"))
+            }
+            Observation::Truncated { from } => Some(format!("log cut from {from}")),
+            _ => None,
+        }
     }
 }
 

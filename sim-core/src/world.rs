@@ -262,13 +262,16 @@ impl<P: ProcessTypes> World<P> {
         self.tracer.record(self.now, r);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         if !self.disks.is_empty() {
-            if let Some(at) = self.disk_hold(from) {
-                return self.hold_out(from, at, Out::Msg(to, msg));
-            }
+            return self.send_node_after_disk(from, to, msg);
         }
+        self.route_node(from, to, msg);
+    }
+
+    #[inline(always)]
+    fn route_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         self.route(Endpoint::Node(from), Endpoint::Node(to), msg, |msg| {
             Ev::Msg {
                 src: from,
@@ -276,6 +279,17 @@ impl<P: ProcessTypes> World<P> {
                 msg,
             }
         });
+    }
+
+    /// `send_node` with disk models: the message waits for the sender's disk if it is busy.
+    /// Out of line, so that the free-disk hot path stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn send_node_after_disk(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        match self.disk_hold(from) {
+            Some(at) => self.hold_out(from, at, Out::Msg(to, msg)),
+            None => self.route_node(from, to, msg),
+        }
     }
 
     pub(crate) fn send_reply(
@@ -570,15 +584,7 @@ impl<P: ProcessTypes> World<P> {
             }
             let (_, out) = self.disks[node.index()].outbox.pop_front().expect("front");
             match out {
-                Out::Msg(to, msg) => {
-                    self.route(Endpoint::Node(node), Endpoint::Node(to), msg, |msg| {
-                        Ev::Msg {
-                            src: node,
-                            dst: to,
-                            msg,
-                        }
-                    })
-                }
+                Out::Msg(to, msg) => self.route_node(node, to, msg),
                 Out::Reply(client, request_id, response) => {
                     self.route_reply(node, client, request_id, response)
                 }

@@ -362,9 +362,9 @@ fn forgotten_vote_breaks_log_matching() {
 fn figure_8_commit_by_count_breaks_leader_completeness() {
     // Leader completeness sees the lost committed entry as soon as the next leader takes
     // office, before any node applies a conflicting entry: it catches this bug earlier (seed
-    // 12, against 29 for state-machine-safety) and more often (52 against 37 of 1000 seeds).
+    // 109, against 295 for state-machine-safety) and more often (10 against 7 of 1000 seeds).
     let seed = first_catching_seed("bug-commit-previous-term.ron", "leader-completeness");
-    assert!(seed < 29, "{seed}");
+    assert!(seed < 295, "{seed}");
 }
 
 #[test]

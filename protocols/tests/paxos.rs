@@ -431,3 +431,33 @@ proptest! {
         prop_assert_eq!(lin.verdict, Verdict::Pass, "{}", lin.detail);
     }
 }
+
+/// Seeds of `storage-faults.ron` here (a debug build; `dsim sweep` runs 0..500 in release).
+const SEEDS_STORAGE_FAULTS: u64 = 20;
+
+#[test]
+fn correct_paxos_passes_storage_faults_that_damage_accepted_values() {
+    let scn = load("storage-faults.ron");
+    let (mut accepted, mut decided) = (0, 0);
+    for seed in 0..SEEDS_STORAGE_FAULTS {
+        assert_all_pass(&run_seed(&scn, seed), &format!("storage-faults seed {seed}"));
+        for o in &observe(&scn, seed).observations {
+            if let Observation::Damaged {
+                accepted: a,
+                decided: d,
+            } = o.value
+            {
+                accepted += a;
+                decided += d;
+            }
+        }
+    }
+    // The faults reach what matters: accepted values an acceptor may have helped choose.
+    assert!(accepted > 0 && decided > 0, "{accepted} accepted, {decided} decided");
+}
+
+#[test]
+fn forgetting_damaged_accepted_values_is_caught() {
+    let seed = first_catching_seed("bug-forget-damaged-accepted.ron", "agreement");
+    assert_eq!(seed, 8, "see scenarios/paxos/README.md");
+}

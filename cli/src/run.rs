@@ -267,6 +267,9 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     if let Some(cl) = write::clients(&c.clients) {
         println!("clients: ({cl})");
     }
+    if let Some(st) = write::storage(&c.storage) {
+        println!("storage: {st}");
+    }
     if let Some(n) = &c.nemesis {
         println!("nemesis: ({})", write::nemesis(n));
     }

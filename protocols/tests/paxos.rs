@@ -440,7 +440,10 @@ fn correct_paxos_passes_storage_faults_that_damage_accepted_values() {
     let scn = load("storage-faults.ron");
     let (mut accepted, mut decided) = (0, 0);
     for seed in 0..SEEDS_STORAGE_FAULTS {
-        assert_all_pass(&run_seed(&scn, seed), &format!("storage-faults seed {seed}"));
+        assert_all_pass(
+            &run_seed(&scn, seed),
+            &format!("storage-faults seed {seed}"),
+        );
         for o in &observe(&scn, seed).observations {
             if let Observation::Damaged {
                 accepted: a,
@@ -453,7 +456,10 @@ fn correct_paxos_passes_storage_faults_that_damage_accepted_values() {
         }
     }
     // The faults reach what matters: accepted values an acceptor may have helped choose.
-    assert!(accepted > 0 && decided > 0, "{accepted} accepted, {decided} decided");
+    assert!(
+        accepted > 0 && decided > 0,
+        "{accepted} accepted, {decided} decided"
+    );
 }
 
 #[test]

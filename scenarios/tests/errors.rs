@@ -73,7 +73,7 @@ fn syntax_errors() {
 fn unknown_and_missing_fields() {
     check(
         &with("nodez: 4,"),
-        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `faults`, `nemesis`, `checks`, `expect`",
+        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `storage`, `faults`, `nemesis`, `checks`, `expect`",
     );
     check(
         &with("network: (dorp: 0.1),"),
@@ -111,7 +111,7 @@ fn unknown_variants() {
             "Gossip(mode: PushPull, fanout: 2, period: \"100ms\")",
             "Paxos(replicas: 3)",
         ),
-        "t.ron:6:21: unknown field `replicas` in `protocol`\n  hint: the fields here are `election_timeout_min`, `election_timeout_max`, `heartbeat`, `batch_max`, `bug`",
+        "t.ron:6:21: unknown field `replicas` in `protocol`\n  hint: the fields here are `election_timeout_min`, `election_timeout_max`, `heartbeat`, `batch_max`, `bug`, `retransmit`",
     );
     check(
         &with("").replace("Gossip(", "Gosip("),
@@ -457,7 +457,7 @@ fn raft_parameters_and_checks() {
     );
     check(
         &raft(&format!("{RAFT_OK}, bug: Figure8"), ""),
-        "t.ron:6:121: unknown variant `Figure8` for `protocol.bug`\n  hint: expected one of `CommitPreviousTermByCount`, `VoteWithoutLogCheck`, `ForgetVote`, `NoConsistencyCheck`",
+        "t.ron:6:121: unknown variant `Figure8` for `protocol.bug`\n  hint: expected one of `CommitPreviousTermByCount`, `VoteWithoutLogCheck`, `ForgetVote`, `NoConsistencyCheck`, `TruncateAtCorruption`",
     );
     check(
         &with("checks: [ElectionSafety()],"),

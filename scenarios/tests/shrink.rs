@@ -22,6 +22,17 @@ const FAULTS_MAX: usize = 5;
 const CHAOTIC: &[&str] = &[
     "raft/bug-commit-previous-term.ron",
     "raft/bug-forget-vote.ron",
+    "paxos/bug-promise-without-persist.ron",
+];
+
+/// Most faults a shrunk storage-fault bug may keep: a damaged disk is three entries (a crash,
+/// the damage, a restart), and losing a chosen or committed value needs it lined up with
+/// another node's crash or a partition, so that a majority forms without an intact copy.
+const FAULTS_MAX_STORAGE: usize = 9;
+/// Bugs that only storage faults expose.
+const STORAGE: &[&str] = &[
+    "paxos/bug-forget-damaged-accepted.ron",
+    "raft/bug-truncate-at-corruption.ron",
 ];
 
 fn jobs() -> usize {
@@ -100,8 +111,13 @@ fn every_bug_scenario_shrinks_to_a_few_faults_and_still_fails() {
                 s.after
             );
         } else {
+            let most = if STORAGE.contains(&name.as_str()) {
+                FAULTS_MAX_STORAGE
+            } else {
+                FAULTS_MAX
+            };
             assert!(
-                s.after.faults <= FAULTS_MAX,
+                s.after.faults <= most,
                 "{name} at seed {seed}: {} faults after shrinking ({} before)",
                 s.after.faults,
                 s.before.faults

@@ -523,9 +523,19 @@ mod tests {
         let starts = p
             .iter()
             .filter(|x| {
+                // One action per fault: a storage fault's crash counts, the damage it comes
+                // with (or that is armed before it) does not.
                 !matches!(
                     x.action,
-                    Action::RemoveCut(_) | Action::Apply(Fault::Restart(_) | Fault::ResetLinks, _)
+                    Action::RemoveCut(_)
+                        | Action::Apply(
+                            Fault::Restart(_)
+                                | Fault::ResetLinks
+                                | Fault::Corrupt { .. }
+                                | Fault::Misdirect { .. }
+                                | Fault::LoseSync(_),
+                            _
+                        )
                 )
             })
             .count();

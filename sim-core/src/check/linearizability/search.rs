@@ -36,6 +36,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{CompiledOp, Model, Step};
+use super::reach::{Lists, Reach};
 use super::table::{splitmix64, Insert, MemoTable};
 
 /// Whether an optional operation may be reused by the relaxed search.
@@ -123,6 +124,16 @@ pub(super) struct Search {
     stuck_event_max: u32,
     stuck_stack: Vec<u32>,
     stuck_state: u32,
+    /// The stack never got shorter than this since `stuck_stack` was last recorded: the two
+    /// agree up to here, so recording copies only what changed above it.
+    stuck_low_water: usize,
+    /// The look-ahead for reads that can no longer be satisfied, and whether the key has
+    /// appends (which it must take into account).
+    reach: Reach,
+    appends: bool,
+    /// The furthest completion a configuration was found doomed at by the look-ahead (or
+    /// `NONE`): no configuration's extension got past it.
+    doomed_event_max: u32,
 }
 
 impl Search {
@@ -164,6 +175,7 @@ impl Search {
                 twin_before[i] = last;
             }
         }
+        let appends = ops.iter().any(|o| matches!(o.step, Step::Append(_)));
         let event_count = events.len();
         let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
         let mut call_event = vec![NONE; op_count];
@@ -251,6 +263,10 @@ impl Search {
             stuck_event_max: NONE,
             stuck_stack: Vec::new(),
             stuck_state: initial,
+            stuck_low_water: 0,
+            reach: Reach::default(),
+            appends,
+            doomed_event_max: NONE,
         }
     }
 
@@ -267,10 +283,55 @@ impl Search {
         self.memo.len()
     }
 
-    /// The operation (index into `ops`) whose completion the search could never get past,
-    /// once the search has failed.
-    pub(super) fn blocking_op(&self) -> Option<u32> {
-        (self.stuck_event_max != NONE).then(|| self.event_op[self.stuck_event_max as usize])
+    /// Once the search has failed: the completions (as positions among all completions, in
+    /// time order) between which the first one that no linearization gets past lies. The
+    /// lower one was reached — everything that completed before it was linearized, with
+    /// [`Search::prefix`] as the witness — and no configuration got past the upper one. Without
+    /// the look-ahead's shortcuts the two are the same completion; for a relaxed search only
+    /// the upper one holds for the real history.
+    pub(super) fn blocking_bounds(&self) -> (usize, usize) {
+        assert_eq!(self.status, Status::NotLinearizable);
+        let lower = self.stuck_event_max;
+        let upper = if self.doomed_event_max == NONE {
+            lower
+        } else {
+            lower.max(self.doomed_event_max)
+        };
+        let position = |e: u32| {
+            self.event_is_call[..e as usize]
+                .iter()
+                .filter(|&&call| !call)
+                .count()
+        };
+        (position(lower), position(upper))
+    }
+
+    /// The operations (indices into `ops`) in the order of their completions.
+    pub(super) fn by_completion(&self) -> Vec<u32> {
+        (0..self.event_op.len())
+            .filter(|&e| !self.event_is_call[e])
+            .map(|e| self.event_op[e])
+            .collect()
+    }
+
+    /// The operations that may come before the completion of `op` (index into `ops`): the
+    /// ones that completed up to it (`true`: they must), and the others invoked before it
+    /// (`false`).
+    pub(super) fn before_completion_of(&self, op: u32) -> Vec<(u32, bool)> {
+        let r = self.return_event[op as usize];
+        assert_ne!(r, NONE, "only a completed operation blocks");
+        (0..self.ops.len() as u32)
+            .filter_map(|j| {
+                let ret = self.return_event[j as usize];
+                if ret != NONE && ret <= r {
+                    Some((j, true))
+                } else if self.call_event[j as usize] < r {
+                    Some((j, false))
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     /// The longest linearizable prefix found: operation indices into `ops`, in linearization
@@ -390,6 +451,19 @@ impl Search {
         (None, e)
     }
 
+    /// The first completion the look-ahead finds this configuration can never get past.
+    fn doomed(&mut self) -> Option<u32> {
+        let lists = Lists {
+            next: &self.next,
+            event_op: &self.event_op,
+            event_is_call: &self.event_is_call,
+            head_mandatory: self.head_mandatory,
+            head_optional: self.head_optional,
+        };
+        self.reach
+            .doomed(&mut self.model, &self.ops, &lists, self.state, self.appends)
+    }
+
     /// Linearizes `op` (its invocation is event `e`) next, leading to `next_state`, unless the
     /// resulting configuration was explored before or does not fit in `memo_bytes_max`.
     /// `forced_deadline` is the first completion when the operation is forced (see
@@ -476,7 +550,18 @@ impl Search {
             }
             if self.fresh {
                 self.fresh = false;
-                if let (Some((e, op)), r) = self.forced_candidate() {
+                let (forced, r) = self.forced_candidate();
+                if let Some(d) = self.doomed() {
+                    // No extension gets past `d`: this configuration is stuck at its first
+                    // completion `r` (at most `d`), as a full exploration would find.
+                    if self.doomed_event_max == NONE || d > self.doomed_event_max {
+                        self.doomed_event_max = d;
+                    }
+                    self.deadline = r;
+                    self.cursor = NONE;
+                    continue;
+                }
+                if let Some((e, op)) = forced {
                     let state = self.state;
                     match self.push(e, op, state, r, memo_bytes_max) {
                         Insert::New(_) => {}
@@ -542,8 +627,11 @@ impl Search {
                 || (r == self.stuck_event_max && self.stack.len() < self.stuck_stack.len())
             {
                 self.stuck_event_max = r;
-                self.stuck_stack.clear();
-                self.stuck_stack.extend(self.stack.iter().map(|f| f.op));
+                let keep = self.stuck_low_water.min(self.stuck_stack.len());
+                self.stuck_stack.truncate(keep);
+                self.stuck_stack
+                    .extend(self.stack[keep..].iter().map(|f| f.op));
+                self.stuck_low_water = self.stack.len();
                 self.stuck_state = self.state;
             }
             let Some(&frame) = self.stack.last() else {
@@ -557,6 +645,7 @@ impl Search {
                 return self.status;
             }
             self.stack.pop();
+            self.stuck_low_water = self.stuck_low_water.min(self.stack.len());
             let r = self.return_event[frame.op as usize];
             if r != NONE {
                 self.relink(r);

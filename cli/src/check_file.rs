@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use scenarios::history::read::{prepare, run_check, Prepared, ReadOptions};
+use scenarios::history::read::{prepare, Prepared, ReadOptions};
 use sim_core::check::linearizability::{Budget, LinReport, LinVerdict, Value};
 
+use crate::check_jobs::run_check_jobs;
 use crate::exit;
 
 /// The outcome of one file.
@@ -35,6 +36,17 @@ pub fn check_file(
     budget: &Budget,
     time_limit: Option<Duration>,
 ) -> FileOutcome {
+    check_file_jobs(path, opts, budget, time_limit, 1)
+}
+
+/// [`check_file`], with the keys checked on `jobs` threads (the same outcome).
+pub fn check_file_jobs(
+    path: &Path,
+    opts: &ReadOptions,
+    budget: &Budget,
+    time_limit: Option<Duration>,
+    jobs: usize,
+) -> FileOutcome {
     let result = match std::fs::read_to_string(path) {
         Err(e) => Err(format!(
             "{}: cannot read the file: {}",
@@ -44,7 +56,7 @@ pub fn check_file(
         Ok(text) => match prepare(&text, opts) {
             Err(e) => Err(format!("{}:{e}", path.display())),
             Ok(p) => {
-                let (report, elapsed) = run_check(&p, budget, time_limit);
+                let (report, elapsed) = run_check_jobs(&p, budget, time_limit, jobs);
                 Ok((p, report, elapsed))
             }
         },

@@ -19,6 +19,9 @@ pub fn check_ops_jobs(
     jobs: usize,
     should_stop: &(dyn Fn() -> bool + Sync),
 ) -> LinReport {
+    if jobs <= 1 {
+        return check_ops(ops, sem, budget, Some(&mut || should_stop()));
+    }
     let parallel = Parallel::new(ops, sem, budget, jobs);
     let threads = jobs.min(parallel.keys());
     if threads <= 1 {

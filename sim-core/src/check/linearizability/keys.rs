@@ -56,8 +56,13 @@ pub(super) struct KeyRun {
     exact: Option<Search>,
     /// The relaxed search, while the key has optional operations and it is still useful.
     relaxed: Option<Search>,
+    /// The relaxed search is to be built at its first turn (most keys are decided by the
+    /// exact search's first turn, and never need it).
+    relaxed_pending: bool,
     /// Which search found a violation, once one did.
     violating: Option<bool>,
+    /// Seeds the memos' hashes.
+    salt: u64,
 }
 
 impl KeyRun {
@@ -68,7 +73,9 @@ impl KeyRun {
             started: false,
             exact: None,
             relaxed: None,
+            relaxed_pending: false,
             violating: None,
+            salt: 0,
         }
     }
 
@@ -81,11 +88,9 @@ impl KeyRun {
         let mut model = Model::with_capacity(self.members.len());
         let initial = model.intern(&sem.initial);
         let compiled = model::compile(&mut model, ops, &self.members, sem);
-        self.relaxed = compiled
-            .iter()
-            .any(|c| !c.mandatory())
-            .then(|| Search::new(model.clone(), compiled.clone(), initial, salt, true));
+        self.relaxed_pending = compiled.iter().any(|c| !c.mandatory());
         self.exact = Some(Search::new(model, compiled, initial, salt, false));
+        self.salt = salt;
         self.started = true;
     }
 
@@ -97,7 +102,7 @@ impl KeyRun {
     /// Whether the exact (or relaxed) search still runs.
     pub(super) fn has(&self, relaxed: bool) -> bool {
         if relaxed {
-            self.exact.is_some() && self.relaxed.is_some()
+            self.exact.is_some() && (self.relaxed.is_some() || self.relaxed_pending)
         } else {
             self.exact.is_some()
         }
@@ -119,6 +124,12 @@ impl KeyRun {
     /// taken and the configurations to count now (those of searches this turn finished with).
     pub(super) fn turn(&mut self, relaxed: bool, quota: u64, room: u64) -> (Turn, u64, u64) {
         assert!(self.has(relaxed) && self.violating.is_none());
+        if relaxed && self.relaxed_pending {
+            self.relaxed_pending = false;
+            let exact = self.exact.as_ref().expect("checked above");
+            let (model, ops) = (exact.model.clone(), exact.ops.clone());
+            self.relaxed = Some(Search::new(model, ops, exact.initial(), self.salt, true));
+        }
         let (search, sibling) = if relaxed {
             (self.relaxed.as_mut(), self.exact.as_ref())
         } else {
@@ -183,6 +194,7 @@ impl KeyRun {
         self.started = true;
         self.exact = None;
         self.relaxed = None;
+        self.relaxed_pending = false;
         n
     }
 }

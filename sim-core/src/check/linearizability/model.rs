@@ -97,9 +97,10 @@ enum Entry {
 }
 
 impl Model {
-    /// A model with room for about `values` distinct values without growing.
+    /// A model with room for about `values` distinct values without growing (tables start
+    /// small: histories often have far fewer distinct values than operations).
     pub(super) fn with_capacity(values: usize) -> Model {
-        let values = values + 2;
+        let values = values.min(14) + 2;
         let mut model = Model {
             entries: Vec::with_capacity(values),
             hashes: Vec::with_capacity(values),

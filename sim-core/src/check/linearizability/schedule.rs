@@ -15,6 +15,11 @@ use super::{Budget, LinOp, LinReport, LinVerdict, Semantics, UnknownReason};
 
 /// The keys of `ops` in key order, each with its operations.
 pub(super) fn key_runs(ops: &[LinOp]) -> Vec<KeyRun> {
+    if let Some(first) = ops.first() {
+        if ops.iter().all(|op| op.key == first.key) {
+            return vec![KeyRun::new(first.key.clone(), (0..ops.len()).collect())];
+        }
+    }
     let mut by_key: BTreeMap<&super::Value, Vec<usize>> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         by_key.entry(&op.key).or_default().push(i);

@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 
 use super::model::{CompiledOp, Model, Step};
 use super::reach::{Lists, Reach};
-use super::table::{splitmix64, Insert, MemoTable};
+use super::table::{splitmix64, Insert, Layout, MemoTable};
 
 /// Whether an optional operation may be reused by the relaxed search.
 fn reusable(op: &CompiledOp) -> bool {
@@ -79,14 +79,24 @@ pub(super) struct Search {
     /// Optional operations can be linearized again and again (see [`Search::new`]).
     reuse_optional: bool,
     initial: u32,
-    /// Each operation's bit: its index among the mandatory or among the optional operations.
+    /// Each mandatory operation's bit: its index among the mandatory operations. For an
+    /// optional operation, its class (optional operations with the same step).
     bit: Vec<u32>,
+    /// For an optional operation, its position in its class (in invocation order).
+    rank: Vec<u32>,
+    /// How the optional operations used are stored ([`Layout`]).
+    layout: Layout,
     /// Zobrist key of each operation.
     zobrist: Vec<u64>,
     /// For an optional operation, the previous optional operation with the same step (or
     /// `NONE`). Two such operations are interchangeable once both are invoked, so the later
     /// one is only tried once the earlier one is linearized.
     twin_before: Vec<u32>,
+    /// For an optional operation, the next one with the same step (or `NONE`). Only the first
+    /// unused operation of each such class is in the optional list: the next is linked in when
+    /// it is used, so scanning the candidates costs the number of classes, not the number of
+    /// timed-out operations so far.
+    twin_after: Vec<u32>,
     /// Events, indexed by their position in time order; the heads of the mandatory and the
     /// optional lists are sentinels at `events` and `events + 1`.
     event_op: Vec<u32>,
@@ -159,20 +169,33 @@ impl Search {
             .all(|w| (w[0].call, w[0].index) <= (w[1].call, w[1].index)));
         let op_count = ops.len();
         // Events: (time, 0 for invocation / 1 for completion, op).
-        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(op_count * 2);
+        // Invocations come sorted with the operations; completions are sorted apart (they are
+        // nearly in order already, which the stable sort exploits) and merged in.
+        let mut returns: Vec<(u64, u32)> = ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| op.ret.map(|ret| (ret, i as u32)))
+            .collect();
+        assert!(returns.iter().all(|&(ret, i)| ret >= ops[i as usize].call));
+        returns.sort();
+        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(op_count + returns.len());
+        let mut pending = returns.iter().peekable();
         for (i, op) in ops.iter().enumerate() {
-            events.push((op.call, 0, i as u32));
-            if let Some(ret) = op.ret {
-                assert!(ret >= op.call);
-                events.push((ret, 1, i as u32));
+            while let Some(&&(ret, j)) = pending.peek().filter(|r| r.0 < op.call) {
+                events.push((ret, 1, j));
+                pending.next();
             }
+            events.push((op.call, 0, i as u32));
         }
-        events.sort_unstable();
+        events.extend(pending.map(|&(ret, j)| (ret, 1, j)));
+        debug_assert!(events.windows(2).all(|w| w[0] < w[1]));
         let mut twin_before = vec![NONE; op_count];
+        let mut twin_after = vec![NONE; op_count];
         let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
         for (i, op) in ops.iter().enumerate().filter(|(_, o)| !o.mandatory()) {
             if let Some(last) = last_twin.insert(op.step, i as u32) {
                 twin_before[i] = last;
+                twin_after[last as usize] = i as u32;
             }
         }
         let appends = ops.iter().any(|o| matches!(o.step, Step::Append(_)));
@@ -194,8 +217,10 @@ impl Search {
             } else {
                 return_event[op as usize] = e;
             }
-            if reuse_optional && reusable(&ops[op as usize]) && twin_before[op as usize] != NONE {
-                continue; // With reuse, the first of interchangeable operations stands for all.
+            if twin_before[op as usize] != NONE {
+                // Linked in when the one before it is used; with reuse, the first of
+                // interchangeable operations stands for all.
+                continue;
             }
             let last = if ops[op as usize].mandatory() {
                 &mut last_mandatory
@@ -207,35 +232,41 @@ impl Search {
             *last = e;
         }
         let mut bit = vec![0u32; op_count];
-        let (mut mandatory_count, mut optional_count) = (0u32, 0u32);
+        let mut rank = vec![0u32; op_count];
+        let mut mandatory_count = 0u32;
+        let mut class_members: Vec<u32> = Vec::new();
         let mut zobrist = vec![0u64; op_count];
         for (i, op) in ops.iter().enumerate() {
             zobrist[i] = splitmix64(salt ^ splitmix64(i as u64));
             if op.mandatory() {
                 bit[i] = mandatory_count;
                 mandatory_count += 1;
+            } else if twin_before[i] == NONE {
+                bit[i] = class_members.len() as u32;
+                class_members.push(1);
             } else {
-                bit[i] = optional_count;
-                optional_count += 1;
+                let first = bit[twin_before[i] as usize];
+                bit[i] = first;
+                rank[i] = class_members[first as usize];
+                class_members[first as usize] += 1;
             }
         }
         // With reuse, only optional appends are ever marked as used.
         let consumable = ops
             .iter()
             .any(|o| !o.mandatory() && (!reuse_optional || !reusable(o)));
-        let o_width = if consumable {
-            (optional_count as usize).div_ceil(64)
-        } else {
-            0
-        };
+        let layout = Layout::new(if consumable { &class_members } else { &[] });
+        let o_width = layout.words();
         Search {
             model,
             ops,
             reuse_optional,
             initial,
             bit,
+            rank,
             zobrist,
             twin_before,
+            twin_after,
             event_op,
             event_is_call,
             cursor: next[head_mandatory as usize],
@@ -257,7 +288,8 @@ impl Search {
             stack: Vec::with_capacity(op_count),
             deadline: NONE,
             fresh: true,
-            memo: MemoTable::new(o_width),
+            memo: MemoTable::new(Some(layout.clone())),
+            layout,
             steps: 0,
             status: Status::Running,
             stuck_event_max: NONE,
@@ -369,6 +401,22 @@ impl Search {
         }
     }
 
+    /// Links the optional invocation `s` into the optional list, in time order, after the
+    /// place of `e` (just unlinked, and before `s` in time). Undone by [`Search::unlink`].
+    fn link_optional(&mut self, e: u32, s: u32) {
+        let mut p = self.prev[e as usize];
+        while self.next[p as usize] != NONE && self.next[p as usize] < s {
+            p = self.next[p as usize];
+        }
+        let n = self.next[p as usize];
+        self.prev[s as usize] = p;
+        self.next[s as usize] = n;
+        self.next[p as usize] = s;
+        if n != NONE {
+            self.prev[n as usize] = s;
+        }
+    }
+
     fn relink(&mut self, e: u32) {
         let (p, n) = (self.prev[e as usize], self.next[e as usize]);
         self.next[p as usize] = e;
@@ -386,25 +434,30 @@ impl Search {
 
     fn linearized(&self, op: u32) -> bool {
         let b = self.bit[op as usize];
-        let bits = if self.ops[op as usize].mandatory() {
-            &self.m_bits
+        if self.ops[op as usize].mandatory() {
+            self.m_bits[(b / 64) as usize] & (1u64 << (b % 64)) != 0
         } else if self.reused(op) {
-            return false;
+            false
         } else {
-            &self.o_bits
-        };
-        bits[(b / 64) as usize] & (1u64 << (b % 64)) != 0
+            self.layout.get(&self.o_bits, b) > u64::from(self.rank[op as usize])
+        }
     }
 
     /// Adds `op` to the linearized sets, or removes it.
     fn flip(&mut self, op: u32) {
         let b = self.bit[op as usize];
-        let (w, mask) = ((b / 64) as usize, 1u64 << (b % 64));
         if !self.ops[op as usize].mandatory() {
-            self.o_bits[w] ^= mask;
+            // The members of a class are used in order: this one is the next to use, or the
+            // last used.
+            let rank = u64::from(self.rank[op as usize]);
+            let used = self.layout.get(&self.o_bits, b);
+            debug_assert!(used == rank || used == rank + 1);
+            let count = if used > rank { rank } else { rank + 1 };
+            self.layout.set(&mut self.o_bits, b, count);
             self.o_hash ^= self.zobrist[op as usize];
             return;
         }
+        let (w, mask) = ((b / 64) as usize, 1u64 << (b % 64));
         self.m_bits[w] ^= mask;
         self.m_hash ^= self.zobrist[op as usize];
         if self.m_bits[w] & mask != 0 {
@@ -522,6 +575,10 @@ impl Search {
         self.state = next_state;
         if consumed {
             self.unlink(e);
+            let after = self.twin_after[op as usize];
+            if after != NONE {
+                self.link_optional(e, self.call_event[after as usize]);
+            }
         }
         let r = self.return_event[op as usize];
         if r != NONE {
@@ -653,6 +710,10 @@ impl Search {
             }
             let c = self.call_event[frame.op as usize];
             if !self.reused(frame.op) {
+                let after = self.twin_after[frame.op as usize];
+                if after != NONE {
+                    self.unlink(self.call_event[after as usize]);
+                }
                 self.relink(c);
                 self.flip(frame.op);
             }

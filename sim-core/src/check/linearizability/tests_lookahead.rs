@@ -121,6 +121,21 @@ fn the_blocking_operation_is_the_first_that_cannot_be_passed_even_when_seen_from
     assert_eq!(v.prefix, vec![0, 1, 2, 3]);
     assert_eq!(v.prefix_state, Some(int(2)));
     assert_eq!(verdict(&h, &Semantics::dsim()), NOT);
+    // With appends the look-ahead goes four reads deep: once "x" is written it sees that
+    // nothing can make "q", two reads before the search gets there.
+    let h = [
+        put(0, 0, 1, "x"),
+        read(1, 2, 3, s("x")),
+        append(2, 4, 5, "y"),
+        read(3, 6, 7, s("xy")),
+        read(4, 8, 9, s("q")),
+    ];
+    let report = check_ops(&h, &kv(), &Budget::default(), None);
+    let v = report.violation.expect("a violation");
+    assert_eq!(v.blocking, 4);
+    assert_eq!(v.prefix, vec![0, 1, 2, 3]);
+    assert_eq!(v.prefix_state, Some(s("xy")));
+    assert_eq!(verdict(&h, &kv()), NOT);
     // The same with an indeterminate write, which also runs the relaxed search.
     let mut h = h.to_vec();
     h.insert(0, with(write(9, 0, 1, 5), Completion::Unknown));

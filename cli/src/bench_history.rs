@@ -95,6 +95,7 @@ fn draw(spec: &HistorySpec, rng: &mut SimRng, client: u32, at: u64, id: u64) -> 
         client: ClientId(client),
         request_id: id,
         node: NodeId(0),
+        via: Vec::new(),
         request,
         invoke: SimTime(at),
         completion: Some((

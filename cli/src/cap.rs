@@ -4,13 +4,14 @@
 //! asserted. By default it compares every registered protocol that can run the scenario.
 //!
 //! Exit codes of `dsim cap`: 0 the runs completed (whatever they found: this is a report),
-//! 2 bad input (file, unknown protocol, a protocol that does not serve the workload), 4 a run
-//! panicked.
+//! 2 bad input (file, unknown protocol, a protocol that does not serve the workload, a scenario
+//! without partitions: nothing to compare), 4 a run panicked.
 
 use std::path::PathBuf;
 
 use scenarios::harness::cap::{eligible, protocol_for, run_one};
-use sim_core::check::cap::{CapReport, SideStats};
+use scenarios::write;
+use sim_core::check::cap::{CapReport, CapWindow, SideStats};
 use sim_core::check::Verdict;
 
 use crate::{exit, Env};
@@ -51,7 +52,8 @@ fn side_json(s: &SideStats) -> serde_json::Value {
     })
 }
 
-/// The `cap` object of `dsim run --json` (also each window of `dsim cap --json`).
+/// The `cap` object of `dsim run --json` (also each window of `dsim cap --json`). The
+/// partition is written as a scenario would write it.
 pub fn report_json(r: &CapReport) -> serde_json::Value {
     let windows: Vec<serde_json::Value> = r
         .windows
@@ -60,10 +62,11 @@ pub fn report_json(r: &CapReport) -> serde_json::Value {
             serde_json::json!({
                 "start_ns": w.start.0,
                 "end_ns": w.end.0,
-                "partition": format!("{:?}", w.partition),
+                "partition": write::partition(&w.partition),
                 "majority_nodes": w.majority_nodes.iter().map(|n| n.0).collect::<Vec<_>>(),
                 "majority": side_json(&w.majority),
                 "minority": side_json(&w.minority),
+                "crossed": side_json(&w.crossed),
                 "unsided_clients": w.unsided_clients,
             })
         })
@@ -72,53 +75,100 @@ pub fn report_json(r: &CapReport) -> serde_json::Value {
         "windows": windows,
         "majority": side_json(&r.majority),
         "minority": side_json(&r.minority),
+        "crossed": side_json(&r.crossed),
     })
 }
 
-/// The text report `dsim run` prints after the checks. Windows in which no client on one side
-/// only issued an operation (clients that reach both sides, a partition without sides) are
-/// counted on one line rather than listed.
+/// The most windows the text report lists one by one (a nemesis run may have dozens).
+const WINDOWS_SHOWN_MAX: usize = 6;
+
+/// One side's line of the text report.
+fn side_line(name: &str, s: &SideStats) -> String {
+    let count = format!("{} op{}", s.ops, plural(s.ops as usize));
+    format!(
+        "    {name:<8} {count:>10}, {:>6} succeeded, latency p50 {} ms, p99 {} ms\n",
+        pct(s.availability()),
+        ms(s.latency_ms(0.5)),
+        ms(s.latency_ms(0.99))
+    )
+}
+
+/// The sides of one summary (a window or the totals): majority, minority, and the crossed
+/// operations when there are any.
+fn sides_text(majority: &SideStats, minority: &SideStats, crossed: &SideStats) -> String {
+    let mut out = side_line("majority", majority);
+    out.push_str(&side_line("minority", minority));
+    if crossed.ops > 0 {
+        out.push_str(&side_line("crossed", crossed));
+    }
+    out
+}
+
+/// The text report `dsim run` prints after the checks: the totals over every window when
+/// there are several, then the windows with operations (at most [`WINDOWS_SHOWN_MAX`]), each
+/// with its partition as the scenario writes it, then the consistency verdict. Windows without
+/// operations are counted, not listed.
 pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> String {
     let mut out = String::from(
-        "CAP report (per partition window; succeeded = answered ok or fail, not timed out):\n",
+        "CAP report (operations invoked during partitions, on the side of the node they were sent to, or of the client's group; succeeded = answered ok or fail, not timed out):\n",
     );
-    let mut quiet = 0;
-    for w in &r.windows {
-        if w.majority_nodes.is_empty() || w.majority.ops + w.minority.ops == 0 {
-            quiet += 1;
-            continue;
-        }
-        let line = |name: &str, s: &SideStats| {
-            format!(
-                "    {name:<8} {:>5} ops, {:>6} succeeded, latency p50 {} ms, p99 {} ms\n",
-                s.ops,
-                pct(s.availability()),
-                ms(s.latency_ms(0.5)),
-                ms(s.latency_ms(0.99))
-            )
-        };
-        let nodes: Vec<String> = w.majority_nodes.iter().map(|n| n.to_string()).collect();
+    let sided: Vec<&CapWindow> = r
+        .windows
+        .iter()
+        .filter(|w| !w.majority_nodes.is_empty() && w.ops() > 0)
+        .collect();
+    let no_majority = r
+        .windows
+        .iter()
+        .filter(|w| w.majority_nodes.is_empty())
+        .count();
+    let empty = r.windows.len() - sided.len();
+    if sided.len() > 1 {
         out.push_str(&format!(
-            "  {} .. {} (majority side: {}{}):\n",
-            w.start,
-            w.end,
-            nodes.join(" "),
+            "  all {} windows{}:\n",
+            r.windows.len(),
+            if empty > 0 {
+                format!(" ({empty} without operations or sides)")
+            } else {
+                String::new()
+            }
+        ));
+        out.push_str(&sides_text(&r.majority, &r.minority, &r.crossed));
+    } else if sided.is_empty() {
+        let why = if no_majority == r.windows.len() {
+            "no side holds a majority of the nodes (an even split, or a one-way or bridge cut): nothing to compare"
+        } else {
+            "no operation was invoked during a partition with a majority side"
+        };
+        out.push_str(&format!(
+            "  {} window{}: {why}\n",
+            r.windows.len(),
+            plural(r.windows.len()),
+        ));
+    }
+    for w in sided.iter().take(WINDOWS_SHOWN_MAX) {
+        out.push_str(&format!(
+            "  {} .. {}  {} (majority side: {}){}:\n",
+            secs(w.start),
+            secs(w.end),
+            write::partition_short(&w.partition),
+            write::node_list(&w.majority_nodes),
             if w.unsided_clients > 0 {
                 format!(
-                    "; {} clients reach both sides, not counted",
-                    w.unsided_clients
+                    "; {} client{} sent to both sides",
+                    w.unsided_clients,
+                    plural(w.unsided_clients as usize)
                 )
             } else {
                 String::new()
             }
         ));
-        out.push_str(&line("majority", &w.majority));
-        out.push_str(&line("minority", &w.minority));
+        out.push_str(&sides_text(&w.majority, &w.minority, &w.crossed));
     }
-    if quiet > 0 {
+    if sided.len() > WINDOWS_SHOWN_MAX {
         out.push_str(&format!(
-            "  {quiet} of {} windows had no operation from a client on one side only (clients that reach every node are not counted: place them in partition groups or use `target: Bound`)\n",
-            r.windows.len()
+            "  … and {} more windows with operations (`--json` lists every window)\n",
+            sided.len() - WINDOWS_SHOWN_MAX
         ));
     }
     match consistency {
@@ -136,11 +186,44 @@ pub fn report_text(r: &CapReport, consistency: Option<(Verdict, &str)>) -> Strin
     out
 }
 
+/// A time for a report, to the millisecond: `1.250s`.
+fn secs(t: sim_core::SimTime) -> String {
+    format!("{:.3}s", t.0 as f64 / 1e9)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Whether a run of `scn` can partition the network: a scheduled partition, or a nemesis that
+/// draws them.
+fn partitions(scn: &scenarios::Scenario) -> bool {
+    let c = &scn.config;
+    c.faults
+        .iter()
+        .any(|f| matches!(f.fault, sim_core::config::Fault::Partition(_)))
+        || c.nemesis
+            .as_ref()
+            .is_some_and(|n| n.kinds.contains(&sim_core::config::FaultKind::Partition))
+}
+
 pub fn main(env: &Env, args: CapArgs) -> i32 {
     let scn = match env.load(&args.file) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if !partitions(&scn) {
+        eprintln!(
+            "error: {}: the scenario has no partition: there is nothing to compare",
+            args.file.display()
+        );
+        eprintln!("  hint: `dsim cap` compares what each protocol did on each side of a partition; add a `Partition(...)` fault or list `Partition` in the nemesis's `kinds` (scenarios/cap/partition-compare.ron is an example)");
+        return exit::BAD_INPUT;
+    }
     let mut specs = Vec::new();
     if args.protocols.is_empty() {
         specs = eligible(&env.registry, &scn);
@@ -255,6 +338,7 @@ mod tests {
                 succeeded: 0,
                 latencies_ns: Vec::new(),
             },
+            crossed: SideStats::default(),
             unsided_clients: 0,
         }
     }
@@ -268,14 +352,34 @@ mod tests {
         let text = report_text(&r, Some((Verdict::Fail, "not linearizable: key `0`\nmore")));
         assert!(text.contains("majority side: n0 n1"), "{text}");
         assert!(
-            text.contains("4 ops, 100.0% succeeded, latency p50 5.0 ms"),
+            text.contains("    majority      4 ops, 100.0% succeeded, latency p50 5.0 ms"),
             "{text}"
         );
         assert!(
-            text.contains("2 ops,   0.0% succeeded, latency p50 - ms"),
+            text.contains("    minority      2 ops,   0.0% succeeded, latency p50 - ms"),
             "{text}"
         );
-        assert!(text.contains("2 of 3 windows had no operation"), "{text}");
+        // No advice, no line about the empty windows when one window has operations.
+        assert!(!text.contains("place them"), "{text}");
+        assert!(!text.contains("windows"), "{text}");
+        assert!(text.contains("Isolate(2) (majority side: n0 n1)"), "{text}");
+        // Several windows with operations: the totals first, then each window.
+        let many = CapReport {
+            windows: (0..9).map(|_| window(1, 1)).collect(),
+            majority: window(9, 0).majority,
+            minority: window(0, 9).minority,
+            crossed: SideStats::default(),
+        };
+        let listed = report_text(&many, None);
+        assert!(
+            listed.contains("  all 9 windows:\n    majority      9 ops, 100.0% succeeded"),
+            "{listed}"
+        );
+        assert!(listed.contains("  1.000s .. 2.000s  Isolate(2) (majority side: n0 n1):\n    majority       1 op, 100.0% succeeded"), "{listed}");
+        assert!(
+            listed.contains("… and 3 more windows with operations"),
+            "{listed}"
+        );
         assert!(
             text.contains("consistency: NOT linearizable — not linearizable: key `0`\n"),
             "{text}"

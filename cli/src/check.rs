@@ -66,8 +66,9 @@ pub struct CheckArgs {
     /// Give up on a file (verdict `unknown`) after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub time_limit: f64,
-    /// Give up on a key (verdict `unknown`) when the search's memo would exceed this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    /// Give up on a key (verdict `unknown`) when the search's memo would exceed this many MiB
+    /// (keep it below the process's `--memory-max`, 2048 by default).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub memory_limit: u64,
     /// Give up (verdict `unknown`) after this many search steps.
     #[arg(long, value_name = "N")]
@@ -159,7 +160,14 @@ pub fn text_report(o: &FileOutcome) -> String {
                 p.convention.name(),
                 r.steps,
             );
+            if let Some(note) = note(p) {
+                s.push_str(&format!("  note: {note}\n"));
+            }
             if let Some(v) = &r.violation {
+                s.push_str(&format!(
+                    "  why: {}\n",
+                    crate::explain::why(&p.history.ops, v)
+                ));
                 for line in explain_text(&p.history.ops, v).lines() {
                     s.push_str("  ");
                     s.push_str(line);
@@ -176,6 +184,17 @@ pub fn text_report(o: &FileOutcome) -> String {
             s
         }
     }
+}
+
+/// What a person should know about a history beyond its verdict: that it held no client
+/// operation at all (only the nemesis's entries, say), which is linearizable trivially.
+fn note(p: &Prepared) -> Option<String> {
+    p.history.ops.is_empty().then(|| {
+        format!(
+            "the history holds no client operation, only {} of other processes (the nemesis): an empty history is trivially linearizable",
+            plural(p.history.other_events, "event", "events")
+        )
+    })
 }
 
 /// A checker value as JSON (`nil` is `null`; integers beyond 64 bits become strings).
@@ -228,6 +247,9 @@ pub fn json_line(o: &FileOutcome) -> serde_json::Value {
                 "configurations": r.configurations,
             });
             let obj = j.as_object_mut().expect("an object");
+            if let Some(note) = note(p) {
+                obj.insert("note".into(), note.into());
+            }
             if let Some(v) = &r.violation {
                 let (ops, lines) = (&p.history.ops, &p.history.lines);
                 obj.insert("key".into(), value_json(&v.key));

@@ -10,6 +10,19 @@ use sim_core::check::linearizability::{Budget, LinReport, LinVerdict, Value};
 use crate::check_jobs::run_check_jobs;
 use crate::exit;
 
+/// The largest history file `dsim check` reads: 256 MiB (a million Jepsen operations take
+/// about 100 MB).
+pub const HISTORY_BYTES_MAX: u64 = 256 << 20;
+
+/// A read error as `file:line: message` (the line only, as history errors give it).
+fn e_line(e: &scenarios::ScenarioError) -> String {
+    if e.line > 0 {
+        format!("{}:{}: {}", e.file, e.line, e.message)
+    } else {
+        format!("{}: {}", e.file, e.message)
+    }
+}
+
 /// The outcome of one file.
 pub struct FileOutcome {
     pub path: PathBuf,
@@ -47,12 +60,14 @@ pub fn check_file_jobs(
     time_limit: Option<Duration>,
     jobs: usize,
 ) -> FileOutcome {
-    let result = match std::fs::read_to_string(path) {
-        Err(e) => Err(format!(
-            "{}: cannot read the file: {}",
-            path.display(),
-            e.to_string().to_lowercase()
-        )),
+    let result = match scenarios::read_text(path, HISTORY_BYTES_MAX) {
+        Err(e) => {
+            let e = e.into_error(&path.display().to_string());
+            Err(match &e.hint {
+                Some(h) => format!("{}\n  hint: {h}", e_line(&e)),
+                None => e_line(&e),
+            })
+        }
         Ok(text) => match prepare(&text, opts) {
             Err(e) => Err(format!("{}:{e}", path.display())),
             Ok(p) => {

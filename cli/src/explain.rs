@@ -10,7 +10,9 @@
 
 use std::io::Write;
 
-use sim_core::check::linearizability::{explain_text, timeline_rows, TimelineRow};
+use sim_core::check::linearizability::{
+    explain_text, timeline_rows, Completion, Input, LinOp, TimelineRow, Violation,
+};
 
 use crate::check_file::{key_label, FileOutcome};
 
@@ -62,16 +64,17 @@ pub fn write_html(outcomes: &[FileOutcome], w: &mut dyn Write) -> std::io::Resul
                 };
                 writeln!(
                     w,
-                    "<section><h2>{name}</h2><p class=\"{class}\"><b>{}</b> — {} operations, {} keys, {:.2} ms ({} format, {} convention)</p>",
+                    "<section><h2>{name}</h2><p class=\"{class}\"><b>{}</b> — {}, {}, {:.2} ms ({} format, {} convention)</p>",
                     r.verdict.name(),
-                    r.operations,
-                    r.keys,
+                    count(r.operations, "operation"),
+                    count(r.keys, "key"),
                     elapsed.as_secs_f64() * 1e3,
                     p.history.format.name(),
                     p.convention.name()
                 )?;
                 if let Some(v) = &r.violation {
                     let rows = timeline_rows(&p.history.ops, v);
+                    writeln!(w, "<p><b>Why:</b> {}</p>", esc(&why(&p.history.ops, v)))?;
                     write_svg(&rows, w)?;
                     writeln!(w, "<pre>{}</pre>", esc(&explain_text(&p.history.ops, v)))?;
                 }
@@ -88,6 +91,55 @@ pub fn write_html(outcomes: &[FileOutcome], w: &mut dyn Write) -> std::io::Resul
         }
     }
     writeln!(w, "</body></html>")
+}
+
+/// `n` and `word`, in the plural unless `n` is 1.
+fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// One sentence saying why the highlighted operation cannot be placed: what it saw or did,
+/// and that no order of the operations before it, consistent with real time, allows it.
+pub fn why(ops: &[LinOp], v: &Violation) -> String {
+    let op = &ops[v.blocking];
+    let what = match (&op.input, &op.output, op.completion) {
+        (Input::Read, Some(x), Completion::Ok) => format!("it read `{x}`"),
+        (Input::Cas { expected, .. }, _, Completion::Ok) => {
+            format!("its compare-and-set found `{expected}`")
+        }
+        (Input::Cas { expected, .. }, _, Completion::Fail) => {
+            format!("its compare-and-set failed, so it found a value other than `{expected}`")
+        }
+        _ => format!("it completed as `{}`", op.describe()),
+    };
+    format!(
+        "#{} ({}) cannot be placed: {what}, but no order of the operations that completed before it, consistent with when each was invoked and completed, leaves {} in a state where that is possible.",
+        v.blocking,
+        op.describe(),
+        key_label(&v.key)
+    )
+}
+
+/// Round tick values (1, 2 or 5 times a power of ten apart) covering `[lo, hi]`, about ten.
+fn round_ticks(lo: u64, hi: u64) -> Vec<u64> {
+    let span = hi.saturating_sub(lo).max(1);
+    let mut step = 1u64;
+    'find: loop {
+        for m in [1u64, 2, 5] {
+            let s = step.saturating_mul(m);
+            if span / s <= 10 {
+                step = s;
+                break 'find;
+            }
+        }
+        step = step.saturating_mul(10);
+    }
+    let first = lo.div_ceil(step) * step;
+    (0..)
+        .map(|k| first.saturating_add(k * step))
+        .take_while(|&t| t <= hi)
+        .take(12)
+        .collect()
 }
 
 /// The SVG timeline of a window.
@@ -119,23 +171,27 @@ pub fn write_svg(rows: &[TimelineRow], w: &mut dyn Write) -> std::io::Result<()>
     if skipped > 0 {
         writeln!(
             w,
-            "<text x=\"8\" y=\"16\">… {skipped} earlier operations not shown</text>"
+            "<text x=\"8\" y=\"16\">… {} not shown</text>",
+            count(skipped, "earlier operation")
         )?;
     }
     writeln!(
         w,
         "<text x=\"{LABEL_WIDTH}\" y=\"30\" fill=\"#666\">time →</text>"
     )?;
-    // Vertical grid lines at each instant, labelled with the time every few columns.
-    let label_every = (times.len() / 12).max(1);
-    for (k, &t) in times.iter().enumerate() {
+    // Vertical grid lines at each instant; labels at round times (1, 2 or 5 times a power of
+    // ten apart), each placed where its time falls on the ordinal axis.
+    let bottom = top + rows.len() * ROW_HEIGHT;
+    for &t in &times {
         let xt = x(t);
-        let bottom = top + rows.len() * ROW_HEIGHT;
         writeln!(
             w,
             "<line x1=\"{xt}\" y1=\"{top}\" x2=\"{xt}\" y2=\"{bottom}\" stroke=\"#eeeeee\"/>"
         )?;
-        if k % label_every == 0 {
+    }
+    if let (Some(&lo), Some(&hi)) = (times.first(), times.last()) {
+        for t in round_ticks(lo, hi) {
+            let xt = x(t);
             writeln!(w, "<text x=\"{xt}\" y=\"{}\" fill=\"#888\" font-size=\"10\" text-anchor=\"middle\">{t}</text>", bottom + 14)?;
         }
     }
@@ -202,4 +258,24 @@ pub fn write_svg(rows: &[TimelineRow], w: &mut dyn Write) -> std::io::Result<()>
         "<text x=\"8\" y=\"{ly}\" fill=\"#555\">green: in the longest linearizable prefix (numbered in linearization order) · red ✗: cannot be linearized · hatched: may or may not have taken effect · blue: other</text>"
     )?;
     writeln!(w, "</svg>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_span() {
+        assert_eq!(round_ticks(53, 85), vec![55, 60, 65, 70, 75, 80, 85]);
+        assert_eq!(round_ticks(0, 1), vec![0, 1]);
+        assert_eq!(
+            round_ticks(1_234_567, 9_876_543),
+            vec![
+                2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000, 7_000_000, 8_000_000,
+                9_000_000
+            ]
+        );
+        assert_eq!(count(1, "key"), "1 key");
+        assert_eq!(count(2, "key"), "2 keys");
+    }
 }

@@ -22,10 +22,13 @@ pub mod check_file;
 pub mod check_jobs;
 pub mod exit;
 pub mod explain;
+pub mod memory;
 pub use scenarios::history::format as histfmt;
 
 pub mod run;
 pub mod sweep;
+pub mod sweep_merge;
+pub mod sweep_report;
 pub mod validate;
 
 use std::ffi::OsString;
@@ -77,6 +80,10 @@ impl Env {
     about = "Deterministic distributed-system simulator"
 )]
 struct Cli {
+    /// The most memory (resident, in MiB) the process may use; above it dsim stops with exit
+    /// code 7 and says what to change. 0: no ceiling.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = memory::MEMORY_MAX_DEFAULT_MIB)]
+    memory_max: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -117,6 +124,15 @@ enum BenchCommand {
 
 /// Runs the command line in `args` (the program name first) over `env`; returns the exit code.
 pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let line = std::iter::once(env.program.clone())
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
     let matches = Cli::command()
         .bin_name(env.program.clone())
         .mut_subcommand("bench", |b| {
@@ -136,6 +152,10 @@ pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     scenarios::harness::panic::quiet_panics();
+    if !memory::watch(cli.memory_max) && cli.memory_max != memory::MEMORY_MAX_DEFAULT_MIB {
+        eprintln!("note: --memory-max is not enforced here (no /proc/self/status)");
+    }
+    memory::doing(line);
     match cli.command {
         Command::Run(a) => run::main(env, a),
         Command::Sweep(a) => sweep::main(env, a),

@@ -147,39 +147,65 @@ fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Resu
     w.flush()
 }
 
-/// The seed, the scenario's parameters in its own vocabulary, and the fault plan: printed
-/// before the run starts.
+/// The seed, the scenario's parameters in its own vocabulary (each line the RON a scenario
+/// file would hold), and the fault plan: printed before the run starts.
 fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     let c = &scn.config;
     println!("seed: {seed}");
     println!("scenario: {} — {}", scn.name, scn.description);
     println!("file: {}", args.file.display());
-    let liveness = c.liveness.map_or("none".to_string(), |l| l.to_string());
-    println!(
-        "parameters: nodes={} topology={} duration={} liveness={} events_max={}",
+    let mut run = format!(
+        "nodes: {}, topology: {}, duration: {}",
         c.node_count,
         write::topology(&c.topology),
-        c.duration,
-        liveness,
-        c.events_max
+        write::duration(c.duration)
     );
+    if let Some(l) = c.liveness {
+        run.push_str(&format!(", liveness: {}", write::duration(l)));
+    }
+    run.push_str(&format!(", events_max: {}", c.events_max));
+    println!("{run}");
     println!("protocol: {}", scn.protocol);
     println!("network: ({})", write::link_fields(&c.network.default));
     if !c.network.overrides.is_empty() {
-        println!("link overrides: {}", c.network.overrides.len());
+        println!("  and {} link overrides", c.network.overrides.len());
     }
-    println!(
-        "clocks: offset_max={} drift_ppm_max={}",
-        c.clocks.offset_max, c.clocks.drift_ppm_max
-    );
+    if c.clocks.offset_max.0 != 0 || c.clocks.drift_ppm_max != 0 {
+        println!(
+            "clocks: (offset_max: {}, drift_ppm_max: {})",
+            write::duration(c.clocks.offset_max),
+            c.clocks.drift_ppm_max
+        );
+    }
     if let Some(cl) = write::clients(&c.clients) {
         println!("clients: ({cl})");
     }
+    if let Some(n) = &c.nemesis {
+        println!("nemesis: ({})", write::nemesis(n));
+    }
+    print_plan(scn, plan);
+    let checks: Vec<String> = scn.checks.iter().map(|c| c.to_ron()).collect();
+    println!("checks: [{}]", checks.join(", "));
+    let _ = std::io::stdout().flush();
+}
+
+/// The fault plan: how many faults, where from, the first few as the schedule writes them, and
+/// whether the nemesis stopped at `faults_max`.
+fn print_plan(scn: &Scenario, plan: &[Planned]) {
+    let c = &scn.config;
+    let drawn = plan
+        .iter()
+        .filter(|p| p.origin == sim_core::faults::Origin::Nemesis)
+        .count();
     println!(
-        "faults: {} planned ({} scheduled, nemesis {})",
+        "faults: {} planned actions ({} scheduled{})",
         plan.len(),
         c.faults.len(),
-        if c.nemesis.is_some() { "on" } else { "off" }
+        if c.nemesis.is_some() {
+            format!(", {drawn} drawn by the nemesis")
+        } else {
+            String::new()
+        }
     );
     const SHOWN_MAX: usize = 12;
     for p in plan.iter().take(SHOWN_MAX) {
@@ -188,15 +214,18 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     if plan.len() > SHOWN_MAX {
         println!("  … and {} more", plan.len() - SHOWN_MAX);
     }
-    println!(
-        "checks: {}",
-        scn.checks
+    if let Some(n) = &c.nemesis {
+        let starts = plan
             .iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = std::io::stdout().flush();
+            .filter(|p| p.origin == sim_core::faults::Origin::Nemesis && p.starts_fault())
+            .count();
+        if starts >= n.faults_max as usize {
+            println!(
+                "  note: the nemesis stopped at faults_max ({}): the rest of the fault phase has no nemesis faults",
+                n.faults_max
+            );
+        }
+    }
 }
 
 fn print_summary(r: &RunReport, wall_s: f64) {
@@ -234,10 +263,17 @@ fn print_summary(r: &RunReport, wall_s: f64) {
             .iter()
             .filter(|o| o.is_indeterminate())
             .count();
+        let failed = r
+            .history
+            .ops
+            .iter()
+            .filter(|o| matches!(o.completion, Some((_, sim_core::Outcome::Fail))))
+            .count();
         println!(
-            "client operations: {} ({} ok, {} indeterminate)",
+            "client operations: {} ({} ok, {} failed, {} unknown)",
             r.history.len(),
             r.history.ok_count(),
+            failed,
             unknown
         );
     }

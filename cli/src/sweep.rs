@@ -1,32 +1,48 @@
 //! `dsim sweep`: run one scenario over a range of seeds (the harness's `sweep`: one
 //! simulation per worker thread at a time) and list the failing seeds with the command that
-//! reproduces each.
+//! reproduces each, then the failures grouped by signature. `--shard I/N` runs one slice (the
+//! index may come from the environment: `--shard env:JOB_COMPLETION_INDEX/8`), and
+//! `dsim sweep merge` (`sweep_merge.rs`) adds the slices' `--json` reports back up.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use scenarios::harness::expect_word;
-use scenarios::harness::sweep::{seeds_of, sweep, SeedOutcome};
+use scenarios::harness::sweep::{seeds_of, sweep};
 
-use crate::{exit, Env};
+use crate::sweep_report::{SeedRange, Shard, SweepJson, SweepOutcome};
+use crate::{sweep_merge, Env};
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
     /// The scenario file (RON).
-    pub file: PathBuf,
+    #[arg(required = true)]
+    pub file: Option<PathBuf>,
     /// Seeds to run: `A..B` (B excluded), e.g. `0..1000`.
-    #[arg(long, value_parser = parse_seeds)]
-    pub seeds: (u64, u64),
+    #[arg(long, value_parser = parse_seeds, required = true)]
+    pub seeds: Option<(u64, u64)>,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Run only the I-th of N interleaved slices of the seeds (0 ≤ I < N), e.g. `2/8`.
+    /// Run only the I-th of N interleaved slices of the seeds (0 ≤ I < N), e.g. `2/8`. Either
+    /// number may be read from the environment: `env:JOB_COMPLETION_INDEX/8` (a Kubernetes
+    /// Indexed Job), `env:SHARD/env:SHARDS`.
     #[arg(long, value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
-    /// Print one JSON object instead of the text summary.
+    /// Print one JSON object instead of the text summary (what `dsim sweep merge` reads).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SweepCommand {
+    /// Merge the `--json` reports of a sharded sweep into one, as if it had run on one
+    /// machine; missing or overlapping shards are errors (exit code 6).
+    Merge(sweep_merge::MergeArgs),
 }
 
 pub fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
@@ -48,27 +64,49 @@ pub fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
 }
 
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let (i, n) = s
-        .split_once('/')
-        .ok_or_else(|| format!("expected `I/N`, e.g. `0/4`, got `{s}`"))?;
-    let i: u64 = i
-        .parse()
-        .map_err(|_| format!("`{i}` is not a shard index"))?;
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("`{n}` is not a shard count"))?;
+    parse_shard_with(s, |name| std::env::var(name).ok())
+}
+
+/// [`parse_shard`] with the environment given as a lookup (so that tests need not set it).
+pub fn parse_shard_with(
+    s: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| {
+        format!("expected `I/N`, e.g. `0/4` or `env:JOB_COMPLETION_INDEX/4`, got `{s}`")
+    })?;
+    let number = |part: &str, what: &str| -> Result<u64, String> {
+        let Some(name) = part.strip_prefix("env:") else {
+            return part
+                .parse()
+                .map_err(|_| format!("`{part}` is not a shard {what}"));
+        };
+        let value = var(name).ok_or_else(|| {
+            format!("the environment variable `{name}` (the shard {what}) is not set")
+        })?;
+        value.trim().parse().map_err(|_| {
+            format!("the environment variable `{name}` is `{value}`, not a shard {what}")
+        })
+    };
+    let (i, n) = (number(i, "index")?, number(n, "count")?);
     if n == 0 || i >= n {
-        return Err(format!("shard `{s}`: need 0 ≤ I < N"));
+        return Err(format!("shard `{s}` is `{i}/{n}`: need 0 ≤ I < N"));
     }
     Ok((i, n))
 }
 
 pub fn main(env: &Env, args: SweepArgs) -> i32 {
-    let scn = match env.load(&args.file) {
+    if let Some(SweepCommand::Merge(m)) = args.command {
+        return sweep_merge::main(m);
+    }
+    let (Some(file), Some(range)) = (args.file, args.seeds) else {
+        unreachable!("clap requires FILE and --seeds without a subcommand");
+    };
+    let scn = match env.load(&file) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let seeds = seeds_of(args.seeds, args.shard);
+    let seeds = seeds_of(range, args.shard);
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -97,67 +135,45 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let failing = result.failing_seeds();
-    let count = |f: fn(&SeedOutcome) -> bool| result.outcomes.iter().filter(|(_, o)| f(o)).count();
-    let passed = count(|o| *o == SeedOutcome::Pass);
-    let unknown = count(|o| *o == SeedOutcome::Unknown);
-    let panicked: Vec<u64> = result
-        .outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o, SeedOutcome::Panic(_)))
-        .map(|(s, _)| *s)
-        .collect();
+    let outcome = SweepOutcome::of(
+        &scn.name,
+        &file.display().to_string(),
+        expect_word(&scn.expect),
+        SeedRange {
+            start: range.0,
+            end: range.1,
+        },
+        args.shard.map(|(index, count)| Shard { index, count }),
+        &result,
+        |seed| env.reproduce(&file, seed),
+    );
+    let seeds_per_s = result.outcomes.len() as f64 / result.wall_s.max(1e-9);
     if args.json {
-        let v = serde_json::json!({
-            "scenario": scn.name,
-            "runs": result.outcomes.len(),
-            "passed": passed,
-            "failed": failing.len(),
-            "unknown": unknown,
-            "failing_seeds": failing,
-            "panicked_seeds": panicked,
-            "wall_s": result.wall_s,
-            "seeds_per_s": result.outcomes.len() as f64 / result.wall_s.max(1e-9),
-            "jobs": jobs,
-            "expected": expect_word(&scn.expect),
-        });
-        println!("{v}");
-    } else {
+        let report = SweepJson {
+            outcome,
+            wall_s: result.wall_s,
+            seeds_per_s,
+            jobs,
+        };
         println!(
-            "{}: {} runs, {} passed, {} failed, {} unknown in {:.2}s ({:.1} seeds/s, {} jobs)",
-            scn.name,
-            result.outcomes.len(),
-            passed,
-            failing.len(),
-            unknown,
-            result.wall_s,
-            result.outcomes.len() as f64 / result.wall_s.max(1e-9),
-            jobs
+            "{}",
+            serde_json::to_string(&report).expect("a report serializes")
         );
-        for (seed, o) in &result.outcomes {
-            match o {
-                SeedOutcome::Fail(checks) => {
-                    println!(
-                        "  seed {seed}: failed {}  — reproduce: {}",
-                        checks.join(", "),
-                        env.reproduce(&args.file, *seed)
-                    )
-                }
-                SeedOutcome::Panic(m) => println!(
-                    "  seed {seed}: panicked: {m}  — reproduce: {}",
-                    env.reproduce(&args.file, *seed)
-                ),
-                _ => {}
-            }
-        }
+        return report.outcome.exit_code();
     }
-    if !failing.is_empty() {
-        exit::FAIL
-    } else if unknown > 0 {
-        exit::UNKNOWN
-    } else {
-        exit::PASS
-    }
+    println!(
+        "{}: {} runs, {} passed, {} failed, {} unknown in {:.2}s ({:.1} seeds/s, {} jobs)",
+        outcome.scenario,
+        outcome.runs,
+        outcome.passed,
+        outcome.failed,
+        outcome.unknown,
+        result.wall_s,
+        seeds_per_s,
+        jobs
+    );
+    outcome.print_failures();
+    outcome.exit_code()
 }
 
 #[cfg(test)]
@@ -173,5 +189,28 @@ mod tests {
         assert_eq!(parse_shard("1/4"), Ok((1, 4)));
         assert!(parse_shard("4/4").is_err());
         assert!(parse_shard("0/0").is_err());
+    }
+
+    #[test]
+    fn shard_numbers_from_the_environment() {
+        let var = |name: &str| match name {
+            "JOB_COMPLETION_INDEX" => Some("3".to_string()),
+            "SHARDS" => Some("8\n".to_string()),
+            "BAD" => Some("three".to_string()),
+            _ => None,
+        };
+        let parse = |s: &str| parse_shard_with(s, var);
+        assert_eq!(parse("env:JOB_COMPLETION_INDEX/8"), Ok((3, 8)));
+        assert_eq!(parse("env:JOB_COMPLETION_INDEX/env:SHARDS"), Ok((3, 8)));
+        assert_eq!(parse("2/env:SHARDS"), Ok((2, 8)));
+        let unset = parse("env:NOPE/8").unwrap_err();
+        assert!(
+            unset.contains("`NOPE`") && unset.contains("not set"),
+            "{unset}"
+        );
+        let bad = parse("env:BAD/8").unwrap_err();
+        assert!(bad.contains("`three`"), "{bad}");
+        let out = parse("env:JOB_COMPLETION_INDEX/3").unwrap_err();
+        assert!(out.contains("`3/3`"), "{out}");
     }
 }

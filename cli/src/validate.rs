@@ -37,8 +37,14 @@ pub fn list(env: &Env) -> i32 {
     for p in env.registry.protocols() {
         let services: Vec<&str> = p.services.iter().map(|s| s.name()).collect();
         let checks = p.check_names();
+        let (lo, hi) = (*p.node_count.start(), *p.node_count.end());
+        let nodes = match (lo, hi >= scenarios::NODE_COUNT_MAX) {
+            (1, true) => String::new(),
+            (lo, true) => format!("nodes: {lo} or more; "),
+            (lo, false) => format!("nodes: {lo} to {hi}; "),
+        };
         println!(
-            "  {:<name_width$} {} (serves: {}; checks: {})",
+            "  {:<name_width$} {} ({nodes}serves: {}; checks: {})",
             p.name,
             p.summary,
             if services.is_empty() {

@@ -273,6 +273,7 @@ fn op(client: u32, request: Request, invoke: u64, completion: Option<(u64, Outco
         client: ClientId(client),
         request_id: 1,
         node: NodeId(client % 3),
+        via: Vec::new(),
         request,
         invoke: SimTime(invoke),
         completion: completion.map(|(t, o)| (SimTime(t), o)),
@@ -455,4 +456,61 @@ fn a_client_that_timed_out_continues_as_a_new_process_in_edn() {
     );
     let parsed = histfmt::parse(&text, Format::Auto).expect("parses");
     assert_eq!(parsed.ops.len(), 3);
+}
+
+/// Issue 13: a history whose only entries are the nemesis's (Knossos's test suite holds one and
+/// calls it valid) has no client operation: trivially linearizable, said in a note. A file
+/// with nothing at all is still bad input, and so is one that is not UTF-8.
+#[test]
+fn a_nemesis_only_history_is_trivially_linearizable() {
+    let nemesis = "[{:process :nemesis, :type :info, :f :start, :value nil}\n \
+                   {:process :nemesis, :type :info, :f :stop, :value nil}]\n";
+    let path = temp_file("nemesis-only.edn", nemesis);
+    assert_eq!(main(args(vec![path.clone()])), exit::PASS);
+    let o = check_file(&path, &ReadOptions::default(), &Budget::default(), None);
+    let j = json_line(&o);
+    assert_eq!(j["verdict"], "linearizable");
+    assert_eq!(j["operations"], 0);
+    assert!(
+        j["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("only 2 events of other processes")),
+        "{j}"
+    );
+    assert!(dsim::check::text_report(&o).contains("trivially linearizable"));
+    assert_eq!(
+        main(args(vec![temp_file("empty.edn", "\n")])),
+        exit::BAD_INPUT
+    );
+    let dir = std::env::temp_dir().join(format!("dsim-check-cli-{}", std::process::id()));
+    let bad = dir.join("latin1.log");
+    std::fs::write(&bad, b"INFO  jepsen.util - 0\t:invoke\t:write\t1\n\xe9\n").unwrap();
+    let o = check_file(&bad, &ReadOptions::default(), &Budget::default(), None);
+    let Err(e) = o.result else {
+        panic!("bad input expected")
+    };
+    assert!(e.ends_with("latin1.log:2: the file is not valid UTF-8: byte `0xe9` here\n  hint: the file must be UTF-8 text; re-save it as UTF-8 (or remove the stray byte)"), "{e}");
+}
+
+/// Issue 13: the explanation says in one sentence why the operation cannot be placed, and
+/// counts in the singular where there is one.
+#[test]
+fn an_explanation_says_why_in_one_sentence() {
+    let path = temp_file("stale.log", BAD_LOG);
+    let o = check_file(&path, &ReadOptions::default(), &Budget::default(), None);
+    let text = dsim::check::text_report(&o);
+    assert!(
+        text.contains("  why: #2 (read → 1) cannot be placed: it read `1`, but no order of the operations that completed before it"),
+        "{text}"
+    );
+    let html = temp_file("stale.html", "");
+    let mut a = args(vec![path]);
+    a.explain = Some(html.clone());
+    assert_eq!(main(a), exit::FAIL);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("3 operations, 1 key,"), "{page}");
+    assert!(
+        page.contains("<b>Why:</b> #2 (read → 1) cannot be placed"),
+        "{page}"
+    );
 }

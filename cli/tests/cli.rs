@@ -1,32 +1,15 @@
 //! The CLI contract, tested on the real binary: exit codes, `--json` fields, error messages
 //! with `file:line:col`, determinism across processes, sweep output.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{json, repo, stderr};
 
 fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("dsim runs")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim())
-        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    common::dsim_with(args, &[])
 }
 
 const GOSSIP: &str = "scenarios/gossip/partition-heal.ron";

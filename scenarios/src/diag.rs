@@ -8,7 +8,7 @@
 use ron::error::{Error as RonError, SpannedError};
 use sim_core::time::parse_duration;
 
-use crate::locate::{Outline, Pos, SyntaxError};
+use crate::locate::{shown_char, shown_text, Outline, Pos, SyntaxError};
 use crate::{Registry, ScenarioError};
 
 /// Everything an error needs to say where it is, and the registry that names protocols.
@@ -35,13 +35,22 @@ impl Ctx<'_> {
     }
 }
 
+/// An error at `pos`. Control characters the text quoted into it (a NUL inside a string) are
+/// written as escapes, so that nothing in an error is invisible.
 pub fn at(file: &str, pos: Pos, message: String, hint: Option<String>) -> ScenarioError {
+    let visible = |s: String| {
+        if s.chars().any(|c| c.is_control() && c != '\n') {
+            s.split('\n').map(shown_text).collect::<Vec<_>>().join("\n")
+        } else {
+            s
+        }
+    };
     ScenarioError {
         file: file.to_string(),
         line: pos.line,
         col: pos.col,
-        message,
-        hint,
+        message: visible(message),
+        hint: hint.map(visible),
     }
 }
 
@@ -139,10 +148,10 @@ pub fn from_ron(cx: &Ctx<'_>, e: &SpannedError) -> ScenarioError {
     // the token's start, so that the path found there is the value's.
     let pos = cx.outline.token_start(raw).unwrap_or(raw);
     let path = cx.outline.path_at(pos);
-    let here = describe(path);
+    let here = describe(&path);
     // Errors at a field name are about the record around it.
-    let record = describe(cx.outline.record_at(pos));
-    let token = cx.outline.token_text(pos).unwrap_or("");
+    let record = describe(&cx.outline.record_at(pos));
+    let token = shown_text(cx.outline.token_text(pos).unwrap_or(""));
     // ron reads the `1` of `1.5` as an integer and then trips over `.5`.
     let fraction_after_integer = raw > pos
         && token.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
@@ -177,7 +186,7 @@ pub fn from_ron(cx: &Ctx<'_>, e: &SpannedError) -> ScenarioError {
                 Some(ex) => format!("add `{ex}`"),
                 None => format!("add `{field}: ...` (scenarios/README.md lists every field)"),
             };
-            (cx.outline.locate(path), format!("missing field `{field}` in {here}"), Some(hint))
+            (cx.outline.locate(&path), format!("missing field `{field}` in {here}"), Some(hint))
         }
         RonError::DuplicateStructField { field, .. } => {
             (pos, format!("field `{field}` appears twice in {record}"), Some("remove one of them".into()))
@@ -234,7 +243,7 @@ pub fn from_ron(cx: &Ctx<'_>, e: &SpannedError) -> ScenarioError {
             format!("expected a name in {record}, found `{token}`"),
             Some("a record holds `name: value` fields; a variant starts with its name".into()),
         ),
-        RonError::UnexpectedChar(c) => (pos, format!("unexpected character `{c}` in {here}"), None),
+        RonError::UnexpectedChar(c) => (pos, format!("unexpected character {} in {here}", shown_char(*c)), None),
         RonError::ExpectedComma => (
             pos,
             format!("expected `,` or a closing bracket in {here}"),

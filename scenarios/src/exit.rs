@@ -14,3 +14,9 @@ pub const UNKNOWN: i32 = 3;
 pub const PANIC: i32 = 4;
 /// An output file (trace, history, report) could not be written.
 pub const IO_ERROR: i32 = 5;
+/// `dsim sweep merge`: the shard reports do not make up the whole sweep — a shard is missing
+/// or two reports cover the same one. The report of what was merged is still printed.
+pub const INCOMPLETE: i32 = 6;
+/// The process went over its memory ceiling (`--memory-max`) and was stopped; what was running
+/// and what to change are printed.
+pub const MEMORY_MAX: i32 = 7;

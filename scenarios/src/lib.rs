@@ -109,19 +109,90 @@ impl std::error::Error for ScenarioError {}
 
 /// Reads and validates a scenario file; `registry` resolves its protocol and checks.
 pub fn load(path: &Path, registry: &Registry) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.display().to_string(),
-        line: 0,
-        col: 0,
-        message: format!("cannot read the file: {e}"),
-        hint: None,
+    let file = path.display().to_string();
+    let text = read_text(path, SCENARIO_BYTES_MAX).map_err(|e| e.into_error(&file))?;
+    parse(&text, &file, registry)
+}
+
+/// The largest scenario file dsim reads: 4 MiB. Scenarios are a few kilobytes; the limit keeps
+/// a mistaken path (a log, a binary) from being read whole.
+pub const SCENARIO_BYTES_MAX: u64 = 4 << 20;
+
+/// Why a text file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// The file could not be opened or read.
+    Io(String),
+    /// The file is larger than the limit (its size, the limit).
+    TooLarge(u64, u64),
+    /// The file is not UTF-8: the first bad byte, and its line and column (counted in the
+    /// valid text before it).
+    NotUtf8 { byte: u8, line: usize, col: usize },
+}
+
+impl ReadError {
+    /// The error as a `ScenarioError` about `file`.
+    pub fn into_error(self, file: &str) -> ScenarioError {
+        let (line, col, message, hint) = match self {
+            ReadError::Io(e) => (0, 0, format!("cannot read the file: {e}"), None),
+            ReadError::TooLarge(size, max) => (
+                0,
+                0,
+                format!("the file is {size} bytes, more than the {max} bytes dsim reads"),
+                Some("is this the file you meant? scenarios and histories are text files of a few kilobytes to megabytes".into()),
+            ),
+            ReadError::NotUtf8 { byte, line, col } => (
+                line,
+                col,
+                format!("the file is not valid UTF-8: byte `0x{byte:02x}` here"),
+                Some("the file must be UTF-8 text; re-save it as UTF-8 (or remove the stray byte)".into()),
+            ),
+        };
+        ScenarioError {
+            file: file.to_string(),
+            line,
+            col,
+            message,
+            hint,
+        }
+    }
+}
+
+/// Reads a UTF-8 text file of at most `bytes_max` bytes, without its byte-order mark.
+pub fn read_text(path: &Path, bytes_max: u64) -> Result<String, ReadError> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
+    let mut bytes = Vec::new();
+    f.take(bytes_max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Io(e.to_string()))?;
+    if bytes.len() as u64 > bytes_max {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(ReadError::TooLarge(size, bytes_max));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or("");
+        let line = valid.matches('\n').count() + 1;
+        let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ReadError::NotUtf8 {
+            byte: bytes[at],
+            line,
+            col,
+        }
     })?;
-    parse(&text, &path.display().to_string(), registry)
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// Parses and validates scenario text; `file` names it in errors, `registry` resolves its
 /// protocol and checks.
 pub fn parse(text: &str, file: &str, registry: &Registry) -> Result<Scenario, ScenarioError> {
+    // A byte-order mark some editors write is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let outline = locate::Outline::new(text).map_err(|e| diag::from_syntax(file, e))?;
     let cx = diag::Ctx {
         file,

@@ -59,15 +59,37 @@ struct Token {
     end_pos: Pos,
 }
 
-/// One value of the file: its path and extent (`start` inclusive, `end` exclusive), as
-/// positions and as byte offsets.
+/// How a value's path extends its parent's: the last step of the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// The root value: path `""`.
+    Root,
+    /// A named field: `.name`, the name being these bytes of the text.
+    Field(u32, u32),
+    /// The `i`-th positional value inside parentheses: `.i`.
+    Positional(u32),
+    /// The `i`-th element of a list (or value of a map): `[i]`.
+    Index(u32),
+    /// The content of `Some( ... )`: the parent's own path.
+    Same,
+}
+
+/// One value of the file: its parent value and the step from it (so a path is spelled out
+/// only when asked for, and the outline stays linear in the size of the text however deep
+/// it nests), and its extent (`start` inclusive, `end` exclusive), as positions and as byte
+/// offsets.
 #[derive(Clone, Debug)]
 struct Node {
-    path: String,
+    parent: Option<usize>,
+    step: Step,
     start: Pos,
     end: Pos,
     bytes: std::ops::Range<usize>,
 }
+
+/// The most brackets a scenario may nest. A scenario nests about six deep; the limit keeps
+/// every pass over the text (this one, ron's, serde's) bounded in depth.
+pub const DEPTH_MAX: usize = 64;
 
 /// The outline of a scenario text: its tokens and every value it could place.
 #[derive(Debug)]
@@ -81,6 +103,18 @@ impl<'t> Outline<'t> {
     /// Scans `text`; fails on an unterminated string or comment or an unbalanced bracket.
     pub fn new(text: &'t str) -> Result<Outline<'t>, SyntaxError> {
         let tokens = tokenize(text)?;
+        if tokens.is_empty() {
+            let what = if text.trim().is_empty() {
+                "the file is empty"
+            } else {
+                "the file holds only comments"
+            };
+            return Err(SyntaxError {
+                pos: Pos::START,
+                message: what.into(),
+                hint: "a scenario file holds one `Scenario( ... )`: see scenarios/README.md".into(),
+            });
+        }
         check_brackets(&tokens)?;
         let nodes = build(text, &tokens);
         Ok(Outline {
@@ -95,7 +129,7 @@ impl<'t> Outline<'t> {
     pub fn locate(&self, path: &str) -> Pos {
         let mut p = path;
         loop {
-            if let Some(n) = self.nodes.iter().find(|n| n.path == p) {
+            if let Some(n) = self.find_node(p) {
                 return n.start;
             }
             match parent_path(p) {
@@ -107,35 +141,83 @@ impl<'t> Outline<'t> {
 
     /// The value at exactly `path`, if the text has it: where it starts and its text.
     pub fn value(&self, path: &str) -> Option<(Pos, &'t str)> {
-        let n = self.nodes.iter().find(|n| n.path == path)?;
+        let n = self.find_node(path)?;
         Some((n.start, self.text.get(n.bytes.clone())?))
     }
 
     /// Where the value at exactly `path` starts, if the text has it.
     #[cfg(test)]
     pub fn find(&self, path: &str) -> Option<Pos> {
-        self.nodes.iter().find(|n| n.path == path).map(|n| n.start)
+        self.find_node(path).map(|n| n.start)
+    }
+
+    /// The first value (in text order) whose path is `path`.
+    fn find_node(&self, path: &str) -> Option<&Node> {
+        let mut buf = String::new();
+        self.nodes.iter().enumerate().find_map(|(i, n)| {
+            self.spell(i, &mut buf);
+            (buf == path).then_some(n)
+        })
+    }
+
+    /// The path of value `i`, written into `out`.
+    fn spell(&self, i: usize, out: &mut String) {
+        out.clear();
+        let mut steps = Vec::new();
+        let mut at = Some(i);
+        while let Some(k) = at {
+            let n = &self.nodes[k];
+            steps.push(n.step);
+            at = n.parent;
+        }
+        for step in steps.iter().rev() {
+            match *step {
+                Step::Root | Step::Same => {}
+                Step::Field(a, b) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(self.text.get(a as usize..b as usize).unwrap_or("?"));
+                }
+                Step::Positional(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(&k.to_string());
+                }
+                Step::Index(k) => {
+                    out.push('[');
+                    out.push_str(&k.to_string());
+                    out.push(']');
+                }
+            }
+        }
+    }
+
+    /// The path of value `i`.
+    fn path_of(&self, i: usize) -> String {
+        let mut out = String::new();
+        self.spell(i, &mut out);
+        out
     }
 
     /// The path of the innermost value whose extent contains `pos` (`""` for none).
-    pub fn path_at(&self, pos: Pos) -> &str {
+    pub fn path_at(&self, pos: Pos) -> String {
         // Nodes are in pre-order, so the last containing node is the innermost.
         self.nodes
             .iter()
-            .rev()
-            .find(|n| n.start <= pos && pos < n.end)
-            .map_or("", |n| n.path.as_str())
+            .rposition(|n| n.start <= pos && pos < n.end)
+            .map_or(String::new(), |i| self.path_of(i))
     }
 
     /// The path of the innermost value that contains `pos` and starts before it: the record
     /// around a field name at `pos`, even when a damaged field (`seed 42`) made the outline read
     /// the name as a value.
-    pub fn record_at(&self, pos: Pos) -> &str {
+    pub fn record_at(&self, pos: Pos) -> String {
         self.nodes
             .iter()
-            .rev()
-            .find(|n| n.start < pos && pos < n.end)
-            .map_or("", |n| n.path.as_str())
+            .rposition(|n| n.start < pos && pos < n.end)
+            .map_or(String::new(), |i| self.path_of(i))
     }
 
     /// The start of the token that contains `pos`, or else of the first token after it: where a
@@ -252,13 +334,13 @@ fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
             }
             '"' => {
                 cur.bump();
-                skip_string_body(&mut cur, pos)?;
+                skip_string_body(&mut cur, pos).map_err(|e| opened_earlier(text, &out, e))?;
                 Tok::Str
             }
             'b' if cur.peek(1) == Some('"') => {
                 cur.bump();
                 cur.bump();
-                skip_string_body(&mut cur, pos)?;
+                skip_string_body(&mut cur, pos).map_err(|e| opened_earlier(text, &out, e))?;
                 Tok::Str
             }
             'b' if cur.peek(1) == Some('\'') => {
@@ -314,11 +396,21 @@ fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
                 cur.bump();
                 Tok::Colon
             }
+            c if c.is_control() => return Err(SyntaxError {
+                pos,
+                message: format!("unexpected control character {}", shown_char(c)),
+                hint:
+                    "a scenario file is text: remove it (an editor may show it as nothing at all)"
+                        .into(),
+            }),
             _ => {
                 cur.bump();
                 Tok::Other
             }
         };
+        if out.is_empty() {
+            not_a_scenario(text, start, kind, &cur)?;
+        }
         out.push(Token {
             kind,
             start,
@@ -328,6 +420,98 @@ fn tokenize(text: &str) -> Result<Vec<Token>, SyntaxError> {
         });
     }
     Ok(out)
+}
+
+/// A character as an error shows it: printable ones in backticks, others by code point and
+/// name (`U+0000 (NUL)`), so that nothing in a message is invisible.
+pub fn shown_char(c: char) -> String {
+    let name = match c {
+        '\0' => " (NUL)",
+        '\t' => " (tab)",
+        '\r' => " (carriage return)",
+        '\u{7f}' => " (DEL)",
+        '\u{feff}' => " (byte-order mark)",
+        _ => "",
+    };
+    if c.is_control() || c == '\u{feff}' {
+        format!("`U+{:04X}`{name}", c as u32)
+    } else {
+        format!("`{c}`")
+    }
+}
+
+/// Text as an error quotes it: control characters written as `\u{..}` escapes.
+pub fn shown_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first token of the file must be able to start a scenario: a name (`Scenario`), `(`,
+/// or an inner attribute `#![...]`. Anything else — a Markdown title, a JSON object — is not
+/// a scenario file, said before the rest of the text is read as RON.
+fn not_a_scenario(
+    text: &str,
+    start: usize,
+    kind: Tok,
+    cur: &Cursor<'_>,
+) -> Result<(), SyntaxError> {
+    let attribute =
+        kind == Tok::Other && text.get(start..cur.at) == Some("#") && cur.peek(0) == Some('!');
+    if matches!(kind, Tok::Ident | Tok::Open('(')) || attribute {
+        return Ok(());
+    }
+    let line = text[start..].lines().next().unwrap_or("");
+    let mut quoted: String = line.chars().take(40).collect();
+    if line.chars().count() > 40 {
+        quoted.push('…');
+    }
+    Err(SyntaxError {
+        pos: cur_start_pos(text, start),
+        message: format!(
+            "this is not a scenario file: it starts with `{}`",
+            shown_text(quoted.trim_end())
+        ),
+        hint: "a scenario file holds one `Scenario( ... )` written in RON: see scenarios/README.md"
+            .into(),
+    })
+}
+
+/// The line and column of byte `at` (a character boundary) of `text`.
+fn cur_start_pos(text: &str, at: usize) -> Pos {
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Pos { line, col }
+}
+
+/// An unterminated string is usually a quote missing much earlier: every quote after it then
+/// pairs with the wrong partner, and the last one runs out at the end of the file. The first
+/// string that spans a line break is where the pairing went wrong, so the error points there.
+fn opened_earlier(text: &str, before: &[Token], e: SyntaxError) -> SyntaxError {
+    let spans_lines = |t: &&Token| {
+        t.kind == Tok::Str && text.get(t.start..t.end).is_some_and(|s| s.contains('\n'))
+    };
+    match before.iter().find(spans_lines) {
+        Some(t) => SyntaxError {
+            pos: t.pos,
+            message: format!(
+                "unterminated string: the string opened here runs past the end of line {}",
+                t.pos.line
+            ),
+            hint: format!(
+                "close it with `\"` on line {}; every quote after it pairs with the wrong partner, up to the unpaired one at {}:{}",
+                t.pos.line, e.pos.line, e.pos.col
+            ),
+        },
+        None => e,
+    }
 }
 
 fn skip_block_comment(cur: &mut Cursor<'_>, pos: Pos) -> Result<(), SyntaxError> {
@@ -473,6 +657,16 @@ fn check_brackets(tokens: &[Token]) -> Result<(), SyntaxError> {
     let mut stack: Vec<(char, Pos)> = Vec::new();
     for t in tokens {
         match t.kind {
+            Tok::Open(_) if stack.len() == DEPTH_MAX => {
+                return Err(SyntaxError {
+                    pos: t.pos,
+                    message: format!("brackets nest deeper than {DEPTH_MAX} levels here"),
+                    hint: format!(
+                        "a scenario nests about six levels deep; look for a run of opening brackets (the outermost still open is at {}:{})",
+                        stack[0].1.line, stack[0].1.col
+                    ),
+                })
+            }
             Tok::Open(c) => stack.push((c, t.pos)),
             Tok::Close(c) => match stack.pop() {
                 Some((open, _)) if closer_of(open) == c => {}
@@ -513,12 +707,15 @@ fn check_brackets(tokens: &[Token]) -> Result<(), SyntaxError> {
 /// A bracket being filled, on the outline builder's explicit stack.
 struct Frame {
     close: char,
-    path: String,
+    /// The value the bracket opened.
     node: usize,
-    positional: usize,
+    positional: u32,
     /// `Some( ... )`: the content takes the frame's own path.
     transparent: bool,
 }
+
+/// Where the next value sits: its parent value (none for the root) and the step from it.
+type Slot = (Option<usize>, Step);
 
 /// Builds the outline; stops quietly at anything it does not understand.
 fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
@@ -534,73 +731,24 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
     };
     let mut nodes: Vec<Node> = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
-    let mut i = 0usize;
-    // Skip inner attributes: `#![enable(...)]`.
-    while tokens
-        .get(i)
-        .is_some_and(|t| t.kind == Tok::Other && text.get(t.start..t.end) == Some("#"))
-    {
-        let mut depth = 0usize;
-        i += 1;
-        while let Some(t) = tokens.get(i) {
-            i += 1;
-            match t.kind {
-                Tok::Open(_) => depth += 1,
-                Tok::Close(_) => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    // The path of the value about to start, or `None` after a value (expecting `,` or a closer).
-    let mut pending: Option<String> = Some(String::new());
+    let mut i = skip_attributes(text, tokens);
+    // Where the value about to start sits, or `None` after a value (expecting `,` or a closer).
+    let mut pending: Option<Slot> = Some((None, Step::Root));
     while let Some(t) = tokens.get(i) {
         match pending.take() {
-            Some(path) => {
+            Some((parent, step)) => {
                 // A value starts here.
-                match t.kind {
+                let opens = match t.kind {
                     Tok::Ident
                         if matches!(tokens.get(i + 1).map(|n| n.kind), Some(Tok::Open('('))) =>
                     {
-                        let transparent = text.get(t.start..t.end) == Some("Some");
-                        nodes.push(Node {
-                            path: path.clone(),
-                            start: t.pos,
-                            end: end_of_text,
-                            bytes: t.start..text.len(),
-                        });
-                        frames.push(Frame {
-                            close: ')',
-                            path,
-                            node: nodes.len() - 1,
-                            positional: 0,
-                            transparent,
-                        });
-                        i += 2;
+                        Some((')', text.get(t.start..t.end) == Some("Some"), 2))
                     }
-                    Tok::Open(c) => {
-                        nodes.push(Node {
-                            path: path.clone(),
-                            start: t.pos,
-                            end: end_of_text,
-                            bytes: t.start..text.len(),
-                        });
-                        frames.push(Frame {
-                            close: closer_of(c),
-                            path,
-                            node: nodes.len() - 1,
-                            positional: 0,
-                            transparent: false,
-                        });
-                        i += 1;
-                    }
+                    Tok::Open(c) => Some((closer_of(c), false, 1)),
                     Tok::Ident | Tok::Str | Tok::Char | Tok::Number => {
                         nodes.push(Node {
-                            path,
+                            parent,
+                            step,
                             start: t.pos,
                             end: t.end_pos,
                             bytes: t.start..t.end,
@@ -611,11 +759,28 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
                         }
                         continue;
                     }
-                    _ => break,
-                }
+                    _ => None,
+                };
+                let Some((close, transparent, skip)) = opens else {
+                    break;
+                };
+                nodes.push(Node {
+                    parent,
+                    step,
+                    start: t.pos,
+                    end: end_of_text,
+                    bytes: t.start..text.len(),
+                });
+                frames.push(Frame {
+                    close,
+                    node: nodes.len() - 1,
+                    positional: 0,
+                    transparent,
+                });
+                i += skip;
                 // Just opened a bracket: an item or the closer follows.
                 match item_start(text, tokens, &mut i, &mut frames, &mut nodes) {
-                    Some(Some(p)) => pending = Some(p),
+                    Some(Some(slot)) => pending = Some(slot),
                     Some(None) => {}
                     None => break,
                 }
@@ -626,7 +791,7 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
                     Tok::Comma => {
                         i += 1;
                         match item_start(text, tokens, &mut i, &mut frames, &mut nodes) {
-                            Some(Some(p)) => pending = Some(p),
+                            Some(Some(slot)) => pending = Some(slot),
                             Some(None) => {}
                             None => break,
                         }
@@ -648,8 +813,34 @@ fn build(text: &str, tokens: &[Token]) -> Vec<Node> {
     nodes
 }
 
-/// At the start of an item inside the innermost frame: returns the item's path
-/// (`Some(Some(path))`), or closes the frame when the closer comes first (`Some(None)`), or
+/// The index of the first token after any inner attributes (`#![enable(...)]`).
+fn skip_attributes(text: &str, tokens: &[Token]) -> usize {
+    let mut i = 0usize;
+    while tokens
+        .get(i)
+        .is_some_and(|t| t.kind == Tok::Other && text.get(t.start..t.end) == Some("#"))
+    {
+        let mut depth = 0usize;
+        i += 1;
+        while let Some(t) = tokens.get(i) {
+            i += 1;
+            match t.kind {
+                Tok::Open(_) => depth += 1,
+                Tok::Close(_) => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    i
+}
+
+/// At the start of an item inside the innermost frame: returns where the item sits
+/// (`Some(Some(slot))`), or closes the frame when the closer comes first (`Some(None)`), or
 /// gives up (`None`).
 fn item_start(
     text: &str,
@@ -657,7 +848,7 @@ fn item_start(
     i: &mut usize,
     frames: &mut Vec<Frame>,
     nodes: &mut [Node],
-) -> Option<Option<String>> {
+) -> Option<Option<Slot>> {
     let t = tokens.get(*i)?;
     if let Tok::Close(c) = t.kind {
         if !close_frame(c, t, frames, nodes) {
@@ -669,19 +860,20 @@ fn item_start(
     let frame = frames.last_mut()?;
     let named =
         t.kind == Tok::Ident && matches!(tokens.get(*i + 1).map(|n| n.kind), Some(Tok::Colon));
-    let path = match frame.close {
+    let step = match frame.close {
         ')' if named => {
             *i += 2;
-            field(&frame.path, text.get(t.start..t.end)?)
+            text.get(t.start..t.end)?;
+            Step::Field(u32::try_from(t.start).ok()?, u32::try_from(t.end).ok()?)
         }
-        ')' if frame.transparent => frame.path.clone(),
+        ')' if frame.transparent => Step::Same,
         ')' => {
             frame.positional += 1;
-            field(&frame.path, &(frame.positional - 1).to_string())
+            Step::Positional(frame.positional - 1)
         }
         ']' => {
             frame.positional += 1;
-            index(&frame.path, frame.positional - 1)
+            Step::Index(frame.positional - 1)
         }
         _ => {
             // A map: skip the key and its colon; the value is `path[i]`.
@@ -690,10 +882,10 @@ fn item_start(
             }
             *i += 2;
             frame.positional += 1;
-            index(&frame.path, frame.positional - 1)
+            Step::Index(frame.positional - 1)
         }
     };
-    Some(Some(path))
+    Some(Some((Some(frame.node), step)))
 }
 
 fn close_frame(c: char, t: &Token, frames: &mut Vec<Frame>, nodes: &mut [Node]) -> bool {

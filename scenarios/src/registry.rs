@@ -44,6 +44,8 @@ pub struct ProtocolInfo {
     pub cli_name: &'static str,
     pub summary: &'static str,
     pub services: &'static [Service],
+    /// The cluster sizes it runs on ([`Protocol::NODE_COUNT`]).
+    pub node_count: std::ops::RangeInclusive<u32>,
     pub checks: Vec<CheckInfo>,
 }
 
@@ -97,12 +99,23 @@ fn parse<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
 
 /// A record written back as RON on one line, without its type name: `(a: 1, b: "2s")`.
 fn write<T: serde::Serialize>(value: &T) -> String {
+    // Optional values bare (`within: "3s"`, not `within: Some("3s")`), as a scenario writes
+    // them: scenarios are read with implicit `Some`.
     let config = ron::ser::PrettyConfig::new()
         .compact_structs(true)
         .compact_arrays(true)
-        .compact_maps(true);
-    ron::ser::to_string_pretty(value, config)
-        .unwrap_or_else(|e| format!("(/* cannot write: {e} */)"))
+        .compact_maps(true)
+        .extensions(ron::extensions::Extensions::IMPLICIT_SOME);
+    match ron::ser::to_string_pretty(value, config) {
+        // The serializer states the extension in a header the scenario does not need.
+        Ok(s) => match s.strip_prefix("#![enable(") {
+            Some(rest) => rest
+                .split_once('\n')
+                .map_or(s.clone(), |(_, r)| r.to_string()),
+            None => s,
+        },
+        Err(e) => format!("(/* cannot write: {e} */)"),
+    }
 }
 
 fn cast<T: 'static>(value: &dyn Any) -> &T {
@@ -163,6 +176,7 @@ impl<P: Protocol> Entry<P> {
                 cli_name: P::CLI_NAME,
                 summary: P::SUMMARY,
                 services: P::SERVICES,
+                node_count: P::NODE_COUNT,
                 checks: checks.iter().map(|c| c.info.clone()).collect(),
             },
             checks,

@@ -407,6 +407,8 @@ pub struct NemesisSpec {
     pub loss: f64,
     #[serde(default)]
     pub duplicate: f64,
+    #[serde(default)]
+    pub faults_max: Option<u32>,
 }
 
 fn default_down_max() -> u32 {

@@ -14,6 +14,7 @@ use sim_core::config::{
     ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
     NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
 };
+use sim_core::faults;
 use sim_core::protocol::{CheckContext, FieldError};
 use sim_core::{ClientId, Endpoint, NodeId, SimConfig, SimDuration};
 
@@ -51,6 +52,33 @@ struct V<'a, 't> {
     client_count: u32,
 }
 
+impl V<'_, '_> {
+    /// The cluster size is one the protocol runs on ([`sim_core::Protocol::NODE_COUNT`]).
+    fn protocol_nodes(&self, protocol: &ProtocolSpec) -> R<()> {
+        let info = protocol.info();
+        let range = &info.node_count;
+        if range.contains(&self.node_count) {
+            return Ok(());
+        }
+        let (lo, hi) = (*range.start(), (*range.end()).min(NODE_COUNT_MAX));
+        let sizes = if hi == NODE_COUNT_MAX {
+            format!("at least `{lo}` nodes")
+        } else {
+            format!("`{lo}` to `{hi}` nodes")
+        };
+        Err(self.cx.error(
+            "nodes",
+            format!(
+                "protocol `{}` runs on {sizes}; the scenario has `{}`",
+                info.name, self.node_count
+            ),
+            format!(
+                "set `nodes` within `{lo}..={hi}` (the sizes the protocol declares it runs on in bounded time and memory: `dsim list` shows them)"
+            ),
+        ))
+    }
+}
+
 /// A group's members with the path each was written at, for errors across groups.
 type Members = Vec<(Endpoint, String)>;
 
@@ -78,10 +106,15 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         ));
     }
     if f.nodes == 0 || f.nodes > NODE_COUNT_MAX {
+        let hint = if f.nodes == 0 {
+            "a scenario runs at least one node".to_string()
+        } else {
+            format!("dsim simulates at most `{NODE_COUNT_MAX}` nodes in one run")
+        };
         return Err(cx.error(
             "nodes",
             format!("`nodes` is `{}`, outside `1..={NODE_COUNT_MAX}`", f.nodes),
-            "a scenario runs at least one node".to_string(),
+            hint,
         ));
     }
     v.node_count = f.nodes;
@@ -89,10 +122,11 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
     let network = v.network(&f.network)?;
     let clocks = v.clocks(&f.clocks)?;
     let protocol = resolve::protocol(cx)?;
+    v.protocol_nodes(&protocol)?;
     let clients = v.clients(f.clients.as_ref(), &protocol, end)?;
     v.client_count = clients.count;
     let nemesis = match &f.nemesis {
-        Some(n) => Some(v.nemesis(n)?),
+        Some(n) => Some(v.nemesis(n, duration)?),
         None => None,
     };
     let nemesis_crashes = nemesis
@@ -929,7 +963,60 @@ impl V<'_, '_> {
         Ok(())
     }
 
-    fn nemesis(&self, n: &NemesisSpec) -> R<NemesisConfig> {
+    fn nemesis(&self, n: &NemesisSpec, duration: SimDuration) -> R<NemesisConfig> {
+        let cfg = self.nemesis_fields(n)?;
+        self.nemesis_rate(&cfg, duration)?;
+        Ok(cfg)
+    }
+
+    /// The nemesis's plan is bounded: at its mean rate it plans at most `faults_max` faults,
+    /// and its partitions list at most `PLAN_NODE_IDS_MAX` node ids, over the fault phase.
+    fn nemesis_rate(&self, cfg: &NemesisConfig, duration: SimDuration) -> R<()> {
+        let (faults, ids) = faults::nemesis_expected(cfg, duration, self.node_count);
+        let interval = cfg.interval_mean;
+        // The shortest interval at which the mean stays within a bound of `max` per phase.
+        let least = |max: u64, per_fault: u64| {
+            SimDuration(
+                duration
+                    .0
+                    .saturating_mul(per_fault)
+                    .div_ceil(max.max(1))
+                    .max(interval.0 + 1),
+            )
+        };
+        if faults > u64::from(cfg.faults_max) {
+            return Err(self.err(
+                "nemesis.interval_mean",
+                format!(
+                    "at `interval_mean: \"{interval}\"` the nemesis would plan about `{faults}` faults over the `{duration}` fault phase, more than `faults_max` (`{}`)",
+                    cfg.faults_max
+                ),
+                format!(
+                    "raise `nemesis.interval_mean` to at least `\"{}\"`, shorten `duration`, or raise `nemesis.faults_max` (at most `{}`)",
+                    least(u64::from(cfg.faults_max), 1),
+                    NemesisConfig::FAULTS_MAX_LIMIT
+                ),
+            ));
+        }
+        if ids > faults::PLAN_NODE_IDS_MAX {
+            let per_fault = u64::from(self.node_count) / cfg.kinds.len() as u64;
+            return Err(self.err(
+                "nemesis.interval_mean",
+                format!(
+                    "at `interval_mean: \"{interval}\"` the nemesis's partitions, each listing all `{}` nodes, would hold about `{ids}` node ids, more than the plan's `{}`",
+                    self.node_count,
+                    faults::PLAN_NODE_IDS_MAX
+                ),
+                format!(
+                    "raise `nemesis.interval_mean` to at least `\"{}\"`, or leave `Partition` out of `nemesis.kinds`",
+                    least(faults::PLAN_NODE_IDS_MAX, per_fault.max(1))
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn nemesis_fields(&self, n: &NemesisSpec) -> R<NemesisConfig> {
         if n.kinds.is_empty() {
             return Err(self.err(
                 "nemesis.kinds",
@@ -997,6 +1084,20 @@ impl V<'_, '_> {
                     .to_string(),
             ));
         }
+        let faults_max = n.faults_max.unwrap_or(NemesisConfig::FAULTS_MAX_DEFAULT);
+        if faults_max == 0 || faults_max > NemesisConfig::FAULTS_MAX_LIMIT {
+            return Err(self.err(
+                "nemesis.faults_max",
+                format!(
+                    "`faults_max` is `{faults_max}`, outside `1..={}`",
+                    NemesisConfig::FAULTS_MAX_LIMIT
+                ),
+                format!(
+                    "the most faults the nemesis plans in one run; leave it out for `{}`",
+                    NemesisConfig::FAULTS_MAX_DEFAULT
+                ),
+            ));
+        }
         Ok(NemesisConfig {
             kinds,
             interval_mean,
@@ -1005,6 +1106,7 @@ impl V<'_, '_> {
             clock_jump_max,
             loss,
             duplicate,
+            faults_max,
         })
     }
 

@@ -95,21 +95,49 @@ pub fn link_fields(l: &LinkConfig) -> String {
     )
 }
 
-/// A group of endpoints: `[0, 1]`, or `(nodes: [0], clients: [1])` when it names clients.
-pub fn group(g: &Group) -> String {
-    let nodes: Vec<String> = g.nodes.iter().map(|n| n.0.to_string()).collect();
-    if g.clients.is_empty() {
-        return format!("[{}]", nodes.join(", "));
+/// The most ids one list shows in a report before the rest is summarized in a comment:
+/// `[0, 1, 2, 3, 4, 5, 6, 7, /* and 992 more */]`.
+pub const IDS_SHOWN_MAX: usize = 8;
+
+/// A list of ids, `[0, 1]`; with a `limit`, longer lists end in a comment saying how many
+/// more there are (still RON, for a person to read).
+fn ids(all: impl ExactSizeIterator<Item = u32>, limit: Option<usize>) -> String {
+    let n = all.len();
+    let shown = limit.unwrap_or(n).min(n);
+    let mut parts: Vec<String> = all.take(shown).map(|i| i.to_string()).collect();
+    if shown < n {
+        parts.push(format!("/* and {} more */", n - shown));
     }
-    let clients: Vec<String> = g.clients.iter().map(|c| c.0.to_string()).collect();
-    format!(
-        "(nodes: [{}], clients: [{}])",
-        nodes.join(", "),
-        clients.join(", ")
-    )
+    format!("[{}]", parts.join(", "))
 }
 
+/// A group of endpoints: `[0, 1]`, or `(nodes: [0], clients: [1])` when it names clients.
+pub fn group(g: &Group) -> String {
+    group_limited(g, None)
+}
+
+fn group_limited(g: &Group, limit: Option<usize>) -> String {
+    let nodes = ids(g.nodes.iter().map(|n| n.0), limit);
+    if g.clients.is_empty() {
+        return nodes;
+    }
+    let clients = ids(g.clients.iter().map(|c| c.0), limit);
+    format!("(nodes: {nodes}, clients: {clients})")
+}
+
+/// A partition as a scenario writes it: `Split([[0, 1], [2, 3, 4]])`.
 pub fn partition(p: &Partition) -> String {
+    partition_limited(p, None)
+}
+
+/// A partition for a report: as [`partition`], but each list of more than [`IDS_SHOWN_MAX`]
+/// ids shortened (a split of a thousand nodes is not printed id by id).
+pub fn partition_short(p: &Partition) -> String {
+    partition_limited(p, Some(IDS_SHOWN_MAX))
+}
+
+fn partition_limited(p: &Partition, limit: Option<usize>) -> String {
+    let group = |g: &Group| group_limited(g, limit);
     match p {
         Partition::Split(groups) => {
             let g: Vec<String> = groups.iter().map(group).collect();
@@ -132,10 +160,38 @@ pub fn partition(p: &Partition) -> String {
     }
 }
 
+/// Node ids for a report: `n0 n1 n2`, or the first [`IDS_SHOWN_MAX`] and how many more.
+pub fn node_list(nodes: &[sim_core::NodeId]) -> String {
+    let shown: Vec<String> = nodes
+        .iter()
+        .take(IDS_SHOWN_MAX)
+        .map(|n| format!("n{}", n.0))
+        .collect();
+    if nodes.len() > IDS_SHOWN_MAX {
+        format!(
+            "{} and {} more ({} nodes)",
+            shown.join(" "),
+            nodes.len() - IDS_SHOWN_MAX,
+            nodes.len()
+        )
+    } else {
+        shown.join(" ")
+    }
+}
+
 /// A fault as the schedule writes it: `Crash(2)`, `Pause(node: 1, duration: "200ms")`.
 pub fn fault(f: &Fault) -> String {
+    fault_limited(f, None)
+}
+
+/// A fault for a report: as [`fault`], long lists of ids shortened ([`partition_short`]).
+pub fn fault_short(f: &Fault) -> String {
+    fault_limited(f, Some(IDS_SHOWN_MAX))
+}
+
+fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
     match f {
-        Fault::Partition(p) => partition(p),
+        Fault::Partition(p) => partition_limited(p, limit),
         Fault::Heal => "Heal".into(),
         Fault::Crash(n) => format!("Crash({})", n.0),
         Fault::Restart(n) => format!("Restart({})", n.0),
@@ -163,7 +219,7 @@ pub fn fault(f: &Fault) -> String {
 /// A planned action of a run, for reports: `Crash(2)`, `end of partition #3`, with its origin.
 pub fn planned(p: &Planned) -> String {
     let what = match &p.action {
-        Action::Apply(f, _) => fault(f),
+        Action::Apply(f, _) => fault_short(f),
         Action::RemoveCut(id) => format!("end of the nemesis partition (cut #{id})"),
     };
     let origin = match p.origin {
@@ -254,7 +310,7 @@ fn kind(k: FaultKind) -> &'static str {
 /// The nemesis's fields: `kinds: [Partition, Crash], interval_mean: "2s", ...`.
 pub fn nemesis(n: &NemesisConfig) -> String {
     let kinds: Vec<&str> = n.kinds.iter().map(|k| kind(*k)).collect();
-    format!(
+    let mut s = format!(
         "kinds: [{}], interval_mean: {}, duration_mean: {}, down_max: {}, clock_jump_max: {}, loss: {}, duplicate: {}",
         kinds.join(", "),
         duration(n.interval_mean),
@@ -263,7 +319,11 @@ pub fn nemesis(n: &NemesisConfig) -> String {
         duration(n.clock_jump_max),
         float(n.loss),
         float(n.duplicate)
-    )
+    );
+    if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
+        let _ = write!(s, ", faults_max: {}", n.faults_max);
+    }
+    s
 }
 
 pub fn expect(e: &Expect) -> String {

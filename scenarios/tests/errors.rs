@@ -464,3 +464,100 @@ fn raft_parameters_and_checks() {
         "t.ron:7:14: check `election-safety` is not supplied by protocol `Gossip`\n  hint: `Gossip` supplies `convergence`",
     );
 }
+
+/// Issue 13: inputs a new user or a fuzzer produced, each with an error that says what is
+/// wrong where it is wrong.
+#[test]
+fn edge_cases_of_the_text() {
+    // A byte-order mark is not part of the text.
+    check(&format!("\u{feff}{}", with("")), "ok: t");
+    check("", "t.ron:1:1: the file is empty\n  hint: a scenario file holds one `Scenario( ... )`: see scenarios/README.md");
+    check("  // only a comment\n/* and another */\n", "t.ron:1:1: the file holds only comments\n  hint: a scenario file holds one `Scenario( ... )`: see scenarios/README.md");
+    check(
+        "# dsim — a deterministic distributed-system simulator\n\nSome text /* with a comment",
+        "t.ron:1:1: this is not a scenario file: it starts with `# dsim — a deterministic distributed-sys…`\n  hint: a scenario file holds one `Scenario( ... )` written in RON: see scenarios/README.md",
+    );
+    check(
+        "{\"name\": \"t\"}",
+        "t.ron:1:1: this is not a scenario file: it starts with `{\"name\": \"t\"}`\n  hint: a scenario file holds one `Scenario( ... )` written in RON: see scenarios/README.md",
+    );
+    check(
+        &with("\0faults: [],"),
+        "t.ron:7:5: unexpected control character `U+0000` (NUL)\n  hint: a scenario file is text: remove it (an editor may show it as nothing at all)",
+    );
+    // Found by the fuzz harness: a NUL inside a string was echoed invisibly.
+    check(
+        &with("").replace("\"10s\"", "\"1\0s\""),
+        "t.ron:4:15: invalid duration `1\\u{0}s` for `duration`\n  hint: unknown unit `\\u{0}s` in `1\\u{0}s`; expected one of ns, us, ms, s, m, h",
+    );
+    check(
+        &with("").replace("\"10s\"", "\"-10s\""),
+        "t.ron:4:15: invalid duration `-10s` for `duration`\n  hint: `-10s` is negative: a duration cannot be negative",
+    );
+    check(
+        &with("").replace("\"100ms\"", "\"NaNs\""),
+        "t.ron:6:57: invalid duration `NaNs` for `protocol.period`\n  hint: `NaNs` does not start with a number; write e.g. `150ms` (units: ns, us, ms, s, m, h)",
+    );
+    // A quote missing on line 2 makes every later quote pair wrongly; the error points where
+    // the pairing went wrong, not where the quotes ran out.
+    check(
+        &with("").replace("name: \"t\"", "name: \"t"),
+        "t.ron:2:11: unterminated string: the string opened here runs past the end of line 2\n  hint: close it with `\"` on line 2; every quote after it pairs with the wrong partner, up to the unpaired one at 6:63",
+    );
+    check(
+        &with("").replace("nodes: 4", "nodes: 10000000"),
+        "t.ron:5:12: `nodes` is `10000000`, outside `1..=1000000`\n  hint: dsim simulates at most `1000000` nodes in one run",
+    );
+}
+
+/// Issue 13: nesting is bounded, and memory stays linear in the text however deep it nests.
+#[test]
+fn deep_nesting_is_rejected_at_the_bracket_that_crosses_the_limit() {
+    let deep = format!("Scenario(name: {}", "[".repeat(100_000));
+    check(
+        &deep,
+        "t.ron:1:79: brackets nest deeper than 64 levels here\n  hint: a scenario nests about six levels deep; look for a run of opening brackets (the outermost still open is at 1:9)",
+    );
+    // 64 levels are within the limit: ron reads them and rejects the value by its type.
+    let ok_depth = with(&format!("faults: {}{},", "[".repeat(62), "]".repeat(62)));
+    let got = scenarios::parse(&ok_depth, "t.ron", &protocols::builtin()).unwrap_err();
+    assert!(!got.message.contains("nest deeper"), "{got}");
+}
+
+/// Issue 13: each protocol declares the cluster sizes it runs on; validation names them.
+#[test]
+fn cluster_sizes_a_protocol_does_not_run_on() {
+    check(
+        &raft(RAFT_OK, KV_CLIENTS).replace("nodes: 4", "nodes: 100000"),
+        "t.ron:5:12: protocol `Raft` runs on `1` to `1000` nodes; the scenario has `100000`\n  hint: set `nodes` within `1..=1000` (the sizes the protocol declares it runs on in bounded time and memory: `dsim list` shows them)",
+    );
+    check(
+        "Scenario(name: \"t\", seed: 1, duration: \"1s\", nodes: 1, protocol: TwoPhaseCommit())",
+        "t.ron:1:53: protocol `TwoPhaseCommit` runs on at least `2` nodes; the scenario has `1`\n  hint: set `nodes` within `2..=1000000` (the sizes the protocol declares it runs on in bounded time and memory: `dsim list` shows them)",
+    );
+}
+
+/// Issue 13: a nemesis at an absurd rate is rejected before it plans millions of faults, at
+/// the field to change.
+#[test]
+fn nemesis_rates_that_would_plan_without_bound() {
+    let nemesis = |interval: &str, extra: &str| {
+        with(&format!(
+            "nemesis: (kinds: [Crash, Partition], interval_mean: \"{interval}\", duration_mean: \"1s\"{extra}),"
+        ))
+    };
+    check(&nemesis("1ms", ""), "ok: t");
+    check(
+        &nemesis("1ns", ""),
+        "t.ron:7:57: at `interval_mean: \"1ns\"` the nemesis would plan about `10000000000` faults over the `10s` fault phase, more than `faults_max` (`10000`)\n  hint: raise `nemesis.interval_mean` to at least `\"1ms\"`, shorten `duration`, or raise `nemesis.faults_max` (at most `1000000`)",
+    );
+    check(&nemesis("10us", ", faults_max: 1_000_000"), "ok: t");
+    check(
+        &nemesis("1ms", ", faults_max: 0"),
+        "t.ron:7:97: `faults_max` is `0`, outside `1..=1000000`\n  hint: the most faults the nemesis plans in one run; leave it out for `10000`",
+    );
+    check(
+        &nemesis("10ms", "").replace("nodes: 4", "nodes: 100000"),
+        "t.ron:7:57: at `interval_mean: \"10ms\"` the nemesis's partitions, each listing all `100000` nodes, would hold about `50000000` node ids, more than the plan's `10000000`\n  hint: raise `nemesis.interval_mean` to at least `\"50ms\"`, or leave `Partition` out of `nemesis.kinds`",
+    );
+}

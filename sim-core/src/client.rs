@@ -308,6 +308,7 @@ impl Clients {
             client: c,
             request_id,
             node,
+            via: Vec::new(),
             request: request.clone(),
             invoke: now,
             completion: None,
@@ -371,7 +372,7 @@ impl Clients {
                         redirects: out.redirects + 1,
                         ..out
                     });
-                    op.node = node;
+                    op.move_to(node);
                     return Reply::Resend {
                         node,
                         request_id,
@@ -433,7 +434,7 @@ impl Clients {
                     NodeId((op.node.0 + 1) % node_count)
                 }
             };
-            op.node = node;
+            op.move_to(node);
             s.outstanding = Some(Outstanding {
                 attempt: attempt + 1,
                 ..out

@@ -28,9 +28,24 @@ impl Clock {
         if self.drift_ppm == 0 {
             return LocalTime((t.0 as i64).saturating_add(self.offset_ns));
         }
+        if let Some(v) = self.local_i64(t) {
+            return LocalTime(v);
+        }
         let t = i128::from(t.0);
         let v = t + i128::from(self.offset_ns) + (t * i128::from(self.drift_ppm)).div_euclid(PPM);
         LocalTime(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
+    /// [`Clock::local`] in 64-bit arithmetic (a multiply and a division by a constant), or
+    /// `None` where an intermediate value would leave `i64`: then the 128-bit formula, which
+    /// gives the same floor everywhere the two are defined, decides.
+    #[inline]
+    fn local_i64(&self, t: SimTime) -> Option<i64> {
+        let t = i64::try_from(t.0).ok()?;
+        let drift = t
+            .checked_mul(i64::from(self.drift_ppm))?
+            .div_euclid(PPM as i64);
+        t.checked_add(self.offset_ns)?.checked_add(drift)
     }
 
     /// The first true instant `>= not_before` at which the local clock reads at least `deadline`.
@@ -39,11 +54,19 @@ impl Clock {
             return not_before;
         }
         // Solve t + off + t·d/1e6 >= L  ⇒  t >= (L − off) · 1e6 / (1e6 + d), then correct the
-        // rounding by stepping (at most a couple of nanoseconds).
-        let rate = PPM + i128::from(self.drift_ppm);
-        let target = i128::from(deadline.0) - i128::from(self.offset_ns);
-        let mut t = (target * PPM)
-            .div_euclid(rate)
+        // rounding by stepping (at most a couple of nanoseconds). In 64 bits when the product
+        // fits (the same floor as in 128 bits), else in 128.
+        let estimate = deadline
+            .0
+            .checked_sub(self.offset_ns)
+            .and_then(|target| target.checked_mul(PPM as i64))
+            .map(|p| i128::from(p.div_euclid(PPM as i64 + i64::from(self.drift_ppm))));
+        let mut t = estimate
+            .unwrap_or_else(|| {
+                let rate = PPM + i128::from(self.drift_ppm);
+                let target = i128::from(deadline.0) - i128::from(self.offset_ns);
+                (target * PPM).div_euclid(rate)
+            })
             .max(i128::from(not_before.0));
         let mut guess = SimTime(t.min(i128::from(u64::MAX)) as u64);
         while self.local(guess) < deadline {
@@ -81,6 +104,53 @@ mod tests {
             slow.local(SimTime(2_000_000_000)).0,
             2_000_000_000 - 1_000_000
         );
+    }
+
+    /// The clock formula in 128-bit arithmetic, clamped: what `local` must equal everywhere.
+    fn local_wide(c: &Clock, t: SimTime) -> i64 {
+        let t = i128::from(t.0);
+        let v = t + i128::from(c.offset_ns) + (t * i128::from(c.drift_ppm)).div_euclid(PPM);
+        v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    }
+
+    #[test]
+    fn the_64_bit_path_agrees_with_the_128_bit_formula() {
+        let mut rng = crate::rng::SimRng::new(5, crate::rng::StreamLabel::Custom(3));
+        let edges = [
+            0u64,
+            1,
+            999_999,
+            1_000_001,
+            i64::MAX as u64 - 1,
+            i64::MAX as u64,
+            u64::MAX,
+        ];
+        for i in 0..20_000 {
+            let t = if i < edges.len() * 8 {
+                edges[i % edges.len()]
+            } else {
+                rng.next_u64() >> rng.below(64)
+            };
+            let c = Clock {
+                offset_ns: match i % 4 {
+                    0 => i64::MAX - rng.below(1_000) as i64,
+                    1 => i64::MIN + rng.below(1_000) as i64,
+                    _ => rng.below(2_000_000_001) as i64 - 1_000_000_000,
+                },
+                drift_ppm: rng.below(1_999_999) as i32 - 999_999,
+            };
+            assert_eq!(
+                c.local(SimTime(t)).0,
+                local_wide(&c, SimTime(t)),
+                "{c:?} at {t}"
+            );
+            if t < 1 << 62 {
+                let deadline = LocalTime(local_wide(&c, SimTime(t)));
+                let at = c.when_local_reaches(deadline, SimTime::ZERO);
+                assert!(local_wide(&c, at) >= deadline.0, "{c:?} {deadline:?}");
+                assert!(at.0 == 0 || local_wide(&c, SimTime(at.0 - 1)) < deadline.0);
+            }
+        }
     }
 
     #[test]

@@ -498,4 +498,15 @@ pub struct NemesisConfig {
     pub loss: f64,
     /// Duplicate probability while a `duplicate` fault lasts.
     pub duplicate: f64,
+    /// The most faults the nemesis plans in one run: it stops drawing there (see
+    /// [`crate::faults::plan`]), so that no rate, however absurd, makes the plan unbounded.
+    pub faults_max: u32,
+}
+
+impl NemesisConfig {
+    /// `faults_max` when a scenario does not say: ten thousand faults, a fault every 6 ms
+    /// over a minute.
+    pub const FAULTS_MAX_DEFAULT: u32 = 10_000;
+    /// The largest `faults_max` a scenario may ask for.
+    pub const FAULTS_MAX_LIMIT: u32 = 1_000_000;
 }

@@ -29,6 +29,18 @@ pub struct Planned {
     pub origin: Origin,
 }
 
+impl Planned {
+    /// Whether the action starts a fault (rather than undoing one: a restart, the end of a
+    /// cut, a link reset, a heal).
+    pub fn starts_fault(&self) -> bool {
+        !matches!(
+            self.action,
+            Action::RemoveCut(_)
+                | Action::Apply(Fault::Restart(_) | Fault::ResetLinks | Fault::Heal, _)
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Schedule,
@@ -95,6 +107,7 @@ pub fn plan(
             n,
             base_link,
             &mut next_cut,
+            PLAN_NODE_IDS_MAX,
         ));
     }
     // Stable sort: equal times keep schedule-then-nemesis, and each list's own order.
@@ -102,10 +115,51 @@ pub fn plan(
     out
 }
 
+/// Makes the liveness phase, starting at `start`, really fault-free: a pause that would last
+/// into it ends there (its duration is shortened), and every action planned after it — a
+/// restart, the end of a cut, a link reset: the undoing of a fault the liveness start already
+/// undid — is dropped. Without this a nemesis pause begun in the fault phase could run on into
+/// the liveness phase and its node depose the leader on resuming, seconds after the "heal".
+pub fn end_at_liveness(plan: &mut Vec<Planned>, start: SimTime) {
+    plan.retain(|p| p.at <= start);
+    for p in plan.iter_mut() {
+        if let Action::Apply(Fault::Pause(_, d), _) = &mut p.action {
+            let left = start.0 - p.at.0;
+            if d.0 > left {
+                *d = SimDuration(left);
+            }
+        }
+    }
+}
+
 fn exponential(rng: &mut SimRng, mean: SimDuration) -> u64 {
     rng.exponential(mean).0
 }
 
+/// The most node ids the nemesis's partitions may list over a whole plan (each random split
+/// names every node): 10 million, 40 MB. With [`NemesisConfig::faults_max`] it bounds the plan's
+/// memory and the time to draw it, whatever the cluster size and rate.
+pub const PLAN_NODE_IDS_MAX: u64 = 10_000_000;
+
+/// What a nemesis at `cfg` plans on average over a fault phase of `duration` on `node_count`
+/// nodes: (faults, node ids listed by its partitions). Validation compares these with
+/// `faults_max` and [`PLAN_NODE_IDS_MAX`] before a run, so that a plan that would be cut short
+/// is rejected instead.
+pub fn nemesis_expected(cfg: &NemesisConfig, duration: SimDuration, node_count: u32) -> (u64, u64) {
+    let faults = duration.0 / cfg.interval_mean.0.max(1);
+    let ids = if cfg.kinds.contains(&FaultKind::Partition) && node_count >= 2 {
+        // A share `1 / kinds` of the faults are partitions, each listing every node.
+        (faults / cfg.kinds.len().max(1) as u64).saturating_mul(u64::from(node_count))
+    } else {
+        0
+    };
+    (faults, ids)
+}
+
+/// The nemesis's faults, drawn in time order until the fault phase ends — or, bounding the plan
+/// whatever the rate, until it holds `cfg.faults_max` faults or its partitions list
+/// `ids_max` ([`PLAN_NODE_IDS_MAX`]) node ids (the rest of the phase then has no nemesis
+/// faults; validation rejects a nemesis whose mean rate would get there).
 fn nemesis_plan(
     rng: &mut SimRng,
     node_count: u32,
@@ -113,13 +167,16 @@ fn nemesis_plan(
     cfg: &NemesisConfig,
     base_link: &LinkConfig,
     next_cut: &mut u64,
+    ids_max: u64,
 ) -> Vec<Planned> {
     let mut out = Vec::new();
     if cfg.kinds.is_empty() || node_count == 0 {
         return out;
     }
-    // Windows during which a node is down (crashed or paused): (node, start, end).
+    // Windows during which a node is down (crashed or paused): (node, start, end). Windows
+    // that ended before the current draw are dropped: draws only move forward in time.
     let mut down: Vec<(u32, u64, u64)> = Vec::new();
+    let (mut faults, mut ids) = (0u32, 0u64);
     let mut t = 0u64;
     let nem = |at: u64, action: Action| Planned {
         at: SimTime(at),
@@ -128,7 +185,7 @@ fn nemesis_plan(
     };
     loop {
         t = t.saturating_add(exponential(rng, cfg.interval_mean));
-        if t >= duration.0 {
+        if t >= duration.0 || faults >= cfg.faults_max || ids >= ids_max {
             break;
         }
         let kind = cfg.kinds[rng.index(cfg.kinds.len())];
@@ -156,6 +213,7 @@ fn nemesis_plan(
                 b.sort_unstable();
                 let id = *next_cut;
                 *next_cut += 1;
+                ids += u64::from(node_count);
                 out.push(nem(
                     t,
                     Action::Apply(
@@ -166,21 +224,31 @@ fn nemesis_plan(
                 out.push(nem(end, Action::RemoveCut(id)));
             }
             FaultKind::Crash | FaultKind::Pause => {
-                let overlapping = |n: Option<u32>, down: &[(u32, u64, u64)]| {
-                    down.iter()
-                        .filter(|&&(m, s, e)| s < end && t < e && n.is_none_or(|n| n == m))
-                        .count()
-                };
-                if overlapping(None, &down) as u32 >= cfg.down_max {
-                    continue;
-                }
-                let candidates: Vec<u32> = (0..node_count)
-                    .filter(|&n| overlapping(Some(n), &down) == 0)
+                down.retain(|&(_, _, e)| e > t);
+                let mut busy: Vec<u32> = down
+                    .iter()
+                    .filter(|&&(_, s, e)| s < end && t < e)
+                    .map(|&(m, _, _)| m)
                     .collect();
-                if candidates.is_empty() {
+                if busy.len() as u32 >= cfg.down_max {
                     continue;
                 }
-                let node = candidates[rng.index(candidates.len())];
+                busy.sort_unstable();
+                busy.dedup();
+                let free = node_count as usize - busy.len();
+                if free == 0 {
+                    continue;
+                }
+                // The k-th node not down: the same draw as listing the free nodes, in
+                // O(down) rather than O(nodes).
+                let mut node = rng.index(free) as u32;
+                for &b in &busy {
+                    if b <= node {
+                        node += 1;
+                    } else {
+                        break;
+                    }
+                }
                 down.push((node, t, end));
                 if kind == FaultKind::Crash {
                     out.push(nem(t, Action::Apply(Fault::Crash(NodeId(node)), 0)));
@@ -222,6 +290,7 @@ fn nemesis_plan(
                 out.push(nem(end, Action::Apply(Fault::ResetLinks, 0)));
             }
         }
+        faults += 1;
     }
     out
 }
@@ -239,6 +308,7 @@ mod tests {
             clock_jump_max: SimDuration::from_millis(100),
             loss: 0.3,
             duplicate: 0.1,
+            faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
         }
     }
 
@@ -253,6 +323,88 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, d);
         assert!(a.windows(2).all(|w| w[0].at <= w[1].at));
+    }
+
+    #[test]
+    fn the_liveness_phase_starts_with_every_fault_ended() {
+        let c = cfg(
+            vec![FaultKind::Crash, FaultKind::Pause, FaultKind::Partition],
+            2,
+        );
+        let start = SimTime(SimDuration::from_secs(30).0);
+        for seed in 0..50 {
+            let mut p = plan(
+                seed,
+                5,
+                SimDuration::from_secs(30),
+                &[],
+                Some(&c),
+                &LinkConfig::default(),
+            );
+            end_at_liveness(&mut p, start);
+            for x in &p {
+                assert!(x.at <= start, "seed {seed}: {x:?} after the liveness start");
+                if let Action::Apply(Fault::Pause(_, d), _) = &x.action {
+                    assert!(x.at.0 + d.0 <= start.0, "seed {seed}: {x:?} lasts past it");
+                }
+            }
+        }
+        // A pause across the start is shortened to end there, not dropped.
+        let mut p = vec![Planned {
+            at: SimTime(start.0 - 10),
+            action: Action::Apply(Fault::Pause(NodeId(1), SimDuration(500)), 0),
+            origin: Origin::Nemesis,
+        }];
+        end_at_liveness(&mut p, start);
+        assert_eq!(
+            p[0].action,
+            Action::Apply(Fault::Pause(NodeId(1), SimDuration(10)), 0)
+        );
+    }
+
+    #[test]
+    fn an_absurd_rate_stops_at_faults_max() {
+        // A fault every nanosecond over a minute would be 60 billion faults.
+        let mut c = cfg(FaultKind::ALL.to_vec(), 2);
+        c.interval_mean = SimDuration(1);
+        c.faults_max = 1_000;
+        let p = plan(
+            1,
+            5,
+            SimDuration::from_secs(60),
+            &[],
+            Some(&c),
+            &LinkConfig::default(),
+        );
+        let starts = p
+            .iter()
+            .filter(|x| {
+                !matches!(
+                    x.action,
+                    Action::RemoveCut(_) | Action::Apply(Fault::Restart(_) | Fault::ResetLinks, _)
+                )
+            })
+            .count();
+        assert_eq!(starts, 1_000);
+        // Partitions stop at the plan's node-id budget (here 10 splits of 1,000 nodes).
+        let mut c = cfg(vec![FaultKind::Partition], 1);
+        c.interval_mean = SimDuration(1);
+        let mut rng = SimRng::new(1, StreamLabel::Nemesis);
+        let l = LinkConfig::default();
+        let p = nemesis_plan(
+            &mut rng,
+            1_000,
+            SimDuration::from_secs(60),
+            &c,
+            &l,
+            &mut 1,
+            10_000,
+        );
+        assert_eq!(p.len(), 2 * 10);
+        assert_eq!(
+            nemesis_expected(&c, SimDuration::from_secs(60), 1_000_000),
+            (60_000_000_000, 60_000_000_000_000_000)
+        );
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct Operation {
     pub request_id: RequestId,
     /// The node the request was (last) sent to.
     pub node: NodeId,
+    /// The nodes it was sent to before `node`, in order, when a redirect or a retry moved it
+    /// (empty when every attempt went to `node`): what the CAP report reads to tell an
+    /// operation whose attempts crossed a partition.
+    pub via: Vec<NodeId>,
     pub request: Request,
     pub invoke: SimTime,
     /// `None` while pending; an operation still pending when the run ends is indeterminate.
@@ -32,6 +36,18 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// The request is sent again, to `node` (a redirect or a retry).
+    pub(crate) fn move_to(&mut self, node: NodeId) {
+        if node != self.node {
+            self.via.push(self.node);
+            self.node = node;
+        }
+    }
+
+    /// Every node the request was sent to, in order: `via`, then `node`.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.via.iter().copied().chain(std::iter::once(self.node))
+    }
     /// True when the operation completed `ok`.
     pub fn is_ok(&self) -> bool {
         matches!(self.completion, Some((_, Outcome::Ok(_))))

@@ -77,7 +77,8 @@ impl Sampler {
         }
     }
 
-    #[inline]
+    /// One latency draw. The two common shapes are inline; the others call out.
+    #[inline(always)]
     pub(crate) fn sample(&self, rng: &mut SimRng) -> u64 {
         match *self {
             Sampler::Constant(ns) => ns,
@@ -88,6 +89,14 @@ impl Sampler {
                     min + rng.range_inclusive(0, span)
                 }
             }
+            _ => self.sample_shaped(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_shaped(&self, rng: &mut SimRng) -> u64 {
+        match *self {
+            Sampler::Constant(_) | Sampler::Uniform { .. } => self.sample(rng),
             Sampler::Normal { mean, stddev, min } => {
                 // Marsaglia's polar method: only +, ×, ÷, sqrt and a portable ln.
                 let z = loop {
@@ -209,6 +218,10 @@ pub(crate) struct Network {
     /// Fault-time link changes, newest last: (from, to, link); `None` matches any node.
     rules: Vec<(Option<u32>, Option<u32>, Link)>,
     cuts: Vec<Cut>,
+    /// True while nothing but the default link applies and it neither drops nor duplicates: a
+    /// full mesh, no partition, no override, no fault-time rule. Then a send is one latency
+    /// draw (the draws are the same as on the general path). Kept by [`Network::refresh`].
+    plain: bool,
     pub(crate) rng: SimRng,
 }
 
@@ -255,7 +268,7 @@ impl Network {
             .iter()
             .map(|o| ((o.from.0, o.to.0), Link::new(&o.link)))
             .collect();
-        Network {
+        let mut net = Network {
             node_count,
             endpoint_count: node_count as usize + client_count as usize,
             graph,
@@ -265,8 +278,21 @@ impl Network {
             overrides,
             rules: Vec::new(),
             cuts: Vec::new(),
+            plain: false,
             rng,
-        }
+        };
+        net.refresh();
+        net
+    }
+
+    /// Recomputes `plain` after anything it depends on changed.
+    fn refresh(&mut self) {
+        self.plain = self.graph.is_none()
+            && self.cuts.is_empty()
+            && self.rules.is_empty()
+            && self.overrides.is_empty()
+            && self.default.drop.is_never()
+            && self.default.duplicate.is_never();
     }
 
     /// Whether the topology links two nodes (clients are linked to every node).
@@ -338,8 +364,21 @@ impl Network {
     }
 
     /// Decides the fate of a message sent now from `src` to `dst`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn route(&mut self, src: usize, dst: usize) -> Route {
+        if self.plain {
+            return Route::Deliver {
+                latency: self.default.latency.sample(&mut self.rng),
+                copy: None,
+            };
+        }
+        self.route_general(src, dst)
+    }
+
+    /// [`Network::route`] when a topology, partition, override, rule, loss or duplication
+    /// may apply.
+    #[inline(never)]
+    fn route_general(&mut self, src: usize, dst: usize) -> Route {
         if !self.linked(src, dst) {
             return Route::Drop(DropReason::NoLink);
         }
@@ -373,6 +412,11 @@ impl Network {
     }
 
     pub(crate) fn add_partition(&mut self, id: u64, p: &Partition) {
+        self.add_cuts(id, p);
+        self.refresh();
+    }
+
+    fn add_cuts(&mut self, id: u64, p: &Partition) {
         let len = self.endpoint_count;
         let n = self.node_count;
         let set = |g: &Group| {
@@ -433,10 +477,12 @@ impl Network {
 
     pub(crate) fn remove_partition(&mut self, id: u64) {
         self.cuts.retain(|c| c.id != id);
+        self.refresh();
     }
 
     pub(crate) fn heal(&mut self) {
         self.cuts.clear();
+        self.refresh();
     }
 
     #[cfg(test)]
@@ -447,11 +493,13 @@ impl Network {
     pub(crate) fn set_link(&mut self, from: Option<NodeId>, to: Option<NodeId>, link: &LinkConfig) {
         self.rules
             .push((from.map(|n| n.0), to.map(|n| n.0), Link::new(link)));
+        self.refresh();
     }
 
     pub(crate) fn reset_links(&mut self) {
         self.rules.clear();
         self.default = Link::new(&self.base.default);
+        self.refresh();
     }
 }
 
@@ -565,6 +613,36 @@ mod tests {
         assert!(!net.cut(0, 1) && net.cut(3, 1));
         net.heal();
         assert!(!net.partitioned());
+    }
+
+    #[test]
+    fn plain_path_only_while_nothing_else_applies() {
+        let cfg = NetworkConfig::default();
+        let rng = || SimRng::new(0, StreamLabel::Network);
+        let mut net = Network::new(4, 1, &Topology::FullMesh, &cfg, rng());
+        assert!(net.plain);
+        net.add_partition(1, &Partition::Isolate(NodeId(2)));
+        assert!(!net.plain, "a partition");
+        assert_eq!(net.route(0, 2), Route::Drop(DropReason::Partition));
+        net.remove_partition(1);
+        assert!(net.plain);
+        let lossy = LinkConfig {
+            drop: 1.0,
+            ..cfg.default.clone()
+        };
+        net.set_link(None, None, &lossy);
+        assert!(!net.plain, "a fault-time rule");
+        assert_eq!(net.route(0, 1), Route::Drop(DropReason::Loss));
+        net.reset_links();
+        assert!(net.plain);
+        net.add_partition(2, &Partition::Isolate(NodeId(0)));
+        net.heal();
+        assert!(net.plain);
+        let ring = Network::new(4, 0, &Topology::Ring, &cfg, rng());
+        assert!(!ring.plain, "a topology");
+        let mut duplicating = cfg.clone();
+        duplicating.default.duplicate = 0.5;
+        assert!(!Network::new(4, 0, &Topology::FullMesh, &duplicating, rng()).plain);
     }
 
     #[test]

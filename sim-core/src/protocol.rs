@@ -15,6 +15,7 @@
 //! `Simulation<P>` per protocol, so no event pays for dynamic dispatch.
 
 use std::fmt::Debug;
+use std::ops::RangeInclusive;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,13 @@ pub trait Protocol: Process {
     const SUMMARY: &'static str;
     /// The client services it serves (a workload must speak one of them).
     const SERVICES: &'static [Service];
+    /// The cluster sizes it runs on, in bounded time and memory: a scenario with another
+    /// `nodes` is rejected (pointing at `nodes`, naming this range). The default is every size
+    /// the scenario format allows; a protocol whose nodes keep per-peer state, or whose leader
+    /// sends to every other node on every heartbeat, costs the square of the cluster size and
+    /// declares a ceiling (Raft: `1..=1000`), one that needs a coordinator and a participant
+    /// a floor (two-phase commit: `2..=...`).
+    const NODE_COUNT: RangeInclusive<u32> = 1..=u32::MAX;
     /// The protocol's parameters, as the scenario writes them inside `NAME(...)`. Use
     /// `#[serde(deny_unknown_fields)]`, so that a misspelt parameter is an error.
     type Params: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;

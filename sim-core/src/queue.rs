@@ -1,13 +1,30 @@
-//! The event queue: a binary min-heap of `(time, seq, item)` entries (std's `BinaryHeap`).
+//! The event queue: a binary min-heap (std's `BinaryHeap`) of 16-byte keys, with the events
+//! themselves in a slab beside it.
 //!
-//! Keys are compared as one `u128` (`time` in the high half, `seq` in the low half, so ties are
-//! broken by scheduling order); std's heap sifts to the bottom and back up, which costs about
-//! one comparison per level. No `unsafe`.
+//! A key is one `u128`: the event's time in the high 64 bits, then its sequence number
+//! (`SEQ_BITS`), then the slab slot that holds the event (`SLOT_BITS`). Comparing keys
+//! compares `(time, seq)` — the slot never decides, since sequence numbers are unique — so
+//! ties are broken by scheduling order. Keeping the events out of the heap makes each sift
+//! step move 16 bytes instead of a whole event (48 bytes before), and keeps the heap small in
+//! cache at 10,000+ nodes; freed slots are reused last-in first-out, so the slab stays warm.
+//! No `unsafe`.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// One queued item with its ordering key.
+/// Bits of a key given to the sequence number.
+const SEQ_BITS: u32 = 40;
+/// Bits of a key given to the slab slot.
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
+
+/// The largest sequence number a queued event may have: about 1.1 × 10¹² events and messages
+/// in one run (hours of simulation at tens of millions of events per second).
+pub(crate) const SEQ_MAX: u64 = (1 << SEQ_BITS) - 1;
+/// Most events queued at once (16.7 M): a named limit on the queue's memory.
+pub(crate) const QUEUED_MAX: usize = 1 << SLOT_BITS;
+
+/// One item taken from the queue, with its ordering key.
 #[derive(Debug)]
 pub(crate) struct Entry<T> {
     key: u128,
@@ -21,63 +38,104 @@ impl<T> Entry<T> {
     }
     #[inline]
     pub(crate) fn seq(&self) -> u64 {
-        self.key as u64
+        (self.key >> SLOT_BITS) as u64 & SEQ_MAX
     }
 }
 
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, o: &Self) -> bool {
-        self.key == o.key
-    }
-}
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
+/// A heap key, ordered in reverse: `BinaryHeap` is a max-heap and the earliest key must come
+/// out first.
+#[derive(PartialEq, Eq)]
+struct Key(u128);
+
+impl PartialOrd for Key {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl<T> Ord for Entry<T> {
-    /// Reversed: `BinaryHeap` is a max-heap and the earliest key must come out first.
+impl Ord for Key {
     #[inline]
     fn cmp(&self, o: &Self) -> Ordering {
-        o.key.cmp(&self.key)
+        o.0.cmp(&self.0)
     }
 }
 
-/// A min-heap of entries ordered by `(time, seq)`.
+/// A min-heap of events ordered by `(time, seq)`.
 pub(crate) struct EventQueue<T> {
-    heap: BinaryHeap<Entry<T>>,
+    heap: BinaryHeap<Key>,
+    /// The queued events; `None` in a free slot.
+    slots: Vec<Option<T>>,
+    /// Free slots, the most recently freed last.
+    free: Vec<u32>,
 }
 
 impl<T> EventQueue<T> {
     pub(crate) fn with_capacity(n: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
+            slots: Vec::with_capacity(n),
+            free: Vec::with_capacity(n),
         }
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
-        self.heap.iter()
+    /// The queued items, in no particular order.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().flatten()
     }
 
     /// The earliest entry's time.
     #[inline]
     pub(crate) fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|e| e.time())
+        self.heap.peek().map(|k| (k.0 >> 64) as u64)
     }
 
-    #[inline]
+    /// Queues `item` at `time` with sequence number `seq`.
+    ///
+    /// # Panics
+    ///
+    /// When `seq` is above [`SEQ_MAX`] or [`QUEUED_MAX`] events are already queued.
+    #[inline(always)]
     pub(crate) fn push(&mut self, time: u64, seq: u64, item: T) {
-        self.heap.push(Entry {
-            key: (u128::from(time) << 64) | u128::from(seq),
-            item,
-        });
+        assert!(
+            seq <= SEQ_MAX,
+            "event sequence number {seq} above SEQ_MAX {SEQ_MAX}"
+        );
+        let slot = match self.free.pop() {
+            Some(s) => {
+                // A free slot holds `None`: forgetting it skips the drop code of a `T`.
+                let old = self.slots[s as usize].replace(item);
+                debug_assert!(old.is_none(), "slot {s} was free");
+                std::mem::forget(old);
+                s
+            }
+            None => self.grow(item),
+        };
+        self.heap.push(Key((u128::from(time) << 64)
+            | (u128::from(seq) << SLOT_BITS)
+            | u128::from(slot)));
+    }
+
+    /// A new slot for `item` when none is free.
+    #[cold]
+    fn grow(&mut self, item: T) -> u32 {
+        let slot = self.slots.len();
+        assert!(
+            slot < QUEUED_MAX,
+            "more than QUEUED_MAX ({QUEUED_MAX}) events queued at once"
+        );
+        self.slots.push(Some(item));
+        slot as u32
     }
 
     /// Removes and returns the earliest entry.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop(&mut self) -> Option<Entry<T>> {
-        self.heap.pop()
+        let key = self.heap.pop()?.0;
+        let slot = (key & SLOT_MASK) as u32;
+        let item = self.slots[slot as usize]
+            .take()
+            .expect("a queued key has its event");
+        self.free.push(slot);
+        Some(Entry { key, item })
     }
 }
 #[cfg(test)]
@@ -104,10 +162,39 @@ mod tests {
             }
         }
         expect.sort_unstable();
+        let mut queued: Vec<u64> = q.items().copied().collect();
+        queued.sort_unstable();
+        let mut want_items: Vec<u64> = expect.iter().map(|&(_, seq)| seq).collect();
+        want_items.sort_unstable();
+        assert_eq!(
+            queued, want_items,
+            "items() lists exactly the queued events"
+        );
         for want in expect {
             let e = q.pop().unwrap();
             assert_eq!((e.time(), e.seq()), want);
         }
         assert!(q.pop().is_none());
+        assert_eq!(q.items().count(), 0);
+    }
+
+    #[test]
+    fn freed_slots_are_reused() {
+        let mut q = EventQueue::with_capacity(0);
+        for seq in 0..4 {
+            q.push(10, seq, seq);
+        }
+        for _ in 0..1_000u64 {
+            let e = q.pop().unwrap();
+            q.push(e.time() + 1, e.seq() + 4, e.item + 4);
+        }
+        assert_eq!(q.slots.len(), 4, "a steady queue never grows its slab");
+    }
+
+    #[test]
+    #[should_panic(expected = "above SEQ_MAX")]
+    fn sequence_numbers_are_bounded() {
+        let mut q = EventQueue::with_capacity(0);
+        q.push(0, SEQ_MAX + 1, ());
     }
 }

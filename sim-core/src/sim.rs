@@ -111,7 +111,6 @@ impl<P: Process> Simulation<P> {
                     }
                 };
                 NodeRt {
-                    status: NodeStatus::Up,
                     clock,
                     rng: SimRng::new(seed, StreamLabel::Node(i)),
                     storage: Storage::default(),
@@ -127,7 +126,7 @@ impl<P: Process> Simulation<P> {
             &config.network,
             SimRng::new(seed, StreamLabel::Network),
         );
-        let plan = faults::plan(
+        let mut plan = faults::plan(
             seed,
             n,
             config.duration,
@@ -135,6 +134,9 @@ impl<P: Process> Simulation<P> {
             config.nemesis.as_ref(),
             &config.network.default,
         );
+        if config.liveness.is_some() {
+            faults::end_at_liveness(&mut plan, SimTime(config.duration.0));
+        }
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
         Simulation {
             world: World::new(nodes, net, clients),
@@ -152,8 +154,7 @@ impl<P: Process> Simulation<P> {
 
     /// Records the running hash after every event (to locate a divergence between two runs).
     pub fn record_running_hashes(&mut self) {
-        self.world.tracer.running = Some(Vec::new());
-        self.world.tracer.log = Some(crate::trace::EventLog::default());
+        self.world.tracer.keep_log();
     }
 
     /// Keeps the JSON text of the `index`-th hashed event; see [`RunResult::captured`].
@@ -215,16 +216,12 @@ impl<P: Process> Simulation<P> {
         self.world.stats.in_flight_at_end = self
             .world
             .queue
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.item,
-                    Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }
-                )
-            })
+            .items()
+            .filter(|e| matches!(e, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }))
             .count() as u64;
         let io = self.world.tracer.finish();
         let captured = self.world.tracer.captured();
+        let (running_hashes, event_log) = self.world.tracer.take_log();
         let world = self.world;
         let client_count = world.clients.count();
         let result = RunResult {
@@ -236,13 +233,13 @@ impl<P: Process> Simulation<P> {
             history: world.clients.history,
             observations: world.observations,
             fault_log: world.fault_log,
-            final_status: world.nodes.iter().map(|n| n.status).collect(),
+            final_status: world.status,
             liveness_start: self
                 .config
                 .liveness
                 .map(|_| SimTime(self.config.duration.0)),
-            running_hashes: world.tracer.running,
-            event_log: world.tracer.log,
+            running_hashes,
+            event_log,
             plan: self.plan,
             node_count: world.node_count,
             client_count,
@@ -268,10 +265,10 @@ impl<P: Process> Simulation<P> {
     /// before the `Resume` event scheduled for the same instant.
     #[inline]
     fn status(&mut self, node: NodeId) -> NodeStatus {
-        let status = self.world.nodes[node.index()].status;
+        let status = self.world.status[node.index()];
         if let NodeStatus::Paused(until) = status {
             if self.world.now >= until {
-                self.world.nodes[node.index()].status = NodeStatus::Up;
+                self.world.status[node.index()] = NodeStatus::Up;
                 self.world.log_fault(FaultRecord::Resume(node));
                 return NodeStatus::Up;
             }
@@ -306,7 +303,7 @@ impl<P: Process> Simulation<P> {
                 let down = status == NodeStatus::Crashed;
                 if self
                     .world
-                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down)
+                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down, &msg)
                 {
                     self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
                 }
@@ -317,10 +314,13 @@ impl<P: Process> Simulation<P> {
                     return self.hold(until, seq, Ev::ToNode { client, dst, req });
                 }
                 let down = status == NodeStatus::Crashed;
-                if !self
-                    .world
-                    .arrive(Endpoint::Client(client), Endpoint::Node(dst), seq, down)
-                {
+                if !self.world.arrive(
+                    Endpoint::Client(client),
+                    Endpoint::Node(dst),
+                    seq,
+                    down,
+                    &req.1,
+                ) {
                     return;
                 }
                 let (request_id, request) = *req;
@@ -329,10 +329,13 @@ impl<P: Process> Simulation<P> {
                 });
             }
             Ev::ToClient { src, client, resp } => {
-                if !self
-                    .world
-                    .arrive(Endpoint::Node(src), Endpoint::Client(client), seq, false)
-                {
+                if !self.world.arrive(
+                    Endpoint::Node(src),
+                    Endpoint::Client(client),
+                    seq,
+                    false,
+                    &resp.1,
+                ) {
                     return;
                 }
                 let (request_id, response) = *resp;
@@ -408,7 +411,7 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Resume(node) => {
                 // Usually already resumed by `status` when the first held event was released.
-                if self.world.nodes[node.index()].status == NodeStatus::Paused(self.world.now) {
+                if self.world.status[node.index()] == NodeStatus::Paused(self.world.now) {
                     self.world.stats.events += 1;
                     let _ = self.status(node);
                 }
@@ -419,7 +422,7 @@ impl<P: Process> Simulation<P> {
                 self.world.net.reset_links();
                 self.world.log_fault(FaultRecord::LivenessStart);
                 for i in 0..self.world.node_count {
-                    if self.world.nodes[i as usize].status == NodeStatus::Crashed {
+                    if self.world.status[i as usize] == NodeStatus::Crashed {
                         self.restart(NodeId(i));
                     }
                 }
@@ -493,11 +496,11 @@ impl<P: Process> Simulation<P> {
     }
 
     fn restart(&mut self, node: NodeId) {
-        let rt = &mut self.world.nodes[node.index()];
-        if rt.status != NodeStatus::Crashed {
+        let status = &mut self.world.status[node.index()];
+        if *status != NodeStatus::Crashed {
             return;
         }
-        rt.status = NodeStatus::Up;
+        *status = NodeStatus::Up;
         self.procs[node.index()] = Some((self.factory)(node));
         self.world.log_fault(FaultRecord::Restart(node));
         self.with_proc(node, |p, ctx| p.on_recover(ctx));
@@ -520,11 +523,12 @@ impl<P: Process> Simulation<P> {
                     self.world.log_fault(FaultRecord::Heal);
                 }
                 Fault::Crash(n) => {
-                    let rt = &mut self.world.nodes[n.index()];
-                    if rt.status == NodeStatus::Crashed {
+                    let status = &mut self.world.status[n.index()];
+                    if *status == NodeStatus::Crashed {
                         return;
                     }
-                    rt.status = NodeStatus::Crashed;
+                    *status = NodeStatus::Crashed;
+                    let rt = &mut self.world.nodes[n.index()];
                     rt.timers.clear();
                     let lost = rt.storage.crash();
                     self.procs[n.index()] = None;
@@ -536,12 +540,12 @@ impl<P: Process> Simulation<P> {
                 }
                 Fault::Restart(n) => self.restart(n),
                 Fault::Pause(n, d) => {
-                    let rt = &mut self.world.nodes[n.index()];
-                    if rt.status != NodeStatus::Up {
+                    let status = &mut self.world.status[n.index()];
+                    if *status != NodeStatus::Up {
                         return;
                     }
                     let until = now.saturating_add(d);
-                    rt.status = NodeStatus::Paused(until);
+                    *status = NodeStatus::Paused(until);
                     self.world.push(until, Ev::Resume(n));
                     self.world.log_fault(FaultRecord::Pause(n, until));
                 }

@@ -104,6 +104,16 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationParseError> {
     if t == "0" {
         return Ok(SimDuration::ZERO);
     }
+    if t.starts_with('-') {
+        return Err(DurationParseError(format!(
+            "`{t}` is negative: a duration cannot be negative"
+        )));
+    }
+    if !t.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(DurationParseError(format!(
+            "`{t}` does not start with a number; write e.g. `150ms` (units: ns, us, ms, s, m, h)"
+        )));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| {
@@ -251,6 +261,18 @@ mod tests {
     #[test]
     fn rejects_bad_durations_with_a_reason() {
         assert!(parse_duration("150").unwrap_err().0.contains("no unit"));
+        assert!(parse_duration("-5ms")
+            .unwrap_err()
+            .0
+            .contains("cannot be negative"));
+        assert!(parse_duration("NaNs")
+            .unwrap_err()
+            .0
+            .contains("does not start with a number"));
+        assert!(parse_duration("infs")
+            .unwrap_err()
+            .0
+            .contains("does not start with a number"));
         assert!(parse_duration("5 parsecs")
             .unwrap_err()
             .0

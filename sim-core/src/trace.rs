@@ -172,10 +172,13 @@ pub(crate) enum Record<'a> {
         hash: u64,
         msg: &'a dyn Debug,
     },
+    /// A message reaches its destination; `msg` is named (its kind) in the trace file only,
+    /// never hashed or formatted without a file.
     Deliver {
         from: Endpoint,
         to: Endpoint,
         id: u64,
+        msg: &'a dyn Debug,
     },
     Drop {
         from: Endpoint,
@@ -319,7 +322,9 @@ impl<'a> Record<'a> {
             Record::Send {
                 from, to, id, hash, ..
             } => sink.take([tag::SEND, ep(*from), ep(*to), *id, *hash]),
-            Record::Deliver { from, to, id } => sink.take([tag::DELIVER, ep(*from), ep(*to), *id]),
+            Record::Deliver { from, to, id, .. } => {
+                sink.take([tag::DELIVER, ep(*from), ep(*to), *id])
+            }
             Record::Drop {
                 from,
                 to,
@@ -433,10 +438,11 @@ impl<'a> Record<'a> {
                 field_num(l, "id", id);
                 field_debug(l, "msg", msg);
             }
-            Record::Deliver { from, to, id } => {
+            Record::Deliver { from, to, id, msg } => {
                 field_endpoint(l, "from", *from);
                 field_endpoint(l, "to", *to);
                 field_num(l, "id", id);
+                field_kind(l, "kind", msg);
             }
             Record::Drop {
                 from,
@@ -507,11 +513,14 @@ fn outcome_code(o: &Outcome) -> u64 {
 /// Writes the trace: hashes every event and, when a writer is attached, one JSON line each.
 pub struct Tracer {
     hash: StableHasher,
+    /// Whether any of `out`, `running`, `log` is set: one test on the hashing path instead of
+    /// three, the rest of the work out of line in [`Tracer::record_extras`].
+    extras: bool,
     out: Option<Box<dyn Write>>,
     /// When set, the running hash after each event (used to find where two runs diverge).
-    pub(crate) running: Option<Vec<u64>>,
+    running: Option<Vec<u64>>,
     /// When set, every event's hashed words (to say what the diverging events were).
-    pub(crate) log: Option<EventLog>,
+    log: Option<EventLog>,
     /// When set, the JSON lines of the hashed event with this index are kept (see `capture`).
     capture: Option<(u64, Vec<String>)>,
     count: u64,
@@ -522,6 +531,7 @@ impl Tracer {
     pub fn new() -> Tracer {
         Tracer {
             hash: StableHasher::default(),
+            extras: false,
             out: None,
             running: None,
             log: None,
@@ -533,6 +543,20 @@ impl Tracer {
 
     pub fn set_writer(&mut self, w: Box<dyn Write>) {
         self.out = Some(w);
+        self.extras = true;
+    }
+
+    /// Keeps the running hash after every event and every event's words (for divergence
+    /// reports); taken back with [`Tracer::take_log`].
+    pub(crate) fn keep_log(&mut self) {
+        self.running = Some(Vec::new());
+        self.log = Some(EventLog::default());
+        self.extras = true;
+    }
+
+    /// The running hashes and the event log kept since [`Tracer::keep_log`].
+    pub(crate) fn take_log(&mut self) -> (Option<Vec<u64>>, Option<EventLog>) {
+        (self.running.take(), self.log.take())
     }
 
     /// Keeps the JSON text of the `index`-th hashed event (0-based), to show where two runs
@@ -540,7 +564,7 @@ impl Tracer {
     pub fn capture(&mut self, index: u64) {
         self.capture = Some((index, Vec::new()));
         if self.out.is_none() {
-            self.out = Some(Box::new(std::io::sink()));
+            self.set_writer(Box::new(std::io::sink()));
         }
     }
 
@@ -567,47 +591,70 @@ impl Tracer {
         self.count
     }
 
-    /// Records one event at true time `t`: folds its words into the hash (and the running
-    /// hashes and event log, when kept), then writes its JSON line if a writer is attached.
+    /// Records one event at true time `t`: folds its words into the hash, then, only when
+    /// something more than the hash is kept (running hashes, the event log, a trace file),
+    /// does the rest out of line.
     #[inline(always)]
     pub(crate) fn record(&mut self, t: SimTime, r: Record<'_>) {
         // By value, so that a record's fields stay in registers on the hashing path and are
         // only laid out in memory when a writer needs them.
         struct Fold<'t> {
-            tracer: &'t mut Tracer,
+            hash: &'t mut StableHasher,
+            count: &'t mut u64,
             t: SimTime,
         }
         impl WordSink for Fold<'_> {
             #[inline(always)]
             fn take<const N: usize>(&mut self, words: [u64; N]) {
-                self.tracer.fold(self.t, &words);
+                self.hash.word(self.t.0);
+                for w in words {
+                    self.hash.word(w);
+                }
+                *self.count += 1;
             }
         }
-        r.emit_words(&mut Fold { tracer: self, t });
+        r.emit_words(&mut Fold {
+            hash: &mut self.hash,
+            count: &mut self.count,
+            t,
+        });
+        if self.extras {
+            // By value: the record is laid out in memory only on this path.
+            self.record_extras(t, r);
+        }
+    }
+
+    /// What [`Tracer::record`] does besides hashing: the running hash and the event's words
+    /// (when kept) and its JSON line (when a writer is attached). Kept out of line so that
+    /// the hashing path stays small.
+    #[cold]
+    #[inline(never)]
+    fn record_extras(&mut self, t: SimTime, r: Record<'_>) {
+        struct Keep<'t> {
+            log: &'t mut Option<EventLog>,
+            t: SimTime,
+        }
+        impl WordSink for Keep<'_> {
+            fn take<const N: usize>(&mut self, words: [u64; N]) {
+                if let Some(log) = self.log {
+                    log.push(self.t, &words);
+                }
+            }
+        }
+        if r.emit_words(&mut Keep {
+            log: &mut self.log,
+            t,
+        }) {
+            if let Some(running) = &mut self.running {
+                running.push(self.hash.digest());
+            }
+        }
         if self.out.is_some() {
             self.write(t, &r);
         }
     }
 
-    /// Folds one event's words into the hash.
-    #[inline(always)]
-    fn fold(&mut self, t: SimTime, words: &[u64]) {
-        self.hash.word(t.0);
-        for &w in words {
-            self.hash.word(w);
-        }
-        self.count += 1;
-        if let Some(r) = &mut self.running {
-            r.push(self.hash.digest());
-        }
-        if let Some(log) = &mut self.log {
-            log.push(t, words);
-        }
-    }
-
-    /// Writes one event's JSON line (only called with a writer attached; kept out of line so
-    /// that the hashing path stays small).
-    #[inline(never)]
+    /// Writes one event's JSON line (only called with a writer attached).
     fn write(&mut self, t: SimTime, r: &Record<'_>) {
         if let Some(out) = &mut self.out {
             let mut line = String::with_capacity(96);
@@ -792,6 +839,20 @@ mod json {
         field_str(line, key, &format!("{value:?}"));
     }
 
+    /// The kind of a message: its `Debug` text up to the first character that is not part of
+    /// a name (`AppendEntries { .. }` → `AppendEntries`, `Get { key: 1 }` → `Get`).
+    pub fn field_kind(line: &mut String, key: &str, value: &impl Debug) {
+        let text = format!("{value:?}");
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(text.len());
+        field_str(
+            line,
+            key,
+            text.get(..end).filter(|k| !k.is_empty()).unwrap_or(&text),
+        );
+    }
+
     pub fn field_endpoint(line: &mut String, key: &str, e: Endpoint) {
         field_str(line, key, &e.to_string());
     }
@@ -858,6 +919,7 @@ mod tests {
                 from: c2,
                 to: n1,
                 id: 8,
+                msg: &Some(3u64),
             },
             Record::Drop {
                 from: n1,
@@ -926,7 +988,7 @@ mod tests {
             lines,
             [
                 r#"{"t":0,"ev":"send","from":"n1","to":"c2","id":7,"msg":"(3, \"op\")"}"#,
-                r#"{"t":1,"ev":"deliver","from":"c2","to":"n1","id":8}"#,
+                r#"{"t":1,"ev":"deliver","from":"c2","to":"n1","id":8,"kind":"Some"}"#,
                 r#"{"t":2,"ev":"drop","from":"n1","to":"c2","id":9,"reason":"node-down"}"#,
                 r#"{"t":3,"ev":"duplicate","id":10}"#,
                 r#"{"t":4,"ev":"timer","node":"n0","id":5,"timer":"\"election\""}"#,

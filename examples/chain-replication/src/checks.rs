@@ -200,6 +200,7 @@ mod tests {
             client: ClientId(0),
             request_id: 1,
             node: N1,
+            via: Vec::new(),
             request: Request::Put { key: 0, value: 7 },
             invoke: SimTime(10),
             completion: Some((SimTime(50), Outcome::Ok(Response::Ok))),

@@ -101,6 +101,9 @@ impl Protocol for Chain {
     const CLI_NAME: &'static str = "chain";
     const SUMMARY: &'static str = "chain replication (van Renesse & Schneider, OSDI 2004): updates at the head, queries at the tail, a master (node 0) reconfigures";
     const SERVICES: &'static [Service] = &[Service::KeyValue];
+    /// Node 0 is the master and the chain needs at least one server; the master heartbeats
+    /// each server, so any larger size runs in linear cost.
+    const NODE_COUNT: std::ops::RangeInclusive<u32> = 2..=u32::MAX;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Chain {

@@ -16,6 +16,10 @@ impl Protocol for Paxos {
     const CLI_NAME: &'static str = "paxos";
     const SUMMARY: &'static str = "Multi-Paxos (stable leader, phase 1 once for all open slots, no-op gap filling, catch-up) replicating a key-value store";
     const SERVICES: &'static [Service] = &[Service::KeyValue];
+    /// The leader sends every phase-2 message and decision to every node and each acceptor's
+    /// `Accepted` is observed per slot: cost grows with the square of the cluster. A thousand
+    /// nodes run 60 s of random faults in about 25 s and 1.1 GB.
+    const NODE_COUNT: std::ops::RangeInclusive<u32> = 1..=1000;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Paxos {

@@ -105,6 +105,9 @@ impl TwoPhaseCommit {
         };
         ctx.reply(ClientId(txn.client), txn.request, response);
         let now = ctx.local_time();
+        if !to.is_empty() {
+            self.unacked.insert(txn);
+        }
         self.decided.insert(
             txn,
             Decided {
@@ -147,6 +150,9 @@ impl TwoPhaseCommit {
             Msg::Ack { txn } => {
                 if let Some(d) = self.decided.get_mut(&txn) {
                     d.unacked.remove(&from);
+                    if d.unacked.is_empty() {
+                        self.unacked.remove(&txn);
+                    }
                 }
             }
             Msg::Inquire { txn } => self.on_inquire(ctx, from, txn),
@@ -241,8 +247,13 @@ impl TwoPhaseCommit {
 
     fn tick_decided(&mut self, ctx: &mut Context<'_, Self>, now: LocalTime) {
         let retry = self.params.retry;
-        for (&txn, d) in self.decided.iter_mut() {
-            if d.unacked.is_empty() || now < after(d.last_send, retry) {
+        for &txn in &self.unacked {
+            let d = self
+                .decided
+                .get_mut(&txn)
+                .expect("an unacknowledged decision");
+            debug_assert!(!d.unacked.is_empty(), "{txn} is listed as unacknowledged");
+            if now < after(d.last_send, retry) {
                 continue;
             }
             for &p in &d.unacked {

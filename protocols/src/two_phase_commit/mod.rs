@@ -118,21 +118,15 @@ impl Protocol for TwoPhaseCommit {
     const CLI_NAME: &'static str = "two-phase-commit";
     const SUMMARY: &'static str = "two-phase commit (presumed abort): a coordinator (node 0) commits multi-key transactions atomically across sharded participants";
     const SERVICES: &'static [Service] = &[Service::Transaction];
+    /// Node 0 is the coordinator; at least one participant.
+    const NODE_COUNT: std::ops::RangeInclusive<u32> = 2..=u32::MAX;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> TwoPhaseCommit {
         TwoPhaseCommit::new(id, params)
     }
 
-    fn validate(p: &Params, config: &SimConfig) -> Result<(), FieldError> {
-        let n = config.node_count;
-        if n < 2 {
-            return Err(FieldError::in_scenario(
-                "nodes",
-                format!("two-phase commit needs at least `2` nodes, found `{n}`"),
-            )
-            .hint("node 0 is the coordinator and nodes `1..nodes` are the participants (shards)"));
-        }
+    fn validate(p: &Params, _: &SimConfig) -> Result<(), FieldError> {
         rules::positive("protocol", "retry", p.retry)?;
         rules::positive("protocol", "vote_timeout", p.vote_timeout)?;
         rules::positive("protocol", "inquiry", p.inquiry)?;

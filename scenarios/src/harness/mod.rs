@@ -158,8 +158,11 @@ pub(crate) fn prepare_typed<P: Protocol>(
         .expect("a scenario's parameters are its protocol's")
         .clone();
     let config = config_for(scn, opts.seed);
+    let header = trace_header(scn, &config);
     let mut sim = Simulation::new(config, move |id| P::new_node(id, &params));
-    if let Some(w) = opts.trace {
+    if let Some(mut w) = opts.trace {
+        // A write error here shows again, and is reported, when the trace is written.
+        let _ = writeln!(w, "{header}");
         sim.trace_to(w);
     }
     if opts.record_hashes {
@@ -204,7 +207,6 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
                 &result.fault_log,
                 result.node_count,
                 result.client_count,
-                &scn.config.clients.target,
                 result.end,
             )
         });
@@ -246,6 +248,22 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             consistency,
         }
     }
+}
+
+/// The first line of a trace file: what ran — the scenario's name, the seed, dsim's version,
+/// the protocol, and the whole scenario as the RON that reproduces it (seed included).
+fn trace_header(scn: &Scenario, config: &SimConfig) -> serde_json::Value {
+    let mut at_seed = scn.clone();
+    at_seed.config.seed = config.seed;
+    serde_json::json!({
+        "t": 0,
+        "ev": "header",
+        "scenario": scn.name,
+        "seed": config.seed,
+        "dsim": env!("CARGO_PKG_VERSION"),
+        "protocol": scn.protocol.to_ron(),
+        "parameters": crate::write::scenario(&at_seed, &[]),
+    })
 }
 
 /// Fail if any check failed; unknown if none failed but one could not decide; else pass.

@@ -2,7 +2,10 @@
 //! simulation stays single-threaded), panics caught with their seed.
 //!
 //! Results do not depend on the number of workers or on scheduling: every seed's run is
-//! independent, and results are reported in seed order.
+//! independent, and results are reported in seed order. Each failure keeps its first failing
+//! check's detail, and failures are grouped by [`signature`] (the failing check and that
+//! detail's first line with its numbers blanked), so that a sweep with many failing seeds
+//! reads as a few distinct bugs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -32,10 +35,50 @@ impl SeedOutcome {
     }
 }
 
+/// What went wrong at one failing seed: its first failing check (`None` for a panic) and
+/// that check's detail (or the panic's message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedFailure {
+    pub seed: u64,
+    pub check: Option<String>,
+    pub detail: String,
+}
+
+impl SeedFailure {
+    /// The failure's [`signature`].
+    pub fn signature(&self) -> String {
+        signature(self.check.as_deref(), &self.detail)
+    }
+}
+
+/// What groups failures into one bug: the failing check (or `panic`) and the first line of
+/// its detail with every run of digits replaced by `N` — so that the same violation at other
+/// times, nodes, keys or seeds reads the same. E.g. `election-safety: two leaders in term N:
+/// nN and nN`.
+pub fn signature(check: Option<&str>, detail: &str) -> String {
+    let line = detail.lines().next().unwrap_or("");
+    let mut blanked = String::with_capacity(line.len());
+    let mut in_number = false;
+    for c in line.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                blanked.push('N');
+            }
+            in_number = true;
+        } else {
+            blanked.push(c);
+            in_number = false;
+        }
+    }
+    format!("{}: {}", check.unwrap_or("panic"), blanked.trim())
+}
+
 /// The result of a sweep, in seed order.
 #[derive(Clone, Debug)]
 pub struct SweepResult {
     pub outcomes: Vec<(u64, SeedOutcome)>,
+    /// One entry per failing seed (a failed check or a panic), in seed order.
+    pub failures: Vec<SeedFailure>,
     /// Wall-clock seconds (for reports only; nothing in a run reads it).
     pub wall_s: f64,
 }
@@ -66,6 +109,11 @@ pub fn seeds_of(range: (u64, u64), shard: Option<(u64, u64)>) -> Vec<u64> {
 
 /// What one seed's run says about the sweep.
 pub fn outcome_of(scn: &Scenario, seed: u64) -> SeedOutcome {
+    judge(scn, seed).0
+}
+
+/// One seed's outcome and, when it failed, what went wrong.
+pub fn judge(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFailure>) {
     match catch(|| {
         run(
             scn,
@@ -75,12 +123,30 @@ pub fn outcome_of(scn: &Scenario, seed: u64) -> SeedOutcome {
             },
         )
     }) {
-        Err(msg) => SeedOutcome::Panic(msg),
+        Err(msg) => {
+            let failure = SeedFailure {
+                seed,
+                check: None,
+                detail: msg.clone(),
+            };
+            (SeedOutcome::Panic(msg), Some(failure))
+        }
         Ok(r) => match r.verdict {
-            Verdict::Pass => SeedOutcome::Pass,
-            Verdict::Unknown => SeedOutcome::Unknown,
+            Verdict::Pass => (SeedOutcome::Pass, None),
+            Verdict::Unknown => (SeedOutcome::Unknown, None),
             Verdict::Fail => {
-                SeedOutcome::Fail(r.failed_checks().into_iter().map(String::from).collect())
+                let first = r
+                    .checks
+                    .iter()
+                    .find(|c| c.verdict == Verdict::Fail)
+                    .expect("a failed verdict has a failed check");
+                let failure = SeedFailure {
+                    seed,
+                    check: Some(first.name.clone()),
+                    detail: first.detail.clone(),
+                };
+                let names = r.failed_checks().into_iter().map(String::from).collect();
+                (SeedOutcome::Fail(names), Some(failure))
             }
         },
     }
@@ -95,30 +161,37 @@ pub fn sweep(
 ) -> SweepResult {
     let start = Instant::now();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<SeedOutcome>>> = Mutex::new(vec![None; seeds.len()]);
+    type Judged = (SeedOutcome, Option<SeedFailure>);
+    let results: Mutex<Vec<Option<Judged>>> = Mutex::new(vec![None; seeds.len()]);
     quiet_panics();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&seed) = seeds.get(i) else { break };
-                let outcome = outcome_of(scn, seed);
-                progress(&outcome);
+                let judged = judge(scn, seed);
+                progress(&judged.0);
                 results
                     .lock()
-                    .expect("no worker panics while holding the lock")[i] = Some(outcome);
+                    .expect("no worker panics while holding the lock")[i] = Some(judged);
             });
         }
     });
-    let outcomes = results
+    let mut outcomes = Vec::with_capacity(seeds.len());
+    let mut failures = Vec::new();
+    for (judged, &seed) in results
         .into_inner()
         .expect("workers finished")
         .into_iter()
         .zip(seeds)
-        .map(|(o, &s)| (s, o.expect("every seed ran")))
-        .collect();
+    {
+        let (outcome, failure) = judged.expect("every seed ran");
+        outcomes.push((seed, outcome));
+        failures.extend(failure);
+    }
     SweepResult {
         outcomes,
+        failures,
         wall_s: start.elapsed().as_secs_f64(),
     }
 }
@@ -126,6 +199,25 @@ pub fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signatures_blank_numbers_and_keep_the_first_line() {
+        let a = signature(
+            Some("election-safety"),
+            "two leaders in term 7: n1 and n4\nsecond line",
+        );
+        let b = signature(Some("election-safety"), "two leaders in term 12: n0 and n3");
+        assert_eq!(a, "election-safety: two leaders in term N: nN and nN");
+        assert_eq!(a, b, "the same violation elsewhere is the same bug");
+        assert_ne!(
+            a,
+            signature(Some("log-matching"), "two leaders in term 7: n1 and n4")
+        );
+        assert_eq!(
+            signature(None, "index out of bounds: 3 >= 3"),
+            "panic: index out of bounds: N >= N"
+        );
+    }
 
     #[test]
     fn shards_partition_a_range() {

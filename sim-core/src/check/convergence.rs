@@ -186,13 +186,23 @@ pub fn check<'a>(
     let since = replay(run, facts, &row_of, live.len(), &acked);
     let tally = Tally::of(&since, &live, &acked, run.heal.0);
     if let Some(lack) = tally.first_lack {
-        return base(CheckResult::new(
-            NAME,
-            Verdict::Fail,
-            lacking_detail(&tally, lack, live.len(), &acked),
-        ))
-        .metric("lacking_nodes", tally.lacking_nodes as f64)
-        .metric("values_lost", tally.lost() as f64);
+        let mut detail = lacking_detail(&tally, lack, live.len(), &acked);
+        let verdict = match within {
+            // Every missing value's deadline is after the run's end, and none is lost: the run
+            // was too short to tell.
+            Some(w) if tally.lost() == 0 && !overdue(&since, &acked, run.heal.0, w, run.end) => {
+                detail = format!(
+                    "cannot judge: {detail}, but the run ended at {} before the deadline of any missing value ({} after the later of the last heal and its acknowledgement); lengthen the run",
+                    secs(run.end.0),
+                    dur_ms(w.0)
+                );
+                Verdict::Unknown
+            }
+            _ => Verdict::Fail,
+        };
+        return base(CheckResult::new(NAME, verdict, detail))
+            .metric("lacking_nodes", tally.lacking_nodes as f64)
+            .metric("values_lost", tally.lost() as f64);
     }
     let heal = run.heal.0;
     let lag = tally.lag_max.map_or(0, |(l, ..)| l);
@@ -368,6 +378,22 @@ impl Tally {
     fn lost(&self) -> usize {
         self.holders.iter().filter(|&&h| h == 0).count()
     }
+}
+
+/// Whether some live node lacks a value whose deadline — `within` after the later of the heal
+/// and the value's acknowledgement — passed before the run's `end`.
+fn overdue(
+    since: &[u64],
+    acked: &[(Value, SimTime)],
+    heal: u64,
+    within: SimDuration,
+    end: SimTime,
+) -> bool {
+    let value_count = acked.len().max(1);
+    since.iter().enumerate().any(|(cell, &at)| {
+        let (_, acked_at) = acked[cell % value_count];
+        at == NOT_HELD && heal.max(acked_at.0).saturating_add(within.0) <= end.0
+    })
 }
 
 /// The failure's words when some live node lacks acknowledged values.
@@ -555,6 +581,7 @@ mod tests {
                     client: ClientId(0),
                     request_id: i as u64 + 1,
                     node: NodeId(0),
+                    via: Vec::new(),
                     request: Request::Broadcast { value: *v },
                     invoke: t(*at),
                     completion: done.clone().map(|(ms, o)| (t(ms), o)),
@@ -642,6 +669,28 @@ mod tests {
             r.detail,
             "3 live nodes hold all 2 acknowledged values; converged 312.0ms after the last heal at 0.100s; slowest arrival 312.0ms after the later of heal and acknowledgement"
         );
+    }
+
+    #[test]
+    fn a_missing_value_whose_deadline_is_after_the_end_is_unknown() {
+        // The run ends at 10 s; value 2 is acknowledged at 9.9 s and n1 lacks it.
+        let mut c = Case::new(2, history(&[(1, 0, ok(10)), (2, 9_890, ok(9_900))]));
+        c.facts = vec![added(10, 0, 1), added(20, 1, 1), added(9_900, 0, 2)];
+        c.within = Some(SimDuration::from_secs(1));
+        let r = c.check();
+        assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+        assert!(
+            r.detail
+                .starts_with("cannot judge: n1 lacks 1 acknowledged value"),
+            "{}",
+            r.detail
+        );
+        // With a bound that passed before the end, the same run fails.
+        c.within = Some(SimDuration::from_millis(50));
+        assert_eq!(c.check().verdict, Verdict::Fail);
+        // Without a bound, a value missing at the end is a failure.
+        c.within = None;
+        assert_eq!(c.check().verdict, Verdict::Fail);
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn leader_at<O>(
 }
 
 /// `liveness`: from the later of the last heal and the liveness phase's start, a leader is in
-/// office at the deadline `within` later; of the client operations invoked from that deadline
+/// office at the deadline `within` later (`unknown` when the run ended before the deadline); of the client operations invoked from that deadline
 /// on (those still pending when the run stops excepted: it may have stopped first) at least
 /// `min_answered` complete (`1.0`: all; a lossy network, with clients that do not resend after
 /// a timeout, may need less).
@@ -138,6 +138,17 @@ pub fn check_liveness<O>(
         .last_heal()
         .max(result.liveness_start.unwrap_or(SimTime::ZERO));
     let deadline = base + within;
+    if deadline > result.end {
+        return CheckResult::new(
+            "liveness",
+            Verdict::Unknown,
+            format!(
+                "cannot judge: the deadline {deadline} ({within} after {base}) falls after the run's end at {}{}; lengthen `liveness` so the run lasts past it",
+                result.end,
+                if result.hit_events_max { " (it stopped at events_max)" } else { "" }
+            ),
+        );
+    }
     let Some((node, number, since)) = leader_at(result, deadline, leadership) else {
         return CheckResult::new(
             "liveness",
@@ -289,6 +300,15 @@ mod tests {
             ],
         );
         assert_eq!(verdict(&r), Verdict::Fail);
+        // A deadline after the run's end (here 10,000 ns) cannot be judged: unknown, not fail.
+        let r = result(vec![], vec![(9_950, FaultRecord::Heal)]);
+        let c = check_liveness(&r, SimDuration(100), 1.0, "term", read);
+        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.detail);
+        assert!(
+            c.detail.contains("falls after the run's end"),
+            "{}",
+            c.detail
+        );
         // Two nodes think they lead (an old leader not yet told): the higher term is named.
         let r = result(vec![(10, 0, Obs::Won(1)), (400, 1, Obs::Won(2))], heal);
         assert_eq!(

@@ -1,5 +1,5 @@
 //! dsim's command line as a library: [`main_with`] runs the whole CLI — `run`, `sweep`,
-//! `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
+//! `shrink`, `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
 //! gets all of it for their own protocols:
 //!
 //! ```text
@@ -20,12 +20,15 @@ pub mod cap;
 pub mod check;
 pub mod check_file;
 pub mod check_jobs;
+pub mod diagram;
 pub mod exit;
 pub mod explain;
 pub mod memory;
 pub use scenarios::history::format as histfmt;
 
+pub mod perfetto;
 pub mod run;
+pub mod shrink;
 pub mod sweep;
 pub mod sweep_merge;
 pub mod sweep_report;
@@ -94,6 +97,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run a scenario over many seeds and list the failing ones.
     Sweep(sweep::SweepArgs),
+    /// Shrink a failing seed to a small explicit scenario that fails the same check.
+    Shrink(shrink::ShrinkArgs),
     /// Check scenario files without running them.
     Validate(validate::ValidateArgs),
     /// List protocols, fault kinds, checks and the shipped scenarios.
@@ -159,6 +164,7 @@ pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli.command {
         Command::Run(a) => run::main(env, a),
         Command::Sweep(a) => sweep::main(env, a),
+        Command::Shrink(a) => shrink::main(env, a),
         Command::Validate(a) => validate::validate(env, a),
         Command::List => validate::list(env),
         Command::Check(a) => check::main(a),

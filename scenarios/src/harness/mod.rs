@@ -15,16 +15,18 @@
 pub mod cap;
 pub mod determinism;
 pub mod panic;
+pub mod shrink;
 pub mod sweep;
 
 use std::io::Write;
 
 use sim_core::check::cap::{cap_report, CapReport};
-use sim_core::check::{CheckResult, Linearizable, Verdict};
+use sim_core::check::{CheckResult, Linearizable, Moment, Verdict};
 use sim_core::faults::Planned;
 use sim_core::protocol::CheckKind;
 use sim_core::{
-    FaultRecord, History, Process, Protocol, RunResult, Service, SimConfig, Simulation, Stats,
+    FaultRecord, History, Process, Protocol, RunResult, Service, SimConfig, SimTime, Simulation,
+    Stats,
 };
 
 use crate::{Expect, Scenario};
@@ -43,6 +45,9 @@ pub struct RunOptions {
     /// When the run had partitions and a key-value history but the scenario does not run
     /// `linearizable`, check linearizability anyway for the CAP report's consistency line.
     pub cap_consistency: bool,
+    /// Keep the protocol's markers of its observations (`Protocol::marker`) in
+    /// [`RunReport::markers`], for a diagram.
+    pub markers: bool,
 }
 
 /// The outcome of one run: everything reports print, computed once.
@@ -75,6 +80,12 @@ pub struct RunReport {
     /// result when the scenario ran it, else (with [`RunOptions::cap_consistency`]) computed
     /// once for a partitioned key-value run.
     pub consistency: Option<CheckResult>,
+    /// Every fault-related change of the world, in time order.
+    pub fault_log: Vec<(SimTime, FaultRecord)>,
+    /// The protocol's markers of the observations that matter, with [`RunOptions::markers`].
+    pub markers: Vec<Moment>,
+    pub node_count: u32,
+    pub client_count: u32,
 }
 
 impl RunReport {
@@ -145,6 +156,7 @@ struct Prepared<'s, P: Protocol> {
     checks: RunChecks<P>,
     sim: Simulation<P>,
     cap_consistency: bool,
+    markers: bool,
 }
 
 pub(crate) fn prepare_typed<P: Protocol>(
@@ -176,6 +188,7 @@ pub(crate) fn prepare_typed<P: Protocol>(
         checks,
         sim,
         cap_consistency: opts.cap_consistency,
+        markers: opts.markers,
     })
 }
 
@@ -190,6 +203,7 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             checks: run_checks,
             sim,
             cap_consistency,
+            markers,
         } = *self;
         let (mut result, io) = sim.run();
         let params = scn
@@ -226,6 +240,15 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
         };
         let verdict = overall(&checks);
         let as_expected = matches_expect(&scn.expect, &checks);
+        let markers = if markers {
+            result
+                .observations
+                .iter()
+                .filter_map(|o| P::marker(&o.value).map(|m| Moment::new(o.time, o.node, m)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         RunReport {
             scenario: scn.name.clone(),
             protocol: P::NAME,
@@ -246,6 +269,10 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             trace_error: io.err().map(|e| e.to_string()),
             cap,
             consistency,
+            fault_log: std::mem::take(&mut result.fault_log),
+            markers,
+            node_count: result.node_count,
+            client_count: result.client_count,
         }
     }
 }

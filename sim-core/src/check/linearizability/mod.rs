@@ -457,7 +457,22 @@ pub fn check_history(history: &History, opts: &LinOptions) -> CheckResult {
         .metric("keys", report.keys as f64)
         .metric("search_steps", report.steps as f64);
     if let Some(v) = &report.violation {
-        result = result.metric("window_operations", v.window.len() as f64);
+        result = result
+            .metric("window_operations", v.window.len() as f64)
+            .operations(history_indices(history, &v.window));
     }
     result
+}
+
+/// The history indices of operations given as indices into [`ops_from_history`]'s output
+/// (which leaves out the operations that are not key-value requests).
+fn history_indices(history: &History, checked: &[usize]) -> Vec<usize> {
+    let kv: Vec<usize> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.request.service() == crate::Service::KeyValue)
+        .map(|(i, _)| i)
+        .collect();
+    checked.iter().filter_map(|&i| kv.get(i).copied()).collect()
 }

@@ -14,10 +14,12 @@
 
 pub mod bench;
 pub mod bench_check;
+pub mod bench_history;
 pub mod bench_registered;
 pub mod cap;
 pub mod check;
 pub mod check_file;
+pub mod check_jobs;
 pub mod diagram;
 pub mod exit;
 pub mod explain;
@@ -117,6 +119,9 @@ enum BenchCommand {
     Engine(bench::BenchEngineArgs),
     /// The linearizability checker over history files or folders.
     Check(bench_check::BenchCheckArgs),
+    /// Write a long generated key-value history (linearizable unless told otherwise) for
+    /// measuring the checker at scale.
+    History(bench_history::BenchHistoryArgs),
     /// A benchmark a registered protocol brings (`dsim bench --help` lists them).
     #[command(external_subcommand)]
     Registered(Vec<OsString>),
@@ -166,6 +171,7 @@ pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Cap(a) => cap::main(env, a),
         Command::Bench(BenchCommand::Engine(a)) => bench::main(env, a),
         Command::Bench(BenchCommand::Check(a)) => bench_check::main(a),
+        Command::Bench(BenchCommand::History(a)) => bench_history::main(a),
         Command::Bench(BenchCommand::Registered(a)) => bench_registered::main(env, &a),
     }
 }

@@ -57,8 +57,7 @@ fn at(t: u64, fault: Fault) -> ScheduledFault {
 fn leader_at(r: &RunResult<Observation>, t: SimTime) -> NodeId {
     r.observations
         .iter()
-        .filter(|o| o.time <= t && matches!(o.value, Observation::BecameLeader { .. }))
-        .last()
+        .rfind(|o| o.time <= t && matches!(o.value, Observation::BecameLeader { .. }))
         .map(|o| o.node)
         .expect("a leader")
 }

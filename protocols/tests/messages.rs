@@ -6,25 +6,13 @@
 //! first leader settled is accounted for.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use scenarios::harness::{run as run_scenario, RunOptions};
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Buf;
 
 /// A fault-free cluster of `nodes` with one client writing and reading one key after another,
 /// on a network that neither loses nor reorders (a constant 1 ms).

@@ -3,13 +3,13 @@
 //! trace — no agreement without a majority, fast backtracking's round trips, and the message
 //! economy of an idle cluster.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use scenarios::harness::{run as run_scenario, RunOptions, RunReport};
 use scenarios::Scenario;
 use sim_core::check::Verdict;
 use sim_core::{Outcome, SimTime};
+
+mod common;
+use common::Buf;
 
 /// Seeds of each lab scenario checked here (a debug build; `dsim sweep` covers 0..1000 in
 /// release, all passing).
@@ -18,19 +18,6 @@ const SEEDS: u64 = 4;
 fn load(name: &str) -> Scenario {
     let path = scenarios::shipped_dir().join("raft").join(name);
     scenarios::load(&path, &protocols::builtin()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// One traced event: time (ns), kind, and its JSON.

@@ -5,8 +5,6 @@
 //! check meant to catch it, and the correct protocol passes the very run that caught it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
 use protocols::two_phase_commit::{
@@ -85,19 +83,6 @@ fn correct_scenarios_pass_over_seeds() {
             let committed = metric(check(&report, "atomicity"), "committed");
             assert!(committed > 50.0, "{name} seed {seed}: {committed} commits");
         }
-    }
-}
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

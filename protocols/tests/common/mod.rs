@@ -2,6 +2,9 @@
 //! includes this module with `mod common;`; not every file uses every helper).
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use scenarios::harness::{run as run_scenario, RunOptions, RunReport};
 use scenarios::Scenario;
 use sim_core::check::{CheckResult, Verdict};
@@ -102,4 +105,18 @@ pub fn assert_kv_pass(report: &RunReport, what: &str, min_checks: usize) -> (u64
         }
     }
     (ops, ok, unknown)
+}
+
+/// A writer the test keeps a handle on: a run's trace, read back after the run.
+#[derive(Clone, Default)]
+pub struct Buf(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

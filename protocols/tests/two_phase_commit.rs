@@ -371,3 +371,73 @@ proptest! {
         }
     }
 }
+
+/// Two-phase commit on disks that lie: the nemesis crashes nodes, tears their unsynced writes,
+/// corrupts synced log records, misdirects writes and makes syncs lie, on any node (the
+/// protocol keeps no second copy of its log, so the atlas allows every node). A node that finds
+/// a decision or prepared record damaged decides and applies nothing from it, so atomicity,
+/// validity and isolation hold; the faults do reach the log.
+#[test]
+fn no_decision_is_taken_from_a_damaged_log_record() {
+    let params = Params {
+        retry: ms(20),
+        vote_timeout: ms(100),
+        inquiry: ms(50),
+        bug: None,
+    };
+    let mut damaged = 0;
+    for seed in 0..12 {
+        let mut c = SimConfig::basic(4, SimDuration::from_secs(4));
+        c.seed = seed;
+        c.clients = ClientConfig {
+            count: 4,
+            target: TargetPolicy::Random,
+            workload: Workload::Transactions {
+                keys: 6,
+                keys_per_txn: 2,
+                interval: ms(5),
+                ops_per_client: 1000,
+            },
+            timeout: ms(400),
+            ..ClientConfig::default()
+        };
+        c.nemesis = Some(NemesisConfig {
+            kinds: vec![
+                FaultKind::Crash,
+                FaultKind::TornWrite,
+                FaultKind::Corrupt,
+                FaultKind::Misdirect,
+                FaultKind::LoseSync,
+            ],
+            interval_mean: ms(150),
+            duration_mean: ms(200),
+            down_max: 1,
+            clock_jump_max: SimDuration::ZERO,
+            loss: 0.0,
+            duplicate: 0.0,
+            silent: false,
+            faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
+        });
+        let p = params.clone();
+        let result = run(c, move |id| TwoPhaseCommit::new(id, &p));
+        for check in [
+            tpc::check_atomicity(&result),
+            tpc::check_validity(&result),
+            tpc::check_isolation(&result),
+        ] {
+            assert_eq!(
+                check.verdict,
+                Verdict::Pass,
+                "seed {seed}: {}",
+                check.detail
+            );
+        }
+        damaged += result
+            .observations
+            .iter()
+            .filter(|o| matches!(o.value, Observation::RecordDamaged { .. }))
+            .count();
+    }
+    assert!(damaged > 0, "no log record was damaged");
+    println!("{damaged} damaged decision or prepared records found on restart");
+}

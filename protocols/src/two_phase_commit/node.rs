@@ -94,7 +94,8 @@ impl TwoPhaseCommit {
     /// coordinator neither presumes an abort nor answers for that transaction (the decision
     /// might have been a commit that participants applied); a participant does not know the
     /// writes it prepared, so it cannot apply a commit: it asks for the outcome and settles an
-    /// abort only. A damaged `Done` record was applied already: it stays done.
+    /// abort only, and meanwhile votes no to every transaction (it cannot name the keys the
+    /// record locked). A damaged `Done` record was applied already: it stays done.
     fn restore_damaged(&mut self, ctx: &mut Context<'_, Self>, key: RecordKey) {
         match key {
             RecordKey::Decision(txn) | RecordKey::Prepared(txn) => {

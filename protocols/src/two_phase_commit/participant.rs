@@ -58,6 +58,21 @@ impl TwoPhaseCommit {
             );
             return;
         }
+        if let Some(&lost) = self.lost.first() {
+            // A damaged prepared record held locks on keys this node can no longer name: any
+            // of its keys may be locked, so it prepares nothing until that outcome is settled.
+            ctx.annotate(|| format!("{txn}: {lost}'s prepared record is damaged: vote no"));
+            ctx.observe(Observation::Voted { txn, yes: false });
+            ctx.send(
+                COORDINATOR,
+                Msg::Vote {
+                    txn,
+                    yes: false,
+                    writes: Vec::new(),
+                },
+            );
+            return;
+        }
         if let Some(held) = keys.iter().find_map(|k| self.locks.get(k)) {
             let held = *held;
             ctx.annotate(|| format!("{txn}: a key is locked by {held}: vote no"));

@@ -29,6 +29,17 @@ impl TwoPhaseCommit {
         }
     }
 
+    /// Refuses `txn` (nothing was prepared or written for it).
+    fn vote_no(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId) {
+        ctx.observe(Observation::Voted { txn, yes: false });
+        let vote = Msg::Vote {
+            txn,
+            yes: false,
+            writes: Vec::new(),
+        };
+        ctx.send(COORDINATOR, vote);
+    }
+
     /// Phase 1: ignores a decided transaction, votes yes again for a prepared one, votes no
     /// when a key is locked, and otherwise prepares.
     fn prepare(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, keys: Vec<Key>) {
@@ -62,30 +73,12 @@ impl TwoPhaseCommit {
             // A damaged prepared record held locks on keys this node can no longer name: any
             // of its keys may be locked, so it prepares nothing until that outcome is settled.
             ctx.annotate(|| format!("{txn}: {lost}'s prepared record is damaged: vote no"));
-            ctx.observe(Observation::Voted { txn, yes: false });
-            ctx.send(
-                COORDINATOR,
-                Msg::Vote {
-                    txn,
-                    yes: false,
-                    writes: Vec::new(),
-                },
-            );
-            return;
+            return self.vote_no(ctx, txn);
         }
         if let Some(held) = keys.iter().find_map(|k| self.locks.get(k)) {
             let held = *held;
             ctx.annotate(|| format!("{txn}: a key is locked by {held}: vote no"));
-            ctx.observe(Observation::Voted { txn, yes: false });
-            ctx.send(
-                COORDINATOR,
-                Msg::Vote {
-                    txn,
-                    yes: false,
-                    writes: Vec::new(),
-                },
-            );
-            return;
+            return self.vote_no(ctx, txn);
         }
         self.vote_yes(ctx, txn, keys);
     }

@@ -18,6 +18,7 @@ pub mod bench_registered;
 pub mod cap;
 pub mod check;
 pub mod check_file;
+pub mod coverage_report;
 pub mod exit;
 pub mod explain;
 pub mod memory;

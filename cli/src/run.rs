@@ -108,6 +108,7 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
             });
         }
         v["reproduce"] = serde_json::json!(env.reproduce(&args.file, seed));
+        crate::coverage_report::run_json(&report, &mut v);
         println!("{v}");
     } else {
         print_summary(&report, wall_s);
@@ -124,6 +125,9 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
     }
     if matches!(divergence, Some(Some(_))) {
         return exit::FAIL;
+    }
+    if report.verdict != Verdict::Fail && !report.not_reached.is_empty() {
+        return exit::NOT_REACHED;
     }
     verdict_code(report.verdict)
 }
@@ -287,6 +291,7 @@ fn print_summary(r: &RunReport, wall_s: f64) {
             .map(|c| (c.verdict, c.detail.as_str()));
         print!("{}", crate::cap::report_text(cap, consistency));
     }
+    crate::coverage_report::print_run(r);
     println!(
         "verdict: {} (expected: {}) — {}",
         r.verdict.name(),

@@ -173,6 +173,7 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
         jobs
     );
     outcome.print_failures();
+    crate::coverage_report::print_table(&outcome.coverage, outcome.runs, &outcome.expect_reached);
     outcome.exit_code()
 }
 

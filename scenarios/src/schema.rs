@@ -47,6 +47,9 @@ pub struct ScenarioFile {
     pub checks: Vec<IgnoredAny>,
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// Situations (coverage) that must be reached: see `coverage.rs`.
+    #[serde(default)]
+    pub expect_reached: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -269,6 +269,7 @@ pub fn scenario(
         protocol,
         checks,
         expect: Expect::Pass,
+        expect_reached: Vec::new(),
     }
 }
 

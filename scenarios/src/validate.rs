@@ -152,6 +152,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         .map_err(|e| v.field_error("protocol", e))?;
     let checks = v.checks(f.checks.len(), &protocol, &config)?;
     let expect = v.expect(&f.expect, &checks)?;
+    let expect_reached = crate::coverage::expect_reached(cx, &f.expect_reached, &protocol)?;
     Ok(Scenario {
         name: f.name,
         description: f.description,
@@ -159,6 +160,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         protocol,
         checks,
         expect,
+        expect_reached,
     })
 }
 

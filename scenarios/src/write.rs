@@ -417,6 +417,10 @@ pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
         field("checks", format!("[{}]", ch.join(", ")));
     }
     field("expect", expect(&s.expect));
+    if !s.expect_reached.is_empty() {
+        let names: Vec<String> = s.expect_reached.iter().map(|n| string(n)).collect();
+        field("expect_reached", format!("[{}]", names.join(", ")));
+    }
     out.push_str(")\n");
     out
 }

@@ -73,7 +73,7 @@ fn syntax_errors() {
 fn unknown_and_missing_fields() {
     check(
         &with("nodez: 4,"),
-        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `faults`, `nemesis`, `checks`, `expect`",
+        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `faults`, `nemesis`, `checks`, `expect`, `expect_reached`",
     );
     check(
         &with("network: (dorp: 0.1),"),
@@ -559,5 +559,27 @@ fn nemesis_rates_that_would_plan_without_bound() {
     check(
         &nemesis("10ms", "").replace("nodes: 4", "nodes: 100000"),
         "t.ron:7:57: at `interval_mean: \"10ms\"` the nemesis's partitions, each listing all `100000` nodes, would hold about `50000000` node ids, more than the plan's `10000000`\n  hint: raise `nemesis.interval_mean` to at least `\"50ms\"`, or leave `Partition` out of `nemesis.kinds`",
+    );
+}
+
+#[test]
+fn expect_reached_names_known_situations_once() {
+    check(
+        &with(
+            r#"expect_reached: ["value carried across a healed partition", "node restarted from storage"],"#,
+        ),
+        "ok: t",
+    );
+    check(
+        &with(r#"expect_reached: ["stale run ignord"],"#),
+        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`, `message replayed`",
+    );
+    check(
+        &with(r#"expect_reached: ["stale run ignored", "stale run ignored"],"#),
+        "t.ron:7:43: `stale run ignored` appears twice in `expect_reached`\n  hint: name each situation once",
+    );
+    check(
+        &with(r#"expect_reached: "stale run ignored","#),
+        "t.ron:7:21: expected a list `[...]` for `expect_reached`, found `\"stale run ignored\"`",
     );
 }

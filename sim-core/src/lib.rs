@@ -10,6 +10,7 @@ pub mod check;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod coverage;
 pub mod detmath;
 pub mod faults;
 pub mod history;

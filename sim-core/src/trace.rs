@@ -231,6 +231,11 @@ pub(crate) enum Record<'a> {
         node: NodeId,
         text: &'a str,
     },
+    /// A coverage situation reached (not hashed): `node` is `None` for the engine's own.
+    Reached {
+        node: Option<NodeId>,
+        name: &'static str,
+    },
 }
 
 /// What [`Record::emit_words`] hands an event's words to: a fixed-size array per event kind,
@@ -378,7 +383,9 @@ impl<'a> Record<'a> {
                 };
                 sink.take([code, a, b])
             }
-            Record::LostWrites { .. } | Record::Note { .. } => return false,
+            Record::LostWrites { .. } | Record::Note { .. } | Record::Reached { .. } => {
+                return false
+            }
         }
         true
     }
@@ -423,6 +430,7 @@ impl<'a> Record<'a> {
             Record::Fault(_) => "fault",
             Record::LostWrites { .. } => "lost-writes",
             Record::Note { .. } => "note",
+            Record::Reached { .. } => "reached",
         }
     }
 
@@ -496,6 +504,12 @@ impl<'a> Record<'a> {
             Record::Note { node, text } => {
                 field_node(l, "node", *node);
                 field_str(l, "text", text);
+            }
+            Record::Reached { node, name } => {
+                if let Some(n) = node {
+                    field_node(l, "node", *n);
+                }
+                field_str(l, "situation", name);
             }
         }
     }

@@ -18,6 +18,7 @@ use std::hash::Hash;
 
 use crate::client::Clients;
 use crate::clock::Clock;
+use crate::coverage::{engine, Coverage};
 use crate::faults::FaultRecord;
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
 use crate::network::{Network, Route};
@@ -152,6 +153,8 @@ pub(crate) struct World<P: ProcessTypes> {
     pub(crate) clients: Clients,
     pub(crate) observations: Vec<Observed<P::Observation>>,
     pub(crate) fault_log: Vec<(SimTime, FaultRecord)>,
+    /// The situations reached (never hashed: see `coverage.rs`).
+    pub(crate) coverage: Coverage,
     next_timer: u64,
 }
 
@@ -171,6 +174,7 @@ impl<P: ProcessTypes> World<P> {
             clients,
             observations: Vec::new(),
             fault_log: Vec::new(),
+            coverage: Coverage::default(),
             next_timer: 0,
         }
     }
@@ -259,6 +263,7 @@ impl<P: ProcessTypes> World<P> {
             Route::Deliver { latency, copy } => {
                 if let Some(extra) = copy {
                     self.stats.duplicated += 1;
+                    self.reach(engine::DUPLICATE_DELIVERED, src.node());
                     let at = self.now.saturating_add(SimDuration(extra));
                     let id = self.push(at, wrap(msg.clone()));
                     self.trace(Record::Duplicate { id });
@@ -303,6 +308,7 @@ impl<P: ProcessTypes> World<P> {
         self.stats.events += 1;
         let n = self.node_count;
         let reason = if down {
+            self.reach(engine::MESSAGE_TO_CRASHED, to.node());
             DropReason::NodeDown
         } else if self.net.cut(from.dense(n), to.dense(n)) {
             DropReason::Partition
@@ -355,6 +361,15 @@ impl<P: ProcessTypes> World<P> {
             node,
             value,
         });
+    }
+
+    /// Marks a coverage situation (and writes it to the trace file, unhashed, if one is
+    /// attached).
+    pub(crate) fn reach(&mut self, name: &'static str, node: Option<NodeId>) {
+        self.coverage.reach(name, self.now, node);
+        if self.tracer.is_writing() {
+            self.trace(Record::Reached { node, name });
+        }
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: String) {

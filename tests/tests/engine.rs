@@ -357,6 +357,7 @@ fn the_determinism_check_describes_the_diverging_event_of_the_two_runs_it_compar
         protocol: scenarios::ProtocolSpec::new::<Leaky>(sim_core::NoParams {}),
         checks: Vec::new(),
         expect: scenarios::Expect::Pass,
+        expect_reached: Vec::new(),
     };
     let first = run(
         &scn,

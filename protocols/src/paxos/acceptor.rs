@@ -9,6 +9,7 @@ use crate::kit::{durable, record};
 
 use super::node::Paxos;
 use super::params::Bug;
+use super::situations;
 use super::types::{AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, SLOTS_MAX};
 
 impl Paxos {
@@ -51,6 +52,7 @@ impl Paxos {
         from_slot: u64,
     ) {
         if ballot < self.promised {
+            ctx.reached(situations::BALLOT_REFUSED);
             let promised = self.promised;
             durable::send(ctx, from, Msg::Nack { ballot, promised });
             return;
@@ -115,6 +117,7 @@ impl Paxos {
         if ballot < self.promised {
             let promised = self.promised;
             ctx.annotate(|| format!("refused ballot {ballot}: promised {promised}"));
+            ctx.reached(situations::BALLOT_REFUSED);
             durable::send(ctx, from, Msg::Nack { ballot, promised });
             return false;
         }

@@ -8,6 +8,7 @@ use sim_core::{ClientId, Context, KvStore, NodeId, Process, Request, RequestId};
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
+use super::situations;
 use super::types::{Ballot, Command, Msg, Observation, Record, StoreKey, Timer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +135,9 @@ impl Process for Paxos {
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        if msg.ballot().is_some_and(|b| b < self.promised) {
+            ctx.reached(situations::STALE_BALLOT_MESSAGE);
+        }
         match msg {
             Msg::Prepare { ballot, from_slot } => self.on_prepare(ctx, from, ballot, from_slot),
             Msg::Promise {
@@ -181,5 +185,8 @@ impl Process for Paxos {
         self.recover(ctx);
         self.reset_election_timer(ctx);
         self.assert_invariants();
+    }
+    fn leads(&self) -> Option<bool> {
+        Some(self.is_leader())
     }
 }

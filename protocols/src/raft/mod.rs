@@ -133,6 +133,7 @@ mod params;
 mod protocol;
 mod reads;
 mod replication;
+pub mod situations;
 mod snapshot;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use crate::kit::durable;
 use super::log::{commit_target, next_after_refusal};
 use super::node::{Raft, Role};
 use super::params::Bug;
+use super::situations;
 use super::types::{Command, Entry, Msg, Observation};
 
 impl Raft {
@@ -68,6 +69,11 @@ impl Raft {
             by_count_only,
         );
         if self.commit > before {
+            let earlier = (before + 1).max(self.snap_index + 1);
+            ctx.sometimes(
+                (earlier..=self.commit).any(|i| self.term_at(i) < self.term),
+                situations::PREVIOUS_TERM_COMMITTED,
+            );
             ctx.observe(Observation::Committed {
                 index: self.commit,
                 leader_term: self.term,
@@ -208,6 +214,7 @@ impl Raft {
                     continue; // Already held: never truncate entries that agree.
                 }
                 self.truncate(ctx, index);
+                ctx.reached(situations::ENTRY_OVERWRITTEN);
             }
             self.append(ctx, entry);
         }

@@ -510,6 +510,7 @@ mod tests {
             node_count,
             client_count: 1,
             captured: Vec::new(),
+            coverage: Default::default(),
         }
     }
 

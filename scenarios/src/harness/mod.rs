@@ -75,6 +75,12 @@ pub struct RunReport {
     /// result when the scenario ran it, else (with [`RunOptions::cap_consistency`]) computed
     /// once for a partitioned key-value run.
     pub consistency: Option<CheckResult>,
+    /// The situations the run reached or evaluated (see [`crate::coverage`]).
+    pub coverage: sim_core::coverage::Coverage,
+    /// The situations the protocol declares ([`Protocol::SITUATIONS`]).
+    pub situations: &'static [&'static str],
+    /// The scenario's `expect_reached` situations this run did not reach.
+    pub not_reached: Vec<String>,
 }
 
 impl RunReport {
@@ -226,6 +232,8 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
         };
         let verdict = overall(&checks);
         let as_expected = matches_expect(&scn.expect, &checks);
+        let coverage = std::mem::take(&mut result.coverage);
+        let not_reached = crate::coverage::missing_in_run(&scn.expect_reached, &coverage);
         RunReport {
             scenario: scn.name.clone(),
             protocol: P::NAME,
@@ -246,6 +254,9 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             trace_error: io.err().map(|e| e.to_string()),
             cap,
             consistency,
+            coverage,
+            situations: P::SITUATIONS,
+            not_reached,
         }
     }
 }

@@ -323,6 +323,7 @@ mod tests {
                 detail: format!("slot {seed} decided twice"),
                 signature: "agreement: slot N decided twice".into(),
                 reproduce: format!("dsim run x.ron --seed {seed}"),
+                swarm: None,
             })
             .collect();
         SweepOutcome {

@@ -41,6 +41,9 @@ pub struct Failure {
     pub detail: String,
     pub signature: String,
     pub reproduce: String,
+    /// What the scenario's swarm drew for this seed, as RON (`null` without a swarm).
+    #[serde(default)]
+    pub swarm: Option<String>,
 }
 
 /// Failures that share a signature: most likely one bug.
@@ -153,6 +156,7 @@ impl SweepOutcome {
                     detail: f.detail.clone(),
                     signature: f.signature(),
                     reproduce: reproduce(f.seed),
+                    swarm: f.swarm.clone(),
                 }
             })
             .collect();
@@ -249,6 +253,7 @@ mod tests {
             detail: String::new(),
             signature: signature.into(),
             reproduce: format!("dsim run f.ron --seed {seed}"),
+            swarm: None,
         }
     }
 

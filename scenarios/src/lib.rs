@@ -62,6 +62,9 @@ pub struct Scenario {
     /// Situations a run must reach (for `dsim sweep`: some seed must reach), from
     /// `expect_reached`; see [`coverage`].
     pub expect_reached: Vec<String>,
+    /// Swarm testing: the ranges each seed's nemesis, network and client mix are drawn from
+    /// (see [`sim_core::swarm`]); [`harness::config_for`] applies the draw.
+    pub swarm: Option<sim_core::swarm::SwarmConfig>,
 }
 
 impl Scenario {

@@ -42,6 +42,9 @@ pub struct ScenarioFile {
     pub faults: Vec<FaultAt>,
     #[serde(default, deserialize_with = "optional_record")]
     pub nemesis: Option<NemesisSpec>,
+    /// Ranges a per-seed nemesis, network and client mix are drawn from (swarm testing).
+    #[serde(default, deserialize_with = "optional_record")]
+    pub swarm: Option<SwarmSpec>,
     /// Each `Name(...)` is resolved through the registry, like `protocol`.
     #[serde(default)]
     pub checks: Vec<IgnoredAny>,
@@ -416,6 +419,38 @@ pub struct NemesisSpec {
 
 fn default_down_max() -> u32 {
     1
+}
+
+/// `swarm: (kinds: [...], interval_mean: ("100ms", "2s"), ...)`: each range is `(min, max)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Swarm")]
+pub struct SwarmSpec {
+    pub kinds: Vec<KindSpec>,
+    pub interval_mean: (SimDuration, SimDuration),
+    pub duration_mean: (SimDuration, SimDuration),
+    #[serde(default = "default_down_max_range")]
+    pub down_max: (u32, u32),
+    #[serde(default)]
+    pub clock_jump_max: Option<(SimDuration, SimDuration)>,
+    #[serde(default)]
+    pub loss: Option<(f64, f64)>,
+    #[serde(default)]
+    pub duplicate: Option<(f64, f64)>,
+    /// The network's base loss and duplication, and its latency shapes (one per seed).
+    #[serde(default)]
+    pub drop: Option<(f64, f64)>,
+    #[serde(default)]
+    pub network_duplicate: Option<(f64, f64)>,
+    #[serde(default)]
+    pub latencies: Vec<LatencySpec>,
+    #[serde(default)]
+    pub mix: bool,
+    #[serde(default)]
+    pub faults_max: Option<u32>,
+}
+
+fn default_down_max_range() -> (u32, u32) {
+    (1, 1)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

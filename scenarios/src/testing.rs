@@ -270,6 +270,7 @@ pub fn scenario(
         checks,
         expect: Expect::Pass,
         expect_reached: Vec::new(),
+        swarm: None,
     }
 }
 

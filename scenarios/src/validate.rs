@@ -45,6 +45,8 @@ pub const KV_WEIGHT_MAX: u32 = 1_000_000;
 
 type R<T> = Result<T, ScenarioError>;
 
+mod swarm;
+
 /// What later rules need to know about earlier fields.
 struct V<'a, 't> {
     cx: &'a Ctx<'t>,
@@ -129,9 +131,16 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         Some(n) => Some(v.nemesis(n, duration)?),
         None => None,
     };
+    let swarm = match &f.swarm {
+        Some(s) => Some(v.swarm_of(s, f.nemesis.is_some(), &clients, duration)?),
+        None => None,
+    };
     let nemesis_crashes = nemesis
         .as_ref()
-        .is_some_and(|n| n.kinds.contains(&FaultKind::Crash));
+        .is_some_and(|n| n.kinds.contains(&FaultKind::Crash))
+        || swarm
+            .as_ref()
+            .is_some_and(|s| s.kinds.contains(&FaultKind::Crash));
     let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
     let config = SimConfig {
         seed: f.seed,
@@ -161,6 +170,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         checks,
         expect,
         expect_reached,
+        swarm,
     })
 }
 
@@ -704,7 +714,11 @@ impl V<'_, '_> {
             if let Some((_, q)) = a.iter().find(|(x, _)| x == e) {
                 return Err(self.err(
                     p,
-                    format!("{} `{}` is {what} (also at `{q}`)", kind(*e), id(*e)),
+                    format!(
+                        "{} `{}` is {what} (also at `{q}`)",
+                        endpoint_kind(*e),
+                        id(*e)
+                    ),
                     hint.to_string(),
                 ));
             }
@@ -1029,14 +1043,7 @@ impl V<'_, '_> {
         }
         let mut kinds: Vec<FaultKind> = Vec::with_capacity(n.kinds.len());
         for (j, k) in n.kinds.iter().enumerate() {
-            let kind = match k {
-                KindSpec::Partition => FaultKind::Partition,
-                KindSpec::Crash => FaultKind::Crash,
-                KindSpec::Pause => FaultKind::Pause,
-                KindSpec::ClockJump => FaultKind::ClockJump,
-                KindSpec::Loss => FaultKind::Loss,
-                KindSpec::Duplicate => FaultKind::Duplicate,
-            };
+            let kind = kind(*k);
             if kinds.contains(&kind) {
                 return Err(self.err(
                     &index("nemesis.kinds", j),
@@ -1205,7 +1212,19 @@ impl V<'_, '_> {
     }
 }
 
-fn kind(e: Endpoint) -> &'static str {
+/// The fault kind a scenario's kind names.
+fn kind(k: KindSpec) -> FaultKind {
+    match k {
+        KindSpec::Partition => FaultKind::Partition,
+        KindSpec::Crash => FaultKind::Crash,
+        KindSpec::Pause => FaultKind::Pause,
+        KindSpec::ClockJump => FaultKind::ClockJump,
+        KindSpec::Loss => FaultKind::Loss,
+        KindSpec::Duplicate => FaultKind::Duplicate,
+    }
+}
+
+fn endpoint_kind(e: Endpoint) -> &'static str {
     match e {
         Endpoint::Node(_) => "node",
         Endpoint::Client(_) => "client",

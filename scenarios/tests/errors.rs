@@ -73,7 +73,7 @@ fn syntax_errors() {
 fn unknown_and_missing_fields() {
     check(
         &with("nodez: 4,"),
-        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `faults`, `nemesis`, `checks`, `expect`, `expect_reached`",
+        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `faults`, `nemesis`, `swarm`, `checks`, `expect`, `expect_reached`",
     );
     check(
         &with("network: (dorp: 0.1),"),
@@ -581,5 +581,43 @@ fn expect_reached_names_known_situations_once() {
     check(
         &with(r#"expect_reached: "stale run ignored","#),
         "t.ron:7:21: expected a list `[...]` for `expect_reached`, found `\"stale run ignored\"`",
+    );
+}
+
+#[test]
+fn swarm_ranges_are_checked_where_written() {
+    let swarm = |fields: &str| {
+        with(&format!(
+            "swarm: (kinds: [Crash, Loss], interval_mean: (\"100ms\", \"1s\"), duration_mean: (\"50ms\", \"500ms\"){fields}),"
+        ))
+    };
+    check(&swarm(", loss: (0.1, 0.5)"), "ok: t");
+    check(
+        &swarm(""),
+        "t.ron:7:12: `Loss` is in `swarm.kinds` but the swarm has no `loss` range\n  hint: add e.g. `loss: (0.05, 0.5)`",
+    );
+    check(
+        &swarm(", loss: (0.5, 0.1)"),
+        "t.ron:7:107: the range `(0.5, 0.1)` for `swarm.loss` has its minimum above its maximum\n  hint: a range is written `(min, max)`",
+    );
+    check(
+        &swarm(", loss: (0.1, 1.5)"),
+        "t.ron:7:113: probability `1.5` for `swarm.loss.1` is outside `[0, 1]`\n  hint: a probability is a float from `0.0` (never) to `1.0` (always)",
+    );
+    check(
+        &with("swarm: (kinds: [Crash], interval_mean: (\"1s\", \"100ms\"), duration_mean: (\"50ms\", \"500ms\")),"),
+        "t.ron:7:44: the range `(\"1s\", \"100ms\")` for `swarm.interval_mean` has its minimum above its maximum\n  hint: a range is written `(min, max)`",
+    );
+    check(
+        &with("swarm: (kinds: [Crash], interval_mean: (\"1ns\", \"100ms\"), duration_mean: (\"50ms\", \"500ms\")),"),
+        "t.ron:7:44: at the shortest `interval_mean`, `\"1ns\"`, the swarm's nemesis would plan about `10000000000` faults (0 partition node ids) over the `10s` fault phase, more than `faults_max` (`10000`) or the plan's `10000000` node ids\n  hint: raise the range's minimum, shorten `duration`, or raise `swarm.faults_max`",
+    );
+    check(
+        &with("nemesis: (kinds: [Crash], interval_mean: \"1s\", duration_mean: \"1s\"),\n    swarm: (kinds: [Crash], interval_mean: (\"1s\", \"2s\"), duration_mean: (\"50ms\", \"500ms\")),"),
+        "t.ron:8:12: a scenario with a `swarm` has no `nemesis`: the swarm draws one for every seed\n  hint: leave `nemesis` out, or `swarm` for a fixed nemesis",
+    );
+    check(
+        &with("swarm: (kinds: [Crash], interval_mean: (\"1s\", \"2s\"), duration_mean: (\"50ms\", \"500ms\"), mix: true),"),
+        "t.ron:7:97: `mix` draws a key-value workload's weights, and this scenario has none\n  hint: leave `mix` out, or give `clients` a `KeyValue` workload",
     );
 }

@@ -24,6 +24,7 @@ pub mod rng;
 pub mod service;
 pub mod sim;
 pub mod storage;
+pub mod swarm;
 pub mod time;
 pub mod trace;
 pub mod txn;

@@ -22,6 +22,8 @@ pub enum StreamLabel {
     Client(u32),
     /// Free for tests and tools outside a run.
     Custom(u32),
+    /// A swarm's per-seed draw of the configuration (`swarm.rs`), before the run.
+    Swarm,
 }
 
 impl StreamLabel {
@@ -36,6 +38,7 @@ impl StreamLabel {
             StreamLabel::Node(i) => (6, i),
             StreamLabel::Client(i) => (7, i),
             StreamLabel::Custom(i) => (8, i),
+            StreamLabel::Swarm => (9, 0),
         };
         (kind << 56) | u64::from(index)
     }

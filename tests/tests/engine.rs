@@ -358,6 +358,7 @@ fn the_determinism_check_describes_the_diverging_event_of_the_two_runs_it_compar
         checks: Vec::new(),
         expect: scenarios::Expect::Pass,
         expect_reached: Vec::new(),
+        swarm: None,
     };
     let first = run(
         &scn,

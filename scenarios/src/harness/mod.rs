@@ -114,6 +114,9 @@ pub fn config_for(scn: &Scenario, seed: Option<u64>) -> SimConfig {
     if let Some(s) = seed {
         config.seed = s;
     }
+    if let Some(swarm) = &scn.swarm {
+        swarm.draw(&mut config);
+    }
     config
 }
 

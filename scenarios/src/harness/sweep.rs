@@ -45,6 +45,15 @@ pub struct SeedFailure {
     pub seed: u64,
     pub check: Option<String>,
     pub detail: String,
+    /// What the scenario's swarm drew for this seed, as RON (see [`swarm_drawn`]).
+    pub swarm: Option<String>,
+}
+
+/// What `scn`'s swarm (if any) draws at `seed`, in the scenario's vocabulary.
+pub fn swarm_drawn(scn: &Scenario, seed: u64) -> Option<String> {
+    let swarm = scn.swarm.as_ref()?;
+    let config = super::config_for(scn, Some(seed));
+    Some(crate::write::swarm_drawn(swarm, &config))
 }
 
 impl SeedFailure {
@@ -142,6 +151,7 @@ pub fn judge_covered(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFail
                 seed,
                 check: None,
                 detail: msg.clone(),
+                swarm: swarm_drawn(scn, seed),
             };
             (SeedOutcome::Panic(msg), Some(failure), Coverage::default())
         }
@@ -158,6 +168,7 @@ pub fn judge_covered(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFail
                     seed,
                     check: Some(first.name.clone()),
                     detail: first.detail.clone(),
+                    swarm: swarm_drawn(scn, seed),
                 };
                 let names = r.failed_checks().into_iter().map(String::from).collect();
                 (SeedOutcome::Fail(names), Some(failure), r.coverage)

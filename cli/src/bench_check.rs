@@ -1,18 +1,24 @@
 //! `dsim bench check DIR...`: how fast the linearizability checker is on real histories.
 //!
-//! Each file is parsed once (not timed), checked once to warm up, then checked `--reps` times;
-//! the figure is the median wall-clock time of the check. It prints one line per file, then per
-//! path given on the command line the sum of the medians and the slowest files. When a folder
-//! has a `VERDICTS` file (`FILE linearizable|not-linearizable` per line, as in
-//! `../shared/histories`), each verdict is compared with it and a mismatch fails the benchmark.
-//! Exit codes: 0 all verdicts as expected, 1 a mismatch, 2 bad input.
+//! Each file is parsed once (not timed), checked once to warm up, then checked `--reps` times
+//! two ways, alternately: as `dsim check` does it, with the explanation of a violation
+//! (`median_ms`), and the decision alone (`decide_ms`), which is what a benchmark of a checker
+//! that only answers yes or no (Porcupine's `CheckEvents`) measures. Figures are medians of
+//! wall-clock times. It prints one line per file, then per path given on the command line the
+//! sums of the medians and the slowest files. When a folder has a `VERDICTS` file (`FILE
+//! linearizable|not-linearizable` per line, as in `../shared/histories`), each verdict is
+//! compared with it and a mismatch fails the benchmark. A file that cannot be read or parsed
+//! (Porcupine's empty `etcd_095.log`, say) is reported and skipped; the others are still
+//! measured. Exit codes: 0 all verdicts as expected, 1 a mismatch, 2 bad input (a folder that
+//! cannot be listed, or any file that cannot be read; it wins over a mismatch).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sim_core::check::linearizability::{check_ops, LinVerdict};
+use sim_core::check::linearizability::{Budget, LinVerdict};
 
-use crate::check::{budget, parse_initial, prepare, Convention, Model, ReadOptions};
+use crate::check::{budget, parse_initial, prepare, Convention, Model, Prepared, ReadOptions};
+use crate::check_jobs::check_ops_jobs;
 use crate::exit;
 use crate::histfmt::Format;
 
@@ -37,6 +43,9 @@ pub struct BenchCheckArgs {
     /// What `fail` and a read of nil mean (default: by format, as in `dsim check`).
     #[arg(long, value_parser = crate::check::convention_parser())]
     pub convention: Option<Convention>,
+    /// Check each history's keys on N threads, as `dsim check --jobs N` does.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: u32,
 }
 
 /// One file's figures.
@@ -46,8 +55,11 @@ pub struct FileFigures {
     pub operations: usize,
     pub verdict: LinVerdict,
     pub expected: Option<String>,
+    /// The check with its explanation, as `dsim check` runs it.
     pub median: Duration,
     pub min: Duration,
+    /// The decision alone.
+    pub decide: Duration,
 }
 
 impl FileFigures {
@@ -111,8 +123,145 @@ pub fn expected_verdict(file: &Path, root: &Path) -> Option<String> {
     None
 }
 
+/// Reports a file that cannot be read or parsed (`error` is `LINE: message` or a sentence).
+fn report_unreadable(file: &Path, error: &str, json: bool) {
+    let error = if error.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("{}:{error}", file.display())
+    } else {
+        format!("{}: {error}", file.display())
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": file.display().to_string(),
+                "verdict": "bad-input",
+                "error": error,
+            })
+        );
+    } else {
+        println!("{:<52} {:>5}  {:<17}", file.display(), "-", "bad-input");
+    }
+    eprintln!("error: {error}");
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// The median and the minimum of `times`.
+fn median_min(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort_unstable();
+    (times[times.len() / 2], times[0])
+}
+
+/// Times the checks of one prepared history: `reps` with the explanation and `reps` without,
+/// alternately, after one of each to warm up. Returns the verdict and the figures' times.
+fn measure(p: &Prepared, budget: &Budget, reps: usize, jobs: usize) -> (LinVerdict, [Duration; 3]) {
+    let decide_only = Budget {
+        explain: false,
+        ..budget.clone()
+    };
+    let never = || false;
+    let check = |b: &Budget| check_ops_jobs(&p.history.ops, &p.semantics, b, jobs, &never).verdict;
+    let verdict = check(budget);
+    assert_eq!(
+        check(&decide_only),
+        verdict,
+        "the verdict does not need the explanation"
+    );
+    let (mut explained, mut decided) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
+    for _ in 0..reps {
+        for (b, times) in [(budget, &mut explained), (&decide_only, &mut decided)] {
+            let start = Instant::now();
+            let v = check(b);
+            times.push(start.elapsed());
+            assert_eq!(v, verdict, "the checker is deterministic");
+        }
+    }
+    let (median, min) = median_min(explained);
+    let (decide, _) = median_min(decided);
+    (verdict, [median, min, decide])
+}
+
+fn print_file(f: &FileFigures, reps: usize, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": f.path.display().to_string(),
+                "operations": f.operations,
+                "verdict": f.verdict.name(),
+                "expected": f.expected,
+                "median_ms": ms(f.median),
+                "min_ms": ms(f.min),
+                "decide_ms": ms(f.decide),
+                "reps": reps,
+            })
+        );
+        return;
+    }
+    let expected = match (&f.expected, f.matches()) {
+        (None, _) => "-".to_string(),
+        (Some(_), Some(true)) => "ok".to_string(),
+        (Some(e), _) => format!("MISMATCH (expected {e})"),
+    };
+    println!(
+        "{:<52} {:>5}  {:<17} {:>10.3} {:>10.3} {:>10.3}  {expected}",
+        f.path.display(),
+        f.operations,
+        f.verdict.name(),
+        ms(f.median),
+        ms(f.min),
+        ms(f.decide)
+    );
+}
+
+/// Prints the sums of one path's figures.
+fn print_total(root: &Path, figures: &[FileFigures], unreadable: usize, json: bool) {
+    let total: Duration = figures.iter().map(|f| f.median).sum();
+    let decide: Duration = figures.iter().map(|f| f.decide).sum();
+    let mut slowest: Vec<&FileFigures> = figures.iter().collect();
+    slowest.sort_by(|a, b| b.median.cmp(&a.median).then(a.path.cmp(&b.path)));
+    slowest.truncate(3);
+    let mismatches = figures
+        .iter()
+        .filter(|f| f.matches() == Some(false))
+        .count();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "path": root.display().to_string(),
+                "files": figures.len(),
+                "total_ms": ms(total),
+                "decide_total_ms": ms(decide),
+                "max_ms": slowest.first().map(|f| ms(f.median)),
+                "mismatches": mismatches,
+                "unreadable": unreadable,
+            })
+        );
+        return;
+    }
+    let slow: Vec<String> = slowest
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:.3} ms",
+                f.path.file_name().unwrap_or_default().to_string_lossy(),
+                ms(f.median)
+            )
+        })
+        .collect();
+    println!(
+        "total {}: {} files, {:.3} ms (sum of medians; {:.3} ms to decide); slowest: {}; \
+         verdict mismatches: {mismatches}; unreadable: {unreadable}",
+        root.display(),
+        figures.len(),
+        ms(total),
+        ms(decide),
+        slow.join(", ")
+    );
 }
 
 /// Runs `dsim bench check`; returns the exit code.
@@ -126,12 +275,11 @@ pub fn main(args: BenchCheckArgs) -> i32 {
     let budget = budget(2048, None);
     let reps = args.reps.max(1);
     let mut code = exit::PASS;
-    let mut grand_total = Duration::ZERO;
-    let mut grand_files = 0;
+    let (mut grand_total, mut grand_files) = (Duration::ZERO, 0);
     if !args.json {
         println!(
-            "{:<52} {:>5}  {:<17} {:>10} {:>10}  expected",
-            "file", "ops", "verdict", "median_ms", "min_ms"
+            "{:<52} {:>5}  {:<17} {:>10} {:>10} {:>10}  expected",
+            "file", "ops", "verdict", "median_ms", "min_ms", "decide_ms"
         );
     }
     for root in &args.paths {
@@ -147,116 +295,40 @@ pub fn main(args: BenchCheckArgs) -> i32 {
             }
         };
         let mut figures: Vec<FileFigures> = Vec::with_capacity(files.len());
+        let mut unreadable = 0;
         for file in files {
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!(
-                        "error: cannot read `{}`: {}",
-                        file.display(),
-                        e.to_string().to_lowercase()
-                    );
-                    return exit::BAD_INPUT;
-                }
-            };
-            let p = match prepare(&text, &opts) {
+            let p = match std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read the file: {}", e.to_string().to_lowercase()))
+                .and_then(|text| prepare(&text, &opts).map_err(|e| e.to_string()))
+            {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("error: {}:{e}", file.display());
-                    return exit::BAD_INPUT;
+                    // Reported, and the benchmark goes on with the other files.
+                    unreadable += 1;
+                    code = exit::BAD_INPUT;
+                    report_unreadable(&file, &e, args.json);
+                    continue;
                 }
             };
-            let mut verdict = check_ops(&p.history.ops, &p.semantics, &budget, None).verdict;
-            let mut times = Vec::with_capacity(reps);
-            for _ in 0..reps {
-                let start = Instant::now();
-                let report = check_ops(&p.history.ops, &p.semantics, &budget, None);
-                times.push(start.elapsed());
-                assert_eq!(report.verdict, verdict, "the checker is deterministic");
-                verdict = report.verdict;
-            }
-            times.sort_unstable();
+            let (verdict, [median, min, decide]) = measure(&p, &budget, reps, args.jobs as usize);
             let f = FileFigures {
                 expected: expected_verdict(&file, root),
                 path: file,
                 operations: p.history.ops.len(),
                 verdict,
-                median: times[times.len() / 2],
-                min: times[0],
+                median,
+                min,
+                decide,
             };
-            if f.matches() == Some(false) {
+            if f.matches() == Some(false) && code != exit::BAD_INPUT {
                 code = exit::FAIL;
             }
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "file": f.path.display().to_string(),
-                        "operations": f.operations,
-                        "verdict": f.verdict.name(),
-                        "expected": f.expected,
-                        "median_ms": ms(f.median),
-                        "min_ms": ms(f.min),
-                        "reps": reps,
-                    })
-                );
-            } else {
-                let expected = match (&f.expected, f.matches()) {
-                    (None, _) => "-".to_string(),
-                    (Some(_), Some(true)) => "ok".to_string(),
-                    (Some(e), _) => format!("MISMATCH (expected {e})"),
-                };
-                println!(
-                    "{:<52} {:>5}  {:<17} {:>10.3} {:>10.3}  {expected}",
-                    f.path.display(),
-                    f.operations,
-                    f.verdict.name(),
-                    ms(f.median),
-                    ms(f.min)
-                );
-            }
+            print_file(&f, reps, args.json);
             figures.push(f);
         }
-        let total: Duration = figures.iter().map(|f| f.median).sum();
-        grand_total += total;
+        grand_total += figures.iter().map(|f| f.median).sum::<Duration>();
         grand_files += figures.len();
-        let mut slowest: Vec<&FileFigures> = figures.iter().collect();
-        slowest.sort_by(|a, b| b.median.cmp(&a.median).then(a.path.cmp(&b.path)));
-        slowest.truncate(3);
-        let mismatches = figures
-            .iter()
-            .filter(|f| f.matches() == Some(false))
-            .count();
-        if args.json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "path": root.display().to_string(),
-                    "files": figures.len(),
-                    "total_ms": ms(total),
-                    "max_ms": slowest.first().map(|f| ms(f.median)),
-                    "mismatches": mismatches,
-                })
-            );
-        } else {
-            let slow: Vec<String> = slowest
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{} {:.3} ms",
-                        f.path.file_name().unwrap_or_default().to_string_lossy(),
-                        ms(f.median)
-                    )
-                })
-                .collect();
-            println!(
-                "total {}: {} files, {:.3} ms (sum of medians); slowest: {}; verdict mismatches: {mismatches}",
-                root.display(),
-                figures.len(),
-                ms(total),
-                slow.join(", ")
-            );
-        }
+        print_total(root, &figures, unreadable, args.json);
     }
     if !args.json && args.paths.len() > 1 {
         println!("total: {grand_files} files, {:.3} ms", ms(grand_total));

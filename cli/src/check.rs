@@ -73,9 +73,13 @@ pub struct CheckArgs {
     /// Give up (verdict `unknown`) after this many search steps.
     #[arg(long, value_name = "N")]
     pub steps_max: Option<u64>,
+    /// Check a history's keys on N threads. The verdict, the failing key and the explanation
+    /// are the same as with one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: u32,
 }
 
-pub use crate::check_file::{check_file, key_label, FileOutcome};
+pub use crate::check_file::{check_file, check_file_jobs, key_label, FileOutcome};
 pub use scenarios::history::read::{
     budget, parse_initial, prepare, run_check, Convention, Model, Prepared, ReadOptions,
 };
@@ -104,7 +108,7 @@ pub fn main(args: CheckArgs) -> i32 {
         .then(|| Duration::from_secs_f64(args.time_limit));
     let mut outcomes = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        let outcome = check_file(path, &opts, &budget, time_limit);
+        let outcome = check_file_jobs(path, &opts, &budget, time_limit, args.jobs as usize);
         if args.json {
             println!("{}", json_line(&outcome));
         } else {

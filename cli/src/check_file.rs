@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use scenarios::history::read::{prepare, run_check, Prepared, ReadOptions};
+use scenarios::history::read::{prepare, Prepared, ReadOptions};
 use sim_core::check::linearizability::{Budget, LinReport, LinVerdict, Value};
 
+use crate::check_jobs::run_check_jobs;
 use crate::exit;
 
 /// The largest history file `dsim check` reads: 256 MiB (a million Jepsen operations take
@@ -48,6 +49,17 @@ pub fn check_file(
     budget: &Budget,
     time_limit: Option<Duration>,
 ) -> FileOutcome {
+    check_file_jobs(path, opts, budget, time_limit, 1)
+}
+
+/// [`check_file`], with the keys checked on `jobs` threads (the same outcome).
+pub fn check_file_jobs(
+    path: &Path,
+    opts: &ReadOptions,
+    budget: &Budget,
+    time_limit: Option<Duration>,
+    jobs: usize,
+) -> FileOutcome {
     let result = match scenarios::read_text(path, HISTORY_BYTES_MAX) {
         Err(e) => {
             let e = e.into_error(&path.display().to_string());
@@ -59,7 +71,7 @@ pub fn check_file(
         Ok(text) => match prepare(&text, opts) {
             Err(e) => Err(format!("{}:{e}", path.display())),
             Ok(p) => {
-                let (report, elapsed) = run_check(&p, budget, time_limit);
+                let (report, elapsed) = run_check_jobs(&p, budget, time_limit, jobs);
                 Ok((p, report, elapsed))
             }
         },

@@ -1,5 +1,5 @@
 //! dsim's command line as a library: [`main_with`] runs the whole CLI — `run`, `sweep`,
-//! `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
+//! `shrink`, `validate`, `list`, `check`, `cap`, `bench` — over a protocol registry, so a user's binary
 //! gets all of it for their own protocols:
 //!
 //! ```text
@@ -14,17 +14,22 @@
 
 pub mod bench;
 pub mod bench_check;
+pub mod bench_history;
 pub mod bench_registered;
 pub mod cap;
 pub mod check;
 pub mod check_file;
+pub mod check_jobs;
 pub mod coverage_report;
+pub mod diagram;
 pub mod exit;
 pub mod explain;
 pub mod memory;
 pub use scenarios::history::format as histfmt;
 
+pub mod perfetto;
 pub mod run;
+pub mod shrink;
 pub mod sweep;
 pub mod sweep_merge;
 pub mod sweep_report;
@@ -93,6 +98,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run a scenario over many seeds and list the failing ones.
     Sweep(sweep::SweepArgs),
+    /// Shrink a failing seed to a small explicit scenario that fails the same check.
+    Shrink(shrink::ShrinkArgs),
     /// Check scenario files without running them.
     Validate(validate::ValidateArgs),
     /// List protocols, fault kinds, checks and the shipped scenarios.
@@ -113,6 +120,9 @@ enum BenchCommand {
     Engine(bench::BenchEngineArgs),
     /// The linearizability checker over history files or folders.
     Check(bench_check::BenchCheckArgs),
+    /// Write a long generated key-value history (linearizable unless told otherwise) for
+    /// measuring the checker at scale.
+    History(bench_history::BenchHistoryArgs),
     /// A benchmark a registered protocol brings (`dsim bench --help` lists them).
     #[command(external_subcommand)]
     Registered(Vec<OsString>),
@@ -155,12 +165,14 @@ pub fn run_cli(env: &Env, args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli.command {
         Command::Run(a) => run::main(env, a),
         Command::Sweep(a) => sweep::main(env, a),
+        Command::Shrink(a) => shrink::main(env, a),
         Command::Validate(a) => validate::validate(env, a),
         Command::List => validate::list(env),
         Command::Check(a) => check::main(a),
         Command::Cap(a) => cap::main(env, a),
         Command::Bench(BenchCommand::Engine(a)) => bench::main(env, a),
         Command::Bench(BenchCommand::Check(a)) => bench_check::main(a),
+        Command::Bench(BenchCommand::History(a)) => bench_history::main(a),
         Command::Bench(BenchCommand::Registered(a)) => bench_registered::main(env, &a),
     }
 }

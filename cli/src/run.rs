@@ -32,6 +32,47 @@ pub struct RunArgs {
     /// Run twice and report the first event where the two runs diverge.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Write the run's space-time diagram to OUT (one self-contained HTML file).
+    #[arg(long, value_name = "OUT.html")]
+    pub diagram: Option<PathBuf>,
+    /// Write the run as Chrome trace-event JSON (for ui.perfetto.dev) to OUT.
+    #[arg(long, value_name = "OUT.json")]
+    pub perfetto: Option<PathBuf>,
+    /// Draw (and export) only from this simulated time, e.g. `1.5s`.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub from: Option<u64>,
+    /// Draw (and export) only up to this simulated time, e.g. `3s`.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub to: Option<u64>,
+    /// Draw (and export) only these nodes' lanes, e.g. `0,1,2` (every client's lane stays).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub nodes: Option<Vec<u32>>,
+}
+
+/// A simulated time for `--from`/`--to`: a duration such as `1.5s` or `200ms`, in ns.
+fn parse_time(s: &str) -> Result<u64, String> {
+    sim_core::time::parse_duration(s)
+        .map(|d| d.0)
+        .map_err(|e| format!("{} (e.g. `1.5s`, `200ms`)", e.0))
+}
+
+/// A trace writer that also keeps what it writes, for the diagram and the Perfetto export.
+struct Tee(Option<Box<dyn Write>>, scenarios::timeline::Buffer);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.write_all(buf)?;
+        if let Some(w) = &mut self.0 {
+            w.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.0 {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 pub fn main(env: &Env, args: RunArgs) -> i32 {
@@ -50,6 +91,13 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
             }
         },
     };
+    let pictures = args.diagram.is_some() || args.perfetto.is_some();
+    let kept = scenarios::timeline::Buffer::default();
+    let trace: Option<Box<dyn Write>> = if pictures {
+        Some(Box::new(Tee(trace, kept.clone())))
+    } else {
+        trace
+    };
     panic::quiet_panics();
     let start = Instant::now();
     let report = match panic::catch(|| {
@@ -60,6 +108,7 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
                 trace,
                 record_hashes: args.check_determinism,
                 cap_consistency: true,
+                markers: pictures,
                 ..RunOptions::default()
             },
         );
@@ -92,6 +141,11 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
     if let Some(e) = &report.trace_error {
         eprintln!("error: writing the trace failed: {e}");
         return exit::IO_ERROR;
+    }
+    if pictures {
+        if let Err(code) = write_pictures(&args, &report, &kept.text()) {
+            return code;
+        }
     }
     if let Some(path) = &args.history {
         if let Err(e) = write_history(path, &report.history) {
@@ -131,6 +185,39 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
         return exit::NOT_REACHED;
     }
     verdict_code(report.verdict)
+}
+
+/// Writes `--diagram` and `--perfetto` from the run's report and its trace.
+fn write_pictures(args: &RunArgs, report: &RunReport, trace: &str) -> Result<(), i32> {
+    let window = crate::diagram::Window {
+        from: args.from,
+        to: args.to,
+        nodes: args
+            .nodes
+            .as_ref()
+            .map(|ns| ns.iter().map(|&n| sim_core::NodeId(n)).collect()),
+    };
+    let tl = window.apply(scenarios::timeline::Timeline::build(report, trace));
+    let outputs = [
+        (&args.diagram, "diagram"),
+        (&args.perfetto, "Perfetto trace"),
+    ];
+    for (path, what) in outputs {
+        let Some(path) = path else { continue };
+        let text = if what == "diagram" {
+            crate::diagram::html(&tl)
+        } else {
+            crate::perfetto::trace(&tl).to_string()
+        };
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the {what} `{}`: {e}", path.display());
+            return Err(exit::IO_ERROR);
+        }
+        if !args.json {
+            eprintln!("{what}: {}", path.display());
+        }
+    }
+    Ok(())
 }
 
 /// Exit code of a verdict.
@@ -323,7 +410,14 @@ pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
         .map(|c| {
             let metrics: serde_json::Map<String, serde_json::Value> =
                 c.metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
-            serde_json::json!({ "name": c.name, "verdict": c.verdict.name(), "detail": c.detail, "metrics": metrics })
+            let moments: Vec<serde_json::Value> = c
+                .evidence
+                .moments
+                .iter()
+                .map(|m| serde_json::json!({"t_ns": m.time.0, "node": m.node.0, "what": m.what}))
+                .collect();
+            let evidence = serde_json::json!({"operations": c.evidence.operations, "moments": moments});
+            serde_json::json!({ "name": c.name, "verdict": c.verdict.name(), "detail": c.detail, "metrics": metrics, "evidence": evidence })
         })
         .collect();
     serde_json::json!({

@@ -36,6 +36,10 @@ pub struct SweepArgs {
     /// Print one JSON object instead of the text summary (what `dsim sweep merge` reads).
     #[arg(long)]
     pub json: bool,
+    /// Then shrink the first failing seed of each check that failed (`dsim shrink` on each,
+    /// with its default budget; files beside FILE).
+    #[arg(long)]
+    pub shrink: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -155,6 +159,17 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
             seeds_per_s,
             jobs,
         };
+        if args.shrink {
+            let shrunk =
+                match crate::shrink::after_sweep(env, &file, &scn, &result, args.jobs, true) {
+                    Ok(s) => s,
+                    Err(code) => return code,
+                };
+            let mut v = serde_json::to_value(&report).expect("a report serializes");
+            v["shrunk"] = shrunk.iter().map(|d| d.json(env)).collect();
+            println!("{v}");
+            return report.outcome.exit_code();
+        }
         println!(
             "{}",
             serde_json::to_string(&report).expect("a report serializes")
@@ -174,6 +189,12 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
     );
     outcome.print_failures();
     crate::coverage_report::print_table(&outcome.coverage, outcome.runs, &outcome.expect_reached);
+    if args.shrink {
+        match crate::shrink::after_sweep(env, &file, &scn, &result, args.jobs, false) {
+            Ok(shrunk) => shrunk.iter().for_each(|d| d.print(env)),
+            Err(code) => return code,
+        }
+    }
     outcome.exit_code()
 }
 

@@ -33,6 +33,7 @@ fn args(files: Vec<PathBuf>) -> CheckArgs {
         time_limit: 60.0,
         memory_limit: 2048,
         steps_max: None,
+        jobs: 1,
     }
 }
 
@@ -51,8 +52,8 @@ const BAD_LOG: &str = "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
                        INFO  jepsen.util - 1\t:invoke\t:read\tnil\n\
                        INFO  jepsen.util - 1\t:ok\t:read\t1\n";
 
-/// A history whose search is exponential: many concurrent indeterminate writes, then a read of
-/// a value nobody wrote.
+/// A history whose search is exponential: many concurrent indeterminate writes, then reads of
+/// 1000, 1001 and 1000 again — values someone wrote, in an order no order of the writes gives.
 fn expensive_jsonl() -> String {
     let mut s = String::new();
     for i in 0..16 {
@@ -67,7 +68,13 @@ fn expensive_jsonl() -> String {
             1000 + i
         ));
     }
-    s.push_str("{\"process\":999,\"f\":\"read\",\"key\":0,\"value\":-1,\"invoke\":2000,\"complete\":2001,\"type\":\"ok\"}\n");
+    for (i, v) in [1000, 1001, 1000].into_iter().enumerate() {
+        s.push_str(&format!(
+            "{{\"process\":999,\"f\":\"read\",\"key\":0,\"value\":{v},\"invoke\":{},\"complete\":{},\"type\":\"ok\"}}\n",
+            2000 + 2 * i,
+            2001 + 2 * i
+        ));
+    }
     s
 }
 

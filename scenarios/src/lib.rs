@@ -30,9 +30,11 @@ pub mod history;
 mod locate;
 pub mod registry;
 mod resolve;
+pub mod schedule;
 mod schema;
 #[cfg(feature = "proptest")]
 pub mod testing;
+pub mod timeline;
 mod validate;
 pub mod write;
 

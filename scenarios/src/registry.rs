@@ -35,6 +35,8 @@ pub struct CheckInfo {
     /// `ElectionSafety`: how a scenario lists it.
     pub variant: String,
     pub summary: &'static str,
+    /// [`CheckKind::PREFIX_CLOSED`]: a safety property.
+    pub prefix_closed: bool,
 }
 
 /// What `dsim list` and error hints say about a protocol.
@@ -151,6 +153,7 @@ impl<P: Protocol> CheckList<P> for Collect<P> {
                 name: C::NAME,
                 variant: variant_name(C::NAME),
                 summary: C::SUMMARY,
+                prefix_closed: C::PREFIX_CLOSED,
             },
             parse: parse::<C::Params>,
             validate: |p, cx| C::validate(cast::<C::Params>(p), cx),
@@ -476,6 +479,8 @@ pub struct CheckSpec {
     /// Writes the parameters back as RON (`(within: "2s")`).
     pub(crate) write: WriteFn,
     pub(crate) eq: EqFn,
+    /// [`CheckKind::PREFIX_CLOSED`]: a failure in a run cut short is a failure.
+    pub prefix_closed: bool,
 }
 
 impl CheckSpec {
@@ -486,6 +491,7 @@ impl CheckSpec {
             params: Arc::new(params),
             write: |p| write(cast::<C::Params>(p)),
             eq: |a, b| cast::<C::Params>(a) == cast::<C::Params>(b),
+            prefix_closed: C::PREFIX_CLOSED,
         }
     }
 

@@ -194,5 +194,6 @@ pub(crate) fn check(cx: &Ctx<'_>, protocol: &ProtocolSpec, j: usize) -> R<CheckS
         params,
         write,
         eq,
+        prefix_closed: info.checks[k].prefix_closed,
     })
 }

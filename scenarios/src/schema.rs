@@ -205,6 +205,68 @@ pub enum WorkloadSpec {
         interval: SimDuration,
         ops_per_client: u32,
     },
+    /// Explicit operations, one list per client.
+    Script {
+        interval: SimDuration,
+        clients: Vec<ClientScriptSpec>,
+    },
+}
+
+/// One client's script: `(start: "5ms", ops: [Put(key: 1), Get(key: 1, node: 2)])`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Client")]
+pub struct ClientScriptSpec {
+    #[serde(default)]
+    pub start: SimDuration,
+    pub ops: Vec<OpSpec>,
+}
+
+/// One scripted operation; `node` (optional) is the node it is sent to, `at` (optional) the
+/// earliest time it is sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum OpSpec {
+    Get {
+        key: u64,
+        #[serde(default)]
+        node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
+    },
+    Put {
+        key: u64,
+        #[serde(default)]
+        node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
+    },
+    Cas {
+        key: u64,
+        #[serde(default)]
+        node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
+    },
+    Append {
+        key: u64,
+        #[serde(default)]
+        node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
+    },
+    Txn {
+        keys: Vec<u64>,
+        #[serde(default)]
+        node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
+    },
+    Broadcast {
+        #[serde(default)]
+        node: Option<u32>,
+        #[serde(default)]
+        at: Option<SimDuration>,
+    },
 }
 
 /// A transaction workload's keys per transaction when the file does not say.
@@ -217,12 +279,15 @@ fn default_weight() -> u32 {
     1
 }
 
-/// `(at: "2s", fault: ...)`.
+/// `(at: "2s", fault: ...)`, and for a partition optionally `until: "3s"`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Fault")]
 pub struct FaultAt {
     pub at: SimDuration,
     pub fault: FaultSpec,
+    /// A partition's end: exactly this partition is removed then.
+    #[serde(default)]
+    pub until: Option<SimDuration>,
 }
 
 /// A scheduled fault. The partition shapes may be written bare or wrapped in `Partition(...)`.

@@ -11,8 +11,9 @@
 //! in `README.md`.
 
 use sim_core::config::{
-    ClientConfig, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig, LinkOverride,
-    NemesisConfig, NetworkConfig, Partition, ScheduledFault, TargetPolicy, Topology, Workload,
+    ClientConfig, ClientScript, ClockConfig, Fault, FaultKind, Group, Latency, LinkConfig,
+    LinkOverride, NemesisConfig, NetworkConfig, Partition, ScheduledFault, ScriptOp,
+    ScriptedRequest, TargetPolicy, Topology, Workload,
 };
 use sim_core::faults;
 use sim_core::protocol::{CheckContext, FieldError};
@@ -22,10 +23,11 @@ use crate::diag::{list, suggest, Ctx};
 use crate::locate::{field, index};
 use crate::registry::{CheckSpec, ProtocolSpec};
 use crate::resolve;
+use crate::schedule::{self, Entry};
 use crate::schema::{
-    BridgeSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec, LatencySpec,
-    NemesisSpec, NetworkSpec, OneWaySpec, PartitionRef, ScenarioFile, TargetSpec, TopologySpec,
-    WorkloadSpec,
+    BridgeSpec, ClientScriptSpec, ClientsSpec, ExpectSpec, FaultAt, FaultSpec, GroupSpec, KindSpec,
+    LatencySpec, NemesisSpec, NetworkSpec, OneWaySpec, OpSpec, PartitionRef, ScenarioFile,
+    TargetSpec, TopologySpec, WorkloadSpec,
 };
 use crate::{Expect, Scenario, ScenarioError, DURATION_MAX};
 
@@ -575,6 +577,10 @@ impl V<'_, '_> {
                     ops_per_client: *ops_per_client,
                 }
             }
+            WorkloadSpec::Script { interval, clients } => {
+                let interval = self.dur("clients.workload.interval", *interval)?;
+                self.script(c, clients, interval)?
+            }
         };
         let info = protocol.info();
         if let Some(service) = workload.service() {
@@ -599,6 +605,7 @@ impl V<'_, '_> {
                     WorkloadSpec::Broadcast { .. } => "Broadcast",
                     WorkloadSpec::KeyValue { .. } => "KeyValue",
                     WorkloadSpec::Transactions { .. } => "Transactions",
+                    WorkloadSpec::Script { .. } => "Script",
                 };
                 return Err(self.err(
                     "clients.workload",
@@ -654,6 +661,119 @@ impl V<'_, '_> {
             rate: c.rate,
             retries: c.retries,
         })
+    }
+
+    /// A `Script` workload: one list per client, node ids in range, one service, distinct
+    /// keys per transaction, a closed loop.
+    fn script(
+        &self,
+        c: &ClientsSpec,
+        clients: &[ClientScriptSpec],
+        interval: SimDuration,
+    ) -> R<Workload> {
+        let path = "clients.workload.clients";
+        if clients.len() != c.count as usize {
+            return Err(self.err(
+                path,
+                format!(
+                    "the script has `{}` clients but `clients.count` is `{}`",
+                    clients.len(),
+                    c.count
+                ),
+                "write one `(start: ..., ops: [...])` per client, in client order".to_string(),
+            ));
+        }
+        if c.rate.is_some() {
+            return Err(self.err(
+                "clients.rate",
+                "a `Script` runs in a closed loop, without `rate`",
+                "each scripted operation follows the previous one's completion after `interval`; remove `rate`"
+                    .to_string(),
+            ));
+        }
+        let mut service = None;
+        let mut scripts = Vec::with_capacity(clients.len());
+        for (i, cs) in clients.iter().enumerate() {
+            let cp = index(path, i);
+            let start = self.dur(&field(&cp, "start"), cs.start)?;
+            let mut ops = Vec::with_capacity(cs.ops.len());
+            for (j, op) in cs.ops.iter().enumerate() {
+                let op = self.script_op(&index(&field(&cp, "ops"), j), op)?;
+                let first = *service.get_or_insert((op.op.service(), (i, j)));
+                if first.0 != op.op.service() {
+                    return Err(self.err(
+                        &index(&field(&cp, "ops"), j),
+                        format!(
+                            "this operation uses the `{}` service, but `clients[{}].ops[{}]` uses `{}`",
+                            op.op.service().name(),
+                            first.1 .0,
+                            first.1 .1,
+                            first.0.name()
+                        ),
+                        "a script speaks one service: key-value operations, transactions, or broadcasts"
+                            .to_string(),
+                    ));
+                }
+                ops.push(op);
+            }
+            scripts.push(ClientScript { start, ops });
+        }
+        if service.is_none() {
+            return Err(self.err(
+                path,
+                "the script has no operations",
+                "give a client at least one operation, or leave `clients` out".to_string(),
+            ));
+        }
+        Ok(Workload::Script {
+            interval,
+            clients: scripts,
+        })
+    }
+
+    fn script_op(&self, p: &str, op: &OpSpec) -> R<ScriptOp> {
+        let (op, node, at) = match op {
+            OpSpec::Get { key, node, at } => (ScriptedRequest::Get(*key), node, at),
+            OpSpec::Put { key, node, at } => (ScriptedRequest::Put(*key), node, at),
+            OpSpec::Cas { key, node, at } => (ScriptedRequest::Cas(*key), node, at),
+            OpSpec::Append { key, node, at } => (ScriptedRequest::Append(*key), node, at),
+            OpSpec::Broadcast { node, at } => (ScriptedRequest::Broadcast, node, at),
+            OpSpec::Txn { keys, node, at } => {
+                let kp = field(p, "keys");
+                let most = sim_core::txn::KEYS_PER_TXN_MAX as usize;
+                if keys.is_empty() || keys.len() > most {
+                    return Err(self.err(
+                        &kp,
+                        format!(
+                            "a transaction names `{}` keys, outside `1..={most}`",
+                            keys.len()
+                        ),
+                        "list the distinct keys it increments, e.g. `Txn(keys: [1, 4])`"
+                            .to_string(),
+                    ));
+                }
+                let mut sorted = keys.clone();
+                sorted.sort_unstable();
+                if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                    let j = keys.iter().rposition(|k| *k == w[0]).unwrap_or(0);
+                    return Err(self.err(
+                        &index(&kp, j),
+                        format!("key `{}` appears twice in this transaction", w[0]),
+                        "a transaction increments distinct keys".to_string(),
+                    ));
+                }
+                (ScriptedRequest::Txn(sorted), node, at)
+            }
+        };
+        let node = match node {
+            Some(n) => Some(self.node(&field(p, "node"), *n)?),
+            None => None,
+        };
+        let at = match at {
+            Some(t) => Some(self.dur(&field(p, "at"), *t)?),
+            None => None,
+        };
+        Ok(ScriptOp { op, node, at })
     }
 
     /// A group's members, each checked, with the path it was written at.
@@ -835,7 +955,7 @@ impl V<'_, '_> {
         network: &NetworkConfig,
         nemesis_crashes: bool,
     ) -> R<Vec<ScheduledFault>> {
-        let mut out = Vec::with_capacity(faults.len());
+        let mut out: Vec<Entry> = Vec::with_capacity(faults.len());
         for (i, f) in faults.iter().enumerate() {
             let p = index("faults", i);
             let at = self.dur(&field(&p, "at"), f.at)?;
@@ -925,12 +1045,40 @@ impl V<'_, '_> {
                     Fault::SetLink { from, to, link }
                 }
             };
-            out.push(ScheduledFault { at, fault });
+            let until = match f.until {
+                None => None,
+                Some(u) => Some(self.until(&p, at, &fault, u)?),
+            };
+            out.push(Entry { at, fault, until });
         }
+        let out = schedule::to_engine(&out);
         if !nemesis_crashes {
             self.crashes_consistent(&out)?;
         }
         Ok(out)
+    }
+
+    /// A partition's `until`: after its `at`, within the duration limit (it may fall in the
+    /// liveness phase or after the end of the run).
+    fn until(&self, p: &str, at: SimDuration, fault: &Fault, until: SimDuration) -> R<SimDuration> {
+        let up = field(p, "until");
+        if !matches!(fault, Fault::Partition(_)) {
+            return Err(self.err(
+                &up,
+                "`until` ends a partition, and this fault is not one",
+                "a crash ends with a `Restart` entry, a pause lasts its `duration`, link changes end with `ResetLinks`"
+                    .to_string(),
+            ));
+        }
+        let until = self.dur(&up, until)?;
+        if until <= at {
+            return Err(self.err(
+                &up,
+                format!("the partition ends at `{until}`, not after it starts at `{at}`"),
+                "`until` is the time the partition is removed: later than `at`".to_string(),
+            ));
+        }
+        Ok(until)
     }
 
     /// `Crash` only a running node and `Restart` only a crashed one, in time order (file order

@@ -6,18 +6,31 @@
 use std::fmt::Write as _;
 
 use sim_core::config::{
-    ClientConfig, Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig, Partition,
-    TargetPolicy, Topology, Workload,
+    ClientConfig, ClientScript, Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig,
+    Partition, ScriptOp, ScriptedRequest, TargetPolicy, Topology, Workload,
 };
 use sim_core::faults::{Action, Origin, Planned};
 use sim_core::swarm::SwarmConfig;
 use sim_core::SimDuration;
 
-use crate::{Expect, Scenario, EVENTS_MAX_DEFAULT};
+use crate::{schedule, Expect, Scenario, EVENTS_MAX_DEFAULT};
 
-/// A duration as a scenario string: `"150ms"`.
+/// A duration as a scenario string: `"150ms"`, `"2m"`, `"14.18048ms"` — exact: in whole
+/// units when it has them, else as seconds or milliseconds with a decimal fraction.
 pub fn duration(d: SimDuration) -> String {
-    format!("\"{d}\"")
+    let whole = d.to_string();
+    let ns = d.0;
+    if !whole.ends_with("ns") || ns < 1_000_000 {
+        return format!("\"{whole}\"");
+    }
+    let (unit, name) = if ns >= 1_000_000_000 {
+        (1_000_000_000u64, "s")
+    } else {
+        (1_000_000, "ms")
+    };
+    let digits = unit.ilog10() as usize;
+    let frac = format!("{:0digits$}", ns % unit);
+    format!("\"{}.{}{name}\"", ns / unit, frac.trim_end_matches('0'))
 }
 
 /// A string literal with `"`, `\` and control characters escaped.
@@ -214,6 +227,7 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
             format!("SetLink({})", parts.join(", "))
         }
         Fault::ResetLinks => "ResetLinks".into(),
+        Fault::EndPartition(i) => format!("end of the partition of `faults[{i}]`"),
     }
 }
 
@@ -221,7 +235,7 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
 pub fn planned(p: &Planned) -> String {
     let what = match &p.action {
         Action::Apply(f, _) => fault_short(f),
-        Action::RemoveCut(id) => format!("end of the nemesis partition (cut #{id})"),
+        Action::RemoveCut(id) => format!("end of the partition (cut #{id})"),
     };
     let origin = match p.origin {
         Origin::Schedule => "schedule",
@@ -270,7 +284,97 @@ pub fn workload(w: &Workload) -> String {
             "Transactions(keys: {keys}, keys_per_txn: {keys_per_txn}, interval: {}, ops_per_client: {ops_per_client})",
             duration(*interval)
         ),
+        Workload::Script { interval, clients } => {
+            let c: Vec<String> = clients.iter().map(client_script).collect();
+            format!(
+                "Script(interval: {}, clients: [{}])",
+                duration(*interval),
+                c.join(", ")
+            )
+        }
     }
+}
+
+/// One scripted operation: `Put(key: 1)`, `Get(key: 1, node: 2)`, `Txn(keys: [0, 3])`.
+pub fn script_op(o: &ScriptOp) -> String {
+    let (name, mut fields) = match &o.op {
+        ScriptedRequest::Broadcast => ("Broadcast", Vec::new()),
+        ScriptedRequest::Get(k) => ("Get", vec![format!("key: {k}")]),
+        ScriptedRequest::Put(k) => ("Put", vec![format!("key: {k}")]),
+        ScriptedRequest::Cas(k) => ("Cas", vec![format!("key: {k}")]),
+        ScriptedRequest::Append(k) => ("Append", vec![format!("key: {k}")]),
+        ScriptedRequest::Txn(keys) => {
+            let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            ("Txn", vec![format!("keys: [{}]", k.join(", "))])
+        }
+    };
+    if let Some(n) = o.node {
+        fields.push(format!("node: {}", n.0));
+    }
+    if let Some(at) = o.at {
+        fields.push(format!("at: {}", duration(at)));
+    }
+    format!("{name}({})", fields.join(", "))
+}
+
+/// `start: "3ms", ` when a client script starts after time zero.
+fn start(c: &ClientScript) -> String {
+    if c.start == SimDuration::ZERO {
+        String::new()
+    } else {
+        format!("start: {}, ", duration(c.start))
+    }
+}
+
+/// One client's script on one line: `(start: "3ms", ops: [Put(key: 1), Get(key: 1)])`.
+pub fn client_script(c: &ClientScript) -> String {
+    let ops: Vec<String> = c.ops.iter().map(script_op).collect();
+    format!("({}ops: [{}])", start(c), ops.join(", "))
+}
+
+/// The clients record of a script, one client per line (a few operations per line), each
+/// with a comment naming it.
+fn script_clients(c: &ClientConfig, interval: SimDuration, scripts: &[ClientScript]) -> String {
+    const OPS_PER_LINE: usize = 4;
+    let mut s = format!(
+        "(\n        count: {}, target: {}, timeout: {}",
+        c.count,
+        target(&c.target),
+        duration(c.timeout)
+    );
+    if let Some(stop) = c.stop {
+        let _ = write!(s, ", stop: {}", duration(stop));
+    }
+    if c.retries > 0 {
+        let _ = write!(s, ", retries: {}", c.retries);
+    }
+    let _ = write!(
+        s,
+        ",\n        workload: Script(interval: {}, clients: [\n",
+        duration(interval)
+    );
+    for (i, script) in scripts.iter().enumerate() {
+        let n = script.ops.len();
+        let _ = writeln!(
+            s,
+            "            // client {i}: {n} operation{}",
+            if n == 1 { "" } else { "s" }
+        );
+        let _ = write!(s, "            ({}ops: [", start(script));
+        for (j, op) in script.ops.iter().enumerate() {
+            if j > 0 {
+                s.push_str(if j % OPS_PER_LINE == 0 {
+                    ",\n                "
+                } else {
+                    ", "
+                });
+            }
+            s.push_str(&script_op(op));
+        }
+        s.push_str("]),\n");
+    }
+    s.push_str("        ]),\n    )");
+    s
 }
 
 /// The clients' fields: `count: 3, target: Random, ...` (`None` without clients).
@@ -471,17 +575,30 @@ pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
         );
     }
     field("protocol", s.protocol.to_ron());
-    if let Some(cl) = clients(&c.clients) {
-        field("clients", format!("({cl})"));
+    match &c.clients.workload {
+        Workload::Script {
+            interval,
+            clients: scripts,
+        } if c.clients.count > 0 => {
+            field("clients", script_clients(&c.clients, *interval, scripts));
+        }
+        _ => {
+            if let Some(cl) = clients(&c.clients) {
+                field("clients", format!("({cl})"));
+            }
+        }
     }
     if !c.faults.is_empty() {
         let mut f = String::from("[\n");
-        for sf in &c.faults {
+        for e in schedule::from_engine(&c.faults) {
+            let until = e
+                .until
+                .map_or(String::new(), |u| format!(", until: {}", duration(u)));
             let _ = writeln!(
                 f,
-                "        (at: {}, fault: {}),",
-                duration(sf.at),
-                fault(&sf.fault)
+                "        (at: {}, fault: {}{until}),",
+                duration(e.at),
+                fault(&e.fault)
             );
         }
         f.push_str("    ]");

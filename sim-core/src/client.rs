@@ -45,9 +45,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{ClientConfig, TargetPolicy, Workload};
+use crate::config::{ClientConfig, ScriptedRequest, TargetPolicy, Workload};
 use crate::history::{History, Operation, Outcome};
 use crate::rng::{SimRng, StreamLabel};
+use crate::script;
 use crate::{ClientId, Key, NodeId, Request, RequestId, Response, SimDuration, SimTime, Value};
 
 /// Most redirects one request follows; the next one ends it as `unknown` (indeterminate).
@@ -197,19 +198,21 @@ impl Clients {
     /// When each client first acts: closed loop, staggered over one interval so they do not
     /// move in step; open loop, its first arrival.
     pub(crate) fn first_ticks(&mut self) -> Vec<(ClientId, SimTime)> {
-        let spread = self.cfg.workload.interval().0.max(1);
         let gap = self.arrival_gap();
         let open = self.open_loop();
+        let cfg = &self.cfg;
         self.states
             .iter_mut()
             .enumerate()
             .map(|(i, s)| {
+                let c = ClientId(i as u32);
                 let at = if open {
                     SimTime(s.rng.exponential(gap).0)
                 } else {
-                    SimTime(s.rng.below(spread))
+                    let first = SimTime(script::first_tick(cfg, c, &mut s.rng).0);
+                    first.max(script::not_before(cfg, c, 0))
                 };
-                (ClientId(i as u32), at)
+                (c, at)
             })
             .collect()
     }
@@ -217,7 +220,7 @@ impl Clients {
     /// Open loop: a request arrives at client `c`. Returns the request to send now (if the
     /// client is free) and when the next one arrives (if any will).
     pub(crate) fn arrive(&mut self, c: ClientId, now: SimTime) -> (Option<Issue>, Option<SimTime>) {
-        let ops = self.cfg.workload.ops_per_client();
+        let ops = self.cfg.workload.ops_of(c);
         let gap = self.arrival_gap();
         let stop = self.stop;
         let s = &mut self.states[c.index()];
@@ -238,62 +241,35 @@ impl Clients {
         let s = &mut self.states[c.index()];
         if s.outstanding.is_some()
             || now >= self.stop
-            || s.issued >= self.cfg.workload.ops_per_client()
+            || s.issued >= self.cfg.workload.ops_of(c)
             || (open && s.backlog == 0)
         {
             return None;
         }
+        let (op, node) = script::next_op(
+            &self.cfg,
+            node_count,
+            c,
+            s.issued,
+            &mut s.rng,
+            &mut s.next_target,
+        )?;
         if open {
             s.backlog -= 1;
         }
         // Unique across clients: client id in the high half, the request count in the low.
         let fresh = (u64::from(c.0) + 1) << 32 | u64::from(s.issued + 1);
-        let request = match self.cfg.workload {
-            Workload::None => return None,
-            Workload::Broadcast { .. } => Request::Broadcast { value: fresh },
-            Workload::KeyValue {
-                keys,
-                get,
-                put,
-                cas,
-                append,
-                ..
-            } => {
-                let (get, put, cas, append) = (
-                    u64::from(get),
-                    u64::from(put),
-                    u64::from(cas),
-                    u64::from(append),
-                );
-                let draw = s.rng.below(get + put + cas + append);
-                let key = s.rng.below(u64::from(keys));
-                if draw < get {
-                    Request::Get { key }
-                } else if draw < get + put {
-                    Request::Put { key, value: fresh }
-                } else if draw < get + put + cas {
-                    Request::Cas {
-                        key,
-                        expected: s.seen.get(&key).copied(),
-                        new: fresh,
-                    }
-                } else {
-                    Request::Append { key, value: fresh }
-                }
-            }
-            Workload::Transactions {
-                keys, keys_per_txn, ..
-            } => crate::txn::draw(&mut s.rng, keys, keys_per_txn),
-        };
-        let node = match self.cfg.target {
-            TargetPolicy::Random => NodeId(s.rng.below(u64::from(node_count)) as u32),
-            TargetPolicy::Fixed(n) => n,
-            TargetPolicy::RoundRobin => {
-                let n = s.next_target;
-                s.next_target = (n + 1) % node_count;
-                NodeId(n)
-            }
-            TargetPolicy::Bound => NodeId(c.0 % node_count),
+        let request = match op {
+            ScriptedRequest::Broadcast => Request::Broadcast { value: fresh },
+            ScriptedRequest::Get(key) => Request::Get { key },
+            ScriptedRequest::Put(key) => Request::Put { key, value: fresh },
+            ScriptedRequest::Cas(key) => Request::Cas {
+                key,
+                expected: s.seen.get(&key).copied(),
+                new: fresh,
+            },
+            ScriptedRequest::Append(key) => Request::Append { key, value: fresh },
+            ScriptedRequest::Txn(keys) => Request::Txn { keys },
         };
         let request_id = s.next_request;
         s.next_request += 1;
@@ -329,7 +305,9 @@ impl Clients {
         if self.open_loop() {
             (self.states[c.index()].backlog > 0).then_some(now)
         } else {
-            Some(now + self.cfg.workload.interval())
+            let next = now + self.cfg.workload.interval();
+            let issued = self.states[c.index()].issued;
+            Some(next.max(script::not_before(&self.cfg, c, issued)))
         }
     }
 

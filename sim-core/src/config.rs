@@ -131,6 +131,10 @@ impl SimConfig {
                     ));
                 }
             }
+            Workload::Script {
+                clients: ref scripts,
+                ..
+            } => check_script(scripts, clients, n)?,
             Workload::None | Workload::Broadcast { .. } => {}
         }
         if let Some(rate) = self.clients.rate {
@@ -173,6 +177,15 @@ impl SimConfig {
                     }
                     check_link(&format!("{field}.link"), link)?;
                 }
+                Fault::EndPartition(index) => {
+                    let ends_a_partition =
+                        *index < i && matches!(self.faults[*index].fault, Fault::Partition(_));
+                    if !ends_a_partition {
+                        return Err(format!(
+                            "{field}: faults[{index}] is not an earlier partition"
+                        ));
+                    }
+                }
                 Fault::Heal | Fault::ResetLinks => {}
             }
         }
@@ -182,6 +195,46 @@ impl SimConfig {
         }
         Ok(())
     }
+}
+
+/// A script names a list per client, node ids in range, and one service; each transaction's
+/// keys are distinct and at most [`crate::txn::KEYS_PER_TXN_MAX`].
+fn check_script(scripts: &[ClientScript], clients: u32, nodes: u32) -> Result<(), String> {
+    if scripts.len() != clients as usize {
+        return Err(format!(
+            "clients.workload.clients: {} scripts for {clients} clients",
+            scripts.len()
+        ));
+    }
+    let mut service = None;
+    for (c, script) in scripts.iter().enumerate() {
+        for (i, op) in script.ops.iter().enumerate() {
+            let field = format!("clients.workload.clients[{c}].ops[{i}]");
+            if let Some(n) = op.node {
+                if n.0 >= nodes {
+                    return Err(format!(
+                        "{field}: node {n} is out of range (node_count {nodes})"
+                    ));
+                }
+            }
+            if *service.get_or_insert(op.op.service()) != op.op.service() {
+                return Err(format!("{field}: a script uses one service"));
+            }
+            if let ScriptedRequest::Txn(keys) = &op.op {
+                let distinct = keys.windows(2).all(|w| w[0] < w[1]);
+                if keys.is_empty()
+                    || !distinct
+                    || keys.len() > crate::txn::KEYS_PER_TXN_MAX as usize
+                {
+                    return Err(format!(
+                        "{field}: a transaction names 1..={} distinct keys in increasing order",
+                        crate::txn::KEYS_PER_TXN_MAX
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_probability(field: &str, p: f64) -> Result<(), String> {
@@ -342,6 +395,61 @@ pub enum Workload {
         interval: SimDuration,
         ops_per_client: u32,
     },
+    /// Each client runs its own explicit list of operations instead of drawing them: client
+    /// `i` first acts at `clients[i].start` and then issues `clients[i].ops` in order, one at
+    /// a time, `interval` after each completion (see [`crate::script`]). A shrunk failure's
+    /// clients are written this way, so that removing one operation leaves the others as
+    /// they were.
+    Script {
+        interval: SimDuration,
+        clients: Vec<ClientScript>,
+    },
+}
+
+/// One client's explicit operations (see [`Workload::Script`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientScript {
+    /// When the client first acts.
+    pub start: SimDuration,
+    pub ops: Vec<ScriptOp>,
+}
+
+/// One scripted operation: what to ask and, optionally, which node to ask (otherwise the
+/// clients' target policy chooses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptOp {
+    pub op: ScriptedRequest,
+    pub node: Option<NodeId>,
+    /// Not sent before this time: a client free earlier waits (a shrunk run keeps each
+    /// operation where it was when an earlier one is removed).
+    pub at: Option<SimDuration>,
+}
+
+/// A scripted request. Written values are not named: each is fresh when the request is sent
+/// (unique across the run, as in the drawn workloads), and a cas expects what its client
+/// last saw of the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptedRequest {
+    Broadcast,
+    Get(crate::Key),
+    Put(crate::Key),
+    Cas(crate::Key),
+    Append(crate::Key),
+    /// Increment these distinct keys atomically.
+    Txn(Vec<crate::Key>),
+}
+
+impl ScriptedRequest {
+    pub fn service(&self) -> Service {
+        match self {
+            ScriptedRequest::Broadcast => Service::Broadcast,
+            ScriptedRequest::Get(_)
+            | ScriptedRequest::Put(_)
+            | ScriptedRequest::Cas(_)
+            | ScriptedRequest::Append(_) => Service::KeyValue,
+            ScriptedRequest::Txn(_) => Service::Transaction,
+        }
+    }
 }
 
 impl Workload {
@@ -351,6 +459,11 @@ impl Workload {
             Workload::Broadcast { .. } => Some(Service::Broadcast),
             Workload::KeyValue { .. } => Some(Service::KeyValue),
             Workload::Transactions { .. } => Some(Service::Transaction),
+            Workload::Script { clients, .. } => clients
+                .iter()
+                .flat_map(|c| c.ops.first())
+                .map(|o| o.op.service())
+                .next(),
         }
     }
 
@@ -359,17 +472,34 @@ impl Workload {
         match self {
             Workload::None => SimDuration::ZERO,
             Workload::Broadcast { interval, .. } | Workload::KeyValue { interval, .. } => *interval,
-            Workload::Transactions { interval, .. } => *interval,
+            Workload::Transactions { interval, .. } | Workload::Script { interval, .. } => {
+                *interval
+            }
         }
     }
 
-    /// The most requests one client issues.
+    /// The most requests one client issues (for a script: the longest client's).
     pub fn ops_per_client(&self) -> u32 {
         match self {
             Workload::None => 0,
             Workload::Broadcast { ops_per_client, .. }
             | Workload::KeyValue { ops_per_client, .. } => *ops_per_client,
             Workload::Transactions { ops_per_client, .. } => *ops_per_client,
+            Workload::Script { clients, .. } => clients
+                .iter()
+                .map(|c| c.ops.len() as u32)
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
+    /// The most requests client `c` issues.
+    pub fn ops_of(&self, c: ClientId) -> u32 {
+        match self {
+            Workload::Script { clients, .. } => {
+                clients.get(c.index()).map_or(0, |s| s.ops.len() as u32)
+            }
+            w => w.ops_per_client(),
         }
     }
 }
@@ -441,6 +571,10 @@ pub enum Fault {
     },
     /// Restore every link to the scenario's network configuration.
     ResetLinks,
+    /// Remove exactly the partition that the earlier schedule entry `faults[index]` added,
+    /// leaving any other in place (a scenario file writes it as `until:` on that entry; the
+    /// nemesis ends its own partitions the same way).
+    EndPartition(usize),
 }
 
 /// A fault at a fixed time.

@@ -17,7 +17,8 @@ use crate::{NodeId, SimDuration, SimTime};
 pub enum Action {
     /// A fault from the scenario's schedule or drawn by the nemesis; partitions get a cut id.
     Apply(Fault, u64),
-    /// End of one nemesis partition: remove exactly that cut.
+    /// End of one partition (the nemesis's, or a schedule entry's `until`): remove exactly
+    /// that cut.
     RemoveCut(u64),
 }
 
@@ -90,10 +91,16 @@ pub fn plan(
 ) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     let mut next_cut = 1u64;
+    // Schedule entry `i` adds its partition (if it is one) as cut `i + 1`, so that
+    // `EndPartition(i)` removes exactly that cut.
     for f in schedule {
+        let action = match f.fault {
+            Fault::EndPartition(index) => Action::RemoveCut(index as u64 + 1),
+            ref fault => Action::Apply(fault.clone(), next_cut),
+        };
         out.push(Planned {
             at: SimTime(f.at.0),
-            action: Action::Apply(f.fault.clone(), next_cut),
+            action,
             origin: Origin::Schedule,
         });
         next_cut += 1;

@@ -21,6 +21,7 @@ pub mod process;
 pub mod protocol;
 mod queue;
 pub mod rng;
+pub mod script;
 pub mod service;
 pub mod sim;
 pub mod storage;

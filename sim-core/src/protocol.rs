@@ -84,6 +84,14 @@ pub trait Protocol: Process {
     fn default_params() -> Option<Self::Params> {
         None
     }
+
+    /// The few words a space-time diagram marks on the node's lane for an observation that
+    /// matters to a reader — a leader elected, a term change, a commit index, a decision — or
+    /// `None` for the rest (the default: no markers).
+    fn marker(observation: &Self::Observation) -> Option<String> {
+        let _ = observation;
+        None
+    }
 }
 
 /// A rule a protocol's (or a check's) parameters break, located by its field path.
@@ -229,6 +237,11 @@ pub trait CheckKind: 'static {
     const SUMMARY: &'static str;
     /// The check's parameters inside `Variant(...)`; [`NoParams`] for none.
     type Params: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// Whether a failure seen in a run cut short is a failure of the whole run — a safety
+    /// property (two leaders in a term, a non-linearizable history). The shrinker then tries
+    /// ending a failing run early. A check judged on how a run ends (convergence after the
+    /// heal, liveness) leaves it `false`: a run cut short would fail it for the wrong reason.
+    const PREFIX_CLOSED: bool = false;
 
     /// Checks the parameters against the scenario; paths are relative to the check's entry.
     fn validate(params: &Self::Params, cx: &CheckContext<'_>) -> Result<(), FieldError> {
@@ -299,9 +312,12 @@ pub fn check_names<P: Protocol>() -> Vec<&'static str> {
 ///
 /// expands to a unit struct implementing [`CheckKind`] (with [`NoParams`]) and
 /// [`Check<Chain>`](Check), whose `run` calls `check_acked_on_every_replica(input.result)`.
+///
+/// Written `check_from_fn!(safety: ...)`, the check is a safety property
+/// ([`CheckKind::PREFIX_CLOSED`]).
 #[macro_export]
 macro_rules! check_from_fn {
-    ($(#[$meta:meta])* $vis:vis $ty:ident, $name:literal, $summary:literal, $protocol:ty, $f:path) => {
+    (@impl $closed:literal, $(#[$meta:meta])* $vis:vis $ty:ident, $name:literal, $summary:literal, $protocol:ty, $f:path) => {
         $(#[$meta])*
         $vis struct $ty;
 
@@ -309,6 +325,7 @@ macro_rules! check_from_fn {
             const NAME: &'static str = $name;
             const SUMMARY: &'static str = $summary;
             type Params = $crate::protocol::NoParams;
+            const PREFIX_CLOSED: bool = $closed;
         }
 
         impl $crate::protocol::Check<$protocol> for $ty {
@@ -319,6 +336,12 @@ macro_rules! check_from_fn {
                 $f(input.result)
             }
         }
+    };
+    (safety: $($rest:tt)*) => {
+        $crate::check_from_fn!(@impl true, $($rest)*);
+    };
+    ($($rest:tt)*) => {
+        $crate::check_from_fn!(@impl false, $($rest)*);
     };
 }
 

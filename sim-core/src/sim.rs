@@ -596,6 +596,9 @@ impl<P: Process> Simulation<P> {
                     self.world.net.reset_links();
                     self.world.log_fault(FaultRecord::ResetLinks);
                 }
+                Fault::EndPartition(_) => {
+                    unreachable!("the fault plan turns `EndPartition` into `RemoveCut`")
+                }
             },
         }
     }

@@ -207,9 +207,9 @@ fn checking_is_deterministic() {
 #[test]
 fn a_violation_on_a_cheap_key_is_found_next_to_an_expensive_key() {
     // Porcupine's c50-bad situation: one key costs a lot, another fails at once. Here the
-    // expensive key is 18 concurrent writes of distinct values followed by a read of a value
-    // nobody wrote — every order of the writes must be ruled out — and the failing key is
-    // etcd_000 from the shared histories. The check must stop at etcd_000's violation long
+    // expensive key is 18 concurrent writes of distinct values followed by reads of 0, 1 and
+    // 0 again — values someone wrote, but no order of the writes gives all three, and every
+    // order must be ruled out — and the failing key is etcd_000 from the shared histories. The check must stop at etcd_000's violation long
     // before it could finish the expensive key, and do so deterministically.
     let root = histories_root();
     let text = std::fs::read_to_string(root.join("porcupine/etcd/etcd_000.log")).expect("readable");
@@ -225,15 +225,17 @@ fn a_violation_on_a_cheap_key_is_found_next_to_an_expensive_key() {
             completion: Completion::Ok,
         })
         .collect();
-    ops.push(LinOp {
-        process: 2000,
-        key: Value::Int(1),
-        call: 20_000,
-        ret: Some(20_001),
-        input: Input::Read,
-        output: Some(Value::Int(-1)),
-        completion: Completion::Ok,
-    });
+    for (i, v) in [0, 1, 0].into_iter().enumerate() {
+        ops.push(LinOp {
+            process: 2000,
+            key: Value::Int(1),
+            call: 20_000 + 2 * i as u64,
+            ret: Some(20_001 + 2 * i as u64),
+            input: Input::Read,
+            output: Some(Value::Int(v)),
+            completion: Completion::Ok,
+        });
+    }
     let expensive = ops.clone();
     for op in &failing.history.ops {
         ops.push(LinOp {

@@ -66,7 +66,7 @@ fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
             "a partition makes live servers look crashed",
             "test message loss with `SetLink(drop: ...)` instead",
         ),
-        Fault::Heal | Fault::SetLink { .. } | Fault::ResetLinks => Ok(()),
+        Fault::Heal | Fault::SetLink { .. } | Fault::ResetLinks | Fault::EndPartition(_) => Ok(()),
     }
 }
 

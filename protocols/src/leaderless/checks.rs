@@ -188,7 +188,7 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
     let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
     let mut acked = 0usize;
     let mut unchecked = 0usize;
-    for op in &result.history.ops {
+    for (index, op) in result.history.ops.iter().enumerate() {
         let (Request::Put { key, value }, Some((t, Outcome::Ok(_)))) =
             (&op.request, &op.completion)
         else {
@@ -200,7 +200,8 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
                 NAME,
                 Verdict::Fail,
                 format!("put of {value} at key {key} was acknowledged but no node coordinated it"),
-            );
+            )
+            .operations([index]);
         };
         let replicas: Vec<NodeId> = preference_list(*key, n, result.node_count)
             .into_iter()
@@ -225,7 +226,8 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
                     op.client,
                     ms(t.0),
                 ),
-            );
+            )
+            .operations([index]);
         }
     }
     let verdict = if acked > 0 && unchecked == acked {

@@ -34,7 +34,7 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
                     continue;
                 }
                 match chosen.get(&slot) {
-                    Some(&(v, b, t)) if v != value_hash => {
+                    Some(&(v, b, t, by)) if v != value_hash => {
                         return CheckResult::new(
                             "agreement",
                             Verdict::Fail,
@@ -45,11 +45,13 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
                                 result.seed
                             ),
                         )
-                        .metric("slot", slot as f64);
+                        .metric("slot", slot as f64)
+                        .moment(t, by, format!("slot {slot}: {v:016x} chosen in ballot {b}"))
+                        .moment(o.time, o.node, format!("slot {slot}: {value_hash:016x} chosen in ballot {ballot}"));
                     }
                     Some(_) => {}
                     None => {
-                        chosen.insert(slot, (value_hash, ballot, o.time));
+                        chosen.insert(slot, (value_hash, ballot, o.time, o.node));
                     }
                 }
             }
@@ -74,8 +76,9 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
     .metric("slots_chosen", chosen.len() as f64)
 }
 
-/// Slot → the value chosen there, the ballot and the time.
-type Chosen = BTreeMap<u64, (u64, Ballot, SimTime)>;
+/// Slot → the value chosen there, the ballot, the time and the acceptor whose acceptance
+/// made the majority.
+type Chosen = BTreeMap<u64, (u64, Ballot, SimTime, NodeId)>;
 
 /// `agreement`, second pass: the failure for the first application of a value that is not
 /// the one chosen in its slot (`learned`: slot, value, node, time).
@@ -86,8 +89,8 @@ fn first_wrong_application(
 ) -> Option<CheckResult> {
     for &(slot, value, node, time) in learned {
         match chosen.get(&slot) {
-            Some(&(v, _, _)) if v == value => {}
-            Some(&(v, b, t)) => {
+            Some(&(v, ..)) if v == value => {}
+            Some(&(v, b, t, by)) => {
                 return Some(CheckResult::new(
                     "agreement",
                     Verdict::Fail,
@@ -96,7 +99,9 @@ fn first_wrong_application(
                         node.0, result.seed
                     ),
                 )
-                .metric("slot", slot as f64));
+                .metric("slot", slot as f64)
+                .moment(t, by, format!("slot {slot}: {v:016x} chosen in ballot {b}"))
+                .moment(time, node, format!("slot {slot}: applied {value:016x}")));
             }
             None => {
                 return Some(CheckResult::new(
@@ -107,7 +112,8 @@ fn first_wrong_application(
                         node.0, result.seed
                     ),
                 )
-                .metric("slot", slot as f64));
+                .metric("slot", slot as f64)
+                .moment(time, node, format!("slot {slot}: applied {value:016x}, never chosen")));
             }
         }
     }
@@ -141,7 +147,7 @@ impl LeaderBased for Paxos {
     }
 }
 
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Agreement: at most one value is chosen per slot, and every node applies it.
     pub Agreement, "agreement",
     "at most one value is chosen per slot (a majority of acceptors accepting it in one ballot), and every node applies the chosen value",

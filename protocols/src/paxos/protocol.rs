@@ -10,6 +10,7 @@ use crate::kit;
 use super::checks::Agreement;
 use super::node::Paxos;
 use super::params::Params;
+use super::types::Observation;
 
 impl Protocol for Paxos {
     const NAME: &'static str = "Paxos";
@@ -52,5 +53,20 @@ impl Protocol for Paxos {
 
     fn default_params() -> Option<Params> {
         Some(Params::default())
+    }
+
+    fn marker(o: &Observation) -> Option<String> {
+        match o {
+            Observation::BecameLeader { ballot } => Some(format!("leader {ballot}")),
+            Observation::SteppedDown { ballot, seen } => {
+                Some(format!("steps down ({ballot} < {seen})"))
+            }
+            Observation::Filled { slot, noop, .. } => Some(format!(
+                "{} slot {slot}",
+                if *noop { "no-op in" } else { "re-proposes" }
+            )),
+            Observation::Recovered { promised, .. } => Some(format!("recovered ({promised})")),
+            _ => None,
+        }
     }
 }

@@ -28,7 +28,9 @@ pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
                         node.0, o.node.0, o.time, result.seed
                     ),
                 )
-                .metric("term", term as f64);
+                .metric("term", term as f64)
+                .moment(time, node, format!("leader of term {term}"))
+                .moment(o.time, o.node, format!("also leader of term {term}"));
             }
             Some(_) => {}
             None => {
@@ -72,7 +74,9 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
                         result.seed
                     ),
                 )
-                .metric("index", index as f64);
+                .metric("index", index as f64)
+                .moment(time, node, format!("applied index {index} (term {t})"))
+                .moment(o.time, o.node, format!("applied index {index} (term {term}): a different entry"));
             }
             Some(_) => {}
             None => {
@@ -176,7 +180,9 @@ pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
                         node.0, o.node.0, o.time, result.seed
                     ),
                 )
-                .metric("index", index as f64);
+                .metric("index", index as f64)
+                .moment(time, node, format!("holds index {index}, term {term}"))
+                .moment(o.time, o.node, format!("holds index {index}, term {term}: logs differ before it"));
             }
             Some(_) => {}
             None => {
@@ -217,7 +223,8 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
                             log.len(),
                             result.seed
                         ),
-                    );
+                    )
+                    .moment(o.time, o.node, format!("committed index {index} without holding it"));
                 };
                 let Some(chain) = held else {
                     continue; // The committing leader's prefix is unknown.
@@ -286,7 +293,9 @@ fn first_incomplete_leader(
                     ),
                 )
                 .metric("term", *term as f64)
-                .metric("index", index as f64));
+                .metric("index", index as f64)
+                .moment(ctime, cnode, format!("committed up to index {index} (term {lt})"))
+                .moment(*time, *node, format!("leader of term {term} without it")));
             }
         }
     }
@@ -321,24 +330,24 @@ impl LeaderBased for Raft {
     }
 }
 
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Election safety (Figure 3): at most one leader per term.
     pub ElectionSafety, "election-safety", "at most one leader per term",
     Raft, check_election_safety
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// State-machine safety: no two nodes apply different entries at the same log index.
     pub StateMachineSafety, "state-machine-safety",
     "no two nodes apply different entries at the same log index",
     Raft, check_state_machine_safety
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Log matching: two logs holding an entry with the same index and term agree up to it.
     pub LogMatching, "log-matching",
     "two logs holding an entry with the same index and term agree up to it",
     Raft, check_log_matching
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Leader completeness: every entry committed in a term is in the log of every later
     /// term's leader.
     pub LeaderCompleteness, "leader-completeness",

@@ -11,6 +11,7 @@ use crate::kit;
 use super::checks::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
 use super::node::Raft;
 use super::params::{Params, Reads};
+use super::types::Observation;
 
 impl Protocol for Raft {
     const NAME: &'static str = "Raft";
@@ -67,6 +68,19 @@ impl Protocol for Raft {
 
     fn default_params() -> Option<Params> {
         Some(Params::default())
+    }
+
+    fn marker(o: &Observation) -> Option<String> {
+        match o {
+            Observation::BecameLeader { term } => Some(format!("leader t{term}")),
+            Observation::SteppedDown { term } => Some(format!("steps down (t{term})")),
+            Observation::Committed { index, .. } => Some(format!("commit {index}")),
+            Observation::Recovered { term, log_len } => {
+                Some(format!("recovered t{term}, {log_len} entries"))
+            }
+            Observation::Truncated { from } => Some(format!("log cut from {from}")),
+            _ => None,
+        }
     }
 }
 

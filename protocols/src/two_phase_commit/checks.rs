@@ -18,17 +18,20 @@ struct Decisions<'a> {
     by_txn: BTreeMap<TxnId, (bool, &'a [Key], SimTime)>,
 }
 
-fn decisions(result: &RunResult<Observation>) -> Result<Decisions<'_>, String> {
+fn decisions(result: &RunResult<Observation>) -> Result<Decisions<'_>, Wrong> {
     let mut by_txn: BTreeMap<TxnId, (bool, &[Key], SimTime)> = BTreeMap::new();
     for o in &result.observations {
         if let Observation::Decided { txn, commit, keys } = &o.value {
             match by_txn.get(txn) {
                 Some((c, _, at)) if c != commit => {
-                    return Err(format!(
-                        "the coordinator decided {txn} twice: {} at {at}, {} at {}",
-                        word(*c),
-                        word(*commit),
-                        o.time
+                    return Err(Wrong::Txn(
+                        *txn,
+                        format!(
+                            "the coordinator decided {txn} twice: {} at {at}, {} at {}",
+                            word(*c),
+                            word(*commit),
+                            o.time
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -57,6 +60,78 @@ fn fail(name: &str, seed: u64, what: String) -> CheckResult {
     )
 }
 
+/// A failure about one transaction, its evidence the client's operation and every decision,
+/// vote and outcome learned of it.
+fn fail_txn(name: &str, result: &RunResult<Observation>, txn: TxnId, what: String) -> CheckResult {
+    let ops = result
+        .history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.client.0 == txn.client && op.request_id == txn.request)
+        .map(|(i, _)| i);
+    let mut r = fail(name, result.seed, what).operations(ops);
+    for o in &result.observations {
+        let said = match &o.value {
+            Observation::Decided { txn: t, commit, .. } if *t == txn => {
+                format!("decided {} of {txn}", word(*commit))
+            }
+            Observation::Voted { txn: t, yes } if *t == txn => {
+                format!("voted {} on {txn}", if *yes { "yes" } else { "no" })
+            }
+            Observation::Learned {
+                txn: t,
+                commit,
+                applied,
+            } if *t == txn => format!(
+                "learned {} of {txn}, applied {} key(s)",
+                word(*commit),
+                applied.len()
+            ),
+            _ => continue,
+        };
+        r = r.moment(o.time, o.node, said);
+    }
+    r
+}
+
+/// A failure about one key, its evidence every committed increment learned on it.
+fn fail_key(name: &str, result: &RunResult<Observation>, key: Key, what: String) -> CheckResult {
+    let mut r = fail(name, result.seed, what);
+    for o in &result.observations {
+        if let Observation::Learned {
+            txn,
+            commit: true,
+            applied,
+        } = &o.value
+        {
+            for &(k, prev, new) in applied {
+                if k == key {
+                    r = r.moment(o.time, o.node, format!("{txn}: key {k} {prev}→{new}"));
+                }
+            }
+        }
+    }
+    r
+}
+
+/// What a check found wrong, and what it is about.
+enum Wrong {
+    Txn(TxnId, String),
+    Key(Key, String),
+    Answers(Vec<usize>, String),
+}
+
+impl Wrong {
+    fn fail(self, name: &str, result: &RunResult<Observation>) -> CheckResult {
+        match self {
+            Wrong::Txn(txn, what) => fail_txn(name, result, txn, what),
+            Wrong::Key(key, what) => fail_key(name, result, key, what),
+            Wrong::Answers(ops, what) => fail(name, result.seed, what).operations(ops),
+        }
+    }
+}
+
 /// `atomicity`: every participant of a transaction that learns its outcome learns the
 /// coordinator's decision (none commits a transaction the coordinator aborted or never
 /// decided, none aborts a committed one), and a participant that learns a commit applies its
@@ -65,7 +140,7 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
     const NAME: &str = "atomicity";
     let decided = match decisions(result) {
         Ok(d) => d,
-        Err(e) => return fail(NAME, result.seed, e),
+        Err(e) => return e.fail(NAME, result),
     };
     let mut learned: BTreeMap<(TxnId, NodeId), bool> = BTreeMap::new();
     let (mut commits, mut aborts) = (0u64, 0u64);
@@ -81,9 +156,10 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
         let p = o.node;
         if let Some(&before) = learned.get(&(*txn, p)) {
             if before != *commit {
-                return fail(
+                return fail_txn(
                     NAME,
-                    result.seed,
+                    result,
+                    *txn,
                     format!(
                         "n{} learned {txn} as {} and then as {} at {}",
                         p.0,
@@ -99,7 +175,7 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
         if let Err(what) =
             learned_as_decided(&decided, result.node_count, o, *txn, *commit, applied)
         {
-            return fail(NAME, result.seed, what);
+            return fail_txn(NAME, result, *txn, what);
         }
         if *commit {
             commits += 1;
@@ -185,9 +261,10 @@ pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
                     .map(|&k| participant_of(k, result.node_count))
                     .collect();
                 if parts.is_empty() {
-                    return fail(
+                    return fail_txn(
                         NAME,
-                        result.seed,
+                        result,
+                        *txn,
                         format!("{txn} committed at {} with no participant", o.time),
                     );
                 }
@@ -197,9 +274,10 @@ pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
                     .map(|p| format!("n{}", p.0))
                     .collect();
                 if !missing.is_empty() {
-                    return fail(
+                    return fail_txn(
                         NAME,
-                        result.seed,
+                        result,
+                        *txn,
                         format!(
                             "{txn} committed at {} without a yes vote from {}",
                             o.time,
@@ -233,7 +311,7 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
     });
     let (keys, increments) = match checked {
         Ok(k) => k,
-        Err(what) => return fail(NAME, result.seed, what),
+        Err(wrong) => return wrong.fail(NAME, result),
     };
     let max = keys.values().map(|v| v.1).max().unwrap_or(0);
     CheckResult::new(
@@ -252,7 +330,7 @@ pub fn check_isolation(result: &RunResult<Observation>) -> CheckResult {
 type Increments = BTreeMap<Key, (u64, Value)>;
 
 /// Each key's committed increments, and their number, if they applied one after another.
-fn serial_increments(result: &RunResult<Observation>) -> Result<(Increments, u64), String> {
+fn serial_increments(result: &RunResult<Observation>) -> Result<(Increments, u64), Wrong> {
     let mut keys = Increments::new();
     let mut increments = 0u64;
     for o in &result.observations {
@@ -267,10 +345,10 @@ fn serial_increments(result: &RunResult<Observation>) -> Result<(Increments, u64
         for &(k, prev, new) in applied {
             let (count, last) = keys.entry(k).or_insert((0, 0));
             if prev != *last || new != prev + 1 {
-                return Err(format!(
+                return Err(Wrong::Key(k, format!(
                     "lost update on key {k}: {txn} at {} (n{}) incremented {prev} to {new}, but the key held {last} after {count} committed increments",
                     o.time, o.node.0
-                ));
+                )));
             }
             *count += 1;
             *last = new;
@@ -285,7 +363,7 @@ fn serial_increments(result: &RunResult<Observation>) -> Result<(Increments, u64
 fn keys_end_at_their_commits(
     result: &RunResult<Observation>,
     keys: &Increments,
-) -> Result<(), String> {
+) -> Result<(), Wrong> {
     let learned: BTreeSet<(TxnId, NodeId)> = result
         .observations
         .iter()
@@ -314,25 +392,25 @@ fn keys_end_at_their_commits(
     for (k, n) in &committed {
         let last = keys.get(k).map_or(0, |v| v.1);
         if last != *n {
-            return Err(format!("lost update on key {k}: it ends at {last}, but {n} committed transactions that touched it were learned by its participant"));
+            return Err(Wrong::Key(*k, format!("lost update on key {k}: it ends at {last}, but {n} committed transactions that touched it were learned by its participant")));
         }
     }
     Ok(())
 }
 
 /// Every committed client answer names a distinct new value per key.
-fn distinct_answers(result: &RunResult<Observation>) -> Result<(), String> {
-    let mut answered: BTreeMap<(Key, Value), RequestId> = BTreeMap::new();
-    for op in &result.history.ops {
+fn distinct_answers(result: &RunResult<Observation>) -> Result<(), Wrong> {
+    let mut answered: BTreeMap<(Key, Value), (RequestId, usize)> = BTreeMap::new();
+    for (i, op) in result.history.ops.iter().enumerate() {
         let Some((at, Outcome::Ok(Response::Committed(kv)))) = &op.completion else {
             continue;
         };
         for &(k, v) in kv {
-            if let Some(other) = answered.insert((k, v), op.request_id) {
-                return Err(format!(
+            if let Some((other, j)) = answered.insert((k, v), (op.request_id, i)) {
+                return Err(Wrong::Answers(vec![j, i], format!(
                     "two committed transactions answered key {k} = {v}: client {}'s request {} at {at} and an earlier one (request {other})",
                     op.client.0, op.request_id
-                ));
+                )));
             }
         }
     }
@@ -429,14 +507,14 @@ pub fn check_blocking(result: &RunResult<Observation>, max: Option<SimDuration>)
         .metric("prepared_ms_total", ms(b.total))
 }
 
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Atomicity: every participant that learns a transaction's outcome learns the
     /// coordinator's decision and applies all of its part.
     pub Atomicity, "atomicity",
     "every participant that learns a transaction's outcome learns the coordinator's decision and applies all of its part",
     TwoPhaseCommit, check_atomicity
 );
-sim_core::check_from_fn!(
+sim_core::check_from_fn!(safety:
     /// Validity: a transaction commits only if every participant voted yes.
     pub Validity, "validity", "a transaction commits only if every participant voted yes",
     TwoPhaseCommit, check_validity

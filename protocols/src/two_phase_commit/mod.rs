@@ -149,6 +149,19 @@ impl Protocol for TwoPhaseCommit {
     fn default_params() -> Option<Params> {
         Some(Params::default())
     }
+
+    fn marker(o: &messages::Observation) -> Option<String> {
+        let word = |c: bool| if c { "commit" } else { "abort" };
+        match o {
+            messages::Observation::Decided { txn, commit, .. } => {
+                Some(format!("decides {} {txn}", word(*commit)))
+            }
+            messages::Observation::Learned { txn, commit, .. } => {
+                Some(format!("learns {} {txn}", word(*commit)))
+            }
+            messages::Observation::Voted { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,16 +15,18 @@
 pub mod cap;
 pub mod determinism;
 pub mod panic;
+pub mod shrink;
 pub mod sweep;
 
 use std::io::Write;
 
 use sim_core::check::cap::{cap_report, CapReport};
-use sim_core::check::{CheckResult, Linearizable, Verdict};
+use sim_core::check::{CheckResult, Linearizable, Moment, Verdict};
 use sim_core::faults::Planned;
 use sim_core::protocol::CheckKind;
 use sim_core::{
-    FaultRecord, History, Process, Protocol, RunResult, Service, SimConfig, Simulation, Stats,
+    FaultRecord, History, Process, Protocol, RunResult, Service, SimConfig, SimTime, Simulation,
+    Stats,
 };
 
 use crate::{Expect, Scenario};
@@ -43,6 +45,9 @@ pub struct RunOptions {
     /// When the run had partitions and a key-value history but the scenario does not run
     /// `linearizable`, check linearizability anyway for the CAP report's consistency line.
     pub cap_consistency: bool,
+    /// Keep the protocol's markers of its observations (`Protocol::marker`) in
+    /// [`RunReport::markers`], for a diagram.
+    pub markers: bool,
 }
 
 /// The outcome of one run: everything reports print, computed once.
@@ -81,6 +86,12 @@ pub struct RunReport {
     pub situations: &'static [&'static str],
     /// The scenario's `expect_reached` situations this run did not reach.
     pub not_reached: Vec<String>,
+    /// Every fault-related change of the world, in time order.
+    pub fault_log: Vec<(SimTime, FaultRecord)>,
+    /// The protocol's markers of the observations that matter, with [`RunOptions::markers`].
+    pub markers: Vec<Moment>,
+    pub node_count: u32,
+    pub client_count: u32,
 }
 
 impl RunReport {
@@ -154,6 +165,7 @@ struct Prepared<'s, P: Protocol> {
     checks: RunChecks<P>,
     sim: Simulation<P>,
     cap_consistency: bool,
+    markers: bool,
 }
 
 pub(crate) fn prepare_typed<P: Protocol>(
@@ -185,6 +197,7 @@ pub(crate) fn prepare_typed<P: Protocol>(
         checks,
         sim,
         cap_consistency: opts.cap_consistency,
+        markers: opts.markers,
     })
 }
 
@@ -199,6 +212,7 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             checks: run_checks,
             sim,
             cap_consistency,
+            markers,
         } = *self;
         let (mut result, io) = sim.run();
         let params = scn
@@ -237,6 +251,15 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
         let as_expected = matches_expect(&scn.expect, &checks);
         let coverage = std::mem::take(&mut result.coverage);
         let not_reached = crate::coverage::missing_in_run(&scn.expect_reached, &coverage);
+        let markers = if markers {
+            result
+                .observations
+                .iter()
+                .filter_map(|o| P::marker(&o.value).map(|m| Moment::new(o.time, o.node, m)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         RunReport {
             scenario: scn.name.clone(),
             protocol: P::NAME,
@@ -260,6 +283,10 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             coverage,
             situations: P::SITUATIONS,
             not_reached,
+            fault_log: std::mem::take(&mut result.fault_log),
+            markers,
+            node_count: result.node_count,
+            client_count: result.client_count,
         }
     }
 }

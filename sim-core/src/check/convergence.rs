@@ -200,9 +200,16 @@ pub fn check<'a>(
             }
             _ => Verdict::Fail,
         };
+        let value = acked[lack.2].0;
+        let broadcast = run
+            .history
+            .ops
+            .iter()
+            .position(|op| matches!(op.request, Request::Broadcast { value: v } if v == value));
         return base(CheckResult::new(NAME, verdict, detail))
             .metric("lacking_nodes", tally.lacking_nodes as f64)
-            .metric("values_lost", tally.lost() as f64);
+            .metric("values_lost", tally.lost() as f64)
+            .operations(broadcast);
     }
     let heal = run.heal.0;
     let lag = tally.lag_max.map_or(0, |(l, ..)| l);

@@ -13,6 +13,7 @@ impl CheckKind for Linearizable {
     const NAME: &'static str = "linearizable";
     const SUMMARY: &'static str = "the clients' key-value history is linearizable";
     type Params = NoParams;
+    const PREFIX_CLOSED: bool = true;
 
     fn validate(_: &NoParams, cx: &CheckContext<'_>) -> Result<(), FieldError> {
         if !cx.services.contains(&Service::KeyValue) {

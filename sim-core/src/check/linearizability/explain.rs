@@ -12,6 +12,7 @@
 //! are tried from the smallest outwards within a step budget; if none fails from an arbitrary
 //! state, the window is the whole prefix, from the initial value.
 
+use super::blocking::{history_up_to, settle, Prefix};
 use super::model::{CompiledOp, Model, Step, ANY};
 use super::search::{Search, Status};
 use super::{Budget, LinOp, Value, Violation};
@@ -37,29 +38,23 @@ pub(super) fn violation(
     budget: &Budget,
 ) -> Violation {
     assert_eq!(search.status(), Status::NotLinearizable);
-    let r = search
-        .blocking_op()
-        .expect("a failed search was stuck somewhere") as usize;
-    let prefix = Prefix {
-        ops: search.prefix().to_vec(),
-        state: search.stuck_state(),
-    };
+    let (r, prefix) = settle(search, budget.explain_steps_max, budget.memory_bytes_max);
     build(
         ops,
         key,
         members,
         &search.ops,
         &search.model,
-        r,
-        Some(prefix),
+        r as usize,
+        prefix,
         budget,
     )
 }
 
 /// Builds the violation of a key whose relaxed search (optional operations may take effect more
-/// than once) failed. The relaxed search's witness may use an optional operation twice, so the
-/// prefix is searched again without reuse: that either gives a real witness or finds the
-/// violation earlier — then that one is reported.
+/// than once) failed. Nothing gets past the relaxed search's upper bound in the real history
+/// either, so everything that may precede it is searched again without reuse: that search
+/// fails too, and its own blocking operation and witness are the real ones.
 pub(super) fn violation_relaxed(
     ops: &[LinOp],
     key: &Value,
@@ -68,68 +63,24 @@ pub(super) fn violation_relaxed(
     budget: &Budget,
 ) -> Violation {
     assert_eq!(relaxed.status(), Status::NotLinearizable);
-    let main = &relaxed.ops;
-    let r = relaxed
-        .blocking_op()
-        .expect("a failed search was stuck somewhere") as usize;
-    let r_ret = main[r].ret.expect("the blocking operation completed");
-    // Everything that completed before `r`; the rest of what was invoked by then is optional.
-    let prefix_len = main.partition_point(|c| c.call <= r_ret);
-    let sub: Vec<CompiledOp> = main[..prefix_len]
-        .iter()
-        .enumerate()
-        .filter_map(|(j, c)| {
-            if c.ret.is_some_and(|t| (t, j) < (r_ret, r)) {
-                Some(*c)
-            } else if matches!(c.step, Step::Read(_) | Step::CasFailed(_)) {
-                None
-            } else {
-                Some(CompiledOp { ret: None, ..*c })
-            }
-        })
-        .collect();
+    let (_, upper) = relaxed.blocking_bounds();
+    let r = relaxed.by_completion()[upper];
+    let (sub, _) = history_up_to(relaxed, r);
     let mut exact = Search::new(relaxed.model.clone(), sub, relaxed.initial(), 0x9e1a, false);
     match exact.run(budget.explain_steps_max, budget.memory_bytes_max) {
         Status::NotLinearizable => violation(ops, key, members, &exact, budget),
-        Status::Linearizable => {
-            let prefix = Prefix {
-                ops: exact
-                    .linearization()
-                    .iter()
-                    .map(|&j| index_of(&exact.ops, main, j))
-                    .collect(),
-                state: exact.state(),
-            };
-            build(
-                ops,
-                key,
-                members,
-                main,
-                &relaxed.model,
-                r,
-                Some(prefix),
-                budget,
-            )
-        }
-        Status::Running | Status::MemoryFull => {
-            build(ops, key, members, main, &relaxed.model, r, None, budget)
-        }
+        // Undecided (or, were the bound wrong, linearizable): the bound is what is known.
+        _ => build(
+            ops,
+            key,
+            members,
+            &relaxed.ops,
+            &relaxed.model,
+            r as usize,
+            None,
+            budget,
+        ),
     }
-}
-
-/// The position in `main` of operation `j` of `sub` (a subsequence of `main`).
-fn index_of(sub: &[CompiledOp], main: &[CompiledOp], j: u32) -> u32 {
-    let target = &sub[j as usize];
-    let at = main.partition_point(|c| (c.call, c.index) < (target.call, target.index));
-    assert_eq!(main[at].index, target.index);
-    at as u32
-}
-
-/// A witness of the longest linearizable prefix: operations (indices into the compiled
-/// operations) in linearization order, and the state after them.
-struct Prefix {
-    ops: Vec<u32>,
-    state: u32,
 }
 
 /// The violation at the completion of `main[r]`, which no linearization of what completed
@@ -241,7 +192,7 @@ fn build(
     let (prefix, prefix_state) = match prefix {
         Some(p) => (
             p.ops.iter().map(|&j| main[j as usize].index).collect(),
-            model.value(p.state),
+            p.state,
         ),
         None => (Vec::new(), None),
     };

@@ -28,23 +28,27 @@
 //! matches anything), or [`Semantics::dsim`] (`fail` did not happen; `nil` is absent), which
 //! is what dsim's own clients record. This module is pure: no I/O and no clock.
 
+mod blocking;
 mod explain;
+mod keys;
 mod model;
+mod parallel;
+mod reach;
+mod schedule;
 mod search;
 mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lookahead;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::check::{CheckResult, Verdict};
 use crate::{History, Outcome, Request, Response};
 
 pub use explain::{explain_text, timeline_rows, TimelineRow};
-
-use model::Model;
-use search::{Search, Status};
+pub use parallel::Parallel;
 
 /// A value held by a register or seen by an operation.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -224,6 +228,9 @@ pub struct Budget {
     pub quantum_steps: u64,
     /// Search steps spent looking for the smallest window once a violation is found.
     pub explain_steps_max: u64,
+    /// Whether a violation is explained ([`LinReport::violation`]); without, a check stops at
+    /// the verdict (what a benchmark against a checker that only decides measures).
+    pub explain: bool,
 }
 
 impl Default for Budget {
@@ -233,6 +240,7 @@ impl Default for Budget {
             memory_bytes_max: 2 << 30,
             quantum_steps: 1 << 16,
             explain_steps_max: 20_000_000,
+            explain: true,
         }
     }
 }
@@ -316,6 +324,8 @@ pub struct LinReport {
     pub steps: u64,
     /// Configurations remembered, summed over keys.
     pub configurations: u64,
+    /// Why the history is not linearizable (`None` when it is, or when
+    /// [`Budget::explain`] is off).
     pub violation: Option<Violation>,
     pub unknown: Vec<KeyUnknown>,
 }
@@ -328,213 +338,16 @@ pub struct LinOptions {
     pub seed: Option<u64>,
 }
 
-/// One key's searches in progress.
-struct KeyRun {
-    key: Value,
-    /// Indices of this key's operations in the checked slice.
-    members: Vec<usize>,
-    /// Whether the searches were built.
-    started: bool,
-    /// The exact search: `None` before the key's first turn and once it is decided.
-    exact: Option<Search>,
-    /// The relaxed search (optional operations may take effect more than once), run alongside
-    /// while the key has optional operations: it cannot prove linearizability, but it finds
-    /// violations in histories with many indeterminate operations far sooner.
-    relaxed: Option<Search>,
-}
-
-impl KeyRun {
-    /// Builds the key's searches.
-    fn start(&mut self, ops: &[LinOp], sem: &Semantics, salt: u64) {
-        assert!(!self.started);
-        let mut model = Model::with_capacity(self.members.len());
-        let initial = model.intern(&sem.initial);
-        let compiled = model::compile(&mut model, ops, &self.members, sem);
-        self.relaxed = compiled
-            .iter()
-            .any(|c| !c.mandatory())
-            .then(|| Search::new(model.clone(), compiled.clone(), initial, salt, true));
-        self.exact = Some(Search::new(model, compiled, initial, salt, false));
-        self.started = true;
-    }
-
-    /// Not decided yet.
-    fn live(&self) -> bool {
-        !self.started || self.exact.is_some()
-    }
-
-    fn memo_bytes(&self) -> u64 {
-        self.exact.as_ref().map_or(0, Search::memo_bytes)
-            + self.relaxed.as_ref().map_or(0, Search::memo_bytes)
-    }
-}
-
-/// Checks `ops` (any order) for linearizability under `sem`, one key at a time.
+/// Checks `ops` (any order) for linearizability under `sem`, one key at a time, round-robin
+/// (see [`schedule`]). `should_stop` is asked once a round; when it says so, the keys not
+/// decided yet are reported undecided.
 pub fn check_ops(
     ops: &[LinOp],
     sem: &Semantics,
     budget: &Budget,
-    mut should_stop: Option<&mut dyn FnMut() -> bool>,
+    should_stop: Option<&mut dyn FnMut() -> bool>,
 ) -> LinReport {
-    assert!(budget.quantum_steps > 0);
-    let mut by_key: BTreeMap<&Value, Vec<usize>> = BTreeMap::new();
-    for (i, op) in ops.iter().enumerate() {
-        by_key.entry(&op.key).or_default().push(i);
-    }
-    // Searches are built at a key's first turn, so that keys decided at once free their memory
-    // before the next ones are built.
-    let mut runs: Vec<KeyRun> = by_key
-        .into_iter()
-        .map(|(key, members)| KeyRun {
-            key: key.clone(),
-            members,
-            started: false,
-            exact: None,
-            relaxed: None,
-        })
-        .collect();
-    let mut report = LinReport {
-        verdict: LinVerdict::Linearizable,
-        operations: ops.len(),
-        keys: runs.len(),
-        steps: 0,
-        configurations: 0,
-        violation: None,
-        unknown: Vec::new(),
-    };
-    let mut live: Vec<usize> = (0..runs.len()).collect();
-    // Memo bytes of each key as last seen, and their sum.
-    let mut bytes: Vec<u64> = runs.iter().map(KeyRun::memo_bytes).collect();
-    let mut bytes_total: u64 = bytes.iter().sum();
-    // Each round gives every live key one quantum per search; rounds are bounded by the step
-    // budget (every round that does not finish a key spends at least one quantum).
-    let rounds_max = budget.steps_max / budget.quantum_steps + runs.len() as u64 + 2;
-    for _round in 0..rounds_max {
-        if live.is_empty() {
-            break;
-        }
-        if let Some(stop) = should_stop.as_mut() {
-            if stop() {
-                for &k in &live {
-                    give_up(&mut runs[k], UnknownReason::Stopped, &mut report);
-                }
-                live.clear();
-                break;
-            }
-        }
-        for &k in &live {
-            if !runs[k].started {
-                runs[k].start(ops, sem, k as u64);
-            }
-            for relaxed in [false, true] {
-                if runs[k].exact.is_none() || (relaxed && runs[k].relaxed.is_none()) {
-                    continue; // Decided, or given up to free memory.
-                }
-                if report.steps >= budget.steps_max {
-                    give_up(&mut runs[k], UnknownReason::Steps, &mut report);
-                    continue;
-                }
-                let others = bytes_total - bytes[k];
-                let run = &mut runs[k];
-                let (search, sibling) = if relaxed {
-                    (run.relaxed.as_mut(), run.exact.as_ref())
-                } else {
-                    (run.exact.as_mut(), run.relaxed.as_ref())
-                };
-                let search = search.expect("checked above");
-                let others = others + sibling.map_or(0, Search::memo_bytes);
-                let quota = budget.quantum_steps.min(budget.steps_max - report.steps);
-                let steps_before = search.steps;
-                let status = search.run(quota, budget.memory_bytes_max.saturating_sub(others));
-                report.steps += search.steps - steps_before;
-                match (status, relaxed) {
-                    (Status::Running, _) => {}
-                    (Status::Linearizable, false) => {
-                        report.configurations += run.memo_len() as u64;
-                        run.exact = None;
-                        run.relaxed = None;
-                    }
-                    (Status::Linearizable, true) => {
-                        if search.witness_without_reuse() {
-                            // Its linearization holds for the real history too.
-                            report.configurations += run.memo_len() as u64;
-                            run.exact = None;
-                        }
-                        // Otherwise it says nothing about the real history.
-                        run.relaxed = None;
-                    }
-                    (Status::NotLinearizable, _) => {
-                        report.configurations += run.memo_len() as u64;
-                        let run = &runs[k];
-                        let violation = if relaxed {
-                            let search = run.relaxed.as_ref().expect("violating search");
-                            explain::violation_relaxed(ops, &run.key, &run.members, search, budget)
-                        } else {
-                            let search = run.exact.as_ref().expect("violating search");
-                            explain::violation(ops, &run.key, &run.members, search, budget)
-                        };
-                        report.violation = Some(violation);
-                        report.verdict = LinVerdict::NotLinearizable;
-                        return report;
-                    }
-                    (Status::MemoryFull, true) => {
-                        // The relaxed search is only a shortcut: let the exact one have the room.
-                        report.configurations += search.memo_len() as u64;
-                        run.relaxed = None;
-                    }
-                    (Status::MemoryFull, false) => {
-                        // Free the biggest memo (the first in key order on ties).
-                        let mut victim = k;
-                        for &o in &live {
-                            if runs[o].exact.is_none() {
-                                continue;
-                            }
-                            let (a, b) = (runs[o].memo_bytes(), runs[victim].memo_bytes());
-                            if a > b || (a == b && o < victim) {
-                                victim = o;
-                            }
-                        }
-                        give_up(&mut runs[victim], UnknownReason::Memory, &mut report);
-                        bytes_total -= bytes[victim];
-                        bytes[victim] = 0;
-                    }
-                }
-                let now = runs[k].memo_bytes();
-                bytes_total = bytes_total - bytes[k] + now;
-                bytes[k] = now;
-            }
-        }
-        live.retain(|&k| runs[k].live());
-    }
-    for &k in &live {
-        give_up(&mut runs[k], UnknownReason::Steps, &mut report);
-    }
-    assert!(runs.iter().all(|r| !r.live()));
-    report.unknown.sort_by(|a, b| a.key.cmp(&b.key));
-    if !report.unknown.is_empty() {
-        report.verdict = LinVerdict::Unknown;
-    }
-    report
-}
-
-impl KeyRun {
-    fn memo_len(&self) -> usize {
-        self.exact.as_ref().map_or(0, Search::memo_len)
-            + self.relaxed.as_ref().map_or(0, Search::memo_len)
-    }
-}
-
-fn give_up(run: &mut KeyRun, reason: UnknownReason, report: &mut LinReport) {
-    if run.live() {
-        report.configurations += run.memo_len() as u64;
-        report.unknown.push(KeyUnknown {
-            key: run.key.clone(),
-            reason,
-        });
-    }
-    run.started = true;
-    run.exact = None;
-    run.relaxed = None;
+    schedule::sequential(ops, sem, budget, should_stop)
 }
 
 /// The key-value operations of a dsim history, in the checker's terms. Other requests
@@ -644,7 +457,22 @@ pub fn check_history(history: &History, opts: &LinOptions) -> CheckResult {
         .metric("keys", report.keys as f64)
         .metric("search_steps", report.steps as f64);
     if let Some(v) = &report.violation {
-        result = result.metric("window_operations", v.window.len() as f64);
+        result = result
+            .metric("window_operations", v.window.len() as f64)
+            .operations(history_indices(history, &v.window));
     }
     result
+}
+
+/// The history indices of operations given as indices into [`ops_from_history`]'s output
+/// (which leaves out the operations that are not key-value requests).
+fn history_indices(history: &History, checked: &[usize]) -> Vec<usize> {
+    let kv: Vec<usize> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.request.service() == crate::Service::KeyValue)
+        .map(|(i, _)| i)
+        .collect();
+    checked.iter().filter_map(|&i| kv.get(i).copied()).collect()
 }

@@ -79,6 +79,11 @@ pub(super) struct Model {
     /// Memoized `Append` transitions: (state, appended value) → state.
     appends: IdTable,
     append_keys: Vec<(u32, u32, u32)>,
+    /// For a string that [`Model::may_extend_to`] was asked about as a target: where its
+    /// prefix hashes start in `prefix_polys` (`u32::MAX`: not computed yet), by id.
+    prefix_at: Vec<u32>,
+    /// Polynomial hashes of every prefix (lengths 0 to n) of such strings, one run per string.
+    prefix_polys: Vec<u64>,
 }
 
 /// A value, or a string built by appending to another state. Appended strings are only
@@ -92,15 +97,18 @@ enum Entry {
 }
 
 impl Model {
-    /// A model with room for about `values` distinct values without growing.
+    /// A model with room for about `values` distinct values without growing (tables start
+    /// small: histories often have far fewer distinct values than operations).
     pub(super) fn with_capacity(values: usize) -> Model {
-        let values = values + 2;
+        let values = values.min(14) + 2;
         let mut model = Model {
             entries: Vec::with_capacity(values),
             hashes: Vec::with_capacity(values),
             ids: IdTable::with_capacity(values),
             appends: IdTable::default(),
             append_keys: Vec::new(),
+            prefix_at: Vec::new(),
+            prefix_polys: Vec::new(),
         };
         assert_eq!(model.intern(&Value::Nil), ABSENT);
         // `ANY` has no value of its own: its slot holds a placeholder never looked up.
@@ -205,6 +213,58 @@ impl Model {
         Some(next)
     }
 
+    /// Whether appending zero or more strings to `base` may give `target`. Exact up to hash
+    /// collisions, which only ever answer `true`: a `false` is certain. Used to prune a search
+    /// that can no longer reach the state an operation needs.
+    pub(super) fn may_extend_to(&mut self, base: u32, target: u32) -> bool {
+        if base == target || base == ANY {
+            return true;
+        }
+        let t = self.hashes[target as usize];
+        let b = self.hashes[base as usize];
+        if target == ANY {
+            return true;
+        }
+        // Only strings grow by appends, and only from the absent value or a string.
+        if t.tag != 2 || b.tag == 1 || b.len > t.len {
+            return false;
+        }
+        if b.len == t.len {
+            return b.poly == t.poly;
+        }
+        if b.len == 0 {
+            return true;
+        }
+        let at = self.prefix_polys_of(target);
+        self.prefix_polys[at + b.len as usize] == b.poly
+    }
+
+    /// Where the prefix hashes of string `id` start in `prefix_polys`, computing them once.
+    fn prefix_polys_of(&mut self, id: u32) -> usize {
+        let i = id as usize;
+        if self.prefix_at.len() <= i {
+            self.prefix_at
+                .resize(self.entries.len().max(i + 1), u32::MAX);
+        }
+        if self.prefix_at[i] == u32::MAX {
+            let Value::Str(s) = self.materialize(id) else {
+                unreachable!("only strings have prefixes")
+            };
+            assert!(
+                self.prefix_polys.len() + s.len() < u32::MAX as usize,
+                "prefix table overflow"
+            );
+            self.prefix_at[i] = self.prefix_polys.len() as u32;
+            let mut poly = 0u64;
+            self.prefix_polys.push(poly);
+            for &byte in s.as_bytes() {
+                poly = poly_push(poly, byte);
+                self.prefix_polys.push(poly);
+            }
+        }
+        self.prefix_at[i] as usize
+    }
+
     fn append(&mut self, state: u32, v: u32) -> Option<u32> {
         if state == ANY {
             return Some(ANY);
@@ -258,11 +318,20 @@ struct ContentHash {
     poly: u64,
     /// `B^len` for strings; 0 for integers (which do not concatenate).
     power: u64,
+    /// Length in bytes of a string (0 for the absent value and integers).
+    len: u64,
     tag: u8,
 }
 
 /// The polynomial's base (odd).
 const HASH_BASE: u64 = 0x100_0000_01b3;
+
+/// The polynomial hash of a string extended by one byte.
+#[inline]
+fn poly_push(poly: u64, byte: u8) -> u64 {
+    poly.wrapping_mul(HASH_BASE)
+        .wrapping_add(u64::from(byte) + 1)
+}
 
 impl ContentHash {
     fn of(v: &Value) -> ContentHash {
@@ -270,6 +339,7 @@ impl ContentHash {
             Value::Nil => ContentHash {
                 poly: 0,
                 power: 1,
+                len: 0,
                 tag: 0,
             },
             Value::Int(n) => {
@@ -280,18 +350,20 @@ impl ContentHash {
                 ContentHash {
                     poly: splitmix64(lo) ^ hi.rotate_left(17),
                     power: 0,
+                    len: 0,
                     tag: 1,
                 }
             }
             Value::Str(s) => {
                 let (mut poly, mut power) = (0u64, 1u64);
                 for &b in s.as_bytes() {
-                    poly = poly.wrapping_mul(HASH_BASE).wrapping_add(u64::from(b) + 1);
+                    poly = poly_push(poly, b);
                     power = power.wrapping_mul(HASH_BASE);
                 }
                 ContentHash {
                     poly,
                     power,
+                    len: s.len() as u64,
                     tag: 2,
                 }
             }
@@ -306,6 +378,7 @@ impl ContentHash {
                 .wrapping_mul(suffix.power)
                 .wrapping_add(suffix.poly),
             power: self.power.wrapping_mul(suffix.power),
+            len: self.len + suffix.len,
             tag: 2,
         }
     }

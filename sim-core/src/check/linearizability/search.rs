@@ -36,7 +36,8 @@
 use std::collections::BTreeMap;
 
 use super::model::{CompiledOp, Model, Step};
-use super::table::{splitmix64, Insert, MemoTable};
+use super::reach::{Lists, Reach};
+use super::table::{splitmix64, Insert, Layout, MemoTable};
 
 /// Whether an optional operation may be reused by the relaxed search.
 fn reusable(op: &CompiledOp) -> bool {
@@ -78,14 +79,24 @@ pub(super) struct Search {
     /// Optional operations can be linearized again and again (see [`Search::new`]).
     reuse_optional: bool,
     initial: u32,
-    /// Each operation's bit: its index among the mandatory or among the optional operations.
+    /// Each mandatory operation's bit: its index among the mandatory operations. For an
+    /// optional operation, its class (optional operations with the same step).
     bit: Vec<u32>,
+    /// For an optional operation, its position in its class (in invocation order).
+    rank: Vec<u32>,
+    /// How the optional operations used are stored ([`Layout`]).
+    layout: Layout,
     /// Zobrist key of each operation.
     zobrist: Vec<u64>,
     /// For an optional operation, the previous optional operation with the same step (or
     /// `NONE`). Two such operations are interchangeable once both are invoked, so the later
     /// one is only tried once the earlier one is linearized.
     twin_before: Vec<u32>,
+    /// For an optional operation, the next one with the same step (or `NONE`). Only the first
+    /// unused operation of each such class is in the optional list: the next is linked in when
+    /// it is used, so scanning the candidates costs the number of classes, not the number of
+    /// timed-out operations so far.
+    twin_after: Vec<u32>,
     /// Events, indexed by their position in time order; the heads of the mandatory and the
     /// optional lists are sentinels at `events` and `events + 1`.
     event_op: Vec<u32>,
@@ -123,6 +134,16 @@ pub(super) struct Search {
     stuck_event_max: u32,
     stuck_stack: Vec<u32>,
     stuck_state: u32,
+    /// The stack never got shorter than this since `stuck_stack` was last recorded: the two
+    /// agree up to here, so recording copies only what changed above it.
+    stuck_low_water: usize,
+    /// The look-ahead for reads that can no longer be satisfied, and whether the key has
+    /// appends (which it must take into account).
+    reach: Reach,
+    appends: bool,
+    /// The furthest completion a configuration was found doomed at by the look-ahead (or
+    /// `NONE`): no configuration's extension got past it.
+    doomed_event_max: u32,
 }
 
 impl Search {
@@ -148,22 +169,36 @@ impl Search {
             .all(|w| (w[0].call, w[0].index) <= (w[1].call, w[1].index)));
         let op_count = ops.len();
         // Events: (time, 0 for invocation / 1 for completion, op).
-        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(op_count * 2);
+        // Invocations come sorted with the operations; completions are sorted apart (they are
+        // nearly in order already, which the stable sort exploits) and merged in.
+        let mut returns: Vec<(u64, u32)> = ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| op.ret.map(|ret| (ret, i as u32)))
+            .collect();
+        assert!(returns.iter().all(|&(ret, i)| ret >= ops[i as usize].call));
+        returns.sort();
+        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(op_count + returns.len());
+        let mut pending = returns.iter().peekable();
         for (i, op) in ops.iter().enumerate() {
-            events.push((op.call, 0, i as u32));
-            if let Some(ret) = op.ret {
-                assert!(ret >= op.call);
-                events.push((ret, 1, i as u32));
+            while let Some(&&(ret, j)) = pending.peek().filter(|r| r.0 < op.call) {
+                events.push((ret, 1, j));
+                pending.next();
             }
+            events.push((op.call, 0, i as u32));
         }
-        events.sort_unstable();
+        events.extend(pending.map(|&(ret, j)| (ret, 1, j)));
+        debug_assert!(events.windows(2).all(|w| w[0] < w[1]));
         let mut twin_before = vec![NONE; op_count];
+        let mut twin_after = vec![NONE; op_count];
         let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
         for (i, op) in ops.iter().enumerate().filter(|(_, o)| !o.mandatory()) {
             if let Some(last) = last_twin.insert(op.step, i as u32) {
                 twin_before[i] = last;
+                twin_after[last as usize] = i as u32;
             }
         }
+        let appends = ops.iter().any(|o| matches!(o.step, Step::Append(_)));
         let event_count = events.len();
         let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
         let mut call_event = vec![NONE; op_count];
@@ -182,8 +217,10 @@ impl Search {
             } else {
                 return_event[op as usize] = e;
             }
-            if reuse_optional && reusable(&ops[op as usize]) && twin_before[op as usize] != NONE {
-                continue; // With reuse, the first of interchangeable operations stands for all.
+            if twin_before[op as usize] != NONE {
+                // Linked in when the one before it is used; with reuse, the first of
+                // interchangeable operations stands for all.
+                continue;
             }
             let last = if ops[op as usize].mandatory() {
                 &mut last_mandatory
@@ -195,35 +232,41 @@ impl Search {
             *last = e;
         }
         let mut bit = vec![0u32; op_count];
-        let (mut mandatory_count, mut optional_count) = (0u32, 0u32);
+        let mut rank = vec![0u32; op_count];
+        let mut mandatory_count = 0u32;
+        let mut class_members: Vec<u32> = Vec::new();
         let mut zobrist = vec![0u64; op_count];
         for (i, op) in ops.iter().enumerate() {
             zobrist[i] = splitmix64(salt ^ splitmix64(i as u64));
             if op.mandatory() {
                 bit[i] = mandatory_count;
                 mandatory_count += 1;
+            } else if twin_before[i] == NONE {
+                bit[i] = class_members.len() as u32;
+                class_members.push(1);
             } else {
-                bit[i] = optional_count;
-                optional_count += 1;
+                let first = bit[twin_before[i] as usize];
+                bit[i] = first;
+                rank[i] = class_members[first as usize];
+                class_members[first as usize] += 1;
             }
         }
         // With reuse, only optional appends are ever marked as used.
         let consumable = ops
             .iter()
             .any(|o| !o.mandatory() && (!reuse_optional || !reusable(o)));
-        let o_width = if consumable {
-            (optional_count as usize).div_ceil(64)
-        } else {
-            0
-        };
+        let layout = Layout::new(if consumable { &class_members } else { &[] });
+        let o_width = layout.words();
         Search {
             model,
             ops,
             reuse_optional,
             initial,
             bit,
+            rank,
             zobrist,
             twin_before,
+            twin_after,
             event_op,
             event_is_call,
             cursor: next[head_mandatory as usize],
@@ -245,12 +288,17 @@ impl Search {
             stack: Vec::with_capacity(op_count),
             deadline: NONE,
             fresh: true,
-            memo: MemoTable::new(o_width),
+            memo: MemoTable::new(Some(layout.clone())),
+            layout,
             steps: 0,
             status: Status::Running,
             stuck_event_max: NONE,
             stuck_stack: Vec::new(),
             stuck_state: initial,
+            stuck_low_water: 0,
+            reach: Reach::default(),
+            appends,
+            doomed_event_max: NONE,
         }
     }
 
@@ -267,10 +315,55 @@ impl Search {
         self.memo.len()
     }
 
-    /// The operation (index into `ops`) whose completion the search could never get past,
-    /// once the search has failed.
-    pub(super) fn blocking_op(&self) -> Option<u32> {
-        (self.stuck_event_max != NONE).then(|| self.event_op[self.stuck_event_max as usize])
+    /// Once the search has failed: the completions (as positions among all completions, in
+    /// time order) between which the first one that no linearization gets past lies. The
+    /// lower one was reached — everything that completed before it was linearized, with
+    /// [`Search::prefix`] as the witness — and no configuration got past the upper one. Without
+    /// the look-ahead's shortcuts the two are the same completion; for a relaxed search only
+    /// the upper one holds for the real history.
+    pub(super) fn blocking_bounds(&self) -> (usize, usize) {
+        assert_eq!(self.status, Status::NotLinearizable);
+        let lower = self.stuck_event_max;
+        let upper = if self.doomed_event_max == NONE {
+            lower
+        } else {
+            lower.max(self.doomed_event_max)
+        };
+        let position = |e: u32| {
+            self.event_is_call[..e as usize]
+                .iter()
+                .filter(|&&call| !call)
+                .count()
+        };
+        (position(lower), position(upper))
+    }
+
+    /// The operations (indices into `ops`) in the order of their completions.
+    pub(super) fn by_completion(&self) -> Vec<u32> {
+        (0..self.event_op.len())
+            .filter(|&e| !self.event_is_call[e])
+            .map(|e| self.event_op[e])
+            .collect()
+    }
+
+    /// The operations that may come before the completion of `op` (index into `ops`): the
+    /// ones that completed up to it (`true`: they must), and the others invoked before it
+    /// (`false`).
+    pub(super) fn before_completion_of(&self, op: u32) -> Vec<(u32, bool)> {
+        let r = self.return_event[op as usize];
+        assert_ne!(r, NONE, "only a completed operation blocks");
+        (0..self.ops.len() as u32)
+            .filter_map(|j| {
+                let ret = self.return_event[j as usize];
+                if ret != NONE && ret <= r {
+                    Some((j, true))
+                } else if self.call_event[j as usize] < r {
+                    Some((j, false))
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     /// The longest linearizable prefix found: operation indices into `ops`, in linearization
@@ -308,6 +401,22 @@ impl Search {
         }
     }
 
+    /// Links the optional invocation `s` into the optional list, in time order, after the
+    /// place of `e` (just unlinked, and before `s` in time). Undone by [`Search::unlink`].
+    fn link_optional(&mut self, e: u32, s: u32) {
+        let mut p = self.prev[e as usize];
+        while self.next[p as usize] != NONE && self.next[p as usize] < s {
+            p = self.next[p as usize];
+        }
+        let n = self.next[p as usize];
+        self.prev[s as usize] = p;
+        self.next[s as usize] = n;
+        self.next[p as usize] = s;
+        if n != NONE {
+            self.prev[n as usize] = s;
+        }
+    }
+
     fn relink(&mut self, e: u32) {
         let (p, n) = (self.prev[e as usize], self.next[e as usize]);
         self.next[p as usize] = e;
@@ -325,25 +434,30 @@ impl Search {
 
     fn linearized(&self, op: u32) -> bool {
         let b = self.bit[op as usize];
-        let bits = if self.ops[op as usize].mandatory() {
-            &self.m_bits
+        if self.ops[op as usize].mandatory() {
+            self.m_bits[(b / 64) as usize] & (1u64 << (b % 64)) != 0
         } else if self.reused(op) {
-            return false;
+            false
         } else {
-            &self.o_bits
-        };
-        bits[(b / 64) as usize] & (1u64 << (b % 64)) != 0
+            self.layout.get(&self.o_bits, b) > u64::from(self.rank[op as usize])
+        }
     }
 
     /// Adds `op` to the linearized sets, or removes it.
     fn flip(&mut self, op: u32) {
         let b = self.bit[op as usize];
-        let (w, mask) = ((b / 64) as usize, 1u64 << (b % 64));
         if !self.ops[op as usize].mandatory() {
-            self.o_bits[w] ^= mask;
+            // The members of a class are used in order: this one is the next to use, or the
+            // last used.
+            let rank = u64::from(self.rank[op as usize]);
+            let used = self.layout.get(&self.o_bits, b);
+            debug_assert!(used == rank || used == rank + 1);
+            let count = if used > rank { rank } else { rank + 1 };
+            self.layout.set(&mut self.o_bits, b, count);
             self.o_hash ^= self.zobrist[op as usize];
             return;
         }
+        let (w, mask) = ((b / 64) as usize, 1u64 << (b % 64));
         self.m_bits[w] ^= mask;
         self.m_hash ^= self.zobrist[op as usize];
         if self.m_bits[w] & mask != 0 {
@@ -388,6 +502,19 @@ impl Search {
             e = self.next[e as usize];
         }
         (None, e)
+    }
+
+    /// The first completion the look-ahead finds this configuration can never get past.
+    fn doomed(&mut self) -> Option<u32> {
+        let lists = Lists {
+            next: &self.next,
+            event_op: &self.event_op,
+            event_is_call: &self.event_is_call,
+            head_mandatory: self.head_mandatory,
+            head_optional: self.head_optional,
+        };
+        self.reach
+            .doomed(&mut self.model, &self.ops, &lists, self.state, self.appends)
     }
 
     /// Linearizes `op` (its invocation is event `e`) next, leading to `next_state`, unless the
@@ -448,6 +575,10 @@ impl Search {
         self.state = next_state;
         if consumed {
             self.unlink(e);
+            let after = self.twin_after[op as usize];
+            if after != NONE {
+                self.link_optional(e, self.call_event[after as usize]);
+            }
         }
         let r = self.return_event[op as usize];
         if r != NONE {
@@ -476,7 +607,18 @@ impl Search {
             }
             if self.fresh {
                 self.fresh = false;
-                if let (Some((e, op)), r) = self.forced_candidate() {
+                let (forced, r) = self.forced_candidate();
+                if let Some(d) = self.doomed() {
+                    // No extension gets past `d`: this configuration is stuck at its first
+                    // completion `r` (at most `d`), as a full exploration would find.
+                    if self.doomed_event_max == NONE || d > self.doomed_event_max {
+                        self.doomed_event_max = d;
+                    }
+                    self.deadline = r;
+                    self.cursor = NONE;
+                    continue;
+                }
+                if let Some((e, op)) = forced {
                     let state = self.state;
                     match self.push(e, op, state, r, memo_bytes_max) {
                         Insert::New(_) => {}
@@ -542,8 +684,11 @@ impl Search {
                 || (r == self.stuck_event_max && self.stack.len() < self.stuck_stack.len())
             {
                 self.stuck_event_max = r;
-                self.stuck_stack.clear();
-                self.stuck_stack.extend(self.stack.iter().map(|f| f.op));
+                let keep = self.stuck_low_water.min(self.stuck_stack.len());
+                self.stuck_stack.truncate(keep);
+                self.stuck_stack
+                    .extend(self.stack[keep..].iter().map(|f| f.op));
+                self.stuck_low_water = self.stack.len();
                 self.stuck_state = self.state;
             }
             let Some(&frame) = self.stack.last() else {
@@ -557,6 +702,7 @@ impl Search {
                 return self.status;
             }
             self.stack.pop();
+            self.stuck_low_water = self.stuck_low_water.min(self.stack.len());
             let r = self.return_event[frame.op as usize];
             if r != NONE {
                 self.relink(r);
@@ -564,6 +710,10 @@ impl Search {
             }
             let c = self.call_event[frame.op as usize];
             if !self.reused(frame.op) {
+                let after = self.twin_after[frame.op as usize];
+                if after != NONE {
+                    self.unlink(self.call_event[after as usize]);
+                }
                 self.relink(c);
                 self.flip(frame.op);
             }

@@ -17,7 +17,7 @@
 /// "No entry" in lists.
 const NONE: u32 = u32::MAX;
 /// Initial number of slots of each hash table (a power of two).
-const SLOTS_INITIAL: usize = 1 << 8;
+const SLOTS_INITIAL: usize = 1 << 5;
 /// Grow a hash table when its items exceed this fraction of its slots (numerator / 4).
 const LOAD_QUARTERS_MAX: usize = 3;
 /// Explored optional sets compared per lookup for dominance. Dominance only prunes, so a
@@ -152,6 +152,8 @@ struct Link {
 pub(super) struct MemoTable {
     /// Width of the optional set, in words (0 when the key has no optional operation).
     o_width: usize,
+    /// How the optional set is stored.
+    layout: Layout,
     /// Every configuration, by the hash of all of it.
     exact: Slots,
     entries: Vec<Entry>,
@@ -183,14 +185,91 @@ const ENTRY_BYTES: u64 = std::mem::size_of::<Entry>() as u64;
 const GROUP_BYTES: u64 = std::mem::size_of::<Group>() as u64;
 const LINK_BYTES: u64 = std::mem::size_of::<Link>() as u64;
 
-fn subset(a: &[u64], b: &[u64]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x & !y == 0)
+/// How the optional operations used are stored: interchangeable optional operations (same
+/// step) are used in invocation order, so a class's used members are always its first few, and
+/// a configuration only needs each class's count. Counts sit in bit fields, a class of `m`
+/// members taking the bits of `m` (one bit for a class of one: then the fields are the plain
+/// set), never across two words. A history with many timed-out writes of few values thus
+/// stores a few words per configuration instead of one bit per timed-out operation.
+#[derive(Clone, Debug)]
+pub(super) struct Layout {
+    /// Per class: word, shift, mask.
+    fields: Vec<(u32, u32, u64)>,
+    words: usize,
+    /// Every class has one member: fields are bits, and "fewer" is "subset".
+    bits_only: bool,
+}
+
+impl Layout {
+    /// The layout of classes with these member counts.
+    pub(super) fn new(members: &[u32]) -> Layout {
+        let mut fields = Vec::with_capacity(members.len());
+        let (mut word, mut used) = (0u32, 0u32);
+        for &m in members {
+            let width = 32 - m.leading_zeros();
+            if used + width > 64 {
+                word += 1;
+                used = 0;
+            }
+            let mask = if width == 64 {
+                u64::MAX
+            } else {
+                (1u64 << width) - 1
+            };
+            fields.push((word, used, mask));
+            used += width;
+        }
+        let words = if members.is_empty() {
+            0
+        } else {
+            word as usize + 1
+        };
+        Layout {
+            fields,
+            words,
+            bits_only: members.iter().all(|&m| m <= 1),
+        }
+    }
+
+    /// Words per configuration.
+    pub(super) fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Class `c`'s count in `o`.
+    #[inline]
+    pub(super) fn get(&self, o: &[u64], c: u32) -> u64 {
+        let (w, shift, mask) = self.fields[c as usize];
+        (o[w as usize] >> shift) & mask
+    }
+
+    #[inline]
+    pub(super) fn set(&self, o: &mut [u64], c: u32, count: u64) {
+        let (w, shift, mask) = self.fields[c as usize];
+        debug_assert!(count <= mask);
+        let word = &mut o[w as usize];
+        *word = (*word & !(mask << shift)) | (count << shift);
+    }
+
+    /// Whether every class's count in `a` is at most its count in `b`.
+    fn fewer(&self, a: &[u64], b: &[u64]) -> bool {
+        if self.bits_only {
+            return a.iter().zip(b).all(|(x, y)| x & !y == 0);
+        }
+        self.fields.iter().all(|&(w, shift, mask)| {
+            (a[w as usize] >> shift) & mask <= (b[w as usize] >> shift) & mask
+        })
+    }
 }
 
 impl MemoTable {
-    pub(super) fn new(o_width: usize) -> MemoTable {
+    /// A memo whose configurations store optional sets laid out as `layout` (`None`: no
+    /// optional set).
+    pub(super) fn new(layout: Option<Layout>) -> MemoTable {
+        let layout = layout.unwrap_or_else(|| Layout::new(&[]));
         MemoTable {
-            o_width,
+            o_width: layout.words(),
+            layout,
             exact: Slots::new(),
             entries: Vec::new(),
             m_words: Vec::new(),
@@ -277,7 +356,7 @@ impl MemoTable {
                         break;
                     }
                     let l = self.links[link as usize];
-                    if subset(self.o_of(l.entry), o) {
+                    if self.layout.fewer(self.o_of(l.entry), o) {
                         return Insert::Seen;
                     }
                     link = l.next;
@@ -376,10 +455,10 @@ impl MemoTable {
                 break;
             }
             let l = self.links[link as usize];
-            if subset(self.o_of(l.entry), &o) {
+            if self.layout.fewer(self.o_of(l.entry), &o) {
                 return true; // Already dominated: nothing to add.
             }
-            if subset(&o, self.o_of(l.entry)) {
+            if self.layout.fewer(&o, self.o_of(l.entry)) {
                 if prev == NONE {
                     self.groups[g as usize].first = l.next;
                 } else {
@@ -451,7 +530,7 @@ mod tests {
 
     #[test]
     fn insert_finds_duplicates_and_grows() {
-        let mut t = MemoTable::new(0);
+        let mut t = MemoTable::new(None);
         for i in 0..5000u64 {
             let m = [i, i * 7];
             assert!(matches!(
@@ -484,7 +563,7 @@ mod tests {
 
     #[test]
     fn an_explored_configuration_dominates_the_ones_with_more_optional_operations() {
-        let mut t = MemoTable::new(1);
+        let mut t = MemoTable::new(Some(Layout::new(&[1; 64])));
         let m = [0b1u64];
         let Insert::New(small) = new(&mut t, 9, 0, &m, 1, &[0b0010]) else {
             panic!("new")
@@ -522,8 +601,56 @@ mod tests {
     }
 
     #[test]
+    fn with_classes_a_configuration_that_used_fewer_of_each_is_the_dominating_one() {
+        // Classes of 3, 1 and 5 members: 2, 1 and 3 bits.
+        let layout = Layout::new(&[3, 1, 5]);
+        assert_eq!(layout.words(), 1);
+        let counts = |a: u64, b: u64, c: u64| {
+            let mut o = [0u64];
+            layout.set(&mut o, 0, a);
+            layout.set(&mut o, 1, b);
+            layout.set(&mut o, 2, c);
+            assert_eq!(
+                (layout.get(&o, 0), layout.get(&o, 1), layout.get(&o, 2)),
+                (a, b, c)
+            );
+            o
+        };
+        let mut t = MemoTable::new(Some(layout.clone()));
+        let m = [0b1u64];
+        let Insert::New(done) = new(&mut t, 9, 0, &m, 1, &counts(1, 0, 2)) else {
+            panic!("new")
+        };
+        assert!(t.mark_done(done, u64::MAX));
+        assert_eq!(new(&mut t, 9, 0, &m, 1, &counts(3, 0, 5)), Insert::Seen);
+        assert_eq!(new(&mut t, 9, 0, &m, 1, &counts(1, 1, 2)), Insert::Seen);
+        // Fewer of one class: it has an option the explored one did not.
+        assert!(matches!(
+            new(&mut t, 9, 0, &m, 1, &counts(0, 1, 5)),
+            Insert::New(_)
+        ));
+        assert!(matches!(
+            new(&mut t, 9, 0, &m, 1, &counts(3, 1, 1)),
+            Insert::New(_)
+        ));
+    }
+
+    #[test]
+    fn a_class_field_never_spans_two_words() {
+        let layout = Layout::new(&[(1 << 20) - 1; 4]);
+        assert_eq!(
+            layout.words(),
+            2,
+            "three 20-bit fields fit in a word, not four"
+        );
+        let mut o = [0u64; 2];
+        layout.set(&mut o, 3, (1 << 20) - 1);
+        assert_eq!(o, [0, (1 << 20) - 1]);
+    }
+
+    #[test]
     fn insert_respects_the_memory_limit() {
-        let mut t = MemoTable::new(1);
+        let mut t = MemoTable::new(Some(Layout::new(&[1; 64])));
         let limit = t.bytes() + 4096;
         let mut full = false;
         for i in 0..10_000u64 {

@@ -5,12 +5,12 @@ use super::table::splitmix64;
 use super::*;
 use crate::{ClientId, NodeId, Operation, SimTime};
 
-fn int(n: i128) -> Value {
+pub(super) fn int(n: i128) -> Value {
     Value::Int(n)
 }
 
 /// An operation on the single register, completed `ok` at `ret`.
-fn op(process: u64, call: u64, ret: u64, input: Input, output: Option<Value>) -> LinOp {
+pub(super) fn op(process: u64, call: u64, ret: u64, input: Input, output: Option<Value>) -> LinOp {
     LinOp {
         process,
         key: Value::Nil,
@@ -21,10 +21,10 @@ fn op(process: u64, call: u64, ret: u64, input: Input, output: Option<Value>) ->
         completion: Completion::Ok,
     }
 }
-fn write(p: u64, call: u64, ret: u64, v: i128) -> LinOp {
+pub(super) fn write(p: u64, call: u64, ret: u64, v: i128) -> LinOp {
     op(p, call, ret, Input::Write(int(v)), None)
 }
-fn read(p: u64, call: u64, ret: u64, v: Value) -> LinOp {
+pub(super) fn read(p: u64, call: u64, ret: u64, v: Value) -> LinOp {
     op(p, call, ret, Input::Read, Some(v))
 }
 fn cas(p: u64, call: u64, ret: u64, from: i128, to: i128) -> LinOp {
@@ -39,7 +39,7 @@ fn cas(p: u64, call: u64, ret: u64, from: i128, to: i128) -> LinOp {
         None,
     )
 }
-fn with(mut o: LinOp, completion: Completion) -> LinOp {
+pub(super) fn with(mut o: LinOp, completion: Completion) -> LinOp {
     o.completion = completion;
     o
 }
@@ -48,10 +48,10 @@ fn on_key(mut o: LinOp, key: i128) -> LinOp {
     o
 }
 
-fn check(ops: &[LinOp], sem: &Semantics) -> LinReport {
+pub(super) fn check(ops: &[LinOp], sem: &Semantics) -> LinReport {
     check_ops(ops, sem, &Budget::default(), None)
 }
-fn verdict(ops: &[LinOp], sem: &Semantics) -> LinVerdict {
+pub(super) fn verdict(ops: &[LinOp], sem: &Semantics) -> LinVerdict {
     let report = check(ops, sem);
     if let Some(v) = &report.violation {
         assert_violation_is_explained(ops, sem, v);
@@ -59,8 +59,8 @@ fn verdict(ops: &[LinOp], sem: &Semantics) -> LinVerdict {
     report.verdict
 }
 
-const LIN: LinVerdict = LinVerdict::Linearizable;
-const NOT: LinVerdict = LinVerdict::NotLinearizable;
+pub(super) const LIN: LinVerdict = LinVerdict::Linearizable;
+pub(super) const NOT: LinVerdict = LinVerdict::NotLinearizable;
 
 #[test]
 fn empty_history_is_linearizable() {
@@ -327,7 +327,8 @@ fn keys_are_checked_independently_and_the_failing_key_is_named() {
 }
 
 /// A key whose search is exponential: `n` concurrent indeterminate writes of distinct values
-/// and, after them, reads that force an impossible order.
+/// and, after them, reads that force an impossible order. Every value read is written by
+/// someone, so no look-ahead rules a read out before the writes are ordered.
 fn expensive_key(key: i128, n: u64) -> Vec<LinOp> {
     let mut h = Vec::new();
     for i in 0..n {
@@ -340,7 +341,12 @@ fn expensive_key(key: i128, n: u64) -> Vec<LinOp> {
     for i in 0..n {
         h.push(on_key(write(100 + i, i, 1000 + i, 1000 + i as i128), key));
     }
-    h.push(on_key(read(999, 2000, 2001, int(-1)), key));
+    // 1000, then 1001, then 1000 again: only an order of the completed writes could give
+    // that, and none does, since they all completed before the first read.
+    for (i, v) in [1000, 1001, 1000].into_iter().enumerate() {
+        let t = 2000 + 2 * i as u64;
+        h.push(on_key(read(999, t, t + 1, int(v)), key));
+    }
     h
 }
 
@@ -677,7 +683,12 @@ fn apply(op: &LinOp, sem: &Semantics, state: &Value) -> Option<Value> {
 
 /// Brute force: is there an order of some of `members` (each with a flag "optional: may be
 /// left out and has no completion deadline") that respects real time and the model?
-fn brute_force(ops: &[LinOp], members: &[(usize, bool)], sem: &Semantics, start: &Value) -> bool {
+pub(super) fn brute_force(
+    ops: &[LinOp],
+    members: &[(usize, bool)],
+    sem: &Semantics,
+    start: &Value,
+) -> bool {
     let members: Vec<(usize, bool)> = members
         .iter()
         .copied()
@@ -717,9 +728,9 @@ fn brute_force(ops: &[LinOp], members: &[(usize, bool)], sem: &Semantics, start:
     false
 }
 
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 = self.0.wrapping_add(1);
         splitmix64(self.0) % n
     }

@@ -1,0 +1,200 @@
+//! One key's searches and their turns: what the round-robin of [`super::check_ops`] and the
+//! parallel [`super::KeyTask`]s share.
+//!
+//! Each key has an exact search and, while it has optional operations, a relaxed one (optional
+//! operations may take effect more than once: it cannot prove linearizability, but it finds
+//! violations in histories with many indeterminate operations far sooner). Both run in turns
+//! of a few steps. A key's turns depend on nothing but the key and the round they run in,
+//! which is what lets keys run on different threads and still give the one-thread result.
+
+use super::model::{self, Model};
+use super::search::{Search, Status};
+use super::{explain, Budget, LinOp, Semantics, Value, Violation};
+
+/// Steps each search gets in the first round. The quantum doubles every round up to
+/// [`Budget::quantum_steps`], so that a key that fails at once is found after little work on
+/// the keys before it, while long searches still run in long turns.
+const QUANTUM_FIRST: u64 = 1 << 10;
+
+/// The steps each search may take in `round`.
+pub(super) fn quantum(budget: &Budget, round: u32) -> u64 {
+    (QUANTUM_FIRST << round.min(40)).clamp(1, budget.quantum_steps.max(1))
+}
+
+/// Rounds before the quantum reaches [`Budget::quantum_steps`].
+pub(super) fn ramp_rounds(budget: &Budget) -> u64 {
+    let mut rounds = 0;
+    while quantum(budget, rounds) < budget.quantum_steps && rounds < 64 {
+        rounds += 1;
+    }
+    u64::from(rounds)
+}
+
+/// How one turn of a search ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Turn {
+    /// The key is not decided yet.
+    Running,
+    Linearizable,
+    /// The key is not linearizable; the search that found it is kept for the explanation.
+    Violation,
+    /// The exact search needs more memory than it was given.
+    MemoryFull,
+    /// The relaxed search needed more memory than it was given and was dropped (it is only a
+    /// shortcut); the key is not decided yet.
+    RelaxedMemoryFull,
+}
+
+/// One key's searches in progress.
+pub(super) struct KeyRun {
+    pub(super) key: Value,
+    /// Indices of this key's operations in the checked slice.
+    pub(super) members: Vec<usize>,
+    /// Whether the searches were built.
+    started: bool,
+    /// The exact search: `None` before the key's first turn and once it is decided.
+    exact: Option<Search>,
+    /// The relaxed search, while the key has optional operations and it is still useful.
+    relaxed: Option<Search>,
+    /// The relaxed search is to be built at its first turn (most keys are decided by the
+    /// exact search's first turn, and never need it).
+    relaxed_pending: bool,
+    /// Which search found a violation, once one did.
+    violating: Option<bool>,
+    /// Seeds the memos' hashes.
+    salt: u64,
+}
+
+impl KeyRun {
+    pub(super) fn new(key: Value, members: Vec<usize>) -> KeyRun {
+        KeyRun {
+            key,
+            members,
+            started: false,
+            exact: None,
+            relaxed: None,
+            relaxed_pending: false,
+            violating: None,
+            salt: 0,
+        }
+    }
+
+    /// Builds the key's searches (at its first turn, so that keys decided at once free their
+    /// memory before the next ones are built). `salt` seeds its memo's hashes.
+    pub(super) fn start(&mut self, ops: &[LinOp], sem: &Semantics, salt: u64) {
+        if self.started {
+            return;
+        }
+        let mut model = Model::with_capacity(self.members.len());
+        let initial = model.intern(&sem.initial);
+        let compiled = model::compile(&mut model, ops, &self.members, sem);
+        self.relaxed_pending = compiled.iter().any(|c| !c.mandatory());
+        self.exact = Some(Search::new(model, compiled, initial, salt, false));
+        self.salt = salt;
+        self.started = true;
+    }
+
+    /// Not decided yet.
+    pub(super) fn live(&self) -> bool {
+        !self.started || self.exact.is_some()
+    }
+
+    /// Whether the exact (or relaxed) search still runs.
+    pub(super) fn has(&self, relaxed: bool) -> bool {
+        if relaxed {
+            self.exact.is_some() && (self.relaxed.is_some() || self.relaxed_pending)
+        } else {
+            self.exact.is_some()
+        }
+    }
+
+    pub(super) fn memo_bytes(&self) -> u64 {
+        self.exact.as_ref().map_or(0, Search::memo_bytes)
+            + self.relaxed.as_ref().map_or(0, Search::memo_bytes)
+    }
+
+    /// Configurations remembered by both searches.
+    pub(super) fn memo_len(&self) -> u64 {
+        (self.exact.as_ref().map_or(0, Search::memo_len)
+            + self.relaxed.as_ref().map_or(0, Search::memo_len)) as u64
+    }
+
+    /// Runs one turn of the exact (or relaxed) search — at most `quota` steps, with `room`
+    /// bytes for the memos of both of the key's searches — and returns how it ended, the steps
+    /// taken and the configurations to count now (those of searches this turn finished with).
+    pub(super) fn turn(&mut self, relaxed: bool, quota: u64, room: u64) -> (Turn, u64, u64) {
+        assert!(self.has(relaxed) && self.violating.is_none());
+        if relaxed && self.relaxed_pending {
+            self.relaxed_pending = false;
+            let exact = self.exact.as_ref().expect("checked above");
+            let (model, ops) = (exact.model.clone(), exact.ops.clone());
+            self.relaxed = Some(Search::new(model, ops, exact.initial(), self.salt, true));
+        }
+        let (search, sibling) = if relaxed {
+            (self.relaxed.as_mut(), self.exact.as_ref())
+        } else {
+            (self.exact.as_mut(), self.relaxed.as_ref())
+        };
+        let search = search.expect("checked above");
+        let memory = room.saturating_sub(sibling.map_or(0, Search::memo_bytes));
+        let before = search.steps;
+        let status = search.run(quota, memory);
+        let steps = search.steps - before;
+        let (turn, configurations) = match (status, relaxed) {
+            (Status::Running, _) => (Turn::Running, 0),
+            (Status::Linearizable, false) => {
+                let n = self.memo_len();
+                self.exact = None;
+                self.relaxed = None;
+                (Turn::Linearizable, n)
+            }
+            (Status::Linearizable, true) => {
+                let witness = search.witness_without_reuse();
+                // Without a witness it says nothing about the real history.
+                let n = if witness { self.memo_len() } else { 0 };
+                self.relaxed = None;
+                if witness {
+                    // Its linearization holds for the real history too.
+                    self.exact = None;
+                    (Turn::Linearizable, n)
+                } else {
+                    (Turn::Running, n)
+                }
+            }
+            (Status::NotLinearizable, _) => {
+                self.violating = Some(relaxed);
+                (Turn::Violation, self.memo_len())
+            }
+            (Status::MemoryFull, true) => {
+                // The relaxed search is only a shortcut: let the exact one have the room.
+                let n = search.memo_len() as u64;
+                self.relaxed = None;
+                (Turn::RelaxedMemoryFull, n)
+            }
+            (Status::MemoryFull, false) => (Turn::MemoryFull, 0),
+        };
+        (turn, steps, configurations)
+    }
+
+    /// The violation, once a turn returned [`Turn::Violation`].
+    pub(super) fn violation(&self, ops: &[LinOp], budget: &Budget) -> Violation {
+        let relaxed = self.violating.expect("a search found a violation");
+        if relaxed {
+            let search = self.relaxed.as_ref().expect("violating search");
+            explain::violation_relaxed(ops, &self.key, &self.members, search, budget)
+        } else {
+            let search = self.exact.as_ref().expect("violating search");
+            explain::violation(ops, &self.key, &self.members, search, budget)
+        }
+    }
+
+    /// Drops the searches (the key is given up); returns the configurations they held.
+    pub(super) fn drop_searches(&mut self) -> u64 {
+        let n = self.memo_len();
+        self.started = true;
+        self.exact = None;
+        self.relaxed = None;
+        self.relaxed_pending = false;
+        n
+    }
+}

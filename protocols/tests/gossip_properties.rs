@@ -63,6 +63,7 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
                         clock_jump_max: ms(200),
                         loss: 0.5,
                         duplicate: 0.3,
+                        reorder_window: sim_core::SimDuration::ZERO,
                         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
                     });
                     c.clients = ClientConfig {

@@ -323,6 +323,8 @@ pub enum FaultSpec {
         duplicate: Option<f64>,
     },
     ResetLinks,
+    Clog(u32),
+    Unclog(u32),
 }
 
 #[derive(Debug, Deserialize)]
@@ -479,6 +481,8 @@ pub struct NemesisSpec {
     #[serde(default)]
     pub duplicate: f64,
     #[serde(default)]
+    pub reorder_window: SimDuration,
+    #[serde(default)]
     pub faults_max: Option<u32>,
 }
 
@@ -501,6 +505,8 @@ pub struct SwarmSpec {
     pub loss: Option<(f64, f64)>,
     #[serde(default)]
     pub duplicate: Option<(f64, f64)>,
+    #[serde(default)]
+    pub reorder_window: Option<(SimDuration, SimDuration)>,
     /// The network's base loss and duplication, and its latency shapes (one per seed).
     #[serde(default)]
     pub drop: Option<(f64, f64)>,
@@ -527,6 +533,8 @@ pub enum KindSpec {
     ClockJump,
     Loss,
     Duplicate,
+    Clog,
+    Reorder,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -981,6 +981,8 @@ impl V<'_, '_> {
                 FaultSpec::ResetLinks => Fault::ResetLinks,
                 FaultSpec::Crash(n) => Fault::Crash(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Restart(n) => Fault::Restart(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Clog(n) => Fault::Clog(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Unclog(n) => Fault::Unclog(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Pause { node, duration } => Fault::Pause(
                     self.node(&field(&fp, "node"), *node)?,
                     self.positive(&field(&fp, "duration"), *duration)?,
@@ -1241,6 +1243,22 @@ impl V<'_, '_> {
                     .to_string(),
             ));
         }
+        let reorder_window = self.dur("nemesis.reorder_window", n.reorder_window)?;
+        if has(FaultKind::Reorder) && reorder_window == SimDuration::ZERO {
+            return Err(self.err(
+                "nemesis.reorder_window",
+                "`Reorder` is listed but `reorder_window` is `0`",
+                "give the latency window while the fault lasts, e.g. `reorder_window: \"500ms\"`"
+                    .to_string(),
+            ));
+        }
+        if has(FaultKind::Clog) && self.node_count < 2 {
+            return Err(self.err(
+                "nemesis.kinds",
+                "`Clog` needs at least two nodes: it clogs some and not others",
+                "leave `Clog` out of `nemesis.kinds`".to_string(),
+            ));
+        }
         let faults_max = n.faults_max.unwrap_or(NemesisConfig::FAULTS_MAX_DEFAULT);
         if faults_max == 0 || faults_max > NemesisConfig::FAULTS_MAX_LIMIT {
             return Err(self.err(
@@ -1256,6 +1274,7 @@ impl V<'_, '_> {
             ));
         }
         Ok(NemesisConfig {
+            reorder_window,
             kinds,
             interval_mean,
             duration_mean,
@@ -1369,6 +1388,8 @@ fn kind(k: KindSpec) -> FaultKind {
         KindSpec::ClockJump => FaultKind::ClockJump,
         KindSpec::Loss => FaultKind::Loss,
         KindSpec::Duplicate => FaultKind::Duplicate,
+        KindSpec::Clog => FaultKind::Clog,
+        KindSpec::Reorder => FaultKind::Reorder,
     }
 }
 

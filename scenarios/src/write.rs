@@ -209,6 +209,8 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
         Fault::Heal => "Heal".into(),
         Fault::Crash(n) => format!("Crash({})", n.0),
         Fault::Restart(n) => format!("Restart({})", n.0),
+        Fault::Clog(n) => format!("Clog({})", n.0),
+        Fault::Unclog(n) => format!("Unclog({})", n.0),
         Fault::Pause(n, d) => format!("Pause(node: {}, duration: {})", n.0, duration(*d)),
         Fault::ClockJump(n, by) => {
             let sign = if *by < 0 { "-" } else { "+" };
@@ -409,6 +411,8 @@ fn kind(k: FaultKind) -> &'static str {
         FaultKind::ClockJump => "ClockJump",
         FaultKind::Loss => "Loss",
         FaultKind::Duplicate => "Duplicate",
+        FaultKind::Clog => "Clog",
+        FaultKind::Reorder => "Reorder",
     }
 }
 
@@ -425,6 +429,9 @@ pub fn nemesis(n: &NemesisConfig) -> String {
         float(n.loss),
         float(n.duplicate)
     );
+    if n.reorder_window != SimDuration::ZERO {
+        let _ = write!(s, ", reorder_window: {}", duration(n.reorder_window));
+    }
     if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
         let _ = write!(s, ", faults_max: {}", n.faults_max);
     }
@@ -453,6 +460,9 @@ pub fn swarm(s: &SwarmConfig) -> String {
     }
     if s.duplicate != (0.0, 0.0) {
         let _ = write!(out, ", duplicate: {}", p(s.duplicate));
+    }
+    if s.reorder_window.1 != SimDuration::ZERO {
+        let _ = write!(out, ", reorder_window: {}", d(s.reorder_window));
     }
     if let Some(r) = s.drop {
         let _ = write!(out, ", drop: {}", p(r));
@@ -498,6 +508,9 @@ pub fn swarm_drawn(s: &SwarmConfig, c: &sim_core::SimConfig) -> String {
         }
         if has(FaultKind::Duplicate) {
             let _ = write!(out, ", duplicate: {}", float(n.duplicate));
+        }
+        if has(FaultKind::Reorder) {
+            let _ = write!(out, ", reorder_window: {}", duration(n.reorder_window));
         }
         out.push(')');
     }

@@ -572,7 +572,7 @@ fn expect_reached_names_known_situations_once() {
     );
     check(
         &with(r#"expect_reached: ["stale run ignord"],"#),
-        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`, `message replayed`",
+        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`",
     );
     check(
         &with(r#"expect_reached: ["stale run ignored", "stale run ignored"],"#),
@@ -619,5 +619,18 @@ fn swarm_ranges_are_checked_where_written() {
     check(
         &with("swarm: (kinds: [Crash], interval_mean: (\"1s\", \"2s\"), duration_mean: (\"50ms\", \"500ms\"), mix: true),"),
         "t.ron:7:97: `mix` draws a key-value workload's weights, and this scenario has none\n  hint: leave `mix` out, or give `clients` a `KeyValue` workload",
+    );
+}
+
+#[test]
+fn clogs_and_reordering_name_their_fields() {
+    check(
+        &with(r#"faults: [(at: "1s", fault: Clog(2)), (at: "2s", fault: Unclog(2))],"#),
+        "ok: t",
+    );
+    check(&with(r#"faults: [(at: "1s", fault: Clog(9))],"#), "t.ron:7:37: node `9` is out of range in `faults[0].fault.0`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`");
+    check(
+        &with(r#"nemesis: (kinds: [Reorder], interval_mean: "1s", duration_mean: "1s"),"#),
+        "t.ron:7:14: `Reorder` is listed but `reorder_window` is `0`\n  hint: give the latency window while the fault lasts, e.g. `reorder_window: \"500ms\"`",
     );
 }

@@ -146,6 +146,7 @@ impl SimConfig {
             let field = format!("faults[{i}].fault");
             match &f.fault {
                 Fault::Crash(id) | Fault::Restart(id) | Fault::Pause(id, _) => node(&field, *id)?,
+                Fault::Clog(id) | Fault::Unclog(id) => node(&field, *id)?,
                 Fault::ClockJump(id, _) => node(&field, *id)?,
                 Fault::Partition(p) => match p {
                     Partition::Split(groups) => {
@@ -575,6 +576,12 @@ pub enum Fault {
     /// leaving any other in place (a scenario file writes it as `until:` on that entry; the
     /// nemesis ends its own partitions the same way).
     EndPartition(usize),
+    /// Clog every link to and from the node: messages on them are neither delivered nor
+    /// dropped but held, and released in a burst when the node is unclogged (FoundationDB's
+    /// swizzle-clogging clogs a set of nodes one by one and unclogs them in another order).
+    Clog(NodeId),
+    /// Release a clogged node's links: each held message is sent on with its drawn latency.
+    Unclog(NodeId),
 }
 
 /// A fault at a fixed time.
@@ -593,16 +600,22 @@ pub enum FaultKind {
     ClockJump,
     Loss,
     Duplicate,
+    /// Swizzle-clog: clog a random set of nodes one by one, unclog them in another order.
+    Clog,
+    /// Heavy reordering: every link's latency becomes uniform over `[0, reorder_window]`.
+    Reorder,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::Pause,
         FaultKind::ClockJump,
         FaultKind::Loss,
         FaultKind::Duplicate,
+        FaultKind::Clog,
+        FaultKind::Reorder,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -612,6 +625,8 @@ impl FaultKind {
             FaultKind::ClockJump => "clock_jump",
             FaultKind::Loss => "loss",
             FaultKind::Duplicate => "duplicate",
+            FaultKind::Clog => "clog",
+            FaultKind::Reorder => "reorder",
         }
     }
 }
@@ -632,6 +647,8 @@ pub struct NemesisConfig {
     pub loss: f64,
     /// Duplicate probability while a `duplicate` fault lasts.
     pub duplicate: f64,
+    /// While a `reorder` fault lasts every link's latency is uniform over `[0, reorder_window]`.
+    pub reorder_window: SimDuration,
     /// The most faults the nemesis plans in one run: it stops drawing there (see
     /// [`crate::faults::plan`]), so that no rate, however absurd, makes the plan unbounded.
     pub faults_max: u32,

@@ -122,8 +122,6 @@ pub mod engine {
     pub const DUPLICATE_DELIVERED: &str = "duplicate message delivered";
     /// A message was held back by a clogged link and released later in a burst.
     pub const CLOGGED_RELEASED: &str = "clogged message released";
-    /// A message already delivered was delivered again, later (a replay).
-    pub const MESSAGE_REPLAYED: &str = "message replayed";
 
     /// Every situation the engine may mark, in the order reports list them.
     pub const ALL: &[&str] = &[
@@ -138,7 +136,6 @@ pub mod engine {
         NODE_RECOVERED,
         DUPLICATE_DELIVERED,
         CLOGGED_RELEASED,
-        MESSAGE_REPLAYED,
     ];
 }
 

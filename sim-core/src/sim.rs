@@ -221,7 +221,8 @@ impl<P: Process> Simulation<P> {
             .queue
             .items()
             .filter(|e| matches!(e, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }))
-            .count() as u64;
+            .count() as u64
+            + self.world.clog.held.len() as u64;
         let io = self.world.tracer.finish();
         let captured = self.world.tracer.captured();
         let (running_hashes, event_log) = self.world.tracer.take_log();
@@ -431,6 +432,9 @@ impl<P: Process> Simulation<P> {
                 self.world.net.heal();
                 self.world.net.reset_links();
                 self.world.log_fault(FaultRecord::LivenessStart);
+                if self.world.clog.active > 0 {
+                    self.world.unclog(None);
+                }
                 for i in 0..self.world.node_count {
                     if self.world.status[i as usize] == NodeStatus::Crashed {
                         self.restart(NodeId(i));
@@ -595,6 +599,14 @@ impl<P: Process> Simulation<P> {
                 Fault::ResetLinks => {
                     self.world.net.reset_links();
                     self.world.log_fault(FaultRecord::ResetLinks);
+                }
+                Fault::Clog(n) => {
+                    self.world.clog(n);
+                    self.world.log_fault(FaultRecord::Clog(n));
+                }
+                Fault::Unclog(n) => {
+                    self.world.log_fault(FaultRecord::Unclog(n));
+                    self.world.unclog(Some(n));
                 }
                 Fault::EndPartition(_) => {
                     unreachable!("the fault plan turns `EndPartition` into `RemoveCut`")

@@ -34,6 +34,8 @@ pub struct SwarmConfig {
     pub loss: (f64, f64),
     /// Duplication probability while a `Duplicate` fault lasts.
     pub duplicate: (f64, f64),
+    /// The latency window of a `Reorder` fault (drawn log-uniformly).
+    pub reorder_window: (SimDuration, SimDuration),
     /// The network's base loss, when set (else the scenario's `network.drop`).
     pub drop: Option<(f64, f64)>,
     /// The network's base duplication, when set.
@@ -102,6 +104,7 @@ impl SwarmConfig {
         let clock_jump_max = log_between(&mut rng, self.clock_jump_max);
         let loss = between(&mut rng, self.loss);
         let duplicate = between(&mut rng, self.duplicate);
+        let reorder_window = log_between(&mut rng, self.reorder_window);
         config.nemesis = Some(NemesisConfig {
             kinds,
             interval_mean,
@@ -110,6 +113,7 @@ impl SwarmConfig {
             clock_jump_max,
             loss,
             duplicate,
+            reorder_window,
             faults_max: self.faults_max,
         });
         let link = &mut config.network.default;
@@ -165,6 +169,7 @@ mod tests {
             clock_jump_max: (SimDuration::from_millis(1), SimDuration::from_millis(500)),
             loss: (0.05, 0.5),
             duplicate: (0.0, 0.2),
+            reorder_window: (SimDuration::from_millis(50), SimDuration::from_secs(1)),
             drop: Some((0.0, 0.05)),
             network_duplicate: None,
             latencies: vec![

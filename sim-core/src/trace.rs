@@ -157,6 +157,7 @@ mod tag {
     pub const SYNC: u64 = 17;
     pub const PHASE: u64 = 18;
     pub const RETRY: u64 = 19;
+    pub const CLOG: u64 = 20;
 }
 
 /// One event as the trace sees it: the hash folds its `words`, the trace file
@@ -380,6 +381,8 @@ impl<'a> Record<'a> {
                     FaultRecord::SetLink => (tag::LINK, 1, 0),
                     FaultRecord::ResetLinks => (tag::LINK, 0, 0),
                     FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
+                    FaultRecord::Clog(n) => (tag::CLOG, node(n), 1),
+                    FaultRecord::Unclog(n) => (tag::CLOG, node(n), 0),
                 };
                 sink.take([code, a, b])
             }

@@ -136,6 +136,23 @@ impl Stats {
     }
 }
 
+/// Clogged nodes and what their links hold (see [`World::clog`]).
+pub(crate) struct Clog<P: ProcessTypes> {
+    /// How many clogs each node is under (empty until the first clog).
+    pub(crate) count: Vec<u32>,
+    /// How many nodes are clogged: the route path tests only this when none is.
+    pub(crate) active: usize,
+    /// Held messages: (from, to, drawn latency, id, event), in the order they were sent.
+    pub(crate) held: Vec<(Endpoint, Endpoint, u64, u64, Ev<P>)>,
+}
+
+impl<P: ProcessTypes> Clog<P> {
+    fn holds(&self, e: Endpoint) -> bool {
+        e.node()
+            .is_some_and(|n| self.count.get(n.index()).is_some_and(|&c| c > 0))
+    }
+}
+
 /// The world: everything a run changes, and what handlers reach through their `Context`.
 pub(crate) struct World<P: ProcessTypes> {
     pub(crate) now: SimTime,
@@ -155,6 +172,8 @@ pub(crate) struct World<P: ProcessTypes> {
     pub(crate) fault_log: Vec<(SimTime, FaultRecord)>,
     /// The situations reached (never hashed: see `coverage.rs`).
     pub(crate) coverage: Coverage,
+    /// Clogged nodes (how many clogs each is under) and the messages their links hold.
+    pub(crate) clog: Clog<P>,
     next_timer: u64,
 }
 
@@ -175,6 +194,11 @@ impl<P: ProcessTypes> World<P> {
             observations: Vec::new(),
             fault_log: Vec::new(),
             coverage: Coverage::default(),
+            clog: Clog {
+                count: Vec::new(),
+                active: 0,
+                held: Vec::new(),
+            },
             next_timer: 0,
         }
     }
@@ -264,14 +288,68 @@ impl<P: ProcessTypes> World<P> {
                 if let Some(extra) = copy {
                     self.stats.duplicated += 1;
                     self.reach(engine::DUPLICATE_DELIVERED, src.node());
-                    let at = self.now.saturating_add(SimDuration(extra));
-                    let id = self.push(at, wrap(msg.clone()));
+                    let id = self.next_seq();
+                    self.enqueue(src, dst, extra, id, wrap(msg.clone()));
                     self.trace(Record::Duplicate { id });
                 }
-                let at = self.now.saturating_add(SimDuration(latency));
                 let id = self.next_seq();
                 self.trace(Record::send(src, dst, id, &msg));
-                self.queue.push(at.0, id, wrap(msg));
+                self.enqueue(src, dst, latency, id, wrap(msg));
+            }
+        }
+    }
+
+    /// Queues message `id` to arrive `latency` from now — or, when a clog holds its link,
+    /// keeps it in the clog's backlog until [`World::unclog`] releases it.
+    #[inline(always)]
+    fn enqueue(&mut self, src: Endpoint, dst: Endpoint, latency: u64, id: u64, ev: Ev<P>) {
+        if self.clog.active > 0 && (self.clog.holds(src) || self.clog.holds(dst)) {
+            self.clog.held.push((src, dst, latency, id, ev));
+            return;
+        }
+        let at = self.now.saturating_add(SimDuration(latency));
+        self.queue.push(at.0, id, ev);
+    }
+
+    /// Clogs every link to and from `node`.
+    pub(crate) fn clog(&mut self, node: NodeId) {
+        let n = self.node_count as usize;
+        if self.clog.count.len() != n {
+            self.clog.count = vec![0; n];
+        }
+        if self.clog.count[node.index()] == 0 {
+            self.clog.active += 1;
+        }
+        self.clog.count[node.index()] += 1;
+    }
+
+    /// Lifts one clog of `node` (`None`: every clog of every node) and sends on, with its
+    /// drawn latency, each held message whose two ends are now unclogged, in the order they
+    /// were sent: the backlog arrives in a burst.
+    pub(crate) fn unclog(&mut self, node: Option<NodeId>) {
+        match node {
+            Some(n) => match self.clog.count.get_mut(n.index()) {
+                Some(c) if *c > 0 => {
+                    *c -= 1;
+                    if *c == 0 {
+                        self.clog.active -= 1;
+                    }
+                }
+                _ => return,
+            },
+            None => {
+                self.clog.count.iter_mut().for_each(|c| *c = 0);
+                self.clog.active = 0;
+            }
+        }
+        let held = std::mem::take(&mut self.clog.held);
+        for (src, dst, latency, id, ev) in held {
+            if self.clog.holds(src) || self.clog.holds(dst) {
+                self.clog.held.push((src, dst, latency, id, ev));
+            } else {
+                self.reach(engine::CLOGGED_RELEASED, dst.node());
+                let at = self.now.saturating_add(SimDuration(latency));
+                self.queue.push(at.0, id, ev);
             }
         }
     }

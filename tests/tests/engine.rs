@@ -179,6 +179,7 @@ fn faulty_config(seed: u64) -> SimConfig {
         clock_jump_max: ms(100),
         loss: 0.3,
         duplicate: 0.2,
+        reorder_window: sim_core::SimDuration::ZERO,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     cfg
@@ -435,6 +436,7 @@ fn a_negative_nemesis_loss_is_refused() {
         clock_jump_max: ms(1),
         loss: -0.1,
         duplicate: 0.0,
+        reorder_window: sim_core::SimDuration::ZERO,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     let _ = Simulation::new(cfg, probe);

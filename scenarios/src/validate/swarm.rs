@@ -134,6 +134,13 @@ impl V<'_, '_> {
             }
             None => (0.0, 0.0),
         };
+        let reorder_window = match s.reorder_window {
+            Some(r) => self.range("swarm.reorder_window", r, positive, true)?,
+            None if has(FaultKind::Reorder) => {
+                return Err(needed("Reorder", "reorder_window: (\"50ms\", \"1s\")"))
+            }
+            None => (SimDuration::ZERO, SimDuration::ZERO),
+        };
         let drop = match s.drop {
             Some(r) => Some(self.range("swarm.drop", r, prob, false)?),
             None => None,
@@ -166,6 +173,7 @@ impl V<'_, '_> {
             clock_jump_max: clock_jump_max.1,
             loss: loss.1,
             duplicate: duplicate.1,
+            reorder_window: reorder_window.1,
             faults_max,
         };
         let (planned, ids) = faults::nemesis_expected(&fastest, duration, self.node_count);
@@ -189,6 +197,7 @@ impl V<'_, '_> {
             clock_jump_max,
             loss,
             duplicate,
+            reorder_window,
             drop,
             network_duplicate,
             latencies,
@@ -203,6 +212,7 @@ fn needed_field(kind: &str) -> &'static str {
     match kind {
         "ClockJump" => "clock_jump_max",
         "Loss" => "loss",
+        "Reorder" => "reorder_window",
         _ => "duplicate",
     }
 }

@@ -1,11 +1,13 @@
 //! Seeded randomness: one root seed, one independent ChaCha8 stream per labelled consumer.
 //!
-//! Every consumer (the network, the fault scheduler, the nemesis, each node, each client) draws
-//! from its own stream, derived from the root seed and a stable label. Adding a node or a fault
-//! therefore does not reshuffle the draws of anyone else, which keeps runs comparable while a
-//! failing schedule is shrunk. Only `next_u64` of ChaCha8 is used; uniform integers, coin flips
-//! and floats are derived here with explicit, portable arithmetic so that results never depend on
-//! a `rand` version's sampling algorithms.
+//! Every consumer (the nemesis, the clocks, each node, each client, the network) draws from its
+//! own stream, derived from the root seed and a stable label, so a change to one consumer stays
+//! out of the others' draws: another client leaves the nemesis's plan and the other clients'
+//! operations as they were. Each stream is consumed in order, though, and the network's is
+//! shared by every sender: a message more or less (a fault removed while shrinking) shifts the
+//! fate of every later message (ARCHITECTURE.md, "Randomness"). Only `next_u64` of ChaCha8 is
+//! used; uniform integers, coin flips and floats are derived here with explicit, portable
+//! arithmetic so that results never depend on a `rand` version's sampling algorithms.
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};

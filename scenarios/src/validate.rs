@@ -1182,27 +1182,33 @@ impl V<'_, '_> {
         Ok(())
     }
 
-    fn nemesis_fields(&self, n: &NemesisSpec) -> R<NemesisConfig> {
-        if n.kinds.is_empty() {
-            return Err(self.err(
-                "nemesis.kinds",
-                "the nemesis has no fault kinds",
-                "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, or leave `nemesis` out"
-                    .to_string(),
-            ));
+    /// The fault kinds listed at `path` (`nemesis.kinds`, `swarm.kinds`): some, each once.
+    fn kinds(&self, path: &str, listed: &[KindSpec], empty: &str, hint: &str) -> R<Vec<FaultKind>> {
+        if listed.is_empty() {
+            return Err(self.err(path, empty, hint.to_string()));
         }
-        let mut kinds: Vec<FaultKind> = Vec::with_capacity(n.kinds.len());
-        for (j, k) in n.kinds.iter().enumerate() {
+        let mut kinds: Vec<FaultKind> = Vec::with_capacity(listed.len());
+        for (j, k) in listed.iter().enumerate() {
             let kind = kind(*k);
             if kinds.contains(&kind) {
                 return Err(self.err(
-                    &index("nemesis.kinds", j),
-                    format!("`{k:?}` appears twice in `nemesis.kinds`"),
+                    &index(path, j),
+                    format!("`{k:?}` appears twice in `{path}`"),
                     None,
                 ));
             }
             kinds.push(kind);
         }
+        Ok(kinds)
+    }
+
+    fn nemesis_fields(&self, n: &NemesisSpec) -> R<NemesisConfig> {
+        let kinds = self.kinds(
+            "nemesis.kinds",
+            &n.kinds,
+            "the nemesis has no fault kinds",
+            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, or leave `nemesis` out",
+        )?;
         let interval_mean = self.positive("nemesis.interval_mean", n.interval_mean)?;
         let duration_mean = self.positive("nemesis.duration_mean", n.duration_mean)?;
         let has = |k| kinds.contains(&k);

@@ -6,7 +6,7 @@ use sim_core::faults;
 use sim_core::swarm::SwarmConfig;
 use sim_core::SimDuration;
 
-use super::{kind, R, V};
+use super::{R, V};
 use crate::locate::{field, index};
 use crate::schema::SwarmSpec;
 
@@ -69,26 +69,12 @@ impl V<'_, '_> {
     }
 
     fn swarm(&self, s: &SwarmSpec, duration: SimDuration) -> R<SwarmConfig> {
-        if s.kinds.is_empty() {
-            return Err(self.err(
-                "swarm.kinds",
-                "the swarm has no fault kinds to draw from",
-                "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`"
-                    .to_string(),
-            ));
-        }
-        let mut kinds: Vec<FaultKind> = Vec::with_capacity(s.kinds.len());
-        for (j, k) in s.kinds.iter().enumerate() {
-            let k = kind(*k);
-            if kinds.contains(&k) {
-                return Err(self.err(
-                    &index("swarm.kinds", j),
-                    format!("`{k:?}` appears twice in `swarm.kinds`"),
-                    None,
-                ));
-            }
-            kinds.push(k);
-        }
+        let kinds = self.kinds(
+            "swarm.kinds",
+            &s.kinds,
+            "the swarm has no fault kinds to draw from",
+            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `Clog`, `Reorder`",
+        )?;
         let positive = |p: &str, d| self.positive(p, d);
         let prob = |p: &str, x| self.prob(p, x);
         let interval_mean = self.range("swarm.interval_mean", s.interval_mean, positive, true)?;

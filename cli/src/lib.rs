@@ -20,6 +20,7 @@ pub mod cap;
 pub mod check;
 pub mod check_file;
 pub mod check_jobs;
+pub mod coverage_report;
 pub mod diagram;
 pub mod exit;
 pub mod explain;

@@ -162,6 +162,8 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
             });
         }
         v["reproduce"] = serde_json::json!(env.reproduce(&args.file, seed));
+        crate::coverage_report::run_json(&report, &mut v);
+        v["swarm"] = serde_json::json!(harness::sweep::swarm_drawn(&scn, seed));
         println!("{v}");
     } else {
         print_summary(&report, wall_s);
@@ -178,6 +180,9 @@ pub fn main(env: &Env, args: RunArgs) -> i32 {
     }
     if matches!(divergence, Some(Some(_))) {
         return exit::FAIL;
+    }
+    if report.verdict != Verdict::Fail && !report.not_reached.is_empty() {
+        return exit::NOT_REACHED;
     }
     verdict_code(report.verdict)
 }
@@ -237,8 +242,13 @@ fn write_history(path: &std::path::Path, h: &sim_core::History) -> std::io::Resu
 /// The seed, the scenario's parameters in its own vocabulary (each line the RON a scenario
 /// file would hold), and the fault plan: printed before the run starts.
 fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
-    let c = &scn.config;
+    // With a swarm, the nemesis, network and workload are this seed's draw.
+    let drawn = harness::config_for(scn, Some(seed));
+    let c = &drawn;
     println!("seed: {seed}");
+    if let Some(sw) = &scn.swarm {
+        println!("swarm drew: ({})", write::swarm_drawn(sw, c));
+    }
     println!("scenario: {} — {}", scn.name, scn.description);
     println!("file: {}", args.file.display());
     let mut run = format!(
@@ -273,7 +283,7 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
     if let Some(n) = &c.nemesis {
         println!("nemesis: ({})", write::nemesis(n));
     }
-    print_plan(scn, plan);
+    print_plan(c, plan);
     let checks: Vec<String> = scn.checks.iter().map(|c| c.to_ron()).collect();
     println!("checks: [{}]", checks.join(", "));
     let _ = std::io::stdout().flush();
@@ -281,8 +291,7 @@ fn print_header(args: &RunArgs, scn: &Scenario, seed: u64, plan: &[Planned]) {
 
 /// The fault plan: how many faults, where from, the first few as the schedule writes them, and
 /// whether the nemesis stopped at `faults_max`.
-fn print_plan(scn: &Scenario, plan: &[Planned]) {
-    let c = &scn.config;
+fn print_plan(c: &sim_core::SimConfig, plan: &[Planned]) {
     let drawn = plan
         .iter()
         .filter(|p| p.origin == sim_core::faults::Origin::Nemesis)
@@ -377,6 +386,7 @@ fn print_summary(r: &RunReport, wall_s: f64) {
             .map(|c| (c.verdict, c.detail.as_str()));
         print!("{}", crate::cap::report_text(cap, consistency));
     }
+    crate::coverage_report::print_run(r);
     println!(
         "verdict: {} (expected: {}) — {}",
         r.verdict.name(),

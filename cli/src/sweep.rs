@@ -188,6 +188,7 @@ pub fn main(env: &Env, args: SweepArgs) -> i32 {
         jobs
     );
     outcome.print_failures();
+    crate::coverage_report::print_table(&outcome.coverage, outcome.runs, &outcome.expect_reached);
     if args.shrink {
         match crate::shrink::after_sweep(env, &file, &scn, &result, args.jobs, false) {
             Ok(shrunk) => shrunk.iter().for_each(|d| d.print(env)),

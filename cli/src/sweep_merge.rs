@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use scenarios::harness::sweep::seeds_of;
 
-use crate::exit;
 use crate::sweep_report::{groups, Shard, SweepOutcome};
+use crate::{coverage_report, exit};
 
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
@@ -204,6 +204,20 @@ pub fn merge(parts: &[(String, SweepOutcome)]) -> Result<(SweepOutcome, Coverage
         groups: groups(&failures),
         failures,
         expected: first.expected.clone(),
+        never_reached: Vec::new(),
+        expect_reached_missing: Vec::new(),
+        expect_reached: first.expect_reached.clone(),
+        coverage: coverage_report::merge_rows(
+            &used
+                .iter()
+                .map(|p| p.coverage.as_slice())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let merged = SweepOutcome {
+        never_reached: coverage_report::never_reached(&merged.coverage),
+        expect_reached_missing: coverage_report::missing(&merged.expect_reached, &merged.coverage),
+        ..merged
     };
     Ok((merged, coverage))
 }
@@ -259,6 +273,7 @@ pub fn main(args: MergeArgs) -> i32 {
             merged.unknown
         );
         merged.print_failures();
+        coverage_report::print_table(&merged.coverage, merged.runs, &merged.expect_reached);
     }
     if coverage.complete() {
         return merged.exit_code();
@@ -308,6 +323,7 @@ mod tests {
                 detail: format!("slot {seed} decided twice"),
                 signature: "agreement: slot N decided twice".into(),
                 reproduce: format!("dsim run x.ron --seed {seed}"),
+                swarm: None,
             })
             .collect();
         SweepOutcome {
@@ -325,6 +341,10 @@ mod tests {
             groups: groups(&failures),
             failures,
             expected: "pass".into(),
+            coverage: vec![],
+            never_reached: vec![],
+            expect_reached: vec![],
+            expect_reached_missing: vec![],
         }
     }
 

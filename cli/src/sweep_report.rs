@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use scenarios::harness::sweep::{SeedOutcome, SweepResult};
 
+use crate::coverage_report::{self, CoverageRow};
+
 /// A half-open range of seeds, `start..end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedRange {
@@ -39,6 +41,9 @@ pub struct Failure {
     pub detail: String,
     pub signature: String,
     pub reproduce: String,
+    /// What the scenario's swarm drew for this seed, as RON (`null` without a swarm).
+    #[serde(default)]
+    pub swarm: Option<String>,
 }
 
 /// Failures that share a signature: most likely one bug.
@@ -75,6 +80,19 @@ pub struct SweepOutcome {
     pub groups: Vec<Group>,
     /// The scenario's `expect`: `"pass"` or `"violation"`.
     pub expected: String,
+    /// Each situation the protocol declares or a run reached or evaluated, with the seeds
+    /// that reached it (see `coverage_report.rs`).
+    #[serde(default)]
+    pub coverage: Vec<CoverageRow>,
+    /// The situations of `coverage` no seed reached: the scenario's holes.
+    #[serde(default)]
+    pub never_reached: Vec<String>,
+    /// The scenario's `expect_reached`.
+    #[serde(default)]
+    pub expect_reached: Vec<String>,
+    /// The situations of `expect_reached` no seed reached (exit code 8).
+    #[serde(default)]
+    pub expect_reached_missing: Vec<String>,
 }
 
 /// `dsim sweep --json`: the outcome and how long it took here.
@@ -120,6 +138,8 @@ impl SweepOutcome {
         result: &SweepResult,
         reproduce: impl Fn(u64) -> String,
     ) -> SweepOutcome {
+        let coverage =
+            coverage_report::rows(&result.coverage, result.coverage.declared(), &reproduce);
         let where_ = |f: fn(&SeedOutcome) -> bool| result.seeds_where(f);
         let failures: Vec<Failure> = result
             .failures
@@ -136,6 +156,7 @@ impl SweepOutcome {
                     detail: f.detail.clone(),
                     signature: f.signature(),
                     reproduce: reproduce(f.seed),
+                    swarm: f.swarm.clone(),
                 }
             })
             .collect();
@@ -155,6 +176,10 @@ impl SweepOutcome {
             groups: groups(&failures),
             failures,
             expected: expected.to_string(),
+            never_reached: coverage_report::never_reached(&coverage),
+            expect_reached_missing: result.not_reached.clone(),
+            expect_reached: result.expect_reached.clone(),
+            coverage,
         }
     }
 
@@ -162,6 +187,8 @@ impl SweepOutcome {
     pub fn exit_code(&self) -> i32 {
         if self.failed > 0 {
             crate::exit::FAIL
+        } else if !self.expect_reached_missing.is_empty() {
+            crate::exit::NOT_REACHED
         } else if self.unknown > 0 {
             crate::exit::UNKNOWN
         } else {
@@ -226,6 +253,7 @@ mod tests {
             detail: String::new(),
             signature: signature.into(),
             reproduce: format!("dsim run f.ron --seed {seed}"),
+            swarm: None,
         }
     }
 

@@ -195,6 +195,25 @@ pub struct Gossip {
     summary: u64,
     /// Number of stamped values held (the sum of the logs' lengths).
     stamped: u64,
+    /// When (local clock) the last message from any peer arrived: for coverage only.
+    last_heard: Option<i64>,
+}
+
+/// The situations gossip's correctness argument depends on, marked for coverage with
+/// `ctx.reached` (never hashed; see `sim_core::coverage`).
+pub mod situations {
+    /// A node that had heard from no peer for five periods (cut off by a partition, or
+    /// paused) learned new values on the next contact: values carried across the heal. A node
+    /// on a side with other nodes keeps hearing from them, so this sees a node isolated alone.
+    pub const CARRIED_ACROSS_HEAL: &str = "value carried across a healed partition";
+    /// A delta's run started past the receiver's mark (it overtook a crash, say) and was
+    /// ignored.
+    pub const STALE_RUN_IGNORED: &str = "stale run ignored";
+    /// A restarted node rebuilt values from its storage.
+    pub const RECOVERED_VALUES: &str = "values recovered from storage";
+
+    /// Every situation above, in the order reports list them.
+    pub const ALL: &[&str] = &[CARRIED_ACROSS_HEAL, STALE_RUN_IGNORED, RECOVERED_VALUES];
 }
 
 /// The hash of one origin's high-water mark; an origin with mark 0 contributes nothing.
@@ -222,6 +241,7 @@ impl Gossip {
             held: BTreeSet::new(),
             summary: 0,
             stamped: 0,
+            last_heard: None,
         }
     }
 
@@ -323,11 +343,13 @@ impl Gossip {
     /// Applies the parts of `runs` that extend this node's prefixes; syncs once if it wrote.
     fn apply(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, runs: Vec<Run>) {
         let mut wrote = false;
+        let quiet = self.quiet_for(ctx);
         for run in runs {
             let hwm = self.hwm(run.origin);
             let first = run.first as usize;
             assert!(first >= 1, "stamps start at 1");
             if first > hwm + 1 {
+                ctx.reached(situations::STALE_RUN_IGNORED);
                 ctx.annotate(|| {
                     format!(
                         "ignored run from n{}: origin {} starts at {first}, past my mark {hwm}",
@@ -342,9 +364,22 @@ impl Gossip {
                 wrote = true;
             }
         }
+        if wrote {
+            let long = 5i64.saturating_mul(self.params.period.0.min(i64::MAX as u64) as i64);
+            ctx.sometimes(quiet > long, situations::CARRIED_ACROSS_HEAL);
+        }
         if wrote && self.params.bug.is_none() {
             ctx.sync();
         }
+    }
+
+    /// How long (local ns) before this message the previous one from any peer arrived; and
+    /// notes this one's arrival. Coverage only: nothing else reads it.
+    fn quiet_for(&mut self, ctx: &mut Context<'_, Self>) -> i64 {
+        let now = ctx.local_time().0;
+        let quiet = self.last_heard.map_or(0, |t| now.saturating_sub(t));
+        self.last_heard = Some(now);
+        quiet
     }
 
     /// Contacts up to `fanout` distinct random neighbours.
@@ -427,6 +462,9 @@ impl Process for Gossip {
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
         let mode = self.params.mode;
+        if !matches!(msg, Msg::Delta { .. }) {
+            self.quiet_for(ctx);
+        }
         match msg {
             Msg::Syn { summary, count } => {
                 if summary == self.summary {
@@ -548,6 +586,7 @@ impl Process for Gossip {
             self.stamped += 1;
             self.held.insert(value);
         }
+        ctx.sometimes(self.stamped > 0, situations::RECOVERED_VALUES);
         ctx.observe(Observation::Recovered(self.values().collect()));
         self.assert_invariants();
         self.schedule_first_round(ctx);
@@ -562,6 +601,7 @@ impl Protocol for Gossip {
     const SUMMARY: &'static str =
         "epidemic broadcast: push, pull or push-pull anti-entropy with fanout and period";
     const SERVICES: &'static [Service] = &[Service::Broadcast];
+    const SITUATIONS: &'static [&'static str] = situations::ALL;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Gossip {

@@ -535,6 +535,11 @@ impl Process for PrimaryBackup {
         }
         self.assert_invariants();
     }
+
+    /// The fixed primary leads, for coverage ("leader crashed" is the primary crashing).
+    fn leads(&self) -> Option<bool> {
+        Some(self.is_primary())
+    }
 }
 
 // Registration: what scenarios name and check (see `sim_core::Protocol`).

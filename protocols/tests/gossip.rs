@@ -257,6 +257,7 @@ fn converges_through_loss_duplication_pauses_and_clock_jumps() {
         loss: 0.3,
         duplicate: 0.2,
         silent: false,
+        reorder_window: sim_core::SimDuration::ZERO,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     for seed in 0..4 {

@@ -64,6 +64,7 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
                         loss: 0.5,
                         duplicate: 0.3,
                         silent: false,
+                        reorder_window: sim_core::SimDuration::ZERO,
                         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
                     });
                     c.clients = ClientConfig {

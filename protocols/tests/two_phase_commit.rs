@@ -415,6 +415,7 @@ fn no_decision_is_taken_from_a_damaged_log_record() {
             clock_jump_max: SimDuration::ZERO,
             loss: 0.0,
             duplicate: 0.0,
+            reorder_window: SimDuration::ZERO,
             silent: false,
             faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
         });

@@ -20,3 +20,7 @@ pub const INCOMPLETE: i32 = 6;
 /// The process went over its memory ceiling (`--memory-max`) and was stopped; what was running
 /// and what to change are printed.
 pub const MEMORY_MAX: i32 = 7;
+/// A situation the scenario's `expect_reached` requires was not reached: by this seed's run
+/// (`dsim run`), or by any seed of the sweep (`dsim sweep`, `dsim sweep merge`). No check
+/// failed (a failed check exits with [`FAIL`] instead).
+pub const NOT_REACHED: i32 = 8;

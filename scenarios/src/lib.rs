@@ -22,6 +22,7 @@
 //! The format is documented, field by field, in `scenarios/README.md`. Parsing never panics.
 
 pub mod bench;
+pub mod coverage;
 mod diag;
 pub mod exit;
 pub mod harness;
@@ -60,6 +61,12 @@ pub struct Scenario {
     /// The checks to run, each one the protocol supplies, with its parameters.
     pub checks: Vec<CheckSpec>,
     pub expect: Expect,
+    /// Situations a run must reach (for `dsim sweep`: some seed must reach), from
+    /// `expect_reached`; see [`coverage`].
+    pub expect_reached: Vec<String>,
+    /// Swarm testing: the ranges each seed's nemesis, network and client mix are drawn from
+    /// (see [`sim_core::swarm`]); [`harness::config_for`] applies the draw.
+    pub swarm: Option<sim_core::swarm::SwarmConfig>,
 }
 
 impl Scenario {

@@ -49,6 +49,8 @@ pub struct ProtocolInfo {
     /// The cluster sizes it runs on ([`Protocol::NODE_COUNT`]).
     pub node_count: std::ops::RangeInclusive<u32>,
     pub checks: Vec<CheckInfo>,
+    /// The situations it marks for coverage ([`Protocol::SITUATIONS`]).
+    pub situations: &'static [&'static str],
 }
 
 impl ProtocolInfo {
@@ -181,6 +183,7 @@ impl<P: Protocol> Entry<P> {
                 services: P::SERVICES,
                 node_count: P::NODE_COUNT,
                 checks: checks.iter().map(|c| c.info.clone()).collect(),
+                situations: P::SITUATIONS,
             },
             checks,
         }

@@ -44,11 +44,17 @@ pub struct ScenarioFile {
     pub faults: Vec<FaultAt>,
     #[serde(default, deserialize_with = "optional_record")]
     pub nemesis: Option<NemesisSpec>,
+    /// Ranges a per-seed nemesis, network and client mix are drawn from (swarm testing).
+    #[serde(default, deserialize_with = "optional_record")]
+    pub swarm: Option<SwarmSpec>,
     /// Each `Name(...)` is resolved through the registry, like `protocol`.
     #[serde(default)]
     pub checks: Vec<IgnoredAny>,
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// Situations (coverage) that must be reached: see `coverage.rs`.
+    #[serde(default)]
+    pub expect_reached: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -346,6 +352,8 @@ pub enum FaultSpec {
         duplicate: Option<f64>,
     },
     ResetLinks,
+    Clog(u32),
+    Unclog(u32),
     TornWrite {
         node: u32,
         #[serde(default)]
@@ -537,11 +545,48 @@ pub struct NemesisSpec {
     pub duplicate: f64,
     #[serde(default)]
     pub silent: bool,
+    #[serde(default)]
+    pub reorder_window: SimDuration,
+    #[serde(default)]
     pub faults_max: Option<u32>,
 }
 
 fn default_down_max() -> u32 {
     1
+}
+
+/// `swarm: (kinds: [...], interval_mean: ("100ms", "2s"), ...)`: each range is `(min, max)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Swarm")]
+pub struct SwarmSpec {
+    pub kinds: Vec<KindSpec>,
+    pub interval_mean: (SimDuration, SimDuration),
+    pub duration_mean: (SimDuration, SimDuration),
+    #[serde(default = "default_down_max_range")]
+    pub down_max: (u32, u32),
+    #[serde(default)]
+    pub clock_jump_max: Option<(SimDuration, SimDuration)>,
+    #[serde(default)]
+    pub loss: Option<(f64, f64)>,
+    #[serde(default)]
+    pub duplicate: Option<(f64, f64)>,
+    #[serde(default)]
+    pub reorder_window: Option<(SimDuration, SimDuration)>,
+    /// The network's base loss and duplication, and its latency shapes (one per seed).
+    #[serde(default)]
+    pub drop: Option<(f64, f64)>,
+    #[serde(default)]
+    pub network_duplicate: Option<(f64, f64)>,
+    #[serde(default)]
+    pub latencies: Vec<LatencySpec>,
+    #[serde(default)]
+    pub mix: bool,
+    #[serde(default)]
+    pub faults_max: Option<u32>,
+}
+
+fn default_down_max_range() -> (u32, u32) {
+    (1, 1)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -553,6 +598,8 @@ pub enum KindSpec {
     ClockJump,
     Loss,
     Duplicate,
+    Clog,
+    Reorder,
     TornWrite,
     Corrupt,
     Misdirect,

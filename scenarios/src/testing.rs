@@ -269,6 +269,8 @@ pub fn scenario(
         protocol,
         checks,
         expect: Expect::Pass,
+        expect_reached: Vec::new(),
+        swarm: None,
     }
 }
 

@@ -47,6 +47,8 @@ pub const KV_WEIGHT_MAX: u32 = 1_000_000;
 
 type R<T> = Result<T, ScenarioError>;
 
+mod swarm;
+
 /// What later rules need to know about earlier fields.
 struct V<'a, 't> {
     cx: &'a Ctx<'t>,
@@ -131,11 +133,17 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         Some(n) => Some(v.nemesis(n, duration)?),
         None => None,
     };
-    let nemesis_crashes = nemesis.as_ref().is_some_and(|n| {
-        n.kinds
+    let swarm = match &f.swarm {
+        Some(s) => Some(v.swarm_of(s, f.nemesis.is_some(), &clients, duration)?),
+        None => None,
+    };
+    let crashes = |kinds: &[FaultKind]| {
+        kinds
             .iter()
             .any(|k| k.takes_node_down() && *k != FaultKind::Pause)
-    });
+    };
+    let nemesis_crashes = nemesis.as_ref().is_some_and(|n| crashes(&n.kinds))
+        || swarm.as_ref().is_some_and(|s| crashes(&s.kinds));
     let storage = v.storage(&f.storage)?;
     let faults = v.faults(&f.faults, duration, &network, nemesis_crashes)?;
     let config = SimConfig {
@@ -158,6 +166,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         .map_err(|e| v.field_error("protocol", e))?;
     let checks = v.checks(f.checks.len(), &protocol, &config)?;
     let expect = v.expect(&f.expect, &checks)?;
+    let expect_reached = crate::coverage::expect_reached(cx, &f.expect_reached, &protocol)?;
     Ok(Scenario {
         name: f.name,
         description: f.description,
@@ -165,6 +174,8 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         protocol,
         checks,
         expect,
+        expect_reached,
+        swarm,
     })
 }
 
@@ -826,7 +837,11 @@ impl V<'_, '_> {
             if let Some((_, q)) = a.iter().find(|(x, _)| x == e) {
                 return Err(self.err(
                     p,
-                    format!("{} `{}` is {what} (also at `{q}`)", kind(*e), id(*e)),
+                    format!(
+                        "{} `{}` is {what} (also at `{q}`)",
+                        endpoint_kind(*e),
+                        id(*e)
+                    ),
                     hint.to_string(),
                 ));
             }
@@ -997,6 +1012,8 @@ impl V<'_, '_> {
                 },
                 FaultSpec::LoseSync(n) => Fault::LoseSync(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Restart(n) => Fault::Restart(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Clog(n) => Fault::Clog(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Unclog(n) => Fault::Unclog(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Pause { node, duration } => Fault::Pause(
                     self.node(&field(&fp, "node"), *node)?,
                     self.positive(&field(&fp, "duration"), *duration)?,
@@ -1196,38 +1213,33 @@ impl V<'_, '_> {
         Ok(())
     }
 
-    fn nemesis_fields(&self, n: &NemesisSpec) -> R<NemesisConfig> {
-        if n.kinds.is_empty() {
-            return Err(self.err(
-                "nemesis.kinds",
-                "the nemesis has no fault kinds",
-                "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `TornWrite`, `Corrupt`, `Misdirect`, `LoseSync`, or leave `nemesis` out"
-                    .to_string(),
-            ));
+    /// The fault kinds listed at `path` (`nemesis.kinds`, `swarm.kinds`): some, each once.
+    fn kinds(&self, path: &str, listed: &[KindSpec], empty: &str, hint: &str) -> R<Vec<FaultKind>> {
+        if listed.is_empty() {
+            return Err(self.err(path, empty, hint.to_string()));
         }
-        let mut kinds: Vec<FaultKind> = Vec::with_capacity(n.kinds.len());
-        for (j, k) in n.kinds.iter().enumerate() {
-            let kind = match k {
-                KindSpec::Partition => FaultKind::Partition,
-                KindSpec::Crash => FaultKind::Crash,
-                KindSpec::Pause => FaultKind::Pause,
-                KindSpec::ClockJump => FaultKind::ClockJump,
-                KindSpec::Loss => FaultKind::Loss,
-                KindSpec::Duplicate => FaultKind::Duplicate,
-                KindSpec::TornWrite => FaultKind::TornWrite,
-                KindSpec::Corrupt => FaultKind::Corrupt,
-                KindSpec::Misdirect => FaultKind::Misdirect,
-                KindSpec::LoseSync => FaultKind::LoseSync,
-            };
+        let mut kinds: Vec<FaultKind> = Vec::with_capacity(listed.len());
+        for (j, k) in listed.iter().enumerate() {
+            let kind = kind(*k);
             if kinds.contains(&kind) {
                 return Err(self.err(
-                    &index("nemesis.kinds", j),
-                    format!("`{k:?}` appears twice in `nemesis.kinds`"),
+                    &index(path, j),
+                    format!("`{k:?}` appears twice in `{path}`"),
                     None,
                 ));
             }
             kinds.push(kind);
         }
+        Ok(kinds)
+    }
+
+    fn nemesis_fields(&self, n: &NemesisSpec) -> R<NemesisConfig> {
+        let kinds = self.kinds(
+            "nemesis.kinds",
+            &n.kinds,
+            "the nemesis has no fault kinds",
+            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `Clog`, `Reorder`, `TornWrite`, `Corrupt`, `Misdirect`, `LoseSync`, or leave `nemesis` out",
+        )?;
         let interval_mean = self.positive("nemesis.interval_mean", n.interval_mean)?;
         let duration_mean = self.positive("nemesis.duration_mean", n.duration_mean)?;
         let has = |k| kinds.contains(&k);
@@ -1268,6 +1280,22 @@ impl V<'_, '_> {
                     .to_string(),
             ));
         }
+        let reorder_window = self.dur("nemesis.reorder_window", n.reorder_window)?;
+        if has(FaultKind::Reorder) && reorder_window == SimDuration::ZERO {
+            return Err(self.err(
+                "nemesis.reorder_window",
+                "`Reorder` is listed but `reorder_window` is `0`",
+                "give the latency window while the fault lasts, e.g. `reorder_window: \"500ms\"`"
+                    .to_string(),
+            ));
+        }
+        if has(FaultKind::Clog) && self.node_count < 2 {
+            return Err(self.err(
+                "nemesis.kinds",
+                "`Clog` needs at least two nodes: it clogs some and not others",
+                "leave `Clog` out of `nemesis.kinds`".to_string(),
+            ));
+        }
         let faults_max = n.faults_max.unwrap_or(NemesisConfig::FAULTS_MAX_DEFAULT);
         if faults_max == 0 || faults_max > NemesisConfig::FAULTS_MAX_LIMIT {
             return Err(self.err(
@@ -1283,6 +1311,7 @@ impl V<'_, '_> {
             ));
         }
         Ok(NemesisConfig {
+            reorder_window,
             kinds,
             interval_mean,
             duration_mean,
@@ -1432,7 +1461,25 @@ impl V<'_, '_> {
     }
 }
 
-fn kind(e: Endpoint) -> &'static str {
+/// The fault kind a scenario's kind names.
+fn kind(k: KindSpec) -> FaultKind {
+    match k {
+        KindSpec::Partition => FaultKind::Partition,
+        KindSpec::Crash => FaultKind::Crash,
+        KindSpec::Pause => FaultKind::Pause,
+        KindSpec::ClockJump => FaultKind::ClockJump,
+        KindSpec::Loss => FaultKind::Loss,
+        KindSpec::Duplicate => FaultKind::Duplicate,
+        KindSpec::Clog => FaultKind::Clog,
+        KindSpec::Reorder => FaultKind::Reorder,
+        KindSpec::TornWrite => FaultKind::TornWrite,
+        KindSpec::Corrupt => FaultKind::Corrupt,
+        KindSpec::Misdirect => FaultKind::Misdirect,
+        KindSpec::LoseSync => FaultKind::LoseSync,
+    }
+}
+
+fn endpoint_kind(e: Endpoint) -> &'static str {
     match e {
         Endpoint::Node(_) => "node",
         Endpoint::Client(_) => "client",

@@ -11,6 +11,7 @@ use sim_core::config::{
     Topology, Workload,
 };
 use sim_core::faults::{Action, Origin, Planned};
+use sim_core::swarm::SwarmConfig;
 use sim_core::SimDuration;
 
 use crate::{schedule, Expect, Scenario, EVENTS_MAX_DEFAULT};
@@ -209,6 +210,8 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
         Fault::Heal => "Heal".into(),
         Fault::Crash(n) => format!("Crash({})", n.0),
         Fault::Restart(n) => format!("Restart({})", n.0),
+        Fault::Clog(n) => format!("Clog({})", n.0),
+        Fault::Unclog(n) => format!("Unclog({})", n.0),
         Fault::Pause(n, d) => format!("Pause(node: {}, duration: {})", n.0, duration(*d)),
         Fault::ClockJump(n, by) => {
             let sign = if *by < 0 { "-" } else { "+" };
@@ -461,6 +464,8 @@ fn kind(k: FaultKind) -> &'static str {
         FaultKind::ClockJump => "ClockJump",
         FaultKind::Loss => "Loss",
         FaultKind::Duplicate => "Duplicate",
+        FaultKind::Clog => "Clog",
+        FaultKind::Reorder => "Reorder",
         FaultKind::TornWrite => "TornWrite",
         FaultKind::Corrupt => "Corrupt",
         FaultKind::Misdirect => "Misdirect",
@@ -484,10 +489,96 @@ pub fn nemesis(n: &NemesisConfig) -> String {
     if n.silent {
         s.push_str(", silent: true");
     }
+    if n.reorder_window != SimDuration::ZERO {
+        let _ = write!(s, ", reorder_window: {}", duration(n.reorder_window));
+    }
     if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
         let _ = write!(s, ", faults_max: {}", n.faults_max);
     }
     s
+}
+
+/// A swarm's ranges, as `swarm: (...)` holds them.
+pub fn swarm(s: &SwarmConfig) -> String {
+    let kinds: Vec<&str> = s.kinds.iter().map(|k| kind(*k)).collect();
+    let d = |(a, b): (SimDuration, SimDuration)| format!("({}, {})", duration(a), duration(b));
+    let p = |(a, b): (f64, f64)| format!("({}, {})", float(a), float(b));
+    let mut out = format!(
+        "kinds: [{}], interval_mean: {}, duration_mean: {}",
+        kinds.join(", "),
+        d(s.interval_mean),
+        d(s.duration_mean)
+    );
+    if s.down_max != (1, 1) {
+        let _ = write!(out, ", down_max: ({}, {})", s.down_max.0, s.down_max.1);
+    }
+    if s.clock_jump_max.1 != SimDuration::ZERO {
+        let _ = write!(out, ", clock_jump_max: {}", d(s.clock_jump_max));
+    }
+    if s.loss != (0.0, 0.0) {
+        let _ = write!(out, ", loss: {}", p(s.loss));
+    }
+    if s.duplicate != (0.0, 0.0) {
+        let _ = write!(out, ", duplicate: {}", p(s.duplicate));
+    }
+    if s.reorder_window.1 != SimDuration::ZERO {
+        let _ = write!(out, ", reorder_window: {}", d(s.reorder_window));
+    }
+    if let Some(r) = s.drop {
+        let _ = write!(out, ", drop: {}", p(r));
+    }
+    if let Some(r) = s.network_duplicate {
+        let _ = write!(out, ", network_duplicate: {}", p(r));
+    }
+    if !s.latencies.is_empty() {
+        let l: Vec<String> = s.latencies.iter().map(latency).collect();
+        let _ = write!(out, ", latencies: [{}]", l.join(", "));
+    }
+    if s.mix {
+        out.push_str(", mix: true");
+    }
+    if s.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
+        let _ = write!(out, ", faults_max: {}", s.faults_max);
+    }
+    out
+}
+
+/// What a swarm drew for one seed, in the scenario's vocabulary: the nemesis (only the fields
+/// its drawn kinds use), the network's default link and, with `mix`, the workload.
+pub fn swarm_drawn(s: &SwarmConfig, c: &sim_core::SimConfig) -> String {
+    let mut out = String::new();
+    if let Some(n) = &c.nemesis {
+        let kinds: Vec<&str> = n.kinds.iter().map(|k| kind(*k)).collect();
+        let _ = write!(
+            out,
+            "nemesis: (kinds: [{}], interval_mean: {}, duration_mean: {}",
+            kinds.join(", "),
+            duration(n.interval_mean),
+            duration(n.duration_mean)
+        );
+        let has = |k| n.kinds.contains(&k);
+        if has(FaultKind::Crash) || has(FaultKind::Pause) {
+            let _ = write!(out, ", down_max: {}", n.down_max);
+        }
+        if has(FaultKind::ClockJump) {
+            let _ = write!(out, ", clock_jump_max: {}", duration(n.clock_jump_max));
+        }
+        if has(FaultKind::Loss) {
+            let _ = write!(out, ", loss: {}", float(n.loss));
+        }
+        if has(FaultKind::Duplicate) {
+            let _ = write!(out, ", duplicate: {}", float(n.duplicate));
+        }
+        if has(FaultKind::Reorder) {
+            let _ = write!(out, ", reorder_window: {}", duration(n.reorder_window));
+        }
+        out.push(')');
+    }
+    let _ = write!(out, ", network: ({})", link_fields(&c.network.default));
+    if s.mix {
+        let _ = write!(out, ", workload: {}", workload(&c.clients.workload));
+    }
+    out
 }
 
 pub fn expect(e: &Expect) -> String {
@@ -592,11 +683,18 @@ pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
     if let Some(n) = &c.nemesis {
         field("nemesis", format!("({})", nemesis(n)));
     }
+    if let Some(sw) = &s.swarm {
+        field("swarm", format!("({})", swarm(sw)));
+    }
     if !s.checks.is_empty() {
         let ch: Vec<String> = s.checks.iter().map(|c| c.to_ron()).collect();
         field("checks", format!("[{}]", ch.join(", ")));
     }
     field("expect", expect(&s.expect));
+    if !s.expect_reached.is_empty() {
+        let names: Vec<String> = s.expect_reached.iter().map(|n| string(n)).collect();
+        field("expect_reached", format!("[{}]", names.join(", ")));
+    }
     out.push_str(")\n");
     out
 }

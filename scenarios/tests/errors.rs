@@ -73,7 +73,7 @@ fn syntax_errors() {
 fn unknown_and_missing_fields() {
     check(
         &with("nodez: 4,"),
-        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `storage`, `faults`, `nemesis`, `checks`, `expect`",
+        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `storage`, `faults`, `nemesis`, `swarm`, `checks`, `expect`, `expect_reached`",
     );
     check(
         &with("network: (dorp: 0.1),"),
@@ -570,5 +570,78 @@ fn nemesis_rates_that_would_plan_without_bound() {
     check(
         &nemesis("10ms", "").replace("nodes: 4", "nodes: 100000"),
         "t.ron:7:57: at `interval_mean: \"10ms\"` the nemesis's partitions, each listing all `100000` nodes, would hold about `50000000` node ids, more than the plan's `10000000`\n  hint: raise `nemesis.interval_mean` to at least `\"50ms\"`, or leave `Partition` out of `nemesis.kinds`",
+    );
+}
+
+#[test]
+fn expect_reached_names_known_situations_once() {
+    check(
+        &with(
+            r#"expect_reached: ["value carried across a healed partition", "node restarted from storage"],"#,
+        ),
+        "ok: t",
+    );
+    check(
+        &with(r#"expect_reached: ["stale run ignord"],"#),
+        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`",
+    );
+    check(
+        &with(r#"expect_reached: ["stale run ignored", "stale run ignored"],"#),
+        "t.ron:7:43: `stale run ignored` appears twice in `expect_reached`\n  hint: name each situation once",
+    );
+    check(
+        &with(r#"expect_reached: "stale run ignored","#),
+        "t.ron:7:21: expected a list `[...]` for `expect_reached`, found `\"stale run ignored\"`",
+    );
+}
+
+#[test]
+fn swarm_ranges_are_checked_where_written() {
+    let swarm = |fields: &str| {
+        with(&format!(
+            "swarm: (kinds: [Crash, Loss], interval_mean: (\"100ms\", \"1s\"), duration_mean: (\"50ms\", \"500ms\"){fields}),"
+        ))
+    };
+    check(&swarm(", loss: (0.1, 0.5)"), "ok: t");
+    check(
+        &swarm(""),
+        "t.ron:7:12: `Loss` is in `swarm.kinds` but the swarm has no `loss` range\n  hint: add e.g. `loss: (0.05, 0.5)`",
+    );
+    check(
+        &swarm(", loss: (0.5, 0.1)"),
+        "t.ron:7:107: the range `(0.5, 0.1)` for `swarm.loss` has its minimum above its maximum\n  hint: a range is written `(min, max)`",
+    );
+    check(
+        &swarm(", loss: (0.1, 1.5)"),
+        "t.ron:7:113: probability `1.5` for `swarm.loss.1` is outside `[0, 1]`\n  hint: a probability is a float from `0.0` (never) to `1.0` (always)",
+    );
+    check(
+        &with("swarm: (kinds: [Crash], interval_mean: (\"1s\", \"100ms\"), duration_mean: (\"50ms\", \"500ms\")),"),
+        "t.ron:7:44: the range `(\"1s\", \"100ms\")` for `swarm.interval_mean` has its minimum above its maximum\n  hint: a range is written `(min, max)`",
+    );
+    check(
+        &with("swarm: (kinds: [Crash], interval_mean: (\"1ns\", \"100ms\"), duration_mean: (\"50ms\", \"500ms\")),"),
+        "t.ron:7:44: at the shortest `interval_mean`, `\"1ns\"`, the swarm's nemesis would plan about `10000000000` faults (0 partition node ids) over the `10s` fault phase, more than `faults_max` (`10000`) or the plan's `10000000` node ids\n  hint: raise the range's minimum, shorten `duration`, or raise `swarm.faults_max`",
+    );
+    check(
+        &with("nemesis: (kinds: [Crash], interval_mean: \"1s\", duration_mean: \"1s\"),\n    swarm: (kinds: [Crash], interval_mean: (\"1s\", \"2s\"), duration_mean: (\"50ms\", \"500ms\")),"),
+        "t.ron:8:12: a scenario with a `swarm` has no `nemesis`: the swarm draws one for every seed\n  hint: leave `nemesis` out, or `swarm` for a fixed nemesis",
+    );
+    check(
+        &with("swarm: (kinds: [Crash], interval_mean: (\"1s\", \"2s\"), duration_mean: (\"50ms\", \"500ms\"), mix: true),"),
+        "t.ron:7:97: `mix` draws a key-value workload's weights, and this scenario has none\n  hint: leave `mix` out, or give `clients` a `KeyValue` workload",
+    );
+}
+
+#[test]
+fn clogs_and_reordering_name_their_fields() {
+    check(
+        &with(r#"faults: [(at: "1s", fault: Clog(2)), (at: "2s", fault: Unclog(2))],"#),
+        "ok: t",
+    );
+    check(&with(r#"faults: [(at: "1s", fault: Clog(9))],"#), "t.ron:7:37: node `9` is out of range in `faults[0].fault.0`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`");
+    check(
+        &with(r#"nemesis: (kinds: [Reorder], interval_mean: "1s", duration_mean: "1s"),"#),
+        "t.ron:7:14: `Reorder` is listed but `reorder_window` is `0`\n  hint: give the latency window while the fault lasts, e.g. `reorder_window: \"500ms\"`",
     );
 }

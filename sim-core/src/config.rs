@@ -159,6 +159,7 @@ impl SimConfig {
                 | Fault::Corrupt { node: id, .. }
                 | Fault::Misdirect { node: id, .. }
                 | Fault::LoseSync(id) => node(&field, *id)?,
+                Fault::Clog(id) | Fault::Unclog(id) => node(&field, *id)?,
                 Fault::ClockJump(id, _) => node(&field, *id)?,
                 Fault::Partition(p) => match p {
                     Partition::Split(groups) => {
@@ -597,6 +598,12 @@ pub enum Fault {
     /// leaving any other in place (a scenario file writes it as `until:` on that entry; the
     /// nemesis ends its own partitions the same way).
     EndPartition(usize),
+    /// Clog every link to and from the node: messages on them are neither delivered nor
+    /// dropped but held, and released in a burst when the node is unclogged (FoundationDB's
+    /// swizzle-clogging clogs a set of nodes one by one and unclogs them in another order).
+    Clog(NodeId),
+    /// Release a clogged node's links: each held message is sent on with its drawn latency.
+    Unclog(NodeId),
     /// A crash that tears the node's unsynced (and in-flight) writes: a prefix of them, or a
     /// random subset, survives (`pick` chooses which, see [`Survive`]); with `tear_last`, the
     /// last surviving write of a damageable record is torn (reads back as damaged).
@@ -663,6 +670,10 @@ pub enum FaultKind {
     ClockJump,
     Loss,
     Duplicate,
+    /// Swizzle-clog: clog a random set of nodes one by one, unclog them in another order.
+    Clog,
+    /// Heavy reordering: every link's latency becomes uniform over `[0, reorder_window]`.
+    Reorder,
     /// A crash that tears the unsynced writes, then a restart.
     TornWrite,
     /// A crash, a damaged synced record while the node is down, then a restart.
@@ -674,13 +685,15 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::Pause,
         FaultKind::ClockJump,
         FaultKind::Loss,
         FaultKind::Duplicate,
+        FaultKind::Clog,
+        FaultKind::Reorder,
         FaultKind::TornWrite,
         FaultKind::Corrupt,
         FaultKind::Misdirect,
@@ -694,6 +707,8 @@ impl FaultKind {
             FaultKind::ClockJump => "clock_jump",
             FaultKind::Loss => "loss",
             FaultKind::Duplicate => "duplicate",
+            FaultKind::Clog => "clog",
+            FaultKind::Reorder => "reorder",
             FaultKind::TornWrite => "torn_write",
             FaultKind::Corrupt => "corrupt",
             FaultKind::Misdirect => "misdirect",
@@ -705,7 +720,12 @@ impl FaultKind {
     pub fn takes_node_down(self) -> bool {
         !matches!(
             self,
-            FaultKind::Partition | FaultKind::ClockJump | FaultKind::Loss | FaultKind::Duplicate
+            FaultKind::Partition
+                | FaultKind::ClockJump
+                | FaultKind::Loss
+                | FaultKind::Duplicate
+                | FaultKind::Clog
+                | FaultKind::Reorder
         )
     }
 
@@ -736,6 +756,8 @@ pub struct NemesisConfig {
     pub duplicate: f64,
     /// `corrupt` faults are silent (a wrong value the checksum passes) rather than detectable.
     pub silent: bool,
+    /// While a `reorder` fault lasts every link's latency is uniform over `[0, reorder_window]`.
+    pub reorder_window: SimDuration,
     /// The most faults the nemesis plans in one run: it stops drawing there (see
     /// [`crate::faults::plan`]), so that no rate, however absurd, makes the plan unbounded.
     pub faults_max: u32,

@@ -7,7 +7,7 @@
 //! engine logs when it applies one.
 
 use crate::config::{
-    Fault, FaultKind, Group, LinkConfig, NemesisConfig, Partition, ScheduledFault, Survive,
+    Fault, FaultKind, Group, Latency, LinkConfig, NemesisConfig, Partition, ScheduledFault, Survive,
 };
 use crate::rng::{SimRng, StreamLabel};
 use crate::{NodeId, SimDuration, SimTime};
@@ -37,7 +37,10 @@ impl Planned {
         !matches!(
             self.action,
             Action::RemoveCut(_)
-                | Action::Apply(Fault::Restart(_) | Fault::ResetLinks | Fault::Heal, _)
+                | Action::Apply(
+                    Fault::Restart(_) | Fault::ResetLinks | Fault::Heal | Fault::Unclog(_),
+                    _
+                )
         )
     }
 }
@@ -61,6 +64,8 @@ pub enum FaultRecord {
     Heal,
     SetLink,
     ResetLinks,
+    Clog(NodeId),
+    Unclog(NodeId),
     /// The fault phase ended and everything healed; the liveness phase starts.
     LivenessStart,
     /// A storage fault on a node's disk, and what it did.
@@ -161,6 +166,7 @@ impl FaultRecord {
                 | FaultRecord::RemoveCut(_)
                 | FaultRecord::Heal
                 | FaultRecord::ResetLinks
+                | FaultRecord::Unclog(_)
                 | FaultRecord::LivenessStart
         )
     }
@@ -432,10 +438,65 @@ fn nemesis_plan(
                 ));
                 out.push(nem(end, Action::Apply(Fault::ResetLinks, 0)));
             }
+            FaultKind::Reorder => {
+                let mut link = base_link.clone();
+                link.latency = Latency::Uniform {
+                    min: SimDuration::ZERO,
+                    max: cfg.reorder_window,
+                };
+                let all = Fault::SetLink {
+                    from: None,
+                    to: None,
+                    link,
+                };
+                out.push(nem(t, Action::Apply(all, 0)));
+                out.push(nem(end, Action::Apply(Fault::ResetLinks, 0)));
+            }
+            FaultKind::Clog => {
+                if node_count < 2 {
+                    continue;
+                }
+                out.extend(swizzle(rng, node_count, t, end).map(|(at, f)| nem(at, f)));
+            }
         }
         faults += 1;
     }
     out
+}
+
+/// Swizzle-clogging (FoundationDB): a random set of `k` nodes (`1 ≤ k < nodes`) is clogged
+/// one by one over the first half of `[start, end]`, then unclogged in another random order
+/// over the second half, so that each node's backlog is held for a different time and released
+/// in a different order than it built up.
+fn swizzle(
+    rng: &mut SimRng,
+    node_count: u32,
+    start: u64,
+    end: u64,
+) -> impl Iterator<Item = (u64, Action)> {
+    let mut order: Vec<u32> = (0..node_count).collect();
+    for i in (1..order.len()).rev() {
+        let j = rng.index(i + 1);
+        order.swap(i, j);
+    }
+    let k = 1 + rng.index(node_count as usize - 1);
+    let clogged = order[..k].to_vec();
+    let mut unclog = clogged.clone();
+    for i in (1..unclog.len()).rev() {
+        let j = rng.index(i + 1);
+        unclog.swap(i, j);
+    }
+    let step = end.saturating_sub(start) / (2 * k as u64).max(1);
+    let half = start.saturating_add(end.saturating_sub(start) / 2);
+    let clogs = clogged.into_iter().enumerate().map(move |(i, n)| {
+        let at = start.saturating_add(step * i as u64);
+        (at, Action::Apply(Fault::Clog(NodeId(n)), 0))
+    });
+    let unclogs = unclog.into_iter().enumerate().map(move |(i, n)| {
+        let at = half.saturating_add(step * i as u64).max(start);
+        (at, Action::Apply(Fault::Unclog(NodeId(n)), 0))
+    });
+    clogs.chain(unclogs)
 }
 
 #[cfg(test)]
@@ -452,6 +513,7 @@ mod tests {
             loss: 0.3,
             duplicate: 0.1,
             silent: false,
+            reorder_window: SimDuration::from_millis(300),
             faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
         }
     }
@@ -508,8 +570,10 @@ mod tests {
 
     #[test]
     fn an_absurd_rate_stops_at_faults_max() {
-        // A fault every nanosecond over a minute would be 60 billion faults.
-        let mut c = cfg(FaultKind::ALL.to_vec(), 2);
+        // A fault every nanosecond over a minute would be 60 billion faults. (A swizzle-clog
+        // is one fault of several actions: left out here, where actions are counted.)
+        let kinds = FaultKind::ALL.iter().copied();
+        let mut c = cfg(kinds.filter(|k| *k != FaultKind::Clog).collect(), 2);
         c.interval_mean = SimDuration(1);
         c.faults_max = 1_000;
         let p = plan(
@@ -559,6 +623,51 @@ mod tests {
             nemesis_expected(&c, SimDuration::from_secs(60), 1_000_000),
             (60_000_000_000, 60_000_000_000_000_000)
         );
+    }
+
+    #[test]
+    fn a_swizzle_clogs_some_nodes_and_unclogs_each_later_in_another_order() {
+        let c = cfg(vec![FaultKind::Clog], 1);
+        let mut reordered = 0;
+        for seed in 0..40 {
+            let p = plan(
+                seed,
+                5,
+                SimDuration::from_secs(10),
+                &[],
+                Some(&c),
+                &LinkConfig::default(),
+            );
+            let clogs: Vec<(u64, NodeId)> = p
+                .iter()
+                .filter_map(|x| match x.action {
+                    Action::Apply(Fault::Clog(n), _) => Some((x.at.0, n)),
+                    _ => None,
+                })
+                .collect();
+            let unclogs: Vec<(u64, NodeId)> = p
+                .iter()
+                .filter_map(|x| match x.action {
+                    Action::Apply(Fault::Unclog(n), _) => Some((x.at.0, n)),
+                    _ => None,
+                })
+                .collect();
+            assert!(!clogs.is_empty());
+            assert_eq!(clogs.len(), unclogs.len());
+            for &(t, n) in &clogs {
+                let (u, _) = unclogs
+                    .iter()
+                    .find(|&&(u, m)| m == n && u >= t)
+                    .expect("every clog is undone later");
+                assert!(*u >= t);
+            }
+            // No swizzle clogs every node.
+            assert!(p.iter().all(|x| x.at.0 < 20_000_000_000));
+            let first_order: Vec<NodeId> = clogs.iter().take(4).map(|c| c.1).collect();
+            let undo_order: Vec<NodeId> = unclogs.iter().take(4).map(|c| c.1).collect();
+            reordered += usize::from(first_order.len() > 1 && first_order != undo_order);
+        }
+        assert!(reordered > 5, "unclogs follow the clog order too often");
     }
 
     #[test]

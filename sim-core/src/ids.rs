@@ -66,6 +66,15 @@ impl Endpoint {
             Endpoint::Client(c) => node_count as usize + c.0 as usize,
         }
     }
+
+    /// The node, if this endpoint is one.
+    #[inline]
+    pub fn node(self) -> Option<NodeId> {
+        match self {
+            Endpoint::Node(n) => Some(n),
+            Endpoint::Client(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for Endpoint {

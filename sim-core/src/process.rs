@@ -87,6 +87,21 @@ pub trait Process: Sized + 'static {
         let _ = (value, bits);
         None
     }
+
+    /// Whether this node believes it leads now: `None` (the default) for a protocol without
+    /// leaders. Read only for coverage — the engine's "leader crashed", "leader partitioned", …
+    /// (see [`crate::coverage::engine`]) — never hashed and never changing a run.
+    fn leads(&self) -> Option<bool> {
+        None
+    }
+
+    /// Whether this node holds a lease measured by its own clock, which now reads `now`:
+    /// `None` (the default) for a protocol without leases. Read only for coverage ("clock
+    /// jump under a lease").
+    fn holds_lease(&self, now: LocalTime) -> Option<bool> {
+        let _ = now;
+        None
+    }
 }
 
 /// The world's state is generic over a process's types only; every `Process` supplies them.
@@ -195,6 +210,27 @@ impl<'a, P: Process> Context<'a, P> {
     /// Records a fact for the protocol's invariant checks (hashed and traced).
     pub fn observe(&mut self, observation: P::Observation) {
         self.world.observe(self.node, observation);
+    }
+
+    /// Marks a situation this run reached, for coverage ("sometimes" assertions): e.g.
+    /// `ctx.reached("vote denied for a stale log")`. Never hashed, never changes the run; a
+    /// sweep reports how many seeds reached each situation and names those none reached. List
+    /// the names in [`Protocol::SITUATIONS`](crate::Protocol::SITUATIONS) so that a sweep that
+    /// never reaches one can say so.
+    #[inline]
+    pub fn reached(&mut self, situation: &'static str) {
+        self.world.reach(situation, Some(self.node));
+    }
+
+    /// A "sometimes" assertion: `cond` should hold at least once over a sweep. Marks
+    /// `situation` as reached when `cond`, and as evaluated (possible here) otherwise.
+    #[inline]
+    pub fn sometimes(&mut self, cond: bool, situation: &'static str) {
+        if cond {
+            self.reached(situation);
+        } else {
+            self.world.coverage.evaluate(situation);
+        }
     }
 
     /// Adds free text to the trace file. `text` is only called when a trace file is being

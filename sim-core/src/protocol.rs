@@ -55,6 +55,11 @@ pub trait Protocol: Process {
     /// declares a ceiling (Raft: `1..=1000`), one that needs a coordinator and a participant
     /// a floor (two-phase commit: `2..=...`).
     const NODE_COUNT: RangeInclusive<u32> = 1..=u32::MAX;
+    /// The situations the protocol marks with [`Context::reached`](crate::Context::reached)
+    /// or [`Context::sometimes`](crate::Context::sometimes): the ones its correctness argument
+    /// depends on. A sweep's coverage table names each one no seed reached, and a scenario's
+    /// `expect_reached` may name any of them (or of [`crate::coverage::engine::ALL`]).
+    const SITUATIONS: &'static [&'static str] = &[];
     /// The protocol's parameters, as the scenario writes them inside `NAME(...)`. Use
     /// `#[serde(deny_unknown_fields)]`, so that a misspelt parameter is an error.
     type Params: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;

@@ -24,6 +24,8 @@ pub enum StreamLabel {
     Client(u32),
     /// Free for tests and tools outside a run.
     Custom(u32),
+    /// A swarm's per-seed draw of the configuration (`swarm.rs`), before the run.
+    Swarm,
     /// A node's disk (sync and read latencies).
     Disk(u32),
 }
@@ -40,7 +42,8 @@ impl StreamLabel {
             StreamLabel::Node(i) => (6, i),
             StreamLabel::Client(i) => (7, i),
             StreamLabel::Custom(i) => (8, i),
-            StreamLabel::Disk(i) => (9, i),
+            StreamLabel::Swarm => (9, 0),
+            StreamLabel::Disk(i) => (10, i),
         };
         (kind << 56) | u64::from(index)
     }

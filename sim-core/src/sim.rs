@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
+use crate::coverage::{engine, Coverage};
 use crate::faults::StorageFault;
 use crate::faults::{self, Action, Planned};
 use crate::history::{History, Outcome};
@@ -58,6 +59,8 @@ pub struct RunResult<O> {
     pub client_count: u32,
     /// The event kept by [`Simulation::capture_event`], as JSON lines.
     pub captured: Vec<String>,
+    /// The situations reached (see [`crate::coverage`]); not part of the trace hash.
+    pub coverage: Coverage,
 }
 
 impl<O> RunResult<O> {
@@ -231,7 +234,8 @@ impl<P: Process> Simulation<P> {
             .queue
             .items()
             .filter(|e| matches!(e, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }))
-            .count() as u64;
+            .count() as u64
+            + self.world.clog.held.len() as u64;
         let io = self.world.tracer.finish();
         let captured = self.world.tracer.captured();
         let (running_hashes, event_log) = self.world.tracer.take_log();
@@ -257,6 +261,7 @@ impl<P: Process> Simulation<P> {
             node_count: world.node_count,
             client_count,
             captured,
+            coverage: world.coverage,
         };
         (result, io)
     }
@@ -295,6 +300,12 @@ impl<P: Process> Simulation<P> {
     /// Re-queues an event for a paused node at its resume time, keeping its sequence number
     /// so that events held back by one pause are released in their original order.
     fn hold(&mut self, until: SimTime, seq: u64, ev: Ev<P>) {
+        match &ev {
+            Ev::Msg { dst, .. } | Ev::ToNode { dst, .. } => {
+                self.world.reach(engine::MESSAGE_TO_PAUSED, Some(*dst));
+            }
+            _ => {}
+        }
         self.world.queue.push(until.0, seq, ev);
     }
 
@@ -450,6 +461,9 @@ impl<P: Process> Simulation<P> {
                     rt.armed = Armed::default();
                 }
                 self.world.log_fault(FaultRecord::LivenessStart);
+                if self.world.clog.active > 0 {
+                    self.world.unclog(None);
+                }
                 for i in 0..self.world.node_count {
                     if self.world.status[i as usize] == NodeStatus::Crashed {
                         self.restart(NodeId(i));
@@ -533,6 +547,7 @@ impl<P: Process> Simulation<P> {
         self.world.nodes[node.index()].storage.reload();
         self.procs[node.index()] = Some((self.factory)(node));
         self.world.log_fault(FaultRecord::Restart(node));
+        self.world.reach(engine::NODE_RECOVERED, Some(node));
         self.with_proc(node, |p, ctx| p.on_recover(ctx));
     }
 
@@ -550,6 +565,7 @@ impl<P: Process> Simulation<P> {
             return None;
         }
         *status = NodeStatus::Crashed;
+        self.mark_leader(node, engine::LEADER_CRASHED);
         let rt = &mut self.world.nodes[node.index()];
         rt.timers.clear();
         rt.armed = Armed::default();
@@ -603,6 +619,7 @@ impl<P: Process> Simulation<P> {
                 Fault::Partition(p) => {
                     self.world.net.add_partition(cut_id, &p);
                     self.world.log_fault(FaultRecord::Partition(cut_id, p));
+                    self.mark_partitioned_leaders();
                 }
                 Fault::Heal => {
                     self.world.net.heal();
@@ -610,6 +627,12 @@ impl<P: Process> Simulation<P> {
                 }
                 Fault::Crash(n) => {
                     if let Some(lost) = self.crash(n, |storage, now| storage.crash_at(now)) {
+                        self.world.coverage.sometimes(
+                            lost > 0,
+                            engine::UNSYNCED_WRITES_LOST,
+                            now,
+                            Some(n),
+                        );
                         self.world.trace(Record::LostWrites {
                             node: n,
                             writes: lost,
@@ -658,10 +681,13 @@ impl<P: Process> Simulation<P> {
                     }
                     let until = now.saturating_add(d);
                     *status = NodeStatus::Paused(until);
+                    self.mark_leader(n, engine::LEADER_PAUSED);
                     self.world.push(until, Ev::Resume(n));
                     self.world.log_fault(FaultRecord::Pause(n, until));
                 }
                 Fault::ClockJump(n, delta) => {
+                    self.mark_leader(n, engine::CLOCK_JUMP_ON_LEADER);
+                    self.mark_lease(n);
                     let rt = &mut self.world.nodes[n.index()];
                     rt.clock.offset_ns = rt.clock.offset_ns.saturating_add(delta);
                     let clock = rt.clock;
@@ -686,10 +712,72 @@ impl<P: Process> Simulation<P> {
                     self.world.net.reset_links();
                     self.world.log_fault(FaultRecord::ResetLinks);
                 }
+                Fault::Clog(n) => {
+                    self.world.clog(n);
+                    self.world.log_fault(FaultRecord::Clog(n));
+                }
+                Fault::Unclog(n) => {
+                    self.world.log_fault(FaultRecord::Unclog(n));
+                    self.world.unclog(Some(n));
+                }
                 Fault::EndPartition(_) => {
                     unreachable!("the fault plan turns `EndPartition` into `RemoveCut`")
                 }
             },
+        }
+    }
+}
+
+/// The engine's coverage marks that ask a process about itself (see [`crate::coverage`]).
+impl<P: Process> Simulation<P> {
+    /// Marks `situation` if node `n` (up) believes it leads; evaluates it if the protocol has
+    /// leaders at all.
+    fn mark_leader(&mut self, n: NodeId, situation: &'static str) {
+        if let Some(leads) = self.procs[n.index()].as_ref().and_then(|p| p.leads()) {
+            let now = self.world.now;
+            self.world
+                .coverage
+                .sometimes(leads, situation, now, Some(n));
+            if leads && self.world.tracer.is_writing() {
+                self.world.trace(Record::Reached {
+                    node: Some(n),
+                    name: situation,
+                });
+            }
+        }
+    }
+
+    /// Marks "clock jump under a lease" if node `n` holds a lease by its clock.
+    fn mark_lease(&mut self, n: NodeId) {
+        let local = self.world.nodes[n.index()].clock.local(self.world.now);
+        if let Some(held) = self.procs[n.index()]
+            .as_ref()
+            .and_then(|p| p.holds_lease(local))
+        {
+            let now = self.world.now;
+            let situation = engine::CLOCK_JUMP_UNDER_LEASE;
+            self.world.coverage.sometimes(held, situation, now, Some(n));
+        }
+    }
+
+    /// After a cut began: marks "leader partitioned" for each leader now cut from some node.
+    fn mark_partitioned_leaders(&mut self) {
+        let count = self.world.node_count;
+        for i in 0..count {
+            let Some(leads) = self.procs[i as usize].as_ref().and_then(|p| p.leads()) else {
+                continue;
+            };
+            let cut = leads
+                && (0..count).any(|j| {
+                    j != i
+                        && (self.world.net.cut(i as usize, j as usize)
+                            || self.world.net.cut(j as usize, i as usize))
+                });
+            let now = self.world.now;
+            let situation = engine::LEADER_PARTITIONED;
+            self.world
+                .coverage
+                .sometimes(cut, situation, now, Some(NodeId(i)));
         }
     }
 }

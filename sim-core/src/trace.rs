@@ -157,7 +157,8 @@ mod tag {
     pub const SYNC: u64 = 17;
     pub const PHASE: u64 = 18;
     pub const RETRY: u64 = 19;
-    pub const STORAGE: u64 = 20;
+    pub const CLOG: u64 = 20;
+    pub const STORAGE: u64 = 21;
 }
 
 /// One event as the trace sees it: the hash folds its `words`, the trace file
@@ -231,6 +232,11 @@ pub(crate) enum Record<'a> {
     Note {
         node: NodeId,
         text: &'a str,
+    },
+    /// A coverage situation reached (not hashed): `node` is `None` for the engine's own.
+    Reached {
+        node: Option<NodeId>,
+        name: &'static str,
     },
 }
 
@@ -376,6 +382,8 @@ impl<'a> Record<'a> {
                     FaultRecord::SetLink => (tag::LINK, 1, 0),
                     FaultRecord::ResetLinks => (tag::LINK, 0, 0),
                     FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
+                    FaultRecord::Clog(n) => (tag::CLOG, node(n), 1),
+                    FaultRecord::Unclog(n) => (tag::CLOG, node(n), 0),
                     FaultRecord::Storage(n, f) => {
                         let (what, detail) = f.code();
                         return {
@@ -386,7 +394,9 @@ impl<'a> Record<'a> {
                 };
                 sink.take([code, a, b])
             }
-            Record::LostWrites { .. } | Record::Note { .. } => return false,
+            Record::LostWrites { .. } | Record::Note { .. } | Record::Reached { .. } => {
+                return false
+            }
         }
         true
     }
@@ -431,6 +441,7 @@ impl<'a> Record<'a> {
             Record::Fault(_) => "fault",
             Record::LostWrites { .. } => "lost-writes",
             Record::Note { .. } => "note",
+            Record::Reached { .. } => "reached",
         }
     }
 
@@ -505,6 +516,12 @@ impl<'a> Record<'a> {
             Record::Note { node, text } => {
                 field_node(l, "node", *node);
                 field_str(l, "text", text);
+            }
+            Record::Reached { node, name } => {
+                if let Some(n) = node {
+                    field_node(l, "node", *n);
+                }
+                field_str(l, "situation", name);
             }
         }
     }

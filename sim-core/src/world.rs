@@ -19,6 +19,7 @@ use std::hash::Hash;
 use crate::client::Clients;
 use crate::clock::Clock;
 use crate::config::DiskModel;
+use crate::coverage::{engine, Coverage};
 use crate::faults::{FaultRecord, StorageFault};
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
 use crate::network::{Network, Route, Sampler};
@@ -194,6 +195,23 @@ impl Stats {
     }
 }
 
+/// Clogged nodes and what their links hold (see [`World::clog`]).
+pub(crate) struct Clog<P: ProcessTypes> {
+    /// How many clogs each node is under (empty until the first clog).
+    pub(crate) count: Vec<u32>,
+    /// How many nodes are clogged: the route path tests only this when none is.
+    pub(crate) active: usize,
+    /// Held messages: (from, to, drawn latency, id, event), in the order they were sent.
+    pub(crate) held: Vec<(Endpoint, Endpoint, u64, u64, Ev<P>)>,
+}
+
+impl<P: ProcessTypes> Clog<P> {
+    fn holds(&self, e: Endpoint) -> bool {
+        e.node()
+            .is_some_and(|n| self.count.get(n.index()).is_some_and(|&c| c > 0))
+    }
+}
+
 /// The world: everything a run changes, and what handlers reach through their `Context`.
 pub(crate) struct World<P: ProcessTypes> {
     pub(crate) now: SimTime,
@@ -211,6 +229,10 @@ pub(crate) struct World<P: ProcessTypes> {
     pub(crate) clients: Clients,
     pub(crate) observations: Vec<Observed<P::Observation>>,
     pub(crate) fault_log: Vec<(SimTime, FaultRecord)>,
+    /// The situations reached (never hashed: see `coverage.rs`).
+    pub(crate) coverage: Coverage,
+    /// Clogged nodes (how many clogs each is under) and the messages their links hold.
+    pub(crate) clog: Clog<P>,
     next_timer: u64,
     /// One disk per node when the scenario models disks; empty when every disk is free, so
     /// that a zero-cost disk costs one well-predicted branch per send.
@@ -238,6 +260,12 @@ impl<P: ProcessTypes> World<P> {
             clients,
             observations: Vec::new(),
             fault_log: Vec::new(),
+            coverage: Coverage::default(),
+            clog: Clog {
+                count: Vec::new(),
+                active: 0,
+                held: Vec::new(),
+            },
             next_timer: 0,
             disks,
         }
@@ -363,14 +391,69 @@ impl<P: ProcessTypes> World<P> {
             Route::Deliver { latency, copy } => {
                 if let Some(extra) = copy {
                     self.stats.duplicated += 1;
-                    let at = self.now.saturating_add(SimDuration(extra));
-                    let id = self.push(at, wrap(msg.clone()));
+                    self.reach(engine::DUPLICATE_DELIVERED, src.node());
+                    let id = self.next_seq();
+                    self.enqueue(src, dst, extra, id, wrap(msg.clone()));
                     self.trace(Record::Duplicate { id });
                 }
-                let at = self.now.saturating_add(SimDuration(latency));
                 let id = self.next_seq();
                 self.trace(Record::send(src, dst, id, &msg));
-                self.queue.push(at.0, id, wrap(msg));
+                self.enqueue(src, dst, latency, id, wrap(msg));
+            }
+        }
+    }
+
+    /// Queues message `id` to arrive `latency` from now — or, when a clog holds its link,
+    /// keeps it in the clog's backlog until [`World::unclog`] releases it.
+    #[inline(always)]
+    fn enqueue(&mut self, src: Endpoint, dst: Endpoint, latency: u64, id: u64, ev: Ev<P>) {
+        if self.clog.active > 0 && (self.clog.holds(src) || self.clog.holds(dst)) {
+            self.clog.held.push((src, dst, latency, id, ev));
+            return;
+        }
+        let at = self.now.saturating_add(SimDuration(latency));
+        self.queue.push(at.0, id, ev);
+    }
+
+    /// Clogs every link to and from `node`.
+    pub(crate) fn clog(&mut self, node: NodeId) {
+        let n = self.node_count as usize;
+        if self.clog.count.len() != n {
+            self.clog.count = vec![0; n];
+        }
+        if self.clog.count[node.index()] == 0 {
+            self.clog.active += 1;
+        }
+        self.clog.count[node.index()] += 1;
+    }
+
+    /// Lifts one clog of `node` (`None`: every clog of every node) and sends on, with its
+    /// drawn latency, each held message whose two ends are now unclogged, in the order they
+    /// were sent: the backlog arrives in a burst.
+    pub(crate) fn unclog(&mut self, node: Option<NodeId>) {
+        match node {
+            Some(n) => match self.clog.count.get_mut(n.index()) {
+                Some(c) if *c > 0 => {
+                    *c -= 1;
+                    if *c == 0 {
+                        self.clog.active -= 1;
+                    }
+                }
+                _ => return,
+            },
+            None => {
+                self.clog.count.iter_mut().for_each(|c| *c = 0);
+                self.clog.active = 0;
+            }
+        }
+        let held = std::mem::take(&mut self.clog.held);
+        for (src, dst, latency, id, ev) in held {
+            if self.clog.holds(src) || self.clog.holds(dst) {
+                self.clog.held.push((src, dst, latency, id, ev));
+            } else {
+                self.reach(engine::CLOGGED_RELEASED, dst.node());
+                let at = self.now.saturating_add(SimDuration(latency));
+                self.queue.push(at.0, id, ev);
             }
         }
     }
@@ -407,6 +490,7 @@ impl<P: ProcessTypes> World<P> {
         self.stats.events += 1;
         let n = self.node_count;
         let reason = if down {
+            self.reach(engine::MESSAGE_TO_CRASHED, to.node());
             DropReason::NodeDown
         } else if self.net.cut(from.dense(n), to.dense(n)) {
             DropReason::Partition
@@ -633,6 +717,15 @@ impl<P: ProcessTypes> World<P> {
             node,
             value,
         });
+    }
+
+    /// Marks a coverage situation (and writes it to the trace file, unhashed, if one is
+    /// attached).
+    pub(crate) fn reach(&mut self, name: &'static str, node: Option<NodeId>) {
+        self.coverage.reach(name, self.now, node);
+        if self.tracer.is_writing() {
+            self.trace(Record::Reached { node, name });
+        }
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, text: String) {

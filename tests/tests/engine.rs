@@ -180,6 +180,7 @@ fn faulty_config(seed: u64) -> SimConfig {
         loss: 0.3,
         duplicate: 0.2,
         silent: false,
+        reorder_window: sim_core::SimDuration::ZERO,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     cfg
@@ -358,6 +359,8 @@ fn the_determinism_check_describes_the_diverging_event_of_the_two_runs_it_compar
         protocol: scenarios::ProtocolSpec::new::<Leaky>(sim_core::NoParams {}),
         checks: Vec::new(),
         expect: scenarios::Expect::Pass,
+        expect_reached: Vec::new(),
+        swarm: None,
     };
     let first = run(
         &scn,
@@ -435,6 +438,7 @@ fn a_negative_nemesis_loss_is_refused() {
         loss: -0.1,
         duplicate: 0.0,
         silent: false,
+        reorder_window: sim_core::SimDuration::ZERO,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     let _ = Simulation::new(cfg, probe);

@@ -222,6 +222,7 @@ mod tests {
             node_count: 3,
             client_count: 1,
             captured: Vec::new(),
+            coverage: Default::default(),
         }
     }
 

@@ -62,6 +62,10 @@ fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
             "a clock jump fires the failure detector early or late",
             "clocks may drift (`clocks.drift_ppm_max`) but not jump",
         ),
+        Fault::Clog(_) | Fault::Unclog(_) => broken(
+            "a clogged server's heartbeats are held: it looks crashed to the master",
+            "test message loss with `SetLink(drop: ...)` instead",
+        ),
         Fault::Partition(_) => broken(
             "a partition makes live servers look crashed",
             "test message loss with `SetLink(drop: ...)` instead",
@@ -109,7 +113,7 @@ fn down_at_once(chain_length: u32, faults: &[ScheduledFault]) -> Result<(), Fiel
 fn nemesis(n: &NemesisConfig) -> Result<(), FieldError> {
     for (j, k) in n.kinds.iter().enumerate() {
         let why = match k {
-            FaultKind::Loss | FaultKind::Duplicate => continue,
+            FaultKind::Loss | FaultKind::Duplicate | FaultKind::Reorder => continue,
             FaultKind::Crash
             | FaultKind::TornWrite
             | FaultKind::Corrupt
@@ -117,7 +121,7 @@ fn nemesis(n: &NemesisConfig) -> Result<(), FieldError> {
             | FaultKind::LoseSync => {
                 "the nemesis may crash the master (node 0) or too many servers"
             }
-            FaultKind::Partition | FaultKind::Pause | FaultKind::ClockJump => {
+            FaultKind::Partition | FaultKind::Pause | FaultKind::ClockJump | FaultKind::Clog => {
                 "it makes live servers look crashed, outside the fail-stop model"
             }
         };

@@ -16,6 +16,13 @@ use crate::msg::{Config, Msg, Observation, Timer};
 use crate::server::redirect;
 use crate::{Chain, Params};
 
+/// Coverage: the master removed a failed (or restarted) member from the chain.
+pub const MEMBER_REMOVED: &str = "failed member removed from the chain";
+/// Coverage: the master recruited a spare at the tail after the first configuration.
+pub const MEMBER_RECRUITED: &str = "spare recruited at the tail";
+/// Coverage: every member that held the data failed; the chain is lost.
+pub const CHAIN_LOST: &str = "chain lost";
+
 /// What the master knows of one server.
 #[derive(Clone, Debug, Default)]
 struct View {
@@ -109,6 +116,9 @@ impl Master {
         let mut chain: Vec<NodeId> = self.config.chain.clone();
         chain.retain(|n| self.serving(*n, now));
         let removed = chain.len() < self.config.chain.len();
+        if removed {
+            ctx.reached(MEMBER_REMOVED);
+        }
         if removed
             && !chain
                 .first()
@@ -118,7 +128,11 @@ impl Master {
         }
         // A restarted member may come straight back at the tail: the node list can be the
         // same while the chain is not, so any removal or recruit is a new epoch.
-        if self.recruit(&mut chain, now) || removed {
+        let recruited = self.recruit(&mut chain, now);
+        if recruited && self.config.epoch > 0 {
+            ctx.reached(MEMBER_RECRUITED);
+        }
+        if recruited || removed {
             self.install(ctx, chain);
         }
     }
@@ -170,6 +184,7 @@ impl Master {
     }
 
     fn lose(&mut self, ctx: &mut Context<'_, Chain>) {
+        ctx.reached(CHAIN_LOST);
         self.lost = true;
         ctx.observe(Observation::ChainLost {
             epoch: self.config.epoch,

@@ -104,6 +104,12 @@ impl Protocol for Chain {
     /// Node 0 is the master and the chain needs at least one server; the master heartbeats
     /// each server, so any larger size runs in linear cost.
     const NODE_COUNT: std::ops::RangeInclusive<u32> = 2..=u32::MAX;
+    /// Marked by the master with `ctx.reached` (coverage: `dsim sweep`'s table).
+    const SITUATIONS: &'static [&'static str] = &[
+        crate::master::MEMBER_REMOVED,
+        crate::master::MEMBER_RECRUITED,
+        crate::master::CHAIN_LOST,
+    ];
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Chain {

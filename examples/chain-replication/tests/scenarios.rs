@@ -95,3 +95,29 @@ fn each_bug_scenario_passes_without_its_bug() {
         );
     }
 }
+
+/// Coverage through the library API: a sweep counts the seeds that reached each situation the
+/// master marks, names the one it never reached, and `expect_reached` names the missing one.
+#[test]
+fn a_sweep_reports_the_situations_the_master_marks() {
+    use chain_replication::master::{CHAIN_LOST, MEMBER_RECRUITED, MEMBER_REMOVED};
+    let mut scn = common::load("crash-every-role");
+    scn.expect_reached = vec![MEMBER_REMOVED.to_string(), CHAIN_LOST.to_string()];
+    let result = scenarios::harness::sweep::sweep(&scn, &[0, 1, 2], 1, &|_| {});
+    let rows = result.coverage.rows();
+    let seeds = |name: &str| rows.iter().find(|r| r.situation == name).map(|r| r.seeds);
+    assert_eq!(seeds(MEMBER_REMOVED), Some(3));
+    assert_eq!(seeds(MEMBER_RECRUITED), Some(3));
+    assert_eq!(
+        seeds(CHAIN_LOST),
+        Some(0),
+        "declared, so listed though never reached"
+    );
+    // The engine's: each crash could have lost unsynced writes; the servers keep none.
+    let lost = sim_core::coverage::engine::UNSYNCED_WRITES_LOST.to_string();
+    assert_eq!(
+        result.coverage.never_reached(),
+        vec![CHAIN_LOST.to_string(), lost]
+    );
+    assert_eq!(result.not_reached, vec![CHAIN_LOST.to_string()]);
+}

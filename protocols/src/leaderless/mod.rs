@@ -100,6 +100,7 @@ mod pending;
 mod record;
 mod replica;
 mod ring;
+pub mod situations;
 
 use sim_core::check::Linearizable;
 use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
@@ -122,6 +123,7 @@ impl Protocol for Leaderless {
     const CLI_NAME: &'static str = "leaderless";
     const SUMMARY: &'static str = "leaderless Dynamo-style quorum store: preference lists, R/W quorums, LWW by local clock, read repair, sloppy quorum with hinted handoff, anti-entropy";
     const SERVICES: &'static [Service] = &[Service::KeyValue];
+    const SITUATIONS: &'static [&'static str] = situations::ALL;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Leaderless {

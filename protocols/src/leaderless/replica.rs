@@ -10,6 +10,7 @@ use super::messages::{Msg, Timer, Version};
 use super::node::Leaderless;
 use super::record::{Record, RecordKey};
 use super::ring::preference_list;
+use super::situations;
 use crate::kit::record;
 
 impl Leaderless {
@@ -26,6 +27,7 @@ impl Leaderless {
     ) {
         match hint {
             Some(intended) if intended != self.id => {
+                ctx.reached(situations::SLOPPY_QUORUM);
                 let slot = (intended, key);
                 if self.hints.get(&slot).is_none_or(|v| *v < version) {
                     self.hints.insert(slot, version);
@@ -40,7 +42,10 @@ impl Leaderless {
                 }
             }
             _ => {
-                self.store(ctx, key, version);
+                let changed = self.store(ctx, key, version);
+                if op == 0 {
+                    ctx.sometimes(changed, situations::READ_REPAIR);
+                }
             }
         }
         if self.sync_writes() {
@@ -71,7 +76,8 @@ impl Leaderless {
         key: Key,
         version: Version,
     ) {
-        self.store(ctx, key, version);
+        let changed = self.store(ctx, key, version);
+        ctx.sometimes(changed, situations::HINTED_HANDOFF);
         if self.sync_writes() {
             ctx.sync();
         }
@@ -115,6 +121,7 @@ impl Leaderless {
             theirs.insert(key, version);
             changed |= self.store(ctx, key, version);
         }
+        ctx.sometimes(changed, situations::ANTI_ENTROPY);
         if changed && self.sync_writes() {
             ctx.sync();
         }

@@ -10,6 +10,7 @@ use crate::kit::record::{self, Recovered};
 
 use super::node::Paxos;
 use super::params::Bug;
+use super::situations;
 use super::types::{
     AcceptedValue, Ballot, Command, Decision, Msg, Observation, Record, StoreKey, SLOTS_MAX,
 };
@@ -64,6 +65,7 @@ impl Paxos {
         from_slot: u64,
     ) {
         if ballot < self.promised {
+            ctx.reached(situations::BALLOT_REFUSED);
             let promised = self.promised;
             durable::send(ctx, from, Msg::Nack { ballot, promised });
             return;
@@ -139,6 +141,7 @@ impl Paxos {
         if ballot < self.promised {
             let promised = self.promised;
             ctx.annotate(|| format!("refused ballot {ballot}: promised {promised}"));
+            ctx.reached(situations::BALLOT_REFUSED);
             durable::send(ctx, from, Msg::Nack { ballot, promised });
             return false;
         }

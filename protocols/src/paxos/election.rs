@@ -10,6 +10,7 @@ use crate::kit::durable;
 
 use super::node::{Paxos, Role};
 use super::params::Bug;
+use super::situations;
 use super::types::{Ballot, Command, Msg, Observation, Timer};
 
 impl Paxos {
@@ -64,6 +65,7 @@ impl Paxos {
     /// Gives up leading (or running phase 1) on seeing the higher ballot `seen`.
     pub(super) fn step_down(&mut self, ctx: &mut Context<'_, Self>, seen: Ballot) {
         if let Role::Leader { ballot, .. } = self.role {
+            ctx.reached(situations::LEADER_DEPOSED);
             ctx.observe(Observation::SteppedDown { ballot, seen });
             // The requests it owed replies to may still be chosen: no answer.
             self.waiting.clear();
@@ -179,6 +181,11 @@ impl Paxos {
         ctx.observe(Observation::BecameLeader { ballot });
         ctx.annotate(|| format!("leader of ballot {ballot}: {} slots to recover", plan.len()));
         for (slot, command, noop) in plan {
+            if noop {
+                ctx.reached(situations::GAP_FILLED_NOOP);
+            } else if adopted.contains_key(&slot) {
+                ctx.reached(situations::ADOPTED_ACCEPTED);
+            }
             ctx.observe(Observation::Filled { slot, ballot, noop });
             self.propose(ctx, slot, command);
         }

@@ -8,6 +8,7 @@ use sim_core::{ClientId, Context, NodeId};
 use crate::kit::{durable, record};
 
 use super::node::Paxos;
+use super::situations;
 use super::types::{Ballot, Command, Msg, Observation, Record};
 
 impl Paxos {
@@ -92,6 +93,10 @@ impl Paxos {
         entries: Vec<(u64, Command)>,
     ) {
         let full = entries.len() >= self.params.batch_max as usize;
+        ctx.sometimes(
+            entries.iter().any(|(s, _)| !self.decided.contains_key(s)),
+            situations::CAUGHT_UP,
+        );
         for (slot, command) in entries {
             self.learn(ctx, slot, command);
         }

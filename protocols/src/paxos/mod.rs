@@ -107,6 +107,7 @@ mod node;
 mod params;
 mod protocol;
 mod replication;
+pub mod situations;
 #[cfg(test)]
 mod tests;
 mod types;

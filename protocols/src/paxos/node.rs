@@ -8,6 +8,7 @@ use sim_core::{ClientId, Context, KvStore, NodeId, Process, Request, RequestId};
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
+use super::situations;
 use super::types::{Ballot, Command, Msg, Observation, Record, StoreKey, Timer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +145,9 @@ impl Process for Paxos {
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        if msg.ballot().is_some_and(|b| b < self.promised) {
+            ctx.reached(situations::STALE_BALLOT_MESSAGE);
+        }
         match msg {
             Msg::Prepare { ballot, from_slot } => self.on_prepare(ctx, from, ballot, from_slot),
             Msg::Promise {
@@ -231,5 +235,9 @@ impl Process for Paxos {
             }),
             _ => None,
         }
+    }
+
+    fn leads(&self) -> Option<bool> {
+        Some(self.is_leader())
     }
 }

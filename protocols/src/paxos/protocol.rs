@@ -21,6 +21,7 @@ impl Protocol for Paxos {
     /// `Accepted` is observed per slot: cost grows with the square of the cluster. A thousand
     /// nodes run 60 s of random faults in about 25 s and 1.1 GB.
     const NODE_COUNT: std::ops::RangeInclusive<u32> = 1..=1000;
+    const SITUATIONS: &'static [&'static str] = super::situations::ALL;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Paxos {

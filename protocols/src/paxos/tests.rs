@@ -132,6 +132,7 @@ fn result(observations: Vec<(u32, Observation)>) -> RunResult<Observation> {
         node_count: 3,
         client_count: 0,
         captured: Vec::new(),
+        coverage: Default::default(),
     }
 }
 

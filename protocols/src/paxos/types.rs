@@ -90,6 +90,22 @@ pub enum Msg {
     },
 }
 
+impl Msg {
+    /// The ballot the message belongs to, if it names one.
+    pub fn ballot(&self) -> Option<Ballot> {
+        match self {
+            Msg::Prepare { ballot, .. }
+            | Msg::Promise { ballot, .. }
+            | Msg::Accept { ballot, .. }
+            | Msg::Accepted { ballot, .. }
+            | Msg::Nack { ballot, .. }
+            | Msg::Heartbeat { ballot, .. }
+            | Msg::PromisePartial { ballot, .. } => Some(*ballot),
+            Msg::Decide { .. } | Msg::CatchUp { .. } | Msg::Decisions { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
     /// No leader heard from: start phase 1.

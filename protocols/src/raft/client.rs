@@ -9,6 +9,7 @@ use crate::kit::client_gate::{self, Standing};
 use crate::kit::durable;
 
 use super::node::{Raft, Role};
+use super::situations;
 use super::types::{Command, Entry};
 
 impl Raft {
@@ -63,11 +64,12 @@ impl Raft {
     ) {
         // A lease: answer now, from everything committed so far.
         let now = ctx.local_time().0;
-        if self.applied >= self.commit
-            && self
-                .lease_until(ctx.node_count())
-                .is_some_and(|until| now < until)
-        {
+        let lease = self.lease_until(ctx.node_count());
+        if let Some(until) = lease {
+            ctx.sometimes(now >= until, situations::LEASE_EXPIRED);
+        }
+        if self.applied >= self.commit && lease.is_some_and(|until| now < until) {
+            ctx.reached(situations::LEASE_READ);
             let value = self.store.read(key);
             durable::reply(ctx, client, request_id, value);
             return;

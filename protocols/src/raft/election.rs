@@ -7,6 +7,7 @@ use crate::kit::durable;
 
 use super::node::{Raft, Role};
 use super::params::Bug;
+use super::situations;
 use super::types::{Command, Entry, Msg, Observation, Timer};
 
 impl Raft {
@@ -108,6 +109,10 @@ impl Raft {
             self.persist_term_vote(ctx);
         }
         if was_leader {
+            ctx.sometimes(
+                self.last_index() > self.commit,
+                situations::STEPPED_DOWN_UNCOMMITTED,
+            );
             ctx.observe(Observation::SteppedDown { term });
             // The requests it owed replies to may still commit: no answer (they time out).
             self.waiting.clear();
@@ -262,6 +267,9 @@ impl Raft {
             self.step_down(ctx, term, persist);
         }
         let granted = self.grants_vote(from, term, last_log_index, last_log_term);
+        if term == self.term && !self.log_up_to_date(last_log_index, last_log_term) {
+            ctx.reached(situations::VOTE_DENIED_STALE_LOG);
+        }
         if granted {
             self.voted_for = Some(from);
             if persist {

@@ -168,6 +168,7 @@ mod protocol;
 mod reads;
 mod repair;
 mod replication;
+pub mod situations;
 mod snapshot;
 #[cfg(test)]
 mod tests;

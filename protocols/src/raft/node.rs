@@ -8,6 +8,7 @@ use sim_core::{ClientId, Context, Key, KvStore, NodeId, Process, Request, Reques
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
+use super::situations;
 use super::types::{Command, Entry, Msg, Observation, Record, Slot, Timer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,6 +224,9 @@ impl Process for Raft {
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        if msg.term().is_some_and(|t| t < self.term) {
+            ctx.reached(situations::STALE_TERM_MESSAGE);
+        }
         match msg {
             Msg::RequestVote {
                 term,
@@ -324,5 +328,15 @@ impl Process for Raft {
             )),
             _ => None,
         }
+    }
+
+    fn leads(&self) -> Option<bool> {
+        Some(self.is_leader())
+    }
+
+    fn holds_lease(&self, now: sim_core::LocalTime) -> Option<bool> {
+        self.params.lease()?;
+        let n = self.read_acked.len() as u32;
+        Some(self.is_leader() && self.lease_until(n).is_some_and(|until| now.0 < until))
     }
 }

@@ -22,6 +22,7 @@ impl Protocol for Raft {
     /// each heartbeat: cost grows with the square of the cluster (10,000 nodes need gigabytes
     /// and minutes). A thousand nodes run 60 s of random faults in about 20 s and 500 MB.
     const NODE_COUNT: std::ops::RangeInclusive<u32> = 1..=1000;
+    const SITUATIONS: &'static [&'static str] = super::situations::ALL;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> Raft {

@@ -7,6 +7,7 @@ use sim_core::{ClientId, Context, Key, NodeId, RequestId};
 use crate::kit::durable;
 
 use super::node::{PendingRead, Raft};
+use super::situations;
 use super::types::Msg;
 
 /// Leases: how many recent rounds' send times a leader keeps.
@@ -85,6 +86,7 @@ impl Raft {
         let mut rest = Vec::new();
         for read in std::mem::take(&mut self.reads) {
             if self.round_confirmed(read.round, n) && self.applied >= read.read_index {
+                ctx.reached(situations::READ_INDEX_CONFIRMED);
                 let value = self.store.read(read.key);
                 durable::reply(ctx, read.client, read.request_id, value);
             } else {

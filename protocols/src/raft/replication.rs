@@ -22,6 +22,7 @@ use super::node::{Flight, Held, Raft, Role};
 /// Most `AppendEntries` a follower holds back waiting for earlier ones.
 const HELD_MAX: usize = 64;
 use super::params::Bug;
+use super::situations;
 use super::types::{Command, Entry, Msg, Observation};
 
 impl Raft {
@@ -152,6 +153,11 @@ impl Raft {
             by_count_only,
         );
         if self.commit > before {
+            let earlier = (before + 1).max(self.snap_index + 1);
+            ctx.sometimes(
+                (earlier..=self.commit).any(|i| self.term_at(i) < self.term),
+                situations::PREVIOUS_TERM_COMMITTED,
+            );
             ctx.observe(Observation::Committed {
                 index: self.commit,
                 leader_term: self.term,
@@ -338,6 +344,7 @@ impl Raft {
                     continue; // Already held: never truncate entries that agree.
                 }
                 self.truncate(ctx, index);
+                ctx.reached(situations::ENTRY_OVERWRITTEN);
             }
             self.append(ctx, entry);
         }

@@ -7,6 +7,7 @@ use sim_core::{Context, NodeId};
 use crate::kit::{durable, record};
 
 use super::node::{Raft, Role};
+use super::situations;
 use super::types::{Msg, Observation, Record, Slot, Snapshot};
 
 impl Raft {
@@ -130,6 +131,7 @@ impl Raft {
             installed: true,
         });
         ctx.annotate(|| format!("installed snapshot up to {last_index}"));
+        ctx.reached(situations::SNAPSHOT_INSTALLED);
     }
 
     /// Leader side of a `SnapshotReply`: the follower holds everything up to `last_index`.

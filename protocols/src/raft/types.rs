@@ -107,6 +107,26 @@ pub enum Msg {
     },
 }
 
+impl Msg {
+    /// The sender's term, for the messages that carry it as the sender's current term (a
+    /// pre-vote names the term it would start, so it has none here).
+    pub fn term(&self) -> Option<u64> {
+        match self {
+            Msg::RequestVote { term, .. }
+            | Msg::Vote { term, .. }
+            | Msg::AppendEntries { term, .. }
+            | Msg::AppendReply { term, .. }
+            | Msg::ReadProbe { term, .. }
+            | Msg::ReadAck { term, .. }
+            | Msg::InstallSnapshot { term, .. }
+            | Msg::SnapshotReply { term, .. }
+            | Msg::Repair { term, .. }
+            | Msg::RepairReply { term, .. } => Some(*term),
+            Msg::PreVote { .. } | Msg::PreVoteReply { .. } => None,
+        }
+    }
+}
+
 /// A compacted log prefix: the state machine after applying it, and its last entry's position.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Snapshot {

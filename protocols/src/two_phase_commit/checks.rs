@@ -588,6 +588,7 @@ mod tests {
             node_count,
             client_count: 1,
             captured: Vec::new(),
+            coverage: Default::default(),
         }
     }
 

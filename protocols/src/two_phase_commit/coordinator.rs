@@ -10,6 +10,7 @@ use super::messages::{participant_of, Msg, Observation, TxnId};
 use super::node::{after, Active, Decided, TwoPhaseCommit};
 use super::params::Bug;
 use super::record::Record;
+use super::situations;
 use crate::kit::record;
 
 impl TwoPhaseCommit {
@@ -140,6 +141,7 @@ impl TwoPhaseCommit {
     /// before anyone hears of it.
     fn presume_abort(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, asker: NodeId) {
         ctx.annotate(|| format!("{txn} unknown: presumed abort"));
+        ctx.reached(situations::PRESUMED_ABORT);
         self.decide(ctx, txn, false, Vec::new(), Vec::new(), [asker].into());
     }
 
@@ -240,6 +242,7 @@ impl TwoPhaseCommit {
             if now >= after(a.started, self.params.vote_timeout) {
                 let commit = self.params.bug == Some(Bug::CommitWithoutAllVotes);
                 ctx.annotate(|| format!("{txn}: vote timeout"));
+                ctx.reached(situations::VOTE_TIMEOUT_ABORT);
                 self.conclude(ctx, txn, commit);
             } else if now >= after(a.last_send, self.params.retry) {
                 let missing: Vec<(NodeId, Vec<Key>)> = a

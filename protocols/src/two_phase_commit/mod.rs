@@ -98,6 +98,7 @@ mod node;
 mod params;
 mod participant;
 mod record;
+pub mod situations;
 
 use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
 use sim_core::{NodeId, Service, SimConfig};
@@ -120,6 +121,7 @@ impl Protocol for TwoPhaseCommit {
     const SERVICES: &'static [Service] = &[Service::Transaction];
     /// Node 0 is the coordinator; at least one participant.
     const NODE_COUNT: std::ops::RangeInclusive<u32> = 2..=u32::MAX;
+    const SITUATIONS: &'static [&'static str] = situations::ALL;
     type Params = Params;
 
     fn new_node(id: NodeId, params: &Params) -> TwoPhaseCommit {

@@ -12,6 +12,7 @@ use sim_core::{
 use super::messages::{Msg, Observation, Timer, TxnId, COORDINATOR};
 use super::params::{Bug, Params};
 use super::record::{Record, RecordKey};
+use super::situations;
 use crate::kit::record::{self, Recovered};
 
 /// A transaction the coordinator is collecting votes for.
@@ -42,6 +43,8 @@ pub(super) struct Decided {
 pub(super) struct Prepared {
     pub(super) writes: Vec<(Key, Value)>,
     pub(super) next_inquiry: LocalTime,
+    /// Whether it asked the coordinator for the outcome (coverage only).
+    pub(super) inquired: bool,
 }
 
 /// One node: the coordinator (node 0) or a participant.
@@ -124,6 +127,7 @@ impl TwoPhaseCommit {
                 writes,
                 ..
             } => {
+                ctx.reached(situations::COORDINATOR_RECOVERED_DECISION);
                 self.decided.insert(
                     txn,
                     Decided {
@@ -136,6 +140,7 @@ impl TwoPhaseCommit {
             }
             Record::Prepared { .. } if forget => {}
             Record::Prepared { txn, writes } => {
+                ctx.reached(situations::PARTICIPANT_RECOVERED_PREPARED);
                 self.restore_prepared(ctx, txn, writes);
             }
             Record::Done { txn, commit } => {
@@ -232,5 +237,10 @@ impl Process for TwoPhaseCommit {
 
     fn damaged_copies_max(node_count: u32) -> u32 {
         node_count
+    }
+
+    /// The fixed coordinator leads, for coverage ("leader crashed" is the coordinator crashing).
+    fn leads(&self) -> Option<bool> {
+        Some(self.is_coordinator())
     }
 }

@@ -7,6 +7,7 @@ use sim_core::{Context, Key, NodeId, Value};
 use super::messages::{participant_of, Msg, Observation, TxnId, COORDINATOR};
 use super::node::{after, Prepared, TwoPhaseCommit};
 use super::record::{Record, RecordKey};
+use super::situations;
 use crate::kit::record;
 
 impl TwoPhaseCommit {
@@ -106,6 +107,7 @@ impl TwoPhaseCommit {
             Prepared {
                 writes: writes.clone(),
                 next_inquiry: after(now, self.params.inquiry),
+                inquired: false,
             },
         );
         ctx.observe(Observation::Voted { txn, yes: true });
@@ -147,7 +149,12 @@ impl TwoPhaseCommit {
             return;
         }
         match self.prepared.remove(&txn) {
-            Some(p) => self.apply_decision(ctx, txn, commit, p),
+            Some(p) => {
+                if p.inquired {
+                    ctx.reached(situations::RECOVERED_BY_INQUIRY);
+                }
+                self.apply_decision(ctx, txn, commit, p)
+            }
             None => {
                 // Not prepared: it voted no, or never saw the prepare, so the outcome is an
                 // abort. A commit here cannot happen in the correct protocol; it is reported
@@ -206,6 +213,8 @@ impl TwoPhaseCommit {
         let inquiry = self.params.inquiry;
         for (&txn, p) in self.prepared.iter_mut() {
             if now >= p.next_inquiry {
+                ctx.reached(situations::BLOCKED_PREPARED);
+                p.inquired = true;
                 ctx.send(COORDINATOR, Msg::Inquire { txn });
                 p.next_inquiry = after(now, inquiry);
             }
@@ -236,6 +245,7 @@ impl TwoPhaseCommit {
             Prepared {
                 writes,
                 next_inquiry: after(now, self.params.inquiry),
+                inquired: true,
             },
         );
     }

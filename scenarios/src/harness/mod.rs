@@ -80,6 +80,12 @@ pub struct RunReport {
     /// result when the scenario ran it, else (with [`RunOptions::cap_consistency`]) computed
     /// once for a partitioned key-value run.
     pub consistency: Option<CheckResult>,
+    /// The situations the run reached or evaluated (see [`crate::coverage`]).
+    pub coverage: sim_core::coverage::Coverage,
+    /// The situations the protocol declares ([`Protocol::SITUATIONS`]).
+    pub situations: &'static [&'static str],
+    /// The scenario's `expect_reached` situations this run did not reach.
+    pub not_reached: Vec<String>,
     /// Every fault-related change of the world, in time order.
     pub fault_log: Vec<(SimTime, FaultRecord)>,
     /// The protocol's markers of the observations that matter, with [`RunOptions::markers`].
@@ -118,6 +124,9 @@ pub fn config_for(scn: &Scenario, seed: Option<u64>) -> SimConfig {
     let mut config = scn.config.clone();
     if let Some(s) = seed {
         config.seed = s;
+    }
+    if let Some(swarm) = &scn.swarm {
+        swarm.draw(&mut config);
     }
     config
 }
@@ -240,6 +249,8 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
         };
         let verdict = overall(&checks);
         let as_expected = matches_expect(&scn.expect, &checks);
+        let coverage = std::mem::take(&mut result.coverage);
+        let not_reached = crate::coverage::missing_in_run(&scn.expect_reached, &coverage);
         let markers = if markers {
             result
                 .observations
@@ -269,6 +280,9 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             trace_error: io.err().map(|e| e.to_string()),
             cap,
             consistency,
+            coverage,
+            situations: P::SITUATIONS,
+            not_reached,
             fault_log: std::mem::take(&mut result.fault_log),
             markers,
             node_count: result.node_count,

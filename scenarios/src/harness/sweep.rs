@@ -13,8 +13,11 @@ use std::time::Instant;
 
 use sim_core::check::Verdict;
 
+use sim_core::coverage::Coverage;
+
 use super::panic::{catch, quiet_panics};
 use super::{run, RunOptions};
+use crate::coverage::SweepCoverage;
 use crate::Scenario;
 
 /// The outcome of one seed.
@@ -42,6 +45,15 @@ pub struct SeedFailure {
     pub seed: u64,
     pub check: Option<String>,
     pub detail: String,
+    /// What the scenario's swarm drew for this seed, as RON (see [`swarm_drawn`]).
+    pub swarm: Option<String>,
+}
+
+/// What `scn`'s swarm (if any) draws at `seed`, in the scenario's vocabulary.
+pub fn swarm_drawn(scn: &Scenario, seed: u64) -> Option<String> {
+    let swarm = scn.swarm.as_ref()?;
+    let config = super::config_for(scn, Some(seed));
+    Some(crate::write::swarm_drawn(swarm, &config))
 }
 
 impl SeedFailure {
@@ -81,6 +93,11 @@ pub struct SweepResult {
     pub failures: Vec<SeedFailure>,
     /// Wall-clock seconds (for reports only; nothing in a run reads it).
     pub wall_s: f64,
+    /// The situations reached, by how many seeds (a seed that panicked reached none).
+    pub coverage: SweepCoverage,
+    /// The scenario's `expect_reached`, and those of them that no seed reached.
+    pub expect_reached: Vec<String>,
+    pub not_reached: Vec<String>,
 }
 
 impl SweepResult {
@@ -114,6 +131,12 @@ pub fn outcome_of(scn: &Scenario, seed: u64) -> SeedOutcome {
 
 /// One seed's outcome and, when it failed, what went wrong.
 pub fn judge(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFailure>) {
+    let (outcome, failure, _) = judge_covered(scn, seed);
+    (outcome, failure)
+}
+
+/// [`judge`], with the situations the run reached (none if it panicked).
+pub fn judge_covered(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFailure>, Coverage) {
     match catch(|| {
         run(
             scn,
@@ -128,12 +151,13 @@ pub fn judge(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFailure>) {
                 seed,
                 check: None,
                 detail: msg.clone(),
+                swarm: swarm_drawn(scn, seed),
             };
-            (SeedOutcome::Panic(msg), Some(failure))
+            (SeedOutcome::Panic(msg), Some(failure), Coverage::default())
         }
         Ok(r) => match r.verdict {
-            Verdict::Pass => (SeedOutcome::Pass, None),
-            Verdict::Unknown => (SeedOutcome::Unknown, None),
+            Verdict::Pass => (SeedOutcome::Pass, None, r.coverage),
+            Verdict::Unknown => (SeedOutcome::Unknown, None, r.coverage),
             Verdict::Fail => {
                 let first = r
                     .checks
@@ -144,9 +168,10 @@ pub fn judge(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFailure>) {
                     seed,
                     check: Some(first.name.clone()),
                     detail: first.detail.clone(),
+                    swarm: swarm_drawn(scn, seed),
                 };
                 let names = r.failed_checks().into_iter().map(String::from).collect();
-                (SeedOutcome::Fail(names), Some(failure))
+                (SeedOutcome::Fail(names), Some(failure), r.coverage)
             }
         },
     }
@@ -161,7 +186,7 @@ pub fn sweep(
 ) -> SweepResult {
     let start = Instant::now();
     let next = AtomicUsize::new(0);
-    type Judged = (SeedOutcome, Option<SeedFailure>);
+    type Judged = (SeedOutcome, Option<SeedFailure>, Coverage);
     let results: Mutex<Vec<Option<Judged>>> = Mutex::new(vec![None; seeds.len()]);
     quiet_panics();
     std::thread::scope(|scope| {
@@ -169,7 +194,7 @@ pub fn sweep(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&seed) = seeds.get(i) else { break };
-                let judged = judge(scn, seed);
+                let judged = judge_covered(scn, seed);
                 progress(&judged.0);
                 results
                     .lock()
@@ -179,20 +204,26 @@ pub fn sweep(
     });
     let mut outcomes = Vec::with_capacity(seeds.len());
     let mut failures = Vec::new();
+    let mut coverage = SweepCoverage::new(scn.protocol.info().situations);
     for (judged, &seed) in results
         .into_inner()
         .expect("workers finished")
         .into_iter()
         .zip(seeds)
     {
-        let (outcome, failure) = judged.expect("every seed ran");
+        let (outcome, failure, covered) = judged.expect("every seed ran");
         outcomes.push((seed, outcome));
         failures.extend(failure);
+        coverage.add(seed, &covered);
     }
+    let not_reached = coverage.missing(&scn.expect_reached);
     SweepResult {
         outcomes,
         failures,
         wall_s: start.elapsed().as_secs_f64(),
+        coverage,
+        expect_reached: scn.expect_reached.clone(),
+        not_reached,
     }
 }
 

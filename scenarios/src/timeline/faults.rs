@@ -99,6 +99,8 @@ pub(super) fn read(report: &RunReport) -> (Vec<Down>, Vec<Instant>, Vec<Band>) {
                 });
             }
             FaultRecord::Resume(_) => {}
+            FaultRecord::Clog(n) => instants.push(node(n, "clogged".into())),
+            FaultRecord::Unclog(n) => instants.push(node(n, "unclogged".into())),
             FaultRecord::ClockJump(n, d) => {
                 let sign = if *d < 0 { "-" } else { "+" };
                 let by = sim_core::SimDuration(d.unsigned_abs());

@@ -103,6 +103,7 @@ impl<'r> RunView<'r> {
 pub fn last_real_heal(fault_log: &[(SimTime, FaultRecord)]) -> SimTime {
     let mut cuts: Vec<u64> = Vec::new();
     let mut links_changed = false;
+    let mut clogs = 0usize;
     let mut last = SimTime::ZERO;
     for (t, rec) in fault_log {
         let ended = match rec {
@@ -126,10 +127,19 @@ pub fn last_real_heal(fault_log: &[(SimTime, FaultRecord)]) -> SimTime {
                 any
             }
             FaultRecord::LivenessStart => {
-                let any = !cuts.is_empty() || links_changed;
+                let any = !cuts.is_empty() || links_changed || clogs > 0;
                 cuts.clear();
                 links_changed = false;
+                clogs = 0;
                 any
+            }
+            FaultRecord::Clog(_) => {
+                clogs += 1;
+                false
+            }
+            FaultRecord::Unclog(_) => {
+                clogs = clogs.saturating_sub(1);
+                true
             }
             FaultRecord::Restart(_) | FaultRecord::Resume(_) => true,
             FaultRecord::Crash(_)

@@ -239,6 +239,7 @@ mod tests {
             node_count: 3,
             client_count: 0,
             captured: Vec::new(),
+            coverage: Default::default(),
         }
     }
 

@@ -121,9 +121,12 @@ fn without_last_node(s: &Scenario) -> Option<Scenario> {
     let empty = |g: &Group| g.nodes.is_empty() && g.clients.is_empty();
     let mut es = entries(s);
     es.retain_mut(|e| match &mut e.fault {
-        Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n, _) | Fault::ClockJump(n, _) => {
-            *n != last
-        }
+        Fault::Crash(n)
+        | Fault::Restart(n)
+        | Fault::Pause(n, _)
+        | Fault::ClockJump(n, _)
+        | Fault::Clog(n)
+        | Fault::Unclog(n) => *n != last,
         Fault::TornWrite { node, .. }
         | Fault::Corrupt { node, .. }
         | Fault::Misdirect { node, .. }

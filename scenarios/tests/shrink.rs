@@ -24,18 +24,18 @@ const CHAOTIC: &[&str] = &[
     "raft/bug-commit-previous-term.ron",
     "raft/bug-forget-vote.ron",
     "paxos/bug-promise-without-persist.ron",
+    // At its first failing seed (2) the damaged acceptor's promise must meet a new leader's
+    // phase 1 with no other copy in the majority: 206 faults shrink to 130.
+    "paxos/bug-forget-damaged-accepted.ron",
 ];
 
 /// Most faults a shrunk storage-fault bug may keep: a damaged disk is three entries (a crash,
 /// the damage, a restart), and losing a chosen or committed value needs it lined up with
 /// other nodes' crashes or a partition, so that a majority forms without an intact copy
-/// (measured: Paxos 7, Raft 10).
+/// (measured: Raft 10 at seed 0, before the disk's random stream moved).
 const FAULTS_MAX_STORAGE: usize = 12;
 /// Bugs that only storage faults expose.
-const STORAGE: &[&str] = &[
-    "paxos/bug-forget-damaged-accepted.ron",
-    "raft/bug-truncate-at-corruption.ron",
-];
+const STORAGE: &[&str] = &["raft/bug-truncate-at-corruption.ron"];
 
 fn jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

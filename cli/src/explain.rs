@@ -15,6 +15,7 @@ use sim_core::check::linearizability::{
 };
 
 use crate::check_file::{key_label, FileOutcome};
+use crate::diagram::svg::esc;
 
 /// Width of the label column, in pixels.
 const LABEL_WIDTH: usize = 280;
@@ -23,21 +24,6 @@ const AXIS_WIDTH: usize = 720;
 const ROW_HEIGHT: usize = 26;
 /// Rows drawn at most (the ones nearest the violation are kept).
 const ROWS_MAX: usize = 200;
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Writes the page for `outcomes`.
 pub fn write_html(outcomes: &[FileOutcome], w: &mut dyn Write) -> std::io::Result<()> {

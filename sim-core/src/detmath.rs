@@ -28,21 +28,11 @@ pub fn ln(x: f64) -> f64 {
     let s2 = s * s;
     let mut term = s;
     let mut sum = 0.0;
-    // The odd denominators 1, 3, …, 39 as constants, so that the loop unrolls (no float
-    // counter to step and test); the same divisions and additions in the same order as the
-    // counting loop this replaced, so the same bits (the pinned trace hashes depend on them).
-    const ODD: [f64; 20] = {
-        let mut k = [0.0; 20];
-        let mut i = 0;
-        while i < 20 {
-            k[i] = (2 * i + 1) as f64;
-            i += 1;
-        }
-        k
-    };
-    for k in ODD {
+    let mut k = 1.0;
+    while k < 40.0 {
         sum += term / k;
         term *= s2;
+        k += 2.0;
     }
     2.0 * sum + (e as f64) * LN_2
 }

@@ -354,6 +354,13 @@ pub enum FaultSpec {
     ResetLinks,
     Clog(u32),
     Unclog(u32),
+    Replay {
+        count: u32,
+        #[serde(default)]
+        from: Option<u32>,
+        #[serde(default)]
+        to: Option<u32>,
+    },
     TornWrite {
         node: u32,
         #[serde(default)]
@@ -548,6 +555,8 @@ pub struct NemesisSpec {
     #[serde(default)]
     pub reorder_window: SimDuration,
     #[serde(default)]
+    pub replay: u32,
+    #[serde(default)]
     pub faults_max: Option<u32>,
 }
 
@@ -572,6 +581,8 @@ pub struct SwarmSpec {
     pub duplicate: Option<(f64, f64)>,
     #[serde(default)]
     pub reorder_window: Option<(SimDuration, SimDuration)>,
+    #[serde(default)]
+    pub replay: Option<(u32, u32)>,
     /// The network's base loss and duplication, and its latency shapes (one per seed).
     #[serde(default)]
     pub drop: Option<(f64, f64)>,
@@ -600,6 +611,7 @@ pub enum KindSpec {
     Duplicate,
     Clog,
     Reorder,
+    Replay,
     TornWrite,
     Corrupt,
     Misdirect,

@@ -212,6 +212,16 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
         Fault::Restart(n) => format!("Restart({})", n.0),
         Fault::Clog(n) => format!("Clog({})", n.0),
         Fault::Unclog(n) => format!("Unclog({})", n.0),
+        Fault::Replay { from, to, count } => {
+            let mut parts = vec![format!("count: {count}")];
+            if let Some(n) = from {
+                parts.push(format!("from: {}", n.0));
+            }
+            if let Some(n) = to {
+                parts.push(format!("to: {}", n.0));
+            }
+            format!("Replay({})", parts.join(", "))
+        }
         Fault::Pause(n, d) => format!("Pause(node: {}, duration: {})", n.0, duration(*d)),
         Fault::ClockJump(n, by) => {
             let sign = if *by < 0 { "-" } else { "+" };
@@ -466,6 +476,7 @@ fn kind(k: FaultKind) -> &'static str {
         FaultKind::Duplicate => "Duplicate",
         FaultKind::Clog => "Clog",
         FaultKind::Reorder => "Reorder",
+        FaultKind::Replay => "Replay",
         FaultKind::TornWrite => "TornWrite",
         FaultKind::Corrupt => "Corrupt",
         FaultKind::Misdirect => "Misdirect",
@@ -491,6 +502,9 @@ pub fn nemesis(n: &NemesisConfig) -> String {
     }
     if n.reorder_window != SimDuration::ZERO {
         let _ = write!(s, ", reorder_window: {}", duration(n.reorder_window));
+    }
+    if n.replay != 0 {
+        let _ = write!(s, ", replay: {}", n.replay);
     }
     if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
         let _ = write!(s, ", faults_max: {}", n.faults_max);
@@ -523,6 +537,9 @@ pub fn swarm(s: &SwarmConfig) -> String {
     }
     if s.reorder_window.1 != SimDuration::ZERO {
         let _ = write!(out, ", reorder_window: {}", d(s.reorder_window));
+    }
+    if s.replay.1 != 0 {
+        let _ = write!(out, ", replay: ({}, {})", s.replay.0, s.replay.1);
     }
     if let Some(r) = s.drop {
         let _ = write!(out, ", drop: {}", p(r));
@@ -571,6 +588,9 @@ pub fn swarm_drawn(s: &SwarmConfig, c: &sim_core::SimConfig) -> String {
         }
         if has(FaultKind::Reorder) {
             let _ = write!(out, ", reorder_window: {}", duration(n.reorder_window));
+        }
+        if has(FaultKind::Replay) {
+            let _ = write!(out, ", replay: {}", n.replay);
         }
         out.push(')');
     }

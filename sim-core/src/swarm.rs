@@ -36,6 +36,9 @@ pub struct SwarmConfig {
     pub duplicate: (f64, f64),
     /// The latency window of a `Reorder` fault (drawn log-uniformly).
     pub reorder_window: (SimDuration, SimDuration),
+    /// How many messages one `Replay` fault sends again (drawn uniformly, last, and only when
+    /// the seed drew `Replay`: a swarm without it draws as before).
+    pub replay: (u32, u32),
     /// The network's base loss, when set (else the scenario's `network.drop`).
     pub drop: Option<(f64, f64)>,
     /// The network's base duplication, when set.
@@ -114,6 +117,7 @@ impl SwarmConfig {
             loss,
             duplicate,
             reorder_window,
+            replay: 0,
             silent: false,
             faults_max: self.faults_max,
         });
@@ -154,6 +158,15 @@ impl SwarmConfig {
                 }
             }
         }
+        // Last, and only when drawn: a swarm without `Replay` draws what it drew before.
+        if let Some(n) = config
+            .nemesis
+            .as_mut()
+            .filter(|n| n.kinds.contains(&FaultKind::Replay))
+        {
+            let (lo, hi) = self.replay;
+            n.replay = rng.range_inclusive(u64::from(lo), u64::from(hi.max(lo))) as u32;
+        }
     }
 }
 
@@ -171,6 +184,7 @@ mod tests {
             loss: (0.05, 0.5),
             duplicate: (0.0, 0.2),
             reorder_window: (SimDuration::from_millis(50), SimDuration::from_secs(1)),
+            replay: (1, 64),
             drop: Some((0.0, 0.05)),
             network_duplicate: None,
             latencies: vec![
@@ -218,6 +232,12 @@ mod tests {
             assert!((s.duration_mean.0..=s.duration_mean.1).contains(&n.duration_mean));
             assert!((1..=2).contains(&n.down_max));
             assert!((0.05..=0.5).contains(&n.loss));
+            let replays = n.kinds.contains(&FaultKind::Replay);
+            assert!(if replays {
+                (1..=64).contains(&n.replay)
+            } else {
+                n.replay == 0
+            });
             assert!((0.0..=0.05).contains(&c.network.default.drop));
             kind_sets.insert(format!("{:?}", n.kinds));
             latencies.insert(format!("{:?}", c.network.default.latency));

@@ -73,7 +73,7 @@ impl V<'_, '_> {
             "swarm.kinds",
             &s.kinds,
             "the swarm has no fault kinds to draw from",
-            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `Clog`, `Reorder`",
+            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `Clog`, `Reorder`, `Replay`",
         )?;
         let positive = |p: &str, d| self.positive(p, d);
         let prob = |p: &str, x| self.prob(p, x);
@@ -127,6 +127,11 @@ impl V<'_, '_> {
             }
             None => (SimDuration::ZERO, SimDuration::ZERO),
         };
+        let replay = match s.replay {
+            Some(r) => self.range("swarm.replay", r, |p, c| self.replay_count(p, c), false)?,
+            None if has(FaultKind::Replay) => return Err(needed("Replay", "replay: (1, 50)")),
+            None => (0, 0),
+        };
         let drop = match s.drop {
             Some(r) => Some(self.range("swarm.drop", r, prob, false)?),
             None => None,
@@ -160,6 +165,7 @@ impl V<'_, '_> {
             loss: loss.1,
             duplicate: duplicate.1,
             reorder_window: reorder_window.1,
+            replay: replay.1,
             silent: false,
             faults_max,
         };
@@ -185,6 +191,7 @@ impl V<'_, '_> {
             loss,
             duplicate,
             reorder_window,
+            replay,
             drop,
             network_duplicate,
             latencies,
@@ -200,6 +207,7 @@ fn needed_field(kind: &str) -> &'static str {
         "ClockJump" => "clock_jump_max",
         "Loss" => "loss",
         "Reorder" => "reorder_window",
+        "Replay" => "replay",
         _ => "duplicate",
     }
 }

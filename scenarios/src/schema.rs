@@ -569,6 +569,8 @@ fn default_down_max() -> u32 {
 #[serde(deny_unknown_fields, rename = "Swarm")]
 pub struct SwarmSpec {
     pub kinds: Vec<KindSpec>,
+    #[serde(default = "half")]
+    pub keep: f64,
     pub interval_mean: (SimDuration, SimDuration),
     pub duration_mean: (SimDuration, SimDuration),
     #[serde(default = "default_down_max_range")]
@@ -624,4 +626,8 @@ pub enum ExpectSpec {
     #[default]
     Pass,
     Violation(Vec<String>),
+}
+
+fn half() -> f64 {
+    0.5
 }

@@ -523,6 +523,9 @@ pub fn swarm(s: &SwarmConfig) -> String {
         d(s.interval_mean),
         d(s.duration_mean)
     );
+    if s.keep != 0.5 {
+        let _ = write!(out, ", keep: {}", float(s.keep));
+    }
     if s.down_max != (1, 1) {
         let _ = write!(out, ", down_max: ({}, {})", s.down_max.0, s.down_max.1);
     }

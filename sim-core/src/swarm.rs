@@ -22,8 +22,11 @@ use crate::SimDuration;
 /// durations positive, probabilities in `[0, 1]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SwarmConfig {
-    /// The pool: each seed enables each kind with probability ½ (at least one).
+    /// The pool: each seed enables each kind with probability `keep` (at least one).
     pub kinds: Vec<FaultKind>,
+    /// The probability that a seed keeps each kind of the pool (Groce et al. use ½; a pool
+    /// whose bugs each need one kind, say crashes, is better served by keeping more).
+    pub keep: f64,
     /// Drawn log-uniformly.
     pub interval_mean: (SimDuration, SimDuration),
     /// Drawn log-uniformly.
@@ -62,6 +65,15 @@ fn between(rng: &mut SimRng, (lo, hi): (f64, f64)) -> f64 {
     rng.range_inclusive(a, b) as f64 / 1000.0
 }
 
+/// Whether a seed keeps one kind: a coin at `keep = ½` (as swarms always drew), else a draw
+/// in steps of 0.001.
+fn keeps(rng: &mut SimRng, keep: f64) -> bool {
+    if keep == 0.5 {
+        return rng.below(2) == 1;
+    }
+    rng.below(1000) < (keep * 1000.0).round() as u64
+}
+
 /// `d` rounded to a readable unit: whole milliseconds from 10 ms up, whole microseconds
 /// below, kept within `[lo, hi]`.
 fn readable(d: u64, (lo, hi): (SimDuration, SimDuration)) -> SimDuration {
@@ -93,7 +105,7 @@ impl SwarmConfig {
             .kinds
             .iter()
             .copied()
-            .filter(|_| rng.below(2) == 1)
+            .filter(|_| keeps(&mut rng, self.keep))
             .collect();
         if kinds.is_empty() && !self.kinds.is_empty() {
             kinds.push(self.kinds[rng.index(self.kinds.len())]);
@@ -177,6 +189,7 @@ mod tests {
     fn swarm() -> SwarmConfig {
         SwarmConfig {
             kinds: FaultKind::ALL.to_vec(),
+            keep: 0.5,
             interval_mean: (SimDuration::from_millis(50), SimDuration::from_secs(5)),
             duration_mean: (SimDuration::from_millis(100), SimDuration::from_secs(2)),
             down_max: (1, 2),

@@ -77,6 +77,15 @@ impl V<'_, '_> {
         )?;
         let positive = |p: &str, d| self.positive(p, d);
         let prob = |p: &str, x| self.prob(p, x);
+        let keep = self.prob("swarm.keep", s.keep)?;
+        if keep == 0.0 {
+            return Err(self.err(
+                "swarm.keep",
+                "`keep` is `0`: no seed would keep a fault kind",
+                "the probability that a seed keeps each kind, e.g. `keep: 0.75` (default `0.5`)"
+                    .to_string(),
+            ));
+        }
         let interval_mean = self.range("swarm.interval_mean", s.interval_mean, positive, true)?;
         let duration_mean = self.range("swarm.duration_mean", s.duration_mean, positive, true)?;
         let has = |k| kinds.contains(&k);
@@ -184,6 +193,7 @@ impl V<'_, '_> {
         }
         Ok(SwarmConfig {
             kinds,
+            keep,
             interval_mean,
             duration_mean,
             down_max,

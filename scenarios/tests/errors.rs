@@ -583,7 +583,7 @@ fn expect_reached_names_known_situations_once() {
     );
     check(
         &with(r#"expect_reached: ["stale run ignord"],"#),
-        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`",
+        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`, `message replayed`",
     );
     check(
         &with(r#"expect_reached: ["stale run ignored", "stale run ignored"],"#),
@@ -669,5 +669,13 @@ fn replays_name_their_fields() {
     check(
         &with(r#"swarm: (kinds: [Replay], interval_mean: ("1s", "2s"), duration_mean: ("50ms", "500ms")),"#),
         "t.ron:7:12: `Replay` is in `swarm.kinds` but the swarm has no `replay` range\n  hint: add e.g. `replay: (1, 50)`",
+    );
+}
+
+#[test]
+fn a_swarm_keeps_some_kinds() {
+    check(
+        &with(r#"swarm: (kinds: [Crash], keep: 0.0, interval_mean: ("1s", "2s"), duration_mean: ("50ms", "500ms")),"#),
+        "t.ron:7:35: `keep` is `0`: no seed would keep a fault kind\n  hint: the probability that a seed keeps each kind, e.g. `keep: 0.75` (default `0.5`)",
     );
 }

@@ -229,6 +229,27 @@ mod tests {
     }
 
     #[test]
+    fn keep_is_the_share_of_kinds_a_seed_keeps() {
+        let kept = |keep: f64| {
+            let mut s = swarm();
+            s.keep = keep;
+            (0..400u64)
+                .map(|seed| {
+                    let mut c = SimConfig::basic(5, SimDuration::from_secs(10));
+                    c.seed = seed;
+                    s.draw(&mut c);
+                    c.nemesis.expect("drawn").kinds.len()
+                })
+                .sum::<usize>() as f64
+                / (400 * s.kinds.len()) as f64
+        };
+        assert_eq!(kept(1.0), 1.0);
+        let (half, most) = (kept(0.5), kept(0.75));
+        assert!((0.45..0.56).contains(&half), "{half}");
+        assert!((0.70..0.80).contains(&most), "{most}");
+    }
+
+    #[test]
     fn seeds_differ_in_kind_and_each_draw_is_in_range_and_repeatable() {
         let s = swarm();
         let mut kind_sets = std::collections::BTreeSet::new();

@@ -181,7 +181,7 @@ fn faulty_config(seed: u64) -> SimConfig {
         duplicate: 0.2,
         silent: false,
         reorder_window: sim_core::SimDuration::ZERO,
-        replay: 0,
+        replay: 8,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     cfg

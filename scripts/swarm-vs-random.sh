@@ -5,6 +5,7 @@
 # table gives the first failing seed and how many seeds failed. Not part of CI (a few minutes).
 #
 #   scripts/swarm-vs-random.sh [SEEDS]      # default 0..300; JOBS=1 halves the memory
+#   FAMILIES="raft paxos" scripts/swarm-vs-random.sh 0..100   # only these families
 #
 # Needs a release build: cargo build --release -p cli
 set -uo pipefail
@@ -50,7 +51,7 @@ print(first, str(len(s)) + "/" + str(v["runs"]))'
 }
 
 printf '| family | bug | random-faults: first failing seed | failing seeds | swarm: first failing seed | failing seeds |\n|---|---|---|---|---|---|\n'
-for fam in raft paxos two-phase-commit leaderless primary-backup gossip; do
+for fam in ${FAMILIES:-raft paxos two-phase-commit leaderless primary-backup gossip}; do
   fixed=scenarios/$fam/random-faults.ron
   [ "$fam" = gossip ] && fixed=scenarios/gossip/nemesis-chaos.ron
   for bug in $(bugs "$fam"); do

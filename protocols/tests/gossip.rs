@@ -258,6 +258,7 @@ fn converges_through_loss_duplication_pauses_and_clock_jumps() {
         duplicate: 0.2,
         silent: false,
         reorder_window: sim_core::SimDuration::ZERO,
+        replay: 0,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     for seed in 0..4 {

@@ -65,6 +65,7 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
                         duplicate: 0.3,
                         silent: false,
                         reorder_window: sim_core::SimDuration::ZERO,
+                        replay: 8,
                         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
                     });
                     c.clients = ClientConfig {

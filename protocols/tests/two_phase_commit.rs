@@ -416,6 +416,7 @@ fn no_decision_is_taken_from_a_damaged_log_record() {
             loss: 0.0,
             duplicate: 0.0,
             reorder_window: SimDuration::ZERO,
+            replay: 0,
             silent: false,
             faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
         });

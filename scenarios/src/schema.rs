@@ -354,6 +354,13 @@ pub enum FaultSpec {
     ResetLinks,
     Clog(u32),
     Unclog(u32),
+    Replay {
+        count: u32,
+        #[serde(default)]
+        from: Option<u32>,
+        #[serde(default)]
+        to: Option<u32>,
+    },
     TornWrite {
         node: u32,
         #[serde(default)]
@@ -548,6 +555,8 @@ pub struct NemesisSpec {
     #[serde(default)]
     pub reorder_window: SimDuration,
     #[serde(default)]
+    pub replay: u32,
+    #[serde(default)]
     pub faults_max: Option<u32>,
 }
 
@@ -560,6 +569,8 @@ fn default_down_max() -> u32 {
 #[serde(deny_unknown_fields, rename = "Swarm")]
 pub struct SwarmSpec {
     pub kinds: Vec<KindSpec>,
+    #[serde(default = "half")]
+    pub keep: f64,
     pub interval_mean: (SimDuration, SimDuration),
     pub duration_mean: (SimDuration, SimDuration),
     #[serde(default = "default_down_max_range")]
@@ -572,6 +583,8 @@ pub struct SwarmSpec {
     pub duplicate: Option<(f64, f64)>,
     #[serde(default)]
     pub reorder_window: Option<(SimDuration, SimDuration)>,
+    #[serde(default)]
+    pub replay: Option<(u32, u32)>,
     /// The network's base loss and duplication, and its latency shapes (one per seed).
     #[serde(default)]
     pub drop: Option<(f64, f64)>,
@@ -600,6 +613,7 @@ pub enum KindSpec {
     Duplicate,
     Clog,
     Reorder,
+    Replay,
     TornWrite,
     Corrupt,
     Misdirect,
@@ -612,4 +626,8 @@ pub enum ExpectSpec {
     #[default]
     Pass,
     Violation(Vec<String>),
+}
+
+fn half() -> f64 {
+    0.5
 }

@@ -13,7 +13,7 @@
 use sim_core::config::{
     ClientConfig, ClientScript, ClockConfig, DiskModel, Fault, FaultKind, Group, Latency,
     LinkConfig, LinkOverride, NemesisConfig, NetworkConfig, Partition, ScheduledFault, ScriptOp,
-    ScriptedRequest, StorageConfig, Survive, TargetPolicy, Topology, Workload,
+    ScriptedRequest, StorageConfig, Survive, TargetPolicy, Topology, Workload, REPLAY_REMEMBERED,
 };
 use sim_core::faults;
 use sim_core::protocol::{CheckContext, FieldError};
@@ -1014,6 +1014,13 @@ impl V<'_, '_> {
                 FaultSpec::Restart(n) => Fault::Restart(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Clog(n) => Fault::Clog(self.node(&field(&fp, "0"), *n)?),
                 FaultSpec::Unclog(n) => Fault::Unclog(self.node(&field(&fp, "0"), *n)?),
+                FaultSpec::Replay { count, from, to } => Fault::Replay {
+                    from: from
+                        .map(|n| self.node(&field(&fp, "from"), n))
+                        .transpose()?,
+                    to: to.map(|n| self.node(&field(&fp, "to"), n)).transpose()?,
+                    count: self.replay_count(&field(&fp, "count"), *count)?,
+                },
                 FaultSpec::Pause { node, duration } => Fault::Pause(
                     self.node(&field(&fp, "node"), *node)?,
                     self.positive(&field(&fp, "duration"), *duration)?,
@@ -1289,6 +1296,11 @@ impl V<'_, '_> {
                     .to_string(),
             ));
         }
+        let replay = if has(FaultKind::Replay) {
+            self.replay_count("nemesis.replay", n.replay)?
+        } else {
+            n.replay
+        };
         if has(FaultKind::Clog) && self.node_count < 2 {
             return Err(self.err(
                 "nemesis.kinds",
@@ -1312,6 +1324,7 @@ impl V<'_, '_> {
         }
         Ok(NemesisConfig {
             reorder_window,
+            replay,
             kinds,
             interval_mean,
             duration_mean,
@@ -1322,6 +1335,20 @@ impl V<'_, '_> {
             silent: n.silent,
             faults_max,
         })
+    }
+
+    /// How many delivered messages a replay sends again: `1..=REPLAY_REMEMBERED`.
+    pub(crate) fn replay_count(&self, path: &str, count: u32) -> R<u32> {
+        if count == 0 || count as usize > REPLAY_REMEMBERED {
+            return Err(self.err(
+                path,
+                format!("a replay of `{count}` messages, outside `1..={REPLAY_REMEMBERED}`"),
+                format!(
+                    "how many already-delivered messages to send again, e.g. `20`; the engine remembers the last {REPLAY_REMEMBERED} delivered"
+                ),
+            ));
+        }
+        Ok(count)
     }
 
     /// Every node's disk: the default model and per-node overrides (unset fields default).
@@ -1472,6 +1499,7 @@ fn kind(k: KindSpec) -> FaultKind {
         KindSpec::Duplicate => FaultKind::Duplicate,
         KindSpec::Clog => FaultKind::Clog,
         KindSpec::Reorder => FaultKind::Reorder,
+        KindSpec::Replay => FaultKind::Replay,
         KindSpec::TornWrite => FaultKind::TornWrite,
         KindSpec::Corrupt => FaultKind::Corrupt,
         KindSpec::Misdirect => FaultKind::Misdirect,

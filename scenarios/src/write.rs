@@ -212,6 +212,16 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
         Fault::Restart(n) => format!("Restart({})", n.0),
         Fault::Clog(n) => format!("Clog({})", n.0),
         Fault::Unclog(n) => format!("Unclog({})", n.0),
+        Fault::Replay { from, to, count } => {
+            let mut parts = vec![format!("count: {count}")];
+            if let Some(n) = from {
+                parts.push(format!("from: {}", n.0));
+            }
+            if let Some(n) = to {
+                parts.push(format!("to: {}", n.0));
+            }
+            format!("Replay({})", parts.join(", "))
+        }
         Fault::Pause(n, d) => format!("Pause(node: {}, duration: {})", n.0, duration(*d)),
         Fault::ClockJump(n, by) => {
             let sign = if *by < 0 { "-" } else { "+" };
@@ -467,6 +477,7 @@ fn kind(k: FaultKind) -> &'static str {
         FaultKind::Duplicate => "Duplicate",
         FaultKind::Clog => "Clog",
         FaultKind::Reorder => "Reorder",
+        FaultKind::Replay => "Replay",
         FaultKind::TornWrite => "TornWrite",
         FaultKind::Corrupt => "Corrupt",
         FaultKind::Misdirect => "Misdirect",
@@ -493,6 +504,9 @@ pub fn nemesis(n: &NemesisConfig) -> String {
     if n.reorder_window != SimDuration::ZERO {
         let _ = write!(s, ", reorder_window: {}", duration(n.reorder_window));
     }
+    if n.replay != 0 {
+        let _ = write!(s, ", replay: {}", n.replay);
+    }
     if n.faults_max != NemesisConfig::FAULTS_MAX_DEFAULT {
         let _ = write!(s, ", faults_max: {}", n.faults_max);
     }
@@ -510,6 +524,9 @@ pub fn swarm(s: &SwarmConfig) -> String {
         d(s.interval_mean),
         d(s.duration_mean)
     );
+    if s.keep != 0.5 {
+        let _ = write!(out, ", keep: {}", float(s.keep));
+    }
     if s.down_max != (1, 1) {
         let _ = write!(out, ", down_max: ({}, {})", s.down_max.0, s.down_max.1);
     }
@@ -524,6 +541,9 @@ pub fn swarm(s: &SwarmConfig) -> String {
     }
     if s.reorder_window.1 != SimDuration::ZERO {
         let _ = write!(out, ", reorder_window: {}", d(s.reorder_window));
+    }
+    if s.replay.1 != 0 {
+        let _ = write!(out, ", replay: ({}, {})", s.replay.0, s.replay.1);
     }
     if let Some(r) = s.drop {
         let _ = write!(out, ", drop: {}", p(r));
@@ -572,6 +592,9 @@ pub fn swarm_drawn(s: &SwarmConfig, c: &sim_core::SimConfig) -> String {
         }
         if has(FaultKind::Reorder) {
             let _ = write!(out, ", reorder_window: {}", duration(n.reorder_window));
+        }
+        if has(FaultKind::Replay) {
+            let _ = write!(out, ", replay: {}", n.replay);
         }
         out.push(')');
     }

@@ -583,7 +583,7 @@ fn expect_reached_names_known_situations_once() {
     );
     check(
         &with(r#"expect_reached: ["stale run ignord"],"#),
-        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`",
+        "t.ron:7:22: `stale run ignord` is not a situation `Gossip` or the engine marks\n  hint: did you mean `stale run ignored`? known situations: `value carried across a healed partition`, `stale run ignored`, `values recovered from storage`, `leader crashed`, `leader paused`, `leader partitioned`, `clock jump on the leader`, `clock jump under a lease`, `message held for a paused node`, `message to a crashed node`, `unsynced writes lost in a crash`, `node restarted from storage`, `duplicate message delivered`, `clogged message released`, `message replayed`",
     );
     check(
         &with(r#"expect_reached: ["stale run ignored", "stale run ignored"],"#),
@@ -643,5 +643,39 @@ fn clogs_and_reordering_name_their_fields() {
     check(
         &with(r#"nemesis: (kinds: [Reorder], interval_mean: "1s", duration_mean: "1s"),"#),
         "t.ron:7:14: `Reorder` is listed but `reorder_window` is `0`\n  hint: give the latency window while the fault lasts, e.g. `reorder_window: \"500ms\"`",
+    );
+}
+
+#[test]
+fn replays_name_their_fields() {
+    check(
+        &with(
+            r#"faults: [(at: "1s", fault: Replay(count: 20)), (at: "2s", fault: Replay(count: 5, from: 1, to: 2))],"#,
+        ),
+        "ok: t",
+    );
+    check(
+        &with(r#"faults: [(at: "1s", fault: Replay(count: 0))],"#),
+        "t.ron:7:46: a replay of `0` messages, outside `1..=1024`\n  hint: how many already-delivered messages to send again, e.g. `20`; the engine remembers the last 1024 delivered",
+    );
+    check(
+        &with(r#"faults: [(at: "1s", fault: Replay(count: 3, to: 7))],"#),
+        "t.ron:7:53: node `7` is out of range in `faults[0].fault.to`\n  hint: the scenario has `4` nodes: ids run from `0` to `3`",
+    );
+    check(
+        &with(r#"nemesis: (kinds: [Replay], interval_mean: "1s", duration_mean: "1s"),"#),
+        "t.ron:7:14: a replay of `0` messages, outside `1..=1024`\n  hint: how many already-delivered messages to send again, e.g. `20`; the engine remembers the last 1024 delivered",
+    );
+    check(
+        &with(r#"swarm: (kinds: [Replay], interval_mean: ("1s", "2s"), duration_mean: ("50ms", "500ms")),"#),
+        "t.ron:7:12: `Replay` is in `swarm.kinds` but the swarm has no `replay` range\n  hint: add e.g. `replay: (1, 50)`",
+    );
+}
+
+#[test]
+fn a_swarm_keeps_some_kinds() {
+    check(
+        &with(r#"swarm: (kinds: [Crash], keep: 0.0, interval_mean: ("1s", "2s"), duration_mean: ("50ms", "500ms")),"#),
+        "t.ron:7:35: `keep` is `0`: no seed would keep a fault kind\n  hint: the probability that a seed keeps each kind, e.g. `keep: 0.75` (default `0.5`)",
     );
 }

@@ -200,15 +200,41 @@ impl SimConfig {
                         ));
                     }
                 }
+                Fault::Replay { from, to, count } => {
+                    for (end, id) in [("from", from), ("to", to)] {
+                        if let Some(id) = id {
+                            node(&format!("{field}.{end}"), *id)?;
+                        }
+                    }
+                    check_replay_count(&format!("{field}.count"), *count)?;
+                }
                 Fault::Heal | Fault::ResetLinks => {}
             }
         }
         if let Some(nem) = &self.nemesis {
+            if nem.kinds.contains(&FaultKind::Replay) {
+                check_replay_count("nemesis.replay", nem.replay)?;
+            }
             check_probability("nemesis.loss", nem.loss)?;
             check_probability("nemesis.duplicate", nem.duplicate)?;
         }
         Ok(())
     }
+}
+
+/// How many delivered node-to-node messages the engine remembers for [`Fault::Replay`] (the
+/// most recent ones, in one ring shared by every link): the replay fault's memory is bounded
+/// whatever the run's length. Nothing is remembered unless the run can replay.
+pub const REPLAY_REMEMBERED: usize = 1024;
+
+/// A replay re-delivers between 1 and [`REPLAY_REMEMBERED`] messages.
+fn check_replay_count(field: &str, count: u32) -> Result<(), String> {
+    if count == 0 || count as usize > REPLAY_REMEMBERED {
+        return Err(format!(
+            "{field}: {count} is not in 1..={REPLAY_REMEMBERED} (the messages remembered)"
+        ));
+    }
+    Ok(())
 }
 
 /// A script names a list per client, node ids in range, and one service; each transaction's
@@ -604,6 +630,15 @@ pub enum Fault {
     Clog(NodeId),
     /// Release a clogged node's links: each held message is sent on with its drawn latency.
     Unclog(NodeId),
+    /// Deliver again up to `count` node-to-node messages picked at random among the last
+    /// [`REPLAY_REMEMBERED`] delivered (those from `from` to `to`, `None` = any node), each
+    /// after a fresh latency of its link: a message from the past arrives a second time
+    /// (TigerBeetle's packet simulator replays packets).
+    Replay {
+        from: Option<NodeId>,
+        to: Option<NodeId>,
+        count: u32,
+    },
     /// A crash that tears the node's unsynced (and in-flight) writes: a prefix of them, or a
     /// random subset, survives (`pick` chooses which, see [`Survive`]); with `tear_last`, the
     /// last surviving write of a damageable record is torn (reads back as damaged).
@@ -674,6 +709,8 @@ pub enum FaultKind {
     Clog,
     /// Heavy reordering: every link's latency becomes uniform over `[0, reorder_window]`.
     Reorder,
+    /// Already-delivered messages delivered again: `replay` of the recently delivered ones.
+    Replay,
     /// A crash that tears the unsynced writes, then a restart.
     TornWrite,
     /// A crash, a damaged synced record while the node is down, then a restart.
@@ -685,7 +722,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::Pause,
@@ -694,6 +731,7 @@ impl FaultKind {
         FaultKind::Duplicate,
         FaultKind::Clog,
         FaultKind::Reorder,
+        FaultKind::Replay,
         FaultKind::TornWrite,
         FaultKind::Corrupt,
         FaultKind::Misdirect,
@@ -709,6 +747,7 @@ impl FaultKind {
             FaultKind::Duplicate => "duplicate",
             FaultKind::Clog => "clog",
             FaultKind::Reorder => "reorder",
+            FaultKind::Replay => "replay",
             FaultKind::TornWrite => "torn_write",
             FaultKind::Corrupt => "corrupt",
             FaultKind::Misdirect => "misdirect",
@@ -726,6 +765,7 @@ impl FaultKind {
                 | FaultKind::Duplicate
                 | FaultKind::Clog
                 | FaultKind::Reorder
+                | FaultKind::Replay
         )
     }
 
@@ -758,6 +798,8 @@ pub struct NemesisConfig {
     pub silent: bool,
     /// While a `reorder` fault lasts every link's latency is uniform over `[0, reorder_window]`.
     pub reorder_window: SimDuration,
+    /// How many already-delivered messages one `replay` fault delivers again.
+    pub replay: u32,
     /// The most faults the nemesis plans in one run: it stops drawing there (see
     /// [`crate::faults::plan`]), so that no rate, however absurd, makes the plan unbounded.
     pub faults_max: u32,

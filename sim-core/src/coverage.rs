@@ -122,6 +122,8 @@ pub mod engine {
     pub const DUPLICATE_DELIVERED: &str = "duplicate message delivered";
     /// A message was held back by a clogged link and released later in a burst.
     pub const CLOGGED_RELEASED: &str = "clogged message released";
+    /// A replay fault sent an already-delivered message again.
+    pub const MESSAGE_REPLAYED: &str = "message replayed";
 
     /// Every situation the engine may mark, in the order reports list them.
     pub const ALL: &[&str] = &[
@@ -136,6 +138,7 @@ pub mod engine {
         NODE_RECOVERED,
         DUPLICATE_DELIVERED,
         CLOGGED_RELEASED,
+        MESSAGE_REPLAYED,
     ];
 }
 

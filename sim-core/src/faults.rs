@@ -66,6 +66,13 @@ pub enum FaultRecord {
     ResetLinks,
     Clog(NodeId),
     Unclog(NodeId),
+    /// A replay fault: of the `remembered` delivered messages it could pick from (those on
+    /// the links it names), `replayed` were sent again (at most the `count` it asked for).
+    Replay {
+        count: u32,
+        remembered: u32,
+        replayed: u32,
+    },
     /// The fault phase ended and everything healed; the liveness phase starts.
     LivenessStart,
     /// A storage fault on a node's disk, and what it did.
@@ -157,6 +164,11 @@ impl StorageFault {
 }
 
 impl FaultRecord {
+    /// A replay, for people: `Replay(count: 5): sent again 5 of 812 remembered messages`.
+    pub fn describe_replay(count: u32, remembered: u32, replayed: u32) -> String {
+        format!("Replay(count: {count}): sent again {replayed} of {remembered} remembered messages")
+    }
+
     /// Whether this record ends a fault (something got better).
     pub fn is_heal(&self) -> bool {
         matches!(
@@ -458,6 +470,14 @@ fn nemesis_plan(
                 }
                 out.extend(swizzle(rng, node_count, t, end).map(|(at, f)| nem(at, f)));
             }
+            FaultKind::Replay => {
+                let replay = Fault::Replay {
+                    from: None,
+                    to: None,
+                    count: cfg.replay,
+                };
+                out.push(nem(t, Action::Apply(replay, 0)));
+            }
         }
         faults += 1;
     }
@@ -514,6 +534,7 @@ mod tests {
             duplicate: 0.1,
             silent: false,
             reorder_window: SimDuration::from_millis(300),
+            replay: 0,
             faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
         }
     }
@@ -668,6 +689,30 @@ mod tests {
             reordered += usize::from(first_order.len() > 1 && first_order != undo_order);
         }
         assert!(reordered > 5, "unclogs follow the clog order too often");
+    }
+
+    #[test]
+    fn a_replay_fault_asks_for_the_nemesis_replay_count_of_any_link() {
+        let mut c = cfg(vec![FaultKind::Replay], 1);
+        c.replay = 17;
+        let p = plan(
+            3,
+            5,
+            SimDuration::from_secs(10),
+            &[],
+            Some(&c),
+            &LinkConfig::default(),
+        );
+        assert!(p.len() > 3, "about one a second: {}", p.len());
+        for x in &p {
+            let replay = Fault::Replay {
+                from: None,
+                to: None,
+                count: 17,
+            };
+            assert_eq!(x.action, Action::Apply(replay, 0));
+            assert!(x.starts_fault());
+        }
     }
 
     #[test]

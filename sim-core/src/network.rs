@@ -340,6 +340,12 @@ impl Network {
                 .any(|c| c.from.contains(src) && c.to.contains(dst))
     }
 
+    /// A latency of the link from `src` to `dst` as it is now, drawn from `rng` (not the
+    /// network's own stream): for a message the network did not route now (a replay).
+    pub(crate) fn latency_from(&self, src: usize, dst: usize, rng: &mut SimRng) -> u64 {
+        self.link(src, dst).latency.sample(rng)
+    }
+
     #[inline]
     fn link(&self, src: usize, dst: usize) -> &Link {
         if self.rules.is_empty() && self.overrides.is_empty() {

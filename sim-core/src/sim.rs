@@ -29,7 +29,7 @@ use crate::storage::Storage;
 use crate::time::SimDuration;
 use crate::time::SimTime;
 use crate::trace::Record;
-use crate::world::{Armed, Disk, Ev, NodeRt, Observed, World};
+use crate::world::{Armed, Disk, Ev, NodeRt, Observed, Replay, World};
 
 pub use crate::faults::FaultRecord;
 pub use crate::world::{NodeStatus, Stats};
@@ -159,8 +159,12 @@ impl<P: Process> Simulation<P> {
             faults::end_at_liveness(&mut plan, SimTime(config.duration.0));
         }
         let procs = (0..n).map(|i| Some(factory(NodeId(i)))).collect();
+        let replays = plan
+            .iter()
+            .any(|p| matches!(p.action, Action::Apply(Fault::Replay { .. }, _)));
+        let replay = Replay::new(replays, SimRng::new(seed, StreamLabel::Faults));
         Simulation {
-            world: World::new(nodes, net, clients, disks),
+            world: World::new(nodes, net, clients, disks, replay),
             procs,
             factory: Box::new(factory),
             plan,
@@ -337,6 +341,9 @@ impl<P: Process> Simulation<P> {
                     .world
                     .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down, &msg)
                 {
+                    if self.world.replay.on {
+                        self.world.remember(src, dst, seq, &msg);
+                    }
                     self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
                 }
             }
@@ -725,6 +732,7 @@ impl<P: Process> Simulation<P> {
                     self.world.log_fault(FaultRecord::Unclog(n));
                     self.world.unclog(Some(n));
                 }
+                Fault::Replay { from, to, count } => self.world.replay(from, to, count),
                 Fault::EndPartition(_) => {
                     unreachable!("the fault plan turns `EndPartition` into `RemoveCut`")
                 }

@@ -22,8 +22,11 @@ use crate::SimDuration;
 /// durations positive, probabilities in `[0, 1]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SwarmConfig {
-    /// The pool: each seed enables each kind with probability ½ (at least one).
+    /// The pool: each seed enables each kind with probability `keep` (at least one).
     pub kinds: Vec<FaultKind>,
+    /// The probability that a seed keeps each kind of the pool (Groce et al. use ½; a pool
+    /// whose bugs each need one kind, say crashes, is better served by keeping more).
+    pub keep: f64,
     /// Drawn log-uniformly.
     pub interval_mean: (SimDuration, SimDuration),
     /// Drawn log-uniformly.
@@ -36,6 +39,9 @@ pub struct SwarmConfig {
     pub duplicate: (f64, f64),
     /// The latency window of a `Reorder` fault (drawn log-uniformly).
     pub reorder_window: (SimDuration, SimDuration),
+    /// How many messages one `Replay` fault sends again (drawn uniformly, last, and only when
+    /// the seed drew `Replay`: a swarm without it draws as before).
+    pub replay: (u32, u32),
     /// The network's base loss, when set (else the scenario's `network.drop`).
     pub drop: Option<(f64, f64)>,
     /// The network's base duplication, when set.
@@ -57,6 +63,15 @@ fn between(rng: &mut SimRng, (lo, hi): (f64, f64)) -> f64 {
         return lo;
     }
     rng.range_inclusive(a, b) as f64 / 1000.0
+}
+
+/// Whether a seed keeps one kind: a coin at `keep = ½` (as swarms always drew), else a draw
+/// in steps of 0.001.
+fn keeps(rng: &mut SimRng, keep: f64) -> bool {
+    if keep == 0.5 {
+        return rng.below(2) == 1;
+    }
+    rng.below(1000) < (keep * 1000.0).round() as u64
 }
 
 /// `d` rounded to a readable unit: whole milliseconds from 10 ms up, whole microseconds
@@ -90,7 +105,7 @@ impl SwarmConfig {
             .kinds
             .iter()
             .copied()
-            .filter(|_| rng.below(2) == 1)
+            .filter(|_| keeps(&mut rng, self.keep))
             .collect();
         if kinds.is_empty() && !self.kinds.is_empty() {
             kinds.push(self.kinds[rng.index(self.kinds.len())]);
@@ -114,6 +129,7 @@ impl SwarmConfig {
             loss,
             duplicate,
             reorder_window,
+            replay: 0,
             silent: false,
             faults_max: self.faults_max,
         });
@@ -154,6 +170,15 @@ impl SwarmConfig {
                 }
             }
         }
+        // Last, and only when drawn: a swarm without `Replay` draws what it drew before.
+        if let Some(n) = config
+            .nemesis
+            .as_mut()
+            .filter(|n| n.kinds.contains(&FaultKind::Replay))
+        {
+            let (lo, hi) = self.replay;
+            n.replay = rng.range_inclusive(u64::from(lo), u64::from(hi.max(lo))) as u32;
+        }
     }
 }
 
@@ -164,6 +189,7 @@ mod tests {
     fn swarm() -> SwarmConfig {
         SwarmConfig {
             kinds: FaultKind::ALL.to_vec(),
+            keep: 0.5,
             interval_mean: (SimDuration::from_millis(50), SimDuration::from_secs(5)),
             duration_mean: (SimDuration::from_millis(100), SimDuration::from_secs(2)),
             down_max: (1, 2),
@@ -171,6 +197,7 @@ mod tests {
             loss: (0.05, 0.5),
             duplicate: (0.0, 0.2),
             reorder_window: (SimDuration::from_millis(50), SimDuration::from_secs(1)),
+            replay: (1, 64),
             drop: Some((0.0, 0.05)),
             network_duplicate: None,
             latencies: vec![
@@ -202,6 +229,27 @@ mod tests {
     }
 
     #[test]
+    fn keep_is_the_share_of_kinds_a_seed_keeps() {
+        let kept = |keep: f64| {
+            let mut s = swarm();
+            s.keep = keep;
+            (0..400u64)
+                .map(|seed| {
+                    let mut c = SimConfig::basic(5, SimDuration::from_secs(10));
+                    c.seed = seed;
+                    s.draw(&mut c);
+                    c.nemesis.expect("drawn").kinds.len()
+                })
+                .sum::<usize>() as f64
+                / (400 * s.kinds.len()) as f64
+        };
+        assert_eq!(kept(1.0), 1.0);
+        let (half, most) = (kept(0.5), kept(0.75));
+        assert!((0.45..0.56).contains(&half), "{half}");
+        assert!((0.70..0.80).contains(&most), "{most}");
+    }
+
+    #[test]
     fn seeds_differ_in_kind_and_each_draw_is_in_range_and_repeatable() {
         let s = swarm();
         let mut kind_sets = std::collections::BTreeSet::new();
@@ -218,6 +266,12 @@ mod tests {
             assert!((s.duration_mean.0..=s.duration_mean.1).contains(&n.duration_mean));
             assert!((1..=2).contains(&n.down_max));
             assert!((0.05..=0.5).contains(&n.loss));
+            let replays = n.kinds.contains(&FaultKind::Replay);
+            assert!(if replays {
+                (1..=64).contains(&n.replay)
+            } else {
+                n.replay == 0
+            });
             assert!((0.0..=0.05).contains(&c.network.default.drop));
             kind_sets.insert(format!("{:?}", n.kinds));
             latencies.insert(format!("{:?}", c.network.default.latency));

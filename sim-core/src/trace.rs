@@ -159,6 +159,7 @@ mod tag {
     pub const RETRY: u64 = 19;
     pub const CLOG: u64 = 20;
     pub const STORAGE: u64 = 21;
+    pub const REPLAY: u64 = 22;
 }
 
 /// One event as the trace sees it: the hash folds its `words`, the trace file
@@ -191,6 +192,13 @@ pub(crate) enum Record<'a> {
     /// The network queued an extra copy of the message sent next, with this id.
     Duplicate {
         id: u64,
+    },
+    /// A replay fault sent the delivered message `of` again, as message `id`.
+    Replay {
+        from: Endpoint,
+        to: Endpoint,
+        id: u64,
+        of: u64,
     },
     Timer {
         node: NodeId,
@@ -339,6 +347,9 @@ impl<'a> Record<'a> {
                 reason,
             } => sink.take([tag::DROP, ep(*from), ep(*to), *id, *reason as u64]),
             Record::Duplicate { id } => sink.take([tag::DUPLICATE, *id]),
+            Record::Replay { from, to, id, of } => {
+                sink.take([tag::REPLAY, ep(*from), ep(*to), *id, *of])
+            }
             Record::Timer {
                 node: n, id, hash, ..
             } => sink.take([tag::TIMER, node(n), id.0, *hash]),
@@ -384,6 +395,9 @@ impl<'a> Record<'a> {
                     FaultRecord::LivenessStart => (tag::PHASE, 1, 0),
                     FaultRecord::Clog(n) => (tag::CLOG, node(n), 1),
                     FaultRecord::Unclog(n) => (tag::CLOG, node(n), 0),
+                    FaultRecord::Replay {
+                        count, replayed, ..
+                    } => (tag::REPLAY, u64::from(*count), u64::from(*replayed)),
                     FaultRecord::Storage(n, f) => {
                         let (what, detail) = f.code();
                         return {
@@ -432,6 +446,7 @@ impl<'a> Record<'a> {
             Record::Deliver { .. } => "deliver",
             Record::Drop { .. } => "drop",
             Record::Duplicate { .. } => "duplicate",
+            Record::Replay { .. } => "replay",
             Record::Timer { .. } => "timer",
             Record::Invoke { retry: false, .. } => "invoke",
             Record::Invoke { retry: true, .. } => "retry",
@@ -475,6 +490,12 @@ impl<'a> Record<'a> {
                 field_str(l, "reason", reason.name());
             }
             Record::Duplicate { id } => field_num(l, "id", id),
+            Record::Replay { from, to, id, of } => {
+                field_endpoint(l, "from", *from);
+                field_endpoint(l, "to", *to);
+                field_num(l, "id", id);
+                field_num(l, "of", of);
+            }
             Record::Timer {
                 node, id, timer, ..
             } => {
@@ -512,6 +533,15 @@ impl<'a> Record<'a> {
                 field_num(l, "writes", writes);
             }
             Record::Fault(FaultRecord::Storage(n, f)) => field_str(l, "what", &f.describe(*n)),
+            Record::Fault(FaultRecord::Replay {
+                count,
+                remembered,
+                replayed,
+            }) => field_str(
+                l,
+                "what",
+                &FaultRecord::describe_replay(*count, *remembered, *replayed),
+            ),
             Record::Fault(f) => field_debug(l, "what", f),
             Record::Note { node, text } => {
                 field_node(l, "node", *node);
@@ -950,6 +980,11 @@ mod tests {
         let (n1, c2) = (Endpoint::Node(NodeId(1)), Endpoint::Client(ClientId(2)));
         let f1 = FaultRecord::Pause(NodeId(1), SimTime(9));
         let f2 = FaultRecord::Partition(4, Partition::Isolate(NodeId(0)));
+        let f3 = FaultRecord::Replay {
+            count: 5,
+            remembered: 40,
+            replayed: 5,
+        };
         let ok = Outcome::Ok(crate::Response::Ok);
         let records = [
             Record::send(n1, c2, 7, &(3u64, "op")),
@@ -989,6 +1024,13 @@ mod tests {
                 node: NodeId(0),
                 text: "a \"note\"",
             },
+            Record::Replay {
+                from: n1,
+                to: Endpoint::Node(NodeId(0)),
+                id: 14,
+                of: 7,
+            },
+            Record::Fault(&f3),
         ];
         let file = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
@@ -1010,7 +1052,7 @@ mod tests {
             writing.record(SimTime(i as u64), *r);
         }
         assert_eq!(plain.digest(), writing.digest());
-        assert_eq!(plain.count(), 12, "lost-writes and notes are not hashed");
+        assert_eq!(plain.count(), 14, "lost-writes and notes are not hashed");
         let log = writing.log.take().expect("kept");
         let mut hashed = 0;
         for (i, r) in records.iter().enumerate() {
@@ -1039,6 +1081,8 @@ mod tests {
                 r#"{"t":11,"ev":"fault","what":"Partition(4, Isolate(n0))"}"#,
                 r#"{"t":12,"ev":"lost-writes","node":"n1","writes":3}"#,
                 r#"{"t":13,"ev":"note","node":"n0","text":"a \"note\""}"#,
+                r#"{"t":14,"ev":"replay","from":"n1","to":"n0","id":14,"of":7}"#,
+                r#"{"t":15,"ev":"fault","what":"Replay(count: 5): sent again 5 of 40 remembered messages"}"#,
             ]
         );
     }

@@ -18,7 +18,7 @@ use std::hash::Hash;
 
 use crate::client::Clients;
 use crate::clock::Clock;
-use crate::config::DiskModel;
+use crate::config::{DiskModel, REPLAY_REMEMBERED};
 use crate::coverage::{engine, Coverage};
 use crate::faults::{FaultRecord, StorageFault};
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
@@ -174,6 +174,8 @@ pub struct Stats {
     /// Dropped messages by reason, indexed like [`DropReason::ALL`].
     pub dropped: [u64; 4],
     pub duplicated: u64,
+    /// Already-delivered messages a replay fault sent again.
+    pub replayed: u64,
     pub timers_fired: u64,
     /// Messages still in flight when the run ended (neither delivered nor dropped).
     pub in_flight_at_end: u64,
@@ -212,6 +214,28 @@ impl<P: ProcessTypes> Clog<P> {
     }
 }
 
+/// Recently delivered node-to-node messages, which a replay fault sends again (see
+/// [`World::replay`]).
+pub(crate) struct Replay<P: ProcessTypes> {
+    /// Whether the run can replay (its fault plan has a replay): only then is anything
+    /// remembered, so a run without one pays a branch per delivery.
+    pub(crate) on: bool,
+    /// The last [`REPLAY_REMEMBERED`] delivered: (from, to, id, message), oldest first.
+    ring: VecDeque<(NodeId, NodeId, u64, P::Msg)>,
+    /// The replays' own stream (`StreamLabel::Faults`): which messages, and their latencies.
+    rng: SimRng,
+}
+
+impl<P: ProcessTypes> Replay<P> {
+    pub(crate) fn new(on: bool, rng: SimRng) -> Replay<P> {
+        Replay {
+            on,
+            ring: VecDeque::new(),
+            rng,
+        }
+    }
+}
+
 /// The world: everything a run changes, and what handlers reach through their `Context`.
 pub(crate) struct World<P: ProcessTypes> {
     pub(crate) now: SimTime,
@@ -233,6 +257,8 @@ pub(crate) struct World<P: ProcessTypes> {
     pub(crate) coverage: Coverage,
     /// Clogged nodes (how many clogs each is under) and the messages their links hold.
     pub(crate) clog: Clog<P>,
+    /// What a replay fault may send again.
+    pub(crate) replay: Replay<P>,
     next_timer: u64,
     /// One disk per node when the scenario models disks; empty when every disk is free, so
     /// that a zero-cost disk costs one well-predicted branch per send.
@@ -246,6 +272,7 @@ impl<P: ProcessTypes> World<P> {
         net: Network,
         clients: Clients,
         disks: Vec<Disk<P>>,
+        replay: Replay<P>,
     ) -> World<P> {
         World {
             now: SimTime::ZERO,
@@ -266,6 +293,7 @@ impl<P: ProcessTypes> World<P> {
                 active: 0,
                 held: Vec::new(),
             },
+            replay,
             next_timer: 0,
             disks,
         }
@@ -455,6 +483,60 @@ impl<P: ProcessTypes> World<P> {
                 let at = self.now.saturating_add(SimDuration(latency));
                 self.queue.push(at.0, id, ev);
             }
+        }
+    }
+
+    /// Remembers a delivered node-to-node message for replay faults, forgetting the oldest
+    /// beyond [`REPLAY_REMEMBERED`].
+    #[cold]
+    pub(crate) fn remember(&mut self, src: NodeId, dst: NodeId, id: u64, msg: &P::Msg) {
+        let ring = &mut self.replay.ring;
+        if ring.len() == REPLAY_REMEMBERED {
+            ring.pop_front();
+        }
+        ring.push_back((src, dst, id, msg.clone()));
+    }
+
+    /// A replay fault: sends again up to `count` of the remembered messages from `from` to
+    /// `to` (`None`: any node), picked uniformly without repeats from the replays' stream,
+    /// each queued in the order it was first delivered with a fresh latency of its link (and
+    /// held like any message by a clog; dropped on arrival by a partition or a crashed
+    /// destination). A message stays remembered and may be replayed again. The fault log
+    /// records how many messages matched and how many were sent, before they are.
+    pub(crate) fn replay(&mut self, from: Option<NodeId>, to: Option<NodeId>, count: u32) {
+        let mut matching: Vec<usize> = (self.replay.ring.iter().enumerate())
+            .filter(|(_, (s, d, _, _))| from.is_none_or(|f| f == *s) && to.is_none_or(|t| t == *d))
+            .map(|(i, _)| i)
+            .collect();
+        let k = (count as usize).min(matching.len());
+        for i in 0..k {
+            let j = i + self.replay.rng.index(matching.len() - i);
+            matching.swap(i, j);
+        }
+        let mut picked = matching[..k].to_vec();
+        picked.sort_unstable();
+        self.log_fault(FaultRecord::Replay {
+            count,
+            remembered: matching.len() as u32,
+            replayed: k as u32,
+        });
+        let n = self.node_count;
+        for i in picked {
+            let (src, dst, of, msg) = self.replay.ring[i].clone();
+            let (s, d) = (Endpoint::Node(src), Endpoint::Node(dst));
+            let latency = self
+                .net
+                .latency_from(s.dense(n), d.dense(n), &mut self.replay.rng);
+            let id = self.next_seq();
+            self.stats.replayed += 1;
+            self.reach(engine::MESSAGE_REPLAYED, Some(dst));
+            self.trace(Record::Replay {
+                from: s,
+                to: d,
+                id,
+                of,
+            });
+            self.enqueue(s, d, latency, id, Ev::Msg { src, dst, msg });
         }
     }
 

@@ -181,6 +181,7 @@ fn faulty_config(seed: u64) -> SimConfig {
         duplicate: 0.2,
         silent: false,
         reorder_window: sim_core::SimDuration::ZERO,
+        replay: 8,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     cfg
@@ -439,6 +440,7 @@ fn a_negative_nemesis_loss_is_refused() {
         duplicate: 0.0,
         silent: false,
         reorder_window: sim_core::SimDuration::ZERO,
+        replay: 0,
         faults_max: NemesisConfig::FAULTS_MAX_DEFAULT,
     });
     let _ = Simulation::new(cfg, probe);

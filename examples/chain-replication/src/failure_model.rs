@@ -7,7 +7,8 @@
 //! acts: a removed tail that has not heard of its removal would go on answering reads. Such
 //! faults are outside the model and rejected here, each at its own position in the file.
 //! Message loss and duplication are inside it: updates are resent until acknowledged, and a
-//! heartbeat lost now and then does not exceed `failure_timeout`.
+//! heartbeat lost now and then does not exceed `failure_timeout`; so are reordering and the
+//! replay of an old message (a late duplicate), which its epochs and sequence numbers meet.
 
 use sim_core::config::{Fault, FaultKind, NemesisConfig, ScheduledFault};
 use sim_core::protocol::FieldError;
@@ -70,7 +71,11 @@ fn allowed(i: usize, fault: &Fault) -> Result<(), FieldError> {
             "a partition makes live servers look crashed",
             "test message loss with `SetLink(drop: ...)` instead",
         ),
-        Fault::Heal | Fault::SetLink { .. } | Fault::ResetLinks | Fault::EndPartition(_) => Ok(()),
+        Fault::Heal
+        | Fault::SetLink { .. }
+        | Fault::ResetLinks
+        | Fault::EndPartition(_)
+        | Fault::Replay { .. } => Ok(()),
         Fault::TornWrite { node, .. } => master(*node, "node").map_or(Ok(()), Err),
         Fault::Corrupt { .. } | Fault::Misdirect { .. } | Fault::LoseSync(_) => broken(
             "a damaged disk is a failure a server survives with wrong state",
@@ -113,7 +118,9 @@ fn down_at_once(chain_length: u32, faults: &[ScheduledFault]) -> Result<(), Fiel
 fn nemesis(n: &NemesisConfig) -> Result<(), FieldError> {
     for (j, k) in n.kinds.iter().enumerate() {
         let why = match k {
-            FaultKind::Loss | FaultKind::Duplicate | FaultKind::Reorder => continue,
+            FaultKind::Loss | FaultKind::Duplicate | FaultKind::Reorder | FaultKind::Replay => {
+                continue
+            }
             FaultKind::Crash
             | FaultKind::TornWrite
             | FaultKind::Corrupt

@@ -101,6 +101,15 @@ pub(super) fn read(report: &RunReport) -> (Vec<Down>, Vec<Instant>, Vec<Band>) {
             FaultRecord::Resume(_) => {}
             FaultRecord::Clog(n) => instants.push(node(n, "clogged".into())),
             FaultRecord::Unclog(n) => instants.push(node(n, "unclogged".into())),
+            FaultRecord::Replay {
+                count,
+                remembered,
+                replayed,
+            } => instants.push(global(&FaultRecord::describe_replay(
+                *count,
+                *remembered,
+                *replayed,
+            ))),
             FaultRecord::ClockJump(n, d) => {
                 let sign = if *d < 0 { "-" } else { "+" };
                 let by = sim_core::SimDuration(d.unsigned_abs());

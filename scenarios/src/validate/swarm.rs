@@ -73,10 +73,19 @@ impl V<'_, '_> {
             "swarm.kinds",
             &s.kinds,
             "the swarm has no fault kinds to draw from",
-            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `Clog`, `Reorder`",
+            "list some of `Partition`, `Crash`, `Pause`, `ClockJump`, `Loss`, `Duplicate`, `Clog`, `Reorder`, `Replay`",
         )?;
         let positive = |p: &str, d| self.positive(p, d);
         let prob = |p: &str, x| self.prob(p, x);
+        let keep = self.prob("swarm.keep", s.keep)?;
+        if keep == 0.0 {
+            return Err(self.err(
+                "swarm.keep",
+                "`keep` is `0`: no seed would keep a fault kind",
+                "the probability that a seed keeps each kind, e.g. `keep: 0.75` (default `0.5`)"
+                    .to_string(),
+            ));
+        }
         let interval_mean = self.range("swarm.interval_mean", s.interval_mean, positive, true)?;
         let duration_mean = self.range("swarm.duration_mean", s.duration_mean, positive, true)?;
         let has = |k| kinds.contains(&k);
@@ -127,6 +136,11 @@ impl V<'_, '_> {
             }
             None => (SimDuration::ZERO, SimDuration::ZERO),
         };
+        let replay = match s.replay {
+            Some(r) => self.range("swarm.replay", r, |p, c| self.replay_count(p, c), false)?,
+            None if has(FaultKind::Replay) => return Err(needed("Replay", "replay: (1, 50)")),
+            None => (0, 0),
+        };
         let drop = match s.drop {
             Some(r) => Some(self.range("swarm.drop", r, prob, false)?),
             None => None,
@@ -160,6 +174,7 @@ impl V<'_, '_> {
             loss: loss.1,
             duplicate: duplicate.1,
             reorder_window: reorder_window.1,
+            replay: replay.1,
             silent: false,
             faults_max,
         };
@@ -178,6 +193,7 @@ impl V<'_, '_> {
         }
         Ok(SwarmConfig {
             kinds,
+            keep,
             interval_mean,
             duration_mean,
             down_max,
@@ -185,6 +201,7 @@ impl V<'_, '_> {
             loss,
             duplicate,
             reorder_window,
+            replay,
             drop,
             network_duplicate,
             latencies,
@@ -200,6 +217,7 @@ fn needed_field(kind: &str) -> &'static str {
         "ClockJump" => "clock_jump_max",
         "Loss" => "loss",
         "Reorder" => "reorder_window",
+        "Replay" => "replay",
         _ => "duplicate",
     }
 }

@@ -145,6 +145,7 @@ pub fn last_real_heal(fault_log: &[(SimTime, FaultRecord)]) -> SimTime {
             FaultRecord::Crash(_)
             | FaultRecord::Pause(..)
             | FaultRecord::ClockJump(..)
+            | FaultRecord::Replay { .. }
             | FaultRecord::Storage(..) => false,
         };
         if ended {

@@ -131,7 +131,9 @@ fn without_last_node(s: &Scenario) -> Option<Scenario> {
         | Fault::Corrupt { node, .. }
         | Fault::Misdirect { node, .. }
         | Fault::LoseSync(node) => *node != last,
-        Fault::SetLink { from, to, .. } => *from != Some(last) && *to != Some(last),
+        Fault::SetLink { from, to, .. } | Fault::Replay { from, to, .. } => {
+            *from != Some(last) && *to != Some(last)
+        }
         Fault::Partition(p) => match p {
             Partition::Isolate(n) => *n != last,
             Partition::Split(gs) => {

@@ -12,7 +12,7 @@ use sim_core::check::Verdict;
 /// Candidate runs each acceptance shrink may spend (the figures each one needs are in the
 /// families' READMEs; the bugs whose failure needs several faults lined up with an election
 /// need the most, as their smaller schedules fail only at a few of the other seeds tried).
-const BUDGET: u64 = 12_000;
+const BUDGET: u64 = scenarios::harness::shrink::BUDGET_RUNS_DEFAULT;
 /// Most faults a shrunk bug may keep.
 const FAULTS_MAX: usize = 5;
 

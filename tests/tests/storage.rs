@@ -218,6 +218,24 @@ fn reads_take_time_before_the_node_sends() {
 }
 
 #[test]
+fn reads_are_charged_per_byte_too() {
+    let faults = vec![
+        at(10, Fault::Crash(NodeId(0))),
+        at(20, Fault::Restart(NodeId(0))),
+    ];
+    let mut c = config(2, faults);
+    c.storage = disks(
+        Latency::Constant(SimDuration::ZERO),
+        Latency::Constant(SimDuration::ZERO),
+    );
+    c.storage.default.per_byte = ms(1);
+    let r = run(c, probe(4, 4));
+    // The restarted node's scan reads records 0, 10, 20 and 30: 7 bytes of `Debug` text at
+    // 1 ms each before its message leaves.
+    assert_eq!(got(&r, 1, 2), Some(ms(20 + 7 + 1).0));
+}
+
+#[test]
 fn a_torn_write_keeps_a_prefix_and_tears_the_last_kept() {
     let torn = Fault::TornWrite {
         node: NodeId(0),

@@ -16,6 +16,13 @@ const BUDGET: u64 = scenarios::harness::shrink::BUDGET_RUNS_DEFAULT;
 /// Most faults a shrunk bug may keep.
 const FAULTS_MAX: usize = 5;
 
+/// A shipped scenario, by its path under `scenarios/`.
+fn shipped(registry: &Registry, path: &str) -> Scenario {
+    registry
+        .load(&scenarios::shipped_dir().join(path))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -99,9 +106,7 @@ fn every_bug_scenario_shrinks_to_a_few_faults_and_still_fails() {
 #[test]
 fn shrinking_gives_the_same_file_whatever_the_thread_count() {
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("paxos/bug-no-adopt-accepted.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "paxos/bug-no-adopt-accepted.ron");
     let one = shrunk(&scn, &registry, 0, 300, 1);
     let three = shrunk(&scn, &registry, 0, 300, 3);
     let again = shrunk(&scn, &registry, 0, 300, 3);
@@ -114,9 +119,7 @@ fn shrinking_gives_the_same_file_whatever_the_thread_count() {
 #[test]
 fn a_small_budget_stops_with_the_best_so_far() {
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("raft/bug-vote-without-log-check.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "raft/bug-vote-without-log-check.ron");
     let s = shrunk(&scn, &registry, 0, 12, 2);
     assert!(s.budget_exhausted);
     assert!(s.runs <= 12, "{} runs", s.runs);
@@ -128,9 +131,7 @@ fn a_small_budget_stops_with_the_best_so_far() {
 fn a_seed_that_does_not_fail_or_an_unknown_check_is_an_error() {
     use scenarios::harness::shrink::ShrinkError;
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("raft/initial-election.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "raft/initial-election.ron");
     let opts = ShrinkOptions::new(0, "test");
     match shrink(&scn, &registry, &opts, &|_| {}) {
         Err(ShrinkError::NotFailing { seed: 0, .. }) => {}
@@ -149,9 +150,7 @@ fn a_seed_that_does_not_fail_or_an_unknown_check_is_an_error() {
 #[test]
 fn a_shrink_may_move_to_another_seed_and_the_file_says_which() {
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("raft/bug-forget-vote.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "raft/bug-forget-vote.ron");
     let seed = first_failing_seed(&scn);
     let opts = |other_seeds| ShrinkOptions {
         budget_runs: BUDGET,

@@ -55,7 +55,7 @@ pub(super) fn ddmin_variants<T: Clone>(
         let mut candidates = Vec::new();
         for (i, set) in sets.iter().enumerate() {
             let forms = build(set);
-            owner.extend(std::iter::repeat(i).take(forms.len()));
+            owner.extend(std::iter::repeat_n(i, forms.len()));
             candidates.extend(forms);
         }
         match ev.first(candidates).map(|k| owner[k]) {

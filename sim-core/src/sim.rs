@@ -631,7 +631,7 @@ impl<P: Process> Simulation<P> {
                     self.world.log_fault(FaultRecord::Heal);
                 }
                 Fault::Crash(n) => {
-                    if let Some(lost) = self.crash(n, |storage, now| storage.crash_at(now)) {
+                    if let Some(lost) = self.crash(n, |storage, now| storage.go_down(now)) {
                         self.world.coverage.sometimes(
                             lost > 0,
                             engine::UNSYNCED_WRITES_LOST,

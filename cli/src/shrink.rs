@@ -33,6 +33,10 @@ pub struct ShrinkArgs {
     /// the result, which never depends on `--jobs`.
     #[arg(long, value_name = "B", default_value_t = shrink::BATCH_DEFAULT)]
     pub batch: usize,
+    /// Other seeds the shrunk run may move to (N+1 to N+S) when fewer faults stop failing at
+    /// N; 0 keeps the run at N.
+    #[arg(long, value_name = "S", default_value_t = shrink::OTHER_SEEDS_DEFAULT)]
+    pub other_seeds: u64,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -54,6 +58,7 @@ pub fn main(env: &Env, args: ShrinkArgs) -> i32 {
         out: args.out.clone(),
         budget_runs: args.budget_runs,
         batch: args.batch,
+        other_seeds: args.other_seeds,
         jobs: args.jobs,
         diagram: !args.no_diagram,
         quiet: args.json,
@@ -78,6 +83,7 @@ pub struct How {
     pub out: Option<PathBuf>,
     pub budget_runs: u64,
     pub batch: usize,
+    pub other_seeds: u64,
     pub jobs: Option<usize>,
     /// Write the diagram of the shrunk run beside it.
     pub diagram: bool,
@@ -119,6 +125,7 @@ pub fn shrink_one(
         check: how.check.clone(),
         budget_runs: how.budget_runs,
         batch: how.batch,
+        other_seeds: how.other_seeds,
         jobs,
         ..ShrinkOptions::new(seed, file.display().to_string())
     };
@@ -224,6 +231,7 @@ impl Done {
         serde_json::json!({
             "scenario": self.file.display().to_string(),
             "seed": s.seed,
+            "shrunk_seed": s.shrunk_seed,
             "check": s.check,
             "before": size_json(&s.before),
             "after": size_json(&s.after),
@@ -241,6 +249,10 @@ impl Done {
     pub fn print(&self, env: &Env) {
         let (b, a) = (&self.shrunk.before, &self.shrunk.after);
         println!("check `{}` fails before and after", self.shrunk.check);
+        let (from, to) = (self.shrunk.seed, self.shrunk.shrunk_seed);
+        if from != to {
+            println!("seed {from} before, {to} after (where the fewer faults fail)");
+        }
         println!("{:<20} {:>14} {:>14}", "", "before", "after");
         let row = |what: &str, x: String, y: String| println!("{what:<20} {x:>14} {y:>14}");
         row("faults", b.faults.to_string(), a.faults.to_string());
@@ -307,6 +319,7 @@ pub fn after_sweep(
             out: Some(file.with_file_name(format!("{stem}.seed{seed}.{check}.shrunk.ron"))),
             budget_runs: shrink::BUDGET_RUNS_DEFAULT,
             batch: shrink::BATCH_DEFAULT,
+            other_seeds: shrink::OTHER_SEEDS_DEFAULT,
             jobs,
             diagram: true,
             quiet,

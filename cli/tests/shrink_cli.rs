@@ -39,6 +39,7 @@ fn shrink_writes_a_failing_file_its_diagram_and_the_json_fields() {
     for f in [
         "scenario",
         "seed",
+        "shrunk_seed",
         "check",
         "before",
         "after",
@@ -73,6 +74,11 @@ fn shrink_writes_a_failing_file_its_diagram_and_the_json_fields() {
     );
     assert_eq!(v["reproduce"], format!("dsim run {}", out.display()));
     let text = std::fs::read_to_string(&out).unwrap();
+    let runs_at = format!("    seed: {},\n", v["shrunk_seed"]);
+    assert!(
+        text.contains(&runs_at),
+        "the file runs at `shrunk_seed`:\n{text}"
+    );
     assert!(
         text.starts_with("// Shrunk from `scenarios/raft/bug-no-consistency-check.ron` at seed 0"),
         "{text}"

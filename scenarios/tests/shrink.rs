@@ -9,33 +9,34 @@ use scenarios::harness::{run, RunOptions};
 use scenarios::{Registry, Scenario};
 use sim_core::check::Verdict;
 
-/// Candidate runs each acceptance shrink may spend (most need far fewer: 30 to 470).
-const BUDGET: u64 = 800;
-/// The budget of the chaotic ones (below), which would spend any budget.
-const BUDGET_CHAOTIC: u64 = 200;
+/// Candidate runs each acceptance shrink may spend (the figures each one needs are in the
+/// families' READMEs; the bugs whose failure needs several faults lined up with an election
+/// need the most, as their smaller schedules fail only at a few of the other seeds tried).
+const BUDGET: u64 = scenarios::harness::shrink::BUDGET_RUNS_DEFAULT;
 /// Most faults a shrunk bug may keep.
 const FAULTS_MAX: usize = 5;
-/// Bugs whose failure is rare under perturbation: removing any fault reshuffles every later
-/// network draw and moves what the protocol does, and these failures need several faults
-/// lined up with an election, so delta debugging finds few smaller failing schedules. They
-/// must still shrink, just not as far (the figures, and those of per-instant streams, which
-/// were measured and did not bring them to five, are in scenarios/raft/README.md).
-const CHAOTIC: &[&str] = &[
+/// The bugs whose failure needs several faults lined up with an election or a damaged disk:
+/// their smaller schedules fail only at a few of the other seeds tried, so shrinking them to
+/// five faults takes 6,000–16,000 runs of 10–60 s simulations (figures in the Raft and Paxos
+/// READMEs) — minutes even in release. Here they get [`BUDGET_HARD`] runs and must shrink and
+/// keep failing; `scripts/shrink-acceptance.sh` shrinks every bug with the default budget in a
+/// release build and holds them all to [`FAULTS_MAX`].
+const HARD: &[&str] = &[
     "raft/bug-commit-previous-term.ron",
     "raft/bug-forget-vote.ron",
+    "raft/bug-truncate-at-corruption.ron",
     "paxos/bug-promise-without-persist.ron",
-    // At its first failing seed (2) the damaged acceptor's promise must meet a new leader's
-    // phase 1 with no other copy in the majority: 206 faults shrink to 130.
     "paxos/bug-forget-damaged-accepted.ron",
 ];
+/// Candidate runs a [`HARD`] bug's shrink gets in this test.
+const BUDGET_HARD: u64 = 250;
 
-/// Most faults a shrunk storage-fault bug may keep: a damaged disk is three entries (a crash,
-/// the damage, a restart), and losing a chosen or committed value needs it lined up with
-/// other nodes' crashes or a partition, so that a majority forms without an intact copy
-/// (measured: Raft 10 at seed 0, before the disk's random stream moved).
-const FAULTS_MAX_STORAGE: usize = 12;
-/// Bugs that only storage faults expose.
-const STORAGE: &[&str] = &["raft/bug-truncate-at-corruption.ron"];
+/// A shipped scenario, by its path under `scenarios/`.
+fn shipped(registry: &Registry, path: &str) -> Scenario {
+    registry
+        .load(&scenarios::shipped_dir().join(path))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
 
 fn jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -99,35 +100,31 @@ fn every_bug_scenario_shrinks_to_a_few_faults_and_still_fails() {
             );
             r.failed_checks()[0].to_string()
         };
-        let chaotic = CHAOTIC.contains(&name.as_str());
-        let budget = if chaotic { BUDGET_CHAOTIC } else { BUDGET };
+        let hard = HARD.contains(&name.as_str());
+        let budget = if hard { BUDGET_HARD } else { BUDGET };
         let s = shrunk(&scn, &registry, seed, budget, jobs());
         assert_eq!(s.check, first, "{name}: the first failing check is kept");
         assert!(s.runs <= budget, "{name}: {} runs", s.runs);
         reruns_to_the_failure(&s.text, &s.check, &registry);
-        if chaotic {
+        if hard {
             assert!(
-                s.after.faults < s.before.faults && s.after.sim_time_ns <= s.before.sim_time_ns,
-                "{name}: {} → {}",
-                s.before,
-                s.after
+                s.after.faults < s.before.faults,
+                "{name} at seed {seed}: {} faults after {} runs ({} before)",
+                s.after.faults,
+                s.runs,
+                s.before.faults
             );
         } else {
-            let most = if STORAGE.contains(&name.as_str()) {
-                FAULTS_MAX_STORAGE
-            } else {
-                FAULTS_MAX
-            };
             assert!(
-                s.after.faults <= most,
+                s.after.faults <= FAULTS_MAX,
                 "{name} at seed {seed}: {} faults after shrinking ({} before)",
                 s.after.faults,
                 s.before.faults
             );
         }
         report.push(format!(
-            "{name} seed {seed} `{}`: {} → {} ({} runs)",
-            s.check, s.before, s.after, s.runs
+            "{name} seed {seed} (shrunk at {}) `{}`: {} → {} ({} runs)",
+            s.shrunk_seed, s.check, s.before, s.after, s.runs
         ));
     }
     println!("{}", report.join("\n"));
@@ -136,9 +133,7 @@ fn every_bug_scenario_shrinks_to_a_few_faults_and_still_fails() {
 #[test]
 fn shrinking_gives_the_same_file_whatever_the_thread_count() {
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("paxos/bug-no-adopt-accepted.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "paxos/bug-no-adopt-accepted.ron");
     let one = shrunk(&scn, &registry, 0, 300, 1);
     let three = shrunk(&scn, &registry, 0, 300, 3);
     let again = shrunk(&scn, &registry, 0, 300, 3);
@@ -151,9 +146,7 @@ fn shrinking_gives_the_same_file_whatever_the_thread_count() {
 #[test]
 fn a_small_budget_stops_with_the_best_so_far() {
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("raft/bug-vote-without-log-check.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "raft/bug-vote-without-log-check.ron");
     let s = shrunk(&scn, &registry, 0, 12, 2);
     assert!(s.budget_exhausted);
     assert!(s.runs <= 12, "{} runs", s.runs);
@@ -165,9 +158,7 @@ fn a_small_budget_stops_with_the_best_so_far() {
 fn a_seed_that_does_not_fail_or_an_unknown_check_is_an_error() {
     use scenarios::harness::shrink::ShrinkError;
     let registry = protocols::builtin();
-    let scn = registry
-        .load(&scenarios::shipped_dir().join("raft/initial-election.ron"))
-        .unwrap();
+    let scn = shipped(&registry, "raft/initial-election.ron");
     let opts = ShrinkOptions::new(0, "test");
     match shrink(&scn, &registry, &opts, &|_| {}) {
         Err(ShrinkError::NotFailing { seed: 0, .. }) => {}
@@ -180,5 +171,38 @@ fn a_seed_that_does_not_fail_or_an_unknown_check_is_an_error() {
     match shrink(&scn, &registry, &opts, &|_| {}) {
         Err(ShrinkError::UnknownCheck { name, .. }) => assert_eq!(name, "agreement"),
         other => panic!("expected UnknownCheck, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_shrink_may_move_to_another_seed_and_the_file_says_which() {
+    let registry = protocols::builtin();
+    let scn = shipped(&registry, "paxos/bug-no-adopt-accepted.ron");
+    let seed = first_failing_seed(&scn);
+    let opts = |other_seeds| ShrinkOptions {
+        budget_runs: BUDGET,
+        other_seeds,
+        ..ShrinkOptions::new(seed, "test")
+    };
+    let kept = shrink(&scn, &registry, &opts(0), &|_| {}).unwrap();
+    let moved = shrink(&scn, &registry, &opts(512), &|_| {}).unwrap();
+    assert_eq!(
+        kept.shrunk_seed, seed,
+        "no other seeds: the failing seed stays"
+    );
+    assert_ne!(
+        moved.shrunk_seed, seed,
+        "this failure shrinks further elsewhere"
+    );
+    assert!(
+        moved.after.faults < kept.after.faults,
+        "other seeds find a smaller schedule: {} against {}",
+        moved.after,
+        kept.after
+    );
+    for s in [&kept, &moved] {
+        assert_eq!(s.scenario.config.seed, s.shrunk_seed);
+        assert!(s.text.contains(&format!("    seed: {},\n", s.shrunk_seed)));
+        reruns_to_the_failure(&s.text, &s.check, &registry);
     }
 }

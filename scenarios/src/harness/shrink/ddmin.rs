@@ -5,7 +5,8 @@
 //! `build` turns a subset into a whole candidate scenario; the [`Evaluator`] runs each step's
 //! candidates in one ordered list and keeps the first that fails, so every step is
 //! deterministic. With budget to spare the result is 1-minimal: removing any one item makes
-//! the failure go away (at this seed).
+//! the failure go away (at this seed). [`ddmin_variants`] tries each subset in several forms
+//! (the same faults at other seeds, `faults`) and keeps a subset when any of them fails.
 
 use super::eval::Evaluator;
 use crate::Scenario;
@@ -17,11 +18,22 @@ pub(super) fn ddmin<T: Clone>(
     items: &[T],
     build: impl Fn(&[T]) -> Scenario,
 ) -> Vec<T> {
+    ddmin_variants(ev, items, |keep| vec![build(keep)])
+}
+
+/// [`ddmin`] where `build` gives each subset as several candidates, tried one after the
+/// other in the step's list (each subset's forms together, in `build`'s order): a subset is
+/// kept when any of its forms fails, and the evaluator's best is that form.
+pub(super) fn ddmin_variants<T: Clone>(
+    ev: &mut Evaluator<'_>,
+    items: &[T],
+    build: impl Fn(&[T]) -> Vec<Scenario>,
+) -> Vec<T> {
     let mut cur = items.to_vec();
     if cur.is_empty() || ev.exhausted() {
         return cur;
     }
-    if ev.first(vec![build(&[])]).is_some() {
+    if ev.first(build(&[])).is_some() {
         return Vec::new();
     }
     let mut n = 2usize;
@@ -39,8 +51,14 @@ pub(super) fn ddmin<T: Clone>(
                 sets.push(rest);
             }
         }
-        let candidates = sets.iter().map(|s| build(s)).collect();
-        match ev.first(candidates) {
+        let mut owner = Vec::new();
+        let mut candidates = Vec::new();
+        for (i, set) in sets.iter().enumerate() {
+            let forms = build(set);
+            owner.extend(std::iter::repeat_n(i, forms.len()));
+            candidates.extend(forms);
+        }
+        match ev.first(candidates).map(|k| owner[k]) {
             Some(i) if i < chunks.len() => {
                 cur = sets.swap_remove(i);
                 n = 2;

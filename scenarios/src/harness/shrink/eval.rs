@@ -45,6 +45,8 @@ pub(super) struct Evaluator<'a> {
     pub(super) best_text: String,
     pub(super) best_size: Size,
     pub(super) pass: &'static str,
+    /// Seeds the fault pass may move the run to besides its own (see `faults::remove`).
+    pub(super) other_seeds: Vec<u64>,
     /// Texts already run (or found invalid): never run twice.
     tried: BTreeSet<String>,
     progress: &'a (dyn Fn(&Progress) + Sync),
@@ -72,9 +74,19 @@ impl<'a> Evaluator<'a> {
             best_text,
             best_size,
             pass: "materialize",
+            other_seeds: Vec::new(),
             tried: BTreeSet::new(),
             progress,
         }
+    }
+
+    /// The best's seed, then the first `k` other seeds (each once, in their order).
+    pub(super) fn seeds_to_try(&self, k: usize) -> Vec<u64> {
+        let own = self.best.config.seed;
+        let others = &self.other_seeds[..k.min(self.other_seeds.len())];
+        std::iter::once(own)
+            .chain(others.iter().copied().filter(|&s| s != own))
+            .collect()
     }
 
     pub(super) fn exhausted(&self) -> bool {

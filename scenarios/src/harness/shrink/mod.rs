@@ -6,12 +6,14 @@
 //!    as a `faults:` schedule, the clients' drawn operations as a `Script`, only that check,
 //!    `expect: Violation([check])`. It is the same run.
 //! 2. **Reduce**, in rounds until a round changes nothing: an earlier end (`shape`), fewer
-//!    faults by delta debugging (`faults`), fewer clients, keys and operations (`clients`),
-//!    simpler faults, fewer nodes, clients without operations removed.
+//!    faults by delta debugging (`faults`; where it stalls, each smaller schedule is also
+//!    tried at a few other seeds, and the shrunk file keeps the seed it fails at), fewer
+//!    clients, keys and operations (`clients`), simpler faults, fewer nodes, clients without
+//!    operations removed.
 //!
 //! Every candidate is a whole scenario, written as a file and read back through the registry
 //! before it runs — an invalid one is never run, and the result is exactly the text written
-//! — and a full deterministic run at the seed; it is kept when the same check still fails.
+//! — and a full deterministic run at its seed; it is kept when the same check still fails.
 //! Candidates run in fixed-size batches on worker threads and the first failing one in list
 //! order wins (`eval`), so the result is the same file, byte for byte, whatever the thread
 //! count; the run budget caps the work and the best so far is returned when it runs out.
@@ -47,6 +49,12 @@ pub struct ShrinkOptions {
     /// Candidates run as one batch (the first failing one in the batch wins). Part of what
     /// determines the result, unlike `jobs`.
     pub batch: usize,
+    /// Other seeds the shrunk run may move to (`seed + 1` to `seed + other_seeds`): when
+    /// delta debugging over the faults stalls at one seed, each smaller schedule is also
+    /// tried at the first 8 of these, then (while more than a few faults are left) at the
+    /// first 64, 512, ... (see `faults::remove`), and the shrunk file carries the seed it
+    /// fails at. 0 keeps the failing seed.
+    pub other_seeds: u64,
     /// Worker threads; the result does not depend on it.
     pub jobs: usize,
     /// Where the scenario came from (a file path), named in the shrunk file's comments.
@@ -54,14 +62,15 @@ pub struct ShrinkOptions {
 }
 
 impl ShrinkOptions {
-    /// Shrinking `origin` at `seed` with the default budget (2000 runs), batches of 8, and
-    /// one worker per core.
+    /// Shrinking `origin` at `seed` with the default budget (20 000 runs), batches of 8, up
+    /// to 512 other seeds, and one worker per core.
     pub fn new(seed: u64, origin: impl Into<String>) -> ShrinkOptions {
         ShrinkOptions {
             seed,
             check: None,
             budget_runs: BUDGET_RUNS_DEFAULT,
             batch: BATCH_DEFAULT,
+            other_seeds: OTHER_SEEDS_DEFAULT,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             origin: origin.into(),
         }
@@ -69,7 +78,9 @@ impl ShrinkOptions {
 }
 
 /// Candidate runs a shrink may spend unless told otherwise.
-pub const BUDGET_RUNS_DEFAULT: u64 = 2000;
+pub const BUDGET_RUNS_DEFAULT: u64 = 20_000;
+/// Other seeds a shrink may move the run to unless told otherwise.
+pub const OTHER_SEEDS_DEFAULT: u64 = 512;
 /// Candidates per batch unless told otherwise.
 pub const BATCH_DEFAULT: usize = 8;
 
@@ -78,7 +89,11 @@ pub const BATCH_DEFAULT: usize = 8;
 pub struct Shrunk {
     /// The check that fails, before and after.
     pub check: String,
+    /// The failing seed shrunk from.
     pub seed: u64,
+    /// The seed the shrunk scenario runs at (its `seed:`): the failing seed, or one of the
+    /// other seeds its smaller fault schedule fails at (`ShrinkOptions::other_seeds`).
+    pub shrunk_seed: u64,
     /// The original run's size (its faults counted as planned actions).
     pub before: Size,
     /// The shrunk run's size.
@@ -182,6 +197,9 @@ pub fn shrink(
         return Err(ShrinkError::NotReproduced { check });
     };
     let mut ev = eval::Evaluator::new(registry, &check, explicit, size, limits, progress);
+    ev.other_seeds = (1..=opts.other_seeds)
+        .map(|k| opts.seed.wrapping_add(k))
+        .collect();
     ev.report();
     for _ in 0..ROUNDS_MAX {
         let before = ev.best_text.clone();
@@ -197,9 +215,15 @@ pub fn shrink(
     }
     shape::round_times(&mut ev);
     let after = ev.best_size.clone();
+    let shrunk_seed = ev.best.config.seed;
+    let moved = if shrunk_seed == opts.seed {
+        String::new()
+    } else {
+        format!(" (at seed {shrunk_seed}, where its fewer faults fail)")
+    };
     let header = [
         format!(
-            "Shrunk from `{}` at seed {} by dsim: the check `{check}` still fails.",
+            "Shrunk from `{}` at seed {} by dsim: the check `{check}` still fails{moved}.",
             opts.origin, opts.seed
         ),
         format!("before: {}", start.before),
@@ -216,6 +240,7 @@ pub fn shrink(
     Ok(Shrunk {
         check,
         seed: opts.seed,
+        shrunk_seed,
         before: start.before,
         after,
         runs: ev.runs,

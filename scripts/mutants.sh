@@ -29,7 +29,7 @@ DSIM=target/mutants/dsim
 scenarios_of() {
   case "$1" in
     raft) echo random-faults.ron swarm.ron figure-8-unreliable.ron ;;
-    paxos) echo random-faults.ron swarm.ron ;;
+    paxos) echo random-faults.ron swarm.ron dueling-proposers.ron ;;
     two-phase-commit) echo random-faults.ron swarm.ron ;;
     *) echo random-faults.ron swarm.ron ;;
   esac

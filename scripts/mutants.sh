@@ -11,6 +11,7 @@
 #
 #   scripts/mutants.sh [SEEDS] [FAMILY]     # default 0..300, every family in mutants.txt
 #   MODES="on off" JOBS=2 scripts/mutants.sh 0..300 raft
+#   MUTANTS=my-list.txt scripts/mutants.sh          # another list, same format
 #
 # A family's scenarios are swept in the order listed below, seeds in growing chunks
 # (0..20, 20..100, then the rest): the first chunk with a failing seed stops the mutation,
@@ -22,6 +23,7 @@ SEEDS="${1:-0..300}"
 ONLY="${2:-}"
 MODES="${MODES:-off}"
 JOBS="${JOBS:-2}"
+MUTANTS="${MUTANTS:-scripts/mutants.txt}"
 DSIM=target/mutants/dsim
 
 # The scenarios a family is swept over: its random mix and its swarm, plus the targeted ones
@@ -110,9 +112,10 @@ hunt() {
 }
 
 python3 -c '
-for l in open("scripts/mutants.txt"):
+import sys
+for l in open(sys.argv[1]):
     if l.strip() and not l.startswith("#"):
-        print("\x1f".join(p.strip() for p in l.rstrip("\n").split(" ;; ")))' |
+        print("\x1f".join(p.strip() for p in l.rstrip("\n").split(" ;; ")))' "$MUTANTS" |
 while IFS=$'\x1f' read -r fam file what old new; do
   [ -n "$ONLY" ] && [ "$fam" != "$ONLY" ] && continue
   if [ "$fam" != "${last:-}" ]; then

@@ -160,6 +160,7 @@
 
 mod checks;
 mod client;
+mod commit_quorum;
 mod election;
 mod log;
 mod node;
@@ -179,6 +180,7 @@ pub use checks::{
     check_state_machine_safety, ElectionSafety, LeaderCompleteness, LogMatching,
     StateMachineSafety,
 };
+pub use commit_quorum::{check_commit_quorum, CommitQuorum};
 pub use log::{commit_target, next_after_refusal};
 pub use node::Raft;
 pub use params::{Bug, Params, Reads};

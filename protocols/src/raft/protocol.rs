@@ -9,6 +9,7 @@ use sim_core::{NodeId, Service, SimConfig};
 use crate::kit;
 
 use super::checks::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
+use super::commit_quorum::CommitQuorum;
 use super::node::Raft;
 use super::params::{Params, Reads};
 use super::types::Observation;
@@ -70,6 +71,7 @@ impl Protocol for Raft {
         list.add::<StateMachineSafety>();
         list.add::<LogMatching>();
         list.add::<LeaderCompleteness>();
+        list.add::<CommitQuorum>();
         list.add::<Liveness>();
     }
 

@@ -30,7 +30,7 @@ DSIM=target/mutants/dsim
 # whose schedule reaches a path the mixes rarely do (see each family's README).
 scenarios_of() {
   case "$1" in
-    raft) echo random-faults.ron swarm.ron figure-8-unreliable.ron ;;
+    raft) echo random-faults.ron swarm.ron figure-8-unreliable.ron crash-during-elections.ron ;;
     paxos) echo random-faults.ron swarm.ron dueling-proposers.ron ;;
     two-phase-commit) echo random-faults.ron swarm.ron ;;
     *) echo random-faults.ron swarm.ron ;;

@@ -73,13 +73,13 @@ sim_core::check_from_fn!(safety:
 );
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use sim_core::SimTime;
 
     use super::*;
 
     /// A 3-node run that recorded only these observations: `(ms, node, observation)`.
-    fn observed(obs: Vec<(u64, u32, Observation)>) -> RunResult<Observation> {
+    pub(in crate::raft) fn observed(obs: Vec<(u64, u32, Observation)>) -> RunResult<Observation> {
         RunResult {
             seed: 7,
             trace_hash: 0,

@@ -8,6 +8,7 @@ use sim_core::{NodeId, Service, SimConfig};
 
 use crate::kit;
 
+use super::apply_order::ApplyOrder;
 use super::checks::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
 use super::commit_quorum::CommitQuorum;
 use super::node::Raft;
@@ -72,6 +73,7 @@ impl Protocol for Raft {
         list.add::<LogMatching>();
         list.add::<LeaderCompleteness>();
         list.add::<CommitQuorum>();
+        list.add::<ApplyOrder>();
         list.add::<Liveness>();
     }
 

@@ -84,6 +84,11 @@ fn last_index_at(r: &RunResult<Observation>, node: NodeId, t: SimTime) -> u64 {
 /// entry at the last index `f2` holds is corrupted on its disk: `f1` and `f2` restart at 1.3 s,
 /// `l` only at 3 s. Between them, `f1` and `f2` are a majority.
 fn schedule(scn: &Scenario) -> (Scenario, NodeId, NodeId, NodeId) {
+    schedule_with(scn, false)
+}
+
+/// [`schedule`], with the corruption `silent` or detectable.
+fn schedule_with(scn: &Scenario, silent: bool) -> (Scenario, NodeId, NodeId, NodeId) {
     let r = observe(scn);
     let l = leader_at(&r, SimTime(500_000_000));
     let others: Vec<NodeId> = (0..3).map(NodeId).filter(|&n| n != l).collect();
@@ -110,7 +115,7 @@ fn schedule(scn: &Scenario) -> (Scenario, NodeId, NodeId, NodeId) {
             Fault::Corrupt {
                 node: f1,
                 nth_from_end: (f1_last - f2_last) as u32,
-                silent: false,
+                silent,
             },
         ),
         at(1300, Fault::Restart(f1)),
@@ -189,6 +194,42 @@ fn truncating_at_the_corrupted_entry_loses_committed_writes() {
     let report = runner::run(&buggy, runner::RunOptions::default());
     let lin = check(&report, "linearizable");
     assert_eq!(lin.verdict, Verdict::Fail, "{}", lin.detail);
+}
+
+/// What the checksum buys: the same fault, silent — the entry reads back as a no-op the
+/// checksum passes, so the damaged node neither knows nor repairs it — makes the replicas
+/// apply different commands at one index, and the checks see it. (Raft, like the systems the
+/// FAST 2018 paper studied, can only survive the damage it detects.)
+#[test]
+fn the_same_corruption_silent_is_caught_by_the_checks() {
+    let (scn, _, f1, _) = schedule_with(&base(), true);
+    let r = observe(&scn);
+    let garbled = r
+        .fault_log
+        .iter()
+        .filter(|(_, f)| format!("{f:?}").contains("Corrupted"))
+        .map(|(_, f)| format!("{f:?}"))
+        .collect::<Vec<_>>();
+    assert!(
+        garbled.len() == 1 && garbled[0].contains("silent: true"),
+        "one silent corruption: {garbled:?}"
+    );
+    // Nothing was detected, so nothing was repaired.
+    let noticed = r.observations.iter().any(|o| {
+        o.node == f1
+            && matches!(
+                o.value,
+                Observation::Damaged { .. } | Observation::Repaired { .. }
+            )
+    });
+    assert!(!noticed, "a silent corruption went noticed");
+    let safety = raft::check_state_machine_safety(&r);
+    assert_eq!(safety.verdict, Verdict::Fail, "{}", safety.detail);
+    assert!(
+        safety.detail.contains("with a different command"),
+        "{}",
+        safety.detail
+    );
 }
 
 /// Seeds of `storage-faults.ron` here (a debug build; `dsim sweep` runs 0..500 in release).

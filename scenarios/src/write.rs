@@ -215,7 +215,8 @@ fn fault_limited(f: &Fault, limit: Option<usize>) -> String {
         Fault::Pause(n, d) => format!("Pause(node: {}, duration: {})", n.0, duration(*d)),
         Fault::ClockJump(n, by) => {
             let sign = if *by < 0 { "-" } else { "+" };
-            let magnitude = SimDuration(by.unsigned_abs());
+            let magnitude = duration(SimDuration(by.unsigned_abs()));
+            let magnitude = magnitude.trim_matches('"');
             format!("ClockJump(node: {}, by: \"{sign}{magnitude}\")", n.0)
         }
         Fault::SetLink { from, to, link } => {

@@ -48,6 +48,11 @@ fn parts_are_written_in_the_scenario_vocabulary() {
         write::fault(&Fault::ClockJump(NodeId(1), -50_000_000)),
         "ClockJump(node: 1, by: \"-50ms\")"
     );
+    // A drawn jump is not whole milliseconds: written as a decimal, as a person would.
+    assert_eq!(
+        write::fault(&Fault::ClockJump(NodeId(1), -61_623_103)),
+        "ClockJump(node: 1, by: \"-61.623103ms\")"
+    );
     assert_eq!(
         write::fault(&Fault::Pause(NodeId(0), ms(200))),
         "Pause(node: 0, duration: \"200ms\")"

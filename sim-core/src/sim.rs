@@ -26,6 +26,7 @@ use crate::process::{Context, Process};
 use crate::queue::Entry;
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
+use crate::time::SimDuration;
 use crate::time::SimTime;
 use crate::trace::Record;
 use crate::world::{Armed, Disk, Ev, NodeRt, Observed, World};
@@ -114,10 +115,14 @@ impl<P: Process> Simulation<P> {
                         drift_ppm: (clock_rng.range_inclusive(0, 2 * dm) as i64 - dm as i64) as i32,
                     }
                 };
+                let mut storage = Storage::default();
+                if config.storage.disk(NodeId(i)).per_byte > SimDuration::ZERO {
+                    storage.meter_reads(Storage::<P::StoreKey, P::StoreValue>::record_bytes);
+                }
                 NodeRt {
                     clock,
                     rng: SimRng::new(seed, StreamLabel::Node(i)),
-                    storage: Storage::default(),
+                    storage,
                     timers: BTreeMap::new(),
                     armed: Armed::default(),
                 }
@@ -626,7 +631,7 @@ impl<P: Process> Simulation<P> {
                     self.world.log_fault(FaultRecord::Heal);
                 }
                 Fault::Crash(n) => {
-                    if let Some(lost) = self.crash(n, |storage, now| storage.crash_at(now)) {
+                    if let Some(lost) = self.crash(n, |storage, now| storage.go_down(now)) {
                         self.world.coverage.sometimes(
                             lost > 0,
                             engine::UNSYNCED_WRITES_LOST,
@@ -793,7 +798,6 @@ pub fn run<P: Process>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SimDuration;
 
     /// A process that does nothing.
     struct Idle;

@@ -108,6 +108,10 @@ pub struct Storage<K: Ord + Clone, V: Clone> {
     syncs: u64,
     /// Records read since the engine last asked (read latency).
     reads: Cell<u64>,
+    /// Bytes read since the engine last asked, measured only when the disk charges per byte
+    /// ([`Storage::meter_reads`]).
+    read_bytes: Cell<u64>,
+    meter: Option<fn(&V) -> u64>,
 }
 
 impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
@@ -121,6 +125,8 @@ impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
             pending: Vec::new(),
             syncs: 0,
             reads: Cell::new(0),
+            read_bytes: Cell::new(0),
+            meter: None,
         }
     }
 }
@@ -130,19 +136,49 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         self.reads.set(self.reads.get() + n as u64);
     }
 
+    /// Counts one record read, and its size when reads are metered.
+    fn count_read(&self, value: &V) {
+        self.count_reads(1);
+        if let Some(size) = self.meter {
+            self.read_bytes.set(self.read_bytes.get() + size(value));
+        }
+    }
+
+    /// Counts every visible record read (a scan), with their sizes when reads are metered.
+    fn count_all_reads(&self) {
+        self.count_reads(self.current.len());
+        if let Some(size) = self.meter {
+            let bytes: u64 = self.current.values().map(size).sum();
+            self.read_bytes.set(self.read_bytes.get() + bytes);
+        }
+    }
+
+    /// Measures the size of every record read with `size`, for a disk that charges reads per
+    /// byte (the engine sets it; without it only the count of records read is kept).
+    pub(crate) fn meter_reads(&mut self, size: fn(&V) -> u64) {
+        self.meter = Some(size);
+    }
+
     /// The visible record under `key`; `None` when absent or damaged.
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.count_reads(1);
+        let v = self.current.get(key);
+        match v {
+            Some(v) => self.count_read(v),
+            None => self.count_reads(1),
+        }
         if self.current_bad.contains(key) {
             return None;
         }
-        self.current.get(key)
+        v
     }
 
     /// The checksummed read: the record under `key`, intact or damaged; `None` when absent.
     pub fn read(&self, key: &K) -> Option<Read<&V>> {
-        self.count_reads(1);
-        let v = self.current.get(key)?;
+        let Some(v) = self.current.get(key) else {
+            self.count_reads(1);
+            return None;
+        };
+        self.count_read(v);
         Some(if self.current_bad.contains(key) {
             Read::Damaged
         } else {
@@ -153,7 +189,7 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// Every visible record in key order, damaged ones reported as such: what a recovering
     /// process checks itself against.
     pub fn scan(&self) -> Vec<(K, Read<V>)> {
-        self.count_reads(self.current.len());
+        self.count_all_reads();
         self.current
             .iter()
             .map(|(k, v)| {
@@ -189,8 +225,8 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// The visible, intact entries in `range`, in key order (damaged records are skipped).
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         let bad = &self.current_bad;
-        self.current.range(range).filter(move |(k, _)| {
-            self.count_reads(1);
+        self.current.range(range).filter(move |(k, v)| {
+            self.count_read(v);
             bad.is_empty() || !bad.contains(k)
         })
     }
@@ -198,7 +234,7 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// A copy of every visible, intact entry, in key order (damaged records are skipped; see
     /// [`Storage::scan`] to see them).
     pub fn entries(&self) -> Vec<(K, V)> {
-        self.count_reads(self.current.len());
+        self.count_all_reads();
         self.current
             .iter()
             .filter(|(k, _)| !self.current_bad.contains(k))
@@ -278,13 +314,30 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         self.reads.replace(0)
     }
 
+    /// Bytes read since the last call (always 0 unless reads are metered).
+    pub(crate) fn take_read_bytes(&self) -> u64 {
+        self.read_bytes.replace(0)
+    }
+
     /// A crash at `now`: every write not durable by then is lost. Returns how many were lost.
+    /// The node then sees its disk (as after a restart).
     pub fn crash_at(&mut self, now: SimTime) -> usize {
+        let lost = self.go_down(now);
+        self.reload();
+        lost
+    }
+
+    /// The engine's crash at `now`: [`Storage::crash_at`] without the reload. A crashed node
+    /// reads nothing until its restart reloads its disk (`Simulation::restart`), so copying
+    /// the disk image here as well would be thrown away: the visible records are dropped
+    /// instead (one copy of the image per crash and restart, not two).
+    pub(crate) fn go_down(&mut self, now: SimTime) -> usize {
         self.settle(now);
         let lost = self.pending.len() + self.inflight.iter().map(|b| b.ops.len()).sum::<usize>();
         self.pending.clear();
         self.inflight.clear();
-        self.reload();
+        self.current = BTreeMap::new();
+        self.current_bad = BTreeSet::new();
         lost
     }
 
@@ -295,7 +348,8 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
 
     /// A crash at `now` that tears the writes not yet durable: a prefix or a subset of them
     /// survives (by `pick`), and with `tear_last` the last surviving put of a record that
-    /// `damageable` allows is torn.
+    /// `damageable` allows is torn. Like [`Storage::go_down`], the node sees nothing until
+    /// [`Storage::reload`].
     pub(crate) fn crash_torn(
         &mut self,
         now: SimTime,
@@ -337,7 +391,8 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         if let Some(k) = &torn {
             self.durable_bad.insert(k.clone());
         }
-        self.reload();
+        self.current = BTreeMap::new();
+        self.current_bad = BTreeSet::new();
         Torn {
             kept,
             lost: total - kept,
@@ -499,6 +554,11 @@ mod tests {
             s.put(i, i);
         }
         let torn = s.crash_torn(SimTime(0), Survive::Prefix, 3, true, |_| true);
+        assert!(
+            s.is_empty(),
+            "a crashed node sees nothing before its restart"
+        );
+        s.reload();
         assert_eq!(
             torn,
             Torn {
@@ -517,6 +577,7 @@ mod tests {
                 st.put(i, i);
             }
             st.crash_torn(SimTime(0), Survive::Subset, 99, false, |_| true);
+            st.reload();
         }
         assert_eq!(a.entries(), b.entries());
         assert!(!a.is_empty() && a.len() < 32, "{}", a.len());

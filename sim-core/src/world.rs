@@ -680,13 +680,15 @@ impl<P: ProcessTypes> World<P> {
     /// Charges the records `node` read during its last handler to its disk.
     #[inline]
     pub(crate) fn charge_reads(&mut self, node: NodeId) {
-        let reads = self.nodes[node.index()].storage.take_reads();
+        let storage = &self.nodes[node.index()].storage;
+        let reads = storage.take_reads();
         if reads == 0 {
             return;
         }
+        let bytes = storage.take_read_bytes();
         let now = self.now;
         let disk = &mut self.disks[node.index()];
-        let mut ns = 0u64;
+        let mut ns = bytes.saturating_mul(disk.per_byte);
         for _ in 0..reads {
             ns = ns.saturating_add(disk.read.sample(&mut disk.rng));
         }

@@ -201,8 +201,9 @@ fn syncs_queue_on_one_disk_and_a_crash_before_completion_loses_writes_and_messag
     );
 }
 
-#[test]
-fn reads_take_time_before_the_node_sends() {
+/// Node 0 of two writes and syncs 4 records, crashes at 10 ms and restarts at 20 ms on disks
+/// with free syncs, `read` per record read and `per_byte`.
+fn restart_reading(read: SimDuration, per_byte: SimDuration) -> RunResult<Seen> {
     let faults = vec![
         at(10, Fault::Crash(NodeId(0))),
         at(20, Fault::Restart(NodeId(0))),
@@ -210,11 +211,25 @@ fn reads_take_time_before_the_node_sends() {
     let mut c = config(2, faults);
     c.storage = disks(
         Latency::Constant(SimDuration::ZERO),
-        Latency::Constant(ms(2)),
+        Latency::Constant(read),
     );
-    let r = run(c, probe(4, 4));
+    c.storage.default.per_byte = per_byte;
+    run(c, probe(4, 4))
+}
+
+#[test]
+fn reads_take_time_before_the_node_sends() {
+    let r = restart_reading(ms(2), SimDuration::ZERO);
     // The restarted node reads its 4 records (2 ms each) before its message leaves.
     assert_eq!(got(&r, 1, 2), Some(ms(20 + 8 + 1).0));
+}
+
+#[test]
+fn reads_are_charged_per_byte_too() {
+    let r = restart_reading(SimDuration::ZERO, ms(1));
+    // The restarted node's scan reads records 0, 10, 20 and 30: 7 bytes of `Debug` text at
+    // 1 ms each before its message leaves.
+    assert_eq!(got(&r, 1, 2), Some(ms(20 + 7 + 1).0));
 }
 
 #[test]

@@ -115,14 +115,15 @@ impl Raft {
             return;
         }
         let end = (prev_index + u64::from(self.params.batch_max)).min(last);
-        if end > prev_index {
-            let f = &mut flight[i];
+        let f = &mut flight[i];
+        if f.probe {
+            // A probe is in flight even when it carries nothing: the same refusal of it again
+            // (a duplicate, or a follower behind what it once acknowledged) waits for the
+            // retransmit timeout instead of bouncing a new probe back at once.
+            f.sent = Some(now);
+        } else if end > prev_index {
             f.sent = f.sent.or(Some(now));
-            if f.probe {
-                f.sent = Some(now);
-            } else {
-                next[i] = end + 1;
-            }
+            next[i] = end + 1;
         }
         let entries = self.log[(prev_index - base) as usize..(end - base) as usize].to_vec();
         let msg = Msg::AppendEntries {

@@ -2,6 +2,7 @@
 //! (no lost update) and `blocking` (how long participants stayed prepared), as functions and
 //! as the check kinds a scenario names.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -433,8 +434,10 @@ pub struct BlockingFigures {
 /// Measures how long participants stayed prepared: from the first yes vote of a participant
 /// on a transaction to the decision it learned (or to the end of the run).
 pub fn measure_blocking(result: &RunResult<Observation>) -> BlockingFigures {
-    let mut since: BTreeMap<(TxnId, NodeId), SimTime> = BTreeMap::new();
-    let mut ended: BTreeSet<(TxnId, NodeId)> = BTreeSet::new();
+    // Per participant and transaction: prepared since this time (`Some`), or it learned the
+    // outcome (`None`: a later vote does not start a new wait). One map, one search per
+    // observation.
+    let mut state: BTreeMap<(TxnId, NodeId), Option<SimTime>> = BTreeMap::new();
     let mut b = BlockingFigures::default();
     let add = |b: &mut BlockingFigures, d: SimDuration, who: (TxnId, NodeId)| {
         b.total = SimDuration(b.total.0 + d.0);
@@ -446,25 +449,25 @@ pub fn measure_blocking(result: &RunResult<Observation>) -> BlockingFigures {
     for o in &result.observations {
         match &o.value {
             Observation::Voted { txn, yes: true } => {
-                let who = (*txn, o.node);
-                if !ended.contains(&who) && !since.contains_key(&who) {
-                    since.insert(who, o.time);
+                if let Entry::Vacant(v) = state.entry((*txn, o.node)) {
+                    v.insert(Some(o.time));
                     b.prepared += 1;
                 }
             }
             Observation::Learned { txn, .. } => {
                 let who = (*txn, o.node);
-                if let Some(t) = since.remove(&who) {
+                if let Some(Some(t)) = state.insert(who, None) {
                     add(&mut b, o.time.saturating_since(t), who);
                 }
-                ended.insert(who);
             }
             _ => {}
         }
     }
-    for (who, t) in since {
-        b.unresolved += 1;
-        add(&mut b, result.end.saturating_since(t), who);
+    for (who, since) in state {
+        if let Some(t) = since {
+            b.unresolved += 1;
+            add(&mut b, result.end.saturating_since(t), who);
+        }
     }
     b
 }

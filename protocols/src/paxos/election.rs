@@ -138,6 +138,12 @@ impl Paxos {
         if promised_by[from.index()] {
             return; // A duplicate.
         }
+        if accepted
+            .iter()
+            .any(|(slot, _, command)| adopted.get(slot).is_some_and(|(_, held)| held != command))
+        {
+            ctx.reached(situations::CONFLICTING_ACCEPTED);
+        }
         top = top.max(adopt_highest(adopted, accepted));
         for slot in unknown {
             top = top.max(slot);

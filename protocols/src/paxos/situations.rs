@@ -4,6 +4,10 @@
 /// A new leader's phase 1 found a value accepted in an earlier ballot and proposed it again
 /// (Lamport, "Paxos Made Simple", P2c): the rule that keeps a chosen value chosen.
 pub const ADOPTED_ACCEPTED: &str = "new leader adopted an accepted value";
+/// A phase 1 heard of two different values accepted in one slot (in different ballots: a
+/// leader deposed mid-phase-2 and a later one that never heard of its value): the case in
+/// which P2c's "the value of the highest ballot" decides which one the new leader proposes.
+pub const CONFLICTING_ACCEPTED: &str = "phase 1 found different values accepted in one slot";
 /// A new leader found a slot below its highest with nothing accepted and filled it with a
 /// no-op, so that later slots can be applied.
 pub const GAP_FILLED_NOOP: &str = "gap filled by a no-op";
@@ -20,6 +24,7 @@ pub const CAUGHT_UP: &str = "lagging node caught up on decisions";
 /// Every situation above, in the order reports list them.
 pub const ALL: &[&str] = &[
     ADOPTED_ACCEPTED,
+    CONFLICTING_ACCEPTED,
     GAP_FILLED_NOOP,
     STALE_BALLOT_MESSAGE,
     BALLOT_REFUSED,

@@ -100,26 +100,30 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
 /// A node's log as the checks rebuild it: per index, a hash chained over the whole prefix
 /// (equal chains: equal logs up to that index); `None` where the prefix is unknown (an entry
 /// reported past the end of the rebuilt log, e.g. after a snapshot was installed).
-type ReplayedLog = Vec<Option<u64>>;
+pub(super) type ReplayedLog = Vec<Option<u64>>;
 
 /// Every node's log rebuilt from the `Appended`/`Truncated` observations.
-struct LogReplay {
+pub(super) struct LogReplay {
     logs: Vec<ReplayedLog>,
 }
 
 impl LogReplay {
-    fn new(nodes: u32) -> LogReplay {
+    pub(super) fn new(nodes: u32) -> LogReplay {
         LogReplay {
             logs: vec![Vec::new(); nodes as usize],
         }
     }
 
-    fn log(&self, node: NodeId) -> &[Option<u64>] {
+    pub(super) fn log(&self, node: NodeId) -> &[Option<u64>] {
         self.logs.get(node.index()).map_or(&[], |l| l.as_slice())
     }
 
     /// Applies one observation; returns the (index, term, chain) of an appended entry.
-    fn step(&mut self, node: NodeId, o: &Observation) -> Option<(u64, u64, Option<u64>)> {
+    pub(super) fn step(
+        &mut self,
+        node: NodeId,
+        o: &Observation,
+    ) -> Option<(u64, u64, Option<u64>)> {
         let i = node.index();
         if i >= self.logs.len() {
             self.logs.resize(i + 1, Vec::new());

@@ -137,8 +137,9 @@
 //! event to one handler. The handlers are split by job: `log` (the log, its durable records
 //! and recovery), `election` (rules 2-4 and 8), `replication` (rules 5-6 and applying),
 //! `snapshot` (rule 7), `reads` (rules 9-10), `repair` (rule 11) and `client` (the client gate of
-//! [`crate::kit::client_gate`], then proposing). `checks` holds the invariant checks and
-//! `protocol` the registration. No module imports this one.
+//! [`crate::kit::client_gate`], then proposing). `checks` holds the invariant checks (with `commit_quorum`: a
+//! commit only of what a majority holds, and `apply_order`: each index applied once, in order)
+//! and `protocol` the registration. No module imports this one.
 //!
 //! # Bugs to inject
 //!
@@ -158,8 +159,10 @@
 //!   candidate without committed entries, which overwrites them (`linearizable`,
 //!   `state-machine-safety`, `leader-completeness`).
 
+mod apply_order;
 mod checks;
 mod client;
+mod commit_quorum;
 mod election;
 mod log;
 mod node;
@@ -174,11 +177,13 @@ mod snapshot;
 mod tests;
 mod types;
 
+pub use apply_order::{check_apply_order, ApplyOrder};
 pub use checks::{
     check_election_safety, check_leader_completeness, check_liveness, check_log_matching,
     check_state_machine_safety, ElectionSafety, LeaderCompleteness, LogMatching,
     StateMachineSafety,
 };
+pub use commit_quorum::{check_commit_quorum, CommitQuorum};
 pub use log::{commit_target, next_after_refusal};
 pub use node::Raft;
 pub use params::{Bug, Params, Reads};

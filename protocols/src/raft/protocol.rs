@@ -8,7 +8,9 @@ use sim_core::{NodeId, Service, SimConfig};
 
 use crate::kit;
 
+use super::apply_order::ApplyOrder;
 use super::checks::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
+use super::commit_quorum::CommitQuorum;
 use super::node::Raft;
 use super::params::{Params, Reads};
 use super::types::Observation;
@@ -70,6 +72,8 @@ impl Protocol for Raft {
         list.add::<StateMachineSafety>();
         list.add::<LogMatching>();
         list.add::<LeaderCompleteness>();
+        list.add::<CommitQuorum>();
+        list.add::<ApplyOrder>();
         list.add::<Liveness>();
     }
 

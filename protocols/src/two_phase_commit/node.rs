@@ -15,6 +15,12 @@ use super::record::{Record, RecordKey};
 use super::situations;
 use crate::kit::record::{self, Recovered};
 
+/// Whether the protocol's own invariant `assert!`s run (a key prepared twice, a decision taken
+/// twice, a lock not held at the decision, keys of another shard). `scripts/mutants.sh` turns
+/// them off to measure what the checks catch on their own: a user's protocol has no such
+/// asserts, so a mutation only they catch is a blind spot of the checks.
+pub(super) const ASSERT_INVARIANTS: bool = true;
+
 /// A transaction the coordinator is collecting votes for.
 #[derive(Clone, Debug)]
 pub(super) struct Active {

@@ -5,7 +5,7 @@
 use sim_core::{Context, Key, NodeId, Value};
 
 use super::messages::{participant_of, Msg, Observation, TxnId, COORDINATOR};
-use super::node::{after, Prepared, TwoPhaseCommit};
+use super::node::{after, Prepared, TwoPhaseCommit, ASSERT_INVARIANTS};
 use super::record::{Record, RecordKey};
 use super::situations;
 use crate::kit::record;
@@ -45,11 +45,13 @@ impl TwoPhaseCommit {
     /// when a key is locked, and otherwise prepares.
     fn prepare(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, keys: Vec<Key>) {
         let n = ctx.node_count();
-        assert!(
-            keys.iter().all(|&k| participant_of(k, n) == self.id),
-            "n{}: asked to prepare keys {keys:?} of other shards",
-            self.id.0
-        );
+        if ASSERT_INVARIANTS {
+            assert!(
+                keys.iter().all(|&k| participant_of(k, n) == self.id),
+                "n{}: asked to prepare keys {keys:?} of other shards",
+                self.id.0
+            );
+        }
         if self.done.contains_key(&txn) {
             ctx.annotate(|| format!("{txn} already decided: ignore its prepare"));
             return;
@@ -185,12 +187,14 @@ impl TwoPhaseCommit {
         let mut applied = Vec::new();
         for &(k, new) in &p.writes {
             let held = self.locks.remove(&k);
-            assert_eq!(
-                held,
-                Some(txn),
-                "n{}: {txn} did not hold key {k}",
-                self.id.0
-            );
+            if ASSERT_INVARIANTS {
+                assert_eq!(
+                    held,
+                    Some(txn),
+                    "n{}: {txn} did not hold key {k}",
+                    self.id.0
+                );
+            }
             if commit {
                 let prev = self.values.insert(k, new).unwrap_or(0);
                 record::put(ctx, Record::Value { key: k, value: new });
@@ -236,7 +240,9 @@ impl TwoPhaseCommit {
     ) {
         for &(k, _) in &writes {
             let other = self.locks.insert(k, txn);
-            assert!(other.is_none(), "n{}: key {k} prepared twice", self.id.0);
+            if ASSERT_INVARIANTS {
+                assert!(other.is_none(), "n{}: key {k} prepared twice", self.id.0);
+            }
         }
         ctx.send(COORDINATOR, Msg::Inquire { txn });
         let now = ctx.local_time();

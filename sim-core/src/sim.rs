@@ -65,6 +65,39 @@ pub struct RunResult<O> {
 }
 
 impl<O> RunResult<O> {
+    /// A run of `node_count` nodes that recorded only `observations`, `(time, node, value)`,
+    /// and stopped at `end`: no history, faults, trace or coverage. For testing a check on a
+    /// crafted run (dsim's own checks do; so can a user's); set other fields with struct
+    /// update syntax: `RunResult { fault_log, ..RunResult::observed(3, end, obs) }`.
+    pub fn observed(
+        node_count: u32,
+        end: SimTime,
+        observations: impl IntoIterator<Item = (SimTime, NodeId, O)>,
+    ) -> RunResult<O> {
+        RunResult {
+            seed: 0,
+            trace_hash: 0,
+            stats: Stats::default(),
+            end,
+            hit_events_max: false,
+            history: History::default(),
+            observations: observations
+                .into_iter()
+                .map(|(time, node, value)| Observed { time, node, value })
+                .collect(),
+            fault_log: Vec::new(),
+            final_status: Vec::new(),
+            liveness_start: None,
+            running_hashes: None,
+            event_log: None,
+            plan: Vec::new(),
+            node_count,
+            client_count: 0,
+            captured: Vec::new(),
+            coverage: Coverage::default(),
+        }
+    }
+
     /// When the last fault ended: the latest heal-type record, or time zero.
     pub fn last_heal(&self) -> SimTime {
         self.fault_log

@@ -170,7 +170,7 @@ fn replay(result: &RunResult<Observation>) -> Vec<Replica> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::{ClientId, History, Response, SimTime, Stats};
+    use sim_core::{ClientId, History, Response, SimTime};
 
     const N1: NodeId = NodeId(1);
     const N2: NodeId = NodeId(2);
@@ -186,16 +186,12 @@ mod tests {
             epoch: 1,
             chain: vec![N1, N2],
         };
-        let mut observations = vec![Observed {
-            time: SimTime(0),
-            node: NodeId(0),
-            value: Observation::Config(config),
-        }];
-        observations.extend(events.into_iter().map(|(t, node, value)| Observed {
-            time: SimTime(t),
-            node,
-            value,
-        }));
+        let observations = std::iter::once((SimTime(0), NodeId(0), Observation::Config(config)))
+            .chain(
+                events
+                    .into_iter()
+                    .map(|(t, node, value)| (SimTime(t), node, value)),
+            );
         let put = Operation {
             client: ClientId(0),
             request_id: 1,
@@ -207,22 +203,11 @@ mod tests {
         };
         RunResult {
             seed: 3,
-            trace_hash: 0,
-            stats: Stats::default(),
-            end: SimTime(1_000),
-            hit_events_max: false,
             history: History { ops: vec![put] },
-            observations,
             fault_log: faults.into_iter().map(|(t, f)| (SimTime(t), f)).collect(),
             final_status: vec![NodeStatus::Up; 3],
-            liveness_start: None,
-            running_hashes: None,
-            event_log: None,
-            plan: Vec::new(),
-            node_count: 3,
             client_count: 1,
-            captured: Vec::new(),
-            coverage: Default::default(),
+            ..RunResult::observed(3, SimTime(1_000), observations)
         }
     }
 

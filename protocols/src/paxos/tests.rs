@@ -107,32 +107,13 @@ fn phase1_keeps_the_highest_ballot_per_slot() {
 }
 
 fn result(observations: Vec<(u32, Observation)>) -> RunResult<Observation> {
+    let observations = observations
+        .into_iter()
+        .enumerate()
+        .map(|(i, (node, value))| (SimTime(i as u64), NodeId(node), value));
     RunResult {
         seed: 7,
-        trace_hash: 0,
-        stats: Default::default(),
-        end: SimTime(1_000),
-        hit_events_max: false,
-        history: Default::default(),
-        observations: observations
-            .into_iter()
-            .enumerate()
-            .map(|(i, (node, value))| sim_core::Observed {
-                time: SimTime(i as u64),
-                node: NodeId(node),
-                value,
-            })
-            .collect(),
-        fault_log: Vec::new(),
-        final_status: Vec::new(),
-        liveness_start: None,
-        running_hashes: None,
-        event_log: None,
-        plan: Vec::new(),
-        node_count: 3,
-        client_count: 0,
-        captured: Vec::new(),
-        coverage: Default::default(),
+        ..RunResult::observed(3, SimTime(1_000), observations)
     }
 }
 

@@ -80,31 +80,13 @@ pub(super) mod tests {
 
     /// A 3-node run that recorded only these observations: `(ms, node, observation)`.
     pub(in crate::raft) fn observed(obs: Vec<(u64, u32, Observation)>) -> RunResult<Observation> {
+        let obs = obs
+            .into_iter()
+            .map(|(t, n, value)| (SimTime(t * 1_000_000), NodeId(n), value));
         RunResult {
             seed: 7,
-            trace_hash: 0,
-            stats: sim_core::Stats::default(),
-            end: SimTime(1_000_000_000),
-            hit_events_max: false,
-            history: sim_core::History::default(),
-            observations: obs
-                .into_iter()
-                .map(|(t, n, value)| sim_core::process::Observed {
-                    time: SimTime(t * 1_000_000),
-                    node: NodeId(n),
-                    value,
-                })
-                .collect(),
-            fault_log: Vec::new(),
-            final_status: Vec::new(),
-            liveness_start: None,
-            running_hashes: None,
-            event_log: None,
-            plan: Vec::new(),
-            node_count: 3,
             client_count: 1,
-            captured: Vec::new(),
-            coverage: Default::default(),
+            ..RunResult::observed(3, SimTime(1_000_000_000), obs)
         }
     }
 

@@ -567,31 +567,13 @@ mod tests {
 
     /// A run that recorded only these observations: `(ms, node, observation)`.
     fn observed(node_count: u32, obs: Vec<(u64, u32, Observation)>) -> RunResult<Observation> {
+        let obs = obs
+            .into_iter()
+            .map(|(t, n, value)| (SimTime(t * 1_000_000), NodeId(n), value));
         RunResult {
             seed: 9,
-            trace_hash: 0,
-            stats: sim_core::Stats::default(),
-            end: SimTime(1_000_000_000),
-            hit_events_max: false,
-            history: sim_core::History::default(),
-            observations: obs
-                .into_iter()
-                .map(|(t, n, value)| sim_core::process::Observed {
-                    time: SimTime(t * 1_000_000),
-                    node: NodeId(n),
-                    value,
-                })
-                .collect(),
-            fault_log: Vec::new(),
-            final_status: Vec::new(),
-            liveness_start: None,
-            running_hashes: None,
-            event_log: None,
-            plan: Vec::new(),
-            node_count,
             client_count: 1,
-            captured: Vec::new(),
-            coverage: Default::default(),
+            ..RunResult::observed(node_count, SimTime(1_000_000_000), obs)
         }
     }
 

@@ -203,7 +203,6 @@ pub fn check_liveness<O>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{History, Observed, Stats};
 
     #[derive(Clone, Debug, Hash)]
     enum Obs {
@@ -215,31 +214,13 @@ mod tests {
         observations: Vec<(u64, u32, Obs)>,
         faults: Vec<(u64, FaultRecord)>,
     ) -> RunResult<Obs> {
+        let observations = observations
+            .into_iter()
+            .map(|(t, n, value)| (SimTime(t), NodeId(n), value));
         RunResult {
             seed: 9,
-            trace_hash: 0,
-            stats: Stats::default(),
-            end: SimTime(10_000),
-            hit_events_max: false,
-            history: History::default(),
-            observations: observations
-                .into_iter()
-                .map(|(t, n, value)| Observed {
-                    time: SimTime(t),
-                    node: NodeId(n),
-                    value,
-                })
-                .collect(),
             fault_log: faults.into_iter().map(|(t, r)| (SimTime(t), r)).collect(),
-            final_status: Vec::new(),
-            liveness_start: None,
-            running_hashes: None,
-            event_log: None,
-            plan: Vec::new(),
-            node_count: 3,
-            client_count: 0,
-            captured: Vec::new(),
-            coverage: Default::default(),
+            ..RunResult::observed(3, SimTime(10_000), observations)
         }
     }
 

@@ -34,8 +34,9 @@ pub struct ShrinkArgs {
     #[arg(long, value_name = "B", default_value_t = shrink::BATCH_DEFAULT)]
     pub batch: usize,
     /// Other seeds the shrunk run may move to (N+1 to N+S) when fewer faults stop failing at
-    /// N; 0 keeps the run at N.
-    #[arg(long, value_name = "S", default_value_t = shrink::OTHER_SEEDS_DEFAULT)]
+    /// N; 0 keeps the run at N. At most 65536.
+    #[arg(long, value_name = "S", default_value_t = shrink::OTHER_SEEDS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(0..=shrink::OTHER_SEEDS_MAX))]
     pub other_seeds: u64,
     /// Worker threads (default: the number of cores).
     #[arg(long)]

@@ -156,6 +156,17 @@ fn shrink_refuses_what_it_cannot_shrink_with_exit_code_2() {
     );
     let o = dsim(&["shrink", BUG]);
     assert_eq!(o.status.code(), Some(2), "--seed is required");
+    // An absurd number of other seeds is refused, not allocated (it aborted before).
+    let o = dsim(&[
+        "shrink",
+        BUG,
+        "--seed",
+        "0",
+        "--other-seeds",
+        "100000000000",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not in 0..=65536"), "{}", stderr(&o));
 }
 
 #[test]

@@ -155,6 +155,22 @@ fn a_small_budget_stops_with_the_best_so_far() {
 }
 
 #[test]
+fn any_number_of_other_seeds_is_bounded_by_the_budget() {
+    // The library takes any count and considers at most `OTHER_SEEDS_MAX` (a list of
+    // u64::MAX seeds aborted the process before).
+    let registry = protocols::builtin();
+    let scn = shipped(&registry, "paxos/bug-no-adopt-accepted.ron");
+    let opts = ShrinkOptions {
+        budget_runs: 40,
+        other_seeds: u64::MAX,
+        ..ShrinkOptions::new(0, "test")
+    };
+    let s = shrink(&scn, &registry, &opts, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.runs <= 40, "{} runs", s.runs);
+    reruns_to_the_failure(&s.text, &s.check, &registry);
+}
+
+#[test]
 fn a_seed_that_does_not_fail_or_an_unknown_check_is_an_error() {
     use scenarios::harness::shrink::ShrinkError;
     let registry = protocols::builtin();

@@ -53,7 +53,7 @@ pub struct ShrinkOptions {
     /// delta debugging over the faults stalls at one seed, each smaller schedule is also
     /// tried at the first 8 of these, then (while more than a few faults are left) at the
     /// first 64, 512, ... (see `faults::remove`), and the shrunk file carries the seed it
-    /// fails at. 0 keeps the failing seed.
+    /// fails at. 0 keeps the failing seed; more than [`OTHER_SEEDS_MAX`] counts as that many.
     pub other_seeds: u64,
     /// Worker threads; the result does not depend on it.
     pub jobs: usize,
@@ -81,6 +81,9 @@ impl ShrinkOptions {
 pub const BUDGET_RUNS_DEFAULT: u64 = 20_000;
 /// Other seeds a shrink may move the run to unless told otherwise.
 pub const OTHER_SEEDS_DEFAULT: u64 = 512;
+/// The most other seeds a shrink considers: each costs at least one run of every candidate
+/// tried at it, so more could never be used within a budget, and the list is kept in memory.
+pub const OTHER_SEEDS_MAX: u64 = 1 << 16;
 /// Candidates per batch unless told otherwise.
 pub const BATCH_DEFAULT: usize = 8;
 
@@ -197,7 +200,7 @@ pub fn shrink(
         return Err(ShrinkError::NotReproduced { check });
     };
     let mut ev = eval::Evaluator::new(registry, &check, explicit, size, limits, progress);
-    ev.other_seeds = (1..=opts.other_seeds)
+    ev.other_seeds = (1..=opts.other_seeds.min(OTHER_SEEDS_MAX))
         .map(|k| opts.seed.wrapping_add(k))
         .collect();
     ev.report();

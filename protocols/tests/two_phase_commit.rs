@@ -82,6 +82,12 @@ fn correct_scenarios_pass_over_seeds() {
             // Work got done: transactions committed and others aborted.
             let committed = metric(check(&report, "atomicity"), "committed");
             assert!(committed > 50.0, "{name} seed {seed}: {committed} commits");
+            // `progress` judged transactions after the heal, and some committed.
+            let after_heal = metric(check(&report, "progress"), "committed");
+            assert!(
+                after_heal > 0.0,
+                "{name} seed {seed}: {after_heal} commits after the heal"
+            );
         }
     }
 }
@@ -256,6 +262,27 @@ fn forgetting_prepared_state_breaks_atomicity() {
 #[test]
 fn forgetting_prepared_state_breaks_isolation() {
     first_catching_seed("bug-forget-prepared-on-restart.ron", "isolation");
+}
+
+/// A participant that keeps an aborted transaction's locks breaks no safety property: the
+/// outcomes stay atomic, valid and isolated, so only `progress` sees it (with the protocol's
+/// lock asserts on; `scripts/mutants.sh` measures the same mutation with them off).
+#[test]
+fn keeping_aborted_locks_breaks_progress_and_nothing_else() {
+    let name = "bug-keep-aborted-locks.ron";
+    let seed = first_catching_seed(name, "progress");
+    let report = run_seed(&load(name), seed);
+    let c = check(&report, "progress");
+    assert!(
+        c.detail.contains("refused a transaction over free keys")
+            && c.detail.contains("last holder there"),
+        "{}",
+        c.detail
+    );
+    for safe in ["atomicity", "validity", "isolation"] {
+        let c = check(&report, safe);
+        assert_eq!(c.verdict, Verdict::Pass, "{safe}: {}", c.detail);
+    }
 }
 
 #[test]

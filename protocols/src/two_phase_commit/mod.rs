@@ -82,14 +82,18 @@
 //!   records. It has lost its locks and its writes, so a commit it learns afterwards applies
 //!   nothing (`atomicity`), and another transaction may read the old value of a key the
 //!   forgotten one is committing (`isolation`).
+//! - [`Bug::KeepAbortedLocks`]: a participant that learns an abort keeps the transaction's
+//!   locks. Every outcome stays atomic, valid and isolated, but every later transaction on those
+//!   keys is refused there: `progress` catches a no vote on keys no other transaction holds
+//!   once the faults have healed.
 //!
 //! # Where things are
 //!
 //! `params.rs` (parameters, bugs) and `messages.rs` (transaction ids, messages, timer,
 //! observations, sharding) are at the bottom; `record.rs` is the durable log; `node.rs` is the
 //! `Process` and its volatile state, routing each event to the handlers of `coordinator.rs`
-//! or `participant.rs`; `checks.rs` holds the checks. Handlers import the types, never the
-//! other way round.
+//! or `participant.rs`; `checks.rs` holds the safety checks and `blocking`, `progress.rs` the
+//! liveness check (`progress`). Handlers import the types, never the other way round.
 
 mod checks;
 mod coordinator;
@@ -97,6 +101,7 @@ mod messages;
 mod node;
 mod params;
 mod participant;
+mod progress;
 mod record;
 pub mod situations;
 
@@ -110,6 +115,7 @@ pub use checks::{
 pub use messages::{participant_of, Msg, Observation, Timer, TxnId, COORDINATOR};
 pub use node::TwoPhaseCommit;
 pub use params::{Bug, Params};
+pub use progress::{check_progress, Progress, ProgressParams};
 pub use record::{Record, RecordKey};
 
 // Registration: what scenarios name and check (see `sim_core::Protocol`).
@@ -144,6 +150,7 @@ impl Protocol for TwoPhaseCommit {
         list.add::<Validity>();
         list.add::<Isolation>();
         list.add::<Blocking>();
+        list.add::<Progress>();
     }
 
     fn default_params() -> Option<Params> {

@@ -11,6 +11,9 @@ pub enum Bug {
     CommitWithoutAllVotes,
     /// A restarted participant does not reload its `Prepared` records.
     ForgetPreparedOnRestart,
+    /// A participant that learns an abort releases none of the transaction's locks: every later
+    /// transaction on those keys is refused (until the participant restarts).
+    KeepAbortedLocks,
 }
 
 /// The protocol's parameters; every field has a default, so `TwoPhaseCommit()` is valid.

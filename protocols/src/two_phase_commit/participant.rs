@@ -6,6 +6,7 @@ use sim_core::{Context, Key, NodeId, Value};
 
 use super::messages::{participant_of, Msg, Observation, TxnId, COORDINATOR};
 use super::node::{after, Prepared, TwoPhaseCommit, ASSERT_INVARIANTS};
+use super::params::Bug;
 use super::record::{Record, RecordKey};
 use super::situations;
 use crate::kit::record;
@@ -185,8 +186,13 @@ impl TwoPhaseCommit {
         p: Prepared,
     ) {
         let mut applied = Vec::new();
+        let keep = !commit && self.params.bug == Some(Bug::KeepAbortedLocks);
         for &(k, new) in &p.writes {
-            let held = self.locks.remove(&k);
+            let held = if keep {
+                self.locks.get(&k).copied()
+            } else {
+                self.locks.remove(&k)
+            };
             if ASSERT_INVARIANTS {
                 assert_eq!(
                     held,

@@ -19,7 +19,7 @@ bugs() { # family -> bug variants
   case "$1" in
     raft) echo CommitPreviousTermByCount ForgetVote NoConsistencyCheck VoteWithoutLogCheck ;;
     paxos) echo NoAdoptAccepted PromiseWithoutPersist ;;
-    two-phase-commit) echo CommitWithoutAllVotes ForgetPreparedOnRestart ;;
+    two-phase-commit) echo CommitWithoutAllVotes ForgetPreparedOnRestart KeepAbortedLocks ;;
     leaderless) echo AckBeforeQuorum NoReplicaSync NoSyncBeforeAck ;;
     primary-backup) echo AckBeforeSync StaleBackupReads ;;
     gossip) echo AckBeforePersist ;;

@@ -272,11 +272,11 @@ fn protocol_workload_checks_and_expectations() {
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"linearizability\"]),"),
-        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `commit-quorum`, `apply-order`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`, `atomicity`, `validity`, `isolation`, `blocking`",
+        "t.ron:7:49: `expect` names `linearizability`, which is not a check\n  hint: did you mean `linearizable`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `commit-quorum`, `apply-order`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`, `atomicity`, `validity`, `isolation`, `blocking`, `progress`",
     );
     check(
         &with("checks: [Convergence()], expect: Violation([\"convergance\"]),"),
-        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `commit-quorum`, `apply-order`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`, `atomicity`, `validity`, `isolation`, `blocking`",
+        "t.ron:7:49: `expect` names `convergance`, which is not a check\n  hint: did you mean `convergence`? checks: `convergence`, `linearizable`, `election-safety`, `state-machine-safety`, `log-matching`, `leader-completeness`, `commit-quorum`, `apply-order`, `liveness`, `agreement`, `replica-convergence`, `no-lost-writes`, `atomicity`, `validity`, `isolation`, `blocking`, `progress`",
     );
     check(
         &with("expect: Violation([\"convergence\"]),"),

@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use sim_core::check::liveness::deadline_after_heal;
 use sim_core::check::{CheckResult, Verdict};
 use sim_core::protocol::{rules, Check, CheckContext, CheckInput, CheckKind, FieldError};
 use sim_core::{Key, NodeId, Request, RunResult, SimDuration, SimTime};
@@ -257,20 +258,10 @@ impl<'a> Judge<'a> {
 /// participant unsure which keys are locked). `unknown` when the deadline falls after the
 /// run's end, or when no transaction invoked from then on was decided.
 pub fn check_progress(result: &RunResult<Observation>, within: SimDuration) -> CheckResult {
-    let base = result
-        .last_heal()
-        .max(result.liveness_start.unwrap_or(SimTime::ZERO));
-    let deadline = base + within;
-    if deadline > result.end {
-        return CheckResult::new(
-            NAME,
-            Verdict::Unknown,
-            format!(
-                "cannot judge: the deadline {deadline} ({within} after {base}) falls after the run's end at {}; lengthen `liveness` so the run lasts past it",
-                result.end
-            ),
-        );
-    }
+    let deadline = match deadline_after_heal(result, within, NAME) {
+        Ok((_, deadline)) => deadline,
+        Err(unknown) => return *unknown,
+    };
     Judge {
         result,
         asked: asked(result),
@@ -372,6 +363,15 @@ mod tests {
         (ms, 0, Observation::Decided { txn, commit, keys })
     }
 
+    /// t0.1 on key 3 at 50 ms, t0.2 on key 3 at `second` ms, t0.3 on key 4 at 300 ms.
+    fn three_txns(second: u64) -> Vec<Operation> {
+        vec![
+            asked_txn(1, vec![3], 50),
+            asked_txn(2, vec![3], second),
+            asked_txn(3, vec![4], 300),
+        ]
+    }
+
     fn verdict(r: &RunResult<Observation>) -> (Verdict, String) {
         let c = check_progress(r, SimDuration::from_millis(100));
         (c.verdict, c.detail)
@@ -379,11 +379,7 @@ mod tests {
 
     #[test]
     fn a_refusal_needs_a_key_held_by_another_prepared_transaction() {
-        let ops = vec![
-            asked_txn(1, vec![3], 50),
-            asked_txn(2, vec![3], 200),
-            asked_txn(3, vec![4], 300),
-        ];
+        let ops = three_txns(200);
         // t0.1 is prepared on key 3 when t0.2 is refused: a reason. t0.3 (key 4) commits.
         let held = vec![
             voted(60, 1, true),
@@ -410,11 +406,7 @@ mod tests {
             "{d}"
         );
         // A refusal before the deadline (100 ms) is not judged.
-        let early = vec![
-            asked_txn(1, vec![3], 50),
-            asked_txn(2, vec![3], 60),
-            asked_txn(3, vec![4], 300),
-        ];
+        let early = three_txns(60);
         let refused_early = vec![
             voted(70, 2, false),
             decided(72, 2, false),

@@ -121,6 +121,32 @@ pub fn leader_at<O>(
         .map(|(term, node, since)| (node, term, since))
 }
 
+/// The deadline of a check judged once the faults have healed: `within` after the later of
+/// the last heal and the liveness phase's start, as `(base, deadline)` — or, when the deadline
+/// falls after the run's end, check `name`'s `unknown` result saying so.
+pub fn deadline_after_heal<O>(
+    result: &RunResult<O>,
+    within: SimDuration,
+    name: &str,
+) -> Result<(SimTime, SimTime), Box<CheckResult>> {
+    let base = result
+        .last_heal()
+        .max(result.liveness_start.unwrap_or(SimTime::ZERO));
+    let deadline = base + within;
+    if deadline > result.end {
+        return Err(Box::new(CheckResult::new(
+            name,
+            Verdict::Unknown,
+            format!(
+                "cannot judge: the deadline {deadline} ({within} after {base}) falls after the run's end at {}{}; lengthen `liveness` so the run lasts past it",
+                result.end,
+                if result.hit_events_max { " (it stopped at events_max)" } else { "" }
+            ),
+        )));
+    }
+    Ok((base, deadline))
+}
+
 /// `liveness`: from the later of the last heal and the liveness phase's start, a leader is in
 /// office at the deadline `within` later (`unknown` when the run ended before the deadline); of the client operations invoked from that deadline
 /// on (those still pending when the run stops excepted: it may have stopped first) at least
@@ -134,21 +160,10 @@ pub fn check_liveness<O>(
     term: &str,
     leadership: impl Fn(&O) -> Option<Leadership>,
 ) -> CheckResult {
-    let base = result
-        .last_heal()
-        .max(result.liveness_start.unwrap_or(SimTime::ZERO));
-    let deadline = base + within;
-    if deadline > result.end {
-        return CheckResult::new(
-            "liveness",
-            Verdict::Unknown,
-            format!(
-                "cannot judge: the deadline {deadline} ({within} after {base}) falls after the run's end at {}{}; lengthen `liveness` so the run lasts past it",
-                result.end,
-                if result.hit_events_max { " (it stopped at events_max)" } else { "" }
-            ),
-        );
-    }
+    let (base, deadline) = match deadline_after_heal(result, within, "liveness") {
+        Ok(d) => d,
+        Err(unknown) => return *unknown,
+    };
     let Some((node, number, since)) = leader_at(result, deadline, leadership) else {
         return CheckResult::new(
             "liveness",

@@ -85,7 +85,10 @@ impl<K: Ord + Clone, V: Clone> Undo<K, V> {
                     Some(v) => image.insert(k.clone(), v),
                     None => image.remove(&k),
                 };
-                Op::Put(k, written.expect("a put's record is in the image until undone"))
+                Op::Put(
+                    k,
+                    written.expect("a put's record is in the image until undone"),
+                )
             }
             Undo::Remove(k, old) => {
                 if let Some(v) = old {
@@ -418,10 +421,12 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     fn to_disk(&mut self) -> Vec<Op<K, V>> {
         let pending = std::mem::take(&mut self.pending);
         let inflight = std::mem::take(&mut self.inflight);
-        let undo = pending
-            .into_iter()
-            .rev()
-            .chain(inflight.into_iter().rev().flat_map(|b| b.ops.into_iter().rev()));
+        let undo = pending.into_iter().rev().chain(
+            inflight
+                .into_iter()
+                .rev()
+                .flat_map(|b| b.ops.into_iter().rev()),
+        );
         let mut ops: Vec<Op<K, V>> = undo.map(|u| u.undo(&mut self.image)).collect();
         ops.reverse();
         for (k, v) in std::mem::take(&mut self.garbled) {

@@ -141,7 +141,11 @@ fn agree(s: &Storage<u32, u32>, m: &Model, down: bool, step: &str) {
         .collect();
     assert_eq!(s.durable_intact_keys(|_| true), intact, "{step}");
     for k in 0..KEYS {
-        assert_eq!(s.durable_value(&k), m.disk.get(&k), "{step}: disk value of {k}");
+        assert_eq!(
+            s.durable_value(&k),
+            m.disk.get(&k),
+            "{step}: disk value of {k}"
+        );
         let damaged = m.disk_bad.contains(&k) || m.inflight.iter().any(|b| b.2.contains(&k));
         assert_eq!(s.is_damaged(&k), damaged, "{step}: is_damaged({k})");
     }
@@ -158,11 +162,24 @@ fn agree(s: &Storage<u32, u32>, m: &Model, down: bool, step: &str) {
             _ => None,
         })
         .collect();
-    assert_eq!(s.pending_puts().copied().collect::<Vec<_>>(), puts, "{step}");
+    assert_eq!(
+        s.pending_puts().copied().collect::<Vec<_>>(),
+        puts,
+        "{step}"
+    );
     let scan: Vec<(u32, Read<u32>)> = m
         .seen
         .iter()
-        .map(|(&k, &v)| (k, if m.seen_bad.contains(&k) { Read::Damaged } else { Read::Intact(v) }))
+        .map(|(&k, &v)| {
+            (
+                k,
+                if m.seen_bad.contains(&k) {
+                    Read::Damaged
+                } else {
+                    Read::Intact(v)
+                },
+            )
+        })
         .collect();
     assert_eq!(s.scan(), scan, "{step}: scan");
     for k in 0..KEYS {
@@ -237,7 +254,11 @@ fn run_one(seed: u64) {
             }
             7 | 8 => {
                 let done = SimTime(now.0 + rng.below(3));
-                let mut damage: Vec<u32> = s.pending_puts().copied().filter(|_| rng.below(4) == 0).collect();
+                let mut damage: Vec<u32> = s
+                    .pending_puts()
+                    .copied()
+                    .filter(|_| rng.below(4) == 0)
+                    .collect();
                 if rng.below(4) == 0 {
                     damage.push(k);
                 }
@@ -256,7 +277,11 @@ fn run_one(seed: u64) {
                 down = true;
             }
             _ => {
-                let survive = if rng.below(2) == 0 { Survive::Prefix } else { Survive::Subset };
+                let survive = if rng.below(2) == 0 {
+                    Survive::Prefix
+                } else {
+                    Survive::Subset
+                };
                 let (pick, tear) = (rng.next_u64(), rng.below(2) == 0);
                 let torn = s.crash_torn(now, survive, pick, tear, tearable);
                 assert_eq!(torn, m.crash_torn(now, survive, pick, tear), "{step}: torn");

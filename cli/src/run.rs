@@ -336,6 +336,8 @@ fn print_summary(r: &RunReport, wall_s: f64) {
         s.events,
         if r.hit_events_max {
             " (stopped at events_max)"
+        } else if r.hit_queued_max {
+            " (stopped: the event queue filled, see event-storm)"
         } else {
             ""
         },
@@ -433,6 +435,7 @@ pub fn report_json(r: &RunReport, wall_s: f64) -> serde_json::Value {
         "wall_s": wall_s,
         "events_per_s": s.events as f64 / wall_s.max(1e-9),
         "hit_events_max": r.hit_events_max,
+        "hit_queued_max": r.hit_queued_max,
         "messages_sent": s.messages_sent,
         "messages_delivered": s.messages_delivered,
         "messages_dropped": s.messages_dropped(),

@@ -26,6 +26,8 @@ pub struct ScenarioFile {
     pub liveness: Option<SimDuration>,
     #[serde(default)]
     pub events_max: Option<u64>,
+    #[serde(default)]
+    pub queued_max: Option<u64>,
     pub nodes: u32,
     #[serde(default)]
     pub topology: TopologySpec,

@@ -109,6 +109,23 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
             ),
         ));
     }
+    let queued_max = match f.queued_max {
+        None => sim_core::QUEUED_MAX,
+        Some(q) if (1..=sim_core::QUEUED_MAX as u64).contains(&q) => q as usize,
+        Some(q) => {
+            return Err(cx.error(
+                "queued_max",
+                format!(
+                    "`queued_max` is `{q}`: it must be between 1 and {}",
+                    sim_core::QUEUED_MAX
+                ),
+                format!(
+                    "leave it out for the default (the most the engine holds, {})",
+                    sim_core::QUEUED_MAX
+                ),
+            ))
+        }
+    };
     if f.nodes == 0 || f.nodes > NODE_COUNT_MAX {
         let hint = if f.nodes == 0 {
             "a scenario runs at least one node".to_string()
@@ -152,6 +169,7 @@ pub fn validate(f: ScenarioFile, cx: &Ctx<'_>) -> R<Scenario> {
         duration,
         liveness,
         events_max,
+        queued_max,
         topology,
         network,
         clocks,

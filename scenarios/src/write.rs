@@ -639,6 +639,9 @@ pub fn scenario(s: &Scenario, comment: &[&str]) -> String {
     if c.events_max != EVENTS_MAX_DEFAULT {
         field("events_max", c.events_max.to_string());
     }
+    if c.queued_max != sim_core::QUEUED_MAX {
+        field("queued_max", c.queued_max.to_string());
+    }
     field("nodes", c.node_count.to_string());
     if c.topology != Topology::FullMesh {
         field("topology", topology(&c.topology));

@@ -73,7 +73,7 @@ fn syntax_errors() {
 fn unknown_and_missing_fields() {
     check(
         &with("nodez: 4,"),
-        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `storage`, `faults`, `nemesis`, `swarm`, `checks`, `expect`, `expect_reached`",
+        "t.ron:7:5: unknown field `nodez` in the scenario\n  hint: did you mean `nodes`? the fields here are `name`, `description`, `seed`, `duration`, `liveness`, `events_max`, `queued_max`, `nodes`, `topology`, `network`, `clocks`, `protocol`, `clients`, `storage`, `faults`, `nemesis`, `swarm`, `checks`, `expect`, `expect_reached`",
     );
     check(
         &with("network: (dorp: 0.1),"),

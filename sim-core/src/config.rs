@@ -18,6 +18,11 @@ pub struct SimConfig {
     pub liveness: Option<SimDuration>,
     /// The run stops after this many events even if simulated time remains.
     pub events_max: u64,
+    /// Most events queued at once (capped at [`crate::QUEUED_MAX`], the default): a handler
+    /// that would queue more stops the run there, with [`crate::RunResult::hit_queued_max`]
+    /// set — an event storm (every message answered with more than one) ends as a finding,
+    /// not as the process running out of memory.
+    pub queued_max: usize,
     pub topology: Topology,
     pub network: NetworkConfig,
     pub clocks: ClockConfig,
@@ -37,6 +42,7 @@ impl SimConfig {
             duration,
             liveness: None,
             events_max: u64::MAX,
+            queued_max: crate::QUEUED_MAX,
             topology: Topology::FullMesh,
             network: NetworkConfig::default(),
             clocks: ClockConfig::default(),

@@ -20,6 +20,7 @@ pub mod network;
 pub mod process;
 pub mod protocol;
 mod queue;
+pub use queue::QUEUED_MAX;
 pub mod rng;
 pub mod script;
 pub mod service;

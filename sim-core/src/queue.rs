@@ -7,7 +7,9 @@
 //! ties are broken by scheduling order. Keeping the events out of the heap makes each sift
 //! step move 16 bytes instead of a whole event (48 bytes before), and keeps the heap small in
 //! cache at 10,000+ nodes; freed slots are reused last-in first-out, so the slab stays warm.
-//! No `unsafe`.
+//! The slab is bounded (at most [`QUEUED_MAX`] events, or a lower limit the configuration
+//! sets): a push past it drops the event and empties the heap, so the run loop finds nothing
+//! more to do and stops at once, and [`EventQueue::overflowed`] says why. No `unsafe`.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -21,8 +23,9 @@ const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
 /// The largest sequence number a queued event may have: about 1.1 × 10¹² events and messages
 /// in one run (hours of simulation at tens of millions of events per second).
 pub(crate) const SEQ_MAX: u64 = (1 << SEQ_BITS) - 1;
-/// Most events queued at once (16.7 M): a named limit on the queue's memory.
-pub(crate) const QUEUED_MAX: usize = 1 << SLOT_BITS;
+/// Most events queued at once (16,777,216): the limit on the queue's memory, and the default
+/// of [`crate::SimConfig::queued_max`].
+pub const QUEUED_MAX: usize = 1 << SLOT_BITS;
 
 /// One item taken from the queue, with its ordering key.
 #[derive(Debug)]
@@ -66,6 +69,10 @@ pub(crate) struct EventQueue<T> {
     slots: Vec<Option<T>>,
     /// Free slots, the most recently freed last.
     free: Vec<u32>,
+    /// Most events queued at once (at most [`QUEUED_MAX`]).
+    limit: usize,
+    /// A push found the queue full: its event was dropped and the heap emptied.
+    overflowed: bool,
 }
 
 impl<T> EventQueue<T> {
@@ -74,7 +81,19 @@ impl<T> EventQueue<T> {
             heap: BinaryHeap::with_capacity(n),
             slots: Vec::with_capacity(n),
             free: Vec::with_capacity(n),
+            limit: QUEUED_MAX,
+            overflowed: false,
         }
+    }
+
+    /// Holds at most `limit` events at once (capped at [`QUEUED_MAX`]).
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(QUEUED_MAX);
+    }
+
+    /// Whether a push found the queue full (see the module comment).
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// The queued items, in no particular order.
@@ -90,9 +109,12 @@ impl<T> EventQueue<T> {
 
     /// Queues `item` at `time` with sequence number `seq`.
     ///
+    /// When the queue is full the event is dropped and the heap emptied (see the module
+    /// comment).
+    ///
     /// # Panics
     ///
-    /// When `seq` is above [`SEQ_MAX`] or [`QUEUED_MAX`] events are already queued.
+    /// When `seq` is above [`SEQ_MAX`].
     #[inline(always)]
     pub(crate) fn push(&mut self, time: u64, seq: u64, item: T) {
         assert!(
@@ -107,23 +129,28 @@ impl<T> EventQueue<T> {
                 std::mem::forget(old);
                 s
             }
-            None => self.grow(item),
+            None => match self.grow(item) {
+                Some(s) => s,
+                None => return,
+            },
         };
         self.heap.push(Key((u128::from(time) << 64)
             | (u128::from(seq) << SLOT_BITS)
             | u128::from(slot)));
     }
 
-    /// A new slot for `item` when none is free.
+    /// A new slot for `item` when none is free; `None` (and the queue emptied) when the slab
+    /// is at its limit.
     #[cold]
-    fn grow(&mut self, item: T) -> u32 {
+    fn grow(&mut self, item: T) -> Option<u32> {
         let slot = self.slots.len();
-        assert!(
-            slot < QUEUED_MAX,
-            "more than QUEUED_MAX ({QUEUED_MAX}) events queued at once"
-        );
+        if slot >= self.limit {
+            self.overflowed = true;
+            self.heap.clear();
+            return None;
+        }
         self.slots.push(Some(item));
-        slot as u32
+        Some(slot as u32)
     }
 
     /// Removes and returns the earliest entry.
@@ -189,6 +216,38 @@ mod tests {
             q.push(e.time() + 1, e.seq() + 4, e.item + 4);
         }
         assert_eq!(q.slots.len(), 4, "a steady queue never grows its slab");
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_push_and_empties() {
+        let mut q = EventQueue::with_capacity(0);
+        q.set_limit(3);
+        for seq in 0..3 {
+            q.push(10 + seq, seq, seq);
+        }
+        assert!(!q.overflowed());
+        // A freed slot is reused: popping one makes room for one more.
+        let e = q.pop().unwrap();
+        q.push(20, 3, e.item);
+        assert!(!q.overflowed());
+        q.push(30, 4, 4);
+        assert!(q.overflowed(), "the fourth event at once is one too many");
+        assert_eq!(q.peek_time(), None, "the run loop sees an empty queue");
+        assert!(q.pop().is_none());
+        q.push(40, 5, 5);
+        assert_eq!(
+            q.peek_time(),
+            None,
+            "it stays empty: the slab is still full"
+        );
+        assert_eq!(q.items().count(), 3, "the queued events are still counted");
+    }
+
+    #[test]
+    fn the_limit_is_capped() {
+        let mut q = EventQueue::<()>::with_capacity(0);
+        q.set_limit(usize::MAX);
+        assert_eq!(q.limit, QUEUED_MAX);
     }
 
     #[test]

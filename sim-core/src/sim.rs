@@ -3,7 +3,8 @@
 //! Events are ordered by `(time, sequence number)`; the sequence number is assigned when an
 //! event is scheduled, so ties are broken by scheduling order and never by addresses or hash
 //! order. The loop pops the earliest event, advances time to it and dispatches it. It stops at
-//! the end of the run's simulated time or after `events_max` events, whichever comes first.
+//! the end of the run's simulated time or after `events_max` events, whichever comes first
+//! (or, in an event storm, when a handler would queue more than `queued_max` events at once).
 //!
 //! Per-event work on the hot path (a message delivery): one heap pop, one status check, one
 //! partition check (skipped when no partition is active), one trace record (its words folded
@@ -44,6 +45,9 @@ pub struct RunResult<O> {
     pub end: SimTime,
     /// True when the run stopped because it reached `events_max`.
     pub hit_events_max: bool,
+    /// True when the run stopped because a handler would have queued more than
+    /// [`SimConfig::queued_max`] events at once (an event storm); `end` is when.
+    pub hit_queued_max: bool,
     pub history: History,
     pub observations: Vec<Observed<O>>,
     pub fault_log: Vec<(SimTime, FaultRecord)>,
@@ -80,6 +84,7 @@ impl<O> RunResult<O> {
             stats: Stats::default(),
             end,
             hit_events_max: false,
+            hit_queued_max: false,
             history: History::default(),
             observations: observations
                 .into_iter()
@@ -196,8 +201,10 @@ impl<P: Process> Simulation<P> {
             .iter()
             .any(|p| matches!(p.action, Action::Apply(Fault::Replay { .. }, _)));
         let replay = Replay::new(replays, SimRng::new(seed, StreamLabel::Faults));
+        let mut world = World::new(nodes, net, clients, disks, replay);
+        world.queue.set_limit(config.queued_max);
         Simulation {
-            world: World::new(nodes, net, clients, disks, replay),
+            world,
             procs,
             factory: Box::new(factory),
             plan,
@@ -268,7 +275,9 @@ impl<P: Process> Simulation<P> {
             let entry = self.world.queue.pop().expect("peeked");
             self.dispatch(entry);
         }
-        if !hit_events_max {
+        // A full queue empties the heap, which ends the loop above (see `queue`).
+        let hit_queued_max = self.world.queue.overflowed();
+        if !hit_events_max && !hit_queued_max {
             self.world.now = self.world.now.max(end);
         }
         self.world.stats.in_flight_at_end = self
@@ -289,6 +298,7 @@ impl<P: Process> Simulation<P> {
             stats: world.stats,
             end: world.now,
             hit_events_max,
+            hit_queued_max,
             history: world.clients.history,
             observations: world.observations,
             fault_log: world.fault_log,

@@ -61,6 +61,8 @@ pub struct RunReport {
     pub stats: Stats,
     pub sim_time_ns: u64,
     pub hit_events_max: bool,
+    /// The run stopped on a full event queue (an event storm; the `event-storm` check failed).
+    pub hit_queued_max: bool,
     pub checks: Vec<CheckResult>,
     pub verdict: Verdict,
     pub expected: Expect,
@@ -219,7 +221,8 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             .protocol
             .params::<P>()
             .expect("a scenario's parameters are its protocol's");
-        let checks = run_checks(scn, params, &result);
+        let mut checks = run_checks(scn, params, &result);
+        checks.extend(sim_core::check::storm::event_storm(&result));
         let partitioned = result
             .fault_log
             .iter()
@@ -268,6 +271,7 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             stats: result.stats,
             sim_time_ns: result.end.0,
             hit_events_max: result.hit_events_max,
+            hit_queued_max: result.hit_queued_max,
             checks,
             verdict,
             expected: scn.expect.clone(),

@@ -6,6 +6,7 @@ pub mod convergence;
 pub mod linearizability;
 pub mod linearizable;
 pub mod liveness;
+pub mod storm;
 
 pub use convergence::{Convergence, Disseminates};
 pub use linearizable::Linearizable;

@@ -52,10 +52,12 @@ pub(super) struct KeyRun {
     pub(super) members: Vec<usize>,
     /// Whether the searches were built.
     started: bool,
-    /// The exact search: `None` before the key's first turn and once it is decided.
-    exact: Option<Search>,
+    /// The exact search: `None` before the key's first turn and once it is decided. Boxed, as
+    /// the relaxed one: a `Search` is large, and a list of keys holding them inline made the
+    /// allocator's large-request path (with its consolidation) a fifth of a small check.
+    exact: Option<Box<Search>>,
     /// The relaxed search, while the key has optional operations and it is still useful.
-    relaxed: Option<Search>,
+    relaxed: Option<Box<Search>>,
     /// The relaxed search is to be built at its first turn (most keys are decided by the
     /// exact search's first turn, and never need it).
     relaxed_pending: bool,
@@ -89,7 +91,7 @@ impl KeyRun {
         let initial = model.intern(&sem.initial);
         let compiled = model::compile(&mut model, ops, &self.members, sem);
         self.relaxed_pending = compiled.iter().any(|c| !c.mandatory());
-        self.exact = Some(Search::new(model, compiled, initial, salt, false));
+        self.exact = Some(Box::new(Search::new(model, compiled, initial, salt, false)));
         self.salt = salt;
         self.started = true;
     }
@@ -109,14 +111,14 @@ impl KeyRun {
     }
 
     pub(super) fn memo_bytes(&self) -> u64 {
-        self.exact.as_ref().map_or(0, Search::memo_bytes)
-            + self.relaxed.as_ref().map_or(0, Search::memo_bytes)
+        self.exact.as_ref().map_or(0, |s| s.memo_bytes())
+            + self.relaxed.as_ref().map_or(0, |s| s.memo_bytes())
     }
 
     /// Configurations remembered by both searches.
     pub(super) fn memo_len(&self) -> u64 {
-        (self.exact.as_ref().map_or(0, Search::memo_len)
-            + self.relaxed.as_ref().map_or(0, Search::memo_len)) as u64
+        (self.exact.as_ref().map_or(0, |s| s.memo_len())
+            + self.relaxed.as_ref().map_or(0, |s| s.memo_len())) as u64
     }
 
     /// Runs one turn of the exact (or relaxed) search — at most `quota` steps, with `room`
@@ -128,7 +130,13 @@ impl KeyRun {
             self.relaxed_pending = false;
             let exact = self.exact.as_ref().expect("checked above");
             let (model, ops) = (exact.model.clone(), exact.ops.clone());
-            self.relaxed = Some(Search::new(model, ops, exact.initial(), self.salt, true));
+            self.relaxed = Some(Box::new(Search::new(
+                model,
+                ops,
+                exact.initial(),
+                self.salt,
+                true,
+            )));
         }
         let (search, sibling) = if relaxed {
             (self.relaxed.as_mut(), self.exact.as_ref())
@@ -136,7 +144,7 @@ impl KeyRun {
             (self.exact.as_mut(), self.relaxed.as_ref())
         };
         let search = search.expect("checked above");
-        let memory = room.saturating_sub(sibling.map_or(0, Search::memo_bytes));
+        let memory = room.saturating_sub(sibling.map_or(0, |s| s.memo_bytes()));
         let before = search.steps;
         let status = search.run(quota, memory);
         let steps = search.steps - before;

@@ -127,6 +127,20 @@ fn land<'a, K: Ord + Clone + 'a, V: 'a>(
     }
 }
 
+/// Which of `total` writes not yet durable survive a torn crash, by `pick`.
+fn survivors(survive: Survive, pick: u64, total: usize) -> Vec<bool> {
+    match survive {
+        Survive::Prefix => {
+            let k = (pick % (total as u64 + 1)) as usize;
+            (0..total).map(|i| i < k).collect()
+        }
+        Survive::Subset => {
+            let mut rng = SimRng::new(pick, StreamLabel::Custom(0x70_72_6e));
+            (0..total).map(|_| rng.next_u64() & 1 == 1).collect()
+        }
+    }
+}
+
 /// Writes covered by a sync that has not completed yet, and the damage they will do.
 #[derive(Clone, Debug)]
 struct Batch<K, V> {
@@ -413,12 +427,12 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// many writes were lost.
     pub(crate) fn go_down(&mut self, now: SimTime) -> usize {
         self.settle(now);
-        self.to_disk().len()
+        self.undo_all().len()
     }
 
     /// Undoes every write not yet durable, newest first, and puts the garbled records back:
     /// the image is then exactly the disk. Returns the undone writes, oldest first.
-    fn to_disk(&mut self) -> Vec<Op<K, V>> {
+    fn undo_all(&mut self) -> Vec<Op<K, V>> {
         let pending = std::mem::take(&mut self.pending);
         let inflight = std::mem::take(&mut self.inflight);
         let undo = pending.into_iter().rev().chain(
@@ -455,18 +469,9 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         damageable: impl Fn(&K) -> bool,
     ) -> Torn<K> {
         self.settle(now);
-        let ops = self.to_disk();
+        let ops = self.undo_all();
         let total = ops.len();
-        let keep: Vec<bool> = match survive {
-            Survive::Prefix => {
-                let k = (pick % (total as u64 + 1)) as usize;
-                (0..total).map(|i| i < k).collect()
-            }
-            Survive::Subset => {
-                let mut rng = SimRng::new(pick, StreamLabel::Custom(0x70_72_6e));
-                (0..total).map(|_| rng.next_u64() & 1 == 1).collect()
-            }
-        };
+        let keep = survivors(survive, pick, total);
         let mut torn = None;
         let mut kept = 0;
         for (op, keep) in ops.into_iter().zip(keep) {

@@ -640,53 +640,22 @@ mod tests {
         ] {
             assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.name, c.detail);
         }
+        // After both votes and a commit, one participant learns `learn`: atomicity's failure.
+        let atomicity = |learn| {
+            let r = observed(3, vec![voted(pa), voted(pb), decided(true), learn]);
+            let c = check_atomicity(&r);
+            assert_eq!(c.verdict, Verdict::Fail);
+            c.detail
+        };
         // A participant aborts a committed transaction.
-        let r = observed(
-            3,
-            vec![
-                voted(pa),
-                voted(pb),
-                decided(true),
-                learned(3, pa, false, vec![]),
-            ],
-        );
-        let c = check_atomicity(&r);
-        assert_eq!(c.verdict, Verdict::Fail);
-        assert!(
-            c.detail.contains("coordinator decided commit"),
-            "{}",
-            c.detail
-        );
-        // A participant applies only part of a commit.
-        let r = observed(
-            3,
-            vec![
-                voted(pa),
-                voted(pb),
-                decided(true),
-                learned(3, pb, true, vec![]),
-            ],
-        );
-        let c = check_atomicity(&r);
-        assert_eq!(c.verdict, Verdict::Fail);
-        assert!(
-            c.detail.contains("applied keys [], not its part [2]"),
-            "{}",
-            c.detail
-        );
-        // ... or applies a key of another participant's part besides its own.
-        let r = observed(
-            3,
-            vec![
-                voted(pa),
-                voted(pb),
-                decided(true),
-                learned(3, pb, true, vec![(b, 0, 1), (a, 0, 1)]),
-            ],
-        );
-        let c = check_atomicity(&r);
-        assert_eq!(c.verdict, Verdict::Fail);
-        assert!(c.detail.contains("applied keys [2, 0]"), "{}", c.detail);
+        let d = atomicity(learned(3, pa, false, vec![]));
+        assert!(d.contains("coordinator decided commit"), "{d}");
+        // A participant applies only part of a commit ...
+        let d = atomicity(learned(3, pb, true, vec![]));
+        assert!(d.contains("applied keys [], not its part [2]"), "{d}");
+        // ... or a key of another participant's part besides its own.
+        let d = atomicity(learned(3, pb, true, vec![(b, 0, 1), (a, 0, 1)]));
+        assert!(d.contains("applied keys [2, 0]"), "{d}");
         // A commit without a vote from one participant.
         let r = observed(3, vec![voted(pa), decided(true)]);
         let c = check_validity(&r);

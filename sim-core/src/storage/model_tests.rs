@@ -11,30 +11,9 @@ use crate::config::Survive;
 use crate::rng::{SimRng, StreamLabel};
 use crate::time::SimTime;
 
-#[derive(Clone, Debug)]
-enum Op {
-    Put(u32, u32),
-    Remove(u32),
-    RemoveFrom(u32),
-}
-
-/// Applies `op` to an image and its damaged keys.
-fn apply(op: Op, image: &mut BTreeMap<u32, u32>, bad: &mut BTreeSet<u32>) {
-    match op {
-        Op::Put(k, v) => {
-            bad.remove(&k);
-            image.insert(k, v);
-        }
-        Op::Remove(k) => {
-            bad.remove(&k);
-            image.remove(&k);
-        }
-        Op::RemoveFrom(k) => {
-            let _ = image.split_off(&k);
-            let _ = bad.split_off(&k);
-        }
-    }
-}
+/// A write, as the storage applies it to an image (the meaning of a write is shared; what the
+/// model checks is when and to which image it is applied).
+type Op = super::Op<u32, u32>;
 
 /// The reference: a visible image and a disk image, each written in full.
 #[derive(Default)]
@@ -49,7 +28,7 @@ struct Model {
 
 impl Model {
     fn write(&mut self, op: Op) {
-        apply(op.clone(), &mut self.seen, &mut self.seen_bad);
+        op.clone().apply(&mut self.seen, &mut self.seen_bad);
         self.pending.push(op);
     }
 
@@ -67,7 +46,7 @@ impl Model {
         while self.inflight.front().is_some_and(|b| b.0 <= now) {
             let (_, ops, damage) = self.inflight.pop_front().expect("front");
             for op in ops {
-                apply(op, &mut self.disk, &mut self.disk_bad);
+                op.apply(&mut self.disk, &mut self.disk_bad);
             }
             self.disk_bad.extend(damage);
         }
@@ -84,16 +63,7 @@ impl Model {
     fn crash_torn(&mut self, now: SimTime, survive: Survive, pick: u64, tear: bool) -> Torn<u32> {
         let ops = self.unlanded(now);
         let total = ops.len();
-        let keep: Vec<bool> = match survive {
-            Survive::Prefix => {
-                let k = (pick % (total as u64 + 1)) as usize;
-                (0..total).map(|i| i < k).collect()
-            }
-            Survive::Subset => {
-                let mut rng = SimRng::new(pick, StreamLabel::Custom(0x70_72_6e));
-                (0..total).map(|_| rng.next_u64() & 1 == 1).collect()
-            }
-        };
+        let keep = super::survivors(survive, pick, total);
         let (mut torn, mut kept) = (None, 0);
         for (op, keep) in ops.into_iter().zip(keep) {
             if !keep {
@@ -106,7 +76,7 @@ impl Model {
                 Op::RemoveFrom(k) if torn.is_some_and(|t| t >= k) => torn = None,
                 Op::Remove(_) | Op::RemoveFrom(_) => {}
             }
-            apply(op, &mut self.disk, &mut self.disk_bad);
+            op.apply(&mut self.disk, &mut self.disk_bad);
         }
         let torn = if tear { torn } else { None };
         self.disk_bad.extend(torn);
@@ -124,7 +94,7 @@ impl Model {
 }
 
 fn tearable(k: &u32) -> bool {
-    k % 3 != 0
+    !k.is_multiple_of(3)
 }
 
 const KEYS: u32 = 12;

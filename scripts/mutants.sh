@@ -30,8 +30,9 @@ DSIM=target/mutants/dsim
 # whose schedule reaches a path the mixes rarely do (see each family's README).
 scenarios_of() {
   case "$1" in
-    raft) echo random-faults.ron swarm.ron figure-8-unreliable.ron crash-during-elections.ron ;;
-    paxos) echo random-faults.ron swarm.ron dueling-proposers.ron ;;
+    raft) echo random-faults.ron swarm.ron figure-8-unreliable.ron crash-during-elections.ron \
+      stale-append-reply.ron read-index-new-leader.ron ;;
+    paxos) echo random-faults.ron swarm.ron dueling-proposers.ron stale-accepted.ron ;;
     two-phase-commit) echo random-faults.ron swarm.ron ;;
     *) echo random-faults.ron swarm.ron ;;
   esac

@@ -1,4 +1,5 @@
-//! Every shipped scenario validates and meets its stated `expect`, and runs deterministically.
+//! Every shipped scenario validates, meets its stated `expect` and reaches its `expect_reached`
+//! at its own seed, and runs deterministically.
 
 use std::path::PathBuf;
 
@@ -19,7 +20,7 @@ fn shipped() -> Vec<PathBuf> {
 }
 
 #[test]
-fn every_shipped_scenario_validates_and_meets_its_expect() {
+fn every_shipped_scenario_validates_meets_its_expect_and_reaches_its_situations() {
     let mut failures = Vec::new();
     for path in shipped() {
         let mut scn =
@@ -28,6 +29,15 @@ fn every_shipped_scenario_validates_and_meets_its_expect() {
             scn.config.events_max = BENCH_EVENTS_MAX;
         }
         let report = runner::run(&scn, RunOptions::default());
+        // `expect_reached`: the situations the scenario exists to exercise, at its own seed.
+        if !report.not_reached.is_empty() {
+            failures.push(format!(
+                "{}: did not reach {:?} at seed {}",
+                path.display(),
+                report.not_reached,
+                scn.config.seed
+            ));
+        }
         if !report.as_expected {
             let checks: Vec<String> = report
                 .checks

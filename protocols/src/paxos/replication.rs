@@ -6,6 +6,7 @@ use sim_core::{Context, NodeId, RequestId};
 use crate::kit::durable;
 
 use super::node::{Paxos, Proposal, Role};
+use super::situations;
 use super::types::{Ballot, Command, Msg};
 
 impl Paxos {
@@ -61,6 +62,10 @@ impl Paxos {
             return;
         };
         if *mine != ballot {
+            ctx.sometimes(
+                proposals.contains_key(&slot),
+                situations::STALE_ACCEPTED_OPEN_SLOT,
+            );
             return;
         }
         let Some(p) = proposals.get_mut(&slot) else {

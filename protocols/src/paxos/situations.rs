@@ -21,6 +21,12 @@ pub const LEADER_DEPOSED: &str = "leader deposed by a higher ballot";
 /// A lagging node learned decided slots through `CatchUp`/`Decisions`.
 pub const CAUGHT_UP: &str = "lagging node caught up on decisions";
 
+/// An `Accepted` of an older ballot of this node reached it while it leads a later ballot
+/// with a proposal open in the same slot: it accepted a value of another ballot, which says
+/// nothing about the open proposal (a value is chosen by a majority of one ballot).
+pub const STALE_ACCEPTED_OPEN_SLOT: &str =
+    "Accepted of an older ballot reached its leader with the slot open";
+
 /// Every situation above, in the order reports list them.
 pub const ALL: &[&str] = &[
     ADOPTED_ACCEPTED,
@@ -30,4 +36,5 @@ pub const ALL: &[&str] = &[
     BALLOT_REFUSED,
     LEADER_DEPOSED,
     CAUGHT_UP,
+    STALE_ACCEPTED_OPEN_SLOT,
 ];

@@ -40,6 +40,14 @@ impl Raft {
             return;
         }
         if let Request::Get { key } = request {
+            if self.params.reads.off_log() {
+                // Terms never decrease along the log: the entry after the commit index says.
+                let commit = self.commit;
+                ctx.sometimes(
+                    commit < self.last_index() && self.term_at(commit + 1) < self.term,
+                    situations::READ_BEFORE_PREDECESSOR_COMMIT,
+                );
+            }
             // Off the log once an entry of this term (the no-op) is committed; before that,
             // the read goes through the log.
             if self.params.reads.off_log() && self.term_at(self.commit) == self.term {

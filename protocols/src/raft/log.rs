@@ -40,6 +40,13 @@ impl Raft {
         &self.log[(index - self.snap_index - 1) as usize]
     }
 
+    /// The first index of the entries of `term` that end the log (a leader's own term: its
+    /// no-op and what followed), if the last entry is of `term`.
+    pub(super) fn first_index_of_term(&self, term: u64) -> Option<u64> {
+        let tail = self.log.iter().rev().take_while(|e| e.term == term).count() as u64;
+        (tail > 0).then(|| self.last_index() + 1 - tail)
+    }
+
     pub(super) fn last_term(&self) -> u64 {
         self.term_at(self.last_index())
     }

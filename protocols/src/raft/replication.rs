@@ -371,6 +371,13 @@ impl Raft {
             return;
         }
         if term < self.term {
+            if success && self.is_leader() {
+                let start = self.first_index_of_term(self.term);
+                ctx.sometimes(
+                    start.is_some_and(|s| match_index >= s),
+                    situations::STALE_REPLY_PAST_TERM_START,
+                );
+            }
             return;
         }
         let now = ctx.local_time().0;

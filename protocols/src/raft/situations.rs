@@ -22,6 +22,17 @@ pub const STEPPED_DOWN_UNCOMMITTED: &str = "leader stepped down with uncommitted
 /// A message of an older term than the receiver's arrived (a stale vote, append or reply).
 pub const STALE_TERM_MESSAGE: &str = "message from an older term delivered";
 
+/// A success `AppendReply` of an older term reached a node that leads again, claiming an
+/// index at or past the first entry of its current term: its log was rewritten in between, so
+/// the reply says nothing about that entry (a leader must drop replies of other terms, §5.1).
+pub const STALE_REPLY_PAST_TERM_START: &str =
+    "append reply of an older term claimed an entry of the leader's term";
+/// A `Get` reached a leader holding entries of earlier terms beyond its commit index (it has
+/// not yet learned whether its predecessor committed them): a read served off the log now,
+/// before an entry of its own term commits, could miss an acknowledged write (§6.4).
+pub const READ_BEFORE_PREDECESSOR_COMMIT: &str =
+    "read arrived before the leader knew its predecessor's entries committed";
+
 /// Every situation above, in the order reports list them.
 pub const ALL: &[&str] = &[
     VOTE_DENIED_STALE_LOG,
@@ -33,4 +44,6 @@ pub const ALL: &[&str] = &[
     LEASE_READ,
     STEPPED_DOWN_UNCOMMITTED,
     STALE_TERM_MESSAGE,
+    STALE_REPLY_PAST_TERM_START,
+    READ_BEFORE_PREDECESSOR_COMMIT,
 ];

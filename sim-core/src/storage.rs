@@ -21,13 +21,14 @@
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::ops::RangeBounds;
 
 use crate::config::Survive;
 use crate::rng::{SimRng, StreamLabel};
 use crate::time::SimTime;
 
+/// A write as a crash replays it onto the disk (a torn write keeps some of them).
 #[derive(Clone, Debug)]
 enum Op<K, V> {
     Put(K, V),
@@ -55,11 +56,96 @@ impl<K: Ord + Clone, V: Clone> Op<K, V> {
     }
 }
 
+/// A write not yet durable, with what it replaced in the image: a crash puts that back, the
+/// sync's completion forgets it.
+#[derive(Clone, Debug)]
+enum Undo<K, V> {
+    /// A put of the key; the record it replaced, if any.
+    Put(K, Option<V>),
+    /// A removal of the key; the record it removed, if any.
+    Remove(K, Option<V>),
+    /// A truncation from the key; the records it removed.
+    RemoveFrom(K, BTreeMap<K, V>),
+}
+
+impl<K: Ord + Clone, V: Clone> Undo<K, V> {
+    /// The record under `key` before this write, if the write touched `key`.
+    fn before(&self, key: &K) -> Option<Option<&V>> {
+        match self {
+            Undo::Put(k, old) | Undo::Remove(k, old) => (k == key).then_some(old.as_ref()),
+            Undo::RemoveFrom(from, tail) => (key >= from).then(|| tail.get(key)),
+        }
+    }
+
+    /// Undoes the write on `image`, which holds the state right after it; returns the write.
+    fn undo(self, image: &mut BTreeMap<K, V>) -> Op<K, V> {
+        match self {
+            Undo::Put(k, old) => {
+                let written = match old {
+                    Some(v) => image.insert(k.clone(), v),
+                    None => image.remove(&k),
+                };
+                Op::Put(
+                    k,
+                    written.expect("a put's record is in the image until undone"),
+                )
+            }
+            Undo::Remove(k, old) => {
+                if let Some(v) = old {
+                    image.insert(k.clone(), v);
+                }
+                Op::Remove(k)
+            }
+            Undo::RemoveFrom(k, mut tail) => {
+                image.append(&mut tail);
+                Op::RemoveFrom(k)
+            }
+        }
+    }
+}
+
+/// The disk's damaged keys and garbled records once `ops` land on it.
+fn land<'a, K: Ord + Clone + 'a, V: 'a>(
+    ops: impl Iterator<Item = &'a Undo<K, V>>,
+    bad: &mut BTreeSet<K>,
+    garbled: &mut BTreeMap<K, V>,
+) {
+    if bad.is_empty() && garbled.is_empty() {
+        return;
+    }
+    for op in ops {
+        match op {
+            Undo::Put(k, _) | Undo::Remove(k, _) => {
+                bad.remove(k);
+                garbled.remove(k);
+            }
+            Undo::RemoveFrom(k, _) => {
+                let _ = bad.split_off(k);
+                let _ = garbled.split_off(k);
+            }
+        }
+    }
+}
+
+/// Which of `total` writes not yet durable survive a torn crash, by `pick`.
+fn survivors(survive: Survive, pick: u64, total: usize) -> Vec<bool> {
+    match survive {
+        Survive::Prefix => {
+            let k = (pick % (total as u64 + 1)) as usize;
+            (0..total).map(|i| i < k).collect()
+        }
+        Survive::Subset => {
+            let mut rng = SimRng::new(pick, StreamLabel::Custom(0x70_72_6e));
+            (0..total).map(|_| rng.next_u64() & 1 == 1).collect()
+        }
+    }
+}
+
 /// Writes covered by a sync that has not completed yet, and the damage they will do.
 #[derive(Clone, Debug)]
 struct Batch<K, V> {
     done: SimTime,
-    ops: Vec<Op<K, V>>,
+    ops: Vec<Undo<K, V>>,
     /// Keys damaged once the batch lands (a lying sync, a misdirected write).
     damage: Vec<K>,
 }
@@ -91,20 +177,30 @@ pub struct Torn<K> {
     pub torn: Option<K>,
 }
 
-/// One node's store: a durable image plus the unsynced operations on top of it.
+/// One node's store: the image the node sees, and the undo log of the writes not yet durable.
+///
+/// The disk is never stored whole: it is the image with every write not yet durable undone
+/// (newest first), and with the records a silent corruption garbled on the disk in place of
+/// the image's. A write costs one insert into the image and one entry in the undo log; a
+/// completed sync forgets its entries; a crash undoes the rest, and what remains is the disk,
+/// which the restarted node then reads without a copy.
 #[derive(Clone, Debug)]
 pub struct Storage<K: Ord + Clone, V: Clone> {
-    /// What survives a crash.
-    durable: BTreeMap<K, V>,
-    /// Keys whose durable record is damaged.
-    durable_bad: BTreeSet<K>,
-    /// What the node sees: `durable` with `inflight` and `pending` applied.
-    current: BTreeMap<K, V>,
-    /// Keys whose visible record is damaged (after a restart: `durable_bad`).
-    current_bad: BTreeSet<K>,
+    /// What the node sees (after a crash and until the restart: the disk).
+    image: BTreeMap<K, V>,
+    /// Keys whose visible record is damaged (after a restart: `disk_bad`).
+    visible_bad: BTreeSet<K>,
+    /// Keys whose record on the disk is damaged.
+    disk_bad: BTreeSet<K>,
+    /// Disk records garbled by a silent corruption, which the running node's page cache does
+    /// not see: on the disk they stand in for what undoing the log gives.
+    garbled: BTreeMap<K, V>,
     /// Synced writes whose sync has not completed, oldest first.
     inflight: VecDeque<Batch<K, V>>,
-    pending: Vec<Op<K, V>>,
+    /// Writes not synced yet, oldest first.
+    pending: Vec<Undo<K, V>>,
+    /// Size of the puts in `pending`, measured only when reads are metered.
+    pending_bytes: u64,
     syncs: u64,
     /// Records read since the engine last asked (read latency).
     reads: Cell<u64>,
@@ -117,12 +213,13 @@ pub struct Storage<K: Ord + Clone, V: Clone> {
 impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
     fn default() -> Self {
         Storage {
-            durable: BTreeMap::new(),
-            durable_bad: BTreeSet::new(),
-            current: BTreeMap::new(),
-            current_bad: BTreeSet::new(),
+            image: BTreeMap::new(),
+            visible_bad: BTreeSet::new(),
+            disk_bad: BTreeSet::new(),
+            garbled: BTreeMap::new(),
             inflight: VecDeque::new(),
             pending: Vec::new(),
+            pending_bytes: 0,
             syncs: 0,
             reads: Cell::new(0),
             read_bytes: Cell::new(0),
@@ -146,27 +243,28 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
 
     /// Counts every visible record read (a scan), with their sizes when reads are metered.
     fn count_all_reads(&self) {
-        self.count_reads(self.current.len());
+        self.count_reads(self.image.len());
         if let Some(size) = self.meter {
-            let bytes: u64 = self.current.values().map(size).sum();
+            let bytes: u64 = self.image.values().map(size).sum();
             self.read_bytes.set(self.read_bytes.get() + bytes);
         }
     }
 
-    /// Measures the size of every record read with `size`, for a disk that charges reads per
-    /// byte (the engine sets it; without it only the count of records read is kept).
+    /// Measures the size of every record read, and of every record written before its sync,
+    /// with `size`, for a disk that charges per byte (the engine sets it; without it only the
+    /// count of records read is kept).
     pub(crate) fn meter_reads(&mut self, size: fn(&V) -> u64) {
         self.meter = Some(size);
     }
 
     /// The visible record under `key`; `None` when absent or damaged.
     pub fn get(&self, key: &K) -> Option<&V> {
-        let v = self.current.get(key);
+        let v = self.image.get(key);
         match v {
             Some(v) => self.count_read(v),
             None => self.count_reads(1),
         }
-        if self.current_bad.contains(key) {
+        if self.visible_bad.contains(key) {
             return None;
         }
         v
@@ -174,12 +272,12 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
 
     /// The checksummed read: the record under `key`, intact or damaged; `None` when absent.
     pub fn read(&self, key: &K) -> Option<Read<&V>> {
-        let Some(v) = self.current.get(key) else {
+        let Some(v) = self.image.get(key) else {
             self.count_reads(1);
             return None;
         };
         self.count_read(v);
-        Some(if self.current_bad.contains(key) {
+        Some(if self.visible_bad.contains(key) {
             Read::Damaged
         } else {
             Read::Intact(v)
@@ -190,10 +288,10 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// process checks itself against.
     pub fn scan(&self) -> Vec<(K, Read<V>)> {
         self.count_all_reads();
-        self.current
+        self.image
             .iter()
             .map(|(k, v)| {
-                let r = if self.current_bad.contains(k) {
+                let r = if self.visible_bad.contains(k) {
                     Read::Damaged
                 } else {
                     Read::Intact(v.clone())
@@ -204,28 +302,31 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     }
 
     pub fn put(&mut self, key: K, value: V) {
-        self.current_bad.remove(&key);
-        self.current.insert(key.clone(), value.clone());
-        self.pending.push(Op::Put(key, value));
+        self.visible_bad.remove(&key);
+        if let Some(size) = self.meter {
+            self.pending_bytes += size(&value);
+        }
+        let old = self.image.insert(key.clone(), value);
+        self.pending.push(Undo::Put(key, old));
     }
 
     pub fn remove(&mut self, key: &K) {
-        self.current_bad.remove(key);
-        self.current.remove(key);
-        self.pending.push(Op::Remove(key.clone()));
+        self.visible_bad.remove(key);
+        let old = self.image.remove(key);
+        self.pending.push(Undo::Remove(key.clone(), old));
     }
 
     /// Removes every key `>= from` (log truncation).
     pub fn remove_from(&mut self, from: &K) {
-        let _ = self.current.split_off(from);
-        let _ = self.current_bad.split_off(from);
-        self.pending.push(Op::RemoveFrom(from.clone()));
+        let tail = self.image.split_off(from);
+        let _ = self.visible_bad.split_off(from);
+        self.pending.push(Undo::RemoveFrom(from.clone(), tail));
     }
 
     /// The visible, intact entries in `range`, in key order (damaged records are skipped).
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)> {
-        let bad = &self.current_bad;
-        self.current.range(range).filter(move |(k, v)| {
+        let bad = &self.visible_bad;
+        self.image.range(range).filter(move |(k, v)| {
             self.count_read(v);
             bad.is_empty() || !bad.contains(k)
         })
@@ -235,19 +336,19 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// [`Storage::scan`] to see them).
     pub fn entries(&self) -> Vec<(K, V)> {
         self.count_all_reads();
-        self.current
+        self.image
             .iter()
-            .filter(|(k, _)| !self.current_bad.contains(k))
+            .filter(|(k, _)| !self.visible_bad.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 
     pub fn len(&self) -> usize {
-        self.current.len()
+        self.image.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.current.is_empty()
+        self.image.is_empty()
     }
 
     /// Number of writes not yet synced.
@@ -265,14 +366,15 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// Returns how many operations it covers.
     pub(crate) fn sync_until(&mut self, now: SimTime, done: SimTime, damage: Vec<K>) -> usize {
         let n = self.pending.len();
-        let ops = std::mem::take(&mut self.pending);
         self.syncs += 1;
+        self.pending_bytes = 0;
         if done <= now && self.inflight.is_empty() {
-            for op in ops {
-                op.apply(&mut self.durable, &mut self.durable_bad);
-            }
-            self.durable_bad.extend(damage);
+            // Landed at once: the undo entries are forgotten, the log keeps its capacity.
+            land(self.pending.iter(), &mut self.disk_bad, &mut self.garbled);
+            self.pending.clear();
+            self.disk_bad.extend(damage);
         } else {
+            let ops = std::mem::take(&mut self.pending);
             self.inflight.push_back(Batch { done, ops, damage });
         }
         n
@@ -282,10 +384,8 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     pub(crate) fn settle(&mut self, now: SimTime) {
         while self.inflight.front().is_some_and(|b| b.done <= now) {
             let b = self.inflight.pop_front().expect("front");
-            for op in b.ops {
-                op.apply(&mut self.durable, &mut self.durable_bad);
-            }
-            self.durable_bad.extend(b.damage);
+            land(b.ops.iter(), &mut self.disk_bad, &mut self.garbled);
+            self.disk_bad.extend(b.damage);
         }
     }
 
@@ -293,20 +393,15 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
     /// a lying sync may hit.
     pub(crate) fn pending_puts(&self) -> impl Iterator<Item = &K> {
         self.pending.iter().filter_map(|op| match op {
-            Op::Put(k, _) => Some(k),
+            Undo::Put(k, _) => Some(k),
             _ => None,
         })
     }
 
-    /// Total size of the unsynced writes, by `size` per value.
-    pub(crate) fn pending_bytes(&self, size: impl Fn(&V) -> u64) -> u64 {
-        self.pending
-            .iter()
-            .map(|op| match op {
-                Op::Put(_, v) => size(v),
-                _ => 0,
-            })
-            .sum()
+    /// Total size of the unsynced puts, measured by the size the engine gave
+    /// [`Storage::meter_reads`] as each was written (0 when it gave none).
+    pub(crate) fn pending_bytes(&self) -> u64 {
+        self.pending_bytes
     }
 
     /// Records read since the last call.
@@ -327,18 +422,33 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         lost
     }
 
-    /// The engine's crash at `now`: [`Storage::crash_at`] without the reload. A crashed node
-    /// reads nothing until its restart reloads its disk (`Simulation::restart`), so copying
-    /// the disk image here as well would be thrown away: the visible records are dropped
-    /// instead (one copy of the image per crash and restart, not two).
+    /// The engine's crash at `now`: every write not durable by then is undone, which leaves
+    /// the disk in the image; [`Storage::reload`] at the restart makes it visible. Returns how
+    /// many writes were lost.
     pub(crate) fn go_down(&mut self, now: SimTime) -> usize {
         self.settle(now);
-        let lost = self.pending.len() + self.inflight.iter().map(|b| b.ops.len()).sum::<usize>();
-        self.pending.clear();
-        self.inflight.clear();
-        self.current = BTreeMap::new();
-        self.current_bad = BTreeSet::new();
-        lost
+        self.undo_all().len()
+    }
+
+    /// Undoes every write not yet durable, newest first, and puts the garbled records back:
+    /// the image is then exactly the disk. Returns the undone writes, oldest first.
+    fn undo_all(&mut self) -> Vec<Op<K, V>> {
+        let pending = std::mem::take(&mut self.pending);
+        let inflight = std::mem::take(&mut self.inflight);
+        let undo = pending.into_iter().rev().chain(
+            inflight
+                .into_iter()
+                .rev()
+                .flat_map(|b| b.ops.into_iter().rev()),
+        );
+        let mut ops: Vec<Op<K, V>> = undo.map(|u| u.undo(&mut self.image)).collect();
+        ops.reverse();
+        for (k, v) in std::mem::take(&mut self.garbled) {
+            self.image.insert(k, v);
+        }
+        self.visible_bad.clear();
+        self.pending_bytes = 0;
+        ops
     }
 
     /// A crash: unsynced writes are lost. Returns how many were lost.
@@ -348,7 +458,7 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
 
     /// A crash at `now` that tears the writes not yet durable: a prefix or a subset of them
     /// survives (by `pick`), and with `tear_last` the last surviving put of a record that
-    /// `damageable` allows is torn. Like [`Storage::go_down`], the node sees nothing until
+    /// `damageable` allows is torn. Like [`Storage::go_down`], the node sees its disk only at
     /// [`Storage::reload`].
     pub(crate) fn crash_torn(
         &mut self,
@@ -359,19 +469,9 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         damageable: impl Fn(&K) -> bool,
     ) -> Torn<K> {
         self.settle(now);
-        let mut ops: Vec<Op<K, V>> = self.inflight.drain(..).flat_map(|b| b.ops).collect();
-        ops.append(&mut self.pending);
+        let ops = self.undo_all();
         let total = ops.len();
-        let keep: Vec<bool> = match survive {
-            Survive::Prefix => {
-                let k = (pick % (total as u64 + 1)) as usize;
-                (0..total).map(|i| i < k).collect()
-            }
-            Survive::Subset => {
-                let mut rng = SimRng::new(pick, StreamLabel::Custom(0x70_72_6e));
-                (0..total).map(|_| rng.next_u64() & 1 == 1).collect()
-            }
-        };
+        let keep = survivors(survive, pick, total);
         let mut torn = None;
         let mut kept = 0;
         for (op, keep) in ops.into_iter().zip(keep) {
@@ -385,14 +485,12 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
                 Op::RemoveFrom(k) if torn.as_ref().is_some_and(|t| t >= k) => torn = None,
                 Op::Remove(_) | Op::RemoveFrom(_) => {}
             }
-            op.apply(&mut self.durable, &mut self.durable_bad);
+            op.apply(&mut self.image, &mut self.disk_bad);
         }
         let torn = if tear_last { torn } else { None };
         if let Some(k) = &torn {
-            self.durable_bad.insert(k.clone());
+            self.disk_bad.insert(k.clone());
         }
-        self.current = BTreeMap::new();
-        self.current_bad = BTreeSet::new();
         Torn {
             kept,
             lost: total - kept,
@@ -400,68 +498,125 @@ impl<K: Ord + Clone, V: Clone> Storage<K, V> {
         }
     }
 
-    /// After a crash, and at a restart, the node sees exactly its disk (damage done while it
-    /// was down included).
+    /// At a restart (and after [`Storage::crash_at`]) the node sees exactly its disk, damage
+    /// done while it was down included. Only after a crash: the image is then the disk.
     pub(crate) fn reload(&mut self) {
-        self.current = self.durable.clone();
-        self.current_bad = self.durable_bad.clone();
+        debug_assert!(self.pending.is_empty() && self.inflight.is_empty());
+        for (k, v) in std::mem::take(&mut self.garbled) {
+            self.image.insert(k, v);
+        }
+        self.visible_bad = self.disk_bad.clone();
+    }
+
+    /// The undo log, oldest write first.
+    fn undo_log(&self) -> impl DoubleEndedIterator<Item = &Undo<K, V>> {
+        self.inflight
+            .iter()
+            .flat_map(|b| b.ops.iter())
+            .chain(self.pending.iter())
+    }
+
+    /// The keys of the disk's records, in key order.
+    fn durable_keys(&self) -> BTreeSet<K> {
+        let mut keys: BTreeSet<K> = self.image.keys().cloned().collect();
+        for op in self.undo_log().rev() {
+            match op {
+                Undo::Put(k, old) | Undo::Remove(k, old) => {
+                    if old.is_some() {
+                        keys.insert(k.clone());
+                    } else {
+                        keys.remove(k);
+                    }
+                }
+                Undo::RemoveFrom(_, tail) => keys.extend(tail.keys().cloned()),
+            }
+        }
+        keys
     }
 
     /// The durable records `eligible` allows, intact ones only, in key order: what a
     /// corruption may hit.
     pub(crate) fn durable_intact_keys(&self, eligible: impl Fn(&K) -> bool) -> Vec<K> {
-        self.durable
-            .keys()
-            .filter(|k| !self.durable_bad.contains(k) && eligible(k))
-            .cloned()
+        self.durable_keys()
+            .into_iter()
+            .filter(|k| !self.disk_bad.contains(k) && eligible(k))
             .collect()
     }
 
     /// Damages the durable record under `key` (detectably).
     pub(crate) fn damage(&mut self, key: &K) {
-        if self.durable.contains_key(key) {
-            self.durable_bad.insert(key.clone());
+        if self.durable_value(key).is_some() {
+            self.disk_bad.insert(key.clone());
         }
     }
 
     /// Replaces the durable record under `key` with a wrong value the checksum passes.
     pub(crate) fn garble(&mut self, key: &K, value: V) {
-        if let Some(v) = self.durable.get_mut(key) {
-            *v = value;
+        if self.durable_value(key).is_some() {
+            self.garbled.insert(key.clone(), value);
         }
     }
 
-    /// The durable value under `key` (for garbling it).
+    /// The durable value under `key`: garbled, or as the oldest write not yet durable that
+    /// touched it found it, or the image's.
     pub(crate) fn durable_value(&self, key: &K) -> Option<&V> {
-        self.durable.get(key)
+        if let Some(v) = self.garbled.get(key) {
+            return Some(v);
+        }
+        match self.undo_log().find_map(|op| op.before(key)) {
+            Some(before) => before,
+            None => self.image.get(key),
+        }
     }
 
     /// Whether the disk holds a damaged record under `key` (for the fault atlas).
     pub fn is_damaged(&self, key: &K) -> bool {
-        self.durable_bad.contains(key)
+        self.disk_bad.contains(key)
             || self
                 .inflight
                 .iter()
                 .any(|b| b.damage.iter().any(|d| d == key))
     }
 
-    /// The durable image (what a restart would see), for tests and checkers.
-    pub fn durable(&self) -> &BTreeMap<K, V> {
-        &self.durable
+    /// A copy of the durable image (what a restart would see), for tests and checkers.
+    pub fn durable(&self) -> BTreeMap<K, V> {
+        self.durable_keys()
+            .into_iter()
+            .filter_map(|k| {
+                let v = self.durable_value(&k)?.clone();
+                Some((k, v))
+            })
+            .collect()
     }
 
     /// The damaged keys of the durable image, for tests and checkers.
     pub fn damaged(&self) -> &BTreeSet<K> {
-        &self.durable_bad
+        &self.disk_bad
+    }
+}
+
+/// Counts the bytes written to it.
+struct ByteCount(u64);
+
+impl fmt::Write for ByteCount {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len() as u64;
+        Ok(())
     }
 }
 
 impl<K: Ord + Clone + Debug, V: Clone + Debug> Storage<K, V> {
-    /// Size of a record for the disk's per-byte time: the length of its `Debug` text.
+    /// Size of a record for the disk's per-byte time: the length of its `Debug` text
+    /// (counted as it is formatted, not kept).
     pub fn record_bytes(value: &V) -> u64 {
-        format!("{value:?}").len() as u64
+        let mut n = ByteCount(0);
+        let _ = fmt::write(&mut n, format_args!("{value:?}"));
+        n.0
     }
 }
+
+#[cfg(test)]
+mod model_tests;
 
 #[cfg(test)]
 mod tests {
@@ -554,10 +709,6 @@ mod tests {
             s.put(i, i);
         }
         let torn = s.crash_torn(SimTime(0), Survive::Prefix, 3, true, |_| true);
-        assert!(
-            s.is_empty(),
-            "a crashed node sees nothing before its restart"
-        );
         s.reload();
         assert_eq!(
             torn,

@@ -628,8 +628,9 @@ impl<P: ProcessTypes> World<P> {
                 let storage = &self.nodes[node.index()].storage;
                 let mut ns = disk.sync.sample(&mut disk.rng);
                 if disk.per_byte > 0 {
-                    let bytes =
-                        storage.pending_bytes(Storage::<P::StoreKey, P::StoreValue>::record_bytes);
+                    // Measured as each record was written (the engine meters a disk that
+                    // charges per byte: see `Simulation::new`).
+                    let bytes = storage.pending_bytes();
                     ns = ns.saturating_add(bytes.saturating_mul(disk.per_byte));
                 }
                 let done = disk.busy_until.max(now).saturating_add(SimDuration(ns));

@@ -10,7 +10,7 @@ use super::messages::{Msg, Observation, Timer, Version};
 use super::params::{Bug, Params};
 use super::pending::Pending;
 use super::record::{Record, RecordKey};
-use super::ring::preference_list;
+use super::ring::in_preference_list;
 use crate::kit::record;
 
 /// One node of the store.
@@ -60,7 +60,7 @@ impl Leaderless {
     }
 
     pub(super) fn is_replica(&self, key: Key, node: NodeId) -> bool {
-        preference_list(key, self.params.n, self.node_count).contains(&node)
+        in_preference_list(key, self.params.n, self.node_count, node)
     }
 
     pub(super) fn sync_writes(&self) -> bool {

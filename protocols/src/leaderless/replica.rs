@@ -2,14 +2,13 @@
 //! hinted writes to their intended replicas, and exchange versions with the other replicas
 //! (anti-entropy).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sim_core::{Context, Key, NodeId};
 
 use super::messages::{Msg, Timer, Version};
 use super::node::Leaderless;
 use super::record::{Record, RecordKey};
-use super::ring::preference_list;
 use super::situations;
 use crate::kit::record;
 
@@ -168,11 +167,10 @@ impl Leaderless {
     /// Sends every other replica of the keys this node holds the versions of the keys they
     /// share.
     pub(super) fn anti_entropy(&mut self, ctx: &mut Context<'_, Self>) {
-        let peers: BTreeSet<NodeId> = self
-            .data
-            .keys()
-            .flat_map(|key| preference_list(*key, self.params.n, self.node_count))
-            .filter(|node| *node != self.id)
+        // The other replicas of any key held, in id order.
+        let peers: Vec<NodeId> = (0..self.node_count)
+            .map(NodeId)
+            .filter(|&p| p != self.id && self.data.keys().any(|&k| self.is_replica(k, p)))
             .collect();
         for peer in peers {
             let entries: Vec<(Key, Version)> = self

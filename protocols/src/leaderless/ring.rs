@@ -29,9 +29,38 @@ pub fn preference_list(key: Key, n: u32, node_count: u32) -> Vec<NodeId> {
     ring
 }
 
+/// Whether `node` is in `key`'s preference list, without building it (replicas ask this of
+/// every key they hold at every anti-entropy round).
+pub fn in_preference_list(key: Key, n: u32, node_count: u32, node: NodeId) -> bool {
+    if node.0 >= node_count {
+        return false;
+    }
+    let start = key_position(key, node_count);
+    (node.0 + node_count - start) % node_count < n.min(node_count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn membership_agrees_with_the_preference_list() {
+        for node_count in 0..7 {
+            for n in 0..5 {
+                for key in 0..40 {
+                    let list = preference_list(key, n, node_count);
+                    for node in (0..8).map(NodeId) {
+                        assert_eq!(
+                            in_preference_list(key, n, node_count, node),
+                            list.contains(&node),
+                            "key {key}, n {n}, {node_count} nodes, n{}",
+                            node.0
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn placement_is_fixed_and_consecutive() {

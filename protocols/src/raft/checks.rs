@@ -8,6 +8,7 @@ use sim_core::check::{CheckResult, LeaderBased, Leadership, Verdict};
 use sim_core::trace::stable_hash;
 use sim_core::{NodeId, RunResult, SimDuration, SimTime};
 
+use super::by_index::ByIndex;
 use super::node::Raft;
 use super::types::Observation;
 
@@ -48,7 +49,7 @@ pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
 
 /// `state-machine-safety`: no two nodes apply different entries at the same index.
 pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
-    let mut at: BTreeMap<u64, (u64, u64, NodeId, SimTime)> = BTreeMap::new();
+    let mut at: ByIndex<(u64, u64, NodeId, SimTime)> = ByIndex::new(result.observations.len());
     let mut applies = 0u64;
     for o in &result.observations {
         let Observation::Applied {
@@ -60,7 +61,7 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
             continue;
         };
         applies += 1;
-        match at.get(&index) {
+        match at.get(index) {
             Some(&(t, h, node, time)) if (t, h) != (term, command_hash) => {
                 return CheckResult::new(
                     "state-machine-safety",
@@ -79,9 +80,7 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
                 .moment(o.time, o.node, format!("applied index {index} (term {term}): a different entry"));
             }
             Some(_) => {}
-            None => {
-                at.insert(index, (term, command_hash, o.node, o.time));
-            }
+            None => at.insert_new(index, (term, command_hash, o.node, o.time)),
         }
     }
     CheckResult::new(
@@ -167,14 +166,14 @@ impl LogReplay {
 /// time an entry is appended).
 pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
     let mut replay = LogReplay::new(result.node_count);
-    let mut seen: BTreeMap<(u64, u64), (u64, NodeId, SimTime)> = BTreeMap::new();
+    let mut seen = Held::new(result.observations.len());
     let mut appends = 0u64;
     for o in &result.observations {
         let Some((index, term, Some(chain))) = replay.step(o.node, &o.value) else {
             continue;
         };
         appends += 1;
-        match seen.get(&(index, term)) {
+        match seen.get(index, term) {
             Some(&(c, node, time)) if c != chain => {
                 return CheckResult::new(
                     "log-matching",
@@ -189,9 +188,7 @@ pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
                 .moment(o.time, o.node, format!("holds index {index}, term {term}: logs differ before it"));
             }
             Some(_) => {}
-            None => {
-                seen.insert((index, term), (chain, o.node, o.time));
-            }
+            None => seen.insert(index, term, (chain, o.node, o.time)),
         }
     }
     CheckResult::new(
@@ -203,6 +200,45 @@ pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
         ),
     )
     .metric("entries", seen.len() as f64)
+}
+
+/// The first holder of each (index, term) and its prefix chain, for `log-matching`: by index
+/// the first term seen there, and the other terms (an index rewritten by a later leader) in a
+/// tree.
+struct Held {
+    first: ByIndex<(u64, (u64, NodeId, SimTime))>,
+    others: BTreeMap<(u64, u64), (u64, NodeId, SimTime)>,
+}
+
+impl Held {
+    fn new(observations: usize) -> Held {
+        Held {
+            first: ByIndex::new(observations),
+            others: BTreeMap::new(),
+        }
+    }
+
+    fn get(&self, index: u64, term: u64) -> Option<&(u64, NodeId, SimTime)> {
+        match self.first.get(index) {
+            Some((t, held)) if *t == term => Some(held),
+            Some(_) => self.others.get(&(index, term)),
+            None => None,
+        }
+    }
+
+    /// Records the first holder of (index, term) (the caller checked there is none).
+    fn insert(&mut self, index: u64, term: u64, held: (u64, NodeId, SimTime)) {
+        if self.first.get(index).is_some() {
+            self.others.insert((index, term), held);
+        } else {
+            self.first.insert_new(index, (term, held));
+        }
+    }
+
+    /// Distinct (index, term) pairs held.
+    fn len(&self) -> usize {
+        self.first.len() + self.others.len()
+    }
 }
 
 /// `leader-completeness`: every entry committed by the leader of a term is in the log of the

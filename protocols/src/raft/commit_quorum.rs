@@ -29,15 +29,13 @@ pub fn check_commit_quorum(result: &RunResult<Observation>) -> CheckResult {
             continue;
         };
         commits += 1;
-        let holders: Vec<NodeId> = (0..result.node_count)
-            .map(NodeId)
-            .filter(|&n| match replay.log(n).get(at) {
-                Some(None) => true,
-                Some(Some(c)) => *c == chain,
-                None => false,
-            })
-            .collect();
-        if holders.len() < need {
+        let holds = |n: &NodeId| match replay.log(*n).get(at) {
+            Some(None) => true,
+            Some(Some(c)) => *c == chain,
+            None => false,
+        };
+        if (0..result.node_count).map(NodeId).filter(holds).count() < need {
+            let holders: Vec<NodeId> = (0..result.node_count).map(NodeId).filter(holds).collect();
             let names: Vec<String> = holders.iter().map(|n| format!("n{}", n.0)).collect();
             return CheckResult::new(
                 "commit-quorum",

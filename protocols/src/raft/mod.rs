@@ -160,6 +160,7 @@
 //!   `state-machine-safety`, `leader-completeness`).
 
 mod apply_order;
+mod by_index;
 mod checks;
 mod client;
 mod commit_quorum;

@@ -5,13 +5,15 @@
 //!   (unsupported kinds, retries, stale duplicates, redirects).
 //! - [`durable`]: sync before a message or a reply leaves.
 //! - [`record`]: one durable-record type per protocol, stored under the key it names.
+//! - [`slots`]: a map from log positions to values, a vector indexed by the position.
 //! - [`timing`]: election timeouts and heartbeats of a leader-based protocol — their timers
 //!   and their validation.
 //!
-//! Dependency order: `durable`, `record` and `timing` stand alone; `client_gate` uses
+//! Dependency order: `durable`, `record`, `slots` and `timing` stand alone; `client_gate` uses
 //! `durable`.
 
 pub mod client_gate;
 pub mod durable;
 pub mod record;
+pub mod slots;
 pub mod timing;

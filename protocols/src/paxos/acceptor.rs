@@ -46,13 +46,13 @@ impl Paxos {
         let decided: Vec<(u64, Command)> = self
             .decided
             .range(from_slot..)
-            .map(|(s, c)| (*s, c.clone()))
+            .map(|(s, c)| (s, c.clone()))
             .collect();
         let accepted = self
             .accepted
             .range(from_slot..)
             .filter(|(s, _)| !self.decided.contains_key(s))
-            .map(|(s, (b, c))| (*s, *b, c.clone()))
+            .map(|(s, (b, c))| (s, *b, c.clone()))
             .collect();
         (decided, accepted)
     }

@@ -1,22 +1,21 @@
 //! Multi-Paxos's checks over the nodes' observations: `agreement` (one chosen value per slot,
 //! and every node applies it) and `liveness` after the faults heal.
 
-use std::collections::BTreeMap;
-
 use sim_core::check::{CheckResult, LeaderBased, Leadership, Verdict};
 use sim_core::{NodeId, RunResult, SimDuration, SimTime};
 
 use super::node::Paxos;
 use super::types::{Ballot, Observation};
+use crate::kit::slots::SlotMap;
 
 /// `agreement`: a value is chosen in a slot when a majority of acceptors accepted it in one
 /// ballot; at most one value is chosen per slot, and every value a node applies in a slot is
 /// the value chosen there.
 pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
     let need = Paxos::majority(result.node_count);
-    // (slot, ballot, value) → the acceptors that accepted it.
-    let mut votes: BTreeMap<(u64, Ballot, u64), Vec<NodeId>> = BTreeMap::new();
-    let mut chosen: Chosen = BTreeMap::new();
+    // Per slot: each (ballot, value) accepted there, with the acceptors that accepted it.
+    let mut votes: Vec<Vec<(Ballot, u64, Vec<NodeId>)>> = Vec::new();
+    let mut chosen: Chosen = SlotMap::new();
     let mut learned: Vec<(u64, u64, NodeId, SimTime)> = Vec::new();
     for o in &result.observations {
         match o.value {
@@ -25,7 +24,22 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
                 ballot,
                 value_hash,
             } => {
-                let voters = votes.entry((slot, ballot, value_hash)).or_default();
+                let at = usize::try_from(slot).expect("a slot fits in memory");
+                if at >= votes.len() {
+                    votes.resize_with(at + 1, Vec::new);
+                }
+                let in_slot = &mut votes[at];
+                let k = match in_slot
+                    .iter()
+                    .position(|(b, v, _)| *b == ballot && *v == value_hash)
+                {
+                    Some(k) => k,
+                    None => {
+                        in_slot.push((ballot, value_hash, Vec::new()));
+                        in_slot.len() - 1
+                    }
+                };
+                let voters = &mut in_slot[k].2;
                 if voters.contains(&o.node) {
                     continue;
                 }
@@ -78,7 +92,7 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
 
 /// Slot → the value chosen there, the ballot, the time and the acceptor whose acceptance
 /// made the majority.
-type Chosen = BTreeMap<u64, (u64, Ballot, SimTime, NodeId)>;
+type Chosen = SlotMap<(u64, Ballot, SimTime, NodeId)>;
 
 /// `agreement`, second pass: the failure for the first application of a value that is not
 /// the one chosen in its slot (`learned`: slot, value, node, time).

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use sim_core::{Context, NodeId};
 
 use crate::kit::durable;
+use crate::kit::slots::SlotMap;
 
 use super::node::{Paxos, Role};
 use super::params::Bug;
@@ -177,7 +178,7 @@ impl Paxos {
             max_slot,
             !self.bug(Bug::NoAdoptAccepted),
         );
-        let top = self.decided.keys().next_back().copied().unwrap_or(0);
+        let top = self.decided.last_key().unwrap_or(0);
         self.role = Role::Leader {
             ballot,
             next_slot: max_slot.max(top).max(self.applied) + 1,
@@ -251,7 +252,7 @@ pub fn adopt_highest(
 /// is a no-op filling a gap).
 pub fn phase2_plan(
     applied: u64,
-    decided: &BTreeMap<u64, Command>,
+    decided: &SlotMap<Command>,
     adopted: &BTreeMap<u64, (Ballot, Command)>,
     max_slot: u64,
     adopt: bool,

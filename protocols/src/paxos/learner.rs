@@ -78,7 +78,7 @@ impl Paxos {
             .decided
             .range(from_slot..)
             .take(self.params.batch_max as usize)
-            .map(|(s, c)| (*s, c.clone()))
+            .map(|(s, c)| (s, c.clone()))
             .collect();
         if !entries.is_empty() {
             durable::send(ctx, from, Msg::Decisions { entries });

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::{ClientId, Context, KvStore, NodeId, Process, Request, RequestId};
 
+use crate::kit::slots::SlotMap;
 use crate::kit::timing::Timers;
 
 use super::params::{Bug, Params};
@@ -49,12 +50,12 @@ pub struct Paxos {
     pub(super) params: Params,
     // Acceptor (durable).
     pub(super) promised: Ballot,
-    pub(super) accepted: BTreeMap<u64, (Ballot, Command)>,
+    pub(super) accepted: SlotMap<(Ballot, Command)>,
     /// Slots whose accepted record the disk damaged: what this acceptor accepted there is
     /// unknown until it accepts or learns a value in the slot again.
     pub(super) unknown: BTreeSet<u64>,
     // Learner (durable, for a faster recovery) and the state machine (volatile).
-    pub(super) decided: BTreeMap<u64, Command>,
+    pub(super) decided: SlotMap<Command>,
     /// Slots `1..=applied` are applied to `store`.
     pub(super) applied: u64,
     pub(super) store: KvStore,
@@ -81,9 +82,9 @@ impl Paxos {
             id,
             params: params.clone(),
             promised: Ballot::NONE,
-            accepted: BTreeMap::new(),
+            accepted: SlotMap::new(),
             unknown: BTreeSet::new(),
-            decided: BTreeMap::new(),
+            decided: SlotMap::new(),
             applied: 0,
             store: KvStore::new(),
             role: Role::Follower,

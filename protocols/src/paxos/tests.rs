@@ -11,6 +11,7 @@ use super::election::{adopt_highest, phase2_plan};
 use super::node::Paxos;
 use super::params::Params;
 use super::types::{Ballot, Command, Observation};
+use crate::kit::slots::SlotMap;
 
 fn b(round: u64, node: u32) -> Ballot {
     Ballot { round, node }
@@ -56,7 +57,7 @@ fn params_default_and_validate_names_the_field() {
 fn a_new_leader_adopts_the_highest_ballot_value_and_fills_gaps_with_noops() {
     // Slot 3 decided already; slot 4 reported twice (the higher ballot wins); slot 5 a gap;
     // slot 6 reported once.
-    let decided: BTreeMap<u64, Command> = [(3, put(30))].into_iter().collect();
+    let decided: SlotMap<Command> = [(3, put(30))].into_iter().collect();
     let mut adopted = BTreeMap::new();
     adopted.insert(4, (b(2, 1), put(41)));
     adopted.insert(6, (b(1, 0), put(60)));

@@ -54,6 +54,11 @@ impl<V> SlotMap<V> {
         self.slots.get(i)?.as_ref()
     }
 
+    pub fn get_mut(&mut self, slot: &u64) -> Option<&mut V> {
+        let i = usize::try_from(*slot).ok()?;
+        self.slots.get_mut(i)?.as_mut()
+    }
+
     pub fn contains_key(&self, slot: &u64) -> bool {
         self.get(slot).is_some()
     }
@@ -82,6 +87,14 @@ impl<V> SlotMap<V> {
             .enumerate()
             .skip(start)
             .filter_map(|(i, v)| v.as_ref().map(|v| (i as u64, v)))
+    }
+
+    /// Every (position, value), ascending, taken out of the map.
+    pub fn into_entries(self) -> Vec<(u64, V)> {
+        let values = self.slots.into_iter().enumerate();
+        values
+            .filter_map(|(i, v)| v.map(|v| (i as u64, v)))
+            .collect()
     }
 
     /// Every (position, value), ascending.
@@ -118,6 +131,7 @@ mod tests {
             assert_eq!(dense.insert(slot, step), tree.insert(slot, step));
             let probe = rng.range_inclusive(0, 320);
             assert_eq!(dense.get(&probe), tree.get(&probe));
+            assert_eq!(dense.get_mut(&probe), tree.get_mut(&probe));
             assert_eq!(dense.contains_key(&probe), tree.contains_key(&probe));
             assert_eq!(dense.len(), tree.len());
             assert_eq!(dense.last_key(), tree.keys().next_back().copied());
@@ -130,5 +144,6 @@ mod tests {
         assert!(SlotMap::<u8>::new().is_empty());
         assert_eq!(SlotMap::<u8>::new().last_key(), None);
         assert_eq!(dense.range(u64::MAX..).count(), 0);
+        assert_eq!(dense.into_entries(), tree.into_iter().collect::<Vec<_>>());
     }
 }

@@ -2,7 +2,6 @@
 //! (no lost update) and `blocking` (how long participants stayed prepared), as functions and
 //! as the check kinds a scenario names.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -13,14 +12,15 @@ use sim_core::{Key, NodeId, Outcome, RequestId, Response, RunResult, SimDuration
 
 use super::messages::{participant_of, Observation, TxnId};
 use super::node::TwoPhaseCommit;
+use super::txn_map::{TxnMap, TxnNodeMap};
 
 /// Decisions by transaction (the first of each), and a conflict if two disagree.
 struct Decisions<'a> {
-    by_txn: BTreeMap<TxnId, (bool, &'a [Key], SimTime)>,
+    by_txn: TxnMap<(bool, &'a [Key], SimTime)>,
 }
 
 fn decisions(result: &RunResult<Observation>) -> Result<Decisions<'_>, Wrong> {
-    let mut by_txn: BTreeMap<TxnId, (bool, &[Key], SimTime)> = BTreeMap::new();
+    let mut by_txn: TxnMap<(bool, &[Key], SimTime)> = TxnMap::new();
     for o in &result.observations {
         if let Observation::Decided { txn, commit, keys } = &o.value {
             match by_txn.get(txn) {
@@ -143,7 +143,7 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
         Ok(d) => d,
         Err(e) => return e.fail(NAME, result),
     };
-    let mut learned: BTreeMap<(TxnId, NodeId), bool> = BTreeMap::new();
+    let mut learned: TxnNodeMap<bool> = TxnNodeMap::new(result.node_count);
     let (mut commits, mut aborts) = (0u64, 0u64);
     for o in &result.observations {
         let Observation::Learned {
@@ -155,7 +155,7 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
             continue;
         };
         let p = o.node;
-        if let Some(&before) = learned.get(&(*txn, p)) {
+        if let Some(&before) = learned.get(txn, p) {
             if before != *commit {
                 return fail_txn(
                     NAME,
@@ -172,7 +172,7 @@ pub fn check_atomicity(result: &RunResult<Observation>) -> CheckResult {
             }
             continue;
         }
-        learned.insert((*txn, p), *commit);
+        learned.insert(*txn, p, *commit);
         if let Err(what) =
             learned_as_decided(&decided, result.node_count, o, *txn, *commit, applied)
         {
@@ -246,12 +246,12 @@ fn learned_as_decided(
 /// `validity`: a transaction commits only if every participant voted yes before the decision.
 pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
     const NAME: &str = "validity";
-    let mut yes: BTreeSet<(TxnId, NodeId)> = BTreeSet::new();
+    let mut yes: TxnNodeMap<()> = TxnNodeMap::new(result.node_count);
     let mut commits = 0u64;
     for o in &result.observations {
         match &o.value {
             Observation::Voted { txn, yes: true } => {
-                yes.insert((*txn, o.node));
+                yes.insert(*txn, o.node, ());
             }
             Observation::Decided {
                 txn,
@@ -259,7 +259,7 @@ pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
                 keys,
             } => {
                 commits += 1;
-                let voted = |&k: &Key| yes.contains(&(*txn, participant_of(k, result.node_count)));
+                let voted = |&k: &Key| yes.contains(txn, participant_of(k, result.node_count));
                 if !keys.is_empty() && keys.iter().all(voted) {
                     continue; // The common case, without collecting the participants.
                 }
@@ -277,7 +277,7 @@ pub fn check_validity(result: &RunResult<Observation>) -> CheckResult {
                 }
                 let missing: Vec<String> = parts
                     .iter()
-                    .filter(|p| !yes.contains(&(*txn, **p)))
+                    .filter(|p| !yes.contains(txn, **p))
                     .map(|p| format!("n{}", p.0))
                     .collect();
                 if !missing.is_empty() {
@@ -371,16 +371,15 @@ fn keys_end_at_their_commits(
     result: &RunResult<Observation>,
     keys: &Increments,
 ) -> Result<(), Wrong> {
-    let learned: BTreeSet<(TxnId, NodeId)> = result
-        .observations
-        .iter()
-        .filter_map(|o| match &o.value {
-            Observation::Learned {
-                txn, commit: true, ..
-            } => Some((*txn, o.node)),
-            _ => None,
-        })
-        .collect();
+    let mut learned: TxnNodeMap<()> = TxnNodeMap::new(result.node_count);
+    for o in &result.observations {
+        if let Observation::Learned {
+            txn, commit: true, ..
+        } = &o.value
+        {
+            learned.insert(*txn, o.node, ());
+        }
+    }
     let mut committed: BTreeMap<Key, u64> = BTreeMap::new();
     for o in &result.observations {
         if let Observation::Decided {
@@ -390,7 +389,7 @@ fn keys_end_at_their_commits(
         } = &o.value
         {
             for &k in ks {
-                if learned.contains(&(*txn, participant_of(k, result.node_count))) {
+                if learned.contains(txn, participant_of(k, result.node_count)) {
                     *committed.entry(k).or_default() += 1;
                 }
             }
@@ -443,7 +442,7 @@ pub fn measure_blocking(result: &RunResult<Observation>) -> BlockingFigures {
     // Per participant and transaction: prepared since this time (`Some`), or it learned the
     // outcome (`None`: a later vote does not start a new wait). One map, one search per
     // observation.
-    let mut state: BTreeMap<(TxnId, NodeId), Option<SimTime>> = BTreeMap::new();
+    let mut state: TxnNodeMap<Option<SimTime>> = TxnNodeMap::new(result.node_count);
     let mut b = BlockingFigures::default();
     let add = |b: &mut BlockingFigures, d: SimDuration, who: (TxnId, NodeId)| {
         b.total = SimDuration(b.total.0 + d.0);
@@ -455,21 +454,21 @@ pub fn measure_blocking(result: &RunResult<Observation>) -> BlockingFigures {
     for o in &result.observations {
         match &o.value {
             Observation::Voted { txn, yes: true } => {
-                if let Entry::Vacant(v) = state.entry((*txn, o.node)) {
-                    v.insert(Some(o.time));
+                if !state.contains(txn, o.node) {
+                    state.insert(*txn, o.node, Some(o.time));
                     b.prepared += 1;
                 }
             }
             Observation::Learned { txn, .. } => {
                 let who = (*txn, o.node);
-                if let Some(Some(t)) = state.insert(who, None) {
+                if let Some(Some(t)) = state.insert(*txn, o.node, None) {
                     add(&mut b, o.time.saturating_since(t), who);
                 }
             }
             _ => {}
         }
     }
-    for (who, since) in state {
+    for (who, since) in state.into_entries() {
         if let Some(t) = since {
             b.unresolved += 1;
             add(&mut b, result.end.saturating_since(t), who);

@@ -104,6 +104,7 @@ mod participant;
 mod progress;
 mod record;
 pub mod situations;
+mod txn_map;
 
 use sim_core::protocol::{rules, CheckList, FieldError, Protocol};
 use sim_core::{NodeId, Service, SimConfig};

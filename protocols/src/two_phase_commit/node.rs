@@ -13,6 +13,7 @@ use super::messages::{Msg, Observation, Timer, TxnId, COORDINATOR};
 use super::params::{Bug, Params};
 use super::record::{Record, RecordKey};
 use super::situations;
+use super::txn_map::TxnMap;
 use crate::kit::record::{self, Recovered};
 
 /// Whether the protocol's own invariant `assert!`s run (a key prepared twice, a decision taken
@@ -59,7 +60,7 @@ pub struct TwoPhaseCommit {
     pub(super) params: Params,
     // Coordinator.
     pub(super) active: BTreeMap<TxnId, Active>,
-    pub(super) decided: BTreeMap<TxnId, Decided>,
+    pub(super) decided: TxnMap<Decided>,
     /// The decided transactions some participant has not acknowledged yet: what a tick
     /// re-sends. Kept beside `decided` so that a tick visits these few, not every
     /// transaction ever decided (which made a long run's ticks quadratic).
@@ -68,7 +69,7 @@ pub struct TwoPhaseCommit {
     pub(super) values: BTreeMap<Key, Value>,
     pub(super) locks: BTreeMap<Key, TxnId>,
     pub(super) prepared: BTreeMap<TxnId, Prepared>,
-    pub(super) done: BTreeMap<TxnId, bool>,
+    pub(super) done: TxnMap<bool>,
     /// Transactions whose log record the disk damaged: the coordinator's decision, or a
     /// participant's prepared writes. Nothing is decided or applied from them (see `restore`).
     pub(super) lost: BTreeSet<TxnId>,
@@ -85,12 +86,12 @@ impl TwoPhaseCommit {
             id,
             params: params.clone(),
             active: BTreeMap::new(),
-            decided: BTreeMap::new(),
+            decided: TxnMap::new(),
             unacked: BTreeSet::new(),
             values: BTreeMap::new(),
             locks: BTreeMap::new(),
             prepared: BTreeMap::new(),
-            done: BTreeMap::new(),
+            done: TxnMap::new(),
             lost: BTreeSet::new(),
         }
     }

@@ -27,6 +27,7 @@ use sim_core::{Key, NodeId, Request, RunResult, SimDuration, SimTime};
 
 use super::messages::{participant_of, Observation, TxnId};
 use super::node::TwoPhaseCommit;
+use super::txn_map::TxnMap;
 
 const NAME: &str = "progress";
 
@@ -38,8 +39,9 @@ struct Asked<'a> {
 }
 
 /// Every transaction the clients asked for, by id.
-fn asked(result: &RunResult<Observation>) -> BTreeMap<TxnId, Asked<'_>> {
-    result
+fn asked(result: &RunResult<Observation>) -> TxnMap<Asked<'_>> {
+    let mut asked = TxnMap::new();
+    let all = result
         .history
         .ops
         .iter()
@@ -57,8 +59,11 @@ fn asked(result: &RunResult<Observation>) -> BTreeMap<TxnId, Asked<'_>> {
                 },
             )),
             _ => None,
-        })
-        .collect()
+        });
+    for (txn, a) in all {
+        asked.insert(txn, a);
+    }
+    asked
 }
 
 /// What one participant holds at a moment of the run.
@@ -75,7 +80,7 @@ struct Holds {
 /// Walks the run's observations and judges the transactions invoked from `deadline` on.
 struct Judge<'a> {
     result: &'a RunResult<Observation>,
-    asked: BTreeMap<TxnId, Asked<'a>>,
+    asked: TxnMap<Asked<'a>>,
     deadline: SimTime,
     holds: BTreeMap<NodeId, Holds>,
     /// Judged transactions some participant voted no on.
@@ -135,10 +140,11 @@ impl<'a> Judge<'a> {
                     }
                 }
                 Observation::Learned { txn, .. } => {
-                    let keys = self.keys_on(*txn, p);
                     let h = self.holds.entry(p).or_default();
                     h.damaged.remove(txn);
                     if h.prepared.remove(txn) {
+                        let keys = self.keys_on(*txn, p);
+                        let h = self.holds.entry(p).or_default();
                         for k in keys {
                             h.released.insert(k, (*txn, o.time));
                         }

@@ -197,3 +197,26 @@ fn majority_counts() {
     assert_eq!(Paxos::majority(4), 3);
     assert_eq!(Paxos::majority(5), 3);
 }
+
+/// Storage keys order by slot, the promise first, and in a slot the accepted value before the
+/// decision — the order recovery reads records in.
+#[test]
+fn store_keys_order_by_slot_then_kind() {
+    use super::types::StoreKey;
+    let keys = [
+        StoreKey::Promised,
+        StoreKey::Accepted(0),
+        StoreKey::Decided(0),
+        StoreKey::Accepted(1),
+        StoreKey::Decided(1),
+        StoreKey::Accepted(7),
+        StoreKey::Decided(7),
+        StoreKey::Accepted(u64::MAX),
+        StoreKey::Decided(u64::MAX),
+    ];
+    for (i, a) in keys.iter().enumerate() {
+        for (j, b) in keys.iter().enumerate() {
+            assert_eq!(a.cmp(b), i.cmp(&j), "{a:?} against {b:?}");
+        }
+    }
+}

@@ -49,3 +49,31 @@ impl DurableRecord for Record {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys order by kind, then transaction (client, request) or key.
+    #[test]
+    fn keys_order_by_kind_then_transaction() {
+        let t = |client, request| TxnId { client, request };
+        let keys = [
+            RecordKey::Decision(t(0, 5)),
+            RecordKey::Decision(t(0, u64::MAX)),
+            RecordKey::Decision(t(1, 0)),
+            RecordKey::Decision(t(u32::MAX, 3)),
+            RecordKey::Prepared(t(0, 0)),
+            RecordKey::Prepared(t(2, 1)),
+            RecordKey::Done(t(0, 1)),
+            RecordKey::Done(t(u32::MAX, u64::MAX)),
+            RecordKey::Value(0),
+            RecordKey::Value(u64::MAX),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(a.cmp(b), i.cmp(&j), "{a:?} against {b:?}");
+            }
+        }
+    }
+}

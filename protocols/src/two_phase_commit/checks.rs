@@ -453,11 +453,9 @@ pub fn measure_blocking(result: &RunResult<Observation>) -> BlockingFigures {
     };
     for o in &result.observations {
         match &o.value {
-            Observation::Voted { txn, yes: true } => {
-                if !state.contains(txn, o.node) {
-                    state.insert(*txn, o.node, Some(o.time));
-                    b.prepared += 1;
-                }
+            Observation::Voted { txn, yes: true } if !state.contains(txn, o.node) => {
+                state.insert(*txn, o.node, Some(o.time));
+                b.prepared += 1;
             }
             Observation::Learned { txn, .. } => {
                 let who = (*txn, o.node);

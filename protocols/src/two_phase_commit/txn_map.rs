@@ -163,7 +163,7 @@ mod tests {
     fn answers_as_a_btreemap_does() {
         let mut rng = SimRng::new(3, StreamLabel::Custom(2));
         let (mut dense, mut tree) = (TxnMap::new(), BTreeMap::new());
-        let mut draw = |rng: &mut SimRng| TxnId {
+        let draw = |rng: &mut SimRng| TxnId {
             client: rng.range_inclusive(0, 5) as u32,
             request: rng.range_inclusive(1, 60),
         };
@@ -192,7 +192,7 @@ mod tests {
     fn by_node_answers_as_a_btreemap_does() {
         let mut rng = SimRng::new(4, StreamLabel::Custom(3));
         let (mut dense, mut tree) = (TxnNodeMap::new(3), BTreeMap::new());
-        let mut draw = |rng: &mut SimRng| {
+        let draw = |rng: &mut SimRng| {
             let txn = TxnId {
                 client: rng.range_inclusive(0, 3) as u32,
                 request: rng.range_inclusive(1, 40),

@@ -706,7 +706,7 @@ mod tests {
             }
             let outcomes = [&mut grown, &mut sized].map(|t| {
                 let answer = new(t, splitmix64(m[0] ^ m[1] << 8), 0, &m, state, &o);
-                if let (Insert::New(e), true) = (answer, x % 3 == 0) {
+                if let (Insert::New(e), true) = (answer, x.is_multiple_of(3)) {
                     assert!(t.mark_done(e, u64::MAX));
                 }
                 answer

@@ -28,6 +28,7 @@ pub mod sim;
 pub mod storage;
 pub mod swarm;
 pub mod time;
+mod timers;
 pub mod trace;
 pub mod txn;
 mod world;

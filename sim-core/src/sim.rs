@@ -12,8 +12,6 @@
 //! one heap push (`World::route`, `World::arrive` in `world.rs`). Nothing is allocated except
 //! the message itself; nothing is formatted unless a trace file is attached.
 
-use std::collections::BTreeMap;
-
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
 use crate::config::{Fault, SimConfig};
@@ -29,6 +27,7 @@ use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
 use crate::time::SimDuration;
 use crate::time::SimTime;
+use crate::timers::Timers;
 use crate::trace::Record;
 use crate::world::{Armed, Disk, Ev, NodeRt, Observed, Replay, World};
 
@@ -161,7 +160,7 @@ impl<P: Process> Simulation<P> {
                     clock,
                     rng: SimRng::new(seed, StreamLabel::Node(i)),
                     storage,
-                    timers: BTreeMap::new(),
+                    timers: Timers::default(),
                     armed: Armed::default(),
                 }
             })

@@ -28,6 +28,7 @@ use crate::rng::SimRng;
 use crate::service::{Request, Response};
 use crate::storage::Storage;
 use crate::time::{LocalTime, SimDuration, SimTime};
+use crate::timers::{TimerEntry, Timers};
 use crate::trace::{DropReason, Record, Tracer};
 
 /// The associated types of a [`Process`](crate::Process), without its handlers: what the
@@ -60,20 +61,13 @@ pub enum NodeStatus {
     Paused(SimTime),
 }
 
-pub(crate) struct TimerEntry<T> {
-    pub(crate) deadline: LocalTime,
-    /// The earliest time a heap event for this timer is scheduled.
-    pub(crate) fire_at: SimTime,
-    pub(crate) timer: T,
-}
-
 /// A node's runtime state besides its status (which `World::status` keeps apart, dense,
 /// because every delivery and timer reads it).
 pub(crate) struct NodeRt<P: ProcessTypes> {
     pub(crate) clock: Clock,
     pub(crate) rng: SimRng,
     pub(crate) storage: Storage<P::StoreKey, P::StoreValue>,
-    pub(crate) timers: BTreeMap<TimerId, TimerEntry<P::Timer>>,
+    pub(crate) timers: Timers<P::Timer>,
     /// Storage faults waiting for the node's next sync (cleared by a crash).
     pub(crate) armed: Armed,
 }

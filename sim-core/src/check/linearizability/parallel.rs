@@ -81,7 +81,7 @@ impl<'a> Parallel<'a> {
         jobs: usize,
     ) -> Parallel<'a> {
         assert!(budget.quantum_steps > 0);
-        let tasks = key_runs(ops)
+        let tasks = key_runs(ops, sem)
             .into_iter()
             .map(|run| {
                 Mutex::new(Task {

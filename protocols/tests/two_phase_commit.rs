@@ -357,7 +357,9 @@ fn scenario_errors_name_the_rule() {
 
 // ---- random fault schedules ------------------------------------------------------------------
 
-/// Random clusters and fault schedules with transaction clients.
+/// Random clusters and fault schedules with transaction clients, which keep invoking
+/// transactions until 4.5 s, well into the liveness phase that starts at 3 s (clients stop at
+/// the fault phase's end by default), so `progress` has some to judge.
 fn config() -> impl Strategy<Value = SimConfig> {
     scenarios::testing::strategies::cluster(
         scenarios::testing::strategies::FAULTS,
@@ -369,9 +371,10 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 keys: 5,
                 keys_per_txn: 2,
                 interval: ms(10),
-                ops_per_client: 200,
+                ops_per_client: 450,
             },
             timeout: ms(400),
+            stop: Some(ms(4_500)),
             ..ClientConfig::default()
         },
     )
@@ -381,7 +384,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn atomicity_validity_and_isolation_hold_under_random_fault_schedules(cfg in config()) {
+    fn atomicity_validity_isolation_and_progress_hold_under_random_fault_schedules(
+        cfg in config()
+    ) {
         let params = Params {
             retry: ms(20),
             vote_timeout: ms(100),
@@ -393,6 +398,7 @@ proptest! {
             tpc::check_atomicity(&result),
             tpc::check_validity(&result),
             tpc::check_isolation(&result),
+            tpc::check_progress(&result, ms(300)),
         ] {
             prop_assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.name, c.detail);
         }

@@ -7,7 +7,7 @@
 //! of a few steps. A key's turns depend on nothing but the key and the round they run in,
 //! which is what lets keys run on different threads and still give the one-thread result.
 
-use super::model::{self, Model};
+use super::model::{self, CompiledOp, Model};
 use super::search::{Search, Status};
 use super::{explain, Budget, Completion, FailMeaning, Input, LinOp, NilRead, Semantics};
 use super::{Value, Violation};
@@ -52,6 +52,22 @@ pub(super) fn constrains(op: &LinOp, sem: &Semantics) -> bool {
     }
 }
 
+/// Whether compiled operations (sorted by invocation) can only take effect in the order given:
+/// each must take effect (none is optional) and completes before the next is invoked (at the
+/// same time counts as overlapping, as in the search's events). A history of one client per
+/// key is like this.
+fn in_one_order(ops: &[CompiledOp]) -> bool {
+    let mut done = None;
+    for op in ops {
+        match (op.ret, done) {
+            (None, _) => return false,
+            (_, Some(before)) if before >= op.call => return false,
+            (ret, _) => done = ret,
+        }
+    }
+    true
+}
+
 /// How one turn of a search ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Turn {
@@ -90,6 +106,11 @@ pub(super) struct KeyRun {
     violating: Option<bool>,
     /// Seeds the memos' hashes.
     salt: u64,
+    /// The key's compiled operations and initial state when they can only take effect in one
+    /// order ([`in_one_order`]): no search is built, the first exact turn replays them.
+    sequential: Option<Box<(Model, Vec<CompiledOp>, u32)>>,
+    /// The replay found the violation: no search was built.
+    replayed_violation: bool,
 }
 
 impl KeyRun {
@@ -105,6 +126,8 @@ impl KeyRun {
             relaxed_pending: false,
             violating: None,
             salt: 0,
+            sequential: None,
+            replayed_violation: false,
         }
     }
 
@@ -114,18 +137,29 @@ impl KeyRun {
         if self.started {
             return;
         }
+        let (model, compiled, initial) = self.compile(ops, sem);
+        self.salt = salt;
+        if in_one_order(&compiled) {
+            self.sequential = Some(Box::new((model, compiled, initial)));
+            self.started = true;
+            return;
+        }
+        self.relaxed_pending = compiled.iter().any(|c| !c.mandatory());
+        self.exact = Some(Box::new(Search::new(model, compiled, initial, salt, false)));
+        self.started = true;
+    }
+
+    /// The key's model, compiled operations and initial state.
+    fn compile(&self, ops: &[LinOp], sem: &Semantics) -> (Model, Vec<CompiledOp>, u32) {
         let mut model = Model::with_capacity(self.members.len());
         let initial = model.intern(&sem.initial);
         let compiled = model::compile(&mut model, ops, &self.members, sem);
-        self.relaxed_pending = compiled.iter().any(|c| !c.mandatory());
-        self.exact = Some(Box::new(Search::new(model, compiled, initial, salt, false)));
-        self.salt = salt;
-        self.started = true;
+        (model, compiled, initial)
     }
 
     /// Not decided yet.
     pub(super) fn live(&self) -> bool {
-        !self.started || self.exact.is_some()
+        !self.started || self.exact.is_some() || self.sequential.is_some()
     }
 
     /// Whether the exact (or relaxed) search still runs.
@@ -133,7 +167,7 @@ impl KeyRun {
         if relaxed {
             self.exact.is_some() && (self.relaxed.is_some() || self.relaxed_pending)
         } else {
-            self.exact.is_some()
+            self.exact.is_some() || self.sequential.is_some()
         }
     }
 
@@ -153,6 +187,14 @@ impl KeyRun {
     /// taken and the configurations to count now (those of searches this turn finished with).
     pub(super) fn turn(&mut self, relaxed: bool, quota: u64, room: u64) -> (Turn, u64, u64) {
         assert!(self.has(relaxed) && self.violating.is_none());
+        if let Some(sequential) = self.sequential.take() {
+            let (model, ops, initial) = *sequential;
+            if ops.len() as u64 + 1 <= quota {
+                return self.replay(model, ops, initial);
+            }
+            // Not within this turn's steps: search, as for any key.
+            self.exact = Some(Box::new(Search::new(model, ops, initial, self.salt, false)));
+        }
         if relaxed && self.relaxed_pending {
             self.relaxed_pending = false;
             let exact = self.exact.as_ref().expect("checked above");
@@ -211,8 +253,36 @@ impl KeyRun {
         (turn, steps, configurations)
     }
 
+    /// The first exact turn of a key whose operations take effect in one order: applies them
+    /// in that order, a step each (and one to see that none is left), remembering nothing.
+    fn replay(&mut self, mut model: Model, ops: Vec<CompiledOp>, initial: u32) -> (Turn, u64, u64) {
+        let mut state = initial;
+        for (i, op) in ops.iter().enumerate() {
+            match model.step(state, op) {
+                Some(next) => state = next,
+                None => {
+                    // The explanation comes from a search of these operations.
+                    self.replayed_violation = true;
+                    self.violating = Some(false);
+                    return (Turn::Violation, i as u64 + 1, 0);
+                }
+            }
+        }
+        (Turn::Linearizable, ops.len() as u64 + 1, 0)
+    }
+
     /// The violation, once a turn returned [`Turn::Violation`].
-    pub(super) fn violation(&self, ops: &[LinOp], budget: &Budget) -> Violation {
+    pub(super) fn violation(&self, ops: &[LinOp], sem: &Semantics, budget: &Budget) -> Violation {
+        if self.replayed_violation {
+            // Replayed in one order: the search of the same operations (compiled afresh: a
+            // replay's appends intern values) fails as well, and its state once failed is what
+            // explains the violation, as for any key.
+            let (model, compiled, initial) = self.compile(ops, sem);
+            let mut search = Search::new(model, compiled, initial, self.salt, false);
+            let status = search.run(u64::MAX, u64::MAX);
+            assert_eq!(status, Status::NotLinearizable, "a replay failed");
+            return explain::violation(ops, &self.key, self.operations, &search, budget);
+        }
         let relaxed = self.violating.expect("a search found a violation");
         if relaxed {
             let search = self.relaxed.as_ref().expect("violating search");
@@ -230,6 +300,7 @@ impl KeyRun {
         self.exact = None;
         self.relaxed = None;
         self.relaxed_pending = false;
+        self.sequential = None;
         n
     }
 }

@@ -125,7 +125,7 @@ pub(super) fn sequential(
                     Turn::Running | Turn::Linearizable | Turn::RelaxedMemoryFull => {}
                     Turn::Violation => {
                         if budget.explain {
-                            report.violation = Some(runs[k].violation(ops, budget));
+                            report.violation = Some(runs[k].violation(ops, sem, budget));
                         }
                         report.verdict = LinVerdict::NotLinearizable;
                         return report;

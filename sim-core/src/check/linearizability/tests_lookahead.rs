@@ -2,7 +2,10 @@
 //! (`blocking.rs`): histories a wrong prune would misjudge, and a cross-check against brute
 //! force on random histories with appends.
 
-use super::tests::{brute_force, int, op, read, verdict, with, write, Rng, LIN, NOT};
+use super::tests::{
+    agrees_with_brute_force, brute_force, in_one_order, int, op, read, verdict, with,
+};
+use super::tests::{write, Rng, LIN, NOT};
 use super::*;
 
 fn s(x: &str) -> Value {
@@ -216,23 +219,9 @@ fn appends_in_one_order_agree_with_brute_force() {
     for case in 0..2000 {
         let n = 1 + rng.below(8) as usize;
         let mut h = random_append_history(&mut rng, n);
-        h.sort_by_key(|op| op.call);
-        for (i, op) in h.iter_mut().enumerate() {
-            op.call = 3 * i as u64;
-            op.ret = Some(op.call + 1);
-            if op.completion == Completion::Unknown {
-                op.completion = Completion::Ok;
-            }
-        }
-        let sem = if case % 2 == 0 {
-            kv()
-        } else {
-            Semantics::dsim()
-        };
-        let members: Vec<(usize, bool)> = (0..h.len()).map(|i| (i, false)).collect();
-        let expected = brute_force(&h, &members, &sem, &sem.initial);
-        assert_eq!(verdict(&h, &sem) == LIN, expected, "case {case}: {h:#?}");
-        if expected {
+        in_one_order(&mut rng, &mut h, 0);
+        let sem = [kv(), Semantics::dsim()][case % 2].clone();
+        if agrees_with_brute_force(&h, &sem, case) {
             lin += 1;
         } else {
             not += 1;

@@ -189,7 +189,7 @@ impl KeyRun {
         assert!(self.has(relaxed) && self.violating.is_none());
         if let Some(sequential) = self.sequential.take() {
             let (model, ops, initial) = *sequential;
-            if ops.len() as u64 + 1 <= quota {
+            if (ops.len() as u64) < quota {
                 return self.replay(model, ops, initial);
             }
             // Not within this turn's steps: search, as for any key.
@@ -340,7 +340,8 @@ mod tests {
                             completion,
                         };
                         let mut model = Model::with_capacity(1);
-                        let compiled = model::compile(&mut model, &[op.clone()], &[0], &sem);
+                        let compiled =
+                            model::compile(&mut model, std::slice::from_ref(&op), &[0], &sem);
                         assert_eq!(constrains(&op, &sem), compiled.len() == 1, "{op:?} {sem:?}");
                         if compiled.is_empty() {
                             dropped += 1;

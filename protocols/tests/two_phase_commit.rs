@@ -359,9 +359,10 @@ fn scenario_errors_name_the_rule() {
 
 /// Random clusters and fault schedules with transaction clients, which keep invoking
 /// transactions until 4.5 s, well into the liveness phase that starts at 3 s (clients stop at
-/// the fault phase's end by default), so `progress` has some to judge.
+/// the fault phase's end by default), so `progress` has some to judge. Half the clusters lose
+/// no messages (see the test for why).
 fn config() -> impl Strategy<Value = SimConfig> {
-    scenarios::testing::strategies::cluster(
+    let cluster = scenarios::testing::strategies::cluster(
         scenarios::testing::strategies::FAULTS,
         SimDuration::from_secs(2),
         ClientConfig {
@@ -377,7 +378,13 @@ fn config() -> impl Strategy<Value = SimConfig> {
             stop: Some(ms(4_500)),
             ..ClientConfig::default()
         },
-    )
+    );
+    (cluster, any::<bool>()).prop_map(|(mut c, lossless)| {
+        if lossless {
+            c.network.default.drop = 0.0;
+        }
+        c
+    })
 }
 
 proptest! {
@@ -393,13 +400,20 @@ proptest! {
             inquiry: ms(50),
             bug: None,
         };
+        let lossless = cfg.network.default.drop == 0.0;
         let result = run(cfg, move |id| TwoPhaseCommit::new(id, &params));
         for c in [
             tpc::check_atomicity(&result),
             tpc::check_validity(&result),
             tpc::check_isolation(&result),
-            tpc::check_progress(&result, ms(300)),
         ] {
+            prop_assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.name, c.detail);
+        }
+        // `progress` holds an abort without a no vote against the coordinator, which is only
+        // fair when the healed network loses nothing: at up to 10% loss, a vote lost on every
+        // resend until the vote timeout (5 tries) happens in about one case in two.
+        if lossless {
+            let c = tpc::check_progress(&result, ms(300));
             prop_assert_eq!(c.verdict, Verdict::Pass, "{}: {}", c.name, c.detail);
         }
     }

@@ -9,6 +9,12 @@
 //! leaves it unable to say which keys are locked; and the coordinator aborts only on a no vote
 //! (every vote arrives well within the vote timeout on a healed network).
 //!
+//! A healed network that still loses messages (a link's `drop` above 0) can lose a vote on
+//! every resend until the vote timeout, and the check cannot tell that abort from a spurious
+//! one: at loss `p`, about `(2p)^(vote_timeout / retry)` per transaction — negligible at the
+//! shipped scenarios' 1–3% with 6 resends, frequent over a few hundred transactions at
+//! 10%. Judge `progress` on networks that lose little or nothing after the heal.
+//!
 //! The check rebuilds, from the observations, which transactions each participant holds locks
 //! for (from its yes vote to the outcome it learns, across its restarts: the prepared record is
 //! durable) and the keys of each transaction (from the client's request). For every

@@ -181,7 +181,7 @@ impl Model {
     /// there. An optional operation that would leave the state unchanged is refused too: taking
     /// effect without changing anything is the same as never taking effect, which the search
     /// already covers by leaving it out.
-    #[inline]
+    #[inline(always)]
     pub(super) fn step(&mut self, state: u32, op: &CompiledOp) -> Option<u32> {
         let next = match op.step {
             Step::Read(v) => {
@@ -265,6 +265,8 @@ impl Model {
         self.prefix_at[i] as usize
     }
 
+    /// Out of line, so that [`Model::step`] stays small enough to inline.
+    #[inline(never)]
     fn append(&mut self, state: u32, v: u32) -> Option<u32> {
         if state == ANY {
             return Some(ANY);

@@ -10,20 +10,22 @@
 //! trying every order of the operations before `r` (with appends, that is every permutation of
 //! the concurrent appends a later read already rules out).
 //!
-//! The check walks the mandatory event list from its head, gathering the invocations (and the
-//! optional invocations) before each completion, and tests the first few completions that need
-//! a state ([`DEPTH`], [`DEPTH_APPENDS`]). Values produced are marked with a stamp per walk, so a test costs O(1) without
-//! appends and O(values set before it) with them.
+//! Without appends only the first completion that needs a state is tested (looking further
+//! ahead saved nothing on Knossos's and Porcupine's register histories): the check looks for
+//! one operation before it that sets the value it needs, and stops at the first. With appends
+//! it walks the mandatory event list from its head, gathering the invocations (and the
+//! optional invocations) before each completion, and tests the first [`DEPTH_APPENDS`]
+//! completions that need a state; values produced are marked with a stamp per walk, so a test
+//! costs O(values set before it).
 
 use super::model::{CompiledOp, Model, Step, ANY};
 
-/// Completions that need a state (reads, compare-and-sets) tested per configuration: the
-/// cost of a walk against how far ahead a dead end is seen. With appends, a wrong order of
+/// Completions that need a state (reads, compare-and-sets) tested per configuration of a key
+/// with appends: the cost of a walk against how far ahead a dead end is seen. A wrong order of
 /// concurrent appends is only refuted by a later read, and looking four reads ahead is what
 /// makes Porcupine's 50-client kv histories fast. Registers without appends are checked
 /// fastest looking at the first one only (callgrind instruction counts on Knossos's and
 /// Porcupine's etcd histories: 0 to 8% more per extra completion, and nothing saved).
-pub(super) const DEPTH: usize = 1;
 pub(super) const DEPTH_APPENDS: usize = 4;
 
 /// "No entry" in the event lists.
@@ -45,8 +47,7 @@ pub(super) struct Reach {
     /// value `v`.
     produced: Vec<u32>,
     stamp: u32,
-    /// The values marked in this walk (only kept when the key has appends: `appends` in
-    /// [`Reach::doomed`]).
+    /// The values marked in this walk.
     bases: Vec<u32>,
     /// An append was invoked before the completion under test.
     appended: bool,
@@ -54,43 +55,43 @@ pub(super) struct Reach {
 
 impl Reach {
     /// The first completion among the next few that need a state which the configuration
-    /// (state `state`, event lists `lists`) can no longer produce, if any.
+    /// (state `state`, event lists `lists`, whose first completion is `first_completion`) can
+    /// no longer produce, if any.
     pub(super) fn doomed(
         &mut self,
         model: &mut Model,
         ops: &[CompiledOp],
         lists: &Lists<'_>,
-        state: u32,
+        (state, first_completion): (u32, u32),
         appends: bool,
     ) -> Option<u32> {
         if state == ANY {
             return None;
         }
-        let depth = if appends { DEPTH_APPENDS } else { DEPTH };
-        if !self.any_other_target(ops, lists, state, depth) {
+        if !appends {
+            return register_doomed(ops, lists, state, first_completion);
+        }
+        if !any_other_target(ops, lists, state, first_completion, DEPTH_APPENDS) {
             return None; // Nothing to produce: skip gathering what could produce it.
         }
         self.begin();
         let mut optional = lists.next[lists.head_optional as usize];
         let mut e = lists.next[lists.head_mandatory as usize];
         let mut tested = 0;
-        while e != NONE && tested < depth {
+        while e != NONE && tested < DEPTH_APPENDS {
             let op = lists.event_op[e as usize];
             if lists.event_is_call[e as usize] {
-                self.note(&ops[op as usize], appends);
+                self.note(&ops[op as usize]);
                 e = lists.next[e as usize];
                 continue;
             }
             while optional != NONE && optional < e {
-                self.note(&ops[lists.event_op[optional as usize] as usize], appends);
+                self.note(&ops[lists.event_op[optional as usize] as usize]);
                 optional = lists.next[optional as usize];
             }
-            let target = match ops[op as usize].step {
-                Step::Read(v) | Step::Cas(v, _) => v,
-                _ => {
-                    e = lists.next[e as usize];
-                    continue;
-                }
+            let Some(target) = target(&ops[op as usize]) else {
+                e = lists.next[e as usize];
+                continue;
             };
             tested += 1;
             if !self.reachable(model, state, target) {
@@ -99,33 +100,6 @@ impl Reach {
             e = lists.next[e as usize];
         }
         None
-    }
-
-    /// Whether one of the next `depth` completions that need a state needs another state than
-    /// `state` (most often the first one reads the current value, and there is nothing to do).
-    fn any_other_target(
-        &self,
-        ops: &[CompiledOp],
-        lists: &Lists<'_>,
-        state: u32,
-        depth: usize,
-    ) -> bool {
-        let mut e = lists.next[lists.head_mandatory as usize];
-        let mut tested = 0;
-        while e != NONE && tested < depth {
-            if !lists.event_is_call[e as usize] {
-                if let Step::Read(v) | Step::Cas(v, _) =
-                    ops[lists.event_op[e as usize] as usize].step
-                {
-                    if v != state {
-                        return true;
-                    }
-                    tested += 1;
-                }
-            }
-            e = lists.next[e as usize];
-        }
-        false
     }
 
     fn begin(&mut self) {
@@ -140,16 +114,13 @@ impl Reach {
     }
 
     /// Records what an operation that may still come first can set.
-    fn note(&mut self, op: &CompiledOp, appends: bool) {
-        let v = match op.step {
-            Step::Append(_) => {
-                self.appended = true;
-                return;
-            }
-            Step::Write(v) => v,
-            // A compare-and-set `a → a` never changes the state.
-            Step::Cas(expected, new) if expected != new => new,
-            _ => return,
+    fn note(&mut self, op: &CompiledOp) {
+        if matches!(op.step, Step::Append(_)) {
+            self.appended = true;
+            return;
+        }
+        let Some(v) = sets(op) else {
+            return;
         };
         let i = v as usize;
         if self.produced.len() <= i {
@@ -157,9 +128,7 @@ impl Reach {
         }
         if self.produced[i] != self.stamp {
             self.produced[i] = self.stamp;
-            if appends {
-                self.bases.push(v);
-            }
+            self.bases.push(v);
         }
     }
 
@@ -172,4 +141,87 @@ impl Reach {
             && (model.may_extend_to(state, target)
                 || self.bases.iter().any(|&b| model.may_extend_to(b, target)))
     }
+}
+
+/// The state a completion needs (a read's value, a compare-and-set's expected one), if any.
+#[inline]
+fn target(op: &CompiledOp) -> Option<u32> {
+    match op.step {
+        Step::Read(v) | Step::Cas(v, _) => Some(v),
+        _ => None,
+    }
+}
+
+/// The value an operation may set, without appends (a compare-and-set `a → a` sets nothing new).
+#[inline]
+fn sets(op: &CompiledOp) -> Option<u32> {
+    match op.step {
+        Step::Write(v) => Some(v),
+        Step::Cas(expected, new) if expected != new => Some(new),
+        _ => None,
+    }
+}
+
+/// [`Reach::doomed`] without appends: the first completion that needs a state, if it needs
+/// another one than `state` and no operation invoked before it (and not linearized yet) sets
+/// that state. `first` is the first completion in the mandatory list (everything before it is
+/// an invocation).
+fn register_doomed(ops: &[CompiledOp], lists: &Lists<'_>, state: u32, first: u32) -> Option<u32> {
+    let mut c = first;
+    let needed = loop {
+        if c == NONE {
+            return None;
+        }
+        if !lists.event_is_call[c as usize] {
+            if let Some(v) = target(&ops[lists.event_op[c as usize] as usize]) {
+                break v;
+            }
+        }
+        c = lists.next[c as usize];
+    };
+    if needed == state {
+        return None;
+    }
+    let sets_needed = |e: u32| sets(&ops[lists.event_op[e as usize] as usize]) == Some(needed);
+    let mut e = lists.next[lists.head_mandatory as usize];
+    while e != c {
+        if lists.event_is_call[e as usize] && sets_needed(e) {
+            return None;
+        }
+        e = lists.next[e as usize];
+    }
+    let mut e = lists.next[lists.head_optional as usize];
+    while e != NONE && e < c {
+        if sets_needed(e) {
+            return None;
+        }
+        e = lists.next[e as usize];
+    }
+    Some(c)
+}
+
+/// Whether one of the next `depth` completions that need a state, from `first` (the first
+/// completion in the mandatory list), needs another state than `state` (most often the first
+/// one reads the current value, and there is nothing to do).
+fn any_other_target(
+    ops: &[CompiledOp],
+    lists: &Lists<'_>,
+    state: u32,
+    first: u32,
+    depth: usize,
+) -> bool {
+    let mut e = first;
+    let mut tested = 0;
+    while e != NONE && tested < depth {
+        if !lists.event_is_call[e as usize] {
+            if let Some(v) = target(&ops[lists.event_op[e as usize] as usize]) {
+                if v != state {
+                    return true;
+                }
+                tested += 1;
+            }
+        }
+        e = lists.next[e as usize];
+    }
+    false
 }

@@ -288,7 +288,7 @@ impl Search {
             stack: Vec::with_capacity(op_count),
             deadline: NONE,
             fresh: true,
-            memo: MemoTable::new(Some(layout.clone())),
+            memo: MemoTable::with_hint(Some(layout.clone()), op_count),
             layout,
             steps: 0,
             status: Status::Running,
@@ -504,8 +504,9 @@ impl Search {
         (None, e)
     }
 
-    /// The first completion the look-ahead finds this configuration can never get past.
-    fn doomed(&mut self) -> Option<u32> {
+    /// The first completion the look-ahead finds this configuration can never get past;
+    /// `first_completion` is the first one in the mandatory list.
+    fn doomed(&mut self, first_completion: u32) -> Option<u32> {
         let lists = Lists {
             next: &self.next,
             event_op: &self.event_op,
@@ -513,8 +514,13 @@ impl Search {
             head_mandatory: self.head_mandatory,
             head_optional: self.head_optional,
         };
-        self.reach
-            .doomed(&mut self.model, &self.ops, &lists, self.state, self.appends)
+        self.reach.doomed(
+            &mut self.model,
+            &self.ops,
+            &lists,
+            (self.state, first_completion),
+            self.appends,
+        )
     }
 
     /// Linearizes `op` (its invocation is event `e`) next, leading to `next_state`, unless the
@@ -608,7 +614,7 @@ impl Search {
             if self.fresh {
                 self.fresh = false;
                 let (forced, r) = self.forced_candidate();
-                if let Some(d) = self.doomed() {
+                if let Some(d) = self.doomed(r) {
                     // No extension gets past `d`: this configuration is stuck at its first
                     // completion `r` (at most `d`), as a full exploration would find.
                     if self.doomed_event_max == NONE || d > self.doomed_event_max {

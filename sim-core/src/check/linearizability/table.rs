@@ -11,7 +11,10 @@
 //! word that is not all ones (everything before it is linearized) to its last non-zero word, so
 //! an entry's size follows the history's concurrency, not its length. Groups are found through
 //! a hand-rolled open-addressing table (linear probing, power-of-two capacity) keyed by a
-//! caller-supplied 64-bit hash. Everything is deterministic — no random seeds, no iteration
+//! caller-supplied 64-bit hash whose low bits must be spread already (the search's Zobrist
+//! hashes are): it is not mixed again. The table is sized at the first insertion for about as
+//! many configurations as the key has operations (a linearizable key needs at least that
+//! many), which saves growing it step by step. Everything is deterministic — no random seeds, no iteration
 //! order — and the table accounts for its own memory so the search can stop at a budget.
 
 /// "No entry" in lists.
@@ -20,6 +23,8 @@ const NONE: u32 = u32::MAX;
 const SLOTS_INITIAL: usize = 1 << 5;
 /// Grow a hash table when its items exceed this fraction of its slots (numerator / 4).
 const LOAD_QUARTERS_MAX: usize = 3;
+/// Configurations the tables are sized for at the first insertion, at most: beyond, they grow.
+const PRESIZE_MAX: usize = 4096;
 /// Explored optional sets compared per lookup for dominance. Dominance only prunes, so a
 /// shorter scan is still correct; the cap keeps a genuinely exponential key from also paying
 /// a quadratic price.
@@ -52,6 +57,15 @@ impl Slots {
         }
     }
 
+    /// An empty table of `n` slots (a power of two).
+    fn with_slots(n: usize) -> Slots {
+        debug_assert!(n.is_power_of_two());
+        Slots {
+            slots: vec![Slot::default(); n],
+            len: 0,
+        }
+    }
+
     fn bytes(&self) -> u64 {
         self.slots.capacity() as u64 * SLOT_BYTES
     }
@@ -75,7 +89,7 @@ impl Slots {
             return Err(usize::MAX);
         }
         let mask = self.slots.len() - 1;
-        let mut i = (mix(hash) as usize) & mask;
+        let mut i = (hash as usize) & mask;
         loop {
             let slot = self.slots[i];
             if slot.item == 0 {
@@ -92,7 +106,7 @@ impl Slots {
     fn put(&mut self, at: usize, hash: u64, state: u32, item: u32) {
         let at = if self.slots.is_empty() {
             self.slots = vec![Slot::default(); SLOTS_INITIAL];
-            (mix(hash) as usize) & (SLOTS_INITIAL - 1)
+            (hash as usize) & (SLOTS_INITIAL - 1)
         } else {
             at
         };
@@ -108,7 +122,7 @@ impl Slots {
             let mask = slot_count - 1;
             let mut slots = vec![Slot::default(); slot_count];
             for slot in self.slots.iter().filter(|s| s.item != 0) {
-                let mut i = (mix(slot.hash) as usize) & mask;
+                let mut i = (slot.hash as usize) & mask;
                 while slots[i].item != 0 {
                     i = (i + 1) & mask;
                 }
@@ -167,6 +181,8 @@ pub(super) struct MemoTable {
     links: Vec<Link>,
     /// Links removed from their lists, for reuse.
     free_links: u32,
+    /// Configurations to size the tables for at the first insertion (0: grow from small).
+    hint: usize,
 }
 
 /// The outcome of [`MemoTable::insert`].
@@ -265,7 +281,15 @@ impl Layout {
 impl MemoTable {
     /// A memo whose configurations store optional sets laid out as `layout` (`None`: no
     /// optional set).
+    #[cfg(test)]
     pub(super) fn new(layout: Option<Layout>) -> MemoTable {
+        MemoTable::with_hint(layout, 0)
+    }
+
+    /// A memo like [`MemoTable::new`] that expects about `configurations` configurations: its
+    /// first insertion sizes the tables for them (up to [`PRESIZE_MAX`], and only when that
+    /// takes at most half of the insertion's memory limit).
+    pub(super) fn with_hint(layout: Option<Layout>, configurations: usize) -> MemoTable {
         let layout = layout.unwrap_or_else(|| Layout::new(&[]));
         MemoTable {
             o_width: layout.words(),
@@ -278,7 +302,29 @@ impl MemoTable {
             groups: Vec::new(),
             links: Vec::new(),
             free_links: NONE,
+            hint: configurations.min(PRESIZE_MAX),
         }
+    }
+
+    /// Sizes the tables for `self.hint` configurations whose mandatory sets take about
+    /// `m_len` words, if that fits in half of `bytes_max`; the hint is used once.
+    fn presize(&mut self, m_len: usize, bytes_max: u64) {
+        let n = std::mem::take(&mut self.hint);
+        let slots = (n * 4 / LOAD_QUARTERS_MAX + 1)
+            .next_power_of_two()
+            .max(SLOTS_INITIAL);
+        let m_words = n * m_len.max(1);
+        let bytes = slots as u64 * SLOT_BYTES
+            + n as u64 * ENTRY_BYTES
+            + m_words as u64 * 8
+            + (n * self.o_width) as u64 * 8;
+        if bytes > bytes_max / 2 {
+            return;
+        }
+        self.exact = Slots::with_slots(slots);
+        self.entries.reserve_exact(n);
+        self.m_words.reserve_exact(m_words);
+        self.o_words.reserve_exact(n * self.o_width);
     }
 
     /// Configurations remembered.
@@ -335,6 +381,9 @@ impl MemoTable {
         bytes_max: u64,
     ) -> Insert {
         debug_assert_eq!(o.len(), self.o_width);
+        if self.hint > 0 {
+            self.presize(m.len(), bytes_max);
+        }
         let same = |e: u32| {
             let (elo, em) = self.m_of(e);
             let x = &self.entries[e as usize];
@@ -348,7 +397,9 @@ impl MemoTable {
             Ok(_) => return Insert::Seen,
             Err(at) => at,
         };
-        if self.o_width > 0 {
+        // Only a configuration that used a subset of the optional operations dominates: with
+        // none used, that is the same configuration, which the exact lookup already found.
+        if self.o_width > 0 && o.iter().any(|&w| w != 0) {
             if let Ok(g) = self.find_group(group_hash, lo, m, (state, restrict)) {
                 let mut link = self.groups[g as usize].first;
                 for _ in 0..DOMINANCE_SCAN_MAX {
@@ -421,8 +472,7 @@ impl MemoTable {
         }
         let x = self.entries[entry as usize];
         let (lo, m) = self.m_of(entry);
-        let m = m.to_vec();
-        let found = self.find_group(x.group_hash, lo, &m, (x.state, x.restrict));
+        let found = self.find_group(x.group_hash, lo, m, (x.state, x.restrict));
         let extra = match found {
             Ok(_) => 0,
             Err(_) => {
@@ -447,7 +497,6 @@ impl MemoTable {
             }
         };
         // Keep the list an antichain: drop the sets this one is a subset of (within the scan).
-        let o = self.o_of(entry).to_vec();
         let mut prev = NONE;
         let mut link = self.groups[g as usize].first;
         for _ in 0..DOMINANCE_SCAN_MAX {
@@ -455,10 +504,11 @@ impl MemoTable {
                 break;
             }
             let l = self.links[link as usize];
-            if self.layout.fewer(self.o_of(l.entry), &o) {
+            let (theirs, ours) = (self.o_of(l.entry), self.o_of(entry));
+            if self.layout.fewer(theirs, ours) {
                 return true; // Already dominated: nothing to add.
             }
-            if self.layout.fewer(&o, self.o_of(l.entry)) {
+            if self.layout.fewer(ours, theirs) {
                 if prev == NONE {
                     self.groups[g as usize].first = l.next;
                 } else {
@@ -499,16 +549,6 @@ fn reserve<T>(v: &mut Vec<T>, extra: usize) {
         let capacity = next_capacity(v.capacity(), v.len() + extra);
         v.reserve_exact(capacity - v.len());
     }
-}
-
-/// A 64-bit finalizer (MurmurHash3's fmix64): spreads Zobrist hashes over the slot bits.
-#[inline]
-fn mix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
 }
 
 /// SplitMix64: deterministic pseudo-random 64-bit values (Zobrist keys for operations).
@@ -646,6 +686,56 @@ mod tests {
         let mut o = [0u64; 2];
         layout.set(&mut o, 3, (1 << 20) - 1);
         assert_eq!(o, [0, (1 << 20) - 1]);
+    }
+
+    #[test]
+    fn a_presized_memo_answers_as_one_that_grows() {
+        // Random configurations over a few mandatory sets, states and optional sets, some
+        // marked explored: the sized and the unsized memo give the same answers throughout.
+        let layout = Layout::new(&[1, 3, 1, 2]);
+        let mut grown = MemoTable::new(Some(layout.clone()));
+        let mut sized = MemoTable::with_hint(Some(layout.clone()), 300);
+        let mut x = 7u64;
+        for _ in 0..3000 {
+            x = splitmix64(x);
+            let (m, state) = ([x % 5, (x >> 8) % 3], ((x >> 16) % 4) as u32);
+            let mut o = [0u64];
+            for c in 0..4 {
+                let most = [1, 3, 1, 2][c as usize];
+                layout.set(&mut o, c, (x >> (24 + 4 * c)) % (most + 1));
+            }
+            let outcomes = [&mut grown, &mut sized].map(|t| {
+                let answer = new(t, splitmix64(m[0] ^ m[1] << 8), 0, &m, state, &o);
+                if let (Insert::New(e), true) = (answer, x.is_multiple_of(3)) {
+                    assert!(t.mark_done(e, u64::MAX));
+                }
+                answer
+            });
+            assert_eq!(outcomes[0], outcomes[1]);
+        }
+        assert!(
+            grown.len() > 100,
+            "the sequence explores enough: {}",
+            grown.len()
+        );
+        assert_eq!(grown.len(), sized.len());
+    }
+
+    #[test]
+    fn presizing_stays_within_the_memory_limit() {
+        let mut t = MemoTable::with_hint(None, 4096);
+        let limit = 4096;
+        assert!(matches!(
+            t.insert(1, 1, 0, &[1], (0, NONE), &[], limit),
+            Insert::New(_)
+        ));
+        assert!(t.bytes() <= limit, "{} bytes", t.bytes());
+        let mut big = MemoTable::with_hint(None, 4096);
+        assert!(matches!(
+            big.insert(1, 1, 0, &[1], (0, NONE), &[], u64::MAX),
+            Insert::New(_)
+        ));
+        assert!(big.bytes() > 4096 * ENTRY_BYTES, "sized for the hint");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! `dsim bench check DIR...`: how fast the linearizability checker is on real histories.
 //!
-//! Each file is parsed once (not timed), checked once to warm up, then checked `--reps` times
+//! Each file is parsed once (not timed), checked once to warm up, then timed `--reps` times
 //! two ways, alternately: as `dsim check` does it, with the explanation of a violation
 //! (`median_ms`), and the decision alone (`decide_ms`), which is what a benchmark of a checker
 //! that only answers yes or no (Porcupine's `CheckEvents`) measures. Figures are medians of
-//! wall-clock times. It prints one line per file, then per path given on the command line the
-//! sums of the medians and the slowest files. When a folder has a `VERDICTS` file (`FILE
+//! wall-clock times per check. A check shorter than [`SAMPLE_MIN`] is timed in batches that
+//! last about that long, each sample being the batch's time divided by its checks, as Go's
+//! `testing.B` loop does: a single microsecond-long check would otherwise mostly measure the
+//! clock and caches left cold by the other kind of check. It prints one line per file, then
+//! per path given on the command line the sums of the medians and the slowest files. When a folder has a `VERDICTS` file (`FILE
 //! linearizable|not-linearizable` per line, as in `../shared/histories`), each verdict is
 //! compared with it and a mismatch fails the benchmark. A file that cannot be read or parsed
 //! (Porcupine's empty `etcd_095.log`, say) is reported and skipped; the others are still
@@ -28,7 +31,8 @@ pub struct BenchCheckArgs {
     /// History files, or folders of them (every file except VERDICTS, README, LICENSE, NOTICE).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Timed checks per file; the median is reported.
+    /// Timed samples per file (of one check, or of a batch of short ones); the median is
+    /// reported.
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
     /// Print one JSON object per file and per path instead of a table.
@@ -145,6 +149,15 @@ fn report_unreadable(file: &Path, error: &str, json: bool) {
     eprintln!("error: {error}");
 }
 
+/// A timed sample lasts at least about this long: shorter checks run in batches.
+const SAMPLE_MIN: Duration = Duration::from_micros(200);
+
+/// Checks per timed sample for a check that took `once`.
+fn batch(once: Duration) -> u32 {
+    let once = once.as_nanos().max(1);
+    SAMPLE_MIN.as_nanos().div_ceil(once).clamp(1, 100_000) as u32
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -155,8 +168,9 @@ fn median_min(mut times: Vec<Duration>) -> (Duration, Duration) {
     (times[times.len() / 2], times[0])
 }
 
-/// Times the checks of one prepared history: `reps` with the explanation and `reps` without,
-/// alternately, after one of each to warm up. Returns the verdict and the figures' times.
+/// Times the checks of one prepared history: `reps` samples with the explanation and `reps`
+/// without, alternately, after one of each to warm up (and to size the batches). Returns the
+/// verdict and the figures' times, per check.
 fn measure(p: &Prepared, budget: &Budget, reps: usize, jobs: usize) -> (LinVerdict, [Duration; 3]) {
     let decide_only = Budget {
         explain: false,
@@ -164,19 +178,27 @@ fn measure(p: &Prepared, budget: &Budget, reps: usize, jobs: usize) -> (LinVerdi
     };
     let never = || false;
     let check = |b: &Budget| check_ops_jobs(&p.history.ops, &p.semantics, b, jobs, &never).verdict;
-    let verdict = check(budget);
+    let timed = |b: &Budget| {
+        let start = Instant::now();
+        let v = check(b);
+        (v, start.elapsed())
+    };
+    let (verdict, once) = timed(budget);
+    let (decided, once_decided) = timed(&decide_only);
     assert_eq!(
-        check(&decide_only),
-        verdict,
+        decided, verdict,
         "the verdict does not need the explanation"
     );
+    let batches = [(budget, batch(once)), (&decide_only, batch(once_decided))];
     let (mut explained, mut decided) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
     for _ in 0..reps {
-        for (b, times) in [(budget, &mut explained), (&decide_only, &mut decided)] {
+        for ((b, n), times) in batches.iter().zip([&mut explained, &mut decided]) {
             let start = Instant::now();
-            let v = check(b);
-            times.push(start.elapsed());
-            assert_eq!(v, verdict, "the checker is deterministic");
+            for _ in 0..*n {
+                let v = check(b);
+                assert_eq!(v, verdict, "the checker is deterministic");
+            }
+            times.push(start.elapsed() / *n);
         }
     }
     let (median, min) = median_min(explained);

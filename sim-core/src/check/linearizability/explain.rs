@@ -33,7 +33,7 @@ const PREFIX_QUOTED_MAX: usize = 5;
 pub(super) fn violation(
     ops: &[LinOp],
     key: &Value,
-    members: &[usize],
+    key_operations: usize,
     search: &Search,
     budget: &Budget,
 ) -> Violation {
@@ -42,7 +42,7 @@ pub(super) fn violation(
     build(
         ops,
         key,
-        members,
+        key_operations,
         &search.ops,
         &search.model,
         r as usize,
@@ -58,7 +58,7 @@ pub(super) fn violation(
 pub(super) fn violation_relaxed(
     ops: &[LinOp],
     key: &Value,
-    members: &[usize],
+    key_operations: usize,
     relaxed: &Search,
     budget: &Budget,
 ) -> Violation {
@@ -68,12 +68,12 @@ pub(super) fn violation_relaxed(
     let (sub, _) = history_up_to(relaxed, r);
     let mut exact = Search::new(relaxed.model.clone(), sub, relaxed.initial(), 0x9e1a, false);
     match exact.run(budget.explain_steps_max, budget.memory_bytes_max) {
-        Status::NotLinearizable => violation(ops, key, members, &exact, budget),
+        Status::NotLinearizable => violation(ops, key, key_operations, &exact, budget),
         // Undecided (or, were the bound wrong, linearizable): the bound is what is known.
         _ => build(
             ops,
             key,
-            members,
+            key_operations,
             &relaxed.ops,
             &relaxed.model,
             r as usize,
@@ -89,7 +89,7 @@ pub(super) fn violation_relaxed(
 fn build(
     ops: &[LinOp],
     key: &Value,
-    members: &[usize],
+    key_operations: usize,
     main: &[CompiledOp],
     model: &Model,
     r: usize,
@@ -198,7 +198,7 @@ fn build(
     };
     Violation {
         key: key.clone(),
-        key_operations: members.len(),
+        key_operations,
         blocking: main[r].index,
         window,
         window_optional,

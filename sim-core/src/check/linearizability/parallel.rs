@@ -81,7 +81,7 @@ impl<'a> Parallel<'a> {
         jobs: usize,
     ) -> Parallel<'a> {
         assert!(budget.quantum_steps > 0);
-        let tasks = key_runs(ops)
+        let tasks = key_runs(ops, sem)
             .into_iter()
             .map(|run| {
                 Mutex::new(Task {
@@ -188,7 +188,7 @@ impl<'a> Parallel<'a> {
             drop(tasks);
             return schedule::sequential(self.ops, self.sem, self.budget, should_stop);
         }
-        match replay(self.ops, self.budget, &mut tasks) {
+        match replay(self.ops, self.sem, self.budget, &mut tasks) {
             Some(report) => report,
             None => {
                 drop(tasks);
@@ -200,7 +200,12 @@ impl<'a> Parallel<'a> {
 
 /// The one-thread report from the keys' records, or `None` if one thread would have run out of
 /// steps before the end (see [`schedule::sequential`]).
-fn replay(ops: &[LinOp], budget: &Budget, tasks: &mut [Task]) -> Option<LinReport> {
+fn replay(
+    ops: &[LinOp],
+    sem: &Semantics,
+    budget: &Budget,
+    tasks: &mut [Task],
+) -> Option<LinReport> {
     let mut report = schedule::report(ops.len(), tasks.len());
     let mut at = vec![0usize; tasks.len()];
     let mut live: Vec<usize> = (0..tasks.len()).collect();
@@ -219,7 +224,7 @@ fn replay(ops: &[LinOp], budget: &Budget, tasks: &mut [Task]) -> Option<LinRepor
                 report.configurations += r.configurations;
                 if r.turn == Turn::Violation {
                     if budget.explain {
-                        report.violation = Some(task.run.violation(ops, budget));
+                        report.violation = Some(task.run.violation(ops, sem, budget));
                     }
                     report.verdict = LinVerdict::NotLinearizable;
                     return Some(report);

@@ -13,21 +13,52 @@ use super::keys::{self, KeyRun, Turn};
 use super::KeyUnknown;
 use super::{Budget, LinOp, LinReport, LinVerdict, Semantics, UnknownReason};
 
-/// The keys of `ops` in key order, each with its operations.
-pub(super) fn key_runs(ops: &[LinOp]) -> Vec<KeyRun> {
+/// The keys of `ops` in key order, each with its operations that can constrain it under `sem`
+/// ([`keys::constrains`]) and the count of all of them.
+pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
     if let Some(first) = ops.first() {
-        if ops.iter().all(|op| op.key == first.key) {
-            return vec![KeyRun::new(first.key.clone(), (0..ops.len()).collect())];
+        // One key (a single register's history): no map.
+        if let Some(members) = one_key(ops, &first.key, sem) {
+            return vec![KeyRun::new(first.key.clone(), ops.len(), members)];
         }
     }
-    let mut by_key: BTreeMap<&super::Value, Vec<usize>> = BTreeMap::new();
+    let mut by_key: BTreeMap<&super::Value, (usize, Vec<usize>)> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
-        by_key.entry(&op.key).or_default().push(i);
+        let (operations, members) = by_key.entry(&op.key).or_default();
+        *operations += 1;
+        if keys::constrains(op, sem) {
+            members.push(i);
+        }
     }
     by_key
         .into_iter()
-        .map(|(key, members)| KeyRun::new(key.clone(), members))
+        .map(|(key, (operations, members))| KeyRun::new(key.clone(), operations, members))
         .collect()
+}
+
+/// The operations of `ops` that can constrain their key, if all are on `key`.
+fn one_key(ops: &[LinOp], key: &super::Value, sem: &Semantics) -> Option<Vec<usize>> {
+    let mut members = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        if !same_key(&op.key, key) {
+            return None;
+        }
+        if keys::constrains(op, sem) {
+            members.push(i);
+        }
+    }
+    Some(members)
+}
+
+/// `a == b`, with the common cases (one register, integer keys) first.
+#[inline]
+fn same_key(a: &super::Value, b: &super::Value) -> bool {
+    use super::Value::{Int, Nil};
+    match (a, b) {
+        (Nil, Nil) => true,
+        (Int(x), Int(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// An empty report of `keys` keys over `ops` operations.
@@ -51,7 +82,7 @@ pub(super) fn sequential(
     mut should_stop: Option<&mut dyn FnMut() -> bool>,
 ) -> LinReport {
     assert!(budget.quantum_steps > 0);
-    let mut runs = key_runs(ops);
+    let mut runs = key_runs(ops, sem);
     let mut report = report(ops.len(), runs.len());
     let mut live: Vec<usize> = (0..runs.len()).collect();
     // Memo bytes of each key as last seen, and their sum.
@@ -94,7 +125,7 @@ pub(super) fn sequential(
                     Turn::Running | Turn::Linearizable | Turn::RelaxedMemoryFull => {}
                     Turn::Violation => {
                         if budget.explain {
-                            report.violation = Some(runs[k].violation(ops, budget));
+                            report.violation = Some(runs[k].violation(ops, sem, budget));
                         }
                         report.verdict = LinVerdict::NotLinearizable;
                         return report;

@@ -18,6 +18,13 @@ mirror=/work/.mirror/anishathalye+porcupine/repo
 default_src=https://github.com/anishathalye/porcupine
 [ -d "$mirror" ] && default_src=$mirror
 src=${PORCUPINE_SRC:-$default_src}
+# dsim reports the median of ~200 µs samples, Go the mean over a second of iterations: under
+# load, time slices lost to other processes count against Porcupine only (docs/linearizability.md).
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" 'BEGIN { exit !(l > 1.5) }'; then
+    echo "warning: load average $load: other processes inflate Porcupine's mean more than dsim's median; measure on a quiet machine" >&2
+fi
+
 work=${BENCH_WORK:-$(mktemp -d /tmp/dsim-porcupine.XXXXXX)}
 knossos=../shared/histories/knossos/cas-register
 command -v go >/dev/null || { echo "error: go is missing (apt-get install golang-go)" >&2; exit 1; }

@@ -3,7 +3,7 @@
 
 /// mimalloc instead of the system allocator: checkers and protocols allocate and free many
 /// small objects per run, and glibc's `malloc`/`free` took 10–20% of a sweep's instructions
-/// (README, "Benchmarks"). The allocator never changes a run: nothing depends on addresses.
+/// (docs/performance.md). The allocator never changes a run: nothing depends on addresses.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,16 +1,19 @@
 //! The nodes' random streams, laid out for the event loop: the words each node has buffered in
-//! one vector, how many it has drawn beside its status (`world.rs`, `NodeHot`), and one ChaCha
-//! generator shared by all of them to refill a buffer.
+//! one vector, how many it has drawn in its dense record beside its liveness (`NodeHot`, which
+//! `World` keeps and reads for every delivery), and one ChaCha generator shared by all of them
+//! to refill a buffer.
 //!
 //! Each node's stream is exactly `SimRng::new(seed, StreamLabel::Node(i))`: the same `ChaCha8`
 //! key and stream number, the same words in the same order, so no run changes. What changes is
 //! where its state lives. A `SimRng` (`rand_chacha`'s generator) keeps its read position, key
 //! and counter in a different cache line from the word it returns, so at 10,000 nodes every draw
 //! cost two cache misses. Here a draw reads the count of words drawn from the node's dense
-//! record, which the event loop has just read for the node's status, and one word from the node's
-//! 256-byte buffer (four ChaCha blocks, as `rand_chacha` buffers them): one line that is not
-//! already in the cache. Every 32 draws the shared generator is positioned at the node's stream
-//! and word (`set_stream`, `set_word_pos`) and copies the next four blocks into the buffer.
+//! record, whose line the event loop has just read for the node's status, and one word from the
+//! node's 256-byte buffer (four ChaCha blocks, as `rand_chacha` buffers them): one line that is
+//! not already in the cache. Every 32 draws the shared generator is positioned at the node's
+//! stream and word (`set_stream`, `set_word_pos`) and copies the next four blocks into the
+//! buffer. A draw is one call behind a three-word handle ([`NodeRng`]), so that a handler that
+//! draws stays small enough for the compiler to inline into the event loop.
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};

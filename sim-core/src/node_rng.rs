@@ -194,6 +194,20 @@ mod tests {
             );
             assert_eq!(node.index(i as usize), reference.index(i as usize));
             assert_eq!(node.unit_open(), reference.unit_open());
+            let p = crate::rng::Probability::new(i as f64 / 200.0);
+            assert_eq!(node.chance(p), reference.chance(p));
+            let mean = crate::SimDuration(i * 1_000);
+            assert_eq!(node.exponential(mean), reference.exponential(mean));
         }
+        // Just above 2^63 about half the first draws are rejected: the out-of-line second draw.
+        let n = (1u64 << 63) + 1;
+        for _ in 0..200 {
+            assert_eq!(node.below(n), reference.below(n));
+        }
+        assert_eq!(
+            node.next_u64(),
+            reference.next_u64(),
+            "in step after the rejections"
+        );
     }
 }

@@ -39,30 +39,29 @@ trait Image<K, V> {
     fn truncate(&mut self, from: &K);
 }
 
-#[cfg(test)]
-impl<K: Ord, V> Image<K, V> for BTreeMap<K, V> {
-    fn put(&mut self, key: K, value: V) {
-        self.insert(key, value);
-    }
-    fn delete(&mut self, key: &K) {
-        self.remove(key);
-    }
-    fn truncate(&mut self, from: &K) {
-        let _ = self.split_off(from);
-    }
+/// Both images take a write through their own `insert`, `remove` and `split_off`.
+macro_rules! image {
+    ($(#[$attr:meta])* $map:ident) => {
+        $(#[$attr])*
+        impl<K: Ord + Clone, V> Image<K, V> for $map<K, V> {
+            fn put(&mut self, key: K, value: V) {
+                self.insert(key, value);
+            }
+            fn delete(&mut self, key: &K) {
+                self.remove(key);
+            }
+            fn truncate(&mut self, from: &K) {
+                let _ = self.split_off(from);
+            }
+        }
+    };
 }
 
-impl<K: Ord + Clone, V> Image<K, V> for DescMap<K, V> {
-    fn put(&mut self, key: K, value: V) {
-        self.insert(key, value);
-    }
-    fn delete(&mut self, key: &K) {
-        self.remove(key);
-    }
-    fn truncate(&mut self, from: &K) {
-        let _ = self.split_off(from);
-    }
-}
+image!(DescMap);
+image!(
+    #[cfg(test)]
+    BTreeMap
+);
 
 /// A write as a crash replays it onto the disk (a torn write keeps some of them).
 #[derive(Clone, Debug)]

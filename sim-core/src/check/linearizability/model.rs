@@ -13,6 +13,7 @@
 //! least what any concrete state would, so a window that cannot be linearized from `ANY` cannot
 //! be linearized from any state at all.
 
+use super::order::sort_by_time;
 use super::table::splitmix64;
 use super::{Completion, FailMeaning, Input, LinOp, NilRead, Semantics, Value};
 
@@ -482,9 +483,12 @@ pub(super) fn compile(
             ret,
         });
     }
-    // Keys are unique (indices are): an unstable sort gives the one order, and is cheaper.
-    if !out.is_sorted_by_key(|c| (c.call, c.index)) {
-        out.sort_unstable_by_key(|c| (c.call, c.index));
+    if out.windows(2).all(|w| w[0].index < w[1].index) {
+        // In index order (as keys gather them): a stable sort by invocation sorts by
+        // (call, index).
+        sort_by_time(&mut out, |c| c.call);
+    } else {
+        out.sort_by_key(|c| (c.call, c.index));
     }
     out
 }

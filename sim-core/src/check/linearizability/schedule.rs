@@ -44,8 +44,8 @@ pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
                 if groups.len() * 2 > slots.len() {
                     slots = vec![EMPTY; slots.len() * 2];
                     for (g, group) in groups.iter().enumerate() {
-                        let Err(at) = find_slot(&slots, &[], group.hash, group.key) else {
-                            unreachable!("a fresh table holds nothing")
+                        let Err(at) = find_slot(&slots, &groups, group.hash, group.key) else {
+                            unreachable!("keys are distinct")
                         };
                         slots[at] = g as u32;
                     }
@@ -308,7 +308,8 @@ mod tests {
     #[test]
     fn key_runs_match_a_tree_of_keys() {
         let mut rng = Rng(0x6b65);
-        let keys = [
+        // Enough keys for the table to grow several times.
+        let mut keys = vec![
             Value::Nil,
             Value::Int(-3),
             Value::Int(0),
@@ -318,8 +319,10 @@ mod tests {
             Value::Str("k1".into()),
             Value::Str("key-with-more-than-eight-bytes".into()),
         ];
+        keys.extend((0..60).map(|i| Value::Int(i * 1000)));
+        keys.extend((0..60).map(|i| Value::Str(format!("key{i}"))));
         for case in 0..400 {
-            let n = rng.below(40) as usize;
+            let n = rng.below(300) as usize;
             let spread = 1 + rng.below(keys.len() as u64);
             let ops: Vec<LinOp> = (0..n)
                 .map(|i| LinOp {

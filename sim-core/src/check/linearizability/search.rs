@@ -36,6 +36,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{CompiledOp, Model, Step};
+use super::order::sort_by_time;
 use super::reach::{self, Lists, Reach};
 use super::table::{splitmix64, Insert, Layout, MemoTable};
 
@@ -216,10 +217,8 @@ impl Search {
                 }
             }
         }
-        // (time, index) pairs are distinct: unstable sorting gives the one order.
-        if !returns.is_sorted() {
-            returns.sort_unstable();
-        }
+        // Pushed in index order: a stable sort by time sorts by (time, index).
+        sort_by_time(&mut returns, |r| r.0);
         // Events in time order: each operation's index, and whether it is the invocation.
         let event_count = op_count + returns.len();
         let mut event_op = Vec::with_capacity(event_count);

@@ -13,7 +13,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 use crate::ids::{ClientId, NodeId, RequestId};
-use crate::rng::SimRng;
+use crate::node_rng::NodeRng;
 use crate::service::{Request, Response};
 use crate::storage::Storage;
 use crate::time::{LocalTime, SimDuration};
@@ -146,10 +146,12 @@ impl<'a, P: Process> Context<'a, P> {
             .local(self.world.now)
     }
 
-    /// This node's random stream.
+    /// This node's random stream: `ctx.rng().below(n)`, `ctx.rng().chance(p)`, … — the draws
+    /// of a [`SimRng`](crate::SimRng), from the node's own stream (`StreamLabel::Node`), continued across
+    /// restarts.
     #[inline]
-    pub fn rng(&mut self) -> &mut SimRng {
-        &mut self.world.nodes[self.node.index()].rng
+    pub fn rng(&mut self) -> NodeRng<'_> {
+        self.world.node_rng(self.node)
     }
 
     /// Sends `msg` to `to` through the network (once the node's last sync has completed).

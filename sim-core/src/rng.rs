@@ -72,57 +72,75 @@ impl SimRng {
     #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "below(0)");
-        let mut product = u128::from(self.next_u64()) * u128::from(n);
-        let mut low = product as u64;
-        if low < n {
-            let threshold = n.wrapping_neg() % n;
-            while low < threshold {
-                product = u128::from(self.next_u64()) * u128::from(n);
-                low = product as u64;
-            }
-        }
-        (product >> 64) as u64
-    }
-
-    /// A uniform integer in `lo..=hi`.
-    #[inline]
-    pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
-        assert!(lo <= hi, "empty range {lo}..={hi}");
-        if lo == 0 && hi == u64::MAX {
-            return self.next_u64();
-        }
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// True with probability `p`.
-    #[inline]
-    pub fn chance(&mut self, p: Probability) -> bool {
-        match p.threshold {
-            0 => false,
-            u64::MAX => true,
-            t => self.next_u64() < t,
-        }
-    }
-
-    /// A float uniform in the open interval (0, 1): 53 random bits, never exactly 0 or 1.
-    #[inline]
-    pub fn unit_open(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// A uniformly random index among `len` choices, as `usize`.
-    #[inline]
-    pub fn index(&mut self, len: usize) -> usize {
-        self.below(len as u64) as usize
-    }
-
-    /// An exponentially distributed duration with this mean (at least 1 ns), computed with
-    /// the portable [`crate::detmath::ln`] so that every platform draws the same value.
-    pub fn exponential(&mut self, mean: crate::SimDuration) -> crate::SimDuration {
-        let x = -crate::detmath::ln(self.unit_open()) * mean.0 as f64;
-        crate::SimDuration((x as u64).max(1))
+        let product = u128::from(self.next_u64()) * u128::from(n);
+        lemire(n, product, || self.next_u64())
     }
 }
+
+/// The rest of Lemire's method once a first draw gave `product` (the draw times `n`): draws
+/// again while the low half falls in the biased range, then returns the high half.
+#[inline(always)]
+pub(crate) fn lemire(n: u64, mut product: u128, mut next: impl FnMut() -> u64) -> u64 {
+    let mut low = product as u64;
+    if low < n {
+        let threshold = n.wrapping_neg() % n;
+        while low < threshold {
+            product = u128::from(next()) * u128::from(n);
+            low = product as u64;
+        }
+    }
+    (product >> 64) as u64
+}
+
+/// The draws built on `next_u64` and `below`, as inherent methods of `$t` (a [`SimRng`] and a node's
+/// [`NodeRng`](crate::NodeRng)), so that both draw alike and callers need no trait in scope.
+macro_rules! derived_draws {
+    ($t:ty) => {
+        impl $t {
+            /// A uniform integer in `lo..=hi`.
+            #[inline]
+            pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
+                assert!(lo <= hi, "empty range {lo}..={hi}");
+                if lo == 0 && hi == u64::MAX {
+                    return self.next_u64();
+                }
+                lo + self.below(hi - lo + 1)
+            }
+
+            /// True with probability `p`.
+            #[inline]
+            pub fn chance(&mut self, p: $crate::rng::Probability) -> bool {
+                match p.threshold() {
+                    0 => false,
+                    u64::MAX => true,
+                    t => self.next_u64() < t,
+                }
+            }
+
+            /// A float uniform in the open interval (0, 1): 53 random bits, never exactly 0 or 1.
+            #[inline]
+            pub fn unit_open(&mut self) -> f64 {
+                ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+            }
+
+            /// A uniformly random index among `len` choices, as `usize`.
+            #[inline]
+            pub fn index(&mut self, len: usize) -> usize {
+                self.below(len as u64) as usize
+            }
+
+            /// An exponentially distributed duration with this mean (at least 1 ns), computed with
+            /// the portable `detmath::ln` so that every platform draws the same value.
+            pub fn exponential(&mut self, mean: $crate::SimDuration) -> $crate::SimDuration {
+                let x = -$crate::detmath::ln(self.unit_open()) * mean.0 as f64;
+                $crate::SimDuration((x as u64).max(1))
+            }
+        }
+    };
+}
+pub(crate) use derived_draws;
+
+derived_draws!(SimRng);
 
 /// A probability in [0, 1], stored as a 64-bit threshold so that a coin flip is one comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,6 +165,12 @@ impl Probability {
                 threshold: (p * 18_446_744_073_709_551_616.0) as u64,
             }
         }
+    }
+
+    /// `p × 2⁶⁴`: a draw below it is a hit.
+    #[inline]
+    pub(crate) fn threshold(self) -> u64 {
+        self.threshold
     }
 
     pub fn is_never(self) -> bool {

@@ -158,7 +158,6 @@ impl<P: Process> Simulation<P> {
                 }
                 NodeRt {
                     clock,
-                    rng: SimRng::new(seed, StreamLabel::Node(i)),
                     storage,
                     timers: Timers::default(),
                     armed: Armed::default(),
@@ -200,7 +199,7 @@ impl<P: Process> Simulation<P> {
             .iter()
             .any(|p| matches!(p.action, Action::Apply(Fault::Replay { .. }, _)));
         let replay = Replay::new(replays, SimRng::new(seed, StreamLabel::Faults));
-        let mut world = World::new(nodes, net, clients, disks, replay);
+        let mut world = World::new(seed, nodes, net, clients, disks, replay);
         world.queue.set_limit(config.queued_max);
         Simulation {
             world,
@@ -291,6 +290,7 @@ impl<P: Process> Simulation<P> {
         let (running_hashes, event_log) = self.world.tracer.take_log();
         let world = self.world;
         let client_count = world.clients.count();
+        let final_status = world.statuses();
         let result = RunResult {
             seed: self.config.seed,
             trace_hash: world.tracer.digest(),
@@ -301,7 +301,7 @@ impl<P: Process> Simulation<P> {
             history: world.clients.history,
             observations: world.observations,
             fault_log: world.fault_log,
-            final_status: world.status,
+            final_status,
             liveness_start: self
                 .config
                 .liveness
@@ -337,10 +337,10 @@ impl<P: Process> Simulation<P> {
     /// before the `Resume` event scheduled for the same instant.
     #[inline]
     fn status(&mut self, node: NodeId) -> NodeStatus {
-        let status = self.world.status[node.index()];
+        let status = self.world.status(node.index());
         if let NodeStatus::Paused(until) = status {
             if self.world.now >= until {
-                self.world.status[node.index()] = NodeStatus::Up;
+                self.world.set_status(node.index(), NodeStatus::Up);
                 self.world.log_fault(FaultRecord::Resume(node));
                 return NodeStatus::Up;
             }
@@ -492,7 +492,7 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Resume(node) => {
                 // Usually already resumed by `status` when the first held event was released.
-                if self.world.status[node.index()] == NodeStatus::Paused(self.world.now) {
+                if self.world.status(node.index()) == NodeStatus::Paused(self.world.now) {
                     self.world.stats.events += 1;
                     let _ = self.status(node);
                 }
@@ -519,7 +519,7 @@ impl<P: Process> Simulation<P> {
                     self.world.unclog(None);
                 }
                 for i in 0..self.world.node_count {
-                    if self.world.status[i as usize] == NodeStatus::Crashed {
+                    if self.world.status(i as usize) == NodeStatus::Crashed {
                         self.restart(NodeId(i));
                     }
                 }
@@ -593,11 +593,10 @@ impl<P: Process> Simulation<P> {
     }
 
     fn restart(&mut self, node: NodeId) {
-        let status = &mut self.world.status[node.index()];
-        if *status != NodeStatus::Crashed {
+        if self.world.status(node.index()) != NodeStatus::Crashed {
             return;
         }
-        *status = NodeStatus::Up;
+        self.world.set_status(node.index(), NodeStatus::Up);
         self.world.nodes[node.index()].storage.reload();
         self.procs[node.index()] = Some((self.factory)(node));
         self.world.log_fault(FaultRecord::Restart(node));
@@ -614,11 +613,10 @@ impl<P: Process> Simulation<P> {
         disk: impl FnOnce(&mut Storage<P::StoreKey, P::StoreValue>, SimTime) -> T,
     ) -> Option<T> {
         let now = self.world.now;
-        let status = &mut self.world.status[node.index()];
-        if *status == NodeStatus::Crashed {
+        if self.world.status(node.index()) == NodeStatus::Crashed {
             return None;
         }
-        *status = NodeStatus::Crashed;
+        self.world.set_status(node.index(), NodeStatus::Crashed);
         self.mark_leader(node, engine::LEADER_CRASHED);
         let rt = &mut self.world.nodes[node.index()];
         rt.timers.clear();
@@ -729,12 +727,11 @@ impl<P: Process> Simulation<P> {
                 }
                 Fault::Restart(n) => self.restart(n),
                 Fault::Pause(n, d) => {
-                    let status = &mut self.world.status[n.index()];
-                    if *status != NodeStatus::Up {
+                    if self.world.status(n.index()) != NodeStatus::Up {
                         return;
                     }
                     let until = now.saturating_add(d);
-                    *status = NodeStatus::Paused(until);
+                    self.world.set_status(n.index(), NodeStatus::Paused(until));
                     self.mark_leader(n, engine::LEADER_PAUSED);
                     self.world.push(until, Ev::Resume(n));
                     self.world.log_fault(FaultRecord::Pause(n, until));

@@ -88,37 +88,29 @@ impl Clock {
         (t < LIMIT).then_some(t.max(0) as u64)
     }
 
-    /// [`Clock::when_local_reaches`] for any clock and deadline: an estimate, corrected by
-    /// stepping.
+    /// [`Clock::when_local_reaches`] for any clock and deadline: a binary search for the
+    /// first instant from `not_before` on whose reading reaches `deadline` (`local` never
+    /// decreases, since a drift is above −10⁶ ppm), at most 64 readings however far the
+    /// deadline or however saturated the clock. A deadline the clock never reads (only a
+    /// delay of centuries, or a clock that hardly advances) gives the end of time.
     fn when_local_reaches_general(&self, deadline: LocalTime, not_before: SimTime) -> SimTime {
         if self.local(not_before) >= deadline {
             return not_before;
         }
-        // Solve t + off + t·d/1e6 >= L  ⇒  t >= (L − off) · 1e6 / (1e6 + d), then correct the
-        // rounding by stepping (at most a couple of nanoseconds). In 64 bits when the product
-        // fits (the same floor as in 128 bits), else in 128.
-        let estimate = deadline
-            .0
-            .checked_sub(self.offset_ns)
-            .and_then(|target| target.checked_mul(PPM as i64))
-            .map(|p| i128::from(p.div_euclid(PPM as i64 + i64::from(self.drift_ppm))));
-        let mut t = estimate
-            .unwrap_or_else(|| {
-                let rate = PPM + i128::from(self.drift_ppm);
-                let target = i128::from(deadline.0) - i128::from(self.offset_ns);
-                (target * PPM).div_euclid(rate)
-            })
-            .max(i128::from(not_before.0));
-        let mut guess = SimTime(t.min(i128::from(u64::MAX)) as u64);
-        while self.local(guess) < deadline {
-            t += 1;
-            guess = SimTime(t as u64);
+        if self.local(SimTime(u64::MAX)) < deadline {
+            return SimTime(u64::MAX);
         }
-        while t > i128::from(not_before.0) && self.local(SimTime((t - 1) as u64)) >= deadline {
-            t -= 1;
-            guess = SimTime(t as u64);
+        // local(lo) < deadline <= local(hi).
+        let (mut lo, mut hi) = (not_before.0, u64::MAX);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.local(SimTime(mid)) >= deadline {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
         }
-        guess
+        SimTime(hi)
     }
 }
 
@@ -233,9 +225,12 @@ mod tests {
                 1 => rng.next_u64() >> rng.below(64),
                 _ => rng.below(1 << 40),
             });
-            if c.local(SimTime(u64::MAX)) < deadline || deadline.0 > i64::MAX - (1 << 32) {
-                // Never reached, or only where `local` saturates (the general search then
-                // steps back through the saturated stretch one nanosecond at a time).
+            if c.local(SimTime(u64::MAX)) < deadline {
+                // Never reached: both answer the end of time.
+                assert_eq!(
+                    c.when_local_reaches(deadline, not_before),
+                    SimTime(u64::MAX)
+                );
                 continue;
             }
             if c.first_reaching_i64(deadline).is_some() {
@@ -263,7 +258,17 @@ mod tests {
                 drift_ppm: -999,
             },
         ] {
-            for target in [0i64, 1, 999_999, 1_000_000_007, 77_000_000_000] {
+            // The last two are where the reading saturates at i64::MAX: the search once
+            // stepped through that stretch a nanosecond at a time.
+            for target in [
+                0i64,
+                1,
+                999_999,
+                1_000_000_007,
+                77_000_000_000,
+                i64::MAX - 3,
+                i64::MAX,
+            ] {
                 let t = c.when_local_reaches(LocalTime(target), SimTime::ZERO);
                 assert!(c.local(t).0 >= target);
                 if t.0 > 0 {

@@ -9,7 +9,9 @@ const LN_2: f64 = std::f64::consts::LN_2;
 
 /// Natural logarithm of a positive finite `x`, to within a few ulps.
 pub fn ln(x: f64) -> f64 {
-    assert!(x > 0.0 && x.is_finite(), "ln of {x}");
+    if !(x > 0.0 && x.is_finite()) {
+        out_of_domain("ln", x);
+    }
     // Split x = m · 2^e with m in [1, 2), handling subnormals by pre-scaling.
     let (mut bits, mut e_adjust) = (x.to_bits(), 0i64);
     if (bits >> 52) & 0x7ff == 0 {
@@ -35,6 +37,13 @@ pub fn ln(x: f64) -> f64 {
         k += 2.0;
     }
     2.0 * sum + (e as f64) * LN_2
+}
+
+/// The panic of a function called outside its domain, kept out of the callers' hot path.
+#[cold]
+#[inline(never)]
+fn out_of_domain(name: &str, x: f64) -> ! {
+    panic!("{name} of {x}")
 }
 
 /// e^x for finite `x`; underflows to 0 below about −745 and saturates to infinity above 709.

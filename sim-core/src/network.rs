@@ -194,6 +194,20 @@ pub(crate) struct Cut {
     to: EndpointSet,
 }
 
+/// What [`Network::linked`], [`Network::cut`] and [`Network::link`] answer for one directed
+/// pair of endpoints, computed when the network changes rather than per message.
+#[derive(Clone, Copy, Debug)]
+struct Hop {
+    linked: bool,
+    cut: bool,
+    /// Index of the pair's link in `Network::hop_links`.
+    link: u32,
+}
+
+/// Endpoints (nodes and clients) up to which [`Network::refresh`] tabulates every pair's
+/// [`Hop`] (at most 4,096 pairs, rebuilt at each partition or link change).
+const HOP_TABLE_MAX: usize = 64;
+
 /// What the network decided for one sent message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -222,6 +236,12 @@ pub(crate) struct Network {
     /// full mesh, no partition, no override, no fault-time rule. Then a send is one latency
     /// draw (the draws are the same as on the general path). Kept by [`Network::refresh`].
     plain: bool,
+    /// Each directed pair's [`Hop`], at `src * endpoint_count + dst`, while the network is not
+    /// `plain` and has at most [`HOP_TABLE_MAX`] endpoints (else empty: each message then
+    /// scans the rules and cuts). Kept by [`Network::refresh`].
+    hops: Vec<Hop>,
+    /// The links `hops` name.
+    hop_links: Vec<Link>,
     pub(crate) rng: SimRng,
 }
 
@@ -279,13 +299,15 @@ impl Network {
             rules: Vec::new(),
             cuts: Vec::new(),
             plain: false,
+            hops: Vec::new(),
+            hop_links: Vec::new(),
             rng,
         };
         net.refresh();
         net
     }
 
-    /// Recomputes `plain` after anything it depends on changed.
+    /// Recomputes `plain` and the hop table after anything they depend on changed.
     fn refresh(&mut self) {
         self.plain = self.graph.is_none()
             && self.cuts.is_empty()
@@ -293,6 +315,37 @@ impl Network {
             && self.overrides.is_empty()
             && self.default.drop.is_never()
             && self.default.duplicate.is_never();
+        let ec = self.endpoint_count;
+        let mut hops = Vec::new();
+        let mut links: Vec<&Link> = Vec::new();
+        if !self.plain && ec <= HOP_TABLE_MAX {
+            hops.reserve(ec * ec);
+            for src in 0..ec {
+                for dst in 0..ec {
+                    let l = self.link_slow(src, dst);
+                    let at = match links.iter().position(|x| std::ptr::eq(*x, l)) {
+                        Some(i) => i,
+                        None => {
+                            links.push(l);
+                            links.len() - 1
+                        }
+                    };
+                    hops.push(Hop {
+                        linked: self.linked(src, dst),
+                        cut: self.cut_slow(src, dst),
+                        link: at as u32,
+                    });
+                }
+            }
+        }
+        self.hop_links = links.into_iter().cloned().collect();
+        self.hops = hops;
+    }
+
+    /// The tabulated hop from `src` to `dst`, if the network keeps a table.
+    #[inline]
+    fn hop(&self, src: usize, dst: usize) -> Option<Hop> {
+        self.hops.get(src * self.endpoint_count + dst).copied()
     }
 
     /// Whether the topology links two nodes (clients are linked to every node).
@@ -333,6 +386,17 @@ impl Network {
     /// Whether a partition currently cuts `src → dst` (dense endpoint indices).
     #[inline]
     pub(crate) fn cut(&self, src: usize, dst: usize) -> bool {
+        if self.cuts.is_empty() {
+            return false;
+        }
+        match self.hop(src, dst) {
+            Some(h) => h.cut,
+            None => self.cut_slow(src, dst),
+        }
+    }
+
+    /// [`Network::cut`] from the cuts themselves.
+    fn cut_slow(&self, src: usize, dst: usize) -> bool {
         !self.cuts.is_empty()
             && self
                 .cuts
@@ -348,6 +412,14 @@ impl Network {
 
     #[inline]
     fn link(&self, src: usize, dst: usize) -> &Link {
+        match self.hop(src, dst) {
+            Some(h) => &self.hop_links[h.link as usize],
+            None => self.link_slow(src, dst),
+        }
+    }
+
+    /// [`Network::link`] from the rules, overrides and default themselves.
+    fn link_slow(&self, src: usize, dst: usize) -> &Link {
         if self.rules.is_empty() && self.overrides.is_empty() {
             return &self.default;
         }
@@ -385,6 +457,32 @@ impl Network {
     /// may apply.
     #[inline(never)]
     fn route_general(&mut self, src: usize, dst: usize) -> Route {
+        let Some(hop) = self.hop(src, dst) else {
+            return self.route_untabled(src, dst);
+        };
+        if !hop.linked {
+            return Route::Drop(DropReason::NoLink);
+        }
+        if hop.cut {
+            return Route::Drop(DropReason::Partition);
+        }
+        // The same draws, in the same order, as `route_untabled`.
+        let link = &self.hop_links[hop.link as usize];
+        let rng = &mut self.rng;
+        if !link.drop.is_never() && rng.chance(link.drop) {
+            return Route::Drop(DropReason::Loss);
+        }
+        let latency = link.latency.sample(rng);
+        let copy = if !link.duplicate.is_never() && rng.chance(link.duplicate) {
+            Some(link.latency.sample(rng))
+        } else {
+            None
+        };
+        Route::Deliver { latency, copy }
+    }
+
+    /// [`Network::route_general`] for a network too large for the hop table.
+    fn route_untabled(&mut self, src: usize, dst: usize) -> Route {
         if !self.linked(src, dst) {
             return Route::Drop(DropReason::NoLink);
         }
@@ -649,6 +747,109 @@ mod tests {
         let mut duplicating = cfg.clone();
         duplicating.default.duplicate = 0.5;
         assert!(!Network::new(4, 0, &Topology::FullMesh, &duplicating, rng()).plain);
+    }
+
+    /// The hop table answers as the rules, cuts and topology do, and a tabled route draws
+    /// exactly what an untabled one draws: two networks on the same stream, one routing through
+    /// the table and one without it, through random partitions, link rules and heals.
+    #[test]
+    fn the_hop_table_routes_and_draws_as_the_rules_do() {
+        use crate::config::LinkOverride;
+        use crate::ClientId;
+        for (seed, topology) in [
+            Topology::FullMesh,
+            Topology::Ring,
+            Topology::Star { center: NodeId(1) },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut cfg = NetworkConfig::default();
+            cfg.default.drop = 0.1;
+            cfg.overrides.push(LinkOverride {
+                from: NodeId(0),
+                to: NodeId(3),
+                link: LinkConfig {
+                    latency: Latency::Exponential {
+                        min: SimDuration(1_000),
+                        mean: SimDuration(9_000),
+                    },
+                    drop: 0.3,
+                    duplicate: 0.4,
+                },
+            });
+            let stream = || SimRng::new(seed as u64, StreamLabel::Network);
+            let mut tabled = Network::new(5, 2, &topology, &cfg, stream());
+            let mut untabled = Network::new(5, 2, &topology, &cfg, stream());
+            let mut faults = SimRng::new(seed as u64, StreamLabel::Custom(0x68_6f_70));
+            let group = |nodes: &[u32], clients: &[u32]| Group {
+                nodes: nodes.iter().map(|&n| NodeId(n)).collect(),
+                clients: clients.iter().map(|&c| ClientId(c)).collect(),
+            };
+            for round in 0..300u64 {
+                match faults.below(8) {
+                    0 => {
+                        let p = Partition::Isolate(NodeId(faults.below(5) as u32));
+                        tabled.add_partition(round, &p);
+                        untabled.add_partition(round, &p);
+                    }
+                    1 => {
+                        let p = Partition::OneWay {
+                            from: group(&[0, 1], &[1]),
+                            to: group(&[3], &[]),
+                        };
+                        tabled.add_partition(round, &p);
+                        untabled.add_partition(round, &p);
+                    }
+                    2 => {
+                        let link = LinkConfig {
+                            latency: Latency::Uniform {
+                                min: SimDuration(round),
+                                max: SimDuration(round * 3),
+                            },
+                            drop: 0.2,
+                            duplicate: 0.2,
+                        };
+                        let node = |rng: &mut SimRng| {
+                            (rng.below(3) > 0).then(|| NodeId(rng.below(5) as u32))
+                        };
+                        let (from, to) = (node(&mut faults), node(&mut faults));
+                        tabled.set_link(from, to, &link);
+                        untabled.set_link(from, to, &link);
+                    }
+                    3 => {
+                        tabled.heal();
+                        untabled.heal();
+                    }
+                    4 => {
+                        tabled.reset_links();
+                        untabled.reset_links();
+                    }
+                    _ => {}
+                }
+                assert!(!tabled.hops.is_empty() || tabled.plain);
+                for src in 0..7 {
+                    for dst in 0..7 {
+                        assert_eq!(tabled.cut(src, dst), untabled.cut_slow(src, dst));
+                        assert_eq!(tabled.link(src, dst), untabled.link_slow(src, dst));
+                        assert_eq!(
+                            tabled.route(src, dst),
+                            if untabled.plain {
+                                untabled.route(src, dst)
+                            } else {
+                                untabled.route_untabled(src, dst)
+                            },
+                            "round {round}: {src} -> {dst}"
+                        );
+                    }
+                }
+            }
+            assert_eq!(
+                tabled.rng.next_u64(),
+                untabled.rng.next_u64(),
+                "the same draws"
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,41 @@ use crate::config::Survive;
 use crate::rng::{SimRng, StreamLabel};
 use crate::time::SimTime;
 
+mod desc_map;
+
+use desc_map::DescMap;
+
+/// An ordered image a write can be applied to: the storage's own, or a test's reference.
+trait Image<K, V> {
+    fn put(&mut self, key: K, value: V);
+    fn delete(&mut self, key: &K);
+    fn truncate(&mut self, from: &K);
+}
+
+/// Both images take a write through their own `insert`, `remove` and `split_off`.
+macro_rules! image {
+    ($(#[$attr:meta])* $map:ident) => {
+        $(#[$attr])*
+        impl<K: Ord + Clone, V> Image<K, V> for $map<K, V> {
+            fn put(&mut self, key: K, value: V) {
+                self.insert(key, value);
+            }
+            fn delete(&mut self, key: &K) {
+                self.remove(key);
+            }
+            fn truncate(&mut self, from: &K) {
+                let _ = self.split_off(from);
+            }
+        }
+    };
+}
+
+image!(DescMap);
+image!(
+    #[cfg(test)]
+    BTreeMap
+);
+
 /// A write as a crash replays it onto the disk (a torn write keeps some of them).
 #[derive(Clone, Debug)]
 enum Op<K, V> {
@@ -38,18 +73,18 @@ enum Op<K, V> {
 
 impl<K: Ord + Clone, V: Clone> Op<K, V> {
     /// Applies the operation to an image and its set of damaged keys.
-    fn apply(self, image: &mut BTreeMap<K, V>, bad: &mut BTreeSet<K>) {
+    fn apply(self, image: &mut impl Image<K, V>, bad: &mut BTreeSet<K>) {
         match self {
             Op::Put(k, v) => {
                 bad.remove(&k);
-                image.insert(k, v);
+                image.put(k, v);
             }
             Op::Remove(k) => {
                 bad.remove(&k);
-                image.remove(&k);
+                image.delete(&k);
             }
             Op::RemoveFrom(k) => {
-                let _ = image.split_off(&k);
+                image.truncate(&k);
                 let _ = bad.split_off(&k);
             }
         }
@@ -65,7 +100,7 @@ enum Undo<K, V> {
     /// A removal of the key; the record it removed, if any.
     Remove(K, Option<V>),
     /// A truncation from the key; the records it removed.
-    RemoveFrom(K, BTreeMap<K, V>),
+    RemoveFrom(K, DescMap<K, V>),
 }
 
 impl<K: Ord + Clone, V: Clone> Undo<K, V> {
@@ -78,7 +113,7 @@ impl<K: Ord + Clone, V: Clone> Undo<K, V> {
     }
 
     /// Undoes the write on `image`, which holds the state right after it; returns the write.
-    fn undo(self, image: &mut BTreeMap<K, V>) -> Op<K, V> {
+    fn undo(self, image: &mut DescMap<K, V>) -> Op<K, V> {
         match self {
             Undo::Put(k, old) => {
                 let written = match old {
@@ -186,8 +221,9 @@ pub struct Torn<K> {
 /// which the restarted node then reads without a copy.
 #[derive(Clone, Debug)]
 pub struct Storage<K: Ord + Clone, V: Clone> {
-    /// What the node sees (after a crash and until the restart: the disk).
-    image: BTreeMap<K, V>,
+    /// What the node sees (after a crash and until the restart: the disk), kept in descending
+    /// key order so that a write past every key held is cheap (see `desc_map`).
+    image: DescMap<K, V>,
     /// Keys whose visible record is damaged (after a restart: `disk_bad`).
     visible_bad: BTreeSet<K>,
     /// Keys whose record on the disk is damaged.
@@ -213,7 +249,7 @@ pub struct Storage<K: Ord + Clone, V: Clone> {
 impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
     fn default() -> Self {
         Storage {
-            image: BTreeMap::new(),
+            image: DescMap::default(),
             visible_bad: BTreeSet::new(),
             disk_bad: BTreeSet::new(),
             garbled: BTreeMap::new(),

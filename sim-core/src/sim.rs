@@ -278,13 +278,14 @@ impl<P: Process> Simulation<P> {
         if !hit_events_max && !hit_queued_max {
             self.world.now = self.world.now.max(end);
         }
-        self.world.stats.in_flight_at_end = self
-            .world
-            .queue
-            .items()
-            .filter(|e| matches!(e, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }))
-            .count() as u64
-            + self.world.clog.held.len() as u64;
+        // Every compact event is a message.
+        let queue = &self.world.queue;
+        self.world.stats.in_flight_at_end = (queue.compact_len()
+            + queue
+                .others()
+                .filter(|e| matches!(e, Ev::Msg { .. } | Ev::ToNode { .. } | Ev::ToClient { .. }))
+                .count()
+            + self.world.clog.held.len()) as u64;
         let io = self.world.tracer.finish();
         let captured = self.world.tracer.captured();
         let (running_hashes, event_log) = self.world.tracer.take_log();

@@ -157,7 +157,7 @@ impl<V> TxnNodeMap<V> {
         }
         if !self.beyond.is_empty() {
             all.extend(self.beyond);
-            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all.sort_by_key(|a| a.0);
         }
         all.into_iter()
     }

@@ -26,7 +26,9 @@ impl Clock {
     #[inline]
     pub fn local(&self, t: SimTime) -> LocalTime {
         if self.drift_ppm == 0 {
-            return LocalTime((t.0 as i64).saturating_add(self.offset_ns));
+            // Past i64::MAX ns (292 years) the reading saturates rather than wraps.
+            let t = i64::try_from(t.0).unwrap_or(i64::MAX);
+            return LocalTime(t.saturating_add(self.offset_ns));
         }
         if let Some(v) = self.local_i64(t) {
             return LocalTime(v);
@@ -49,35 +51,66 @@ impl Clock {
     }
 
     /// The first true instant `>= not_before` at which the local clock reads at least `deadline`.
+    #[inline]
     pub fn when_local_reaches(&self, deadline: LocalTime, not_before: SimTime) -> SimTime {
+        match self.first_reaching_i64(deadline) {
+            Some(t) => SimTime(t.max(not_before.0)),
+            None => self.when_local_reaches_general(deadline, not_before),
+        }
+    }
+
+    /// The first true instant at all at which the local clock reads at least `deadline`, in
+    /// closed form and 64-bit arithmetic, or `None` where that is not certain to equal the
+    /// general search (an intermediate value or the answer near `i64`'s ends, a clock that
+    /// does not advance): the common case of every timer. With `T = deadline − offset` and
+    /// `r = 10⁶ + drift`, `t + ⌊t·drift/10⁶⌋ = ⌊t·r/10⁶⌋ ≥ T` holds exactly when
+    /// `t ≥ ⌈T·10⁶/r⌉`; writing `T = a·r + b` keeps the products small.
+    #[inline]
+    fn first_reaching_i64(&self, deadline: LocalTime) -> Option<u64> {
+        // Far from i64's ends, `local` neither saturates nor clamps near the answer.
+        const LIMIT: i64 = 1 << 61;
+        let target = deadline.0.checked_sub(self.offset_ns)?;
+        if !(-LIMIT..LIMIT).contains(&target) || !(-LIMIT..LIMIT).contains(&deadline.0) {
+            return None;
+        }
+        if self.drift_ppm == 0 {
+            return Some(target.max(0) as u64);
+        }
+        let rate = PPM as i64 + i64::from(self.drift_ppm);
+        if !(1..=2 * PPM as i64).contains(&rate) {
+            return None;
+        }
+        let (a, b) = (target.div_euclid(rate), target.rem_euclid(rate));
+        // b·10⁶ < 2·10¹² always fits; a·10⁶ (about T·10⁶/r) may not for a slow clock.
+        let whole = a.checked_mul(PPM as i64)?;
+        let part = (b * PPM as i64 + rate - 1) / rate;
+        let t = whole.checked_add(part)?;
+        (t < LIMIT).then_some(t.max(0) as u64)
+    }
+
+    /// [`Clock::when_local_reaches`] for any clock and deadline: a binary search for the
+    /// first instant from `not_before` on whose reading reaches `deadline` (`local` never
+    /// decreases, since a drift is above −10⁶ ppm), at most 64 readings however far the
+    /// deadline or however saturated the clock. A deadline the clock never reads (only a
+    /// delay of centuries, or a clock that hardly advances) gives the end of time.
+    fn when_local_reaches_general(&self, deadline: LocalTime, not_before: SimTime) -> SimTime {
         if self.local(not_before) >= deadline {
             return not_before;
         }
-        // Solve t + off + t·d/1e6 >= L  ⇒  t >= (L − off) · 1e6 / (1e6 + d), then correct the
-        // rounding by stepping (at most a couple of nanoseconds). In 64 bits when the product
-        // fits (the same floor as in 128 bits), else in 128.
-        let estimate = deadline
-            .0
-            .checked_sub(self.offset_ns)
-            .and_then(|target| target.checked_mul(PPM as i64))
-            .map(|p| i128::from(p.div_euclid(PPM as i64 + i64::from(self.drift_ppm))));
-        let mut t = estimate
-            .unwrap_or_else(|| {
-                let rate = PPM + i128::from(self.drift_ppm);
-                let target = i128::from(deadline.0) - i128::from(self.offset_ns);
-                (target * PPM).div_euclid(rate)
-            })
-            .max(i128::from(not_before.0));
-        let mut guess = SimTime(t.min(i128::from(u64::MAX)) as u64);
-        while self.local(guess) < deadline {
-            t += 1;
-            guess = SimTime(t as u64);
+        if self.local(SimTime(u64::MAX)) < deadline {
+            return SimTime(u64::MAX);
         }
-        while t > i128::from(not_before.0) && self.local(SimTime((t - 1) as u64)) >= deadline {
-            t -= 1;
-            guess = SimTime(t as u64);
+        // local(lo) < deadline <= local(hi).
+        let (mut lo, mut hi) = (not_before.0, u64::MAX);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.local(SimTime(mid)) >= deadline {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
         }
-        guess
+        SimTime(hi)
     }
 }
 
@@ -153,6 +186,65 @@ mod tests {
         }
     }
 
+    /// The closed form against the general search, over random clocks, deadlines and
+    /// starting instants, many near the edges (no drift, the slowest and fastest clocks,
+    /// deadlines and offsets near `i64`'s ends and near the fast path's limits).
+    #[test]
+    fn the_closed_form_agrees_with_the_general_search() {
+        let mut rng = crate::rng::SimRng::new(11, crate::rng::StreamLabel::Custom(4));
+        let mut fast = 0;
+        for i in 0..200_000u64 {
+            let drift_ppm = match i % 5 {
+                0 => 0,
+                1 => [-999_999, 999_999, -1, 1, 1_000_000][rng.below(5) as usize],
+                2 => rng.below(1_001) as i32 - 500,
+                _ => rng.below(1_999_999) as i32 - 999_999,
+            };
+            let offset_ns = match i % 7 {
+                0 => i64::MAX - rng.below(1_000) as i64,
+                1 => i64::MIN + rng.below(1_000) as i64,
+                2 => (1 << 61) - 500 + rng.below(1_000) as i64,
+                _ => rng.below(2_000_000_001) as i64 - 1_000_000_000,
+            };
+            let c = Clock {
+                offset_ns,
+                drift_ppm,
+            };
+            let near = |rng: &mut crate::rng::SimRng, v: i64| {
+                v.wrapping_add(rng.below(2_001) as i64 - 1_000)
+            };
+            let deadline = LocalTime(match i % 6 {
+                0 => near(&mut rng, i64::MAX),
+                1 => near(&mut rng, i64::MIN),
+                2 => near(&mut rng, 1 << 61),
+                3 => near(&mut rng, offset_ns),
+                _ => offset_ns.wrapping_add((rng.next_u64() >> rng.below(64)) as i64),
+            });
+            let not_before = SimTime(match i % 4 {
+                0 => 0,
+                1 => rng.next_u64() >> rng.below(64),
+                _ => rng.below(1 << 40),
+            });
+            if c.local(SimTime(u64::MAX)) < deadline {
+                // Never reached: both answer the end of time.
+                assert_eq!(
+                    c.when_local_reaches(deadline, not_before),
+                    SimTime(u64::MAX)
+                );
+                continue;
+            }
+            if c.first_reaching_i64(deadline).is_some() {
+                fast += 1;
+            }
+            assert_eq!(
+                c.when_local_reaches(deadline, not_before),
+                c.when_local_reaches_general(deadline, not_before),
+                "{c:?} {deadline:?} {not_before:?}"
+            );
+        }
+        assert!(fast > 50_000, "the fast path was taken only {fast} times");
+    }
+
     #[test]
     fn inverse_is_the_first_instant() {
         for c in [
@@ -166,7 +258,17 @@ mod tests {
                 drift_ppm: -999,
             },
         ] {
-            for target in [0i64, 1, 999_999, 1_000_000_007, 77_000_000_000] {
+            // The last two are where the reading saturates at i64::MAX: the search once
+            // stepped through that stretch a nanosecond at a time.
+            for target in [
+                0i64,
+                1,
+                999_999,
+                1_000_000_007,
+                77_000_000_000,
+                i64::MAX - 3,
+                i64::MAX,
+            ] {
                 let t = c.when_local_reaches(LocalTime(target), SimTime::ZERO);
                 assert!(c.local(t).0 >= target);
                 if t.0 > 0 {

@@ -32,6 +32,7 @@ mod blocking;
 mod explain;
 mod keys;
 mod model;
+mod order;
 mod parallel;
 mod reach;
 mod schedule;

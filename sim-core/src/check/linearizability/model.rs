@@ -13,6 +13,7 @@
 //! least what any concrete state would, so a window that cannot be linearized from `ANY` cannot
 //! be linearized from any state at all.
 
+use super::order::sort_by_time;
 use super::table::splitmix64;
 use super::{Completion, FailMeaning, Input, LinOp, NilRead, Semantics, Value};
 
@@ -20,6 +21,10 @@ use super::{Completion, FailMeaning, Input, LinOp, NilRead, Semantics, Value};
 pub(super) const ABSENT: u32 = 0;
 /// State id of "any state" (only used to check windows).
 pub(super) const ANY: u32 = 1;
+/// Values a model is sized for up front, at most: a key's operations bound its values, and
+/// growing the tables value by value cost a tenth of a small check (Porcupine's kv reads,
+/// each a distinct string); beyond this they grow.
+const VALUES_PRESIZE_MAX: usize = 256;
 /// Interned values beyond this count are refused (the search's state is a `u32`).
 const VALUES_MAX: usize = 1 << 30;
 
@@ -100,7 +105,7 @@ impl Model {
     /// A model with room for about `values` distinct values without growing (tables start
     /// small: histories often have far fewer distinct values than operations).
     pub(super) fn with_capacity(values: usize) -> Model {
-        let values = values.min(14) + 2;
+        let values = values.min(VALUES_PRESIZE_MAX) + 2;
         let mut model = Model {
             entries: Vec::with_capacity(values),
             hashes: Vec::with_capacity(values),
@@ -247,19 +252,29 @@ impl Model {
                 .resize(self.entries.len().max(i + 1), u32::MAX);
         }
         if self.prefix_at[i] == u32::MAX {
-            let Value::Str(s) = self.materialize(id) else {
-                unreachable!("only strings have prefixes")
+            // A value read is stored as is: hash it in place rather than copy it.
+            let built;
+            let s = match &self.entries[i] {
+                Entry::Value(Value::Str(s)) => s,
+                _ => {
+                    built = self.materialize(id);
+                    let Value::Str(s) = &built else {
+                        unreachable!("only strings have prefixes")
+                    };
+                    s
+                }
             };
             assert!(
                 self.prefix_polys.len() + s.len() < u32::MAX as usize,
                 "prefix table overflow"
             );
-            self.prefix_at[i] = self.prefix_polys.len() as u32;
+            let start = self.prefix_polys.len();
+            self.prefix_at[i] = start as u32;
+            self.prefix_polys.resize(start + s.len() + 1, 0);
             let mut poly = 0u64;
-            self.prefix_polys.push(poly);
-            for &byte in s.as_bytes() {
+            for (slot, &byte) in self.prefix_polys[start + 1..].iter_mut().zip(s.as_bytes()) {
                 poly = poly_push(poly, byte);
-                self.prefix_polys.push(poly);
+                *slot = poly;
             }
         }
         self.prefix_at[i] as usize
@@ -357,14 +372,10 @@ impl ContentHash {
                 }
             }
             Value::Str(s) => {
-                let (mut poly, mut power) = (0u64, 1u64);
-                for &b in s.as_bytes() {
-                    poly = poly_push(poly, b);
-                    power = power.wrapping_mul(HASH_BASE);
-                }
+                let poly = s.bytes().fold(0u64, poly_push);
                 ContentHash {
                     poly,
-                    power,
+                    power: HASH_BASE.wrapping_pow(s.len() as u32),
                     len: s.len() as u64,
                     tag: 2,
                 }
@@ -472,7 +483,13 @@ pub(super) fn compile(
             ret,
         });
     }
-    out.sort_by_key(|c| (c.call, c.index));
+    if out.windows(2).all(|w| w[0].index < w[1].index) {
+        // In index order (as keys gather them): a stable sort by invocation sorts by
+        // (call, index).
+        sort_by_time(&mut out, |c| c.call);
+    } else {
+        out.sort_by_key(|c| (c.call, c.index));
+    }
     out
 }
 

@@ -36,6 +36,9 @@ pub(super) struct Lists<'a> {
     pub(super) next: &'a [u32],
     pub(super) event_op: &'a [u32],
     pub(super) event_is_call: &'a [bool],
+    /// Per event, what [`event_values`] gives.
+    pub(super) event_sets: &'a [u32],
+    pub(super) event_needs: &'a [u32],
     pub(super) head_mandatory: u32,
     pub(super) head_optional: u32,
 }
@@ -69,7 +72,7 @@ impl Reach {
             return None;
         }
         if !appends {
-            return register_doomed(ops, lists, state, first_completion);
+            return register_doomed(lists, state, first_completion);
         }
         if !any_other_target(ops, lists, state, first_completion, DEPTH_APPENDS) {
             return None; // Nothing to produce: skip gathering what could produce it.
@@ -166,38 +169,59 @@ fn sets(op: &CompiledOp) -> Option<u32> {
 /// another one than `state` and no operation invoked before it (and not linearized yet) sets
 /// that state. `first` is the first completion in the mandatory list (everything before it is
 /// an invocation).
-fn register_doomed(ops: &[CompiledOp], lists: &Lists<'_>, state: u32, first: u32) -> Option<u32> {
+fn register_doomed(lists: &Lists<'_>, state: u32, first: u32) -> Option<u32> {
     let mut c = first;
     let needed = loop {
         if c == NONE {
             return None;
         }
-        if !lists.event_is_call[c as usize] {
-            if let Some(v) = target(&ops[lists.event_op[c as usize] as usize]) {
-                break v;
-            }
+        let needs = lists.event_needs[c as usize];
+        if needs != NONE {
+            break needs;
         }
         c = lists.next[c as usize];
     };
     if needed == state {
         return None;
     }
-    let sets_needed = |e: u32| sets(&ops[lists.event_op[e as usize] as usize]) == Some(needed);
     let mut e = lists.next[lists.head_mandatory as usize];
     while e != c {
-        if lists.event_is_call[e as usize] && sets_needed(e) {
+        if lists.event_sets[e as usize] == needed {
             return None;
         }
         e = lists.next[e as usize];
     }
     let mut e = lists.next[lists.head_optional as usize];
     while e != NONE && e < c {
-        if sets_needed(e) {
+        if lists.event_sets[e as usize] == needed {
             return None;
         }
         e = lists.next[e as usize];
     }
     Some(c)
+}
+
+/// Per event (given by its operation and whether it is the invocation): the value an
+/// invocation may set ([`sets`]) and the state a completion needs ([`target`]), `NONE` for
+/// none, so that the look-ahead's walks read one number per event.
+pub(super) fn event_values(
+    ops: &[CompiledOp],
+    event_op: &[u32],
+    event_is_call: &[bool],
+) -> (Vec<u32>, Vec<u32>) {
+    let mut event_sets = Vec::with_capacity(event_op.len());
+    let mut event_needs = Vec::with_capacity(event_op.len());
+    for (&op, &call) in event_op.iter().zip(event_is_call) {
+        let op = &ops[op as usize];
+        let (set, need) = if call {
+            (sets(op), None)
+        } else {
+            (None, target(op))
+        };
+        event_sets.push(set.unwrap_or(NONE));
+        event_needs.push(need.unwrap_or(NONE));
+    }
+    (event_sets, event_needs)
 }
 
 /// Whether one of the next `depth` completions that need a state, from `first` (the first

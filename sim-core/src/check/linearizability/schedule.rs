@@ -7,7 +7,9 @@
 //! counted over all keys; the memory budget over the memos alive at once — when it is reached,
 //! the biggest memo is dropped and its key becomes undecided.
 
-use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+use super::table::splitmix64;
 
 use super::keys::{self, KeyRun, Turn};
 use super::KeyUnknown;
@@ -22,18 +24,123 @@ pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
             return vec![KeyRun::new(first.key.clone(), ops.len(), members)];
         }
     }
-    let mut by_key: BTreeMap<&super::Value, (usize, Vec<usize>)> = BTreeMap::new();
+    // Keys are found through a small open-addressing table (one hash of each operation's key
+    // rather than a tree's several comparisons of strings), then put in key order: nothing
+    // depends on the table's order.
+    let mut groups: Vec<KeyGroup> = Vec::new();
+    let mut slots: Vec<u32> = vec![EMPTY; 16];
     for (i, op) in ops.iter().enumerate() {
-        let (operations, members) = by_key.entry(&op.key).or_default();
-        *operations += 1;
+        let hash = key_hash(&op.key);
+        let g = match find_slot(&slots, &groups, hash, &op.key) {
+            Ok(g) => g,
+            Err(at) => {
+                slots[at] = groups.len() as u32;
+                groups.push(KeyGroup {
+                    key: &op.key,
+                    hash,
+                    operations: 0,
+                    members: Vec::new(),
+                });
+                if groups.len() * 2 > slots.len() {
+                    slots = vec![EMPTY; slots.len() * 2];
+                    for (g, group) in groups.iter().enumerate() {
+                        let Err(at) = find_slot(&slots, &groups, group.hash, group.key) else {
+                            unreachable!("keys are distinct")
+                        };
+                        slots[at] = g as u32;
+                    }
+                }
+                groups.len() - 1
+            }
+        };
+        let group = &mut groups[g];
+        group.operations += 1;
         if keys::constrains(op, sem) {
-            members.push(i);
+            group.members.push(i);
         }
     }
-    by_key
+    groups.sort_unstable_by(|a, b| a.key.cmp(b.key));
+    groups
         .into_iter()
-        .map(|(key, (operations, members))| KeyRun::new(key.clone(), operations, members))
+        .map(|g| KeyRun::new(g.key.clone(), g.operations, g.members))
         .collect()
+}
+
+/// One key's operations while they are gathered.
+struct KeyGroup<'a> {
+    key: &'a super::Value,
+    hash: u64,
+    operations: usize,
+    members: Vec<usize>,
+}
+
+/// An empty slot of the key table.
+const EMPTY: u32 = u32::MAX;
+
+/// The group of `key` (`Ok`) or the empty slot where it goes (`Err`), by linear probing.
+fn find_slot(
+    slots: &[u32],
+    groups: &[KeyGroup<'_>],
+    hash: u64,
+    key: &super::Value,
+) -> Result<usize, usize> {
+    let mask = slots.len() - 1;
+    let mut at = hash as usize & mask;
+    loop {
+        let g = slots[at];
+        if g == EMPTY {
+            return Err(at);
+        }
+        let group = &groups[g as usize];
+        if group.hash == hash && same_key(group.key, key) {
+            return Ok(g as usize);
+        }
+        at = (at + 1) & mask;
+    }
+}
+
+/// A deterministic hash of a key.
+fn key_hash(key: &super::Value) -> u64 {
+    let mut h = KeyHasher::default();
+    key.hash(&mut h);
+    // The table indexes by the low bits: spread the high ones into them.
+    splitmix64(h.finish())
+}
+
+/// A small deterministic hasher for keys (FxHash's multiply-rotate): no random state, and a
+/// few instructions for the short strings and integers keys are.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+impl KeyHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 /// The operations of `ops` that can constrain their key, if all are on `key`.
@@ -185,4 +292,76 @@ pub(super) fn finish(mut report: LinReport) -> LinReport {
         report.verdict = LinVerdict::Unknown;
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::tests::Rng;
+    use super::super::{Completion, Input, LinOp, Value};
+    use super::*;
+
+    /// The hashed grouping gives what a tree keyed by the keys gives: keys in key order, each
+    /// with its operation count and its constraining operations in history order, on keys of
+    /// every kind (absent, integers, strings that share prefixes, one key or many).
+    #[test]
+    fn key_runs_match_a_tree_of_keys() {
+        let mut rng = Rng(0x6b65);
+        // Enough keys for the table to grow several times.
+        let mut keys = vec![
+            Value::Nil,
+            Value::Int(-3),
+            Value::Int(0),
+            Value::Int(1 << 70),
+            Value::Str(String::new()),
+            Value::Str("k".into()),
+            Value::Str("k1".into()),
+            Value::Str("key-with-more-than-eight-bytes".into()),
+        ];
+        keys.extend((0..60).map(|i| Value::Int(i * 1000)));
+        keys.extend((0..60).map(|i| Value::Str(format!("key{i}"))));
+        for case in 0..400 {
+            let n = rng.below(300) as usize;
+            let spread = 1 + rng.below(keys.len() as u64);
+            let ops: Vec<LinOp> = (0..n)
+                .map(|i| LinOp {
+                    process: i as u64,
+                    key: keys[rng.below(spread) as usize].clone(),
+                    call: i as u64,
+                    ret: Some(i as u64 + 1),
+                    input: if rng.below(2) == 0 {
+                        Input::Read
+                    } else {
+                        Input::Write(Value::Int(1))
+                    },
+                    output: (rng.below(2) == 0).then_some(Value::Int(1)),
+                    completion: match rng.below(3) {
+                        0 => Completion::Ok,
+                        1 => Completion::Fail,
+                        _ => Completion::Unknown,
+                    },
+                })
+                .collect();
+            for sem in [Semantics::etcd(), Semantics::knossos(), Semantics::dsim()] {
+                let mut reference: BTreeMap<&Value, (usize, Vec<usize>)> = BTreeMap::new();
+                for (i, op) in ops.iter().enumerate() {
+                    let (count, members) = reference.entry(&op.key).or_default();
+                    *count += 1;
+                    if keys::constrains(op, &sem) {
+                        members.push(i);
+                    }
+                }
+                let got: Vec<(Value, usize, Vec<usize>)> = key_runs(&ops, &sem)
+                    .into_iter()
+                    .map(|r| (r.key, r.operations, r.members))
+                    .collect();
+                let want: Vec<(Value, usize, Vec<usize>)> = reference
+                    .into_iter()
+                    .map(|(k, (c, m))| (k.clone(), c, m))
+                    .collect();
+                assert_eq!(got, want, "case {case}");
+            }
+        }
+    }
 }

@@ -36,7 +36,8 @@
 use std::collections::BTreeMap;
 
 use super::model::{CompiledOp, Model, Step};
-use super::reach::{Lists, Reach};
+use super::order::sort_by_time;
+use super::reach::{self, Lists, Reach};
 use super::table::{splitmix64, Insert, Layout, MemoTable};
 
 /// Whether an optional operation may be reused by the relaxed search.
@@ -72,6 +73,32 @@ struct Frame {
     forced: bool,
 }
 
+/// What the search keeps of one operation.
+#[derive(Clone, Copy, Debug)]
+struct OpInfo {
+    /// Zobrist key.
+    zobrist: u64,
+    /// A mandatory operation's bit: its index among the mandatory operations. For an optional
+    /// operation, its class (optional operations with the same step).
+    bit: u32,
+    /// For an optional operation, its position in its class (in invocation order).
+    rank: u32,
+    /// For an optional operation, the previous optional operation with the same step (or
+    /// `NONE`). Two such operations are interchangeable once both are invoked, so the later
+    /// one is only tried once the earlier one is linearized.
+    twin_before: u32,
+    /// For an optional operation, the next one with the same step (or `NONE`). Only the first
+    /// unused operation of each such class is in the optional list: the next is linked in when
+    /// it is used, so scanning the candidates costs the number of classes, not the number of
+    /// timed-out operations so far.
+    twin_after: u32,
+    /// Its invocation and completion events (`NONE`: it has no completion).
+    call_event: u32,
+    return_event: u32,
+    /// It completed: it must be linearized ([`CompiledOp::mandatory`]).
+    mandatory: bool,
+}
+
 /// The search over one key's compiled operations.
 pub(super) struct Search {
     pub(super) model: Model,
@@ -79,32 +106,21 @@ pub(super) struct Search {
     /// Optional operations can be linearized again and again (see [`Search::new`]).
     reuse_optional: bool,
     initial: u32,
-    /// Each mandatory operation's bit: its index among the mandatory operations. For an
-    /// optional operation, its class (optional operations with the same step).
-    bit: Vec<u32>,
-    /// For an optional operation, its position in its class (in invocation order).
-    rank: Vec<u32>,
     /// How the optional operations used are stored ([`Layout`]).
     layout: Layout,
-    /// Zobrist key of each operation.
-    zobrist: Vec<u64>,
-    /// For an optional operation, the previous optional operation with the same step (or
-    /// `NONE`). Two such operations are interchangeable once both are invoked, so the later
-    /// one is only tried once the earlier one is linearized.
-    twin_before: Vec<u32>,
-    /// For an optional operation, the next one with the same step (or `NONE`). Only the first
-    /// unused operation of each such class is in the optional list: the next is linked in when
-    /// it is used, so scanning the candidates costs the number of classes, not the number of
-    /// timed-out operations so far.
-    twin_after: Vec<u32>,
+    /// What the search keeps of each operation, in one place (one allocation, one bounds
+    /// check and one cache line per operation on the hot paths).
+    info: Vec<OpInfo>,
     /// Events, indexed by their position in time order; the heads of the mandatory and the
     /// optional lists are sentinels at `events` and `events + 1`.
     event_op: Vec<u32>,
     event_is_call: Vec<bool>,
+    /// For the look-ahead ([`super::reach`]), per event: the value an invocation's operation
+    /// may set, and the state a completion's operation needs (`NONE`: none).
+    event_sets: Vec<u32>,
+    event_needs: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
-    call_event: Vec<u32>,
-    return_event: Vec<u32>,
     head_mandatory: u32,
     head_optional: u32,
     /// The current configuration: mandatory and optional sets, hash of the mandatory set,
@@ -168,61 +184,79 @@ impl Search {
             .windows(2)
             .all(|w| (w[0].call, w[0].index) <= (w[1].call, w[1].index)));
         let op_count = ops.len();
+        let mut info = vec![
+            OpInfo {
+                zobrist: 0,
+                bit: 0,
+                rank: 0,
+                twin_before: NONE,
+                twin_after: NONE,
+                call_event: NONE,
+                return_event: NONE,
+                mandatory: false,
+            };
+            op_count
+        ];
         // Events: (time, 0 for invocation / 1 for completion, op).
-        // Invocations come sorted with the operations; completions are sorted apart (they are
-        // nearly in order already, which the stable sort exploits) and merged in.
-        let mut returns: Vec<(u64, u32)> = ops
-            .iter()
-            .enumerate()
-            .filter_map(|(i, op)| op.ret.map(|ret| (ret, i as u32)))
-            .collect();
-        assert!(returns.iter().all(|&(ret, i)| ret >= ops[i as usize].call));
-        returns.sort();
-        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(op_count + returns.len());
-        let mut pending = returns.iter().peekable();
-        for (i, op) in ops.iter().enumerate() {
-            while let Some(&&(ret, j)) = pending.peek().filter(|r| r.0 < op.call) {
-                events.push((ret, 1, j));
-                pending.next();
-            }
-            events.push((op.call, 0, i as u32));
-        }
-        events.extend(pending.map(|&(ret, j)| (ret, 1, j)));
-        debug_assert!(events.windows(2).all(|w| w[0] < w[1]));
-        let mut twin_before = vec![NONE; op_count];
-        let mut twin_after = vec![NONE; op_count];
+        // Invocations come sorted with the operations; completions are sorted apart and merged
+        // in.
+        let mut returns: Vec<(u64, u32)> = Vec::with_capacity(op_count);
         let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
-        for (i, op) in ops.iter().enumerate().filter(|(_, o)| !o.mandatory()) {
-            if let Some(last) = last_twin.insert(op.step, i as u32) {
-                twin_before[i] = last;
-                twin_after[last as usize] = i as u32;
+        let mut optional = false;
+        for (i, op) in ops.iter().enumerate() {
+            info[i].zobrist = splitmix64(salt ^ splitmix64(i as u64));
+            if let Some(ret) = op.ret {
+                assert!(ret >= op.call);
+                returns.push((ret, i as u32));
+                info[i].mandatory = true;
+            } else {
+                optional = true;
+                if let Some(last) = last_twin.insert(op.step, i as u32) {
+                    info[i].twin_before = last;
+                    info[last as usize].twin_after = i as u32;
+                }
             }
         }
-        let appends = ops.iter().any(|o| matches!(o.step, Step::Append(_)));
-        let event_count = events.len();
-        let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
-        let mut call_event = vec![NONE; op_count];
-        let mut return_event = vec![NONE; op_count];
+        // Pushed in index order: a stable sort by time sorts by (time, index).
+        sort_by_time(&mut returns, |r| r.0);
+        // Events in time order: each operation's index, and whether it is the invocation.
+        let event_count = op_count + returns.len();
         let mut event_op = Vec::with_capacity(event_count);
         let mut event_is_call = Vec::with_capacity(event_count);
+        let mut pending = returns.iter().peekable();
+        for (i, op) in ops.iter().enumerate() {
+            while let Some(&&(_, j)) = pending.peek().filter(|r| r.0 < op.call) {
+                event_op.push(j);
+                event_is_call.push(false);
+                pending.next();
+            }
+            event_op.push(i as u32);
+            event_is_call.push(true);
+        }
+        for &(_, j) in pending {
+            event_op.push(j);
+            event_is_call.push(false);
+        }
+        let appends = ops.iter().any(|o| matches!(o.step, Step::Append(_)));
+        let (event_sets, event_needs) = reach::event_values(&ops, &event_op, &event_is_call);
+        let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
         let mut next = vec![NONE; event_count + 2];
         let mut prev = vec![NONE; event_count + 2];
         let (mut last_mandatory, mut last_optional) = (head_mandatory, head_optional);
-        for (e, &(_, kind, op)) in events.iter().enumerate() {
+        for (e, (&op, &call)) in event_op.iter().zip(&event_is_call).enumerate() {
             let e = e as u32;
-            event_op.push(op);
-            event_is_call.push(kind == 0);
-            if kind == 0 {
-                call_event[op as usize] = e;
+            let o = &mut info[op as usize];
+            if call {
+                o.call_event = e;
             } else {
-                return_event[op as usize] = e;
+                o.return_event = e;
             }
-            if twin_before[op as usize] != NONE {
+            if o.twin_before != NONE {
                 // Linked in when the one before it is used; with reuse, the first of
                 // interchangeable operations stands for all.
                 continue;
             }
-            let last = if ops[op as usize].mandatory() {
+            let last = if o.mandatory {
                 &mut last_mandatory
             } else {
                 &mut last_optional
@@ -231,30 +265,27 @@ impl Search {
             prev[e as usize] = *last;
             *last = e;
         }
-        let mut bit = vec![0u32; op_count];
-        let mut rank = vec![0u32; op_count];
         let mut mandatory_count = 0u32;
         let mut class_members: Vec<u32> = Vec::new();
-        let mut zobrist = vec![0u64; op_count];
-        for (i, op) in ops.iter().enumerate() {
-            zobrist[i] = splitmix64(salt ^ splitmix64(i as u64));
-            if op.mandatory() {
-                bit[i] = mandatory_count;
+        for i in 0..op_count {
+            if info[i].mandatory {
+                info[i].bit = mandatory_count;
                 mandatory_count += 1;
-            } else if twin_before[i] == NONE {
-                bit[i] = class_members.len() as u32;
+            } else if info[i].twin_before == NONE {
+                info[i].bit = class_members.len() as u32;
                 class_members.push(1);
             } else {
-                let first = bit[twin_before[i] as usize];
-                bit[i] = first;
-                rank[i] = class_members[first as usize];
+                let first = info[info[i].twin_before as usize].bit;
+                info[i].bit = first;
+                info[i].rank = class_members[first as usize];
                 class_members[first as usize] += 1;
             }
         }
         // With reuse, only optional appends are ever marked as used.
-        let consumable = ops
-            .iter()
-            .any(|o| !o.mandatory() && (!reuse_optional || !reusable(o)));
+        let consumable = optional
+            && ops
+                .iter()
+                .any(|o| !o.mandatory() && (!reuse_optional || !reusable(o)));
         let layout = Layout::new(if consumable { &class_members } else { &[] });
         let o_width = layout.words();
         Search {
@@ -262,18 +293,14 @@ impl Search {
             ops,
             reuse_optional,
             initial,
-            bit,
-            rank,
-            zobrist,
-            twin_before,
-            twin_after,
+            info,
             event_op,
             event_is_call,
+            event_sets,
+            event_needs,
             cursor: next[head_mandatory as usize],
             next,
             prev,
-            call_event,
-            return_event,
             head_mandatory,
             head_optional,
             m_bits: vec![0; (mandatory_count as usize).div_ceil(64).max(1)],
@@ -350,14 +377,14 @@ impl Search {
     /// ones that completed up to it (`true`: they must), and the others invoked before it
     /// (`false`).
     pub(super) fn before_completion_of(&self, op: u32) -> Vec<(u32, bool)> {
-        let r = self.return_event[op as usize];
+        let r = self.info[op as usize].return_event;
         assert_ne!(r, NONE, "only a completed operation blocks");
         (0..self.ops.len() as u32)
             .filter_map(|j| {
-                let ret = self.return_event[j as usize];
+                let ret = self.info[j as usize].return_event;
                 if ret != NONE && ret <= r {
                     Some((j, true))
-                } else if self.call_event[j as usize] < r {
+                } else if self.info[j as usize].call_event < r {
                     Some((j, false))
                 } else {
                     None
@@ -427,39 +454,37 @@ impl Search {
 
     /// Whether `op` stays available after being linearized (see [`Search::new`]).
     fn reused(&self, op: u32) -> bool {
-        self.reuse_optional
-            && !self.ops[op as usize].mandatory()
-            && reusable(&self.ops[op as usize])
+        self.reuse_optional && !self.info[op as usize].mandatory && reusable(&self.ops[op as usize])
     }
 
     fn linearized(&self, op: u32) -> bool {
-        let b = self.bit[op as usize];
-        if self.ops[op as usize].mandatory() {
+        let b = self.info[op as usize].bit;
+        if self.info[op as usize].mandatory {
             self.m_bits[(b / 64) as usize] & (1u64 << (b % 64)) != 0
         } else if self.reused(op) {
             false
         } else {
-            self.layout.get(&self.o_bits, b) > u64::from(self.rank[op as usize])
+            self.layout.get(&self.o_bits, b) > u64::from(self.info[op as usize].rank)
         }
     }
 
     /// Adds `op` to the linearized sets, or removes it.
     fn flip(&mut self, op: u32) {
-        let b = self.bit[op as usize];
-        if !self.ops[op as usize].mandatory() {
+        let b = self.info[op as usize].bit;
+        if !self.info[op as usize].mandatory {
             // The members of a class are used in order: this one is the next to use, or the
             // last used.
-            let rank = u64::from(self.rank[op as usize]);
+            let rank = u64::from(self.info[op as usize].rank);
             let used = self.layout.get(&self.o_bits, b);
             debug_assert!(used == rank || used == rank + 1);
             let count = if used > rank { rank } else { rank + 1 };
             self.layout.set(&mut self.o_bits, b, count);
-            self.o_hash ^= self.zobrist[op as usize];
+            self.o_hash ^= self.info[op as usize].zobrist;
             return;
         }
         let (w, mask) = ((b / 64) as usize, 1u64 << (b % 64));
         self.m_bits[w] ^= mask;
-        self.m_hash ^= self.zobrist[op as usize];
+        self.m_hash ^= self.info[op as usize].zobrist;
         if self.m_bits[w] & mask != 0 {
             // Set: the non-zero words may extend, and the all-ones prefix may grow.
             self.m_hi = self.m_hi.max(w + 1);
@@ -511,6 +536,8 @@ impl Search {
             next: &self.next,
             event_op: &self.event_op,
             event_is_call: &self.event_is_call,
+            event_sets: &self.event_sets,
+            event_needs: &self.event_needs,
             head_mandatory: self.head_mandatory,
             head_optional: self.head_optional,
         };
@@ -535,7 +562,7 @@ impl Search {
         forced_deadline: u32,
         memo_bytes_max: u64,
     ) -> Insert {
-        let mandatory = self.ops[op as usize].mandatory();
+        let mandatory = self.info[op as usize].mandatory;
         let consumed = !self.reused(op);
         if consumed {
             self.flip(op);
@@ -581,12 +608,12 @@ impl Search {
         self.state = next_state;
         if consumed {
             self.unlink(e);
-            let after = self.twin_after[op as usize];
+            let after = self.info[op as usize].twin_after;
             if after != NONE {
-                self.link_optional(e, self.call_event[after as usize]);
+                self.link_optional(e, self.info[after as usize].call_event);
             }
         }
-        let r = self.return_event[op as usize];
+        let r = self.info[op as usize].return_event;
         if r != NONE {
             self.unlink(r);
             self.mandatory_left -= 1;
@@ -649,7 +676,7 @@ impl Search {
             {
                 self.cursor = self.next[e as usize];
                 let op = self.event_op[e as usize];
-                let twin = self.twin_before[op as usize];
+                let twin = self.info[op as usize].twin_before;
                 if twin != NONE && !self.linearized(twin) {
                     continue;
                 }
@@ -709,16 +736,16 @@ impl Search {
             }
             self.stack.pop();
             self.stuck_low_water = self.stuck_low_water.min(self.stack.len());
-            let r = self.return_event[frame.op as usize];
+            let r = self.info[frame.op as usize].return_event;
             if r != NONE {
                 self.relink(r);
                 self.mandatory_left += 1;
             }
-            let c = self.call_event[frame.op as usize];
+            let c = self.info[frame.op as usize].call_event;
             if !self.reused(frame.op) {
-                let after = self.twin_after[frame.op as usize];
+                let after = self.info[frame.op as usize].twin_after;
                 if after != NONE {
-                    self.unlink(self.call_event[after as usize]);
+                    self.unlink(self.info[after as usize].call_event);
                 }
                 self.relink(c);
                 self.flip(frame.op);
@@ -750,14 +777,14 @@ impl Search {
         for frame in self
             .stack
             .iter()
-            .filter(|f| !self.ops[f.op as usize].mandatory())
+            .filter(|f| !self.info[f.op as usize].mandatory)
         {
             let step = self.ops[frame.op as usize].step;
             let n = used.entry(step).or_insert(0);
             let Some(&member) = members.get(&step).and_then(|m| m.get(*n)) else {
                 return false;
             };
-            if self.call_event[member as usize] >= frame.deadline {
+            if self.info[member as usize].call_event >= frame.deadline {
                 return false;
             }
             *n += 1;

@@ -2,7 +2,7 @@
 //! transaction, collect the votes, log and announce the decision, answer inquiries and
 //! retries, and re-send what is unanswered on every tick.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sim_core::{ClientId, Context, Key, LocalTime, NodeId, Response, Value};
 
@@ -86,7 +86,7 @@ impl TwoPhaseCommit {
         commit: bool,
         keys: Vec<Key>,
         writes: Vec<(Key, Value)>,
-        to: BTreeSet<NodeId>,
+        to: Vec<NodeId>,
     ) {
         if ASSERT_INVARIANTS {
             assert!(!self.decided.contains_key(&txn), "{txn} decided twice");
@@ -144,7 +144,7 @@ impl TwoPhaseCommit {
     fn presume_abort(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, asker: NodeId) {
         ctx.annotate(|| format!("{txn} unknown: presumed abort"));
         ctx.reached(situations::PRESUMED_ABORT);
-        self.decide(ctx, txn, false, Vec::new(), Vec::new(), [asker].into());
+        self.decide(ctx, txn, false, Vec::new(), Vec::new(), vec![asker]);
     }
 
     pub(super) fn coordinator_message(
@@ -157,7 +157,7 @@ impl TwoPhaseCommit {
             Msg::Vote { txn, yes, writes } => self.on_vote(ctx, from, txn, yes, writes),
             Msg::Ack { txn } => {
                 if let Some(d) = self.decided.get_mut(&txn) {
-                    d.unacked.remove(&from);
+                    d.unacked.retain(|&p| p != from);
                     if d.unacked.is_empty() {
                         self.unacked.remove(&txn);
                     }

@@ -39,9 +39,10 @@ pub(super) struct Active {
 pub(super) struct Decided {
     pub(super) commit: bool,
     pub(super) writes: Vec<(Key, Value)>,
-    /// Participants that have not acknowledged the decision (empty after a recovery: the
-    /// prepared ones ask).
-    pub(super) unacked: BTreeSet<NodeId>,
+    /// Participants that have not acknowledged the decision, ascending (empty after a
+    /// recovery: the prepared ones ask). A vector: a transaction has a few participants, and
+    /// one is kept per transaction ever decided.
+    pub(super) unacked: Vec<NodeId>,
     pub(super) last_send: LocalTime,
 }
 
@@ -140,7 +141,7 @@ impl TwoPhaseCommit {
                     Decided {
                         commit,
                         writes,
-                        unacked: BTreeSet::new(),
+                        unacked: Vec::new(),
                         last_send: now,
                     },
                 );

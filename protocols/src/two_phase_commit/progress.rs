@@ -149,9 +149,10 @@ impl<'a> Judge<'a> {
                     let h = self.holds.entry(p).or_default();
                     h.damaged.remove(txn);
                     if h.prepared.remove(txn) {
-                        let keys = self.keys_on(*txn, p);
-                        let h = self.holds.entry(p).or_default();
-                        for k in keys {
+                        // `keys_on`'s keys, walked without collecting them.
+                        let keys = self.asked.get(txn).map_or(&[][..], |a| a.keys);
+                        let n = result.node_count;
+                        for &k in keys.iter().filter(|&&k| participant_of(k, n) == p) {
                             h.released.insert(k, (*txn, o.time));
                         }
                     }

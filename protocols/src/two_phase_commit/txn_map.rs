@@ -7,6 +7,8 @@
 //! about one — and the checks' tables over a run's transactions are vectors, not trees. The
 //! answers are a `BTreeMap<TxnId, V>`'s; nothing is removed (those tables only grow).
 
+use std::collections::BTreeMap;
+
 use sim_core::NodeId;
 
 use super::messages::TxnId;
@@ -54,14 +56,6 @@ impl<V> TxnMap<V> {
         self.get(txn).is_some()
     }
 
-    /// The value for `txn`, inserted by `make` if there is none yet.
-    pub fn get_or_insert_with(&mut self, txn: TxnId, make: impl FnOnce() -> V) -> &mut V {
-        if !self.contains_key(&txn) {
-            self.insert(txn, make());
-        }
-        self.get_mut(&txn).expect("just inserted")
-    }
-
     /// Number of transactions with a value.
     pub fn len(&self) -> usize {
         self.by_client.iter().map(SlotMap::len).sum()
@@ -80,32 +74,21 @@ impl<V> TxnMap<V> {
         })
     }
 
-    /// Every (transaction, value), in `TxnId` order, taken out of the map.
-    pub fn into_entries(self) -> Vec<(TxnId, V)> {
-        let mut all = Vec::new();
-        for (c, m) in self.by_client.into_iter().enumerate() {
-            for (request, v) in m.into_entries() {
-                let txn = TxnId {
-                    client: c as u32,
-                    request,
-                };
-                all.push((txn, v));
-            }
-        }
-        all
-    }
-
     /// Every value, in `TxnId` order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.iter().map(|(_, v)| v)
     }
 }
 
-/// Values by (transaction, node), for the checks: per transaction, one place per node.
+/// Values by (transaction, node), for the checks: per client, one flat vector with a place
+/// for each of the run's nodes per request id (`request * nodes + node`), so that a
+/// transaction costs no allocation of its own. A node outside `0..node_count` (which no run
+/// observes) is kept aside in a tree, with the same answers and order.
 #[derive(Clone, Debug)]
 pub struct TxnNodeMap<V> {
     nodes: usize,
-    map: TxnMap<Vec<Option<V>>>,
+    by_client: Vec<Vec<Option<V>>>,
+    beyond: BTreeMap<(TxnId, NodeId), V>,
 }
 
 impl<V> TxnNodeMap<V> {
@@ -113,24 +96,44 @@ impl<V> TxnNodeMap<V> {
     pub fn new(node_count: u32) -> Self {
         TxnNodeMap {
             nodes: node_count as usize,
-            map: TxnMap::new(),
+            by_client: Vec::new(),
+            beyond: BTreeMap::new(),
         }
+    }
+
+    /// The flat place of (`txn`, `node`), if `node` is one of the run's nodes.
+    fn place(&self, txn: &TxnId, node: NodeId) -> Option<(usize, usize)> {
+        if node.index() >= self.nodes {
+            return None;
+        }
+        let request = usize::try_from(txn.request).expect("a request id fits in memory");
+        let i = request
+            .checked_mul(self.nodes)
+            .and_then(|r| r.checked_add(node.index()))
+            .expect("a request id fits in memory");
+        Some((txn.client as usize, i))
     }
 
     /// Puts `value` for (`txn`, `node`); returns the value it replaced, if any.
     pub fn insert(&mut self, txn: TxnId, node: NodeId, value: V) -> Option<V> {
-        let nodes = self.nodes.max(node.index() + 1);
-        let row = self.map.get_or_insert_with(txn, || {
-            std::iter::repeat_with(|| None).take(nodes).collect()
-        });
-        if node.index() >= row.len() {
-            row.resize_with(node.index() + 1, || None);
+        let Some((c, i)) = self.place(&txn, node) else {
+            return self.beyond.insert((txn, node), value);
+        };
+        if c >= self.by_client.len() {
+            self.by_client.resize_with(c + 1, Vec::new);
         }
-        row[node.index()].replace(value)
+        let row = &mut self.by_client[c];
+        if i >= row.len() {
+            row.resize_with(i + 1, || None);
+        }
+        row[i].replace(value)
     }
 
     pub fn get(&self, txn: &TxnId, node: NodeId) -> Option<&V> {
-        self.map.get(txn)?.get(node.index())?.as_ref()
+        match self.place(txn, node) {
+            Some((c, i)) => self.by_client.get(c)?.get(i)?.as_ref(),
+            None => self.beyond.get(&(*txn, node)),
+        }
     }
 
     pub fn contains(&self, txn: &TxnId, node: NodeId) -> bool {
@@ -139,13 +142,22 @@ impl<V> TxnNodeMap<V> {
 
     /// Every ((transaction, node), value), in that order.
     pub fn into_entries(self) -> impl Iterator<Item = ((TxnId, NodeId), V)> {
+        let nodes = self.nodes;
         let mut all = Vec::new();
-        for (txn, row) in self.map.into_entries() {
+        for (c, row) in self.by_client.into_iter().enumerate() {
             for (i, v) in row.into_iter().enumerate() {
                 if let Some(v) = v {
-                    all.push(((txn, NodeId(i as u32)), v));
+                    let txn = TxnId {
+                        client: c as u32,
+                        request: (i / nodes) as u64,
+                    };
+                    all.push(((txn, NodeId((i % nodes) as u32)), v));
                 }
             }
+        }
+        if !self.beyond.is_empty() {
+            all.extend(self.beyond);
+            all.sort_by_key(|a| a.0);
         }
         all.into_iter()
     }
@@ -174,17 +186,11 @@ mod tests {
             assert_eq!(dense.get(&probe), tree.get(&probe));
             assert_eq!(dense.get_mut(&probe), tree.get_mut(&probe));
             assert_eq!(dense.contains_key(&probe), tree.contains_key(&probe));
-            *dense.get_or_insert_with(probe, || 7) += 1;
-            *tree.entry(probe).or_insert(7) += 1;
             assert_eq!(dense.len(), tree.len());
         }
         assert!(dense.iter().eq(tree.iter().map(|(k, v)| (*k, v))));
         assert!(dense.values().eq(tree.values()));
         assert_eq!(TxnMap::<u8>::new().len(), 0);
-        assert!(dense
-            .into_entries()
-            .into_iter()
-            .eq(tree.clone().into_iter()));
     }
 
     /// The same for (transaction, node) keys.

@@ -177,6 +177,29 @@ impl Model {
         id
     }
 
+    /// Whether state `id` (not `ANY`) is the string `s` (the absent value counts as the empty
+    /// string, as in appends), comparing each appended piece with the end of `s` rather than
+    /// building the state's string.
+    fn spells(&self, id: u32, mut s: &str) -> bool {
+        let mut at = id;
+        loop {
+            match &self.entries[at as usize] {
+                Entry::Value(Value::Str(x)) => return x == s,
+                Entry::Value(Value::Nil) => return s.is_empty(),
+                Entry::Value(Value::Int(_)) => return false,
+                Entry::Append(prev, suffix) => {
+                    if let Entry::Value(Value::Str(x)) = &self.entries[*suffix as usize] {
+                        match s.strip_suffix(x.as_str()) {
+                            Some(rest) => s = rest,
+                            None => return false,
+                        }
+                    }
+                    at = *prev;
+                }
+            }
+        }
+    }
+
     /// The value of an id (not `ANY`), building appended strings without recursion.
     fn materialize(&self, id: u32) -> Value {
         assert_ne!(id, ANY);
@@ -333,16 +356,33 @@ impl Model {
         let next = match self.ids.find(hash.key(), |_| true) {
             None => self.push(hash, Entry::Append(state, v)),
             Some(_) => {
-                let joined = match (self.materialize(state), &self.entries[v as usize]) {
-                    (Value::Str(mut a), Entry::Value(Value::Str(b))) => {
-                        a.push_str(b);
-                        Value::Str(a)
-                    }
-                    (_, Entry::Value(Value::Str(b))) => Value::Str(b.clone()),
-                    _ => unreachable!("checked above"),
+                // Compare piece by piece with the contents that hash alike, without building
+                // the appended string (a read of it, interned before the search, is the usual
+                // match).
+                let Entry::Value(Value::Str(suffix)) = &self.entries[v as usize] else {
+                    unreachable!("checked above")
                 };
-                debug_assert_eq!(hash, ContentHash::of(&joined));
-                match self.find(hash, &joined) {
+                let len = (self.hashes[state as usize].len + suffix.len() as u64) as usize;
+                let found = self
+                    .ids
+                    .find(hash.key(), |id| match &self.entries[id as usize] {
+                        Entry::Value(Value::Str(x)) => {
+                            x.len() == len
+                                && x.ends_with(suffix.as_str())
+                                && self.spells(state, &x[..len - suffix.len()])
+                        }
+                        Entry::Value(_) => false,
+                        // Two appended states that hash alike: rare, so build one of them.
+                        Entry::Append(..) => match self.materialize(id) {
+                            Value::Str(x) => {
+                                x.len() == len
+                                    && x.ends_with(suffix.as_str())
+                                    && self.spells(state, &x[..len - suffix.len()])
+                            }
+                            _ => false,
+                        },
+                    });
+                match found {
                     Some(id) => id,
                     None => self.push(hash, Entry::Append(state, v)),
                 }
@@ -602,6 +642,48 @@ mod tests {
                 let want = *reference.entry(v.clone()).or_insert(next);
                 assert_eq!(model.intern(&v), want, "case {case}: {v:?}");
                 assert_eq!(model.value(want), Some(v));
+            }
+        }
+    }
+
+    /// Random appends over a small alphabet (so that many orders give the same string) from
+    /// values read before: every state reads back as the string a reference builds, and two
+    /// states are the same id exactly when their strings are equal, whether they were interned
+    /// or appended.
+    #[test]
+    fn appended_states_are_equal_exactly_when_their_strings_are() {
+        let mut rng = super::super::tests::Rng(0xa99e);
+        let pieces = ["", "a", "b", "ab", "ba", "aab", "é"];
+        for case in 0..300 {
+            let mut m = Model::with_capacity(rng.below(20) as usize);
+            let mut states: Vec<(u32, Option<String>)> = vec![(ABSENT, None)];
+            for _ in 0..rng.below(12) {
+                let s: String = (0..rng.below(4))
+                    .map(|_| pieces[rng.below(pieces.len() as u64) as usize])
+                    .collect();
+                states.push((m.intern(&Value::Str(s.clone())), Some(s)));
+            }
+            let suffixes: Vec<(u32, &str)> = pieces
+                .iter()
+                .map(|p| (m.intern(&Value::Str(p.to_string())), *p))
+                .collect();
+            for _ in 0..rng.below(60) {
+                let (from, text) = states[rng.below(states.len() as u64) as usize].clone();
+                let (v, piece) = suffixes[rng.below(suffixes.len() as u64) as usize];
+                let op = append(v);
+                let to = m.step(from, &op).expect("strings append");
+                states.push((to, Some(text.unwrap_or_default() + piece)));
+            }
+            for (id, text) in &states {
+                let want = text.clone().map_or(Value::Nil, Value::Str);
+                assert_eq!(m.value(*id), Some(want), "case {case}");
+            }
+            for (a, x) in &states {
+                for (b, y) in &states {
+                    let same_text = x.as_deref().unwrap_or("") == y.as_deref().unwrap_or("")
+                        && x.is_some() == y.is_some();
+                    assert_eq!(a == b, same_text, "case {case}: {x:?} {y:?}");
+                }
             }
         }
     }

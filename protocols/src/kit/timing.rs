@@ -343,7 +343,10 @@ mod tests {
             assert!(lazy_fired > eager_fired, "seed {seed}: no early firing");
             expiries += eager.len();
         }
-        assert!(expiries > 100, "{expiries} expiries: the pings never let one happen");
+        assert!(
+            expiries > 100,
+            "{expiries} expiries: the pings never let one happen"
+        );
     }
 
     #[test]

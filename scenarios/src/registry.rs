@@ -200,6 +200,7 @@ impl<P: Protocol> Entry<P> {
             result,
             params,
             config: &scn.config,
+            memo: sim_core::check::Memo::new(),
         };
         scn.checks
             .iter()

@@ -256,11 +256,14 @@ pub trait Check<P: Protocol>: CheckKind {
     fn run(params: &Self::Params, input: &CheckInput<'_, P>) -> CheckResult;
 }
 
-/// What a check reads: the run's result, the protocol's parameters and the scenario.
+/// What a check reads: the run's result, the protocol's parameters and the scenario — and
+/// the [`Memo`](crate::check::Memo) the run's checks share, for work several of them would
+/// repeat.
 pub struct CheckInput<'a, P: Protocol> {
     pub result: &'a RunResult<P::Observation>,
     pub params: &'a P::Params,
     pub config: &'a SimConfig,
+    pub memo: crate::check::Memo,
 }
 
 /// Where a protocol lists its checks (see [`Protocol::checks`]); the registry implements it.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use sim_core::check::{CheckResult, LeaderBased, Leadership, Verdict};
 use sim_core::trace::stable_hash;
-use sim_core::{NodeId, RunResult, SimDuration, SimTime};
+use sim_core::{NodeId, Observed, RunResult, SimDuration, SimTime};
 
 use super::by_index::ByIndex;
 use super::node::Raft;
@@ -161,21 +161,34 @@ impl LogReplay {
     }
 }
 
-/// `log-matching`: whenever two nodes' logs hold an entry with the same index and term, the
-/// logs are identical up to that index (checked on a hash chained over each log's prefix, each
-/// time an entry is appended).
-pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
-    let mut replay = LogReplay::new(result.node_count);
-    let mut seen = Held::new(result.observations.len());
-    let mut appends = 0u64;
-    for o in &result.observations {
-        let Some((index, term, Some(chain))) = replay.step(o.node, &o.value) else {
-            continue;
+/// `log-matching`, one observation at a time (see [`super::log_checks::LogChecks`]).
+pub(super) struct LogMatchingStep {
+    seen: Held,
+    appends: u64,
+}
+
+impl LogMatchingStep {
+    pub(super) fn new(result: &RunResult<Observation>) -> LogMatchingStep {
+        LogMatchingStep {
+            seen: Held::new(result.observations.len()),
+            appends: 0,
+        }
+    }
+
+    /// The failure at observation `o`, whose replay step returned `appended`.
+    pub(super) fn step(
+        &mut self,
+        result: &RunResult<Observation>,
+        o: &Observed<Observation>,
+        appended: Option<(u64, u64, Option<u64>)>,
+    ) -> Option<CheckResult> {
+        let Some((index, term, Some(chain))) = appended else {
+            return None;
         };
-        appends += 1;
-        match seen.get(index, term) {
+        self.appends += 1;
+        match self.seen.get(index, term) {
             Some(&(c, node, time)) if c != chain => {
-                return CheckResult::new(
+                return Some(CheckResult::new(
                     "log-matching",
                     Verdict::Fail,
                     format!(
@@ -185,21 +198,26 @@ pub fn check_log_matching(result: &RunResult<Observation>) -> CheckResult {
                 )
                 .metric("index", index as f64)
                 .moment(time, node, format!("holds index {index}, term {term}"))
-                .moment(o.time, o.node, format!("holds index {index}, term {term}: logs differ before it"));
+                .moment(o.time, o.node, format!("holds index {index}, term {term}: logs differ before it")));
             }
             Some(_) => {}
-            None => seen.insert(index, term, (chain, o.node, o.time)),
+            None => self.seen.insert(index, term, (chain, o.node, o.time)),
         }
+        None
     }
-    CheckResult::new(
-        "log-matching",
-        Verdict::Pass,
-        format!(
-            "{} distinct (index, term) entries over {appends} appends; logs agree before each",
-            seen.len()
-        ),
-    )
-    .metric("entries", seen.len() as f64)
+
+    pub(super) fn finish(self) -> CheckResult {
+        CheckResult::new(
+            "log-matching",
+            Verdict::Pass,
+            format!(
+                "{} distinct (index, term) entries over {} appends; logs agree before each",
+                self.seen.len(),
+                self.appends
+            ),
+        )
+        .metric("entries", self.seen.len() as f64)
+    }
 }
 
 /// The first holder of each (index, term) and its prefix chain, for `log-matching`: by index
@@ -241,19 +259,27 @@ impl Held {
     }
 }
 
-/// `leader-completeness`: every entry committed by the leader of a term is in the log of the
-/// leader of every later term when it takes office.
-pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult {
-    let mut replay = LogReplay::new(result.node_count);
-    let mut committed: Committed = BTreeMap::new();
-    let mut leaders: Vec<TookOffice> = Vec::new();
-    for o in &result.observations {
-        replay.step(o.node, &o.value);
+/// `leader-completeness`, one observation at a time (see
+/// [`super::log_checks::LogChecks`]).
+#[derive(Default)]
+pub(super) struct LeaderCompletenessStep {
+    committed: Committed,
+    leaders: Vec<TookOffice>,
+}
+
+impl LeaderCompletenessStep {
+    /// The failure at observation `o`, with `replay` past it.
+    pub(super) fn step(
+        &mut self,
+        result: &RunResult<Observation>,
+        o: &Observed<Observation>,
+        replay: &LogReplay,
+    ) -> Option<CheckResult> {
         match o.value {
             Observation::Committed { index, leader_term } => {
                 let log = replay.log(o.node);
                 let Some(&held) = log.get(index.saturating_sub(1) as usize) else {
-                    return CheckResult::new(
+                    return Some(CheckResult::new(
                         "leader-completeness",
                         Verdict::Fail,
                         format!(
@@ -264,12 +290,12 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
                             result.seed
                         ),
                     )
-                    .moment(o.time, o.node, format!("committed index {index} without holding it"));
+                    .moment(o.time, o.node, format!("committed index {index} without holding it")));
                 };
                 let Some(chain) = held else {
-                    continue; // The committing leader's prefix is unknown.
+                    return None; // The committing leader's prefix is unknown.
                 };
-                let e = committed
+                let e = (self.committed)
                     .entry(leader_term)
                     .or_insert((index, chain, o.node, o.time));
                 if index > e.0 {
@@ -277,24 +303,28 @@ pub fn check_leader_completeness(result: &RunResult<Observation>) -> CheckResult
                 }
             }
             Observation::BecameLeader { term } => {
-                leaders.push((term, o.node, o.time, replay.log(o.node).to_vec()));
+                (self.leaders).push((term, o.node, o.time, replay.log(o.node).to_vec()));
             }
             _ => {}
         }
+        None
     }
-    if let Some(fail) = first_incomplete_leader(result, &committed, &leaders) {
-        return fail;
+
+    pub(super) fn finish(self, result: &RunResult<Observation>) -> CheckResult {
+        if let Some(fail) = first_incomplete_leader(result, &self.committed, &self.leaders) {
+            return fail;
+        }
+        CheckResult::new(
+            "leader-completeness",
+            Verdict::Pass,
+            format!(
+                "{} leaders took office holding every entry committed in earlier terms ({} terms committed)",
+                self.leaders.len(),
+                self.committed.len()
+            ),
+        )
+        .metric("leaders", self.leaders.len() as f64)
     }
-    CheckResult::new(
-        "leader-completeness",
-        Verdict::Pass,
-        format!(
-            "{} leaders took office holding every entry committed in earlier terms ({} terms committed)",
-            leaders.len(),
-            committed.len()
-        ),
-    )
-    .metric("leaders", leaders.len() as f64)
 }
 
 /// Per leader term: the highest index committed, its prefix chain, who and when.
@@ -380,17 +410,4 @@ sim_core::check_from_fn!(safety:
     pub StateMachineSafety, "state-machine-safety",
     "no two nodes apply different entries at the same log index",
     Raft, check_state_machine_safety
-);
-sim_core::check_from_fn!(safety:
-    /// Log matching: two logs holding an entry with the same index and term agree up to it.
-    pub LogMatching, "log-matching",
-    "two logs holding an entry with the same index and term agree up to it",
-    Raft, check_log_matching
-);
-sim_core::check_from_fn!(safety:
-    /// Leader completeness: every entry committed in a term is in the log of every later
-    /// term's leader.
-    pub LeaderCompleteness, "leader-completeness",
-    "every entry committed in a term is in the log of every later term's leader",
-    Raft, check_leader_completeness
 );

@@ -6,75 +6,95 @@
 //! one sees the commit itself.
 
 use sim_core::check::{CheckResult, Verdict};
-use sim_core::{NodeId, RunResult};
+use sim_core::{NodeId, Observed, RunResult};
 
 use super::checks::LogReplay;
 use super::node::Raft;
 use super::types::Observation;
 
-/// `commit-quorum` over a run's observations. A node whose log at the index has an unknown
-/// prefix (after a snapshot install, or past a damaged entry) counts as holding it.
-pub fn check_commit_quorum(result: &RunResult<Observation>) -> CheckResult {
-    let need = Raft::majority(result.node_count);
-    let mut replay = LogReplay::new(result.node_count);
-    let mut commits = 0u64;
-    for o in &result.observations {
-        replay.step(o.node, &o.value);
+/// `commit-quorum` (a node whose log at the index has an unknown prefix — after a snapshot
+/// install, or past a damaged entry — counts as holding it), one observation at a time (see
+/// [`super::log_checks::LogChecks`]).
+#[derive(Default)]
+pub(super) struct CommitQuorumStep {
+    commits: u64,
+}
+
+impl CommitQuorumStep {
+    /// The failure at observation `o`, with `replay` past it.
+    pub(super) fn step(
+        &mut self,
+        result: &RunResult<Observation>,
+        o: &Observed<Observation>,
+        replay: &LogReplay,
+    ) -> Option<CheckResult> {
         let Observation::Committed { index, leader_term } = o.value else {
-            continue;
+            return None;
         };
+        let need = Raft::majority(result.node_count);
         let at = index.saturating_sub(1) as usize;
         let Some(&Some(chain)) = replay.log(o.node).get(at) else {
             // Unknown prefix, or a commit past the log (`leader-completeness` reports that).
-            continue;
+            return None;
         };
-        commits += 1;
+        self.commits += 1;
         let holds = |n: &NodeId| match replay.log(*n).get(at) {
             Some(None) => true,
             Some(Some(c)) => *c == chain,
             None => false,
         };
-        if (0..result.node_count).map(NodeId).filter(holds).count() < need {
-            let holders: Vec<NodeId> = (0..result.node_count).map(NodeId).filter(holds).collect();
-            let names: Vec<String> = holders.iter().map(|n| format!("n{}", n.0)).collect();
-            return CheckResult::new(
-                "commit-quorum",
-                Verdict::Fail,
-                format!(
-                    "n{} committed index {index} in term {leader_term} at {}, but only {} of {} nodes hold its log up to there ({}; a majority is {need}) (reproduce with seed {})",
-                    o.node.0,
-                    o.time,
-                    holders.len(),
-                    result.node_count,
-                    names.join(", "),
-                    result.seed
-                ),
-            )
-            .metric("index", index as f64)
-            .metric("holders", holders.len() as f64)
-            .moment(o.time, o.node, format!("committed index {index} held by {} nodes", holders.len()));
+        if (0..result.node_count).map(NodeId).filter(holds).count() >= need {
+            return None;
         }
+        let holders: Vec<NodeId> = (0..result.node_count).map(NodeId).filter(holds).collect();
+        let names: Vec<String> = holders.iter().map(|n| format!("n{}", n.0)).collect();
+        Some(CheckResult::new(
+            "commit-quorum",
+            Verdict::Fail,
+            format!(
+                "n{} committed index {index} in term {leader_term} at {}, but only {} of {} nodes hold its log up to there ({}; a majority is {need}) (reproduce with seed {})",
+                o.node.0,
+                o.time,
+                holders.len(),
+                result.node_count,
+                names.join(", "),
+                result.seed
+            ),
+        )
+        .metric("index", index as f64)
+        .metric("holders", holders.len() as f64)
+        .moment(o.time, o.node, format!("committed index {index} held by {} nodes", holders.len())))
     }
-    CheckResult::new(
-        "commit-quorum",
-        Verdict::Pass,
-        format!("{commits} commits, each of an index a majority held"),
-    )
-    .metric("commits", commits as f64)
-}
 
-sim_core::check_from_fn!(safety:
-    /// Commit quorum: a leader commits an index only once a majority holds its log up to it.
-    pub CommitQuorum, "commit-quorum",
-    "a leader commits an index only once a majority of nodes hold its log up to it",
-    Raft, check_commit_quorum
-);
+    pub(super) fn finish(self) -> CheckResult {
+        CheckResult::new(
+            "commit-quorum",
+            Verdict::Pass,
+            format!("{} commits, each of an index a majority held", self.commits),
+        )
+        .metric("commits", self.commits as f64)
+    }
+}
 
 #[cfg(test)]
 pub(super) mod tests {
     use sim_core::SimTime;
 
     use super::*;
+
+    /// `commit-quorum` alone over `result` (the registered check runs it beside the other log
+    /// checks, in `log_checks`).
+    fn check_commit_quorum(result: &RunResult<Observation>) -> CheckResult {
+        let mut replay = LogReplay::new(result.node_count);
+        let mut check = CommitQuorumStep::default();
+        for o in &result.observations {
+            replay.step(o.node, &o.value);
+            if let Some(fail) = check.step(result, o, &replay) {
+                return fail;
+            }
+        }
+        check.finish()
+    }
 
     /// A 3-node run that recorded only these observations: `(ms, node, observation)`.
     pub(in crate::raft) fn observed(obs: Vec<(u64, u32, Observation)>) -> RunResult<Observation> {

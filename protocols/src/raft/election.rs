@@ -13,13 +13,14 @@ use super::types::{Command, Entry, Msg, Observation, Timer};
 impl Raft {
     // ---- timers ----------------------------------------------------------------------------
 
-    /// A new randomized election timeout, replacing the pending one.
+    /// A new randomized election timeout, replacing the pending one (lazily: see
+    /// [`crate::kit::timing`] — a follower restarts it on every `AppendEntries`).
     pub(super) fn reset_election_timer(&mut self, ctx: &mut Context<'_, Self>) {
         let (min, max) = (
             self.params.election_timeout_min,
             self.params.election_timeout_max,
         );
-        self.timers.reset_election(ctx, min, max, Timer::Election);
+        self.timers.restart_election(ctx, min, max, Timer::Election);
     }
 
     /// Sets the heartbeat timer of this term, replacing a pending one (a candidate's vote
@@ -33,7 +34,10 @@ impl Raft {
     /// entries it has not repaired yet: it asks for them again and waits (it votes, by the
     /// entries' identities, but does not stand).
     pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<'_, Self>) {
-        self.timers.election_fired();
+        let min = self.params.election_timeout_min;
+        if !self.timers.election_expired(ctx, min, Timer::Election) {
+            return; // Reset since it was armed: armed again for the rest.
+        }
         if !self.damaged.is_empty() {
             self.reset_election_timer(ctx);
             self.request_repair(ctx);

@@ -138,8 +138,9 @@
 //! and recovery), `election` (rules 2-4 and 8), `replication` (rules 5-6 and applying),
 //! `snapshot` (rule 7), `reads` (rules 9-10), `repair` (rule 11) and `client` (the client gate of
 //! [`crate::kit::client_gate`], then proposing). `checks` holds the invariant checks (with `commit_quorum`: a
-//! commit only of what a majority holds, and `apply_order`: each index applied once, in order)
-//! and `protocol` the registration. No module imports this one.
+//! commit only of what a majority holds, and `apply_order`: each index applied once, in order;
+//! `log_checks` runs the three checks over the replayed logs in one pass) and `protocol` the
+//! registration. No module imports this one.
 //!
 //! # Bugs to inject
 //!
@@ -166,6 +167,7 @@ mod client;
 mod commit_quorum;
 mod election;
 mod log;
+mod log_checks;
 mod node;
 mod params;
 mod protocol;
@@ -180,12 +182,14 @@ mod types;
 
 pub use apply_order::{check_apply_order, ApplyOrder};
 pub use checks::{
-    check_election_safety, check_leader_completeness, check_liveness, check_log_matching,
-    check_state_machine_safety, ElectionSafety, LeaderCompleteness, LogMatching,
+    check_election_safety, check_liveness, check_state_machine_safety, ElectionSafety,
     StateMachineSafety,
 };
-pub use commit_quorum::{check_commit_quorum, CommitQuorum};
 pub use log::{commit_target, next_after_refusal};
+pub use log_checks::{
+    check_commit_quorum, check_leader_completeness, check_log_matching, CommitQuorum,
+    LeaderCompleteness, LogChecks, LogMatching,
+};
 pub use node::Raft;
 pub use params::{Bug, Params, Reads};
 pub use types::{Command, Entry, Msg, Observation, Record, Slot, Snapshot, Timer, LOG_ENTRIES_MAX};

@@ -9,8 +9,8 @@ use sim_core::{NodeId, Service, SimConfig};
 use crate::kit;
 
 use super::apply_order::ApplyOrder;
-use super::checks::{ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety};
-use super::commit_quorum::CommitQuorum;
+use super::checks::{ElectionSafety, StateMachineSafety};
+use super::log_checks::{CommitQuorum, LeaderCompleteness, LogMatching};
 use super::node::Raft;
 use super::params::{Params, Reads};
 use super::types::Observation;

@@ -6,11 +6,13 @@ pub mod convergence;
 pub mod linearizability;
 pub mod linearizable;
 pub mod liveness;
+pub mod memo;
 pub mod storm;
 
 pub use convergence::{Convergence, Disseminates};
 pub use linearizable::Linearizable;
 pub use liveness::{LeaderBased, Leadership, Liveness};
+pub use memo::Memo;
 
 use crate::{NodeId, SimTime};
 

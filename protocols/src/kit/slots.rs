@@ -49,6 +49,13 @@ impl<V> SlotMap<V> {
         old
     }
 
+    /// Makes room for positions up to `slot` without moving the values again as they are
+    /// inserted (for a map rebuilt from a log whose last position is known).
+    pub fn reserve_to(&mut self, slot: u64) {
+        let want = usize::try_from(slot).expect("a slot fits in memory") + 1;
+        self.slots.reserve(want.saturating_sub(self.slots.len()));
+    }
+
     pub fn get(&self, slot: &u64) -> Option<&V> {
         let i = usize::try_from(*slot).ok()?;
         self.slots.get(i)?.as_ref()
@@ -144,6 +151,11 @@ mod tests {
         assert!(SlotMap::<u8>::new().is_empty());
         assert_eq!(SlotMap::<u8>::new().last_key(), None);
         assert_eq!(dense.range(u64::MAX..).count(), 0);
+        // Reserving room changes no answer.
+        let before = dense.clone();
+        dense.reserve_to(5_000);
+        assert_eq!(dense, before);
+        assert_eq!(dense.last_key(), tree.keys().next_back().copied());
         assert_eq!(dense.into_entries(), tree.into_iter().collect::<Vec<_>>());
     }
 }

@@ -14,9 +14,19 @@ use crate::kit::slots::SlotMap;
 pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
     let need = Paxos::majority(result.node_count);
     // Per slot: each (ballot, value) accepted there, with the acceptors that accepted it.
-    let mut votes: Vec<SlotVotes> = Vec::new();
+    // Sized by a first pass over the observations rather than grown (and copied) as they come.
+    let (mut top_slot, mut applications) = (0, 0);
+    for o in &result.observations {
+        match o.value {
+            Observation::Accepted { slot, .. } => top_slot = top_slot.max(slot),
+            Observation::Learned { .. } => applications += 1,
+            _ => {}
+        }
+    }
+    let top = usize::try_from(top_slot).expect("a slot fits in memory");
+    let mut votes: Vec<SlotVotes> = Vec::with_capacity(top + 1);
     let mut chosen: Chosen = SlotMap::new();
-    let mut learned: Vec<(u64, u64, NodeId, SimTime)> = Vec::new();
+    let mut learned: Vec<(u64, u64, NodeId, SimTime)> = Vec::with_capacity(applications);
     for (at_obs, o) in result.observations.iter().enumerate() {
         match o.value {
             Observation::Accepted {

@@ -139,7 +139,11 @@ impl TwoPhaseCommit {
     fn conclude(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, commit: bool) {
         let a = self.active.remove(&txn).expect("an active transaction");
         let mut writes: Vec<(Key, Value)> = if commit {
-            a.parts.iter().flat_map(|p| p.yes.iter().flatten()).copied().collect()
+            a.parts
+                .iter()
+                .flat_map(|p| p.yes.iter().flatten())
+                .copied()
+                .collect()
         } else {
             Vec::new()
         };
@@ -231,7 +235,10 @@ impl TwoPhaseCommit {
         } else if let Some(a) = self.active.get_mut(&txn) {
             // Still voting: its vote may have been lost; a prepared participant answers a
             // prepare with its vote again.
-            if let Some(Part { keys, yes: None, .. }) = a.part_mut(from) {
+            if let Some(Part {
+                keys, yes: None, ..
+            }) = a.part_mut(from)
+            {
                 let keys = keys.clone();
                 ctx.send(from, Msg::Prepare { txn, keys });
             }

@@ -132,16 +132,23 @@ mod tests {
     fn ln_error_bound() {
         assert_eq!(ln(1.0), 0.0);
         // Every binade's edges and the centring threshold, where m is reduced by half.
-        let mut xs = vec![f64::MIN_POSITIVE, f64::MAX, 5e-324, 2.0f64.sqrt(), 0.5f64.sqrt()];
+        let mut xs = vec![
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            5e-324,
+            2.0f64.sqrt(),
+            0.5f64.sqrt(),
+        ];
         for e in -1074..1024 {
             let p = 2.0f64.powi(e);
             xs.extend([p, p * (1.0 + f64::EPSILON), p * (2.0 - f64::EPSILON)]);
         }
         // The neighbourhood of 1 (where the result is small and relative error shows).
         let one = 1.0f64.to_bits();
-        xs.extend((1..20_000u64).flat_map(|d| {
-            [f64::from_bits(one + d * 997), f64::from_bits(one - d * 499)]
-        }));
+        xs.extend(
+            (1..20_000u64)
+                .flat_map(|d| [f64::from_bits(one + d * 997), f64::from_bits(one - d * 499)]),
+        );
         // Random finite positive bit patterns, and the samplers' inputs `unit_open` draws.
         let mut rng = crate::rng::SimRng::new(7, crate::rng::StreamLabel::Custom(1));
         for _ in 0..400_000 {

@@ -713,8 +713,8 @@ mod tests {
                 break to_nanos(2e7 + 2e6 * u * (-2.0 * s.ln() / s).sqrt());
             }
         };
-        let cases: [(Latency, &dyn Fn(&mut SimRng) -> u64); 2] =
-            [(exp, &std_exp), (normal, &std_normal)];
+        type Draw<'a> = &'a dyn Fn(&mut SimRng) -> u64;
+        let cases: [(Latency, Draw); 2] = [(exp, &std_exp), (normal, &std_normal)];
         for (l, reference) in cases {
             let s = Sampler::new(&l);
             let (mut a, mut b) = (

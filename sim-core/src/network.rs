@@ -689,6 +689,48 @@ mod tests {
         }
     }
 
+    /// The samplers draw what the same formulas would with the platform's `f64::ln`: the
+    /// portable `ln` (within four ulps of it) moves a draw by at most one nanosecond of
+    /// rounding, so the distributions keep their parameters draw for draw.
+    #[test]
+    fn shaped_samplers_agree_with_std_ln_draw_for_draw() {
+        let ms = SimDuration::from_millis;
+        let exp = Latency::Exponential {
+            min: ms(1),
+            mean: ms(3),
+        };
+        let normal = Latency::Normal {
+            mean: ms(20),
+            stddev: ms(2),
+            min: SimDuration::ZERO,
+        };
+        let std_exp = |rng: &mut SimRng| 1_000_000 + to_nanos(-rng.unit_open().ln() * 3e6);
+        let std_normal = |rng: &mut SimRng| loop {
+            let u = 2.0 * rng.unit_open() - 1.0;
+            let v = 2.0 * rng.unit_open() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                break to_nanos(2e7 + 2e6 * u * (-2.0 * s.ln() / s).sqrt());
+            }
+        };
+        type Draw<'a> = &'a dyn Fn(&mut SimRng) -> u64;
+        let cases: [(Latency, Draw); 2] = [(exp, &std_exp), (normal, &std_normal)];
+        for (l, reference) in cases {
+            let s = Sampler::new(&l);
+            let (mut a, mut b) = (
+                SimRng::new(5, StreamLabel::Custom(2)),
+                SimRng::new(5, StreamLabel::Custom(2)),
+            );
+            let mut moved = 0;
+            for _ in 0..200_000 {
+                let (got, want) = (s.sample(&mut a), reference(&mut b));
+                assert!(got.abs_diff(want) <= 1, "{l:?}: {got} vs {want}");
+                moved += usize::from(got != want);
+            }
+            assert!(moved < 20, "{l:?}: {moved} draws moved by a nanosecond");
+        }
+    }
+
     #[test]
     fn cuts_are_directed() {
         let cfg = NetworkConfig::default();

@@ -6,7 +6,7 @@ use sim_core::trace::stable_hash;
 use sim_core::{Context, NodeId};
 
 use crate::kit::durable;
-use crate::kit::record::{self, Recovered};
+use crate::kit::record::{self, DurableRecord, Recovered};
 
 use super::node::Paxos;
 use super::params::Bug;
@@ -180,7 +180,18 @@ impl Paxos {
     /// The `ForgetDamagedAccepted` bug instead promises as if nothing had been accepted.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
         let (mut lost_accepted, mut lost_decided) = (0, 0);
-        for read in record::read_all(ctx) {
+        let reads = record::read_all(ctx);
+        // Keys are in slot order: the last record names the highest slot held.
+        let top = match reads.last() {
+            Some(Recovered::Intact(r)) => r.key().slot(),
+            Some(Recovered::Damaged(key)) => key.slot(),
+            None => None,
+        };
+        if let Some(top) = top {
+            self.accepted.reserve_to(top);
+            self.decided.reserve_to(top);
+        }
+        for read in reads {
             match read {
                 Recovered::Intact(Record::Promised(b)) => self.promised = b,
                 Recovered::Intact(Record::Accepted {

@@ -14,10 +14,20 @@ use crate::kit::slots::SlotMap;
 pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
     let need = Paxos::majority(result.node_count);
     // Per slot: each (ballot, value) accepted there, with the acceptors that accepted it.
-    let mut votes: Vec<Vec<(Ballot, u64, Vec<NodeId>)>> = Vec::new();
-    let mut chosen: Chosen = SlotMap::new();
-    let mut learned: Vec<(u64, u64, NodeId, SimTime)> = Vec::new();
+    // Sized by a first pass over the observations rather than grown (and copied) as they come.
+    let (mut top_slot, mut applications) = (0, 0);
     for o in &result.observations {
+        match o.value {
+            Observation::Accepted { slot, .. } => top_slot = top_slot.max(slot),
+            Observation::Learned { .. } => applications += 1,
+            _ => {}
+        }
+    }
+    let top = usize::try_from(top_slot).expect("a slot fits in memory");
+    let mut votes: Vec<SlotVotes> = Vec::with_capacity(top + 1);
+    let mut chosen: Chosen = SlotMap::new();
+    let mut learned: Vec<(u64, u64, NodeId, SimTime)> = Vec::with_capacity(applications);
+    for (at_obs, o) in result.observations.iter().enumerate() {
         match o.value {
             Observation::Accepted {
                 slot,
@@ -26,29 +36,15 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
             } => {
                 let at = usize::try_from(slot).expect("a slot fits in memory");
                 if at >= votes.len() {
-                    votes.resize_with(at + 1, Vec::new);
+                    votes.resize_with(at + 1, SlotVotes::default);
                 }
-                let in_slot = &mut votes[at];
-                let k = match in_slot
-                    .iter()
-                    .position(|(b, v, _)| *b == ballot && *v == value_hash)
-                {
-                    Some(k) => k,
-                    None => {
-                        in_slot.push((ballot, value_hash, Vec::new()));
-                        in_slot.len() - 1
-                    }
-                };
-                let voters = &mut in_slot[k].2;
-                if voters.contains(&o.node) {
-                    continue;
-                }
-                voters.push(o.node);
-                if voters.len() != need {
+                let voters = votes[at].voters(ballot, value_hash);
+                if !voters.add(o.node) || voters.count() != need {
                     continue;
                 }
                 match chosen.get(&slot) {
                     Some(&(v, b, t, by)) if v != value_hash => {
+                        let voters = voters_in_order(result, at_obs, slot, ballot, value_hash);
                         return CheckResult::new(
                             "agreement",
                             Verdict::Fail,
@@ -88,6 +84,89 @@ pub fn check_agreement(result: &RunResult<Observation>) -> CheckResult {
         ),
     )
     .metric("slots_chosen", chosen.len() as f64)
+}
+
+/// The (ballot, value) pairs accepted in one slot, each with its acceptors. A slot almost
+/// always sees one pair, kept inline, so counting a slot's votes allocates nothing.
+#[derive(Default)]
+struct SlotVotes {
+    first: Option<(Ballot, u64, Voters)>,
+    more: Vec<(Ballot, u64, Voters)>,
+}
+
+impl SlotVotes {
+    /// The acceptors of `(ballot, value)` in this slot (none yet if it is new).
+    fn voters(&mut self, ballot: Ballot, value: u64) -> &mut Voters {
+        let first = self.first.get_or_insert((ballot, value, Voters::default()));
+        if (first.0, first.1) == (ballot, value) {
+            return &mut first.2;
+        }
+        let k = match self
+            .more
+            .iter()
+            .position(|(b, v, _)| (*b, *v) == (ballot, value))
+        {
+            Some(k) => k,
+            None => {
+                self.more.push((ballot, value, Voters::default()));
+                self.more.len() - 1
+            }
+        };
+        &mut self.more[k].2
+    }
+}
+
+/// A set of acceptors: nodes below 64 as bits, any others in a list.
+#[derive(Default)]
+struct Voters {
+    low: u64,
+    others: Vec<NodeId>,
+}
+
+impl Voters {
+    /// Adds `node`; `false` if it was already there.
+    fn add(&mut self, node: NodeId) -> bool {
+        if node.0 < 64 {
+            let bit = 1u64 << node.0;
+            let new = self.low & bit == 0;
+            self.low |= bit;
+            new
+        } else if self.others.contains(&node) {
+            false
+        } else {
+            self.others.push(node);
+            true
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.low.count_ones() as usize + self.others.len()
+    }
+}
+
+/// The acceptors of `(ballot, value)` in `slot`, in the order their acceptances appear in
+/// the observations up to index `upto` (for a failure's message).
+fn voters_in_order(
+    result: &RunResult<Observation>,
+    upto: usize,
+    slot: u64,
+    ballot: Ballot,
+    value: u64,
+) -> Vec<NodeId> {
+    let mut voters = Vec::new();
+    for o in &result.observations[..=upto] {
+        if o.value
+            == (Observation::Accepted {
+                slot,
+                ballot,
+                value_hash: value,
+            })
+            && !voters.contains(&o.node)
+        {
+            voters.push(o.node);
+        }
+    }
+    voters
 }
 
 /// Slot → the value chosen there, the ballot, the time and the acceptor whose acceptance

@@ -28,12 +28,13 @@ impl Paxos {
     }
 
     pub(super) fn apply_ready(&mut self, ctx: &mut Context<'_, Self>) {
-        while let Some(command) = self.decided.get(&(self.applied + 1)).cloned() {
+        // The command is read in place (no clone): only `store` and `waiting` change below.
+        while let Some(command) = self.decided.get(&(self.applied + 1)) {
             self.applied += 1;
             let slot = self.applied;
             ctx.observe(Observation::Learned {
                 slot,
-                value_hash: stable_hash(&command),
+                value_hash: stable_hash(command),
             });
             if let Command::Client {
                 client,
@@ -41,7 +42,8 @@ impl Paxos {
                 request,
             } = command
             {
-                let response = self.store.execute(client, request_id, &request);
+                let (client, request_id) = (*client, *request_id);
+                let response = self.store.execute(client, request_id, request);
                 if self.waiting.get(&client) == Some(&request_id) {
                     self.waiting.remove(&client);
                     if let Some(r) = response {

@@ -139,10 +139,31 @@ fn agreement_needs_a_majority_in_one_ballot_and_one_value_per_slot() {
     let c = check_agreement(&two);
     assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
     assert!(
-        c.detail.contains("slot 1") && c.detail.contains("seed 7"),
+        c.detail.contains("slot 1")
+            && c.detail.contains("(accepted by n2, n1)")
+            && c.detail.contains("seed 7"),
         "{}",
         c.detail
     );
+    // Acceptors numbered past 63 (kept in a list beside the bits): counted once each, and
+    // named in the order they accepted.
+    let wide = result(vec![
+        (70, accepted(2, b(1, 0), 1)),
+        (71, accepted(2, b(1, 0), 1)),
+        (72, accepted(2, b(2, 2), 2)),
+        (72, accepted(2, b(2, 2), 2)),
+        (0, accepted(2, b(2, 2), 2)),
+    ]);
+    let c = check_agreement(&wide);
+    assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+    assert!(c.detail.contains("(accepted by n72, n0)"), "{}", c.detail);
+    let once = result(vec![
+        (70, accepted(2, b(1, 0), 1)),
+        (70, accepted(2, b(1, 0), 1)),
+        (1, accepted(2, b(2, 2), 2)),
+        (0, accepted(2, b(2, 2), 2)),
+    ]);
+    assert_eq!(check_agreement(&once).verdict, Verdict::Pass);
     // Value 2 accepted by a majority, but across two ballots: not chosen, no failure.
     let split = result(vec![
         (0, accepted(1, b(1, 0), 1)),

@@ -126,6 +126,14 @@ pub enum StoreKey {
 }
 
 impl StoreKey {
+    /// The slot the record belongs to (none for the promise).
+    pub fn slot(&self) -> Option<u64> {
+        match *self {
+            StoreKey::Promised => None,
+            StoreKey::Accepted(slot) | StoreKey::Decided(slot) => Some(slot),
+        }
+    }
+
     fn rank(&self) -> (u64, u8) {
         match *self {
             StoreKey::Promised => (0, 0),

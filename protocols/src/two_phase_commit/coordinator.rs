@@ -2,12 +2,10 @@
 //! transaction, collect the votes, log and announce the decision, answer inquiries and
 //! retries, and re-send what is unanswered on every tick.
 
-use std::collections::BTreeMap;
-
 use sim_core::{ClientId, Context, Key, LocalTime, NodeId, Response, Value};
 
 use super::messages::{participant_of, Msg, Observation, TxnId};
-use super::node::{after, Active, Decided, TwoPhaseCommit, ASSERT_INVARIANTS};
+use super::node::{after, Active, Decided, Part, TwoPhaseCommit, ASSERT_INVARIANTS};
 use super::params::Bug;
 use super::record::Record;
 use super::situations;
@@ -51,17 +49,28 @@ impl TwoPhaseCommit {
 
     fn begin(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, keys: Vec<Key>) {
         let n = ctx.node_count();
-        let mut parts: BTreeMap<NodeId, Vec<Key>> = BTreeMap::new();
+        let mut parts: Vec<Part> = Vec::new();
         for &k in &keys {
-            parts.entry(participant_of(k, n)).or_default().push(k);
+            let node = participant_of(k, n);
+            match parts.binary_search_by_key(&node, |p| p.node) {
+                Ok(i) => parts[i].keys.push(k),
+                Err(i) => parts.insert(
+                    i,
+                    Part {
+                        node,
+                        keys: vec![k],
+                        yes: None,
+                    },
+                ),
+            }
         }
         let now = ctx.local_time();
-        for (&p, ks) in &parts {
+        for p in &parts {
             ctx.send(
-                p,
+                p.node,
                 Msg::Prepare {
                     txn,
-                    keys: ks.clone(),
+                    keys: p.keys.clone(),
                 },
             );
         }
@@ -71,7 +80,7 @@ impl TwoPhaseCommit {
             Active {
                 keys,
                 parts,
-                yes: BTreeMap::new(),
+                yes_votes: 0,
                 started: now,
                 last_send: now,
             },
@@ -130,12 +139,16 @@ impl TwoPhaseCommit {
     fn conclude(&mut self, ctx: &mut Context<'_, Self>, txn: TxnId, commit: bool) {
         let a = self.active.remove(&txn).expect("an active transaction");
         let mut writes: Vec<(Key, Value)> = if commit {
-            a.yes.values().flatten().copied().collect()
+            a.parts
+                .iter()
+                .flat_map(|p| p.yes.iter().flatten())
+                .copied()
+                .collect()
         } else {
             Vec::new()
         };
         writes.sort_unstable();
-        let to = a.parts.keys().copied().collect();
+        let to = a.parts.iter().map(|p| p.node).collect();
         self.decide(ctx, txn, commit, a.keys, writes, to);
     }
 
@@ -196,16 +209,18 @@ impl TwoPhaseCommit {
             }
             return;
         };
-        if !a.parts.contains_key(&from) {
+        let Some(part) = a.part_mut(from) else {
             ctx.annotate(|| format!("ignore a vote on {txn} from n{}, not a participant", from.0));
             return;
-        }
+        };
         if !yes {
             self.conclude(ctx, txn, false);
             return;
         }
-        a.yes.insert(from, writes);
-        if a.yes.len() == a.parts.len() {
+        if part.yes.replace(writes).is_none() {
+            a.yes_votes += 1;
+        }
+        if a.yes_votes == a.parts.len() {
             self.conclude(ctx, txn, true);
         }
     }
@@ -217,10 +232,13 @@ impl TwoPhaseCommit {
         } else if let Some(d) = self.decided.get(&txn) {
             let commit = d.commit;
             ctx.send(from, Msg::Decision { txn, commit });
-        } else if let Some(a) = self.active.get(&txn) {
+        } else if let Some(a) = self.active.get_mut(&txn) {
             // Still voting: its vote may have been lost; a prepared participant answers a
             // prepare with its vote again.
-            if let (false, Some(keys)) = (a.yes.contains_key(&from), a.parts.get(&from)) {
+            if let Some(Part {
+                keys, yes: None, ..
+            }) = a.part_mut(from)
+            {
                 let keys = keys.clone();
                 ctx.send(from, Msg::Prepare { txn, keys });
             }
@@ -250,8 +268,8 @@ impl TwoPhaseCommit {
                 let missing: Vec<(NodeId, Vec<Key>)> = a
                     .parts
                     .iter()
-                    .filter(|(p, _)| !a.yes.contains_key(p))
-                    .map(|(p, ks)| (*p, ks.clone()))
+                    .filter(|p| p.yes.is_none())
+                    .map(|p| (p.node, p.keys.clone()))
                     .collect();
                 for (p, keys) in missing {
                     ctx.send(p, Msg::Prepare { txn, keys });

@@ -26,12 +26,28 @@ pub(super) const ASSERT_INVARIANTS: bool = true;
 #[derive(Clone, Debug)]
 pub(super) struct Active {
     pub(super) keys: Vec<Key>,
-    /// Participant → its keys.
-    pub(super) parts: BTreeMap<NodeId, Vec<Key>>,
-    /// Participant → the writes of its yes vote.
-    pub(super) yes: BTreeMap<NodeId, Vec<(Key, Value)>>,
+    /// The participants, ascending by node (a handful: searched, not kept in a tree).
+    pub(super) parts: Vec<Part>,
+    /// How many participants have voted yes.
+    pub(super) yes_votes: usize,
     pub(super) started: LocalTime,
     pub(super) last_send: LocalTime,
+}
+
+/// A participant of an active transaction: its keys, and the writes of its yes vote.
+#[derive(Clone, Debug)]
+pub(super) struct Part {
+    pub(super) node: NodeId,
+    pub(super) keys: Vec<Key>,
+    pub(super) yes: Option<Vec<(Key, Value)>>,
+}
+
+impl Active {
+    /// The participant `node`, if it is one.
+    pub(super) fn part_mut(&mut self, node: NodeId) -> Option<&mut Part> {
+        let i = self.parts.binary_search_by_key(&node, |p| p.node).ok()?;
+        Some(&mut self.parts[i])
+    }
 }
 
 /// A transaction the coordinator has decided (and logged).

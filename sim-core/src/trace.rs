@@ -1161,10 +1161,7 @@ mod tests {
                 dropped(n1, n2, 7, DropReason::Loss),
                 dropped(n1, n2, 7, DropReason::Partition),
             ),
-            (
-                Record::Duplicate { id: 1 },
-                Record::Duplicate { id: 2 },
-            ),
+            (Record::Duplicate { id: 1 }, Record::Duplicate { id: 2 }),
             (replay(n1, n2, 7, 3), replay(n2, n2, 7, 3)),
             (replay(n1, n2, 7, 3), replay(n1, n1, 7, 3)),
             (replay(n1, n2, 7, 3), replay(n1, n2, 8, 3)),
@@ -1181,11 +1178,26 @@ mod tests {
                 Record::timer(NodeId(0), TimerId(5), &"election"),
                 Record::timer(NodeId(0), TimerId(5), &"heartbeat"),
             ),
-            (invoke(2, 1, 11, &"get", false), invoke(3, 1, 11, &"get", false)),
-            (invoke(2, 1, 11, &"get", false), invoke(2, 0, 11, &"get", false)),
-            (invoke(2, 1, 11, &"get", false), invoke(2, 1, 12, &"get", false)),
-            (invoke(2, 1, 11, &"get", false), invoke(2, 1, 11, &"put", false)),
-            (invoke(2, 1, 11, &"get", false), invoke(2, 1, 11, &"get", true)),
+            (
+                invoke(2, 1, 11, &"get", false),
+                invoke(3, 1, 11, &"get", false),
+            ),
+            (
+                invoke(2, 1, 11, &"get", false),
+                invoke(2, 0, 11, &"get", false),
+            ),
+            (
+                invoke(2, 1, 11, &"get", false),
+                invoke(2, 1, 12, &"get", false),
+            ),
+            (
+                invoke(2, 1, 11, &"get", false),
+                invoke(2, 1, 11, &"put", false),
+            ),
+            (
+                invoke(2, 1, 11, &"get", false),
+                invoke(2, 1, 11, &"get", true),
+            ),
             (complete(2, 11, &ok), complete(3, 11, &ok)),
             (complete(2, 11, &ok), complete(2, 12, &ok)),
             (complete(2, 11, &ok), complete(2, 11, &ok2)),

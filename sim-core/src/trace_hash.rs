@@ -111,7 +111,10 @@ mod tests {
         let w1 = (0..40u64)
             .flat_map(|i| {
                 let t = 3_000_000 * i;
-                [(t, vec![2, i % 2, 1 - i % 2, i]), (t, vec![1, 1 - i % 2, i % 2, i + 1, 77])]
+                [
+                    (t, vec![2, i % 2, 1 - i % 2, i]),
+                    (t, vec![1, 1 - i % 2, i % 2, i + 1, 77]),
+                ]
             })
             .collect();
         let mixed = (0..30u64)

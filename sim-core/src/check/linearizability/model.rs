@@ -27,6 +27,10 @@ pub(super) const ANY: u32 = 1;
 const VALUES_PRESIZE_MAX: usize = 256;
 /// Interned values beyond this count are refused (the search's state is a `u32`).
 const VALUES_MAX: usize = 1 << 30;
+/// Integers `0..SMALL_INTS` are interned through a direct table ([`Model::small`]) instead of
+/// the hash table: Knossos's and Porcupine's etcd histories use a handful of small integers,
+/// and hashing each operation's values was a tenth of a small check.
+const SMALL_INTS: usize = 64;
 
 /// What an operation does to the register, with values interned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,8 +83,10 @@ pub(super) struct Model {
     entries: Vec<Entry>,
     /// Content hash of each entry (see [`ContentHash`]).
     hashes: Vec<ContentHash>,
-    /// Content → id, by the content hash.
+    /// Content → id, by the content hash (for every value but `nil` and the small integers).
     ids: IdTable,
+    /// `small[n]` is the id of `Int(n)` plus one, or 0 when it is not interned yet.
+    small: [u32; SMALL_INTS],
     /// Memoized `Append` transitions: (state, appended value) → state.
     appends: IdTable,
     append_keys: Vec<(u32, u32, u32)>,
@@ -110,19 +116,35 @@ impl Model {
             entries: Vec::with_capacity(values),
             hashes: Vec::with_capacity(values),
             ids: IdTable::with_capacity(values),
+            small: [0; SMALL_INTS],
             appends: IdTable::default(),
             append_keys: Vec::new(),
             prefix_at: Vec::new(),
             prefix_polys: Vec::new(),
         };
-        assert_eq!(model.intern(&Value::Nil), ABSENT);
-        // `ANY` has no value of its own: its slot holds a placeholder never looked up.
-        model.entries.push(Entry::Value(Value::Nil));
-        model.hashes.push(ContentHash::of(&Value::Nil));
+        // `nil` is `ABSENT`, found without a lookup; `ANY` has no value of its own: its slot
+        // holds a placeholder never looked up.
+        for _ in [ABSENT, ANY] {
+            model.entries.push(Entry::Value(Value::Nil));
+            model.hashes.push(ContentHash::of(&Value::Nil));
+        }
         model
     }
 
     pub(super) fn intern(&mut self, v: &Value) -> u32 {
+        match v {
+            Value::Nil => return ABSENT,
+            Value::Int(n) if (0..SMALL_INTS as i128).contains(n) => {
+                let n = *n as usize;
+                if self.small[n] != 0 {
+                    return self.small[n] - 1;
+                }
+                let id = self.push_unindexed(ContentHash::of(v), Entry::Value(v.clone()));
+                self.small[n] = id + 1;
+                return id;
+            }
+            _ => {}
+        }
         let hash = ContentHash::of(v);
         if let Some(id) = self.find(hash, v) {
             return id;
@@ -140,12 +162,42 @@ impl Model {
     }
 
     fn push(&mut self, hash: ContentHash, entry: Entry) -> u32 {
+        let id = self.push_unindexed(hash, entry);
+        self.ids.insert(hash.key(), id);
+        id
+    }
+
+    /// A new id for `entry`, not entered in [`Model::ids`] (`nil` and small integers, which
+    /// are found without it: no appended string is equal to them).
+    fn push_unindexed(&mut self, hash: ContentHash, entry: Entry) -> u32 {
         assert!(self.entries.len() < VALUES_MAX, "too many distinct values");
         let id = self.entries.len() as u32;
         self.entries.push(entry);
         self.hashes.push(hash);
-        self.ids.insert(hash.key(), id);
         id
+    }
+
+    /// Whether state `id` (not `ANY`) is the string `s` (the absent value counts as the empty
+    /// string, as in appends), comparing each appended piece with the end of `s` rather than
+    /// building the state's string.
+    fn spells(&self, id: u32, mut s: &str) -> bool {
+        let mut at = id;
+        loop {
+            match &self.entries[at as usize] {
+                Entry::Value(Value::Str(x)) => return x == s,
+                Entry::Value(Value::Nil) => return s.is_empty(),
+                Entry::Value(Value::Int(_)) => return false,
+                Entry::Append(prev, suffix) => {
+                    if let Entry::Value(Value::Str(x)) = &self.entries[*suffix as usize] {
+                        match s.strip_suffix(x.as_str()) {
+                            Some(rest) => s = rest,
+                            None => return false,
+                        }
+                    }
+                    at = *prev;
+                }
+            }
+        }
     }
 
     /// The value of an id (not `ANY`), building appended strings without recursion.
@@ -304,16 +356,33 @@ impl Model {
         let next = match self.ids.find(hash.key(), |_| true) {
             None => self.push(hash, Entry::Append(state, v)),
             Some(_) => {
-                let joined = match (self.materialize(state), &self.entries[v as usize]) {
-                    (Value::Str(mut a), Entry::Value(Value::Str(b))) => {
-                        a.push_str(b);
-                        Value::Str(a)
-                    }
-                    (_, Entry::Value(Value::Str(b))) => Value::Str(b.clone()),
-                    _ => unreachable!("checked above"),
+                // Compare piece by piece with the contents that hash alike, without building
+                // the appended string (a read of it, interned before the search, is the usual
+                // match).
+                let Entry::Value(Value::Str(suffix)) = &self.entries[v as usize] else {
+                    unreachable!("checked above")
                 };
-                debug_assert_eq!(hash, ContentHash::of(&joined));
-                match self.find(hash, &joined) {
+                let len = (self.hashes[state as usize].len + suffix.len() as u64) as usize;
+                let found = self
+                    .ids
+                    .find(hash.key(), |id| match &self.entries[id as usize] {
+                        Entry::Value(Value::Str(x)) => {
+                            x.len() == len
+                                && x.ends_with(suffix.as_str())
+                                && self.spells(state, &x[..len - suffix.len()])
+                        }
+                        Entry::Value(_) => false,
+                        // Two appended states that hash alike: rare, so build one of them.
+                        Entry::Append(..) => match self.materialize(id) {
+                            Value::Str(x) => {
+                                x.len() == len
+                                    && x.ends_with(suffix.as_str())
+                                    && self.spells(state, &x[..len - suffix.len()])
+                            }
+                            _ => false,
+                        },
+                    });
+                match found {
                     Some(id) => id,
                     None => self.push(hash, Entry::Append(state, v)),
                 }
@@ -409,13 +478,17 @@ struct IdTable {
     /// (hash, id + 1); id + 1 == 0 marks an empty slot.
     slots: Vec<(u64, u32)>,
     len: usize,
+    /// Items the slots are sized for at the first insertion (a history of small integers
+    /// never inserts, and never pays for zeroing the slots).
+    hint: usize,
 }
 
 impl IdTable {
     fn with_capacity(items: usize) -> IdTable {
         IdTable {
-            slots: vec![(0, 0); (items * 2).next_power_of_two().max(16)],
+            slots: Vec::new(),
             len: 0,
+            hint: items,
         }
     }
 
@@ -440,7 +513,8 @@ impl IdTable {
     fn insert(&mut self, hash: u64, id: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
             let old = std::mem::take(&mut self.slots);
-            self.slots = vec![(0, 0); (old.len() * 2).max(16)];
+            let first = (self.hint * 2).next_power_of_two();
+            self.slots = vec![(0, 0); (old.len() * 2).max(first).max(16)];
             for (h, id1) in old.into_iter().filter(|s| s.1 != 0) {
                 self.place(h, id1);
             }
@@ -541,6 +615,76 @@ mod tests {
             index: 0,
             call: 0,
             ret: Some(1),
+        }
+    }
+
+    /// Interning through the small-integer table and the hash table gives what a map from
+    /// values to ids in first-seen order gives (ids 0 and 1 being `nil` and `ANY`), and every
+    /// id reads back as its value: integers on both sides of the table's range, strings, `nil`.
+    #[test]
+    fn interning_matches_a_map_in_first_seen_order() {
+        let mut rng = super::super::tests::Rng(0x1d5);
+        for case in 0..200 {
+            let mut model = Model::with_capacity(rng.below(300) as usize);
+            let mut reference: std::collections::BTreeMap<Value, u32> =
+                std::collections::BTreeMap::from([(Value::Nil, ABSENT)]);
+            let spread = 1 + rng.below(200) as i128;
+            for _ in 0..rng.below(400) {
+                let v = match rng.below(4) {
+                    0 => Value::Int(rng.below(spread as u64) as i128 - 8),
+                    1 => Value::Int(SMALL_INTS as i128 - 2 + rng.below(4) as i128),
+                    2 => Value::Str(format!("s{}", rng.below(spread as u64))),
+                    _ => [Value::Nil, Value::Int(1 << 70), Value::Str(String::new())]
+                        [rng.below(3) as usize]
+                        .clone(),
+                };
+                let next = reference.len() as u32 + 1; // `ANY` takes id 1.
+                let want = *reference.entry(v.clone()).or_insert(next);
+                assert_eq!(model.intern(&v), want, "case {case}: {v:?}");
+                assert_eq!(model.value(want), Some(v));
+            }
+        }
+    }
+
+    /// Random appends over a small alphabet (so that many orders give the same string) from
+    /// values read before: every state reads back as the string a reference builds, and two
+    /// states are the same id exactly when their strings are equal, whether they were interned
+    /// or appended.
+    #[test]
+    fn appended_states_are_equal_exactly_when_their_strings_are() {
+        let mut rng = super::super::tests::Rng(0xa99e);
+        let pieces = ["", "a", "b", "ab", "ba", "aab", "é"];
+        for case in 0..300 {
+            let mut m = Model::with_capacity(rng.below(20) as usize);
+            let mut states: Vec<(u32, Option<String>)> = vec![(ABSENT, None)];
+            for _ in 0..rng.below(12) {
+                let s: String = (0..rng.below(4))
+                    .map(|_| pieces[rng.below(pieces.len() as u64) as usize])
+                    .collect();
+                states.push((m.intern(&Value::Str(s.clone())), Some(s)));
+            }
+            let suffixes: Vec<(u32, &str)> = pieces
+                .iter()
+                .map(|p| (m.intern(&Value::Str(p.to_string())), *p))
+                .collect();
+            for _ in 0..rng.below(60) {
+                let (from, text) = states[rng.below(states.len() as u64) as usize].clone();
+                let (v, piece) = suffixes[rng.below(suffixes.len() as u64) as usize];
+                let op = append(v);
+                let to = m.step(from, &op).expect("strings append");
+                states.push((to, Some(text.unwrap_or_default() + piece)));
+            }
+            for (id, text) in &states {
+                let want = text.clone().map_or(Value::Nil, Value::Str);
+                assert_eq!(m.value(*id), Some(want), "case {case}");
+            }
+            for (a, x) in &states {
+                for (b, y) in &states {
+                    let same_text = x.as_deref().unwrap_or("") == y.as_deref().unwrap_or("")
+                        && x.is_some() == y.is_some();
+                    assert_eq!(a == b, same_text, "case {case}: {x:?} {y:?}");
+                }
+            }
         }
     }
 

@@ -30,11 +30,13 @@ pub(super) const DEPTH_APPENDS: usize = 4;
 
 /// "No entry" in the event lists.
 const NONE: u32 = u32::MAX;
+/// An invocation's entry in `event_sets` when its operation appends (no value id is this
+/// large: values are fewer than 2^30).
+pub(super) const APPENDS: u32 = u32::MAX - 1;
 
 /// The event lists of a search, read-only.
 pub(super) struct Lists<'a> {
     pub(super) next: &'a [u32],
-    pub(super) event_op: &'a [u32],
     pub(super) event_is_call: &'a [bool],
     /// Per event, what [`event_values`] gives.
     pub(super) event_sets: &'a [u32],
@@ -63,7 +65,6 @@ impl Reach {
     pub(super) fn doomed(
         &mut self,
         model: &mut Model,
-        ops: &[CompiledOp],
         lists: &Lists<'_>,
         (state, first_completion): (u32, u32),
         appends: bool,
@@ -74,7 +75,7 @@ impl Reach {
         if !appends {
             return register_doomed(lists, state, first_completion);
         }
-        if !any_other_target(ops, lists, state, first_completion, DEPTH_APPENDS) {
+        if !any_other_target(lists, state, first_completion, DEPTH_APPENDS) {
             return None; // Nothing to produce: skip gathering what could produce it.
         }
         self.begin();
@@ -82,20 +83,20 @@ impl Reach {
         let mut e = lists.next[lists.head_mandatory as usize];
         let mut tested = 0;
         while e != NONE && tested < DEPTH_APPENDS {
-            let op = lists.event_op[e as usize];
             if lists.event_is_call[e as usize] {
-                self.note(&ops[op as usize]);
+                self.note(lists.event_sets[e as usize]);
                 e = lists.next[e as usize];
                 continue;
             }
             while optional != NONE && optional < e {
-                self.note(&ops[lists.event_op[optional as usize] as usize]);
+                self.note(lists.event_sets[optional as usize]);
                 optional = lists.next[optional as usize];
             }
-            let Some(target) = target(&ops[op as usize]) else {
+            let target = lists.event_needs[e as usize];
+            if target == NONE {
                 e = lists.next[e as usize];
                 continue;
-            };
+            }
             tested += 1;
             if !self.reachable(model, state, target) {
                 return Some(e);
@@ -116,15 +117,18 @@ impl Reach {
         self.appended = false;
     }
 
-    /// Records what an operation that may still come first can set.
-    fn note(&mut self, op: &CompiledOp) {
-        if matches!(op.step, Step::Append(_)) {
+    /// Records what an operation that may still come first can set: `sets` is its
+    /// invocation's entry of [`event_values`] (`NONE`, [`APPENDS`] or a value).
+    #[inline]
+    fn note(&mut self, sets: u32) {
+        if sets == APPENDS {
             self.appended = true;
             return;
         }
-        let Some(v) = sets(op) else {
+        if sets == NONE {
             return;
-        };
+        }
+        let v = sets;
         let i = v as usize;
         if self.produced.len() <= i {
             self.produced.resize(i + 1, 0);
@@ -202,8 +206,9 @@ fn register_doomed(lists: &Lists<'_>, state: u32, first: u32) -> Option<u32> {
 }
 
 /// Per event (given by its operation and whether it is the invocation): the value an
-/// invocation may set ([`sets`]) and the state a completion needs ([`target`]), `NONE` for
-/// none, so that the look-ahead's walks read one number per event.
+/// invocation may set ([`sets`], or [`APPENDS`] for an append) and the state a completion
+/// needs ([`target`]), `NONE` for none, so that the look-ahead's walks read one number per
+/// event.
 pub(super) fn event_values(
     ops: &[CompiledOp],
     event_op: &[u32],
@@ -214,7 +219,8 @@ pub(super) fn event_values(
     for (&op, &call) in event_op.iter().zip(event_is_call) {
         let op = &ops[op as usize];
         let (set, need) = if call {
-            (sets(op), None)
+            let appends = matches!(op.step, Step::Append(_));
+            (if appends { Some(APPENDS) } else { sets(op) }, None)
         } else {
             (None, target(op))
         };
@@ -227,23 +233,17 @@ pub(super) fn event_values(
 /// Whether one of the next `depth` completions that need a state, from `first` (the first
 /// completion in the mandatory list), needs another state than `state` (most often the first
 /// one reads the current value, and there is nothing to do).
-fn any_other_target(
-    ops: &[CompiledOp],
-    lists: &Lists<'_>,
-    state: u32,
-    first: u32,
-    depth: usize,
-) -> bool {
+fn any_other_target(lists: &Lists<'_>, state: u32, first: u32, depth: usize) -> bool {
     let mut e = first;
     let mut tested = 0;
     while e != NONE && tested < depth {
-        if !lists.event_is_call[e as usize] {
-            if let Some(v) = target(&ops[lists.event_op[e as usize] as usize]) {
-                if v != state {
-                    return true;
-                }
-                tested += 1;
+        // An invocation needs nothing: its entry is `NONE`.
+        let v = lists.event_needs[e as usize];
+        if v != NONE {
+            if v != state {
+                return true;
             }
+            tested += 1;
         }
         e = lists.next[e as usize];
     }

@@ -47,6 +47,16 @@ fn reusable(op: &CompiledOp) -> bool {
 
 /// "No entry" in the event lists.
 const NONE: u32 = u32::MAX;
+
+/// The part of a memo key's hash that stands for the state and the restriction: one multiply
+/// and a fold (the mandatory set's Zobrist hash, XORed in, is already random; this only has
+/// to tell states apart, in the low bits too). Where a configuration lands in the memo's
+/// table changes nothing the search answers, only how fast it finds it.
+#[inline]
+fn state_hash(state: u32, restrict: u32) -> u64 {
+    let x = (u64::from(restrict) << 32 | u64::from(state)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ x >> 29
+}
 /// Operations per key beyond this are refused (event indices are `u32` with sentinels).
 pub(super) const OPERATIONS_MAX: usize = (u32::MAX / 4) as usize;
 
@@ -534,7 +544,6 @@ impl Search {
     fn doomed(&mut self, first_completion: u32) -> Option<u32> {
         let lists = Lists {
             next: &self.next,
-            event_op: &self.event_op,
             event_is_call: &self.event_is_call,
             event_sets: &self.event_sets,
             event_needs: &self.event_needs,
@@ -543,7 +552,6 @@ impl Search {
         };
         self.reach.doomed(
             &mut self.model,
-            &self.ops,
             &lists,
             (self.state, first_completion),
             self.appends,
@@ -568,9 +576,7 @@ impl Search {
             self.flip(op);
         }
         let restrict = if mandatory { NONE } else { self.state };
-        let group_hash = self.m_hash
-            ^ splitmix64(u64::from(next_state))
-            ^ splitmix64(u64::from(restrict) << 32 | 0x5a5a);
+        let group_hash = self.m_hash ^ state_hash(next_state, restrict);
         let hash = group_hash ^ self.o_hash;
         let m = &self.m_bits[self.m_lo..self.m_hi];
         let lo = self.m_lo as u32;

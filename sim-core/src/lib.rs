@@ -31,6 +31,7 @@ pub mod swarm;
 pub mod time;
 mod timers;
 pub mod trace;
+mod trace_hash;
 pub mod txn;
 mod world;
 

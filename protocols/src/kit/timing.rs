@@ -7,8 +7,9 @@
 //! scenario's timings.
 //!
 //! The election timer comes in two styles. [`Timers::reset_election`] cancels the pending
-//! timer and sets a new one on every reset. [`Timers::restart_election`] (Raft's) is lazy: a
-//! follower resets its timeout on every `AppendEntries`, several times per heartbeat, so it
+//! timer and sets a new one on every reset. [`Timers::restart_election`] (Raft's and Paxos's)
+//! is lazy: a follower resets its timeout on every `AppendEntries` (`Accept`, heartbeat),
+//! several times per heartbeat, so it
 //! only moves a *deadline* (local time) and leaves the engine timer where it is. That timer is
 //! armed no later than the deadline and no later than `min` from when it is armed — so every
 //! later reset, whose deadline is at least `min` away, finds it early enough — and when it

@@ -15,13 +15,14 @@ use super::situations;
 use super::types::{Ballot, Command, Msg, Observation, Timer};
 
 impl Paxos {
-    /// A new randomized election timeout, replacing the pending one.
+    /// A new randomized election timeout, replacing the pending one (lazily, as Raft's: see
+    /// [`crate::kit::timing`] — an acceptor restarts it on every `Accept` and heartbeat).
     pub(super) fn reset_election_timer(&mut self, ctx: &mut Context<'_, Self>) {
         let (min, max) = (
             self.params.election_timeout_min,
             self.params.election_timeout_max,
         );
-        self.timers.reset_election(ctx, min, max, Timer::Election);
+        self.timers.restart_election(ctx, min, max, Timer::Election);
     }
 
     /// The heartbeat (or `Prepare` re-send) timer of `ballot`, replacing a pending one.
@@ -32,7 +33,10 @@ impl Paxos {
 
     /// No leader heard from: phase 1, unless this node leads.
     pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<'_, Self>) {
-        self.timers.election_fired();
+        let min = self.params.election_timeout_min;
+        if !self.timers.election_expired(ctx, min, Timer::Election) {
+            return; // Restarted since it was armed: armed again for the rest.
+        }
         if !self.is_leader() {
             self.start_phase1(ctx);
         }

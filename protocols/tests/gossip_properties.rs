@@ -86,7 +86,7 @@ fn config() -> impl Strategy<Value = (SimConfig, gossip::Params)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(scenarios::testing::config(128))]
 
     #[test]
     fn runs_are_deterministic_and_gossip_converges_after_heal((cfg, params) in config()) {

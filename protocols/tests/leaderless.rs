@@ -312,7 +312,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(scenarios::testing::config(128))]
 
     #[test]
     fn convergence_and_no_lost_writes_hold_under_random_fault_schedules(

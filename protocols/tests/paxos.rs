@@ -419,7 +419,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(scenarios::testing::config(48))]
 
     #[test]
     fn paxos_agreement_and_linearizability_hold_under_random_fault_schedules(cfg in config()) {

@@ -433,7 +433,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(scenarios::testing::config(48))]
 
     #[test]
     fn raft_invariants_hold_under_random_fault_schedules(cfg in config()) {

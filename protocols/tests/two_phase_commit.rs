@@ -388,7 +388,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(scenarios::testing::config(64))]
 
     #[test]
     fn atomicity_validity_isolation_and_progress_hold_under_random_fault_schedules(

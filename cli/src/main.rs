@@ -1,11 +1,11 @@
 //! The `dsim` command line: dsim's CLI over the protocols it ships. See `dsim --help` and
 //! README.md ("The CLI"); a user's binary does the same with its own registry.
 
-/// mimalloc instead of the system allocator: checkers and protocols allocate and free many
-/// small objects per run, and glibc's `malloc`/`free` took 10–20% of a sweep's instructions
-/// (docs/performance.md). The allocator never changes a run: nothing depends on addresses.
+mod alloc;
+
+/// mimalloc instead of the system allocator (why, and why through its C API: `alloc.rs`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::Mimalloc = alloc::Mimalloc;
 
 fn main() {
     dsim::main_with(protocols::builtin())

@@ -1,7 +1,8 @@
 //! No two source files import each other. A file "imports" another when its code (not its
 //! comments) names a path into it — `crate::a::b`, `super::x`, `self::y`, in a `use` or inline —
 //! and the path resolves to that file's module. ARCHITECTURE.md states the invariant; this
-//! test keeps it true in every crate of the workspace.
+//! test keeps it true in every crate of the workspace. It also keeps the workspace free of
+//! `unsafe` code except in the one file allowed it, the `dsim` binary's allocator.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -204,4 +205,31 @@ fn the_scan_finds_a_cycle_when_there_is_one() {
     assert!(imports(&a, &module_of(&dir, &a), true, &modules).contains(&b));
     assert!(imports(&b, &module_of(&dir, &b), false, &modules).contains(&a));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `unsafe_code` is forbidden workspace-wide; the `cli` crate only denies it, so that its
+/// allocator (`cli/src/alloc.rs`) can allow it. No other file may.
+#[test]
+fn only_the_allocator_allows_unsafe_code() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut files = Vec::new();
+    for root in ROOTS.iter().chain(&[
+        "cli/tests",
+        "tests/tests",
+        "scenarios/tests",
+        "protocols/tests",
+    ]) {
+        if base.join(root).is_dir() {
+            rs_files(&base.join(root), &mut files);
+        }
+    }
+    let allowing: BTreeSet<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.contains(concat!("allow(", "unsafe_code)"))
+        })
+        .map(|f| f.strip_prefix(base).unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(allowing, BTreeSet::from(["cli/src/alloc.rs".to_string()]));
 }

@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use super::model::{CompiledOp, Model, Step};
 use super::order::sort_by_time;
 use super::reach::{self, Lists, Reach};
-use super::table::{splitmix64, Insert, Layout, MemoTable};
+use super::table::{splitmix64, Insert, Layout, MemoTable, SPLITMIX_GAMMA};
 
 /// Whether an optional operation may be reused by the relaxed search.
 fn reusable(op: &CompiledOp) -> bool {
@@ -194,9 +194,19 @@ impl Search {
             .windows(2)
             .all(|w| (w[0].call, w[0].index) <= (w[1].call, w[1].index)));
         let op_count = ops.len();
-        let mut info = vec![
-            OpInfo {
-                zobrist: 0,
+        // One pass over the operations: Zobrist keys, completions to sort, interchangeable
+        // optional operations (same step) and their classes, mandatory bits.
+        let mut info = Vec::with_capacity(op_count);
+        let mut returns: Vec<(u64, u32)> = Vec::with_capacity(op_count);
+        let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
+        let mut class_members: Vec<u32> = Vec::new();
+        let mut mandatory_count = 0u32;
+        // With reuse, only optional appends are ever marked as used.
+        let (mut appends, mut consumable) = (false, false);
+        for (i, op) in ops.iter().enumerate() {
+            let mut o = OpInfo {
+                // The SplitMix64 sequence seeded with `salt`.
+                zobrist: splitmix64(salt.wrapping_add((i as u64).wrapping_mul(SPLITMIX_GAMMA))),
                 bit: 0,
                 rank: 0,
                 twin_before: NONE,
@@ -205,56 +215,46 @@ impl Search {
                 return_event: NONE,
                 mandatory: false,
             };
-            op_count
-        ];
-        // Events: (time, 0 for invocation / 1 for completion, op).
-        // Invocations come sorted with the operations; completions are sorted apart and merged
-        // in.
-        let mut returns: Vec<(u64, u32)> = Vec::with_capacity(op_count);
-        let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
-        let mut optional = false;
-        for (i, op) in ops.iter().enumerate() {
-            info[i].zobrist = splitmix64(salt ^ splitmix64(i as u64));
+            appends |= matches!(op.step, Step::Append(_));
             if let Some(ret) = op.ret {
                 assert!(ret >= op.call);
                 returns.push((ret, i as u32));
-                info[i].mandatory = true;
+                o.mandatory = true;
+                o.bit = mandatory_count;
+                mandatory_count += 1;
             } else {
-                optional = true;
+                consumable |= !reuse_optional || !reusable(op);
                 if let Some(last) = last_twin.insert(op.step, i as u32) {
-                    info[i].twin_before = last;
-                    info[last as usize].twin_after = i as u32;
+                    let before: &mut OpInfo = &mut info[last as usize];
+                    before.twin_after = i as u32;
+                    // Same class as the one before it; the next of its members.
+                    o.twin_before = last;
+                    o.bit = before.bit;
+                    o.rank = class_members[o.bit as usize];
+                    class_members[o.bit as usize] += 1;
+                } else {
+                    o.bit = class_members.len() as u32;
+                    class_members.push(1);
                 }
             }
+            info.push(o);
         }
         // Pushed in index order: a stable sort by time sorts by (time, index).
         sort_by_time(&mut returns, |r| r.0);
-        // Events in time order: each operation's index, and whether it is the invocation.
+        // Events in time order (each operation's index, and whether it is the invocation):
+        // invocations come sorted with the operations; completions are merged in. Each is
+        // linked into its list as it is placed.
         let event_count = op_count + returns.len();
         let mut event_op = Vec::with_capacity(event_count);
         let mut event_is_call = Vec::with_capacity(event_count);
-        let mut pending = returns.iter().peekable();
-        for (i, op) in ops.iter().enumerate() {
-            while let Some(&&(_, j)) = pending.peek().filter(|r| r.0 < op.call) {
-                event_op.push(j);
-                event_is_call.push(false);
-                pending.next();
-            }
-            event_op.push(i as u32);
-            event_is_call.push(true);
-        }
-        for &(_, j) in pending {
-            event_op.push(j);
-            event_is_call.push(false);
-        }
-        let appends = ops.iter().any(|o| matches!(o.step, Step::Append(_)));
-        let (event_sets, event_needs) = reach::event_values(&ops, &event_op, &event_is_call);
         let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
         let mut next = vec![NONE; event_count + 2];
         let mut prev = vec![NONE; event_count + 2];
-        let (mut last_mandatory, mut last_optional) = (head_mandatory, head_optional);
-        for (e, (&op, &call)) in event_op.iter().zip(&event_is_call).enumerate() {
-            let e = e as u32;
+        let mut lasts = [head_mandatory, head_optional];
+        let mut place = |op: u32, call: bool, info: &mut [OpInfo]| {
+            let e = event_op.len() as u32;
+            event_op.push(op);
+            event_is_call.push(call);
             let o = &mut info[op as usize];
             if call {
                 o.call_event = e;
@@ -264,38 +264,25 @@ impl Search {
             if o.twin_before != NONE {
                 // Linked in when the one before it is used; with reuse, the first of
                 // interchangeable operations stands for all.
-                continue;
+                return;
             }
-            let last = if o.mandatory {
-                &mut last_mandatory
-            } else {
-                &mut last_optional
-            };
+            let last = &mut lasts[usize::from(!o.mandatory)];
             next[*last as usize] = e;
             prev[e as usize] = *last;
             *last = e;
-        }
-        let mut mandatory_count = 0u32;
-        let mut class_members: Vec<u32> = Vec::new();
-        for i in 0..op_count {
-            if info[i].mandatory {
-                info[i].bit = mandatory_count;
-                mandatory_count += 1;
-            } else if info[i].twin_before == NONE {
-                info[i].bit = class_members.len() as u32;
-                class_members.push(1);
-            } else {
-                let first = info[info[i].twin_before as usize].bit;
-                info[i].bit = first;
-                info[i].rank = class_members[first as usize];
-                class_members[first as usize] += 1;
+        };
+        let mut k = 0;
+        for (i, op) in ops.iter().enumerate() {
+            while k < returns.len() && returns[k].0 < op.call {
+                place(returns[k].1, false, &mut info);
+                k += 1;
             }
+            place(i as u32, true, &mut info);
         }
-        // With reuse, only optional appends are ever marked as used.
-        let consumable = optional
-            && ops
-                .iter()
-                .any(|o| !o.mandatory() && (!reuse_optional || !reusable(o)));
+        for &(_, j) in &returns[k..] {
+            place(j, false, &mut info);
+        }
+        let (event_sets, event_needs) = reach::event_values(&ops, &event_op, &event_is_call);
         let layout = Layout::new(if consumable { &class_members } else { &[] });
         let o_width = layout.words();
         Search {

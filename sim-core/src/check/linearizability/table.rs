@@ -348,7 +348,11 @@ impl MemoTable {
             .next_power_of_two()
             .max(SLOTS_INITIAL);
         let m_words = n * m_len.max(1);
-        let bytes = slots as u64 * SLOT_BYTES
+        // With optional operations, the dominance table gets as many slots: it would otherwise
+        // grow from `SLOTS_INITIAL` by doubling, rehashing at each step (up to a tenth of a
+        // Knossos `memstress3` check).
+        let tables = if self.o_width > 0 { 2 } else { 1 };
+        let bytes = tables * slots as u64 * SLOT_BYTES
             + n as u64 * ENTRY_BYTES
             + m_words as u64 * 8
             + (n * self.o_width) as u64 * 8;
@@ -356,6 +360,9 @@ impl MemoTable {
             return;
         }
         self.exact = Slots::with_slots(slots);
+        if self.o_width > 0 {
+            self.dominance = Slots::with_slots(slots);
+        }
         self.entries.reserve_exact(n);
         self.m_words.reserve_exact(m_words);
         self.o_words.reserve_exact(n * self.o_width);
@@ -604,9 +611,13 @@ fn reserve<T>(v: &mut Vec<T>, extra: usize) {
     }
 }
 
+/// SplitMix64's increment: `splitmix64(seed + i * SPLITMIX_GAMMA)` is the `i`-th value of the
+/// sequence seeded with `seed`.
+pub(super) const SPLITMIX_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// SplitMix64: deterministic pseudo-random 64-bit values (Zobrist keys for operations).
 pub(super) fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = x.wrapping_add(SPLITMIX_GAMMA);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -117,7 +117,8 @@ impl Model {
             hashes: Vec::with_capacity(values),
             ids: IdTable::with_capacity(values),
             small: [0; SMALL_INTS],
-            appends: IdTable::default(),
+            // Sized like the values: a key's appends add about one state each.
+            appends: IdTable::with_capacity(values),
             append_keys: Vec::new(),
             prefix_at: Vec::new(),
             prefix_polys: Vec::new(),
@@ -273,15 +274,13 @@ impl Model {
     /// Whether appending zero or more strings to `base` may give `target`. Exact up to hash
     /// collisions, which only ever answer `true`: a `false` is certain. Used to prune a search
     /// that can no longer reach the state an operation needs.
+    #[inline]
     pub(super) fn may_extend_to(&mut self, base: u32, target: u32) -> bool {
-        if base == target || base == ANY {
+        if base == target || base == ANY || target == ANY {
             return true;
         }
-        let t = self.hashes[target as usize];
-        let b = self.hashes[base as usize];
-        if target == ANY {
-            return true;
-        }
+        let t = &self.hashes[target as usize];
+        let b = &self.hashes[base as usize];
         // Only strings grow by appends, and only from the absent value or a string.
         if t.tag != 2 || b.tag == 1 || b.len > t.len {
             return false;
@@ -292,11 +291,18 @@ impl Model {
         if b.len == 0 {
             return true;
         }
-        let at = self.prefix_polys_of(target);
-        self.prefix_polys[at + b.len as usize] == b.poly
+        let (len, poly) = (b.len as usize, b.poly);
+        let at = match self.prefix_at.get(target as usize) {
+            Some(&at) if at != u32::MAX => at as usize,
+            _ => self.prefix_polys_of(target),
+        };
+        self.prefix_polys[at + len] == poly
     }
 
-    /// Where the prefix hashes of string `id` start in `prefix_polys`, computing them once.
+    /// Where the prefix hashes of string `id` start in `prefix_polys`, computing them (once
+    /// per string: out of line, so that [`Model::may_extend_to`]'s usual path stays small).
+    #[cold]
+    #[inline(never)]
     fn prefix_polys_of(&mut self, id: u32) -> usize {
         let i = id as usize;
         if self.prefix_at.len() <= i {
@@ -419,7 +425,63 @@ fn poly_push(poly: u64, byte: u8) -> u64 {
         .wrapping_add(u64::from(byte) + 1)
 }
 
+/// `HASH_BASE` to the powers 2 to 7, and the sum of its powers 0 to 7 (what eight `+ 1`s
+/// add up to).
+const B2: u64 = HASH_BASE.wrapping_mul(HASH_BASE);
+const B3: u64 = B2.wrapping_mul(HASH_BASE);
+const B4: u64 = B3.wrapping_mul(HASH_BASE);
+const B5: u64 = B4.wrapping_mul(HASH_BASE);
+const B6: u64 = B5.wrapping_mul(HASH_BASE);
+const B7: u64 = B6.wrapping_mul(HASH_BASE);
+const B8: u64 = B7.wrapping_mul(HASH_BASE);
+const ONES8: u64 = 1u64
+    .wrapping_add(HASH_BASE)
+    .wrapping_add(B2)
+    .wrapping_add(B3)
+    .wrapping_add(B4)
+    .wrapping_add(B5)
+    .wrapping_add(B6)
+    .wrapping_add(B7);
+
+/// The polynomial hash of `bytes`, the same as folding [`poly_push`] over them, eight bytes
+/// at a time: the eight products are independent of each other and of the running hash, so
+/// only one multiplication per eight bytes waits for the one before (reads in Porcupine's kv
+/// histories are strings of hundreds of bytes, each hashed when interned).
+#[inline]
+fn str_poly(bytes: &[u8]) -> u64 {
+    if bytes.len() < 16 {
+        // Short strings (the appended pieces): byte by byte, inline.
+        return bytes.iter().fold(0, |p, &b| poly_push(p, b));
+    }
+    str_poly_chunks(bytes)
+}
+
+/// [`str_poly`] of a long string (out of line, so that interning stays small).
+#[inline(never)]
+fn str_poly_chunks(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut poly = 0u64;
+    for c in &mut chunks {
+        let word = u64::from(c[0])
+            .wrapping_mul(B7)
+            .wrapping_add(u64::from(c[1]).wrapping_mul(B6))
+            .wrapping_add(u64::from(c[2]).wrapping_mul(B5))
+            .wrapping_add(u64::from(c[3]).wrapping_mul(B4))
+            .wrapping_add(u64::from(c[4]).wrapping_mul(B3))
+            .wrapping_add(u64::from(c[5]).wrapping_mul(B2))
+            .wrapping_add(u64::from(c[6]).wrapping_mul(HASH_BASE))
+            .wrapping_add(u64::from(c[7]))
+            .wrapping_add(ONES8);
+        poly = poly.wrapping_mul(B8).wrapping_add(word);
+    }
+    chunks
+        .remainder()
+        .iter()
+        .fold(poly, |p, &b| poly_push(p, b))
+}
+
 impl ContentHash {
+    #[inline]
     fn of(v: &Value) -> ContentHash {
         match v {
             Value::Nil => ContentHash {
@@ -441,7 +503,7 @@ impl ContentHash {
                 }
             }
             Value::Str(s) => {
-                let poly = s.bytes().fold(0u64, poly_push);
+                let poly = str_poly(s.as_bytes());
                 ContentHash {
                     poly,
                     power: HASH_BASE.wrapping_pow(s.len() as u32),
@@ -616,6 +678,29 @@ mod tests {
             call: 0,
             ret: Some(1),
         }
+    }
+
+    /// Hashing eight bytes at a time gives what hashing byte by byte gives, at every length
+    /// (around the eight-byte chunks) and for every byte value.
+    #[test]
+    fn string_hash_by_chunks_is_the_bytewise_one() {
+        let mut x = 5u64;
+        for len in 0..70 {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x = splitmix64(x);
+                        x as u8
+                    })
+                    .collect();
+                let want = bytes.iter().fold(0u64, |p, &b| poly_push(p, b));
+                assert_eq!(str_poly(&bytes), want, "{bytes:?}");
+            }
+        }
+        assert_eq!(
+            str_poly(&[0xff; 16]),
+            [0xffu8; 16].iter().fold(0, |p, &b| poly_push(p, b))
+        );
     }
 
     /// Interning through the small-integer table and the hash table gives what a map from

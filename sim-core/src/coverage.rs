@@ -14,6 +14,7 @@
 //! and reports; a sweep adds up, per situation, the seeds that reached it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::ids::NodeId;
 use crate::time::SimTime;
@@ -29,19 +30,80 @@ pub struct Hit {
 }
 
 /// The situations of one run, by name (in name order).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Situations are marked on hot paths (a message held for a paused node, every `sometimes` in
+/// a handler), so a name is found first by its address: `recent` is a small direct-mapped
+/// table from a name's address and length to its record, filled from the name-ordered index
+/// on a miss. Equal names at different addresses share one record; the table only saves
+/// string comparisons and never decides anything.
+#[derive(Clone, Default)]
 pub struct Coverage {
-    hits: BTreeMap<&'static str, Hit>,
+    /// Each situation's record in `hits`, by name.
+    index: BTreeMap<&'static str, u32>,
+    /// The records, in the order their situations were first named.
+    hits: Vec<Hit>,
+    /// `(address, length, record)` of names seen recently (address 0: empty).
+    recent: [(usize, usize, u32); RECENT],
+}
+
+/// Entries of [`Coverage`]'s address table (a power of two).
+const RECENT: usize = 16;
+
+impl PartialEq for Coverage {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+impl Eq for Coverage {}
+
+impl fmt::Debug for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Hits<'a>(&'a Coverage);
+        impl fmt::Debug for Hits<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.iter()).finish()
+            }
+        }
+        f.debug_struct("Coverage")
+            .field("hits", &Hits(self))
+            .finish()
+    }
 }
 
 impl Coverage {
+    /// The record of `name`, created (not reached) when new.
+    #[inline]
+    fn record(&mut self, name: &'static str) -> &mut Hit {
+        let addr = name.as_ptr() as usize;
+        let slot = (addr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) % RECENT;
+        let (a, len, i) = self.recent[slot];
+        let i = if a == addr && len == name.len() {
+            i
+        } else {
+            self.find(name, slot)
+        };
+        &mut self.hits[i as usize]
+    }
+
+    /// `record`'s index lookup, out of line: the record of `name`, remembered in `slot`.
+    #[inline(never)]
+    fn find(&mut self, name: &'static str, slot: usize) -> u32 {
+        let hits = &mut self.hits;
+        let i = *self.index.entry(name).or_insert_with(|| {
+            hits.push(Hit {
+                count: 0,
+                first: None,
+            });
+            u32::try_from(hits.len() - 1).expect("fewer than 2^32 situations")
+        });
+        self.recent[slot] = (name.as_ptr() as usize, name.len(), i);
+        i
+    }
+
     /// Records that `name` was reached at `time` (on `node`, if a node's).
     #[inline]
     pub fn reach(&mut self, name: &'static str, time: SimTime, node: Option<NodeId>) {
-        let hit = self.hits.entry(name).or_insert(Hit {
-            count: 0,
-            first: None,
-        });
+        let hit = self.record(name);
         hit.count += 1;
         if hit.first.is_none() {
             hit.first = Some((time, node));
@@ -52,10 +114,7 @@ impl Coverage {
     /// false): it then counts as evaluated, so a sweep names it if no seed reaches it.
     #[inline]
     pub fn evaluate(&mut self, name: &'static str) {
-        self.hits.entry(name).or_insert(Hit {
-            count: 0,
-            first: None,
-        });
+        self.record(name);
     }
 
     /// `reach` when `cond`, else `evaluate`.
@@ -81,12 +140,14 @@ impl Coverage {
 
     /// The record of `name`, if it was reached or evaluated.
     pub fn hit(&self, name: &str) -> Option<&Hit> {
-        self.hits.get(name)
+        self.index.get(name).map(|&i| &self.hits[i as usize])
     }
 
     /// Every situation reached or evaluated, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Hit)> + '_ {
-        self.hits.iter().map(|(k, v)| (*k, v))
+        self.index
+            .iter()
+            .map(|(k, &i)| (*k, &self.hits[i as usize]))
     }
 
     /// The situations reached at least once, in name order.
@@ -160,5 +221,54 @@ mod tests {
         assert_eq!(c.reached().map(|(n, _)| n).collect::<Vec<_>>(), ["a"]);
         assert_eq!(c.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["a", "b"]);
         assert!(c.hit("c").is_none());
+    }
+
+    /// The address table only finds records: against a plain map of counts, through many more
+    /// names than it has entries (so they collide), names that share an address, with copies of the same names at other
+    /// addresses (leaked `String`s) that must share the original's record; equality and the
+    /// `Debug` text do not depend on the order names were first seen.
+    #[test]
+    fn names_found_by_address_agree_with_a_plain_map() {
+        // Three names at one address (prefixes of one string), told apart by their length.
+        let base: &'static str = Box::leak("prefixes".to_string().into_boxed_str());
+        let names: Vec<&'static str> = (0..40)
+            .map(|i| &*Box::leak(format!("situation {i}").into_boxed_str()))
+            .chain([&base[..3], &base[..6], base])
+            .collect();
+        let copies: Vec<&'static str> = names
+            .iter()
+            .map(|n| &*Box::leak(n.to_string().into_boxed_str()))
+            .collect();
+        let (mut c, mut model) = (Coverage::default(), BTreeMap::new());
+        for step in 0..2000u64 {
+            let i = (step * 7 + step / 13) as usize % names.len();
+            let name = if step % 3 == 0 { copies[i] } else { names[i] };
+            if step % 5 == 0 {
+                c.evaluate(name);
+                model.entry(names[i]).or_insert((0, None));
+            } else {
+                c.reach(name, SimTime(step), None);
+                let hit = model.entry(names[i]).or_insert((0, None));
+                hit.0 += 1;
+                hit.1.get_or_insert(step);
+            }
+        }
+        let seen: Vec<_> = c
+            .iter()
+            .map(|(n, h)| (n, (h.count, h.first.map(|(t, _)| t.0))))
+            .collect();
+        assert_eq!(seen, model.into_iter().collect::<Vec<_>>());
+        let mut reversed = Coverage::default();
+        for (n, h) in c.iter().collect::<Vec<_>>().into_iter().rev() {
+            reversed.evaluate(n);
+            for _ in 0..h.count {
+                let (t, node) = h.first.expect("reached");
+                reversed.reach(n, t, node);
+            }
+        }
+        assert_eq!(reversed, c);
+        assert_eq!(format!("{reversed:?}"), format!("{c:?}"));
+        reversed.reach(names[0], SimTime(0), None);
+        assert_ne!(reversed, c);
     }
 }

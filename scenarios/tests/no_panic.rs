@@ -255,7 +255,14 @@ fn the_seeds_are_valid() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    // A fixed seed, like the protocols' property tests (`scenarios::testing::config`, which this
+    // crate's own tests cannot reach without its `proptest` feature): CI draws the same 3,000
+    // mutants on every run, so a red run repeats. Change the seed here to explore others.
+    #![proptest_config(ProptestConfig {
+        cases: 3000,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn mutated_scenarios_never_panic(

@@ -59,7 +59,13 @@ impl KvStore {
             }
         }
         let response = self.apply(request);
-        self.sessions.insert(client, (request_id, response.clone()));
+        // In place when the client has a session (every request but its first): one search.
+        match self.sessions.get_mut(&client) {
+            Some(session) => *session = (request_id, response.clone()),
+            None => {
+                self.sessions.insert(client, (request_id, response.clone()));
+            }
+        }
         Some(response)
     }
 
@@ -68,7 +74,7 @@ impl KvStore {
         match *request {
             Request::Get { key } => self.read(key),
             Request::Put { key, value } => {
-                self.data.insert(key, vec![value]);
+                self.set(key, value);
                 Response::Ok
             }
             Request::Cas { key, expected, new } => {
@@ -78,7 +84,7 @@ impl KvStore {
                     _ => false,
                 };
                 if holds {
-                    self.data.insert(key, vec![new]);
+                    self.set(key, new);
                     Response::Ok
                 } else {
                     Response::Fail
@@ -90,6 +96,19 @@ impl KvStore {
             }
             Request::Broadcast { .. } | Request::ReadSet | Request::Txn { .. } => {
                 Response::Unsupported
+            }
+        }
+    }
+
+    /// Makes `key` hold `value` alone, reusing the key's list when it has one.
+    fn set(&mut self, key: Key, value: Value) {
+        match self.data.get_mut(&key) {
+            Some(list) => {
+                list.clear();
+                list.push(value);
+            }
+            None => {
+                self.data.insert(key, vec![value]);
             }
         }
     }

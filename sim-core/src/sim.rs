@@ -225,6 +225,20 @@ impl<P: Process> Simulation<P> {
         self.world.tracer.capture(index);
     }
 
+    /// Records observations into `log` and the clients' history into `ops` (both emptied
+    /// first): a caller running many seeds hands back the previous run's vectors so that they
+    /// need not grow again. Only their capacity is used; the run is the same.
+    pub fn reuse_buffers(
+        &mut self,
+        mut log: Vec<Observed<P::Observation>>,
+        mut ops: Vec<crate::Operation>,
+    ) {
+        log.clear();
+        ops.clear();
+        self.world.observations = log;
+        self.world.clients.history.ops = ops;
+    }
+
     /// The fault plan this run will apply.
     pub fn plan(&self) -> &[Planned] {
         &self.plan

@@ -26,13 +26,18 @@ pub fn send<P: Process>(ctx: &mut Context<'_, P>, to: NodeId, msg: P::Msg) {
     ctx.send(to, msg);
 }
 
-/// Sends `msg` to every node but `me`, in id order, after making every write durable.
-pub fn broadcast<P: Process>(ctx: &mut Context<'_, P>, me: NodeId, msg: &P::Msg) {
-    for p in 0..ctx.node_count() {
+/// Sends `msg` to every node but `me`, in id order, after making every write durable. The
+/// last recipient gets `msg` itself, the others a clone.
+pub fn broadcast<P: Process>(ctx: &mut Context<'_, P>, me: NodeId, msg: P::Msg) {
+    let Some(last) = (0..ctx.node_count()).rev().find(|&p| p != me.0) else {
+        return;
+    };
+    for p in 0..last {
         if p != me.0 {
             send(ctx, NodeId(p), msg.clone());
         }
     }
+    send(ctx, NodeId(last), msg);
 }
 
 /// Answers a client after making every write durable.
@@ -86,7 +91,7 @@ mod tests {
             put(ctx, Rec::B(2, "two"));
             put(ctx, Rec::A(7));
             put(ctx, Rec::A(8));
-            broadcast(ctx, NodeId(0), &5);
+            broadcast(ctx, NodeId(0), 5);
             let unsynced = ctx.storage().unsynced_count() as u64;
             let read: Vec<Rec> = records(ctx);
             assert_eq!(

@@ -3,6 +3,7 @@
 //! held or superseded at the end), as functions and as the check kinds a scenario names.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use sim_core::check::convergence::last_real_heal;
@@ -13,7 +14,7 @@ use sim_core::{Key, NodeId, Outcome, Request, RunResult, SimDuration, SimTime, V
 
 use super::messages::{Observation, Version};
 use super::node::Leaderless;
-use super::ring::preference_list;
+use super::ring::{in_preference_list, preference_list};
 
 /// Every key the run touched, with the versions of each put that coordinators stamped.
 fn coordinated(result: &RunResult<Observation>) -> BTreeMap<(Key, Value), Version> {
@@ -27,9 +28,13 @@ fn coordinated(result: &RunResult<Observation>) -> BTreeMap<(Key, Value), Versio
         .collect()
 }
 
+/// Each node's replica state at the end: per key, its version and the time it last changed.
+/// Both checks read it; computed once per run through the checks' memo.
+type FinalStates = Vec<BTreeMap<Key, (Version, SimTime)>>;
+
 /// Replays the observations into each node's replica state at the end, with the time of the
 /// last change of each key at each node.
-fn final_states(result: &RunResult<Observation>) -> Vec<BTreeMap<Key, (Version, SimTime)>> {
+fn final_states(result: &RunResult<Observation>) -> FinalStates {
     let mut states: Vec<BTreeMap<Key, (Version, SimTime)>> =
         vec![BTreeMap::new(); result.node_count as usize];
     for o in &result.observations {
@@ -86,6 +91,16 @@ pub fn check_replica_convergence(
     n: u32,
     within: SimDuration,
 ) -> CheckResult {
+    replica_convergence(result, n, within, || Rc::new(final_states(result)))
+}
+
+/// [`check_replica_convergence`], asking `states` for the final states when it needs them.
+fn replica_convergence(
+    result: &RunResult<Observation>,
+    n: u32,
+    within: SimDuration,
+    states: impl FnOnce() -> Rc<FinalStates>,
+) -> CheckResult {
     const NAME: &str = "replica-convergence";
     let heal = last_real_heal(&result.fault_log);
     let last_put = result
@@ -109,7 +124,7 @@ pub fn check_replica_convergence(
             ),
         );
     }
-    let states = final_states(result);
+    let states = states();
     let keys = keys_of(result);
     let mut converged_at = SimTime::ZERO;
     for &key in &keys {
@@ -182,9 +197,13 @@ fn key_converged(
 /// live replica at the end is at least the put's version — an acknowledged write is only ever
 /// replaced by a higher-timestamped one, never lost.
 pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckResult {
+    no_lost_writes(result, n, &final_states(result))
+}
+
+/// [`check_no_lost_writes`] on the final states `states`.
+fn no_lost_writes(result: &RunResult<Observation>, n: u32, states: &FinalStates) -> CheckResult {
     const NAME: &str = "no-lost-writes";
     let versions = coordinated(result);
-    let states = final_states(result);
     let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
     let mut acked = 0usize;
     let mut unchecked = 0usize;
@@ -203,19 +222,24 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
             )
             .operations([index]);
         };
-        let replicas: Vec<NodeId> = preference_list(*key, n, result.node_count)
-            .into_iter()
-            .filter(|r| live(*r))
-            .collect();
-        if replicas.is_empty() {
+        // The live replicas, without building the preference list (the failure message does).
+        let mut any_live = false;
+        let mut newest = None;
+        for r in (0..result.node_count).map(NodeId) {
+            if in_preference_list(*key, n, result.node_count, r) && live(r) {
+                any_live = true;
+                newest = newest.max(states[r.index()].get(key).map(|(v, _)| *v));
+            }
+        }
+        if !any_live {
             unchecked += 1;
             continue;
         }
-        let newest = replicas
-            .iter()
-            .filter_map(|r| states[r.index()].get(key).map(|(v, _)| *v))
-            .max();
         if newest.is_none_or(|v| v < *version) {
+            let replicas: Vec<NodeId> = preference_list(*key, n, result.node_count)
+                .into_iter()
+                .filter(|r| live(*r))
+                .collect();
             return CheckResult::new(
                 NAME,
                 Verdict::Fail,
@@ -268,7 +292,9 @@ impl CheckKind for ReplicaConvergence {
 
 impl Check<Leaderless> for ReplicaConvergence {
     fn run(p: &ReplicaConvergenceParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
-        check_replica_convergence(input.result, input.params.n, p.within)
+        replica_convergence(input.result, input.params.n, p.within, || {
+            input.memo.get_or_compute(|| final_states(input.result))
+        })
     }
 }
 
@@ -285,6 +311,7 @@ impl CheckKind for NoLostWrites {
 
 impl Check<Leaderless> for NoLostWrites {
     fn run(_: &NoParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
-        check_no_lost_writes(input.result, input.params.n)
+        let states = input.memo.get_or_compute(|| final_states(input.result));
+        no_lost_writes(input.result, input.params.n, &states)
     }
 }

@@ -102,7 +102,7 @@ impl Paxos {
         ctx.annotate(|| format!("phase 1 of ballot {ballot} from slot {from_slot}"));
         self.reset_election_timer(ctx);
         self.arm_heartbeat(ctx, ballot);
-        durable::broadcast(ctx, self.id, &Msg::Prepare { ballot, from_slot });
+        durable::broadcast(ctx, self.id, Msg::Prepare { ballot, from_slot });
         let (decided, accepted) = self.promise_contents(from_slot);
         let unknown = self.unknown_from(from_slot);
         self.on_promise(ctx, self.id, ballot, decided, accepted, unknown);

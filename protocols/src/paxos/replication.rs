@@ -37,7 +37,7 @@ impl Paxos {
         durable::broadcast(
             ctx,
             self.id,
-            &Msg::Accept {
+            Msg::Accept {
                 ballot,
                 slot,
                 command,
@@ -89,7 +89,7 @@ impl Paxos {
         durable::broadcast(
             ctx,
             self.id,
-            &Msg::Decide {
+            Msg::Decide {
                 slot,
                 command: command.clone(),
             },
@@ -105,7 +105,7 @@ impl Paxos {
             ballot,
             applied: self.applied,
         };
-        durable::broadcast(ctx, self.id, &msg);
+        durable::broadcast(ctx, self.id, msg);
     }
 
     /// Leader: heartbeats, and `Accept` again to every node that has not answered one sent

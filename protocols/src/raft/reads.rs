@@ -51,7 +51,7 @@ impl Raft {
             term: self.term,
             round: self.read_round,
         };
-        durable::broadcast(ctx, self.id, &msg);
+        durable::broadcast(ctx, self.id, msg);
     }
 
     /// Is `round` acknowledged by a majority (this node included)?

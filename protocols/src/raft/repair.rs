@@ -31,7 +31,7 @@ impl Raft {
             term: self.term,
             wanted,
         };
-        durable::broadcast(ctx, self.id, &msg);
+        durable::broadcast(ctx, self.id, msg);
     }
 
     /// Answers a repair request: what this node holds intact, and what it holds no copy of.

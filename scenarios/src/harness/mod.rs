@@ -16,6 +16,7 @@ pub mod cap;
 pub mod determinism;
 pub mod panic;
 pub mod shrink;
+mod spare;
 pub mod sweep;
 
 use std::io::Write;
@@ -181,11 +182,12 @@ pub(crate) fn prepare_typed<P: Protocol>(
         .expect("a scenario's parameters are its protocol's")
         .clone();
     let config = config_for(scn, opts.seed);
-    let header = trace_header(scn, &config);
+    let header = opts.trace.is_some().then(|| trace_header(scn, &config));
     let mut sim = Simulation::new(config, move |id| P::new_node(id, &params));
+    sim.reuse_buffers(spare::observations(), spare::operations());
     if let Some(mut w) = opts.trace {
         // A write error here shows again, and is reported, when the trace is written.
-        let _ = writeln!(w, "{header}");
+        let _ = writeln!(w, "{}", header.unwrap_or_default());
         sim.trace_to(w);
     }
     if opts.record_hashes {
@@ -263,7 +265,7 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
         } else {
             Vec::new()
         };
-        RunReport {
+        let report = RunReport {
             scenario: scn.name.clone(),
             protocol: P::NAME,
             seed: result.seed,
@@ -291,7 +293,9 @@ impl<P: Protocol> PreparedRun for Prepared<'_, P> {
             markers,
             node_count: result.node_count,
             client_count: result.client_count,
-        }
+        };
+        spare::return_observations(result.observations);
+        report
     }
 }
 

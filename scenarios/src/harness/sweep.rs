@@ -155,9 +155,16 @@ pub fn judge_covered(scn: &Scenario, seed: u64) -> (SeedOutcome, Option<SeedFail
             };
             (SeedOutcome::Panic(msg), Some(failure), Coverage::default())
         }
-        Ok(r) => match r.verdict {
-            Verdict::Pass => (SeedOutcome::Pass, None, r.coverage),
-            Verdict::Unknown => (SeedOutcome::Unknown, None, r.coverage),
+        Ok(mut r) => match r.verdict {
+            Verdict::Pass | Verdict::Unknown => {
+                super::spare::return_operations(std::mem::take(&mut r.history.ops));
+                let outcome = if r.verdict == Verdict::Pass {
+                    SeedOutcome::Pass
+                } else {
+                    SeedOutcome::Unknown
+                };
+                (outcome, None, r.coverage)
+            }
             Verdict::Fail => {
                 let first = r
                     .checks

@@ -7,7 +7,8 @@ Reads WORK_DIR/porcupine-*.txt (one per round: `go test -bench` output) and
 WORK_DIR/dsim-*.json (one per round and corpus: `dsim bench check --json`), takes the median
 of each file's figures over the rounds, and prints per family (Porcupine's etcd logs, its kv
 histories, Knossos's cas-register histories) the sums, their ratio, the slowest file and the
-file with the smallest ratio, as a Markdown table; then writes WORK_DIR/per-file.tsv.
+file with the smallest ratio (with the explanation and deciding alone, each its own file) and
+the number of files below 10× deciding alone, as a Markdown table; then writes WORK_DIR/per-file.tsv.
 
 Neither side's figure includes parsing. Porcupine's benchmarks time `CheckEvents` (a yes or no),
 so dsim's `decide_ms` is the like-for-like figure; dsim's `median_ms` adds the explanation of a
@@ -77,9 +78,10 @@ def main():
         for fam, name, p, e, c in rows:
             f.write('%s\t%s\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\n' % (fam, name, p, e, c, p / e, p / c))
     print('| family | files | Porcupine (sum) | dsim (sum) | ratio | dsim, decision only | ratio '
-          '| slowest file for dsim (ratio) | smallest ratio (decision only) |')
+          '| slowest file for dsim (ratio) | smallest ratio | smallest ratio, decision only '
+          '| files below 10×, decision only |')
     # Columns: dsim (sum) = with the explanation of a violation; decision only = like for like.
-    print('|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
     for fam in ('etcd', 'kv', 'knossos'):
         r = [x for x in rows if x[0] == fam]
         if not r:
@@ -88,10 +90,11 @@ def main():
         slow = max(r, key=lambda x: x[3])
         worst = min(r, key=lambda x: x[2] / x[3])
         worst_c = min(r, key=lambda x: x[2] / x[4])
+        below = sum(1 for x in r if x[2] / x[4] < 10)
         print('| %s | %d | %.2f ms | %.2f ms | %.1f× | %.2f ms | %.1f× | `%s` %.3f ms (%.1f×) '
-              '| `%s` %.1f× (%.1f×) |' % (
+              '| `%s` %.1f× | `%s` %.1f× | %d |' % (
                   fam, len(r), ps, es, ps / es, cs, ps / cs, slow[1], slow[3], slow[2] / slow[3],
-                  worst[1], worst[2] / worst[3], worst_c[2] / worst_c[4]))
+                  worst[1], worst[2] / worst[3], worst_c[1], worst_c[2] / worst_c[4], below))
     mismatches = [k for k, (v, e) in verdicts.items() if e is not None and e != v]
     print()
     print('verdict mismatches with the expected verdicts: %d%s' % (

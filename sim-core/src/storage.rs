@@ -29,8 +29,11 @@ use crate::rng::{SimRng, StreamLabel};
 use crate::time::SimTime;
 
 mod desc_map;
+#[cfg(test)]
+mod map_tests;
+mod run_map;
 
-use desc_map::DescMap;
+use run_map::RunMap;
 
 /// An ordered image a write can be applied to: the storage's own, or a test's reference.
 trait Image<K, V> {
@@ -57,7 +60,7 @@ macro_rules! image {
     };
 }
 
-image!(DescMap);
+image!(RunMap);
 image!(
     #[cfg(test)]
     BTreeMap
@@ -100,7 +103,7 @@ enum Undo<K, V> {
     /// A removal of the key; the record it removed, if any.
     Remove(K, Option<V>),
     /// A truncation from the key; the records it removed.
-    RemoveFrom(K, DescMap<K, V>),
+    RemoveFrom(K, RunMap<K, V>),
 }
 
 impl<K: Ord + Clone, V: Clone> Undo<K, V> {
@@ -113,7 +116,7 @@ impl<K: Ord + Clone, V: Clone> Undo<K, V> {
     }
 
     /// Undoes the write on `image`, which holds the state right after it; returns the write.
-    fn undo(self, image: &mut DescMap<K, V>) -> Op<K, V> {
+    fn undo(self, image: &mut RunMap<K, V>) -> Op<K, V> {
         match self {
             Undo::Put(k, old) => {
                 let written = match old {
@@ -223,7 +226,7 @@ pub struct Torn<K> {
 pub struct Storage<K: Ord + Clone, V: Clone> {
     /// What the node sees (after a crash and until the restart: the disk), kept in descending
     /// key order so that a write past every key held is cheap (see `desc_map`).
-    image: DescMap<K, V>,
+    image: RunMap<K, V>,
     /// Keys whose visible record is damaged (after a restart: `disk_bad`).
     visible_bad: BTreeSet<K>,
     /// Keys whose record on the disk is damaged.
@@ -249,7 +252,7 @@ pub struct Storage<K: Ord + Clone, V: Clone> {
 impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
     fn default() -> Self {
         Storage {
-            image: DescMap::default(),
+            image: RunMap::default(),
             visible_bad: BTreeSet::new(),
             disk_bad: BTreeSet::new(),
             garbled: BTreeMap::new(),

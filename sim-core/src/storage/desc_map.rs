@@ -100,14 +100,6 @@ impl<K: Ord + Clone, V> DescMap<K, V> {
     pub(crate) fn into_entries(self) -> impl Iterator<Item = (K, V)> {
         self.map.into_iter().rev().map(|(k, v)| (k.0, v))
     }
-    #[cfg(test)]
-    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
-        self.iter().map(|(k, _)| k)
-    }
-    #[cfg(test)]
-    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
-        self.iter().map(|(_, v)| v)
-    }
     /// The entries with keys in `range`, in ascending key order (none when the range is
     /// empty or inverted, where a `BTreeMap` would panic).
     pub(crate) fn range<R: RangeBounds<K>>(

@@ -195,6 +195,10 @@ pub(super) struct MemoTable {
     links: Vec<Link>,
     /// Links removed from their lists, for reuse.
     free_links: u32,
+    /// Bit `group_hash >> 58` of every group's hash: a group whose bit is clear does not
+    /// exist, and the insertion of a configuration in it skips the lookup. Most insertions
+    /// happen before their group's first configuration is explored.
+    group_bits: u64,
     /// Configurations to size the tables for at the first insertion (0: grow from small).
     hint: usize,
     /// Bytes held ([`MemoTable::measure`]), updated whenever a capacity changes: the
@@ -343,6 +347,7 @@ impl MemoTable {
             groups: Vec::new(),
             links: Vec::new(),
             free_links: NONE,
+            group_bits: 0,
             hint: configurations.min(PRESIZE_MAX),
             held: 0,
         }
@@ -455,7 +460,10 @@ impl MemoTable {
         // Only a configuration that used a subset of the optional operations dominates: with
         // none used, that is the same configuration, which the exact lookup already found.
         let mut group = NONE;
-        if self.o_width > 0 && o.iter().any(|&w| w != 0) {
+        if self.o_width > 0
+            && self.group_bits & group_bit(group_hash) != 0
+            && o.iter().any(|&w| w != 0)
+        {
             if let Ok(g) = self.find_group(group_hash, lo, m, (state, restrict)) {
                 group = g;
                 let mut link = self.groups[g as usize].first;
@@ -574,6 +582,7 @@ impl MemoTable {
                     first: NONE,
                 });
                 self.dominance.put(at, x.group_hash, g);
+                self.group_bits |= group_bit(x.group_hash);
                 g
             }
         };
@@ -616,6 +625,13 @@ impl MemoTable {
         };
         self.groups[g as usize].first = link;
     }
+}
+
+/// A group's bit in [`MemoTable::group_bits`] (from the hash's top bits: the tables index
+/// with its low ones).
+#[inline]
+fn group_bit(group_hash: u64) -> u64 {
+    1 << (group_hash >> 58)
 }
 
 /// Whether two word slices are equal: a loop the compiler keeps inline (a slice comparison

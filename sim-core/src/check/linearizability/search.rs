@@ -466,6 +466,7 @@ impl Search {
     }
 
     /// Adds `op` to the linearized sets, or removes it.
+    #[inline]
     fn flip(&mut self, op: u32) {
         let b = self.info[op as usize].bit;
         if !self.info[op as usize].mandatory {

@@ -11,6 +11,12 @@
 //! into the hash), the handler, and for each send one route decision, one trace record and
 //! one heap push (`World::route`, `World::arrive` in `world.rs`). Nothing is allocated except
 //! the message itself; nothing is formatted unless a trace file is attached.
+//!
+//! The fault plan's actions are numbered at the start of the run, in plan order, but enter
+//! the queue one at a time, each when the one before it is dispatched (`next_fault`): the order
+//! of events is the same as if all were queued at the start, and the heap every event passes
+//! through is smaller by the plan's length. So a storm's `queued_max` counts the events
+//! handlers and clients queued, and at most one fault action.
 
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
@@ -122,6 +128,8 @@ pub struct Simulation<P: Process> {
     procs: Vec<Option<P>>,
     factory: Factory<P>,
     plan: Vec<Planned>,
+    /// The sequence number of the plan's first action; action `i` has `plan_seq + i`.
+    plan_seq: u64,
     config: SimConfig,
 }
 
@@ -206,6 +214,7 @@ impl<P: Process> Simulation<P> {
             procs,
             factory: Box::new(factory),
             plan,
+            plan_seq: 0,
             config,
         }
     }
@@ -258,10 +267,13 @@ impl<P: Process> Simulation<P> {
         for i in 0..self.world.node_count {
             self.with_proc(NodeId(i), |p, ctx| p.on_start(ctx));
         }
-        for (i, p) in self.plan.iter().enumerate() {
-            let at = p.at;
-            self.world.push(at, Ev::Fault(i as u32));
-        }
+        // The plan's actions take their sequence numbers now, in plan order, but enter the
+        // queue one at a time: each when the one before it is dispatched (`next_fault`).
+        // The plan is sorted by time, so every action is queued before it is due and the
+        // order of events is the one of queueing them all here; the heap stays smaller by
+        // the plan's length.
+        self.plan_seq = self.world.reserve_seqs(self.plan.len() as u64);
+        self.next_fault(0);
         if self.config.liveness.is_some() {
             self.world
                 .push(SimTime(self.config.duration.0), Ev::Liveness);
@@ -458,6 +470,7 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Timer { node, id } => self.fire_timer(node, id, seq),
             Ev::Fault(i) => {
+                self.next_fault(i as usize + 1);
                 self.world.stats.events += 1;
                 let action = self.plan[i as usize].action.clone();
                 self.apply(action);
@@ -539,6 +552,15 @@ impl<P: Process> Simulation<P> {
                     }
                 }
             }
+        }
+    }
+
+    /// Queues the plan's action `i`, if there is one, under the sequence number it was given
+    /// at the start of the run.
+    fn next_fault(&mut self, i: usize) {
+        if let Some(p) = self.plan.get(i) {
+            let seq = self.plan_seq + i as u64;
+            self.world.queue.push(p.at.0, seq, Ev::Fault(i as u32));
         }
     }
 

@@ -124,7 +124,12 @@ mod tests {
         let mut xs = vec![0.5 * step, 1.5 * step, 1.0 - 0.5 * step, 0.5, 0.75];
         for e in 1..54 {
             let b = (2.0f64).powi(-e);
-            xs.extend([b, b * (1.0 + f64::EPSILON), b * 1.999_999, b * std::f64::consts::SQRT_2]);
+            xs.extend([
+                b,
+                b * (1.0 + f64::EPSILON),
+                b * 1.999_999,
+                b * std::f64::consts::SQRT_2,
+            ]);
         }
         let mut rng = crate::SimRng::new(7, crate::rng::StreamLabel::Custom(7));
         xs.extend((0..100_000).map(|_| rng.unit_open()));

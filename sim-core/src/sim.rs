@@ -13,7 +13,7 @@
 //! the message itself; nothing is formatted unless a trace file is attached.
 //!
 //! The fault plan's actions are numbered at the start of the run, in plan order, but enter
-//! the queue one at a time, each when the one before it is dispatched (`next_fault`): the order
+//! the queue one at a time, each when the one before it is dispatched (`queue_next_fault`): the order
 //! of events is the same as if all were queued at the start, and the heap every event passes
 //! through is smaller by the plan's length. So a storm's `queued_max` counts the events
 //! handlers and clients queued, and at most one fault action.
@@ -130,6 +130,8 @@ pub struct Simulation<P: Process> {
     plan: Vec<Planned>,
     /// The sequence number of the plan's first action; action `i` has `plan_seq + i`.
     plan_seq: u64,
+    /// The plan's first action not yet queued.
+    plan_next: usize,
     config: SimConfig,
 }
 
@@ -215,6 +217,7 @@ impl<P: Process> Simulation<P> {
             factory: Box::new(factory),
             plan,
             plan_seq: 0,
+            plan_next: 0,
             config,
         }
     }
@@ -267,13 +270,7 @@ impl<P: Process> Simulation<P> {
         for i in 0..self.world.node_count {
             self.with_proc(NodeId(i), |p, ctx| p.on_start(ctx));
         }
-        // The plan's actions take their sequence numbers now, in plan order, but enter the
-        // queue one at a time: each when the one before it is dispatched (`next_fault`).
-        // The plan is sorted by time, so every action is queued before it is due and the
-        // order of events is the one of queueing them all here; the heap stays smaller by
-        // the plan's length.
-        self.plan_seq = self.world.reserve_seqs(self.plan.len() as u64);
-        self.next_fault(0);
+        self.start_plan();
         if self.config.liveness.is_some() {
             self.world
                 .push(SimTime(self.config.duration.0), Ev::Liveness);
@@ -470,7 +467,6 @@ impl<P: Process> Simulation<P> {
             }
             Ev::Timer { node, id } => self.fire_timer(node, id, seq),
             Ev::Fault(i) => {
-                self.next_fault(i as usize + 1);
                 self.world.stats.events += 1;
                 let action = self.plan[i as usize].action.clone();
                 self.apply(action);
@@ -555,12 +551,27 @@ impl<P: Process> Simulation<P> {
         }
     }
 
-    /// Queues the plan's action `i`, if there is one, under the sequence number it was given
-    /// at the start of the run.
-    fn next_fault(&mut self, i: usize) {
-        if let Some(p) = self.plan.get(i) {
-            let seq = self.plan_seq + i as u64;
-            self.world.queue.push(p.at.0, seq, Ev::Fault(i as u32));
+    /// Numbers the plan's actions, in plan order, and queues the first. The others enter the
+    /// queue one at a time, each when the one before it is dispatched (`apply`). The plan is
+    /// sorted by time, so every action is queued before it is due, and the order of events is
+    /// that of queueing them all now; the heap stays smaller by the plan's length. Out of line,
+    /// so that the event loop in `run` is laid out as without it.
+    #[inline(never)]
+    fn start_plan(&mut self) {
+        self.plan_seq = self.world.reserve_seqs(self.plan.len() as u64);
+        self.queue_next_fault();
+    }
+
+    /// Queues the plan's next action, if there is one, under the sequence number it was given
+    /// at the start of the run. The actions are dispatched in plan order (their times and
+    /// sequence numbers both grow), so the next one is the one after the last queued.
+    fn queue_next_fault(&mut self) {
+        if let Some(p) = self.plan.get(self.plan_next) {
+            let seq = self.plan_seq + self.plan_next as u64;
+            self.world
+                .queue
+                .push(p.at.0, seq, Ev::Fault(self.plan_next as u32));
+            self.plan_next += 1;
         }
     }
 
@@ -697,7 +708,9 @@ impl<P: Process> Simulation<P> {
         self.world.log_fault(FaultRecord::Storage(node, record));
     }
 
+    /// Applies one action of the plan (the next is queued first: see the module comment).
     fn apply(&mut self, action: Action) {
+        self.queue_next_fault();
         let now = self.world.now;
         match action {
             Action::RemoveCut(id) => {

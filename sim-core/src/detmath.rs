@@ -44,11 +44,15 @@ pub fn ln(x: f64) -> f64 {
 }
 
 /// [`ln`] of a draw of [`SimRng::unit_open`](crate::SimRng::unit_open), which lies in
-/// `[2⁻⁵⁴, 1)`: a normal number, so neither the domain check nor the subnormal scaling
-/// applies, and the result is the same bits as `ln`'s (the samplers call it once a message).
+/// `[2⁻⁵⁴, 1]` (the largest draw, `(2⁵³ − ½)·2⁻⁵³`, rounds to 1): a normal number, so neither
+/// the domain check nor the subnormal scaling applies, and the result is the same bits as
+/// `ln`'s (the samplers call it once a message).
 #[inline]
 pub(crate) fn ln_unit_open(x: f64) -> f64 {
-    debug_assert!((f64::MIN_POSITIVE..1.0).contains(&x), "ln_unit_open of {x}");
+    debug_assert!(
+        (f64::MIN_POSITIVE..=1.0).contains(&x),
+        "ln_unit_open of {x}"
+    );
     ln_of_bits(x.to_bits(), 0)
 }
 

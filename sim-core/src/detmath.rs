@@ -40,6 +40,25 @@ pub fn ln(x: f64) -> f64 {
         bits = (x * (1u64 << 54) as f64).to_bits();
         e_adjust = -54;
     }
+    ln_of_bits(bits, e_adjust)
+}
+
+/// [`ln`] of a draw of [`SimRng::unit_open`](crate::SimRng::unit_open), which lies in
+/// `[2⁻⁵⁴, 1]` (the largest draw, `(2⁵³ − ½)·2⁻⁵³`, rounds to 1): a normal number, so neither
+/// the domain check nor the subnormal scaling applies, and the result is the same bits as
+/// `ln`'s (the samplers call it once a message).
+#[inline]
+pub(crate) fn ln_unit_open(x: f64) -> f64 {
+    debug_assert!(
+        (f64::MIN_POSITIVE..=1.0).contains(&x),
+        "ln_unit_open of {x}"
+    );
+    ln_of_bits(x.to_bits(), 0)
+}
+
+/// `ln` of the normal number whose bits are `bits`, times `2^e_adjust`.
+#[inline(always)]
+fn ln_of_bits(bits: u64, e_adjust: i64) -> f64 {
     let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023 + e_adjust;
     let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     // Centre m on 1 so the series converges fast: m in [√½, √2).
@@ -100,6 +119,28 @@ fn pow2(k: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ln_unit_open_is_ln_bit_for_bit_on_every_draw_of_unit_open() {
+        // The extremes of `unit_open` ((k + 0.5)·2⁻⁵³ for k in 0..2⁵³), every binade's ends,
+        // and random draws.
+        let step = 1.0 / (1u64 << 53) as f64;
+        let mut xs = vec![0.5 * step, 1.5 * step, 1.0 - 0.5 * step, 0.5, 0.75];
+        for e in 1..54 {
+            let b = (2.0f64).powi(-e);
+            xs.extend([
+                b,
+                b * (1.0 + f64::EPSILON),
+                b * 1.999_999,
+                b * std::f64::consts::SQRT_2,
+            ]);
+        }
+        let mut rng = crate::SimRng::new(7, crate::rng::StreamLabel::Custom(7));
+        xs.extend((0..100_000).map(|_| rng.unit_open()));
+        for x in xs {
+            assert_eq!(ln_unit_open(x).to_bits(), ln(x).to_bits(), "ln of {x}");
+        }
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-13 * b.abs().max(1e-300)

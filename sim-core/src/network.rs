@@ -110,14 +110,14 @@ impl Sampler {
                 to_nanos(mean + stddev * z).max(min)
             }
             Sampler::Exponential { min, mean } => {
-                min.saturating_add(to_nanos(-detmath::ln(rng.unit_open()) * mean))
+                min.saturating_add(to_nanos(-detmath::ln_unit_open(rng.unit_open()) * mean))
             }
             Sampler::Pareto {
                 scale,
                 inv_shape,
                 max,
             } => {
-                let x = scale * detmath::exp(-detmath::ln(rng.unit_open()) * inv_shape);
+                let x = scale * detmath::exp(-detmath::ln_unit_open(rng.unit_open()) * inv_shape);
                 to_nanos(x).min(max)
             }
         }

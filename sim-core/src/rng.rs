@@ -132,7 +132,7 @@ macro_rules! derived_draws {
             /// An exponentially distributed duration with this mean (at least 1 ns), computed with
             /// the portable `detmath::ln` so that every platform draws the same value.
             pub fn exponential(&mut self, mean: $crate::SimDuration) -> $crate::SimDuration {
-                let x = -$crate::detmath::ln(self.unit_open()) * mean.0 as f64;
+                let x = -$crate::detmath::ln_unit_open(self.unit_open()) * mean.0 as f64;
                 $crate::SimDuration((x as u64).max(1))
             }
         }

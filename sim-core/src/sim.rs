@@ -11,6 +11,12 @@
 //! into the hash), the handler, and for each send one route decision, one trace record and
 //! one heap push (`World::route`, `World::arrive` in `world.rs`). Nothing is allocated except
 //! the message itself; nothing is formatted unless a trace file is attached.
+//!
+//! The fault plan's actions are numbered at the start of the run, in plan order, but enter
+//! the queue one at a time, each when the one before it is dispatched (`queue_next_fault`): the order
+//! of events is the same as if all were queued at the start, and the heap every event passes
+//! through is smaller by the plan's length. So a storm's `queued_max` counts the events
+//! handlers and clients queued, and at most one fault action.
 
 use crate::client::{Clients, Issue, Reply, Timeout};
 use crate::clock::Clock;
@@ -122,6 +128,10 @@ pub struct Simulation<P: Process> {
     procs: Vec<Option<P>>,
     factory: Factory<P>,
     plan: Vec<Planned>,
+    /// The sequence number of the plan's first action; action `i` has `plan_seq + i`.
+    plan_seq: u64,
+    /// The plan's first action not yet queued.
+    plan_next: usize,
     config: SimConfig,
 }
 
@@ -206,6 +216,8 @@ impl<P: Process> Simulation<P> {
             procs,
             factory: Box::new(factory),
             plan,
+            plan_seq: 0,
+            plan_next: 0,
             config,
         }
     }
@@ -258,10 +270,7 @@ impl<P: Process> Simulation<P> {
         for i in 0..self.world.node_count {
             self.with_proc(NodeId(i), |p, ctx| p.on_start(ctx));
         }
-        for (i, p) in self.plan.iter().enumerate() {
-            let at = p.at;
-            self.world.push(at, Ev::Fault(i as u32));
-        }
+        self.start_plan();
         if self.config.liveness.is_some() {
             self.world
                 .push(SimTime(self.config.duration.0), Ev::Liveness);
@@ -542,6 +551,30 @@ impl<P: Process> Simulation<P> {
         }
     }
 
+    /// Numbers the plan's actions, in plan order, and queues the first. The others enter the
+    /// queue one at a time, each when the one before it is dispatched (`apply`). The plan is
+    /// sorted by time, so every action is queued before it is due, and the order of events is
+    /// that of queueing them all now; the heap stays smaller by the plan's length. Out of line,
+    /// so that the event loop in `run` is laid out as without it.
+    #[inline(never)]
+    fn start_plan(&mut self) {
+        self.plan_seq = self.world.reserve_seqs(self.plan.len() as u64);
+        self.queue_next_fault();
+    }
+
+    /// Queues the plan's next action, if there is one, under the sequence number it was given
+    /// at the start of the run. The actions are dispatched in plan order (their times and
+    /// sequence numbers both grow), so the next one is the one after the last queued.
+    fn queue_next_fault(&mut self) {
+        if let Some(p) = self.plan.get(self.plan_next) {
+            let seq = self.plan_seq + self.plan_next as u64;
+            self.world
+                .queue
+                .push(p.at.0, seq, Ev::Fault(self.plan_next as u32));
+            self.plan_next += 1;
+        }
+    }
+
     /// Sends a client's request (a first attempt is recorded as an invocation, a retry as a
     /// resend) and arms its timeout.
     fn send_issue(&mut self, c: ClientId, issue: Issue) {
@@ -675,7 +708,9 @@ impl<P: Process> Simulation<P> {
         self.world.log_fault(FaultRecord::Storage(node, record));
     }
 
+    /// Applies one action of the plan (the next is queued first: see the module comment).
     fn apply(&mut self, action: Action) {
+        self.queue_next_fault();
         let now = self.world.now;
         match action {
             Action::RemoveCut(id) => {

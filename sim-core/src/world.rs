@@ -380,6 +380,14 @@ impl<P: ProcessTypes> World<P> {
         seq
     }
 
+    /// Gives out `n` consecutive sequence numbers at once and returns the first (the next
+    /// one when `n` is 0).
+    pub(crate) fn reserve_seqs(&mut self, n: u64) -> u64 {
+        let first = self.seq + 1;
+        self.seq += n;
+        first
+    }
+
     /// The next sequence number: the id of an event or message.
     #[inline]
     pub(crate) fn next_seq(&mut self) -> u64 {

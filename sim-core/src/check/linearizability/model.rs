@@ -27,6 +27,8 @@ pub(super) const ANY: u32 = 1;
 const VALUES_PRESIZE_MAX: usize = 256;
 /// Interned values beyond this count are refused (the search's state is a `u32`).
 const VALUES_MAX: usize = 1 << 30;
+/// Prefix hashes the look-ahead's table is sized for at its first use, at most (512 KiB).
+const PREFIX_PRESIZE_MAX: usize = 1 << 16;
 /// Integers `0..SMALL_INTS` are interned through a direct table ([`Model::small`]) instead of
 /// the hash table: Knossos's and Porcupine's etcd histories use a handful of small integers,
 /// and hashing each operation's values was a tenth of a small check.
@@ -113,8 +115,11 @@ impl Model {
     pub(super) fn with_capacity(values: usize) -> Model {
         let values = values.min(VALUES_PRESIZE_MAX) + 2;
         let mut model = Model {
-            entries: Vec::with_capacity(values),
-            hashes: Vec::with_capacity(values),
+            // Twice the values: a key's appends add about one state each (growing these by
+            // copying was an eighth of preparing a Porcupine kv key); a key without appends
+            // leaves the second half untouched.
+            entries: Vec::with_capacity(2 * values),
+            hashes: Vec::with_capacity(2 * values),
             ids: IdTable::with_capacity(values),
             small: [0; SMALL_INTS],
             // Sized like the values: a key's appends add about one state each.
@@ -326,16 +331,35 @@ impl Model {
                 self.prefix_polys.len() + s.len() < u32::MAX as usize,
                 "prefix table overflow"
             );
+            if self.prefix_polys.capacity() == 0 {
+                // Room for the prefixes of every string value of the key (the targets are
+                // values read), up to a bound: the tables then never grow by copying.
+                let values: usize = (self.hashes.iter())
+                    .filter(|h| h.tag == 2)
+                    .map(|h| h.len as usize + 1)
+                    .sum();
+                self.prefix_polys
+                    .reserve(values.clamp(s.len() + 1, PREFIX_PRESIZE_MAX));
+            }
             let start = self.prefix_polys.len();
             self.prefix_at[i] = start as u32;
-            self.prefix_polys.resize(start + s.len() + 1, 0);
+            self.prefix_polys.push(0);
             let mut poly = 0u64;
-            for (slot, &byte) in self.prefix_polys[start + 1..].iter_mut().zip(s.as_bytes()) {
+            self.prefix_polys.extend(s.as_bytes().iter().map(|&byte| {
                 poly = poly_push(poly, byte);
-                *slot = poly;
-            }
+                poly
+            }));
         }
         self.prefix_at[i] as usize
+    }
+
+    /// At a key's first appended state: room for about as many transitions as the key has
+    /// values (each append adds about one), so that the list does not grow by doubling
+    /// through the search.
+    #[cold]
+    #[inline(never)]
+    fn presize_appends(&mut self) {
+        self.append_keys.reserve_exact(self.appends.hint);
     }
 
     /// Out of line, so that [`Model::step`] stays small enough to inline.
@@ -394,6 +418,9 @@ impl Model {
                 }
             }
         };
+        if self.append_keys.capacity() == 0 {
+            self.presize_appends();
+        }
         let k = self.append_keys.len() as u32;
         self.append_keys.push((state, v, next));
         self.appends.insert(key_hash, k);
@@ -443,24 +470,38 @@ const ONES8: u64 = 1u64
     .wrapping_add(B6)
     .wrapping_add(B7);
 
-/// The polynomial hash of `bytes`, the same as folding [`poly_push`] over them, eight bytes
-/// at a time: the eight products are independent of each other and of the running hash, so
-/// only one multiplication per eight bytes waits for the one before (reads in Porcupine's kv
-/// histories are strings of hundreds of bytes, each hashed when interned).
+/// `HASH_BASE` to the powers 0 to 15.
+const POWERS: [u64; 16] = {
+    let mut p = [1u64; 16];
+    let mut i = 1;
+    while i < 16 {
+        p[i] = p[i - 1].wrapping_mul(HASH_BASE);
+        i += 1;
+    }
+    p
+};
+
+/// The polynomial hash of `bytes` and `HASH_BASE` to the power of their length.
 #[inline]
-fn str_poly(bytes: &[u8]) -> u64 {
+fn str_hash(bytes: &[u8]) -> (u64, u64) {
     if bytes.len() < 16 {
         // Short strings (the appended pieces): byte by byte, inline.
-        return bytes.iter().fold(0, |p, &b| poly_push(p, b));
+        let poly = bytes.iter().fold(0, |p, &b| poly_push(p, b));
+        return (poly, POWERS[bytes.len()]);
     }
     str_poly_chunks(bytes)
 }
 
-/// [`str_poly`] of a long string (out of line, so that interning stays small).
+/// [`str_hash`] of a long string, eight bytes at a time: the eight products are independent
+/// of each other and of the running hash, so only one multiplication per eight bytes waits for
+/// the one before (reads in Porcupine's kv histories are strings of hundreds of bytes, each
+/// hashed when interned). The power is carried along, a multiplication per eight bytes off
+/// the hash's chain, rather than raised by squaring afterwards (a fifth of interning such a
+/// string). Out of line, so that interning stays small.
 #[inline(never)]
-fn str_poly_chunks(bytes: &[u8]) -> u64 {
+fn str_poly_chunks(bytes: &[u8]) -> (u64, u64) {
     let mut chunks = bytes.chunks_exact(8);
-    let mut poly = 0u64;
+    let (mut poly, mut power) = (0u64, 1u64);
     for c in &mut chunks {
         let word = u64::from(c[0])
             .wrapping_mul(B7)
@@ -473,11 +514,11 @@ fn str_poly_chunks(bytes: &[u8]) -> u64 {
             .wrapping_add(u64::from(c[7]))
             .wrapping_add(ONES8);
         poly = poly.wrapping_mul(B8).wrapping_add(word);
+        power = power.wrapping_mul(B8);
     }
-    chunks
-        .remainder()
-        .iter()
-        .fold(poly, |p, &b| poly_push(p, b))
+    let rest = chunks.remainder();
+    let poly = rest.iter().fold(poly, |p, &b| poly_push(p, b));
+    (poly, power.wrapping_mul(POWERS[rest.len()]))
 }
 
 impl ContentHash {
@@ -503,10 +544,10 @@ impl ContentHash {
                 }
             }
             Value::Str(s) => {
-                let poly = str_poly(s.as_bytes());
+                let (poly, power) = str_hash(s.as_bytes());
                 ContentHash {
                     poly,
-                    power: HASH_BASE.wrapping_pow(s.len() as u32),
+                    power,
                     len: s.len() as u64,
                     tag: 2,
                 }
@@ -681,7 +722,7 @@ mod tests {
     }
 
     /// Hashing eight bytes at a time gives what hashing byte by byte gives, at every length
-    /// (around the eight-byte chunks) and for every byte value.
+    /// (around the eight-byte chunks) and for every byte value, and the power is `B^len`.
     #[test]
     fn string_hash_by_chunks_is_the_bytewise_one() {
         let mut x = 5u64;
@@ -694,11 +735,12 @@ mod tests {
                     })
                     .collect();
                 let want = bytes.iter().fold(0u64, |p, &b| poly_push(p, b));
-                assert_eq!(str_poly(&bytes), want, "{bytes:?}");
+                let power = HASH_BASE.wrapping_pow(len);
+                assert_eq!(str_hash(&bytes), (want, power), "{bytes:?}");
             }
         }
         assert_eq!(
-            str_poly(&[0xff; 16]),
+            str_hash(&[0xff; 16]).0,
             [0xffu8; 16].iter().fold(0, |p, &b| poly_push(p, b))
         );
     }

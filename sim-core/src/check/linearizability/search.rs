@@ -317,7 +317,8 @@ impl Search {
             steps: 0,
             status: Status::Running,
             stuck_event_max: NONE,
-            stuck_stack: Vec::new(),
+            // Recorded at every new furthest completion: sized once rather than grown.
+            stuck_stack: Vec::with_capacity(op_count),
             stuck_state: initial,
             stuck_low_water: 0,
             reach: Reach::default(),

@@ -27,6 +27,8 @@ pub(super) const ANY: u32 = 1;
 const VALUES_PRESIZE_MAX: usize = 256;
 /// Interned values beyond this count are refused (the search's state is a `u32`).
 const VALUES_MAX: usize = 1 << 30;
+/// What the placeholder entries of `ABSENT` and `ANY` hold.
+static NIL: Value = Value::Nil;
 /// Prefix hashes the look-ahead's table is sized for at its first use, at most (512 KiB).
 const PREFIX_PRESIZE_MAX: usize = 1 << 16;
 /// Integers `0..SMALL_INTS` are interned through a direct table ([`Model::small`]) instead of
@@ -80,9 +82,9 @@ impl CompiledOp {
 
 /// The interned values of one key and the transition function over them.
 #[derive(Clone)]
-pub(super) struct Model {
+pub(super) struct Model<'v> {
     /// What each state id stands for (ids 0 and 1 are `ABSENT` and `ANY`).
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'v>>,
     /// Content hash of each entry (see [`ContentHash`]).
     hashes: Vec<ContentHash>,
     /// Content → id, by the content hash (for every value but `nil` and the small integers).
@@ -103,16 +105,17 @@ pub(super) struct Model {
 /// materialized when two contents hash alike (to tell them apart) or for display, so a search
 /// through many appends does not copy strings at every step.
 #[derive(Clone, Debug)]
-enum Entry {
-    Value(Value),
+enum Entry<'v> {
+    /// A value of the history, borrowed from its operation (interning copies nothing).
+    Value(&'v Value),
     /// The string of state `.0` followed by the string value `.1`.
     Append(u32, u32),
 }
 
-impl Model {
+impl<'v> Model<'v> {
     /// A model with room for about `values` distinct values without growing (tables start
     /// small: histories often have far fewer distinct values than operations).
-    pub(super) fn with_capacity(values: usize) -> Model {
+    pub(super) fn with_capacity(values: usize) -> Model<'v> {
         let values = values.min(VALUES_PRESIZE_MAX) + 2;
         let mut model = Model {
             // Twice the values: a key's appends add about one state each (growing these by
@@ -131,13 +134,13 @@ impl Model {
         // `nil` is `ABSENT`, found without a lookup; `ANY` has no value of its own: its slot
         // holds a placeholder never looked up.
         for _ in [ABSENT, ANY] {
-            model.entries.push(Entry::Value(Value::Nil));
+            model.entries.push(Entry::Value(&NIL));
             model.hashes.push(ContentHash::of(&Value::Nil));
         }
         model
     }
 
-    pub(super) fn intern(&mut self, v: &Value) -> u32 {
+    pub(super) fn intern(&mut self, v: &'v Value) -> u32 {
         match v {
             Value::Nil => return ABSENT,
             Value::Int(n) if (0..SMALL_INTS as i128).contains(n) => {
@@ -145,7 +148,7 @@ impl Model {
                 if self.small[n] != 0 {
                     return self.small[n] - 1;
                 }
-                let id = self.push_unindexed(ContentHash::of(v), Entry::Value(v.clone()));
+                let id = self.push_unindexed(ContentHash::of(v), Entry::Value(v));
                 self.small[n] = id + 1;
                 return id;
             }
@@ -155,19 +158,19 @@ impl Model {
         if let Some(id) = self.find(hash, v) {
             return id;
         }
-        self.push(hash, Entry::Value(v.clone()))
+        self.push(hash, Entry::Value(v))
     }
 
     /// The id whose content is `v`, if any.
     fn find(&self, hash: ContentHash, v: &Value) -> Option<u32> {
         self.ids
             .find(hash.key(), |id| match &self.entries[id as usize] {
-                Entry::Value(x) => x == v,
+                Entry::Value(x) => *x == v,
                 Entry::Append(..) => self.materialize(id) == *v,
             })
     }
 
-    fn push(&mut self, hash: ContentHash, entry: Entry) -> u32 {
+    fn push(&mut self, hash: ContentHash, entry: Entry<'v>) -> u32 {
         let id = self.push_unindexed(hash, entry);
         self.ids.insert(hash.key(), id);
         id
@@ -175,7 +178,7 @@ impl Model {
 
     /// A new id for `entry`, not entered in [`Model::ids`] (`nil` and small integers, which
     /// are found without it: no appended string is equal to them).
-    fn push_unindexed(&mut self, hash: ContentHash, entry: Entry) -> u32 {
+    fn push_unindexed(&mut self, hash: ContentHash, entry: Entry<'v>) -> u32 {
         assert!(self.entries.len() < VALUES_MAX, "too many distinct values");
         let id = self.entries.len() as u32;
         self.entries.push(entry);
@@ -213,7 +216,7 @@ impl Model {
         let mut at = id;
         let base = loop {
             match &self.entries[at as usize] {
-                Entry::Value(v) => break v,
+                Entry::Value(v) => break *v,
                 Entry::Append(prev, suffix) => {
                     suffixes.push(*suffix);
                     at = *prev;
@@ -639,9 +642,9 @@ impl IdTable {
 /// Compiles the operations `members` (indices into `ops`, in any order) of one key. Returns the
 /// compiled operations sorted by invocation (ties by index), leaving out the ones that cannot
 /// constrain the search.
-pub(super) fn compile(
-    model: &mut Model,
-    ops: &[LinOp],
+pub(super) fn compile<'v>(
+    model: &mut Model<'v>,
+    ops: &'v [LinOp],
     members: &[usize],
     sem: &Semantics,
 ) -> Vec<CompiledOp> {
@@ -672,7 +675,7 @@ pub(super) fn compile(
 
 /// The step of one operation and whether it completed (must be linearized), or `None` when
 /// the operation can be left out of the check entirely.
-fn compile_one(model: &mut Model, op: &LinOp, sem: &Semantics) -> Option<(Step, bool)> {
+fn compile_one<'v>(model: &mut Model<'v>, op: &'v LinOp, sem: &Semantics) -> Option<(Step, bool)> {
     match (&op.input, op.completion) {
         (Input::Read, Completion::Ok) => {
             let v = op.output.as_ref()?;
@@ -711,6 +714,11 @@ fn completed_or_optional(step: Step, c: Completion) -> Option<(Step, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value that outlives the test's model (the model borrows what it interns).
+    fn leak(v: Value) -> &'static Value {
+        Box::leak(Box::new(v))
+    }
 
     fn append(v: u32) -> CompiledOp {
         CompiledOp {
@@ -767,7 +775,7 @@ mod tests {
                 };
                 let next = reference.len() as u32 + 1; // `ANY` takes id 1.
                 let want = *reference.entry(v.clone()).or_insert(next);
-                assert_eq!(model.intern(&v), want, "case {case}: {v:?}");
+                assert_eq!(model.intern(leak(v.clone())), want, "case {case}: {v:?}");
                 assert_eq!(model.value(want), Some(v));
             }
         }
@@ -788,11 +796,11 @@ mod tests {
                 let s: String = (0..rng.below(4))
                     .map(|_| pieces[rng.below(pieces.len() as u64) as usize])
                     .collect();
-                states.push((m.intern(&Value::Str(s.clone())), Some(s)));
+                states.push((m.intern(leak(Value::Str(s.clone()))), Some(s)));
             }
             let suffixes: Vec<(u32, &str)> = pieces
                 .iter()
-                .map(|p| (m.intern(&Value::Str(p.to_string())), *p))
+                .map(|p| (m.intern(leak(Value::Str(p.to_string()))), *p))
                 .collect();
             for _ in 0..rng.below(60) {
                 let (from, text) = states[rng.below(states.len() as u64) as usize].clone();
@@ -820,10 +828,10 @@ mod tests {
         let mut m = Model::with_capacity(0);
         let s = |x: &str| Value::Str(x.to_string());
         let (a, bc, ab, c) = (
-            m.intern(&s("a")),
-            m.intern(&s("bc")),
-            m.intern(&s("ab")),
-            m.intern(&s("c")),
+            m.intern(leak(s("a"))),
+            m.intern(leak(s("bc"))),
+            m.intern(leak(s("ab"))),
+            m.intern(leak(s("c"))),
         );
         assert_eq!(
             m.step(ABSENT, &append(a)),
@@ -838,7 +846,7 @@ mod tests {
         );
         assert_eq!(m.value(abc), Some(s("abc")));
         assert_eq!(
-            m.intern(&s("abc")),
+            m.intern(leak(s("abc"))),
             abc,
             "a read of \"abc\" matches the appended state"
         );
@@ -846,7 +854,7 @@ mod tests {
         assert_ne!(cbc, abc);
         assert_eq!(m.value(cbc), Some(s("cbc")));
         // Appending to a number, or a number, is not allowed.
-        let one = m.intern(&Value::Int(1));
+        let one = m.intern(leak(Value::Int(1)));
         assert_eq!(m.step(one, &append(a)), None);
         assert_eq!(m.step(a, &append(one)), None);
     }

@@ -17,7 +17,7 @@ use super::{Budget, LinOp, LinReport, LinVerdict, Semantics, UnknownReason};
 
 /// The keys of `ops` in key order, each with its operations that can constrain it under `sem`
 /// ([`keys::constrains`]) and the count of all of them.
-pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
+pub(super) fn key_runs<'a>(ops: &'a [LinOp], sem: &Semantics) -> Vec<KeyRun<'a>> {
     if let Some(first) = ops.first() {
         // One key (a single register's history): no map.
         if let Some(members) = one_key(ops, &first.key, sem) {

@@ -6,7 +6,9 @@
 //! dropped (a read whose result is unknown, an operation that definitely did not happen), and
 //! each remaining operation becomes a [`Step`] that is either *mandatory* (it completed, so it
 //! must be linearized before its completion) or *optional* (indeterminate: it may take effect at
-//! any point after its invocation, or never). The search then only compares integers.
+//! any point after its invocation, or never). The search then only compares integers. The
+//! model borrows the values it interns from the checked operations (it lives no longer than
+//! the check), so interning copies no string.
 //!
 //! The state [`ANY`] stands for "some state we know nothing about"; explanations use it to
 //! check a window of a history cut out of its context. Every transition from `ANY` admits at

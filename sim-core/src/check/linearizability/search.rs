@@ -467,6 +467,7 @@ impl<'v> Search<'v> {
     }
 
     /// Adds `op` to the linearized sets, or removes it.
+    #[inline]
     fn flip(&mut self, op: u32) {
         let b = self.info[op as usize].bit;
         if !self.info[op as usize].mandatory {

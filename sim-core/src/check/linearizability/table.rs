@@ -30,18 +30,19 @@ const PRESIZE_MAX: usize = 4096;
 /// a quadratic price.
 const DOMINANCE_SCAN_MAX: usize = 32;
 
-/// One open-addressing slot; the hash and state sit next to the item index so that a probe
-/// touches one cache line, and the stored bitsets only when they already match.
+/// One open-addressing slot: the low 32 bits of the item's hash (which place it: a table has
+/// fewer than 2^32 slots, so growing can rehash from them) next to the item index, so that a
+/// probe touches one cache line and the stored item only when the bits already match. Eight
+/// bytes a slot halve what presizing zeroes and what growing copies.
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    hash: u64,
+    tag: u32,
     /// 0 when empty, otherwise the item index + 1.
     item: u32,
-    state: u32,
 }
 
-/// A hash table of `u32` items, each with a 64-bit hash and a state; equality beyond those is
-/// the caller's.
+/// A hash table of `u32` items, each with a 64-bit hash; equality beyond the hash's low 32
+/// bits is the caller's.
 struct Slots {
     slots: Vec<Slot>,
     len: usize,
@@ -82,20 +83,21 @@ impl Slots {
         }
     }
 
-    /// The item matching `hash`, `state` and `eq`, or the empty slot where it would go.
+    /// The item matching `hash` and `eq`, or the empty slot where it would go.
     #[inline]
-    fn find(&self, hash: u64, state: u32, mut eq: impl FnMut(u32) -> bool) -> Result<u32, usize> {
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Result<u32, usize> {
         if self.slots.is_empty() {
             return Err(usize::MAX);
         }
         let mask = self.slots.len() - 1;
-        let mut i = (hash as usize) & mask;
+        let tag = hash as u32;
+        let mut i = (tag as usize) & mask;
         loop {
             let slot = self.slots[i];
             if slot.item == 0 {
                 return Err(i);
             }
-            if slot.hash == hash && slot.state == state && eq(slot.item - 1) {
+            if slot.tag == tag && eq(slot.item - 1) {
                 return Ok(slot.item - 1);
             }
             i = (i + 1) & mask;
@@ -104,18 +106,18 @@ impl Slots {
 
     /// Puts `item` in the empty slot `at` that [`Slots::find`] returned.
     #[inline]
-    fn put(&mut self, at: usize, hash: u64, state: u32, item: u32) {
+    fn put(&mut self, at: usize, hash: u64, item: u32) {
+        let tag = hash as u32;
         let at = if self.slots.is_empty() {
             self.slots = vec![Slot::default(); SLOTS_INITIAL];
-            (hash as usize) & (SLOTS_INITIAL - 1)
+            (tag as usize) & (SLOTS_INITIAL - 1)
         } else {
             at
         };
         debug_assert_eq!(self.slots[at].item, 0);
         self.slots[at] = Slot {
-            hash,
+            tag,
             item: item + 1,
-            state,
         };
         self.len += 1;
         if self.len * 4 > self.slots.len() * LOAD_QUARTERS_MAX {
@@ -128,10 +130,11 @@ impl Slots {
     #[inline(never)]
     fn grow(&mut self) {
         let slot_count = self.slots.len() * 2;
+        assert!(slot_count <= 1 << 32, "memo table slot overflow");
         let mask = slot_count - 1;
         let mut slots = vec![Slot::default(); slot_count];
         for slot in self.slots.iter().filter(|s| s.item != 0) {
-            let mut i = (slot.hash as usize) & mask;
+            let mut i = (slot.tag as usize) & mask;
             while slots[i].item != 0 {
                 i = (i + 1) & mask;
             }
@@ -153,6 +156,9 @@ struct Entry {
     state: u32,
     /// The state before the optional operation that led here (see the search), or `NONE`.
     restrict: u32,
+    /// Its dominance group when the insertion looked it up and it existed (else `NONE`:
+    /// [`MemoTable::mark_done`] looks it up). It fits in the entry's padding.
+    group: u32,
 }
 
 /// Explored configurations that share a mandatory set, a state and a restriction: an antichain of their
@@ -189,6 +195,10 @@ pub(super) struct MemoTable {
     links: Vec<Link>,
     /// Links removed from their lists, for reuse.
     free_links: u32,
+    /// Bit `group_hash >> 58` of every group's hash: a group whose bit is clear does not
+    /// exist, and the insertion of a configuration in it skips the lookup. Most insertions
+    /// happen before their group's first configuration is explored.
+    group_bits: u64,
     /// Configurations to size the tables for at the first insertion (0: grow from small).
     hint: usize,
     /// Bytes held ([`MemoTable::measure`]), updated whenever a capacity changes: the
@@ -209,6 +219,8 @@ pub(super) enum Insert {
 
 const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
 const ENTRY_BYTES: u64 = std::mem::size_of::<Entry>() as u64;
+// The group index sits in what would otherwise be padding.
+const _: () = assert!(ENTRY_BYTES == 32);
 const GROUP_BYTES: u64 = std::mem::size_of::<Group>() as u64;
 const LINK_BYTES: u64 = std::mem::size_of::<Link>() as u64;
 
@@ -335,6 +347,7 @@ impl MemoTable {
             groups: Vec::new(),
             links: Vec::new(),
             free_links: NONE,
+            group_bits: 0,
             hint: configurations.min(PRESIZE_MAX),
             held: 0,
         }
@@ -433,22 +446,26 @@ impl MemoTable {
             self.presize(m.len(), bytes_max);
         }
         let same = |e: u32| {
-            let (elo, em) = self.m_of(e);
             let x = &self.entries[e as usize];
-            x.restrict == restrict
-                && elo == lo
-                && em.len() == m.len()
-                && em == m
-                && self.o_of(e) == o
+            x.state == state
+                && x.restrict == restrict
+                && x.lo == lo
+                && words_eq(self.m_of(e).1, m)
+                && words_eq(self.o_of(e), o)
         };
-        let at = match self.exact.find(hash, state, same) {
+        let at = match self.exact.find(hash, same) {
             Ok(_) => return Insert::Seen,
             Err(at) => at,
         };
         // Only a configuration that used a subset of the optional operations dominates: with
         // none used, that is the same configuration, which the exact lookup already found.
-        if self.o_width > 0 && o.iter().any(|&w| w != 0) {
+        let mut group = NONE;
+        if self.o_width > 0
+            && self.group_bits & group_bit(group_hash) != 0
+            && o.iter().any(|&w| w != 0)
+        {
             if let Ok(g) = self.find_group(group_hash, lo, m, (state, restrict)) {
+                group = g;
                 let mut link = self.groups[g as usize].first;
                 for _ in 0..DOMINANCE_SCAN_MAX {
                     if link == NONE {
@@ -479,11 +496,14 @@ impl MemoTable {
         );
         let e = self.entries.len() as u32;
         let m_offset = self.m_words.len() as u32;
-        reserve(&mut self.m_words, m.len());
-        self.m_words.extend_from_slice(m);
-        reserve(&mut self.o_words, self.o_width);
-        self.o_words.extend_from_slice(o);
-        reserve(&mut self.entries, 1);
+        if growth != 0 {
+            // Only then may a vector need more room (`growth` counted each one's).
+            reserve(&mut self.m_words, m.len());
+            reserve(&mut self.o_words, self.o_width);
+            reserve(&mut self.entries, 1);
+        }
+        push_words(&mut self.m_words, m);
+        push_words(&mut self.o_words, o);
         self.entries.push(Entry {
             group_hash,
             m_offset,
@@ -491,8 +511,9 @@ impl MemoTable {
             m_len: m.len() as u32,
             state,
             restrict,
+            group,
         });
-        self.exact.put(at, hash, state, e);
+        self.exact.put(at, hash, e);
         if growth != 0 {
             self.held = self.measure();
         }
@@ -506,10 +527,13 @@ impl MemoTable {
         m: &[u64],
         (state, restrict): (u32, u32),
     ) -> Result<u32, usize> {
-        self.dominance.find(group_hash, state, |g| {
+        self.dominance.find(group_hash, |g| {
             let sample = self.groups[g as usize].sample;
-            let (glo, gm) = self.m_of(sample);
-            self.entries[sample as usize].restrict == restrict && glo == lo && gm == m
+            let x = &self.entries[sample as usize];
+            x.state == state
+                && x.restrict == restrict
+                && x.lo == lo
+                && words_eq(self.m_of(sample).1, m)
         })
     }
 
@@ -521,8 +545,12 @@ impl MemoTable {
             return true;
         }
         let x = self.entries[entry as usize];
-        let (lo, m) = self.m_of(entry);
-        let found = self.find_group(x.group_hash, lo, m, (x.state, x.restrict));
+        let found = if x.group != NONE {
+            Ok(x.group)
+        } else {
+            let (lo, m) = self.m_of(entry);
+            self.find_group(x.group_hash, lo, m, (x.state, x.restrict))
+        };
         let extra = match found {
             Ok(_) => 0,
             Err(_) => {
@@ -553,7 +581,8 @@ impl MemoTable {
                     sample: entry,
                     first: NONE,
                 });
-                self.dominance.put(at, x.group_hash, x.state, g);
+                self.dominance.put(at, x.group_hash, g);
+                self.group_bits |= group_bit(x.group_hash);
                 g
             }
         };
@@ -595,6 +624,30 @@ impl MemoTable {
             (self.links.len() - 1) as u32
         };
         self.groups[g as usize].first = link;
+    }
+}
+
+/// A group's bit in [`MemoTable::group_bits`] (from the hash's top bits: the tables index
+/// with its low ones).
+#[inline]
+fn group_bit(group_hash: u64) -> u64 {
+    1 << (group_hash >> 58)
+}
+
+/// Whether two word slices are equal: a loop the compiler keeps inline (a slice comparison
+/// calls `memcmp`, which costs more than the one or two words a memo key usually has).
+#[inline]
+fn words_eq(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Appends `words` to `v`, whose capacity must already suffice: a loop the compiler keeps
+/// inline, where `extend_from_slice` calls `memcpy` for one or two words.
+#[inline]
+fn push_words(v: &mut Vec<u64>, words: &[u64]) {
+    debug_assert!(v.len() + words.len() <= v.capacity());
+    for &w in words {
+        v.push(w);
     }
 }
 

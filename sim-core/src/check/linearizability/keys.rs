@@ -84,7 +84,7 @@ pub(super) enum Turn {
 }
 
 /// One key's searches in progress.
-pub(super) struct KeyRun {
+pub(super) struct KeyRun<'v> {
     pub(super) key: Value,
     /// Operations on this key, counting the ones that cannot constrain it.
     pub(super) operations: usize,
@@ -96,9 +96,9 @@ pub(super) struct KeyRun {
     /// The exact search: `None` before the key's first turn and once it is decided. Boxed, as
     /// the relaxed one: a `Search` is large, and a list of keys holding them inline made the
     /// allocator's large-request path (with its consolidation) a fifth of a small check.
-    exact: Option<Box<Search>>,
+    exact: Option<Box<Search<'v>>>,
     /// The relaxed search, while the key has optional operations and it is still useful.
-    relaxed: Option<Box<Search>>,
+    relaxed: Option<Box<Search<'v>>>,
     /// The relaxed search is to be built at its first turn (most keys are decided by the
     /// exact search's first turn, and never need it).
     relaxed_pending: bool,
@@ -108,14 +108,14 @@ pub(super) struct KeyRun {
     salt: u64,
     /// The key's compiled operations and initial state when they can only take effect in one
     /// order ([`in_one_order`]): no search is built, the first exact turn replays them.
-    sequential: Option<Box<(Model, Vec<CompiledOp>, u32)>>,
+    sequential: Option<Box<(Model<'v>, Vec<CompiledOp>, u32)>>,
     /// The replay found the violation: no search was built.
     replayed_violation: bool,
 }
 
-impl KeyRun {
+impl<'v> KeyRun<'v> {
     /// The run of `key`, which has `operations` operations, `members` of which can constrain it.
-    pub(super) fn new(key: Value, operations: usize, members: Vec<usize>) -> KeyRun {
+    pub(super) fn new(key: Value, operations: usize, members: Vec<usize>) -> KeyRun<'v> {
         KeyRun {
             key,
             operations,
@@ -133,7 +133,7 @@ impl KeyRun {
 
     /// Builds the key's searches (at its first turn, so that keys decided at once free their
     /// memory before the next ones are built). `salt` seeds its memo's hashes.
-    pub(super) fn start(&mut self, ops: &[LinOp], sem: &Semantics, salt: u64) {
+    pub(super) fn start(&mut self, ops: &'v [LinOp], sem: &'v Semantics, salt: u64) {
         if self.started {
             return;
         }
@@ -150,7 +150,7 @@ impl KeyRun {
     }
 
     /// The key's model, compiled operations and initial state.
-    fn compile(&self, ops: &[LinOp], sem: &Semantics) -> (Model, Vec<CompiledOp>, u32) {
+    fn compile(&self, ops: &'v [LinOp], sem: &'v Semantics) -> (Model<'v>, Vec<CompiledOp>, u32) {
         let mut model = Model::with_capacity(self.members.len());
         let initial = model.intern(&sem.initial);
         let compiled = model::compile(&mut model, ops, &self.members, sem);
@@ -255,7 +255,12 @@ impl KeyRun {
 
     /// The first exact turn of a key whose operations take effect in one order: applies them
     /// in that order, a step each (and one to see that none is left), remembering nothing.
-    fn replay(&mut self, mut model: Model, ops: Vec<CompiledOp>, initial: u32) -> (Turn, u64, u64) {
+    fn replay(
+        &mut self,
+        mut model: Model<'v>,
+        ops: Vec<CompiledOp>,
+        initial: u32,
+    ) -> (Turn, u64, u64) {
         let mut state = initial;
         for (i, op) in ops.iter().enumerate() {
             match model.step(state, op) {

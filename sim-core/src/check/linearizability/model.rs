@@ -6,7 +6,9 @@
 //! dropped (a read whose result is unknown, an operation that definitely did not happen), and
 //! each remaining operation becomes a [`Step`] that is either *mandatory* (it completed, so it
 //! must be linearized before its completion) or *optional* (indeterminate: it may take effect at
-//! any point after its invocation, or never). The search then only compares integers.
+//! any point after its invocation, or never). The search then only compares integers. The
+//! model borrows the values it interns from the checked operations (it lives no longer than
+//! the check), so interning copies no string.
 //!
 //! The state [`ANY`] stands for "some state we know nothing about"; explanations use it to
 //! check a window of a history cut out of its context. Every transition from `ANY` admits at
@@ -27,6 +29,10 @@ pub(super) const ANY: u32 = 1;
 const VALUES_PRESIZE_MAX: usize = 256;
 /// Interned values beyond this count are refused (the search's state is a `u32`).
 const VALUES_MAX: usize = 1 << 30;
+/// What the placeholder entries of `ABSENT` and `ANY` hold.
+static NIL: Value = Value::Nil;
+/// Prefix hashes the look-ahead's table is sized for at its first use, at most (512 KiB).
+const PREFIX_PRESIZE_MAX: usize = 1 << 16;
 /// Integers `0..SMALL_INTS` are interned through a direct table ([`Model::small`]) instead of
 /// the hash table: Knossos's and Porcupine's etcd histories use a handful of small integers,
 /// and hashing each operation's values was a tenth of a small check.
@@ -78,9 +84,9 @@ impl CompiledOp {
 
 /// The interned values of one key and the transition function over them.
 #[derive(Clone)]
-pub(super) struct Model {
+pub(super) struct Model<'v> {
     /// What each state id stands for (ids 0 and 1 are `ABSENT` and `ANY`).
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'v>>,
     /// Content hash of each entry (see [`ContentHash`]).
     hashes: Vec<ContentHash>,
     /// Content → id, by the content hash (for every value but `nil` and the small integers).
@@ -101,20 +107,24 @@ pub(super) struct Model {
 /// materialized when two contents hash alike (to tell them apart) or for display, so a search
 /// through many appends does not copy strings at every step.
 #[derive(Clone, Debug)]
-enum Entry {
-    Value(Value),
+enum Entry<'v> {
+    /// A value of the history, borrowed from its operation (interning copies nothing).
+    Value(&'v Value),
     /// The string of state `.0` followed by the string value `.1`.
     Append(u32, u32),
 }
 
-impl Model {
+impl<'v> Model<'v> {
     /// A model with room for about `values` distinct values without growing (tables start
     /// small: histories often have far fewer distinct values than operations).
-    pub(super) fn with_capacity(values: usize) -> Model {
+    pub(super) fn with_capacity(values: usize) -> Model<'v> {
         let values = values.min(VALUES_PRESIZE_MAX) + 2;
         let mut model = Model {
-            entries: Vec::with_capacity(values),
-            hashes: Vec::with_capacity(values),
+            // Twice the values: a key's appends add about one state each (growing these by
+            // copying was an eighth of preparing a Porcupine kv key); a key without appends
+            // leaves the second half untouched.
+            entries: Vec::with_capacity(2 * values),
+            hashes: Vec::with_capacity(2 * values),
             ids: IdTable::with_capacity(values),
             small: [0; SMALL_INTS],
             // Sized like the values: a key's appends add about one state each.
@@ -126,13 +136,13 @@ impl Model {
         // `nil` is `ABSENT`, found without a lookup; `ANY` has no value of its own: its slot
         // holds a placeholder never looked up.
         for _ in [ABSENT, ANY] {
-            model.entries.push(Entry::Value(Value::Nil));
+            model.entries.push(Entry::Value(&NIL));
             model.hashes.push(ContentHash::of(&Value::Nil));
         }
         model
     }
 
-    pub(super) fn intern(&mut self, v: &Value) -> u32 {
+    pub(super) fn intern(&mut self, v: &'v Value) -> u32 {
         match v {
             Value::Nil => return ABSENT,
             Value::Int(n) if (0..SMALL_INTS as i128).contains(n) => {
@@ -140,7 +150,7 @@ impl Model {
                 if self.small[n] != 0 {
                     return self.small[n] - 1;
                 }
-                let id = self.push_unindexed(ContentHash::of(v), Entry::Value(v.clone()));
+                let id = self.push_unindexed(ContentHash::of(v), Entry::Value(v));
                 self.small[n] = id + 1;
                 return id;
             }
@@ -150,19 +160,19 @@ impl Model {
         if let Some(id) = self.find(hash, v) {
             return id;
         }
-        self.push(hash, Entry::Value(v.clone()))
+        self.push(hash, Entry::Value(v))
     }
 
     /// The id whose content is `v`, if any.
     fn find(&self, hash: ContentHash, v: &Value) -> Option<u32> {
         self.ids
             .find(hash.key(), |id| match &self.entries[id as usize] {
-                Entry::Value(x) => x == v,
+                Entry::Value(x) => *x == v,
                 Entry::Append(..) => self.materialize(id) == *v,
             })
     }
 
-    fn push(&mut self, hash: ContentHash, entry: Entry) -> u32 {
+    fn push(&mut self, hash: ContentHash, entry: Entry<'v>) -> u32 {
         let id = self.push_unindexed(hash, entry);
         self.ids.insert(hash.key(), id);
         id
@@ -170,7 +180,7 @@ impl Model {
 
     /// A new id for `entry`, not entered in [`Model::ids`] (`nil` and small integers, which
     /// are found without it: no appended string is equal to them).
-    fn push_unindexed(&mut self, hash: ContentHash, entry: Entry) -> u32 {
+    fn push_unindexed(&mut self, hash: ContentHash, entry: Entry<'v>) -> u32 {
         assert!(self.entries.len() < VALUES_MAX, "too many distinct values");
         let id = self.entries.len() as u32;
         self.entries.push(entry);
@@ -208,7 +218,7 @@ impl Model {
         let mut at = id;
         let base = loop {
             match &self.entries[at as usize] {
-                Entry::Value(v) => break v,
+                Entry::Value(v) => break *v,
                 Entry::Append(prev, suffix) => {
                     suffixes.push(*suffix);
                     at = *prev;
@@ -326,16 +336,35 @@ impl Model {
                 self.prefix_polys.len() + s.len() < u32::MAX as usize,
                 "prefix table overflow"
             );
+            if self.prefix_polys.capacity() == 0 {
+                // Room for the prefixes of every string value of the key (the targets are
+                // values read), up to a bound: the tables then never grow by copying.
+                let values: usize = (self.hashes.iter())
+                    .filter(|h| h.tag == 2)
+                    .map(|h| h.len as usize + 1)
+                    .sum();
+                self.prefix_polys
+                    .reserve(values.clamp(s.len() + 1, PREFIX_PRESIZE_MAX));
+            }
             let start = self.prefix_polys.len();
             self.prefix_at[i] = start as u32;
-            self.prefix_polys.resize(start + s.len() + 1, 0);
+            self.prefix_polys.push(0);
             let mut poly = 0u64;
-            for (slot, &byte) in self.prefix_polys[start + 1..].iter_mut().zip(s.as_bytes()) {
+            self.prefix_polys.extend(s.as_bytes().iter().map(|&byte| {
                 poly = poly_push(poly, byte);
-                *slot = poly;
-            }
+                poly
+            }));
         }
         self.prefix_at[i] as usize
+    }
+
+    /// At a key's first appended state: room for about as many transitions as the key has
+    /// values (each append adds about one), so that the list does not grow by doubling
+    /// through the search.
+    #[cold]
+    #[inline(never)]
+    fn presize_appends(&mut self) {
+        self.append_keys.reserve_exact(self.appends.hint);
     }
 
     /// Out of line, so that [`Model::step`] stays small enough to inline.
@@ -394,6 +423,9 @@ impl Model {
                 }
             }
         };
+        if self.append_keys.capacity() == 0 {
+            self.presize_appends();
+        }
         let k = self.append_keys.len() as u32;
         self.append_keys.push((state, v, next));
         self.appends.insert(key_hash, k);
@@ -443,24 +475,38 @@ const ONES8: u64 = 1u64
     .wrapping_add(B6)
     .wrapping_add(B7);
 
-/// The polynomial hash of `bytes`, the same as folding [`poly_push`] over them, eight bytes
-/// at a time: the eight products are independent of each other and of the running hash, so
-/// only one multiplication per eight bytes waits for the one before (reads in Porcupine's kv
-/// histories are strings of hundreds of bytes, each hashed when interned).
+/// `HASH_BASE` to the powers 0 to 15.
+const POWERS: [u64; 16] = {
+    let mut p = [1u64; 16];
+    let mut i = 1;
+    while i < 16 {
+        p[i] = p[i - 1].wrapping_mul(HASH_BASE);
+        i += 1;
+    }
+    p
+};
+
+/// The polynomial hash of `bytes` and `HASH_BASE` to the power of their length.
 #[inline]
-fn str_poly(bytes: &[u8]) -> u64 {
+fn str_hash(bytes: &[u8]) -> (u64, u64) {
     if bytes.len() < 16 {
         // Short strings (the appended pieces): byte by byte, inline.
-        return bytes.iter().fold(0, |p, &b| poly_push(p, b));
+        let poly = bytes.iter().fold(0, |p, &b| poly_push(p, b));
+        return (poly, POWERS[bytes.len()]);
     }
     str_poly_chunks(bytes)
 }
 
-/// [`str_poly`] of a long string (out of line, so that interning stays small).
+/// [`str_hash`] of a long string, eight bytes at a time: the eight products are independent
+/// of each other and of the running hash, so only one multiplication per eight bytes waits for
+/// the one before (reads in Porcupine's kv histories are strings of hundreds of bytes, each
+/// hashed when interned). The power is carried along, a multiplication per eight bytes off
+/// the hash's chain, rather than raised by squaring afterwards (a fifth of interning such a
+/// string). Out of line, so that interning stays small.
 #[inline(never)]
-fn str_poly_chunks(bytes: &[u8]) -> u64 {
+fn str_poly_chunks(bytes: &[u8]) -> (u64, u64) {
     let mut chunks = bytes.chunks_exact(8);
-    let mut poly = 0u64;
+    let (mut poly, mut power) = (0u64, 1u64);
     for c in &mut chunks {
         let word = u64::from(c[0])
             .wrapping_mul(B7)
@@ -473,11 +519,11 @@ fn str_poly_chunks(bytes: &[u8]) -> u64 {
             .wrapping_add(u64::from(c[7]))
             .wrapping_add(ONES8);
         poly = poly.wrapping_mul(B8).wrapping_add(word);
+        power = power.wrapping_mul(B8);
     }
-    chunks
-        .remainder()
-        .iter()
-        .fold(poly, |p, &b| poly_push(p, b))
+    let rest = chunks.remainder();
+    let poly = rest.iter().fold(poly, |p, &b| poly_push(p, b));
+    (poly, power.wrapping_mul(POWERS[rest.len()]))
 }
 
 impl ContentHash {
@@ -503,10 +549,10 @@ impl ContentHash {
                 }
             }
             Value::Str(s) => {
-                let poly = str_poly(s.as_bytes());
+                let (poly, power) = str_hash(s.as_bytes());
                 ContentHash {
                     poly,
-                    power: HASH_BASE.wrapping_pow(s.len() as u32),
+                    power,
                     len: s.len() as u64,
                     tag: 2,
                 }
@@ -598,9 +644,9 @@ impl IdTable {
 /// Compiles the operations `members` (indices into `ops`, in any order) of one key. Returns the
 /// compiled operations sorted by invocation (ties by index), leaving out the ones that cannot
 /// constrain the search.
-pub(super) fn compile(
-    model: &mut Model,
-    ops: &[LinOp],
+pub(super) fn compile<'v>(
+    model: &mut Model<'v>,
+    ops: &'v [LinOp],
     members: &[usize],
     sem: &Semantics,
 ) -> Vec<CompiledOp> {
@@ -631,7 +677,7 @@ pub(super) fn compile(
 
 /// The step of one operation and whether it completed (must be linearized), or `None` when
 /// the operation can be left out of the check entirely.
-fn compile_one(model: &mut Model, op: &LinOp, sem: &Semantics) -> Option<(Step, bool)> {
+fn compile_one<'v>(model: &mut Model<'v>, op: &'v LinOp, sem: &Semantics) -> Option<(Step, bool)> {
     match (&op.input, op.completion) {
         (Input::Read, Completion::Ok) => {
             let v = op.output.as_ref()?;
@@ -671,6 +717,11 @@ fn completed_or_optional(step: Step, c: Completion) -> Option<(Step, bool)> {
 mod tests {
     use super::*;
 
+    /// A value that outlives the test's model (the model borrows what it interns).
+    fn leak(v: Value) -> &'static Value {
+        Box::leak(Box::new(v))
+    }
+
     fn append(v: u32) -> CompiledOp {
         CompiledOp {
             step: Step::Append(v),
@@ -681,7 +732,7 @@ mod tests {
     }
 
     /// Hashing eight bytes at a time gives what hashing byte by byte gives, at every length
-    /// (around the eight-byte chunks) and for every byte value.
+    /// (around the eight-byte chunks) and for every byte value, and the power is `B^len`.
     #[test]
     fn string_hash_by_chunks_is_the_bytewise_one() {
         let mut x = 5u64;
@@ -694,11 +745,12 @@ mod tests {
                     })
                     .collect();
                 let want = bytes.iter().fold(0u64, |p, &b| poly_push(p, b));
-                assert_eq!(str_poly(&bytes), want, "{bytes:?}");
+                let power = HASH_BASE.wrapping_pow(len);
+                assert_eq!(str_hash(&bytes), (want, power), "{bytes:?}");
             }
         }
         assert_eq!(
-            str_poly(&[0xff; 16]),
+            str_hash(&[0xff; 16]).0,
             [0xffu8; 16].iter().fold(0, |p, &b| poly_push(p, b))
         );
     }
@@ -725,7 +777,7 @@ mod tests {
                 };
                 let next = reference.len() as u32 + 1; // `ANY` takes id 1.
                 let want = *reference.entry(v.clone()).or_insert(next);
-                assert_eq!(model.intern(&v), want, "case {case}: {v:?}");
+                assert_eq!(model.intern(leak(v.clone())), want, "case {case}: {v:?}");
                 assert_eq!(model.value(want), Some(v));
             }
         }
@@ -746,11 +798,11 @@ mod tests {
                 let s: String = (0..rng.below(4))
                     .map(|_| pieces[rng.below(pieces.len() as u64) as usize])
                     .collect();
-                states.push((m.intern(&Value::Str(s.clone())), Some(s)));
+                states.push((m.intern(leak(Value::Str(s.clone()))), Some(s)));
             }
             let suffixes: Vec<(u32, &str)> = pieces
                 .iter()
-                .map(|p| (m.intern(&Value::Str(p.to_string())), *p))
+                .map(|p| (m.intern(leak(Value::Str(p.to_string()))), *p))
                 .collect();
             for _ in 0..rng.below(60) {
                 let (from, text) = states[rng.below(states.len() as u64) as usize].clone();
@@ -778,10 +830,10 @@ mod tests {
         let mut m = Model::with_capacity(0);
         let s = |x: &str| Value::Str(x.to_string());
         let (a, bc, ab, c) = (
-            m.intern(&s("a")),
-            m.intern(&s("bc")),
-            m.intern(&s("ab")),
-            m.intern(&s("c")),
+            m.intern(leak(s("a"))),
+            m.intern(leak(s("bc"))),
+            m.intern(leak(s("ab"))),
+            m.intern(leak(s("c"))),
         );
         assert_eq!(
             m.step(ABSENT, &append(a)),
@@ -796,7 +848,7 @@ mod tests {
         );
         assert_eq!(m.value(abc), Some(s("abc")));
         assert_eq!(
-            m.intern(&s("abc")),
+            m.intern(leak(s("abc"))),
             abc,
             "a read of \"abc\" matches the appended state"
         );
@@ -804,7 +856,7 @@ mod tests {
         assert_ne!(cbc, abc);
         assert_eq!(m.value(cbc), Some(s("cbc")));
         // Appending to a number, or a number, is not allowed.
-        let one = m.intern(&Value::Int(1));
+        let one = m.intern(leak(Value::Int(1)));
         assert_eq!(m.step(one, &append(a)), None);
         assert_eq!(m.step(a, &append(one)), None);
     }

@@ -44,8 +44,8 @@ enum End {
     Budget,
 }
 
-struct Task {
-    run: KeyRun,
+struct Task<'a> {
+    run: KeyRun<'a>,
     records: Vec<Record>,
     peak_bytes: u64,
     end: End,
@@ -57,7 +57,7 @@ pub struct Parallel<'a> {
     sem: &'a Semantics,
     budget: &'a Budget,
     jobs: u64,
-    tasks: Vec<Mutex<Task>>,
+    tasks: Vec<Mutex<Task<'a>>>,
     next: AtomicUsize,
     /// The earliest failing turn known, in round-robin order ([`order`]), or `u64::MAX`.
     first_failure: AtomicU64,
@@ -123,7 +123,12 @@ impl<'a> Parallel<'a> {
     }
 
     /// Runs key `k` alone, recording its turns.
-    fn run_alone(&self, k: usize, task: &mut Task, should_stop: &(dyn Fn() -> bool + Sync)) -> End {
+    fn run_alone(
+        &self,
+        k: usize,
+        task: &mut Task<'a>,
+        should_stop: &(dyn Fn() -> bool + Sync),
+    ) -> End {
         let share = self.budget.memory_bytes_max / self.jobs;
         let mut steps = 0u64;
         task.run.start(self.ops, self.sem, k as u64);

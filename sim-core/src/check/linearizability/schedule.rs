@@ -17,7 +17,7 @@ use super::{Budget, LinOp, LinReport, LinVerdict, Semantics, UnknownReason};
 
 /// The keys of `ops` in key order, each with its operations that can constrain it under `sem`
 /// ([`keys::constrains`]) and the count of all of them.
-pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
+pub(super) fn key_runs<'a>(ops: &'a [LinOp], sem: &Semantics) -> Vec<KeyRun<'a>> {
     if let Some(first) = ops.first() {
         // One key (a single register's history): no map.
         if let Some(members) = one_key(ops, &first.key, sem) {
@@ -26,10 +26,13 @@ pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
     }
     // Keys are found through a small open-addressing table (one hash of each operation's key
     // rather than a tree's several comparisons of strings), then put in key order: nothing
-    // depends on the table's order.
+    // depends on the table's order. A first pass counts each key's members and notes each
+    // operation's group; a second fills member lists allocated at their exact size (growing
+    // them one push at a time was a tenth of gathering the keys).
     let mut groups: Vec<KeyGroup> = Vec::new();
     let mut slots: Vec<u32> = vec![EMPTY; 16];
-    for (i, op) in ops.iter().enumerate() {
+    let mut group_of: Vec<u32> = Vec::with_capacity(ops.len());
+    for op in ops {
         let hash = key_hash(&op.key);
         let g = match find_slot(&slots, &groups, hash, &op.key) {
             Ok(g) => g,
@@ -39,6 +42,7 @@ pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
                     key: &op.key,
                     hash,
                     operations: 0,
+                    count: 0,
                     members: Vec::new(),
                 });
                 if groups.len() * 2 > slots.len() {
@@ -56,7 +60,18 @@ pub(super) fn key_runs(ops: &[LinOp], sem: &Semantics) -> Vec<KeyRun> {
         let group = &mut groups[g];
         group.operations += 1;
         if keys::constrains(op, sem) {
-            group.members.push(i);
+            group.count += 1;
+            group_of.push(g as u32);
+        } else {
+            group_of.push(EMPTY);
+        }
+    }
+    for group in &mut groups {
+        group.members = Vec::with_capacity(group.count);
+    }
+    for (i, &g) in group_of.iter().enumerate() {
+        if g != EMPTY {
+            groups[g as usize].members.push(i);
         }
     }
     groups.sort_unstable_by(|a, b| a.key.cmp(b.key));
@@ -71,6 +86,8 @@ struct KeyGroup<'a> {
     key: &'a super::Value,
     hash: u64,
     operations: usize,
+    /// Operations that can constrain the key (the members' count, while they are counted).
+    count: usize,
     members: Vec<usize>,
 }
 

@@ -110,8 +110,8 @@ struct OpInfo {
 }
 
 /// The search over one key's compiled operations.
-pub(super) struct Search {
-    pub(super) model: Model,
+pub(super) struct Search<'v> {
+    pub(super) model: Model<'v>,
     pub(super) ops: Vec<CompiledOp>,
     /// Optional operations can be linearized again and again (see [`Search::new`]).
     reuse_optional: bool,
@@ -172,7 +172,7 @@ pub(super) struct Search {
     doomed_event_max: u32,
 }
 
-impl Search {
+impl<'v> Search<'v> {
     /// Prepares the search of `ops` (sorted by invocation) from `initial`.
     /// With `reuse_optional`, optional operations may take effect any number of times (except
     /// appends, whose reuse would grow the state without end): a
@@ -180,12 +180,12 @@ impl Search {
     /// its search space is far smaller. A history that cannot be linearized even so cannot be
     /// linearized at all; one that can must still be checked without the relaxation.
     pub(super) fn new(
-        model: Model,
+        model: Model<'v>,
         ops: Vec<CompiledOp>,
         initial: u32,
         salt: u64,
         reuse_optional: bool,
-    ) -> Search {
+    ) -> Search<'v> {
         assert!(
             ops.len() <= OPERATIONS_MAX,
             "too many operations on one key"
@@ -317,7 +317,8 @@ impl Search {
             steps: 0,
             status: Status::Running,
             stuck_event_max: NONE,
-            stuck_stack: Vec::new(),
+            // Recorded at every new furthest completion: sized once rather than grown.
+            stuck_stack: Vec::with_capacity(op_count),
             stuck_state: initial,
             stuck_low_water: 0,
             reach: Reach::default(),

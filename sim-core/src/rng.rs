@@ -117,7 +117,9 @@ macro_rules! derived_draws {
                 }
             }
 
-            /// A float uniform in the open interval (0, 1): 53 random bits, never exactly 0 or 1.
+            /// A float uniform in (0, 1]: 53 random bits placed at the middle of their 2⁻⁵³ step,
+            /// never 0; the largest draw, (2⁵³ − ½)·2⁻⁵³, rounds to exactly 1.0 (one draw in
+            /// 2⁵³). Kept as it is: its bits feed latencies and so the pinned trace hashes.
             #[inline]
             pub fn unit_open(&mut self) -> f64 {
                 ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)

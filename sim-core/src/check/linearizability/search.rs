@@ -109,6 +109,43 @@ struct OpInfo {
     mandatory: bool,
 }
 
+/// The event lists while [`Search::new`] places the events in time order.
+struct Placer {
+    event_op: Vec<u32>,
+    event_is_call: Vec<bool>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// The last event of the mandatory and of the optional list.
+    lasts: [u32; 2],
+}
+
+impl Placer {
+    /// Places the next event: `op`'s invocation (`call`) or completion, linked into its list.
+    /// Inlined at its three calls (as a closure called from them it cost about 60
+    /// instructions an event).
+    #[inline(always)]
+    fn place(&mut self, op: u32, call: bool, info: &mut [OpInfo]) {
+        let e = self.event_op.len() as u32;
+        self.event_op.push(op);
+        self.event_is_call.push(call);
+        let o = &mut info[op as usize];
+        if call {
+            o.call_event = e;
+        } else {
+            o.return_event = e;
+        }
+        if o.twin_before != NONE {
+            // Linked in when the one before it is used; with reuse, the first of
+            // interchangeable operations stands for all.
+            return;
+        }
+        let last = &mut self.lasts[usize::from(!o.mandatory)];
+        self.next[*last as usize] = e;
+        self.prev[e as usize] = *last;
+        *last = e;
+    }
+}
+
 /// The search over one key's compiled operations.
 pub(super) struct Search<'v> {
     pub(super) model: Model<'v>,
@@ -245,43 +282,32 @@ impl<'v> Search<'v> {
         // invocations come sorted with the operations; completions are merged in. Each is
         // linked into its list as it is placed.
         let event_count = op_count + returns.len();
-        let mut event_op = Vec::with_capacity(event_count);
-        let mut event_is_call = Vec::with_capacity(event_count);
         let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
-        let mut next = vec![NONE; event_count + 2];
-        let mut prev = vec![NONE; event_count + 2];
-        let mut lasts = [head_mandatory, head_optional];
-        let mut place = |op: u32, call: bool, info: &mut [OpInfo]| {
-            let e = event_op.len() as u32;
-            event_op.push(op);
-            event_is_call.push(call);
-            let o = &mut info[op as usize];
-            if call {
-                o.call_event = e;
-            } else {
-                o.return_event = e;
-            }
-            if o.twin_before != NONE {
-                // Linked in when the one before it is used; with reuse, the first of
-                // interchangeable operations stands for all.
-                return;
-            }
-            let last = &mut lasts[usize::from(!o.mandatory)];
-            next[*last as usize] = e;
-            prev[e as usize] = *last;
-            *last = e;
+        let mut events = Placer {
+            event_op: Vec::with_capacity(event_count),
+            event_is_call: Vec::with_capacity(event_count),
+            next: vec![NONE; event_count + 2],
+            prev: vec![NONE; event_count + 2],
+            lasts: [head_mandatory, head_optional],
         };
         let mut k = 0;
         for (i, op) in ops.iter().enumerate() {
             while k < returns.len() && returns[k].0 < op.call {
-                place(returns[k].1, false, &mut info);
+                events.place(returns[k].1, false, &mut info);
                 k += 1;
             }
-            place(i as u32, true, &mut info);
+            events.place(i as u32, true, &mut info);
         }
         for &(_, j) in &returns[k..] {
-            place(j, false, &mut info);
+            events.place(j, false, &mut info);
         }
+        let Placer {
+            event_op,
+            event_is_call,
+            next,
+            prev,
+            ..
+        } = events;
         let (event_sets, event_needs) = reach::event_values(&ops, &event_op, &event_is_call);
         let layout = Layout::new(if consumable { &class_members } else { &[] });
         let o_width = layout.words();
@@ -467,7 +493,7 @@ impl<'v> Search<'v> {
     }
 
     /// Adds `op` to the linearized sets, or removes it.
-    #[inline]
+    #[inline(always)]
     fn flip(&mut self, op: u32) {
         let b = self.info[op as usize].bit;
         if !self.info[op as usize].mandatory {

@@ -195,10 +195,12 @@ pub(super) struct MemoTable {
     links: Vec<Link>,
     /// Links removed from their lists, for reuse.
     free_links: u32,
-    /// Bit `group_hash >> 58` of every group's hash: a group whose bit is clear does not
-    /// exist, and the insertion of a configuration in it skips the lookup. Most insertions
-    /// happen before their group's first configuration is explored.
-    group_bits: u64,
+    /// Bit `group_hash >> 55` of every group's hash (a 512-bit filter): a group whose bit is
+    /// clear does not exist, and the insertion of a configuration in it skips the lookup. Most
+    /// insertions happen before their group's first configuration is explored. (With 64 bits
+    /// the filter filled up on keys with a hundred groups, and most lookups it let through
+    /// found nothing.)
+    group_bits: [u64; GROUP_FILTER_WORDS],
     /// Configurations to size the tables for at the first insertion (0: grow from small).
     hint: usize,
     /// Bytes held ([`MemoTable::measure`]), updated whenever a capacity changes: the
@@ -347,7 +349,7 @@ impl MemoTable {
             groups: Vec::new(),
             links: Vec::new(),
             free_links: NONE,
-            group_bits: 0,
+            group_bits: [0; GROUP_FILTER_WORDS],
             hint: configurations.min(PRESIZE_MAX),
             held: 0,
         }
@@ -461,7 +463,7 @@ impl MemoTable {
         // none used, that is the same configuration, which the exact lookup already found.
         let mut group = NONE;
         if self.o_width > 0
-            && self.group_bits & group_bit(group_hash) != 0
+            && group_maybe(&self.group_bits, group_hash)
             && o.iter().any(|&w| w != 0)
         {
             if let Ok(g) = self.find_group(group_hash, lo, m, (state, restrict)) {
@@ -582,7 +584,8 @@ impl MemoTable {
                     first: NONE,
                 });
                 self.dominance.put(at, x.group_hash, g);
-                self.group_bits |= group_bit(x.group_hash);
+                let (w, bit) = group_bit(x.group_hash);
+                self.group_bits[w] |= bit;
                 g
             }
         };
@@ -627,11 +630,22 @@ impl MemoTable {
     }
 }
 
-/// A group's bit in [`MemoTable::group_bits`] (from the hash's top bits: the tables index
-/// with its low ones).
+/// Words of [`MemoTable::group_bits`].
+const GROUP_FILTER_WORDS: usize = 8;
+
+/// A group's word and bit in [`MemoTable::group_bits`] (from the hash's top nine bits: the
+/// tables index with its low ones).
 #[inline]
-fn group_bit(group_hash: u64) -> u64 {
-    1 << (group_hash >> 58)
+fn group_bit(group_hash: u64) -> (usize, u64) {
+    let i = group_hash >> 55;
+    ((i >> 6) as usize, 1 << (i & 63))
+}
+
+/// Whether a group with this hash may exist (its bit in the filter is set).
+#[inline]
+fn group_maybe(bits: &[u64; GROUP_FILTER_WORDS], group_hash: u64) -> bool {
+    let (w, bit) = group_bit(group_hash);
+    bits[w] & bit != 0
 }
 
 /// Whether two word slices are equal: a loop the compiler keeps inline (a slice comparison

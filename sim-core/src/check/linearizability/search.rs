@@ -107,6 +107,9 @@ struct OpInfo {
     return_event: u32,
     /// It completed: it must be linearized ([`CompiledOp::mandatory`]).
     mandatory: bool,
+    /// It stays available after being linearized ([`Search::reused`]), kept here so that a
+    /// push and a backtrack read one flag rather than the operation's step.
+    reused: bool,
 }
 
 /// The event lists while [`Search::new`] places the events in time order.
@@ -227,7 +230,8 @@ impl<'v> Search<'v> {
             ops.len() <= OPERATIONS_MAX,
             "too many operations on one key"
         );
-        assert!(ops
+        // Compiling sorts them (a pass of its own in release builds was 3% of building a search).
+        debug_assert!(ops
             .windows(2)
             .all(|w| (w[0].call, w[0].index) <= (w[1].call, w[1].index)));
         let op_count = ops.len();
@@ -251,6 +255,7 @@ impl<'v> Search<'v> {
                 call_event: NONE,
                 return_event: NONE,
                 mandatory: false,
+                reused: false,
             };
             appends |= matches!(op.step, Step::Append(_));
             if let Some(ret) = op.ret {
@@ -261,6 +266,7 @@ impl<'v> Search<'v> {
                 mandatory_count += 1;
             } else {
                 consumable |= !reuse_optional || !reusable(op);
+                o.reused = reuse_optional && reusable(op);
                 if let Some(last) = last_twin.insert(op.step, i as u32) {
                     let before: &mut OpInfo = &mut info[last as usize];
                     before.twin_after = i as u32;
@@ -477,8 +483,16 @@ impl<'v> Search<'v> {
     }
 
     /// Whether `op` stays available after being linearized (see [`Search::new`]).
+    #[inline]
     fn reused(&self, op: u32) -> bool {
-        self.reuse_optional && !self.info[op as usize].mandatory && reusable(&self.ops[op as usize])
+        let reused = self.info[op as usize].reused;
+        debug_assert_eq!(
+            reused,
+            self.reuse_optional
+                && !self.info[op as usize].mandatory
+                && reusable(&self.ops[op as usize])
+        );
+        reused
     }
 
     fn linearized(&self, op: u32) -> bool {

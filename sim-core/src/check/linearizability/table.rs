@@ -71,6 +71,12 @@ impl Slots {
         self.slots.capacity() as u64 * SLOT_BYTES
     }
 
+    /// Whether one more item makes the table grow (or allocate its slots).
+    #[inline]
+    fn full(&self) -> bool {
+        (self.len + 1) * 4 > self.slots.len() * LOAD_QUARTERS_MAX
+    }
+
     /// Extra bytes one more item would take.
     fn growth(&self) -> u64 {
         if self.slots.is_empty() {
@@ -356,7 +362,10 @@ impl MemoTable {
     }
 
     /// Sizes the tables for `self.hint` configurations whose mandatory sets take about
-    /// `m_len` words, if that fits in half of `bytes_max`; the hint is used once.
+    /// `m_len` words, if that fits in half of `bytes_max`; the hint is used once (out of
+    /// line: once per search).
+    #[cold]
+    #[inline(never)]
     fn presize(&mut self, m_len: usize, bytes_max: u64) {
         let n = std::mem::take(&mut self.hint);
         let slots = (n * 4 / LOAD_QUARTERS_MAX + 1)
@@ -481,10 +490,17 @@ impl MemoTable {
                 }
             }
         }
-        let growth = self.exact.growth()
-            + Self::growth(self.entries.len(), self.entries.capacity(), 1, ENTRY_BYTES)
-            + Self::growth(self.m_words.len(), self.m_words.capacity(), m.len(), 8)
-            + Self::growth(self.o_words.len(), self.o_words.capacity(), self.o_width, 8);
+        // Most insertions fit in what the tables hold: the growth is only summed when one of
+        // them is full.
+        let growth = if self.exact.full()
+            || self.entries.len() == self.entries.capacity()
+            || self.m_words.len() + m.len() > self.m_words.capacity()
+            || self.o_words.len() + self.o_width > self.o_words.capacity()
+        {
+            self.insert_growth(m.len())
+        } else {
+            0
+        };
         if self.bytes() + growth > bytes_max {
             return Insert::Full;
         }
@@ -520,6 +536,17 @@ impl MemoTable {
             self.held = self.measure();
         }
         Insert::New(e)
+    }
+
+    /// Extra bytes the insertion of an entry with `m_len` mandatory words takes (out of line:
+    /// only when a table is full).
+    #[cold]
+    #[inline(never)]
+    fn insert_growth(&self, m_len: usize) -> u64 {
+        self.exact.growth()
+            + Self::growth(self.entries.len(), self.entries.capacity(), 1, ENTRY_BYTES)
+            + Self::growth(self.m_words.len(), self.m_words.capacity(), m_len, 8)
+            + Self::growth(self.o_words.len(), self.o_words.capacity(), self.o_width, 8)
     }
 
     fn find_group(

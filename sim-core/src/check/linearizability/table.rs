@@ -726,6 +726,26 @@ mod tests {
         t.insert(hash ^ o_hash, hash, lo, m, (state, NONE), o, u64::MAX)
     }
 
+    /// The group filter never hides a group that was added (a clear bit means "absent"), and
+    /// with few groups most other hashes find their bit clear.
+    #[test]
+    fn group_filter_has_no_false_negatives() {
+        let mut bits = [0u64; GROUP_FILTER_WORDS];
+        let added: Vec<u64> = (0..100u64).map(|i| splitmix64(i ^ 0xf11e)).collect();
+        for &h in &added {
+            let (w, bit) = group_bit(h);
+            bits[w] |= bit;
+            assert!(group_maybe(&bits, h));
+        }
+        assert!(added.iter().all(|&h| group_maybe(&bits, h)));
+        let others = (1000..11000u64)
+            .map(|i| splitmix64(i ^ 0xf11e))
+            .filter(|&h| group_maybe(&bits, h))
+            .count();
+        // 100 groups set at most 100 of the 512 bits: about a fifth of other hashes pass.
+        assert!(others < 2500, "{others} of 10000 passed");
+    }
+
     #[test]
     fn insert_finds_duplicates_and_grows() {
         let mut t = MemoTable::new(None);

@@ -93,14 +93,22 @@ pub(super) struct Model<'v> {
     ids: IdTable,
     /// `small[n]` is the id of `Int(n)` plus one, or 0 when it is not interned yet.
     small: [u32; SMALL_INTS],
-    /// Memoized `Append` transitions: (state, appended value) → state.
-    appends: IdTable,
-    append_keys: Vec<(u32, u32, u32)>,
+    /// Per state id, the last `Append` transition taken from it: (appended value + 1, next
+    /// state), `(0, _)` for none; allocated at the key's first append. One transition a state
+    /// rather than a table of them: on Porcupine's kv histories 96% (`c10-ok`) and 70%
+    /// (`c50-ok`) of appends were new pairs, each paying for its insertion (and the table's
+    /// growth); a pair seen before and forgotten is found again through [`Model::ids`], by
+    /// its structure.
+    last_append: Vec<(u32, u32)>,
     /// For a string that [`Model::may_extend_to`] was asked about as a target: where its
     /// prefix hashes start in `prefix_polys` (`u32::MAX`: not computed yet), by id.
     prefix_at: Vec<u32>,
     /// Polynomial hashes of every prefix (lengths 0 to n) of such strings, one run per string.
     prefix_polys: Vec<u64>,
+    /// For each long string value interned (see [`ContentHash::chunks`]): the polynomial
+    /// hashes of its prefixes of 0, 8, 16, … bytes, kept as its hash is computed, so that the
+    /// look-ahead's prefix test needs no table built byte by byte.
+    chunk_polys: Vec<u64>,
 }
 
 /// A value, or a string built by appending to another state. Appended strings are only
@@ -127,11 +135,10 @@ impl<'v> Model<'v> {
             hashes: Vec::with_capacity(2 * values),
             ids: IdTable::with_capacity(values),
             small: [0; SMALL_INTS],
-            // Sized like the values: a key's appends add about one state each.
-            appends: IdTable::with_capacity(values),
-            append_keys: Vec::new(),
+            last_append: Vec::new(),
             prefix_at: Vec::new(),
             prefix_polys: Vec::new(),
+            chunk_polys: Vec::new(),
         };
         // `nil` is `ABSENT`, found without a lookup; `ANY` has no value of its own: its slot
         // holds a placeholder never looked up.
@@ -156,25 +163,62 @@ impl<'v> Model<'v> {
             }
             _ => {}
         }
-        let hash = ContentHash::of(v);
-        if let Some(id) = self.find(hash, v) {
-            return id;
+        let hash = match v {
+            Value::Str(s) if s.len() >= 16 => self.long_string_hash(s.as_bytes()),
+            _ => ContentHash::of(v),
+        };
+        match self.find(hash, v) {
+            Ok(id) => {
+                if hash.chunks != NO_CHUNKS {
+                    self.chunk_polys.truncate(hash.chunks as usize);
+                }
+                id
+            }
+            Err(slot) => self.push_at(slot, hash, Entry::Value(v)),
         }
-        self.push(hash, Entry::Value(v))
     }
 
-    /// The id whose content is `v`, if any.
-    fn find(&self, hash: ContentHash, v: &Value) -> Option<u32> {
+    /// The content hash of a string of at least 16 bytes, keeping its prefix hashes by
+    /// chunks of eight bytes in [`Model::chunk_polys`] (the caller drops them if the string
+    /// was interned before).
+    fn long_string_hash(&mut self, bytes: &[u8]) -> ContentHash {
+        if self.chunk_polys.capacity() == 0 {
+            // Room for about as many strings as long as this one as the key has values, up
+            // to a bound (the table grew by doubling, a sixth of its cost).
+            let per = bytes.len() / 8 + 1;
+            self.chunk_polys
+                .reserve((self.ids.hint * per).clamp(per, PREFIX_PRESIZE_MAX));
+        }
+        let start = self.chunk_polys.len();
+        let (poly, power, chunks) = if start + bytes.len() / 8 < NO_CHUNKS as usize {
+            let (poly, power) = str_poly_chunks_kept(bytes, &mut self.chunk_polys);
+            (poly, power, start as u32)
+        } else {
+            let (poly, power) = str_hash(bytes);
+            (poly, power, NO_CHUNKS)
+        };
+        ContentHash {
+            poly,
+            power,
+            len: bytes.len() as u64,
+            chunks,
+            tag: 2,
+        }
+    }
+
+    /// The id whose content is `v`, or the free slot of [`Model::ids`] where it would go.
+    fn find(&self, hash: ContentHash, v: &Value) -> Result<u32, usize> {
         self.ids
-            .find(hash.key(), |id| match &self.entries[id as usize] {
+            .probe(hash.key(), |id| match &self.entries[id as usize] {
                 Entry::Value(x) => *x == v,
                 Entry::Append(..) => self.materialize(id) == *v,
             })
     }
 
-    fn push(&mut self, hash: ContentHash, entry: Entry<'v>) -> u32 {
+    /// A new id for `entry`, entered in [`Model::ids`] at `slot` (what its probe found free).
+    fn push_at(&mut self, slot: usize, hash: ContentHash, entry: Entry<'v>) -> u32 {
         let id = self.push_unindexed(hash, entry);
-        self.ids.insert(hash.key(), id);
+        self.ids.insert_at(slot, hash.key(), id);
         id
     }
 
@@ -284,12 +328,12 @@ impl<'v> Model<'v> {
     /// Whether appending zero or more strings to `base` may give `target`. Exact up to hash
     /// collisions, which only ever answer `true`: a `false` is certain. Used to prune a search
     /// that can no longer reach the state an operation needs.
-    #[inline]
+    #[inline(always)]
     pub(super) fn may_extend_to(&mut self, base: u32, target: u32) -> bool {
         if base == target || base == ANY || target == ANY {
             return true;
         }
-        let t = &self.hashes[target as usize];
+        let t = self.hashes[target as usize];
         let b = &self.hashes[base as usize];
         // Only strings grow by appends, and only from the absent value or a string.
         if t.tag != 2 || b.tag == 1 || b.len > t.len {
@@ -302,6 +346,17 @@ impl<'v> Model<'v> {
             return true;
         }
         let (len, poly) = (b.len as usize, b.poly);
+        if t.chunks != NO_CHUNKS {
+            // A long value (reads are): its prefix hash by eight-byte chunks, then byte by
+            // byte to `len`.
+            let Entry::Value(Value::Str(s)) = self.entries[target as usize] else {
+                unreachable!("only long string values keep chunk hashes")
+            };
+            let whole = len & !7;
+            let start = self.chunk_polys[t.chunks as usize + len / 8];
+            let prefix = (s.as_bytes()[whole..len].iter()).fold(start, |p, &x| poly_push(p, x));
+            return prefix == poly;
+        }
         let at = match self.prefix_at.get(target as usize) {
             Some(&at) if at != u32::MAX => at as usize,
             _ => self.prefix_polys_of(target),
@@ -358,13 +413,14 @@ impl<'v> Model<'v> {
         self.prefix_at[i] as usize
     }
 
-    /// At a key's first appended state: room for about as many transitions as the key has
-    /// values (each append adds about one), so that the list does not grow by doubling
-    /// through the search.
+    /// Makes room in [`Model::last_append`] for every state id so far.
     #[cold]
     #[inline(never)]
-    fn presize_appends(&mut self) {
-        self.append_keys.reserve_exact(self.appends.hint);
+    fn grow_last_append(&mut self) {
+        if self.last_append.capacity() == 0 {
+            self.last_append.reserve_exact(self.entries.capacity());
+        }
+        self.last_append.resize(self.entries.len(), (0, 0));
     }
 
     /// Out of line, so that [`Model::step`] stays small enough to inline.
@@ -373,62 +429,46 @@ impl<'v> Model<'v> {
         if state == ANY {
             return Some(ANY);
         }
-        let key_hash = splitmix64(u64::from(state) << 32 | u64::from(v));
-        let keys = &self.append_keys;
-        if let Some(k) = self.appends.find(key_hash, |k| {
-            keys[k as usize].0 == state && keys[k as usize].1 == v
-        }) {
-            return Some(self.append_keys[k as usize].2);
+        if self.last_append.len() <= state as usize {
+            self.grow_last_append();
         }
-        if !matches!(self.entries[v as usize], Entry::Value(Value::Str(_))) {
+        let (last_v1, last_next) = self.last_append[state as usize];
+        if last_v1 == v + 1 {
+            return Some(last_next);
+        }
+        let Entry::Value(Value::Str(suffix)) = self.entries[v as usize] else {
             return None;
-        }
+        };
         if matches!(self.entries[state as usize], Entry::Value(Value::Int(_))) {
             return None;
         }
         let hash = self.hashes[state as usize].concat(self.hashes[v as usize]);
-        // Only materialize when some content already hashes alike.
-        let next = match self.ids.find(hash.key(), |_| true) {
-            None => self.push(hash, Entry::Append(state, v)),
-            Some(_) => {
-                // Compare piece by piece with the contents that hash alike, without building
-                // the appended string (a read of it, interned before the search, is the usual
-                // match).
-                let Entry::Value(Value::Str(suffix)) = &self.entries[v as usize] else {
-                    unreachable!("checked above")
-                };
-                let len = (self.hashes[state as usize].len + suffix.len() as u64) as usize;
-                let found = self
-                    .ids
-                    .find(hash.key(), |id| match &self.entries[id as usize] {
-                        Entry::Value(Value::Str(x)) => {
-                            x.len() == len
-                                && x.ends_with(suffix.as_str())
-                                && self.spells(state, &x[..len - suffix.len()])
-                        }
-                        Entry::Value(_) => false,
-                        // Two appended states that hash alike: rare, so build one of them.
-                        Entry::Append(..) => match self.materialize(id) {
-                            Value::Str(x) => {
-                                x.len() == len
-                                    && x.ends_with(suffix.as_str())
-                                    && self.spells(state, &x[..len - suffix.len()])
-                            }
-                            _ => false,
-                        },
-                    });
-                match found {
-                    Some(id) => id,
-                    None => self.push(hash, Entry::Append(state, v)),
-                }
-            }
+        let len = (self.hashes[state as usize].len + suffix.len() as u64) as usize;
+        // The content that hashes alike, compared piece by piece without building the
+        // appended string: the same transition taken before (by its structure), or a read
+        // of it interned before the search (the usual match).
+        let same = |x: &str| {
+            x.len() == len
+                && x.ends_with(suffix.as_str())
+                && self.spells(state, &x[..len - suffix.len()])
         };
-        if self.append_keys.capacity() == 0 {
-            self.presize_appends();
-        }
-        let k = self.append_keys.len() as u32;
-        self.append_keys.push((state, v, next));
-        self.appends.insert(key_hash, k);
+        let found = self
+            .ids
+            .probe(hash.key(), |id| match &self.entries[id as usize] {
+                Entry::Append(p, x) if *p == state && *x == v => true,
+                Entry::Value(Value::Str(x)) => same(x),
+                Entry::Value(_) => false,
+                // Two appended states that hash alike: rare, so build one of them.
+                Entry::Append(..) => match self.materialize(id) {
+                    Value::Str(x) => same(&x),
+                    _ => false,
+                },
+            });
+        let next = match found {
+            Ok(id) => id,
+            Err(slot) => self.push_at(slot, hash, Entry::Append(state, v)),
+        };
+        self.last_append[state as usize] = (v + 1, next);
         Some(next)
     }
 }
@@ -444,8 +484,14 @@ struct ContentHash {
     power: u64,
     /// Length in bytes of a string (0 for the absent value and integers).
     len: u64,
+    /// For a string value of at least 16 bytes: where its prefix hashes by eight-byte chunks
+    /// start in [`Model::chunk_polys`]; else [`NO_CHUNKS`].
+    chunks: u32,
     tag: u8,
 }
+
+/// [`ContentHash::chunks`] of a value without chunk hashes.
+const NO_CHUNKS: u32 = u32::MAX;
 
 /// The polynomial's base (odd).
 const HASH_BASE: u64 = 0x100_0000_01b3;
@@ -505,20 +551,51 @@ fn str_hash(bytes: &[u8]) -> (u64, u64) {
 /// string). Out of line, so that interning stays small.
 #[inline(never)]
 fn str_poly_chunks(bytes: &[u8]) -> (u64, u64) {
+    str_poly_by_chunks(bytes)
+}
+
+/// [`str_poly_chunks`], also appending to `kept` the hash of each prefix of a multiple of
+/// eight bytes (0, 8, 16, … up to the length).
+#[inline(never)]
+fn str_poly_chunks_kept(bytes: &[u8], kept: &mut Vec<u64>) -> (u64, u64) {
+    let mut chunks = bytes.chunks_exact(8);
+    let (mut poly, mut power) = (0u64, 1u64);
+    kept.reserve(bytes.len() / 8 + 1);
+    kept.push(0);
+    // An exact-size iterator: written without a capacity check per chunk.
+    kept.extend(chunks.by_ref().map(|c| {
+        poly = chunk_step(poly, c);
+        power = power.wrapping_mul(B8);
+        poly
+    }));
+    let rest = chunks.remainder();
+    let poly = rest.iter().fold(poly, |p, &b| poly_push(p, b));
+    (poly, power.wrapping_mul(POWERS[rest.len()]))
+}
+
+/// The hash of a string extended by eight bytes.
+#[inline(always)]
+fn chunk_step(poly: u64, c: &[u8]) -> u64 {
+    let word = u64::from(c[0])
+        .wrapping_mul(B7)
+        .wrapping_add(u64::from(c[1]).wrapping_mul(B6))
+        .wrapping_add(u64::from(c[2]).wrapping_mul(B5))
+        .wrapping_add(u64::from(c[3]).wrapping_mul(B4))
+        .wrapping_add(u64::from(c[4]).wrapping_mul(B3))
+        .wrapping_add(u64::from(c[5]).wrapping_mul(B2))
+        .wrapping_add(u64::from(c[6]).wrapping_mul(HASH_BASE))
+        .wrapping_add(u64::from(c[7]))
+        .wrapping_add(ONES8);
+    poly.wrapping_mul(B8).wrapping_add(word)
+}
+
+/// The chunked hash of [`str_poly_chunks`].
+#[inline(always)]
+fn str_poly_by_chunks(bytes: &[u8]) -> (u64, u64) {
     let mut chunks = bytes.chunks_exact(8);
     let (mut poly, mut power) = (0u64, 1u64);
     for c in &mut chunks {
-        let word = u64::from(c[0])
-            .wrapping_mul(B7)
-            .wrapping_add(u64::from(c[1]).wrapping_mul(B6))
-            .wrapping_add(u64::from(c[2]).wrapping_mul(B5))
-            .wrapping_add(u64::from(c[3]).wrapping_mul(B4))
-            .wrapping_add(u64::from(c[4]).wrapping_mul(B3))
-            .wrapping_add(u64::from(c[5]).wrapping_mul(B2))
-            .wrapping_add(u64::from(c[6]).wrapping_mul(HASH_BASE))
-            .wrapping_add(u64::from(c[7]))
-            .wrapping_add(ONES8);
-        poly = poly.wrapping_mul(B8).wrapping_add(word);
+        poly = chunk_step(poly, c);
         power = power.wrapping_mul(B8);
     }
     let rest = chunks.remainder();
@@ -534,6 +611,7 @@ impl ContentHash {
                 poly: 0,
                 power: 1,
                 len: 0,
+                chunks: NO_CHUNKS,
                 tag: 0,
             },
             Value::Int(n) => {
@@ -545,6 +623,7 @@ impl ContentHash {
                     poly: splitmix64(lo) ^ hi.rotate_left(17),
                     power: 0,
                     len: 0,
+                    chunks: NO_CHUNKS,
                     tag: 1,
                 }
             }
@@ -554,6 +633,7 @@ impl ContentHash {
                     poly,
                     power,
                     len: s.len() as u64,
+                    chunks: NO_CHUNKS,
                     tag: 2,
                 }
             }
@@ -569,6 +649,7 @@ impl ContentHash {
                 .wrapping_add(suffix.poly),
             power: self.power.wrapping_mul(suffix.power),
             len: self.len + suffix.len,
+            chunks: NO_CHUNKS,
             tag: 2,
         }
     }
@@ -580,11 +661,14 @@ impl ContentHash {
 }
 
 /// A small open-addressing table from 64-bit hashes to `u32` ids; the caller confirms a
-/// candidate id with its own equality. Deterministic: no random state, no iteration.
+/// candidate id with its own equality. Deterministic: no random state, no iteration. A slot
+/// keeps the low 32 bits of the hash (which place it: a table has fewer than 2^32 slots) and
+/// the id: eight bytes, so that zeroing a new table and growing it move half as much as with
+/// the whole hash (on Porcupine's `c50-ok`, zeroing the grown tables was 4% of the check).
 #[derive(Clone, Default)]
 struct IdTable {
-    /// (hash, id + 1); id + 1 == 0 marks an empty slot.
-    slots: Vec<(u64, u32)>,
+    /// (low 32 bits of the hash, id + 1); id + 1 == 0 marks an empty slot.
+    slots: Vec<(u32, u32)>,
     len: usize,
     /// Items the slots are sized for at the first insertion (a history of small integers
     /// never inserts, and never pays for zeroing the slots).
@@ -600,38 +684,58 @@ impl IdTable {
         }
     }
 
-    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+    /// The first id whose slot's hash bits are `hash`'s and that `eq` accepts, or else the
+    /// free slot that ends the probe (`usize::MAX` while the table is unallocated), for
+    /// [`IdTable::insert_at`].
+    #[inline]
+    fn probe(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Result<u32, usize> {
         if self.slots.is_empty() {
-            return None;
+            return Err(usize::MAX);
         }
+        let hash = hash as u32;
         let mask = self.slots.len() - 1;
         let mut i = (hash as usize) & mask;
         loop {
             let (h, id1) = self.slots[i];
             if id1 == 0 {
-                return None;
+                return Err(i);
             }
             if h == hash && eq(id1 - 1) {
-                return Some(id1 - 1);
+                return Ok(id1 - 1);
             }
             i = (i + 1) & mask;
         }
     }
 
-    fn insert(&mut self, hash: u64, id: u32) {
+    /// Enters `id` under `hash`, which [`IdTable::probe`] just did not find, ending at `slot`
+    /// (the table has not changed since): no second probe unless the table grows.
+    #[inline]
+    fn insert_at(&mut self, slot: usize, hash: u64, id: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
-            let old = std::mem::take(&mut self.slots);
-            let first = (self.hint * 2).next_power_of_two();
-            self.slots = vec![(0, 0); (old.len() * 2).max(first).max(16)];
-            for (h, id1) in old.into_iter().filter(|s| s.1 != 0) {
-                self.place(h, id1);
-            }
+            self.grow();
+            self.place(hash as u32, id + 1);
+        } else {
+            debug_assert_eq!(self.slots[slot].1, 0, "a free slot");
+            self.slots[slot] = (hash as u32, id + 1);
         }
-        self.place(hash, id + 1);
         self.len += 1;
     }
 
-    fn place(&mut self, hash: u64, id1: u32) {
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        let first = (self.hint * 2).next_power_of_two();
+        let size = (old.len() * 2).max(first).max(16);
+        assert!(size <= 1 << 32, "id table too large");
+        self.slots = vec![(0, 0); size];
+        for (h, id1) in old.into_iter().filter(|s| s.1 != 0) {
+            self.place(h, id1);
+        }
+    }
+
+    #[inline]
+    fn place(&mut self, hash: u32, id1: u32) {
         let mask = self.slots.len() - 1;
         let mut i = (hash as usize) & mask;
         while self.slots[i].1 != 0 {
@@ -747,6 +851,14 @@ mod tests {
                 let want = bytes.iter().fold(0u64, |p, &b| poly_push(p, b));
                 let power = HASH_BASE.wrapping_pow(len);
                 assert_eq!(str_hash(&bytes), (want, power), "{bytes:?}");
+                // Keeping the prefix hashes of whole chunks, after what is kept already.
+                let mut kept = vec![7];
+                assert_eq!(str_poly_chunks_kept(&bytes, &mut kept), (want, power));
+                let prefixes: Vec<u64> = (0..=bytes.len() / 8)
+                    .map(|k| bytes[..8 * k].iter().fold(0u64, |p, &b| poly_push(p, b)))
+                    .collect();
+                assert_eq!(kept[0], 7);
+                assert_eq!(kept[1..], prefixes[..], "{bytes:?}");
             }
         }
         assert_eq!(
@@ -820,6 +932,77 @@ mod tests {
                     let same_text = x.as_deref().unwrap_or("") == y.as_deref().unwrap_or("")
                         && x.is_some() == y.is_some();
                     assert_eq!(a == b, same_text, "case {case}: {x:?} {y:?}");
+                }
+            }
+        }
+    }
+
+    /// The id table against a map, with hashes drawn from few values of their low 32 bits
+    /// (the bits a slot keeps) and of their high bits, so that slots' hashes collide and
+    /// only the caller's equality tells ids apart; the table grows from its smallest size.
+    #[test]
+    fn id_table_matches_a_map_when_slot_hashes_collide() {
+        let mut rng = super::super::tests::Rng(0x1d7a);
+        for case in 0..100 {
+            let mut table = IdTable::with_capacity(rng.below(8) as usize);
+            let mut keys: Vec<u64> = Vec::new();
+            let mut reference: std::collections::BTreeMap<u64, u32> = Default::default();
+            let (lows, highs) = (1 + rng.below(40), 1 + rng.below(4));
+            for _ in 0..rng.below(300) {
+                let key = rng.below(highs) << 32 | rng.below(lows).wrapping_mul(0x9e37_79b9);
+                let found = table.probe(key, |id| keys[id as usize] == key);
+                assert_eq!(
+                    found.ok(),
+                    reference.get(&key).copied(),
+                    "case {case}: {key:x}"
+                );
+                if let Err(slot) = found {
+                    let id = keys.len() as u32;
+                    keys.push(key);
+                    table.insert_at(slot, key, id);
+                    reference.insert(key, id);
+                }
+            }
+            for (&key, &id) in &reference {
+                assert_eq!(table.probe(key, |i| keys[i as usize] == key), Ok(id));
+            }
+        }
+    }
+
+    /// The look-ahead's prefix test against `starts_with`, for bases and targets among
+    /// strings of every length around the eight-byte chunks (long values keep chunk hashes,
+    /// short ones and appended states do not), appended states, `nil` and an integer.
+    #[test]
+    fn may_extend_to_is_the_prefix_relation() {
+        let mut rng = super::super::tests::Rng(0x9ef1);
+        for case in 0..60 {
+            let mut m = Model::with_capacity(rng.below(40) as usize);
+            let stem: String = (0..40).map(|_| ['a', 'b'][rng.below(2) as usize]).collect();
+            let mut states: Vec<(u32, Option<String>)> = vec![(ABSENT, Some(String::new()))];
+            states.push((m.intern(leak(Value::Int(1 << 40))), None));
+            for _ in 0..rng.below(30) {
+                // Prefixes of one stem (so that many pairs extend), some with a changed end.
+                let mut x = stem[..rng.below(41) as usize].to_string();
+                if rng.below(3) == 0 {
+                    x.push('c');
+                }
+                states.push((m.intern(leak(Value::Str(x.clone()))), Some(x)));
+            }
+            let piece = m.intern(leak(Value::Str("ab".to_string())));
+            for _ in 0..rng.below(10) {
+                let (from, text) = states[rng.below(states.len() as u64) as usize].clone();
+                let Some(text) = text else { continue };
+                let to = m.step(from, &append(piece)).expect("strings append");
+                states.push((to, Some(text + "ab")));
+            }
+            for (b, x) in &states {
+                for (t, y) in &states {
+                    let want = b == t
+                        || match (x, y) {
+                            (Some(x), Some(y)) => *t != ABSENT && y.starts_with(x.as_str()),
+                            _ => false,
+                        };
+                    assert_eq!(m.may_extend_to(*b, *t), want, "case {case}: {x:?} {y:?}");
                 }
             }
         }

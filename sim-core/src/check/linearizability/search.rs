@@ -166,9 +166,8 @@ pub(super) struct Search<'v> {
     event_op: Vec<u32>,
     event_is_call: Vec<bool>,
     /// For the look-ahead ([`super::reach`]), per event: the value an invocation's operation
-    /// may set, and the state a completion's operation needs (`NONE`: none).
-    event_sets: Vec<u32>,
-    event_needs: Vec<u32>,
+    /// may set, or the state a completion's operation needs ([`reach::event_values`]).
+    event_look: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
     head_mandatory: u32,
@@ -314,7 +313,7 @@ impl<'v> Search<'v> {
             prev,
             ..
         } = events;
-        let (event_sets, event_needs) = reach::event_values(&ops, &event_op, &event_is_call);
+        let event_look = reach::event_values(&ops, &event_op, &event_is_call);
         let layout = Layout::new(if consumable { &class_members } else { &[] });
         let o_width = layout.words();
         Search {
@@ -325,8 +324,7 @@ impl<'v> Search<'v> {
             info,
             event_op,
             event_is_call,
-            event_sets,
-            event_needs,
+            event_look,
             cursor: next[head_mandatory as usize],
             next,
             prev,
@@ -573,9 +571,7 @@ impl<'v> Search<'v> {
     fn doomed(&mut self, first_completion: u32) -> Option<u32> {
         let lists = Lists {
             next: &self.next,
-            event_is_call: &self.event_is_call,
-            event_sets: &self.event_sets,
-            event_needs: &self.event_needs,
+            look: &self.event_look,
             head_mandatory: self.head_mandatory,
             head_optional: self.head_optional,
         };

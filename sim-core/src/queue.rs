@@ -384,7 +384,8 @@ mod tests {
     }
 
     /// The queue against a sorted map keyed by `(time, seq)`: same pops, same contents, over
-    /// a run of pushes and pops of both kinds with many ties in time.
+    /// a run of pushes (`push` and `push_compact`) and pops of both kinds with many ties in
+    /// time.
     #[test]
     fn matches_a_sorted_map() {
         for seed in 0..4 {
@@ -404,7 +405,11 @@ mod tests {
                 }
                 let t = now + rng.below(50);
                 let it = item(&mut rng, seq);
-                q.push(t, seq, it.clone());
+                // Half the events with a compact form go in through `push_compact`.
+                match it.clone().compact() {
+                    Ok(small) if rng.below(2) == 0 => q.push_compact(t, seq, small),
+                    _ => q.push(t, seq, it.clone()),
+                }
                 model.insert((t, seq), it);
                 assert_eq!(q.peek_time(), model.keys().next().map(|k| k.0));
                 if seq % 4_999 == 0 {

@@ -320,30 +320,74 @@ impl Network {
             && self.default.drop.is_never()
             && self.default.duplicate.is_never();
         let ec = self.endpoint_count;
-        let mut hops = Vec::new();
-        let mut links: Vec<&Link> = Vec::new();
+        // The table's buffers are reused: a nemesis refreshes it at every fault.
+        let mut hops = std::mem::take(&mut self.hops);
+        hops.clear();
+        self.hop_links.clear();
         if !self.plain && ec <= HOP_TABLE_MAX {
             hops.reserve(ec * ec);
-            for src in 0..ec {
-                for dst in 0..ec {
-                    let l = self.link_slow(src, dst);
-                    let at = match links.iter().position(|x| std::ptr::eq(*x, l)) {
-                        Some(i) => i,
-                        None => {
-                            links.push(l);
-                            links.len() - 1
-                        }
-                    };
-                    hops.push(Hop {
-                        linked: self.linked(src, dst),
-                        cut: self.cut_slow(src, dst),
-                        link: at as u32,
-                    });
-                }
+            if self.overrides.is_empty() {
+                self.tabulate_rules(&mut hops);
+            } else {
+                self.tabulate_any(&mut hops);
             }
         }
-        self.hop_links = links.into_iter().cloned().collect();
         self.hops = hops;
+    }
+
+    /// Fills `hops` (and `hop_links`) for a network without overrides: `link_slow`'s answer
+    /// for a pair is the newest rule that matches it, else the default, so the links are the
+    /// rules' in order and then the default, and each pair names its own without comparing
+    /// links.
+    fn tabulate_rules(&mut self, hops: &mut Vec<Hop>) {
+        let (ec, n) = (self.endpoint_count, self.node_count as usize);
+        let default = self.rules.len();
+        self.hop_links
+            .extend(self.rules.iter().map(|(_, _, link)| link.clone()));
+        self.hop_links.push(self.default.clone());
+        let node = |i: usize| if i < n { Some(i as u32) } else { None };
+        for src in 0..ec {
+            let s = node(src);
+            for dst in 0..ec {
+                let d = node(dst);
+                let link = (self.rules.iter().enumerate().rev())
+                    .find(|(_, (from, to, _))| {
+                        (from.is_none() || *from == s) && (to.is_none() || *to == d)
+                    })
+                    .map_or(default, |(i, _)| i);
+                hops.push(Hop {
+                    linked: self.linked(src, dst),
+                    cut: self.cut_slow(src, dst),
+                    link: link as u32,
+                });
+            }
+        }
+    }
+
+    /// Fills `hops` (and `hop_links`) from `link_slow` pair by pair, naming each distinct link
+    /// once.
+    fn tabulate_any(&mut self, hops: &mut Vec<Hop>) {
+        let ec = self.endpoint_count;
+        let mut links: Vec<&Link> = Vec::new();
+        for src in 0..ec {
+            for dst in 0..ec {
+                let l = self.link_slow(src, dst);
+                let at = match links.iter().position(|x| std::ptr::eq(*x, l)) {
+                    Some(i) => i,
+                    None => {
+                        links.push(l);
+                        links.len() - 1
+                    }
+                };
+                hops.push(Hop {
+                    linked: self.linked(src, dst),
+                    cut: self.cut_slow(src, dst),
+                    link: at as u32,
+                });
+            }
+        }
+        let links: Vec<Link> = links.into_iter().cloned().collect();
+        self.hop_links = links;
     }
 
     /// The tabulated hop from `src` to `dst`, if the network keeps a table.
@@ -802,17 +846,20 @@ mod tests {
     fn the_hop_table_routes_and_draws_as_the_rules_do() {
         use crate::config::LinkOverride;
         use crate::ClientId;
-        for (seed, topology) in [
+        let topologies = [
             Topology::FullMesh,
             Topology::Ring,
             Topology::Star { center: NodeId(1) },
-        ]
-        .into_iter()
-        .enumerate()
+        ];
+        // With an override the table names links pair by pair, without one from the rules.
+        for (seed, (topology, with_override)) in (topologies.iter().cloned())
+            .flat_map(|t| [(t.clone(), true), (t, false)])
+            .enumerate()
         {
             let mut cfg = NetworkConfig::default();
             cfg.default.drop = 0.1;
-            cfg.overrides.push(LinkOverride {
+            let overrides = if with_override { 1 } else { 0 };
+            cfg.overrides.extend((0..overrides).map(|_| LinkOverride {
                 from: NodeId(0),
                 to: NodeId(3),
                 link: LinkConfig {
@@ -823,7 +870,7 @@ mod tests {
                     drop: 0.3,
                     duplicate: 0.4,
                 },
-            });
+            }));
             let stream = || SimRng::new(seed as u64, StreamLabel::Network);
             let mut tabled = Network::new(5, 2, &topology, &cfg, stream());
             let mut untabled = Network::new(5, 2, &topology, &cfg, stream());

@@ -43,16 +43,19 @@ pub(crate) trait Compact: Sized {
     /// The compact form of `self`, or `self` back when it has none.
     fn compact(self) -> Result<Self::Small, Self>;
     /// The event a compact form stands for: `expand(compact(e)?)` is `e`.
+    #[cfg(test)]
     fn expand(small: Self::Small) -> Self;
 }
 
 /// One item taken from the queue, with its ordering key.
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct Entry<T> {
     key: u128,
     pub(crate) item: T,
 }
 
+#[cfg(test)]
 impl<T> Entry<T> {
     #[inline]
     pub(crate) fn time(&self) -> u64 {
@@ -61,6 +64,29 @@ impl<T> Entry<T> {
     #[inline]
     pub(crate) fn seq(&self) -> u64 {
         (self.key >> SEQ_SHIFT) as u64 & SEQ_MAX
+    }
+}
+
+/// The key of an entry [`EventQueue::pop_key`] removed: its time and sequence number, and
+/// where its event still is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Popped {
+    key: u128,
+}
+
+impl Popped {
+    #[inline]
+    pub(crate) fn time(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
+    #[inline]
+    pub(crate) fn seq(&self) -> u64 {
+        (self.key >> SEQ_SHIFT) as u64 & SEQ_MAX
+    }
+    /// Whether the event waits in its compact form.
+    #[inline]
+    pub(crate) fn is_compact(&self) -> bool {
+        self.key & COMPACT_BIT != 0
     }
 }
 
@@ -236,17 +262,68 @@ impl<T: Compact> EventQueue<T> {
         self.heap.clear();
     }
 
-    /// Removes and returns the earliest entry.
+    /// Queues the compact form of an event at `time` with sequence number `seq`: what
+    /// [`EventQueue::push`] does with an event whose `compact()` gives `small`, without
+    /// building the event first (the payload is moved once, into its slot).
+    ///
+    /// # Panics
+    ///
+    /// When `seq` is above [`SEQ_MAX`].
     #[inline(always)]
-    pub(crate) fn pop(&mut self) -> Option<Entry<T>> {
-        let key = self.heap.pop()?.0;
-        let slot = (key & SLOT_MASK) as u32;
-        let item = if key & COMPACT_BIT != 0 {
-            T::expand(self.small.take(slot))
-        } else {
-            self.big.take(slot)
+    pub(crate) fn push_compact(&mut self, time: u64, seq: u64, small: T::Small) {
+        assert!(
+            seq <= SEQ_MAX,
+            "event sequence number {seq} above SEQ_MAX {SEQ_MAX}"
+        );
+        let slot = match self.small.put(small) {
+            Ok(s) => s,
+            Err(small) => match self.small.grow(small, self.used(), self.limit) {
+                Some(s) => s,
+                None => return self.overflow(),
+            },
         };
-        Some(Entry { key, item })
+        self.heap.push(Key((u128::from(time) << 64)
+            | (u128::from(seq) << SEQ_SHIFT)
+            | COMPACT_BIT
+            | u128::from(slot)));
+    }
+
+    /// Removes and returns the earliest entry.
+    #[cfg(test)]
+    pub(crate) fn pop(&mut self) -> Option<Entry<T>> {
+        let popped = self.pop_key()?;
+        let item = if popped.is_compact() {
+            T::expand(self.take_compact(popped))
+        } else {
+            self.take_other(popped)
+        };
+        Some(Entry {
+            key: popped.key,
+            item,
+        })
+    }
+
+    /// Removes the earliest entry's key; its event stays in its slab until
+    /// [`EventQueue::take_compact`] or [`EventQueue::take_other`] (as [`Popped::is_compact`]
+    /// says) takes it, which must come before the next push.
+    #[inline(always)]
+    pub(crate) fn pop_key(&mut self) -> Option<Popped> {
+        self.heap.pop().map(|k| Popped { key: k.0 })
+    }
+
+    /// Takes the compact form of the event `pop_key` just removed out of its slab, so that the
+    /// caller can use its parts without building the event.
+    #[inline(always)]
+    pub(crate) fn take_compact(&mut self, popped: Popped) -> T::Small {
+        debug_assert!(popped.is_compact());
+        self.small.take((popped.key & SLOT_MASK) as u32)
+    }
+
+    /// Takes the event `pop_key` just removed, one queued whole, out of its slab.
+    #[inline(always)]
+    pub(crate) fn take_other(&mut self, popped: Popped) -> T {
+        debug_assert!(!popped.is_compact());
+        self.big.take((popped.key & SLOT_MASK) as u32)
     }
 }
 
@@ -307,7 +384,8 @@ mod tests {
     }
 
     /// The queue against a sorted map keyed by `(time, seq)`: same pops, same contents, over
-    /// a run of pushes and pops of both kinds with many ties in time.
+    /// a run of pushes (`push` and `push_compact`) and pops of both kinds with many ties in
+    /// time.
     #[test]
     fn matches_a_sorted_map() {
         for seed in 0..4 {
@@ -327,7 +405,11 @@ mod tests {
                 }
                 let t = now + rng.below(50);
                 let it = item(&mut rng, seq);
-                q.push(t, seq, it.clone());
+                // Half the events with a compact form go in through `push_compact`.
+                match it.clone().compact() {
+                    Ok(small) if rng.below(2) == 0 => q.push_compact(t, seq, small),
+                    _ => q.push(t, seq, it.clone()),
+                }
                 model.insert((t, seq), it);
                 assert_eq!(q.peek_time(), model.keys().next().map(|k| k.0));
                 if seq % 4_999 == 0 {

@@ -28,7 +28,7 @@ use crate::history::{History, Outcome};
 use crate::ids::{ClientId, Endpoint, NodeId, RequestId, TimerId};
 use crate::network::Network;
 use crate::process::{Context, Process};
-use crate::queue::Entry;
+use crate::queue::Popped;
 use crate::rng::{SimRng, StreamLabel};
 use crate::storage::Storage;
 use crate::time::SimDuration;
@@ -293,8 +293,8 @@ impl<P: Process> Simulation<P> {
                 hit_events_max = true;
                 break;
             }
-            let entry = self.world.queue.pop().expect("peeked");
-            self.dispatch(entry);
+            let popped = self.world.queue.pop_key().expect("peeked");
+            self.dispatch(popped);
         }
         // A full queue empties the heap, which ends the loop above (see `queue`).
         let hit_queued_max = self.world.queue.overflowed();
@@ -384,11 +384,13 @@ impl<P: Process> Simulation<P> {
         self.world.queue.push(until.0, seq, ev);
     }
 
-    /// Advances time to `entry` and handles it. Time never moves backward: every event is
-    /// scheduled at or after the instant that scheduled it, so an earlier one is an engine bug.
+    /// Advances time to the event `popped` keys and handles it. Time never moves backward:
+    /// every event is scheduled at or after the instant that scheduled it, so an earlier one is
+    /// an engine bug. A node-to-node message is taken from the queue's compact slab as its
+    /// parts, never built into an event: its payload is moved once, out of its slot.
     #[inline(always)]
-    fn dispatch(&mut self, entry: Entry<Ev<P>>) {
-        let (time, seq) = (entry.time(), entry.seq());
+    fn dispatch(&mut self, popped: Popped) {
+        let (time, seq) = (popped.time(), popped.seq());
         assert!(
             time >= self.world.now.0,
             "simulated time moved backward: event #{seq} at {} dispatched at {}",
@@ -396,23 +398,12 @@ impl<P: Process> Simulation<P> {
             self.world.now
         );
         self.world.now = SimTime(time);
-        match entry.item {
-            Ev::Msg { src, dst, msg } => {
-                let status = self.status(dst);
-                if let NodeStatus::Paused(until) = status {
-                    return self.hold(until, seq, Ev::Msg { src, dst, msg });
-                }
-                let down = status == NodeStatus::Crashed;
-                if self
-                    .world
-                    .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down, &msg)
-                {
-                    if self.world.replay.on {
-                        self.world.remember(src, dst, seq, &msg);
-                    }
-                    self.with_proc(dst, |p, ctx| p.on_message(ctx, src, msg));
-                }
-            }
+        if popped.is_compact() {
+            let (src, dst, msg) = self.world.queue.take_compact(popped).into_parts();
+            return self.deliver(src, dst, seq, msg);
+        }
+        match self.world.queue.take_other(popped) {
+            Ev::Msg { src, dst, msg } => self.deliver_whole(src, dst, seq, msg),
             Ev::ToNode { client, dst, req } => {
                 let status = self.status(dst);
                 if let NodeStatus::Paused(until) = status {
@@ -549,6 +540,44 @@ impl<P: Process> Simulation<P> {
                 }
             }
         }
+    }
+
+    /// Delivers message `seq` from `src` to `dst` (held if `dst` is paused, dropped if it is
+    /// down or cut off).
+    #[inline(always)]
+    fn deliver(&mut self, src: NodeId, dst: NodeId, seq: u64, msg: P::Msg) {
+        let status = self.status(dst);
+        if let NodeStatus::Paused(until) = status {
+            return self.hold(until, seq, Ev::Msg { src, dst, msg });
+        }
+        let down = status == NodeStatus::Crashed;
+        if self
+            .world
+            .arrive(Endpoint::Node(src), Endpoint::Node(dst), seq, down, &msg)
+        {
+            if self.world.replay.on {
+                self.world.remember(src, dst, seq, &msg);
+            }
+            // `with_proc`, written out: a closure would hold one more copy of the payload.
+            let p = self.procs[dst.index()]
+                .as_mut()
+                .expect("handler called on a crashed node");
+            let mut ctx = Context {
+                world: &mut self.world,
+                node: dst,
+            };
+            p.on_message(&mut ctx, src, msg);
+            if !self.world.disks.is_empty() {
+                self.world.charge_reads(dst);
+            }
+        }
+    }
+
+    /// [`Simulation::deliver`] for a message queued whole (one to the last node id, which has
+    /// no compact form): out of line, so that the event loop holds one copy of the delivery.
+    #[inline(never)]
+    fn deliver_whole(&mut self, src: NodeId, dst: NodeId, seq: u64, msg: P::Msg) {
+        self.deliver(src, dst, seq, msg);
     }
 
     /// Numbers the plan's actions, in plan order, and queues the first. The others enter the
@@ -916,7 +945,7 @@ mod tests {
         let mut sim = Simulation::new(SimConfig::basic(2, SimDuration::from_millis(10)), |_| Idle);
         sim.world.now = SimTime(5_000);
         sim.world.push(SimTime(4_000), Ev::Liveness);
-        let entry = sim.world.queue.pop().expect("pushed");
-        sim.dispatch(entry);
+        let popped = sim.world.queue.pop_key().expect("pushed");
+        sim.dispatch(popped);
     }
 }

@@ -167,6 +167,102 @@ pub(crate) struct MsgSlot<M> {
     msg: M,
 }
 
+impl<M> MsgSlot<M> {
+    /// The message's source, destination and payload.
+    #[inline(always)]
+    pub(crate) fn into_parts(self) -> (NodeId, NodeId, M) {
+        (self.src, NodeId(self.dst_plus_one.get() - 1), self.msg)
+    }
+}
+
+/// How a payload on its way through [`World::route`] becomes a queued event.
+pub(crate) trait Wrap<P: ProcessTypes, M> {
+    /// The payload's event (as a clog's backlog holds it).
+    fn event(&self, msg: M) -> Ev<P>;
+    /// Queues the payload at `time` under `seq`, as its event would be queued.
+    #[inline(always)]
+    fn push(&self, queue: &mut EventQueue<Ev<P>>, time: u64, seq: u64, msg: M) {
+        queue.push(time, seq, self.event(msg));
+    }
+}
+
+/// A node-to-node message: it goes straight into the queue's compact slab, moved once (into
+/// its slot), without being built into an [`Ev`] first.
+struct NodeToNode {
+    from: NodeId,
+    to: NodeId,
+}
+
+impl<P: ProcessTypes> Wrap<P, P::Msg> for NodeToNode {
+    #[inline(always)]
+    fn event(&self, msg: P::Msg) -> Ev<P> {
+        Ev::Msg {
+            src: self.from,
+            dst: self.to,
+            msg,
+        }
+    }
+    #[inline(always)]
+    fn push(&self, queue: &mut EventQueue<Ev<P>>, time: u64, seq: u64, msg: P::Msg) {
+        match NonZeroU32::new(self.to.0.wrapping_add(1)) {
+            Some(dst_plus_one) => queue.push_compact(
+                time,
+                seq,
+                MsgSlot {
+                    src: self.from,
+                    dst_plus_one,
+                    msg,
+                },
+            ),
+            None => queue.push(time, seq, self.event(msg)),
+        }
+    }
+}
+
+/// A client's request to a node.
+struct ClientToNode {
+    client: ClientId,
+    to: NodeId,
+}
+
+impl<P: ProcessTypes> Wrap<P, (RequestId, Request)> for ClientToNode {
+    #[inline(always)]
+    fn event(&self, req: (RequestId, Request)) -> Ev<P> {
+        Ev::ToNode {
+            client: self.client,
+            dst: self.to,
+            req: Box::new(req),
+        }
+    }
+}
+
+/// A node's reply to a client.
+struct NodeToClient {
+    from: NodeId,
+    client: ClientId,
+}
+
+impl<P: ProcessTypes> Wrap<P, (RequestId, Response)> for NodeToClient {
+    #[inline(always)]
+    fn event(&self, resp: (RequestId, Response)) -> Ev<P> {
+        Ev::ToClient {
+            src: self.from,
+            client: self.client,
+            resp: Box::new(resp),
+        }
+    }
+}
+
+/// An event queued as it is (a replayed message).
+struct Whole;
+
+impl<P: ProcessTypes> Wrap<P, Ev<P>> for Whole {
+    #[inline(always)]
+    fn event(&self, ev: Ev<P>) -> Ev<P> {
+        ev
+    }
+}
+
 impl<P: ProcessTypes> Compact for Ev<P> {
     type Small = MsgSlot<P::Msg>;
 
@@ -185,7 +281,7 @@ impl<P: ProcessTypes> Compact for Ev<P> {
         }
     }
 
-    #[inline(always)]
+    #[cfg(test)]
     fn expand(s: MsgSlot<P::Msg>) -> Self {
         Ev::Msg {
             src: s.src,
@@ -410,13 +506,8 @@ impl<P: ProcessTypes> World<P> {
 
     #[inline(always)]
     fn route_node(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
-        self.route(Endpoint::Node(from), Endpoint::Node(to), msg, |msg| {
-            Ev::Msg {
-                src: from,
-                dst: to,
-                msg,
-            }
-        });
+        let (src, dst) = (Endpoint::Node(from), Endpoint::Node(to));
+        self.route(src, dst, msg, NodeToNode { from, to });
     }
 
     /// `send_node` with disk models: the message waits for the sender's disk if it is busy.
@@ -454,11 +545,12 @@ impl<P: ProcessTypes> World<P> {
     ) {
         self.stats.client_messages += 1;
         let (src, dst) = (Endpoint::Node(from), Endpoint::Client(client));
-        self.route(src, dst, (request_id, response), |resp| Ev::ToClient {
-            src: from,
-            client,
-            resp: Box::new(resp),
-        });
+        self.route(
+            src,
+            dst,
+            (request_id, response),
+            NodeToClient { from, client },
+        );
     }
 
     pub(crate) fn send_request(
@@ -470,25 +562,22 @@ impl<P: ProcessTypes> World<P> {
     ) {
         self.stats.client_messages += 1;
         let (src, dst) = (Endpoint::Client(client), Endpoint::Node(to));
-        self.route(src, dst, (request_id, request), |req| Ev::ToNode {
-            client,
-            dst: to,
-            req: Box::new(req),
-        });
+        self.route(src, dst, (request_id, request), ClientToNode { client, to });
     }
 
     /// The one path every message takes into the network — node to node, client to node
     /// (first sends, retries and redirects alike) and node to client. The network decides its
     /// fate; the message gets the next sequence number as its id whether or not it is queued;
     /// an extra copy is queued first (with its own id and latency). `wrap` turns the payload
-    /// into its queue event. The payload is moved into the queue, cloned only for a copy.
+    /// into its queue event (and queues it). The payload is moved into the queue, cloned only
+    /// for a copy.
     #[inline(always)]
-    pub(crate) fn route<M: Clone + Debug + Hash>(
+    fn route<M: Clone + Debug + Hash>(
         &mut self,
         src: Endpoint,
         dst: Endpoint,
         msg: M,
-        wrap: impl Fn(M) -> Ev<P>,
+        wrap: impl Wrap<P, M>,
     ) {
         self.stats.messages_sent += 1;
         let n = self.node_count;
@@ -503,26 +592,37 @@ impl<P: ProcessTypes> World<P> {
                     self.stats.duplicated += 1;
                     self.reach(engine::DUPLICATE_DELIVERED, src.node());
                     let id = self.next_seq();
-                    self.enqueue(src, dst, extra, id, wrap(msg.clone()));
+                    self.enqueue(src, dst, extra, id, msg.clone(), &wrap);
                     self.trace(Record::Duplicate { id });
                 }
                 let id = self.next_seq();
                 self.trace(Record::send(src, dst, id, &msg));
-                self.enqueue(src, dst, latency, id, wrap(msg));
+                self.enqueue(src, dst, latency, id, msg, &wrap);
             }
         }
     }
 
-    /// Queues message `id` to arrive `latency` from now — or, when a clog holds its link,
-    /// keeps it in the clog's backlog until [`World::unclog`] releases it.
+    /// Queues message `id` (`msg`, as `wrap` makes it an event) to arrive `latency` from now —
+    /// or, when a clog holds its link, keeps its event in the clog's backlog until
+    /// [`World::unclog`] releases it.
     #[inline(always)]
-    fn enqueue(&mut self, src: Endpoint, dst: Endpoint, latency: u64, id: u64, ev: Ev<P>) {
+    fn enqueue<M>(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        latency: u64,
+        id: u64,
+        msg: M,
+        wrap: &impl Wrap<P, M>,
+    ) {
         if self.clog.active > 0 && (self.clog.holds(src) || self.clog.holds(dst)) {
-            self.clog.held.push((src, dst, latency, id, ev));
+            self.clog
+                .held
+                .push((src, dst, latency, id, wrap.event(msg)));
             return;
         }
         let at = self.now.saturating_add(SimDuration(latency));
-        self.queue.push(at.0, id, ev);
+        wrap.push(&mut self.queue, at.0, id, msg);
     }
 
     /// Clogs every link to and from `node`.
@@ -618,7 +718,7 @@ impl<P: ProcessTypes> World<P> {
                 id,
                 of,
             });
-            self.enqueue(s, d, latency, id, Ev::Msg { src, dst, msg });
+            self.enqueue(s, d, latency, id, Ev::Msg { src, dst, msg }, &Whole);
         }
     }
 

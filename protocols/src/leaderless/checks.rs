@@ -16,16 +16,46 @@ use super::messages::{Observation, Version};
 use super::node::Leaderless;
 use super::ring::{in_preference_list, preference_list};
 
-/// Every key the run touched, with the versions of each put that coordinators stamped.
-fn coordinated(result: &RunResult<Observation>) -> BTreeMap<(Key, Value), Version> {
-    result
-        .observations
-        .iter()
-        .filter_map(|o| match o.value {
-            Observation::Coordinated { key, version } => Some(((key, version.value), version)),
-            _ => None,
-        })
-        .collect()
+/// The version each put was stamped with by its coordinator, by (key, value): what a
+/// `BTreeMap` collected from the `Coordinated` observations would answer (the last one of a
+/// pair wins), as a sorted vector searched by halves.
+struct Coordinated(Vec<((Key, Value), Version)>);
+
+impl Coordinated {
+    fn of(result: &RunResult<Observation>) -> Coordinated {
+        Coordinated::from_pairs(
+            result
+                .observations
+                .iter()
+                .filter_map(|o| match o.value {
+                    Observation::Coordinated { key, version } => {
+                        Some(((key, version.value), version))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    fn from_pairs(mut all: Vec<((Key, Value), Version)>) -> Coordinated {
+        // Stable, so that among equal pairs the last observed is last; keep that one.
+        all.sort_by_key(|(pair, _)| *pair);
+        let mut kept: Vec<((Key, Value), Version)> = Vec::with_capacity(all.len());
+        for e in all {
+            match kept.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => kept.push(e),
+            }
+        }
+        Coordinated(kept)
+    }
+
+    fn get(&self, pair: &(Key, Value)) -> Option<&Version> {
+        self.0
+            .binary_search_by(|(p, _)| p.cmp(pair))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
 }
 
 /// Each node's replica state at the end: per key, its version and the time it last changed.
@@ -203,7 +233,7 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
 /// [`check_no_lost_writes`] on the final states `states`.
 fn no_lost_writes(result: &RunResult<Observation>, n: u32, states: &FinalStates) -> CheckResult {
     const NAME: &str = "no-lost-writes";
-    let versions = coordinated(result);
+    let versions = Coordinated::of(result);
     let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
     let mut acked = 0usize;
     let mut unchecked = 0usize;
@@ -313,5 +343,37 @@ impl Check<Leaderless> for NoLostWrites {
     fn run(_: &NoParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
         let states = input.memo.get_or_compute(|| final_states(input.result));
         no_lost_writes(input.result, input.params.n, &states)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::rng::{SimRng, StreamLabel};
+
+    #[test]
+    fn coordinated_answers_as_the_collected_map() {
+        let mut rng = SimRng::new(3, StreamLabel::Custom(4));
+        for len in [0usize, 1, 2, 7, 100, 1000] {
+            let pairs: Vec<((Key, Value), Version)> = (0..len)
+                .map(|i| {
+                    let key = rng.range_inclusive(0, 5);
+                    let value = rng.range_inclusive(0, 40);
+                    let version = Version {
+                        ts: i as i64,
+                        node: rng.range_inclusive(0, 4) as u32,
+                        value,
+                    };
+                    ((key, value), version)
+                })
+                .collect();
+            let tree: BTreeMap<(Key, Value), Version> = pairs.iter().copied().collect();
+            let sorted = Coordinated::from_pairs(pairs);
+            for key in 0..7 {
+                for value in 0..42 {
+                    assert_eq!(sorted.get(&(key, value)), tree.get(&(key, value)));
+                }
+            }
+        }
     }
 }

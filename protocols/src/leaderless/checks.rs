@@ -2,7 +2,7 @@
 //! replicas of each key agree after the heal) and `no-lost-writes` (an acknowledged put is
 //! held or superseded at the end), as functions and as the check kinds a scenario names.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use sim_core::{Key, NodeId, Outcome, Request, RunResult, SimDuration, SimTime, V
 use super::messages::{Observation, Version};
 use super::node::Leaderless;
 use super::ring::{in_preference_list, preference_list};
+use crate::kit::vec_map::VecMap;
 
 /// The version each put was stamped with by its coordinator, by (key, value): what a
 /// `BTreeMap` collected from the `Coordinated` observations would answer (the last one of a
@@ -60,13 +61,13 @@ impl Coordinated {
 
 /// Each node's replica state at the end: per key, its version and the time it last changed.
 /// Both checks read it; computed once per run through the checks' memo.
-type FinalStates = Vec<BTreeMap<Key, (Version, SimTime)>>;
+/// A node holds a few keys, so each state is a small sorted vector.
+type FinalStates = Vec<VecMap<Key, (Version, SimTime)>>;
 
 /// Replays the observations into each node's replica state at the end, with the time of the
 /// last change of each key at each node.
 fn final_states(result: &RunResult<Observation>) -> FinalStates {
-    let mut states: Vec<BTreeMap<Key, (Version, SimTime)>> =
-        vec![BTreeMap::new(); result.node_count as usize];
+    let mut states: FinalStates = vec![VecMap::new(); result.node_count as usize];
     for o in &result.observations {
         let s = &mut states[o.node.index()];
         match &o.value {
@@ -182,7 +183,7 @@ fn replica_convergence(
 /// changed no later than `deadline`; the failure says how not.
 fn key_converged(
     result: &RunResult<Observation>,
-    states: &[BTreeMap<Key, (Version, SimTime)>],
+    states: &[VecMap<Key, (Version, SimTime)>],
     n: u32,
     key: Key,
     quiet: SimTime,
@@ -348,6 +349,8 @@ impl Check<Leaderless> for NoLostWrites {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use sim_core::rng::{SimRng, StreamLabel};
 

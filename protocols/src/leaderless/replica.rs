@@ -145,9 +145,7 @@ impl Leaderless {
 
     /// Re-sends every hinted write to its intended replica.
     pub(super) fn handoff(&mut self, ctx: &mut Context<'_, Self>) {
-        let hints: Vec<((NodeId, Key), Version)> =
-            self.hints.iter().map(|(s, v)| (*s, *v)).collect();
-        for ((intended, key), version) in hints {
+        for (&(intended, key), &version) in &self.hints {
             ctx.send(intended, Msg::Handoff { key, version });
         }
         ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
@@ -157,10 +155,9 @@ impl Leaderless {
     /// share.
     pub(super) fn anti_entropy(&mut self, ctx: &mut Context<'_, Self>) {
         // The other replicas of any key held, in id order.
-        let peers: Vec<NodeId> = (0..self.node_count)
+        let peers = (0..self.node_count)
             .map(NodeId)
-            .filter(|&p| p != self.id && self.data.keys().any(|&k| self.is_replica(k, p)))
-            .collect();
+            .filter(|&p| p != self.id && self.data.keys().any(|&k| self.is_replica(k, p)));
         for peer in peers {
             let entries: Vec<(Key, Version)> = self
                 .data

@@ -37,6 +37,57 @@ pub struct KvStore {
     sessions: BTreeMap<u32, (RequestId, Response)>,
 }
 
+/// Applies `request` to `data` (see [`KvStore::apply`]).
+fn apply(data: &mut BTreeMap<Key, Vec<Value>>, request: &Request) -> Response {
+    match *request {
+        Request::Get { key } => read(data, key),
+        Request::Put { key, value } => {
+            set(data, key, value);
+            Response::Ok
+        }
+        Request::Cas { key, expected, new } => {
+            let holds = match (data.get(&key).map(Vec::as_slice), expected) {
+                (None | Some([]), None) => true,
+                (Some([v]), Some(e)) => *v == e,
+                _ => false,
+            };
+            if holds {
+                set(data, key, new);
+                Response::Ok
+            } else {
+                Response::Fail
+            }
+        }
+        Request::Append { key, value } => {
+            data.entry(key).or_default().push(value);
+            Response::Ok
+        }
+        Request::Broadcast { .. } | Request::ReadSet | Request::Txn { .. } => Response::Unsupported,
+    }
+}
+
+/// Makes `key` hold `value` alone, reusing the key's list when it has one.
+fn set(data: &mut BTreeMap<Key, Vec<Value>>, key: Key, value: Value) {
+    match data.get_mut(&key) {
+        Some(list) => {
+            list.clear();
+            list.push(value);
+        }
+        None => {
+            data.insert(key, vec![value]);
+        }
+    }
+}
+
+/// What a `Get` of `key` answers in `data`.
+fn read(data: &BTreeMap<Key, Vec<Value>>, key: Key) -> Response {
+    match data.get(&key).map(Vec::as_slice) {
+        None | Some([]) => Response::Value(None),
+        Some([v]) => Response::Value(Some(*v)),
+        Some(list) => Response::List(list.to_vec()),
+    }
+}
+
 impl KvStore {
     pub fn new() -> KvStore {
         KvStore::default()
@@ -50,76 +101,37 @@ impl KvStore {
         request_id: RequestId,
         request: &Request,
     ) -> Option<Response> {
-        if let Some((last, response)) = self.sessions.get(&client) {
-            if request_id == *last {
-                return Some(response.clone());
-            }
-            if request_id < *last {
-                return None;
-            }
-        }
-        let response = self.apply(request);
-        // In place when the client has a session (every request but its first): one search.
+        // One search of the sessions: every request but a client's first finds its session
+        // and overwrites it in place.
         match self.sessions.get_mut(&client) {
-            Some(session) => *session = (request_id, response.clone()),
+            Some((last, response)) => {
+                if request_id == *last {
+                    return Some(response.clone());
+                }
+                if request_id < *last {
+                    return None;
+                }
+                let new = apply(&mut self.data, request);
+                *last = request_id;
+                *response = new.clone();
+                Some(new)
+            }
             None => {
-                self.sessions.insert(client, (request_id, response.clone()));
+                let new = apply(&mut self.data, request);
+                self.sessions.insert(client, (request_id, new.clone()));
+                Some(new)
             }
         }
-        Some(response)
     }
 
     /// Applies `request` without deduplication (reads served outside the log use this).
     pub fn apply(&mut self, request: &Request) -> Response {
-        match *request {
-            Request::Get { key } => self.read(key),
-            Request::Put { key, value } => {
-                self.set(key, value);
-                Response::Ok
-            }
-            Request::Cas { key, expected, new } => {
-                let holds = match (self.data.get(&key).map(Vec::as_slice), expected) {
-                    (None | Some([]), None) => true,
-                    (Some([v]), Some(e)) => *v == e,
-                    _ => false,
-                };
-                if holds {
-                    self.set(key, new);
-                    Response::Ok
-                } else {
-                    Response::Fail
-                }
-            }
-            Request::Append { key, value } => {
-                self.data.entry(key).or_default().push(value);
-                Response::Ok
-            }
-            Request::Broadcast { .. } | Request::ReadSet | Request::Txn { .. } => {
-                Response::Unsupported
-            }
-        }
-    }
-
-    /// Makes `key` hold `value` alone, reusing the key's list when it has one.
-    fn set(&mut self, key: Key, value: Value) {
-        match self.data.get_mut(&key) {
-            Some(list) => {
-                list.clear();
-                list.push(value);
-            }
-            None => {
-                self.data.insert(key, vec![value]);
-            }
-        }
+        apply(&mut self.data, request)
     }
 
     /// What a `Get` of `key` answers now.
     pub fn read(&self, key: Key) -> Response {
-        match self.data.get(&key).map(Vec::as_slice) {
-            None | Some([]) => Response::Value(None),
-            Some([v]) => Response::Value(Some(*v)),
-            Some(list) => Response::List(list.to_vec()),
-        }
+        read(&self.data, key)
     }
 
     /// The values held at `key`, oldest first (empty if absent).

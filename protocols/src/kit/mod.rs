@@ -6,10 +6,11 @@
 //! - [`durable`]: sync before a message or a reply leaves.
 //! - [`record`]: one durable-record type per protocol, stored under the key it names.
 //! - [`slots`]: a map from log positions to values, a vector indexed by the position.
+//! - [`vec_map`]: a small ordered map as one sorted vector, for tables of a few entries.
 //! - [`timing`]: election timeouts and heartbeats of a leader-based protocol — their timers
 //!   and their validation.
 //!
-//! Dependency order: `durable`, `record`, `slots` and `timing` stand alone; `client_gate` uses
+//! Dependency order: `durable`, `record`, `slots`, `timing` and `vec_map` stand alone; `client_gate` uses
 //! `durable`.
 
 pub mod client_gate;
@@ -17,3 +18,4 @@ pub mod durable;
 pub mod record;
 pub mod slots;
 pub mod timing;
+pub mod vec_map;

@@ -2,7 +2,7 @@
 //! replicas of each key agree after the heal) and `no-lost-writes` (an acknowledged put is
 //! held or superseded at the end), as functions and as the check kinds a scenario names.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -15,28 +15,59 @@ use sim_core::{Key, NodeId, Outcome, Request, RunResult, SimDuration, SimTime, V
 use super::messages::{Observation, Version};
 use super::node::Leaderless;
 use super::ring::{in_preference_list, preference_list};
+use crate::kit::vec_map::VecMap;
 
-/// Every key the run touched, with the versions of each put that coordinators stamped.
-fn coordinated(result: &RunResult<Observation>) -> BTreeMap<(Key, Value), Version> {
-    result
-        .observations
-        .iter()
-        .filter_map(|o| match o.value {
-            Observation::Coordinated { key, version } => Some(((key, version.value), version)),
-            _ => None,
-        })
-        .collect()
+/// The version each put was stamped with by its coordinator, by (key, value): what a
+/// `BTreeMap` collected from the `Coordinated` observations would answer (the last one of a
+/// pair wins), as a sorted vector searched by halves.
+struct Coordinated(Vec<((Key, Value), Version)>);
+
+impl Coordinated {
+    fn of(result: &RunResult<Observation>) -> Coordinated {
+        Coordinated::from_pairs(
+            result
+                .observations
+                .iter()
+                .filter_map(|o| match o.value {
+                    Observation::Coordinated { key, version } => {
+                        Some(((key, version.value), version))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    fn from_pairs(mut all: Vec<((Key, Value), Version)>) -> Coordinated {
+        // Stable, so that among equal pairs the last observed is last; keep that one.
+        all.sort_by_key(|(pair, _)| *pair);
+        let mut kept: Vec<((Key, Value), Version)> = Vec::with_capacity(all.len());
+        for e in all {
+            match kept.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => kept.push(e),
+            }
+        }
+        Coordinated(kept)
+    }
+
+    fn get(&self, pair: &(Key, Value)) -> Option<&Version> {
+        self.0
+            .binary_search_by(|(p, _)| p.cmp(pair))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
 }
 
 /// Each node's replica state at the end: per key, its version and the time it last changed.
 /// Both checks read it; computed once per run through the checks' memo.
-type FinalStates = Vec<BTreeMap<Key, (Version, SimTime)>>;
+/// A node holds a few keys, so each state is a small sorted vector.
+type FinalStates = Vec<VecMap<Key, (Version, SimTime)>>;
 
 /// Replays the observations into each node's replica state at the end, with the time of the
 /// last change of each key at each node.
 fn final_states(result: &RunResult<Observation>) -> FinalStates {
-    let mut states: Vec<BTreeMap<Key, (Version, SimTime)>> =
-        vec![BTreeMap::new(); result.node_count as usize];
+    let mut states: FinalStates = vec![VecMap::new(); result.node_count as usize];
     for o in &result.observations {
         let s = &mut states[o.node.index()];
         match &o.value {
@@ -152,7 +183,7 @@ fn replica_convergence(
 /// changed no later than `deadline`; the failure says how not.
 fn key_converged(
     result: &RunResult<Observation>,
-    states: &[BTreeMap<Key, (Version, SimTime)>],
+    states: &[VecMap<Key, (Version, SimTime)>],
     n: u32,
     key: Key,
     quiet: SimTime,
@@ -203,7 +234,7 @@ pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckRes
 /// [`check_no_lost_writes`] on the final states `states`.
 fn no_lost_writes(result: &RunResult<Observation>, n: u32, states: &FinalStates) -> CheckResult {
     const NAME: &str = "no-lost-writes";
-    let versions = coordinated(result);
+    let versions = Coordinated::of(result);
     let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
     let mut acked = 0usize;
     let mut unchecked = 0usize;
@@ -313,5 +344,39 @@ impl Check<Leaderless> for NoLostWrites {
     fn run(_: &NoParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
         let states = input.memo.get_or_compute(|| final_states(input.result));
         no_lost_writes(input.result, input.params.n, &states)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use sim_core::rng::{SimRng, StreamLabel};
+
+    #[test]
+    fn coordinated_answers_as_the_collected_map() {
+        let mut rng = SimRng::new(3, StreamLabel::Custom(4));
+        for len in [0usize, 1, 2, 7, 100, 1000] {
+            let pairs: Vec<((Key, Value), Version)> = (0..len)
+                .map(|i| {
+                    let key = rng.range_inclusive(0, 5);
+                    let value = rng.range_inclusive(0, 40);
+                    let version = Version {
+                        ts: i as i64,
+                        node: rng.range_inclusive(0, 4) as u32,
+                        value,
+                    };
+                    ((key, value), version)
+                })
+                .collect();
+            let tree: BTreeMap<(Key, Value), Version> = pairs.iter().copied().collect();
+            let sorted = Coordinated::from_pairs(pairs);
+            for key in 0..7 {
+                for value in 0..42 {
+                    assert_eq!(sorted.get(&(key, value)), tree.get(&(key, value)));
+                }
+            }
+        }
     }
 }

@@ -2,15 +2,12 @@
 //! the preference list, answer after `w` acknowledgements or `r` replies, read-repair, re-send
 //! to silent replicas and ask fallbacks (sloppy quorum), and give up at `request_timeout`.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use sim_core::{ClientId, Context, Key, NodeId, Request, RequestId, Response};
 
 use super::messages::{Msg, Observation, Timer, Version};
 use super::node::Leaderless;
 use super::params::{Bug, PENDING_MAX};
 use super::pending::{Kind, Pending};
-use super::ring::ring_from;
 
 impl Leaderless {
     /// A client's request: refused if not a get or put, ignored if a duplicate of one already
@@ -120,18 +117,18 @@ impl Leaderless {
         let n = self.n();
         let p = self.pending.get_mut(&op).expect("a pending get");
         let key = p.key;
-        let stale: Vec<NodeId> = p
-            .answers
-            .iter()
-            .filter(|(node, v)| {
-                p.ring[..n].contains(node)
-                    && v.is_none_or(|v| v < newest)
-                    && !p.repaired.contains(&(**node, newest))
-            })
-            .map(|(node, _)| *node)
-            .collect();
+        // In ascending order (the answers'); usually none, which allocates nothing.
+        let mut stale: Vec<NodeId> = Vec::new();
+        for (node, v) in p.answers.iter() {
+            if p.in_first(n, *node)
+                && v.is_none_or(|v| v < newest)
+                && !p.repaired.contains(&(*node, newest))
+            {
+                stale.push(*node);
+            }
+        }
         for node in &stale {
-            p.repaired.insert((*node, newest));
+            p.repaired.push((*node, newest));
         }
         for node in stale {
             let msg = Msg::Write {
@@ -171,11 +168,11 @@ impl Leaderless {
         }
         if sloppy {
             for i in 0..n {
-                let replica = p.ring[i];
-                if p.covered(replica) || n + p.fallbacks >= p.ring.len() {
+                let replica = p.ring(i);
+                if p.covered(replica) || n + p.fallbacks >= p.ring_len() {
                     continue;
                 }
-                let fallback = p.ring[n + p.fallbacks];
+                let fallback = p.ring(n + p.fallbacks);
                 p.fallbacks += 1;
                 p.asked.push((fallback, Some(replica)));
                 sends.push((fallback, p.request(op, Some(replica))));
@@ -212,29 +209,20 @@ impl Leaderless {
         }
         let op = self.next_op;
         self.next_op += 1;
-        let ring = ring_from(key, self.node_count);
-        let asked: Vec<(NodeId, Option<NodeId>)> =
-            ring[..self.n()].iter().map(|node| (*node, None)).collect();
-        let p = Pending {
-            client,
-            request_id,
-            key,
-            kind,
-            ring,
-            asked: asked.clone(),
-            answers: BTreeMap::new(),
-            fallbacks: 0,
-            answered: false,
-            repaired: BTreeSet::new(),
-        };
+        let n = self.n();
+        let mut p = Pending::new(client, request_id, key, kind, self.node_count);
+        let asked = (0..n).map(|i| (p.ring(i), None)).collect();
+        p.asked = asked;
         let msg = p.request(op, None);
+        let first = p.start;
         self.pending.insert(op, p);
         ctx.set_timer(self.params.replica_timeout, Timer::Replica { op });
         ctx.set_timer(self.params.request_timeout, Timer::Request { op });
         // Every replica gets the request, even when the local answer (if this node is one)
         // completes it at once.
-        for (node, _) in &asked {
-            self.send(ctx, *node, msg.clone());
+        for i in 0..n as u32 {
+            let node = NodeId((first + i) % self.node_count);
+            self.send(ctx, node, msg.clone());
         }
     }
 }

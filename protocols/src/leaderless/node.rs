@@ -2,6 +2,7 @@
 //! booting and recovery, storing a version, and routing each message to the replica's
 //! handlers (`replica.rs`) or the coordinator's (`coordinator.rs`).
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use sim_core::{ClientId, Context, Key, NodeId, Process, Request, RequestId, SimDuration};
@@ -12,6 +13,7 @@ use super::pending::Pending;
 use super::record::{Record, RecordKey};
 use super::ring::in_preference_list;
 use crate::kit::record;
+use crate::kit::vec_map::VecMap;
 
 /// One node of the store.
 pub struct Leaderless {
@@ -25,7 +27,7 @@ pub struct Leaderless {
     // Volatile.
     pub(super) next_op: u64,
     pub(super) last_ts: i64,
-    pub(super) pending: BTreeMap<u64, Pending>,
+    pub(super) pending: VecMap<u64, Pending>,
     /// Per client, the highest request id this node has taken on (duplicate filter).
     pub(super) seen: BTreeMap<ClientId, RequestId>,
 }
@@ -45,7 +47,7 @@ impl Leaderless {
             boot: 0,
             next_op: 1,
             last_ts: i64::MIN,
-            pending: BTreeMap::new(),
+            pending: VecMap::new(),
             seen: BTreeMap::new(),
         }
     }
@@ -89,10 +91,15 @@ impl Leaderless {
         key: Key,
         version: Version,
     ) -> bool {
-        if self.data.get(&key).is_some_and(|v| *v >= version) {
-            return false;
+        match self.data.entry(key) {
+            Entry::Occupied(held) if *held.get() >= version => return false,
+            Entry::Occupied(mut held) => {
+                held.insert(version);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(version);
+            }
         }
-        self.data.insert(key, version);
         record::put(ctx, Record::Data { key, version });
         ctx.observe(Observation::Applied { key, version });
         true

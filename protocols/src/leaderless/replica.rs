@@ -2,8 +2,6 @@
 //! hinted writes to their intended replicas, and exchange versions with the other replicas
 //! (anti-entropy).
 
-use std::collections::BTreeMap;
-
 use sim_core::{Context, Key, NodeId};
 
 use super::messages::{Msg, Timer, Version};
@@ -108,16 +106,12 @@ impl Leaderless {
         &mut self,
         ctx: &mut Context<'_, Self>,
         from: NodeId,
-        entries: Vec<(Key, Version)>,
+        mut entries: Vec<(Key, Version)>,
         reply: bool,
     ) {
-        let mut theirs: BTreeMap<Key, Version> = BTreeMap::new();
+        entries.retain(|(key, _)| self.is_replica(*key, self.id));
         let mut changed = false;
-        for (key, version) in entries {
-            if !self.is_replica(key, self.id) {
-                continue;
-            }
-            theirs.insert(key, version);
+        for &(key, version) in &entries {
             changed |= self.store(ctx, key, version);
         }
         ctx.sometimes(changed, situations::ANTI_ENTROPY);
@@ -125,18 +119,13 @@ impl Leaderless {
             ctx.sync();
         }
         if reply {
-            self.digest_reply(ctx, from, &theirs);
+            self.digest_reply(ctx, from, Theirs::new(entries));
         }
     }
 
     /// The versions this node holds of the keys `to` replicates that are newer than, or
     /// missing from, `theirs` (nothing is sent when there are none).
-    fn digest_reply(
-        &mut self,
-        ctx: &mut Context<'_, Self>,
-        to: NodeId,
-        theirs: &BTreeMap<Key, Version>,
-    ) {
+    fn digest_reply(&mut self, ctx: &mut Context<'_, Self>, to: NodeId, theirs: Theirs) {
         let newer: Vec<(Key, Version)> = self
             .data
             .iter()
@@ -156,9 +145,7 @@ impl Leaderless {
 
     /// Re-sends every hinted write to its intended replica.
     pub(super) fn handoff(&mut self, ctx: &mut Context<'_, Self>) {
-        let hints: Vec<((NodeId, Key), Version)> =
-            self.hints.iter().map(|(s, v)| (*s, *v)).collect();
-        for ((intended, key), version) in hints {
+        for (&(intended, key), &version) in &self.hints {
             ctx.send(intended, Msg::Handoff { key, version });
         }
         ctx.set_timer(self.params.handoff_interval, Timer::Handoff);
@@ -168,10 +155,9 @@ impl Leaderless {
     /// share.
     pub(super) fn anti_entropy(&mut self, ctx: &mut Context<'_, Self>) {
         // The other replicas of any key held, in id order.
-        let peers: Vec<NodeId> = (0..self.node_count)
+        let peers = (0..self.node_count)
             .map(NodeId)
-            .filter(|&p| p != self.id && self.data.keys().any(|&k| self.is_replica(k, p)))
-            .collect();
+            .filter(|&p| p != self.id && self.data.keys().any(|&k| self.is_replica(k, p)));
         for peer in peers {
             let entries: Vec<(Key, Version)> = self
                 .data
@@ -188,5 +174,66 @@ impl Leaderless {
             );
         }
         ctx.set_timer(self.params.anti_entropy_interval, Timer::AntiEntropy);
+    }
+}
+
+/// A peer's digest as a map from key to version: what a `BTreeMap` collected from its
+/// entries would answer (the last entry of a key wins), without building one. Digests are
+/// built from a replica's own ordered map, so their keys already ascend and are unique; any
+/// other order is sorted first.
+struct Theirs(Vec<(Key, Version)>);
+
+impl Theirs {
+    fn new(mut entries: Vec<(Key, Version)>) -> Theirs {
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable: equal keys keep their order, and the last of each run is kept.
+            entries.sort_by_key(|(k, _)| *k);
+            let mut kept: Vec<(Key, Version)> = Vec::with_capacity(entries.len());
+            for e in entries {
+                match kept.last_mut() {
+                    Some(last) if last.0 == e.0 => *last = e,
+                    _ => kept.push(e),
+                }
+            }
+            entries = kept;
+        }
+        Theirs(entries)
+    }
+
+    fn get(&self, key: &Key) -> Option<&Version> {
+        self.0
+            .binary_search_by_key(key, |(k, _)| *k)
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn theirs_answers_as_the_collected_map() {
+        let v = |ts| Version {
+            ts,
+            node: 0,
+            value: ts as u64,
+        };
+        let cases: Vec<Vec<(Key, Version)>> = vec![
+            vec![],
+            vec![(3, v(1))],
+            vec![(1, v(1)), (2, v(2)), (5, v(3))],
+            vec![(5, v(1)), (2, v(2)), (5, v(3)), (1, v(4)), (2, v(5))],
+            vec![(4, v(9)), (4, v(8)), (4, v(7))],
+        ];
+        for entries in cases {
+            let tree: BTreeMap<Key, Version> = entries.iter().copied().collect();
+            let theirs = Theirs::new(entries);
+            for key in 0..7 {
+                assert_eq!(theirs.get(&key), tree.get(&key), "key {key}");
+            }
+        }
     }
 }

@@ -183,7 +183,10 @@ impl Raft {
     /// cuts the log at the first damaged entry and carries on.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
         let mut cut = None;
-        for r in record::read_all(ctx) {
+        let records = record::read_all(ctx);
+        // At most one entry a record: the log is not regrown (and copied) entry by entry.
+        self.log.reserve(records.len());
+        for r in records {
             let (index, term, entry) = match r {
                 Recovered::Intact(Record::Entry(i, e)) => (i, e.term, Some(e)),
                 Recovered::Damaged(Slot::Entry(i, t)) => (i, t, None),

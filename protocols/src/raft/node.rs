@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use sim_core::{ClientId, Context, Key, KvStore, NodeId, Process, Request, RequestId, Response};
+use sim_core::{ClientId, Context, Key, KvStore, NodeId, Process, Request, RequestId};
 
 use crate::kit::timing::Timers;
 
@@ -175,17 +175,6 @@ impl Raft {
 
     pub(super) fn majority(n: u32) -> usize {
         n as usize / 2 + 1
-    }
-
-    /// Applies a client command once: a retry gets the recorded response, an older request
-    /// nothing.
-    pub(super) fn execute(
-        &mut self,
-        client: u32,
-        request_id: RequestId,
-        request: Request,
-    ) -> Option<Response> {
-        self.store.execute(client, request_id, &request)
     }
 
     pub(super) fn assert_invariants(&self) {

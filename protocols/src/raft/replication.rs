@@ -178,19 +178,23 @@ impl Raft {
         while self.applied < commit {
             self.applied += 1;
             let index = self.applied;
-            let entry = self.entry_at(index).clone();
+            // Borrowed, not cloned: the log and the state machine are separate fields.
+            let entry = self.entry_at(index);
             ctx.observe(Observation::Applied {
                 index,
                 term: entry.term,
                 command_hash: stable_hash(&entry.command),
             });
+            // A client command is executed once: a retry gets the recorded response, an
+            // older request nothing.
+            let at = (index - self.snap_index - 1) as usize;
             if let Command::Client {
                 client,
                 request_id,
-                request,
-            } = entry.command
+                ref request,
+            } = self.log[at].command
             {
-                let response = self.execute(client, request_id, request);
+                let response = self.store.execute(client, request_id, request);
                 if self.waiting.get(&client) == Some(&request_id) {
                     self.waiting.remove(&client);
                     if let Some(r) = response {

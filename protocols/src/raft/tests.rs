@@ -69,18 +69,18 @@ fn majority_counts() {
 fn retries_apply_once() {
     let mut r = node(&[], 1);
     let put = Request::Put { key: 1, value: 7 };
-    assert_eq!(r.execute(0, 1, put.clone()), Some(Response::Ok));
+    assert_eq!(r.store.execute(0, 1, &put), Some(Response::Ok));
     let cas = Request::Cas {
         key: 1,
         expected: Some(7),
         new: 9,
     };
-    assert_eq!(r.execute(0, 2, cas.clone()), Some(Response::Ok));
+    assert_eq!(r.store.execute(0, 2, &cas), Some(Response::Ok));
     // The retry gets the recorded reply, not a second evaluation (which would fail now).
     r.store.apply(&Request::Put { key: 1, value: 3 });
-    assert_eq!(r.execute(0, 2, cas), Some(Response::Ok));
+    assert_eq!(r.store.execute(0, 2, &cas), Some(Response::Ok));
     // An older request is ignored.
-    assert_eq!(r.execute(0, 1, put), None);
+    assert_eq!(r.store.execute(0, 1, &put), None);
     assert_eq!(r.store.read(1), Response::Value(Some(3)));
 }
 

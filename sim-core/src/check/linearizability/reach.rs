@@ -34,11 +34,11 @@ const NONE: u32 = u32::MAX;
 /// large: values are fewer than 2^30).
 pub(super) const APPENDS: u32 = u32::MAX - 1;
 
-/// A completion's entry in the per-event values ([`event_values`]) is the state it needs plus
+/// A completion's entry in the per-event values ([`event_value`]) is the state it needs plus
 /// this (values are fewer than 2^30, so the entry lies below [`APPENDS`]).
 pub(super) const NEEDS: u32 = 1 << 30;
 
-/// The state a completion's entry of [`event_values`] says it needs, if any.
+/// The state a completion's entry of [`event_value`] says it needs, if any.
 #[inline]
 fn needs(x: u32) -> Option<u32> {
     (NEEDS..2 * NEEDS).contains(&x).then(|| x - NEEDS)
@@ -47,7 +47,7 @@ fn needs(x: u32) -> Option<u32> {
 /// The event lists of a search, read-only.
 pub(super) struct Lists<'a> {
     pub(super) next: &'a [u32],
-    /// Per event, what [`event_values`] gives.
+    /// Per event, what [`event_value`] gives.
     pub(super) look: &'a [u32],
     pub(super) head_mandatory: u32,
     pub(super) head_optional: u32,
@@ -129,7 +129,7 @@ impl Reach {
     }
 
     /// Records what an operation that may still come first can set: `sets` is its
-    /// invocation's entry of [`event_values`] (`NONE`, [`APPENDS`] or a value).
+    /// invocation's entry of [`event_value`] (`NONE`, [`APPENDS`] or a value).
     #[inline]
     fn note(&mut self, sets: u32) {
         if sets == APPENDS {
@@ -218,32 +218,25 @@ fn register_doomed(lists: &Lists<'_>, state: u32, first: u32) -> Option<u32> {
     Some(c)
 }
 
-/// Per event (given by its operation and whether it is the invocation), in one array so that
-/// the look-ahead's walks read one number per event: for an invocation, the value its
+/// One event's entry (given by its operation and whether it is the invocation) of the per-event
+/// array the look-ahead's walks read, one number per event: for an invocation, the value its
 /// operation may set ([`sets`]), or [`APPENDS`] for an append; for a completion, [`NEEDS`]
-/// plus the state its operation needs ([`target`]); `NONE` for none.
-pub(super) fn event_values(
-    ops: &[CompiledOp],
-    event_op: &[u32],
-    event_is_call: &[bool],
-) -> Vec<u32> {
-    let mut look = Vec::with_capacity(event_op.len());
-    for (&op, &call) in event_op.iter().zip(event_is_call) {
-        let op = &ops[op as usize];
-        let x = if call {
-            let appends = matches!(op.step, Step::Append(_));
-            if appends {
-                Some(APPENDS)
-            } else {
-                sets(op)
-            }
+/// plus the state its operation needs ([`target`]); `NONE` for none. Computed as the search
+/// places its events.
+#[inline(always)]
+pub(super) fn event_value(op: &CompiledOp, call: bool) -> u32 {
+    let x = if call {
+        let appends = matches!(op.step, Step::Append(_));
+        if appends {
+            Some(APPENDS)
         } else {
-            target(op).map(|v| {
-                debug_assert!(v < NEEDS, "values are fewer than 2^30");
-                v + NEEDS
-            })
-        };
-        look.push(x.unwrap_or(NONE));
-    }
-    look
+            sets(op)
+        }
+    } else {
+        target(op).map(|v| {
+            debug_assert!(v < NEEDS, "values are fewer than 2^30");
+            v + NEEDS
+        })
+    };
+    x.unwrap_or(NONE)
 }

@@ -116,6 +116,7 @@ struct OpInfo {
 struct Placer {
     event_op: Vec<u32>,
     event_is_call: Vec<bool>,
+    event_look: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
     /// The last event of the mandatory and of the optional list.
@@ -127,10 +128,12 @@ impl Placer {
     /// Inlined at its three calls (as a closure called from them it cost about 60
     /// instructions an event).
     #[inline(always)]
-    fn place(&mut self, op: u32, call: bool, info: &mut [OpInfo]) {
+    fn place(&mut self, op: u32, call: bool, info: &mut [OpInfo], ops: &[CompiledOp]) {
         let e = self.event_op.len() as u32;
         self.event_op.push(op);
         self.event_is_call.push(call);
+        self.event_look
+            .push(reach::event_value(&ops[op as usize], call));
         let o = &mut info[op as usize];
         if call {
             o.call_event = e;
@@ -166,7 +169,7 @@ pub(super) struct Search<'v> {
     event_op: Vec<u32>,
     event_is_call: Vec<bool>,
     /// For the look-ahead ([`super::reach`]), per event: the value an invocation's operation
-    /// may set, or the state a completion's operation needs ([`reach::event_values`]).
+    /// may set, or the state a completion's operation needs ([`reach::event_value`]).
     event_look: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
@@ -291,6 +294,7 @@ impl<'v> Search<'v> {
         let mut events = Placer {
             event_op: Vec::with_capacity(event_count),
             event_is_call: Vec::with_capacity(event_count),
+            event_look: Vec::with_capacity(event_count),
             next: vec![NONE; event_count + 2],
             prev: vec![NONE; event_count + 2],
             lasts: [head_mandatory, head_optional],
@@ -298,22 +302,22 @@ impl<'v> Search<'v> {
         let mut k = 0;
         for (i, op) in ops.iter().enumerate() {
             while k < returns.len() && returns[k].0 < op.call {
-                events.place(returns[k].1, false, &mut info);
+                events.place(returns[k].1, false, &mut info, &ops);
                 k += 1;
             }
-            events.place(i as u32, true, &mut info);
+            events.place(i as u32, true, &mut info, &ops);
         }
         for &(_, j) in &returns[k..] {
-            events.place(j, false, &mut info);
+            events.place(j, false, &mut info, &ops);
         }
         let Placer {
             event_op,
             event_is_call,
+            event_look,
             next,
             prev,
             ..
         } = events;
-        let event_look = reach::event_values(&ops, &event_op, &event_is_call);
         let layout = Layout::new(if consumable { &class_members } else { &[] });
         let o_width = layout.words();
         Search {
@@ -549,9 +553,15 @@ impl<'v> Search<'v> {
     fn forced_candidate(&mut self) -> (Option<(u32, u32)>, u32) {
         let mut e = self.next[self.head_mandatory as usize];
         while e != NONE && self.event_is_call[e as usize] {
+            // An invocation's look-ahead entry is `NONE` exactly when its operation is
+            // read-only (it sets no value and does not append): one load instead of two.
+            if self.event_look[e as usize] != NONE {
+                e = self.next[e as usize];
+                continue;
+            }
             let op = self.event_op[e as usize];
-            if self.ops[op as usize].step.read_only()
-                && self.model.step(self.state, &self.ops[op as usize]) == Some(self.state)
+            debug_assert!(self.ops[op as usize].step.read_only());
+            if self.model.step(self.state, &self.ops[op as usize]) == Some(self.state)
                 && (self.restrict == NONE
                     || self.model.step(self.restrict, &self.ops[op as usize]) != Some(self.state))
             {

@@ -223,3 +223,38 @@ fn appends_in_one_order_agree_with_brute_force() {
     }
     assert!(lin > 200 && not > 200, "linearizable {lin}, not {not}");
 }
+
+/// The forced-candidate walk skips an invocation whose look-ahead entry is not `NONE` as not
+/// read-only: the two must agree for every kind of step (values and equal or differing
+/// compare-and-set operands included), and a completion's entry is never a value.
+#[test]
+fn an_invocations_look_ahead_entry_is_none_exactly_when_read_only() {
+    use super::model::{CompiledOp, Step};
+    let mut steps = Vec::new();
+    for a in [0u32, 2, 7] {
+        steps.extend([
+            Step::Read(a),
+            Step::Write(a),
+            Step::CasFailed(a),
+            Step::Append(a),
+        ]);
+        for b in [0u32, 2, 7] {
+            steps.push(Step::Cas(a, b));
+        }
+    }
+    for step in steps {
+        let op = CompiledOp {
+            step,
+            index: 0,
+            call: 1,
+            ret: Some(2),
+        };
+        let entry = super::reach::event_value(&op, true);
+        assert_eq!(entry == u32::MAX, step.read_only(), "{step:?}");
+        let completion = super::reach::event_value(&op, false);
+        assert!(
+            completion == u32::MAX || completion >= super::reach::NEEDS,
+            "{step:?}"
+        );
+    }
+}

@@ -548,7 +548,7 @@ impl<P: Process> Simulation<P> {
     fn deliver(&mut self, src: NodeId, dst: NodeId, seq: u64, msg: P::Msg) {
         let status = self.status(dst);
         if let NodeStatus::Paused(until) = status {
-            return self.hold(until, seq, Ev::Msg { src, dst, msg });
+            return self.hold_msg(until, seq, src, dst, msg);
         }
         let down = status == NodeStatus::Crashed;
         if self
@@ -575,9 +575,20 @@ impl<P: Process> Simulation<P> {
 
     /// [`Simulation::deliver`] for a message queued whole (one to the last node id, which has
     /// no compact form): out of line, so that the event loop holds one copy of the delivery.
+    /// It takes the box so that the unboxing (and the box's free) is out of line too.
+    #[allow(clippy::boxed_local)]
     #[inline(never)]
-    fn deliver_whole(&mut self, src: NodeId, dst: NodeId, seq: u64, msg: P::Msg) {
-        self.deliver(src, dst, seq, msg);
+    fn deliver_whole(&mut self, src: NodeId, dst: NodeId, seq: u64, msg: Box<P::Msg>) {
+        self.deliver(src, dst, seq, *msg);
+    }
+
+    /// [`Simulation::hold`] for a message to a paused node: out of line, so that the delivery
+    /// holds no boxing.
+    #[cold]
+    #[inline(never)]
+    fn hold_msg(&mut self, until: SimTime, seq: u64, src: NodeId, dst: NodeId, msg: P::Msg) {
+        let msg = Box::new(msg);
+        self.hold(until, seq, Ev::Msg { src, dst, msg });
     }
 
     /// Numbers the plan's actions, in plan order, and queues the first. The others enter the

@@ -120,11 +120,15 @@ pub(crate) enum Out<P: ProcessTypes> {
 /// What the event queue holds. Ids are typed; the sequence number an event was queued with
 /// is its message id in the trace.
 pub(crate) enum Ev<P: ProcessTypes> {
-    /// A node-to-node message (the hot path: kept small).
+    /// A node-to-node message that waits whole: held in a clog's backlog, replayed, or sent
+    /// to the last node id. (A message in flight waits in the queue's compact slab as a
+    /// [`MsgSlot`].) Its payload is boxed, so that every event is 24 bytes whatever the
+    /// protocol's message size: timers, client events and faults are copied into and out of
+    /// their slots at that size.
     Msg {
         src: NodeId,
         dst: NodeId,
-        msg: P::Msg,
+        msg: Box<P::Msg>,
     },
     /// A client's request on its way to a node.
     ToNode {
@@ -175,8 +179,9 @@ impl<M> MsgSlot<M> {
     }
 }
 
-/// How a payload on its way through [`World::route`] becomes a queued event.
-pub(crate) trait Wrap<P: ProcessTypes, M> {
+/// How a payload on its way through [`World::route`] becomes a queued event. (`Copy`: the
+/// two ids it holds are passed by value to the clog's out-of-line backlog, not by address.)
+pub(crate) trait Wrap<P: ProcessTypes, M>: Copy {
     /// The payload's event (as a clog's backlog holds it).
     fn event(&self, msg: M) -> Ev<P>;
     /// Queues the payload at `time` under `seq`, as its event would be queued.
@@ -188,6 +193,7 @@ pub(crate) trait Wrap<P: ProcessTypes, M> {
 
 /// A node-to-node message: it goes straight into the queue's compact slab, moved once (into
 /// its slot), without being built into an [`Ev`] first.
+#[derive(Clone, Copy)]
 struct NodeToNode {
     from: NodeId,
     to: NodeId,
@@ -196,11 +202,7 @@ struct NodeToNode {
 impl<P: ProcessTypes> Wrap<P, P::Msg> for NodeToNode {
     #[inline(always)]
     fn event(&self, msg: P::Msg) -> Ev<P> {
-        Ev::Msg {
-            src: self.from,
-            dst: self.to,
-            msg,
-        }
+        boxed(self.from, self.to, msg)
     }
     #[inline(always)]
     fn push(&self, queue: &mut EventQueue<Ev<P>>, time: u64, seq: u64, msg: P::Msg) {
@@ -214,12 +216,32 @@ impl<P: ProcessTypes> Wrap<P, P::Msg> for NodeToNode {
                     msg,
                 },
             ),
-            None => queue.push(time, seq, self.event(msg)),
+            None => push_whole(queue, time, seq, boxed(self.from, self.to, msg)),
         }
     }
 }
 
+/// A node-to-node message as a whole event (its payload boxed): out of line, so that the
+/// send path that inlines the compact push holds no allocation.
+#[cold]
+#[inline(never)]
+fn boxed<P: ProcessTypes>(src: NodeId, dst: NodeId, msg: P::Msg) -> Ev<P> {
+    Ev::Msg {
+        src,
+        dst,
+        msg: Box::new(msg),
+    }
+}
+
+/// Queues a whole event, out of line (a message to the last node id).
+#[cold]
+#[inline(never)]
+fn push_whole<P: ProcessTypes>(queue: &mut EventQueue<Ev<P>>, time: u64, seq: u64, ev: Ev<P>) {
+    queue.push(time, seq, ev);
+}
+
 /// A client's request to a node.
+#[derive(Clone, Copy)]
 struct ClientToNode {
     client: ClientId,
     to: NodeId,
@@ -237,6 +259,7 @@ impl<P: ProcessTypes> Wrap<P, (RequestId, Request)> for ClientToNode {
 }
 
 /// A node's reply to a client.
+#[derive(Clone, Copy)]
 struct NodeToClient {
     from: NodeId,
     client: ClientId,
@@ -254,6 +277,7 @@ impl<P: ProcessTypes> Wrap<P, (RequestId, Response)> for NodeToClient {
 }
 
 /// An event queued as it is (a replayed message).
+#[derive(Clone, Copy)]
 struct Whole;
 
 impl<P: ProcessTypes> Wrap<P, Ev<P>> for Whole {
@@ -273,7 +297,7 @@ impl<P: ProcessTypes> Compact for Ev<P> {
                 Some(dst_plus_one) => Ok(MsgSlot {
                     src,
                     dst_plus_one,
-                    msg,
+                    msg: *msg,
                 }),
                 None => Err(Ev::Msg { src, dst, msg }),
             },
@@ -286,7 +310,7 @@ impl<P: ProcessTypes> Compact for Ev<P> {
         Ev::Msg {
             src: s.src,
             dst: NodeId(s.dst_plus_one.get() - 1),
-            msg: s.msg,
+            msg: Box::new(s.msg),
         }
     }
 }
@@ -615,7 +639,28 @@ impl<P: ProcessTypes> World<P> {
         msg: M,
         wrap: &impl Wrap<P, M>,
     ) {
-        if self.clog.active > 0 && (self.clog.holds(src) || self.clog.holds(dst)) {
+        if self.clog.active > 0 {
+            return self.enqueue_clogged(src, dst, latency, id, msg, *wrap);
+        }
+        let at = self.now.saturating_add(SimDuration(latency));
+        wrap.push(&mut self.queue, at.0, id, msg);
+    }
+
+    /// [`World::enqueue`] while some node is clogged: keeps message `id` in the clog's backlog
+    /// if a clog holds its link, else queues it. Out of line, so that the send path holds
+    /// neither the clog's lookups nor the boxing.
+    #[cold]
+    #[inline(never)]
+    fn enqueue_clogged<M>(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        latency: u64,
+        id: u64,
+        msg: M,
+        wrap: impl Wrap<P, M>,
+    ) {
+        if self.clog.holds(src) || self.clog.holds(dst) {
             self.clog
                 .held
                 .push((src, dst, latency, id, wrap.event(msg)));
@@ -718,6 +763,7 @@ impl<P: ProcessTypes> World<P> {
                 id,
                 of,
             });
+            let msg = Box::new(msg);
             self.enqueue(s, d, latency, id, Ev::Msg { src, dst, msg }, &Whole);
         }
     }
@@ -1025,10 +1071,31 @@ mod tests {
         }
     }
 
+    /// A protocol with a 96-byte message.
+    struct Wide;
+    impl ProcessTypes for Wide {
+        type Msg = [u64; 12];
+        type Timer = ();
+        type StoreKey = u8;
+        type StoreValue = u8;
+        type Observation = ();
+        fn damageable(_: &u8) -> bool {
+            false
+        }
+        fn damaged_copies_max(_: u32) -> u32 {
+            0
+        }
+    }
+
     #[test]
     fn a_queued_word_message_takes_16_bytes() {
         assert_eq!(std::mem::size_of::<Option<MsgSlot<u64>>>(), 16);
         assert_eq!(std::mem::size_of::<Option<Ev<Word>>>(), 24);
+    }
+
+    #[test]
+    fn an_event_takes_24_bytes_whatever_the_message_size() {
+        assert_eq!(std::mem::size_of::<Option<Ev<Wide>>>(), 24);
     }
 
     #[test]
@@ -1037,7 +1104,7 @@ mod tests {
             let ev: Ev<Word> = Ev::Msg {
                 src: NodeId(src),
                 dst: NodeId(dst),
-                msg: 42,
+                msg: Box::new(42),
             };
             let back = match ev.compact() {
                 Ok(small) => Ev::expand(small),
@@ -1048,7 +1115,7 @@ mod tests {
                 }
             };
             assert!(
-                matches!(back, Ev::Msg { src: s, dst: d, msg: 42 } if s.0 == src && d.0 == dst)
+                matches!(back, Ev::Msg { src: s, dst: d, msg } if s.0 == src && d.0 == dst && *msg == 42)
             );
         }
         assert!(Ev::<Word>::Liveness.compact().is_err());

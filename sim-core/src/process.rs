@@ -29,8 +29,8 @@ pub trait Process: Sized + 'static {
     /// The protocol's timer kinds (e.g. election, heartbeat).
     type Timer: Clone + Debug + Hash;
     /// Keys and values of the node's durable store.
-    type StoreKey: Ord + Clone + Debug;
-    type StoreValue: Clone + Debug;
+    type StoreKey: Ord + Clone + Debug + 'static;
+    type StoreValue: Clone + Debug + 'static;
     /// Facts the protocol reports for its invariant checks (e.g. "became leader of term 3").
     type Observation: Clone + Debug + Hash;
 

@@ -32,6 +32,7 @@ mod desc_map;
 #[cfg(test)]
 mod map_tests;
 mod run_map;
+mod spare;
 
 use run_map::RunMap;
 
@@ -223,7 +224,7 @@ pub struct Torn<K> {
 /// completed sync forgets its entries; a crash undoes the rest, and what remains is the disk,
 /// which the restarted node then reads without a copy.
 #[derive(Clone, Debug)]
-pub struct Storage<K: Ord + Clone, V: Clone> {
+pub struct Storage<K: Ord + Clone + 'static, V: Clone + 'static> {
     /// What the node sees (after a crash and until the restart: the disk), kept in descending
     /// key order so that a write past every key held is cheap (see `desc_map`).
     image: RunMap<K, V>,
@@ -249,10 +250,10 @@ pub struct Storage<K: Ord + Clone, V: Clone> {
     meter: Option<fn(&V) -> u64>,
 }
 
-impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
+impl<K: Ord + Clone + 'static, V: Clone + 'static> Default for Storage<K, V> {
     fn default() -> Self {
         Storage {
-            image: RunMap::default(),
+            image: RunMap::with_run(spare::run()),
             visible_bad: BTreeSet::new(),
             disk_bad: BTreeSet::new(),
             garbled: BTreeMap::new(),
@@ -267,7 +268,15 @@ impl<K: Ord + Clone, V: Clone> Default for Storage<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone> Storage<K, V> {
+/// A dropped store (the run's end) leaves its run's capacity to the next store on the
+/// thread (see `spare`).
+impl<K: Ord + Clone + 'static, V: Clone + 'static> Drop for Storage<K, V> {
+    fn drop(&mut self) {
+        spare::give_back(self.image.take_run());
+    }
+}
+
+impl<K: Ord + Clone + 'static, V: Clone + 'static> Storage<K, V> {
     fn count_reads(&self, n: usize) {
         self.reads.set(self.reads.get() + n as u64);
     }
@@ -644,7 +653,7 @@ impl fmt::Write for ByteCount {
     }
 }
 
-impl<K: Ord + Clone + Debug, V: Clone + Debug> Storage<K, V> {
+impl<K: Ord + Clone + Debug + 'static, V: Clone + Debug + 'static> Storage<K, V> {
     /// Size of a record for the disk's per-byte time: the length of its `Debug` text
     /// (counted as it is formatted, not kept).
     pub fn record_bytes(value: &V) -> u64 {

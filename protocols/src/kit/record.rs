@@ -25,9 +25,9 @@ use sim_core::storage::Read;
 use sim_core::{Context, Process};
 
 /// A protocol's durable record: a value that names the storage key it lives under.
-pub trait DurableRecord: Clone + Debug {
+pub trait DurableRecord: Clone + Debug + 'static {
     /// The storage key; its order is the order a recovering node reads the records in.
-    type Key: Ord + Clone + Debug;
+    type Key: Ord + Clone + Debug + 'static;
 
     /// The key this record is stored under.
     fn key(&self) -> Self::Key;

@@ -236,6 +236,21 @@ fn no_lost_writes(result: &RunResult<Observation>, n: u32, states: &FinalStates)
     const NAME: &str = "no-lost-writes";
     let versions = Coordinated::of(result);
     let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
+    // Whether `key` has a live replica, and the newest version those hold, found without
+    // building the preference list (the failure message does). The same for every put of the
+    // key, so found once a key (a run writes a few keys).
+    let newest_held = |key: Key| {
+        let mut any_live = false;
+        let mut newest = None;
+        for r in (0..result.node_count).map(NodeId) {
+            if in_preference_list(key, n, result.node_count, r) && live(r) {
+                any_live = true;
+                newest = newest.max(states[r.index()].get(&key).map(|(v, _)| *v));
+            }
+        }
+        (any_live, newest)
+    };
+    let mut held: VecMap<Key, (bool, Option<Version>)> = VecMap::new();
     let mut acked = 0usize;
     let mut unchecked = 0usize;
     for (index, op) in result.history.ops.iter().enumerate() {
@@ -253,15 +268,14 @@ fn no_lost_writes(result: &RunResult<Observation>, n: u32, states: &FinalStates)
             )
             .operations([index]);
         };
-        // The live replicas, without building the preference list (the failure message does).
-        let mut any_live = false;
-        let mut newest = None;
-        for r in (0..result.node_count).map(NodeId) {
-            if in_preference_list(*key, n, result.node_count, r) && live(r) {
-                any_live = true;
-                newest = newest.max(states[r.index()].get(key).map(|(v, _)| *v));
+        let (any_live, newest) = match held.get(key) {
+            Some(h) => *h,
+            None => {
+                let h = newest_held(*key);
+                held.insert(*key, h);
+                h
             }
-        }
+        };
         if !any_live {
             unchecked += 1;
             continue;

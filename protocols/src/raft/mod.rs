@@ -176,6 +176,7 @@ mod repair;
 mod replication;
 pub mod situations;
 mod snapshot;
+mod spare;
 #[cfg(test)]
 mod tests;
 mod types;

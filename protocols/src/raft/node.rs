@@ -116,6 +116,14 @@ pub(super) struct PendingRead {
     pub(super) round: u64,
 }
 
+/// A dropped node (a crash, the run's end) leaves its log's capacity to the next node on the
+/// thread (see `spare`).
+impl Drop for Raft {
+    fn drop(&mut self) {
+        super::spare::give_back(std::mem::take(&mut self.log));
+    }
+}
+
 impl Raft {
     pub fn new(id: NodeId, params: &Params) -> Raft {
         assert!(params.validate().is_ok(), "invalid raft params: {params:?}");
@@ -124,7 +132,7 @@ impl Raft {
             params: params.clone(),
             term: 0,
             voted_for: None,
-            log: Vec::new(),
+            log: super::spare::log(),
             snap_index: 0,
             snap_term: 0,
             role: Role::Follower,

@@ -54,6 +54,25 @@ impl<K, V> Default for RunMap<K, V> {
     }
 }
 
+impl<K, V> RunMap<K, V> {
+    /// An empty map whose run starts in `run` (emptied first: only its capacity is kept).
+    pub(crate) fn with_run(mut run: VecDeque<(K, V)>) -> Self {
+        run.clear();
+        RunMap {
+            run,
+            ..RunMap::default()
+        }
+    }
+
+    /// Empties the map and hands back its run's deque, empty with its capacity.
+    pub(crate) fn take_run(&mut self) -> VecDeque<(K, V)> {
+        let mut run = std::mem::take(&mut self.run);
+        run.clear();
+        *self = RunMap::default();
+        run
+    }
+}
+
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for RunMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()

@@ -59,12 +59,24 @@ pub(crate) struct Entry<T> {
 impl<T> Entry<T> {
     #[inline]
     pub(crate) fn time(&self) -> u64 {
-        (self.key >> 64) as u64
+        key_time(self.key)
     }
     #[inline]
     pub(crate) fn seq(&self) -> u64 {
-        (self.key >> SEQ_SHIFT) as u64 & SEQ_MAX
+        key_seq(self.key)
     }
+}
+
+/// A heap key's time (its high 64 bits).
+#[inline]
+fn key_time(key: u128) -> u64 {
+    (key >> 64) as u64
+}
+
+/// A heap key's sequence number.
+#[inline]
+fn key_seq(key: u128) -> u64 {
+    (key >> SEQ_SHIFT) as u64 & SEQ_MAX
 }
 
 /// The key of an entry [`EventQueue::pop_key`] removed: its time and sequence number, and
@@ -77,11 +89,11 @@ pub(crate) struct Popped {
 impl Popped {
     #[inline]
     pub(crate) fn time(&self) -> u64 {
-        (self.key >> 64) as u64
+        key_time(self.key)
     }
     #[inline]
     pub(crate) fn seq(&self) -> u64 {
-        (self.key >> SEQ_SHIFT) as u64 & SEQ_MAX
+        key_seq(self.key)
     }
     /// Whether the event waits in its compact form.
     #[inline]
@@ -212,7 +224,7 @@ impl<T: Compact> EventQueue<T> {
     /// The earliest entry's time.
     #[inline]
     pub(crate) fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|k| (k.0 >> 64) as u64)
+        self.heap.peek().map(|k| key_time(k.0))
     }
 
     /// Queues `item` at `time` with sequence number `seq`.

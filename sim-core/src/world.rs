@@ -1055,37 +1055,37 @@ impl<P: ProcessTypes> World<P> {
 mod tests {
     use super::*;
 
-    /// The test's engine types: an 8-byte message, as the engine workloads send.
-    struct Word;
-    impl ProcessTypes for Word {
-        type Msg = u64;
-        type Timer = ();
-        type StoreKey = u8;
-        type StoreValue = u8;
-        type Observation = ();
-        fn damageable(_: &u8) -> bool {
-            false
-        }
-        fn damaged_copies_max(_: u32) -> u32 {
-            0
-        }
+    /// Engine types for a test, differing only in the message.
+    macro_rules! test_types {
+        ($(#[$doc:meta])* $name:ident, $msg:ty) => {
+            $(#[$doc])*
+            struct $name;
+            impl ProcessTypes for $name {
+                type Msg = $msg;
+                type Timer = ();
+                type StoreKey = u8;
+                type StoreValue = u8;
+                type Observation = ();
+                fn damageable(_: &u8) -> bool {
+                    false
+                }
+                fn damaged_copies_max(_: u32) -> u32 {
+                    0
+                }
+            }
+        };
     }
 
-    /// A protocol with a 96-byte message.
-    struct Wide;
-    impl ProcessTypes for Wide {
-        type Msg = [u64; 12];
-        type Timer = ();
-        type StoreKey = u8;
-        type StoreValue = u8;
-        type Observation = ();
-        fn damageable(_: &u8) -> bool {
-            false
-        }
-        fn damaged_copies_max(_: u32) -> u32 {
-            0
-        }
-    }
+    test_types!(
+        /// The test's engine types: an 8-byte message, as the engine workloads send.
+        Word,
+        u64
+    );
+    test_types!(
+        /// A protocol with a 96-byte message.
+        Wide,
+        [u64; 12]
+    );
 
     #[test]
     fn a_queued_word_message_takes_16_bytes() {

@@ -26,6 +26,7 @@ pub mod rng;
 pub mod script;
 pub mod service;
 pub mod sim;
+pub mod spare;
 pub mod storage;
 pub mod swarm;
 pub mod time;

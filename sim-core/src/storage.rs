@@ -32,7 +32,6 @@ mod desc_map;
 #[cfg(test)]
 mod map_tests;
 mod run_map;
-mod spare;
 
 use run_map::RunMap;
 
@@ -253,7 +252,7 @@ pub struct Storage<K: Ord + Clone + 'static, V: Clone + 'static> {
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Default for Storage<K, V> {
     fn default() -> Self {
         Storage {
-            image: RunMap::with_run(spare::run()),
+            image: RunMap::with_run(crate::spare::take()),
             visible_bad: BTreeSet::new(),
             disk_bad: BTreeSet::new(),
             garbled: BTreeMap::new(),
@@ -269,10 +268,10 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Default for Storage<K, V> {
 }
 
 /// A dropped store (the run's end) leaves its run's capacity to the next store on the
-/// thread (see `spare`).
+/// thread (see [`crate::spare`]).
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Drop for Storage<K, V> {
     fn drop(&mut self) {
-        spare::give_back(self.image.take_run());
+        crate::spare::give_back(self.image.take_run());
     }
 }
 

@@ -176,7 +176,6 @@ mod repair;
 mod replication;
 pub mod situations;
 mod snapshot;
-mod spare;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -120,7 +120,7 @@ pub(super) struct PendingRead {
 /// thread (see `spare`).
 impl Drop for Raft {
     fn drop(&mut self) {
-        super::spare::give_back(std::mem::take(&mut self.log));
+        sim_core::spare::give_back(std::mem::take(&mut self.log));
     }
 }
 
@@ -132,7 +132,7 @@ impl Raft {
             params: params.clone(),
             term: 0,
             voted_for: None,
-            log: super::spare::log(),
+            log: sim_core::spare::take(),
             snap_index: 0,
             snap_term: 0,
             role: Role::Follower,

@@ -39,6 +39,12 @@ pub(crate) enum Sampler {
         min: u64,
         mean: f64,
     },
+    /// An exponential whose every draw stays far inside `u64` (see [`EXP_MEAN_MAX`]): the
+    /// same draws as `Exponential`, converted without its range checks.
+    ExponentialBounded {
+        min: u64,
+        mean: f64,
+    },
     Pareto {
         scale: f64,
         inv_shape: f64,
@@ -62,10 +68,14 @@ impl Sampler {
                 stddev: stddev.0 as f64,
                 min: min.0,
             },
-            Latency::Exponential { min, mean } => Sampler::Exponential {
-                min: min.0,
-                mean: mean.0 as f64,
-            },
+            Latency::Exponential { min, mean } => {
+                let (min, mean) = (min.0, mean.0 as f64);
+                if mean <= EXP_MEAN_MAX && min <= EXP_MIN_MAX {
+                    Sampler::ExponentialBounded { min, mean }
+                } else {
+                    Sampler::Exponential { min, mean }
+                }
+            }
             Latency::Pareto { scale, shape, max } => {
                 assert!(shape > 0.0, "pareto shape must be positive");
                 Sampler::Pareto {
@@ -93,6 +103,16 @@ impl Sampler {
         }
     }
 
+    /// [`Sampler::sample`] with the bounded exponential (every sweep's shape) inline, for
+    /// the network's routing: the same draws and values, without a call.
+    #[inline(always)]
+    fn sample_routed(&self, rng: &mut SimRng) -> u64 {
+        match *self {
+            Sampler::ExponentialBounded { min, mean } => exp_bounded(rng.unit_open(), min, mean),
+            _ => self.sample(rng),
+        }
+    }
+
     #[inline(never)]
     fn sample_shaped(&self, rng: &mut SimRng) -> u64 {
         match *self {
@@ -109,8 +129,8 @@ impl Sampler {
                 };
                 to_nanos(mean + stddev * z).max(min)
             }
-            Sampler::Exponential { min, mean } => {
-                min.saturating_add(to_nanos(-detmath::ln_unit_open(rng.unit_open()) * mean))
+            Sampler::Exponential { min, mean } | Sampler::ExponentialBounded { min, mean } => {
+                exp_general(rng.unit_open(), min, mean)
             }
             Sampler::Pareto {
                 scale,
@@ -122,6 +142,34 @@ impl Sampler {
             }
         }
     }
+}
+
+/// The largest mean (ns, about 6.3 years) of a [`Sampler::ExponentialBounded`]: `−ln u` of
+/// a [`SimRng::unit_open`] draw `u ≥ 2⁻⁵⁴` is at most 37.43, so a draw's float is below
+/// `37.5 · 2·10¹⁷ = 7.5·10¹⁸`, where [`to_nanos`] takes its signed conversion.
+const EXP_MEAN_MAX: f64 = 2.0e17;
+
+/// The largest `min` of a [`Sampler::ExponentialBounded`]: `min` plus a draw below
+/// `7.5·10¹⁸ + 1` stays below `u64::MAX`, so no addition saturates.
+const EXP_MIN_MAX: u64 = 9_000_000_000_000_000_000;
+
+/// An exponential draw from the uniform draw `u`: `min + −ln(u)·mean`, in nanoseconds.
+#[inline]
+fn exp_general(u: f64, min: u64, mean: f64) -> u64 {
+    min.saturating_add(to_nanos(-detmath::ln_unit_open(u) * mean))
+}
+
+/// [`exp_general`] where `mean ≤ EXP_MEAN_MAX` and `min ≤ EXP_MIN_MAX`. `ln_unit_open(u) ≤
+/// 0` for every draw (`u ≤ 1`; the series part is below `ln 2` in magnitude, so its sign
+/// or the exponent's decides), so `x` is `±0` (where `to_nanos` gives 0, as `(x + 0.5) as
+/// i64` does) or in `(0, 7.5·10¹⁸)`, where `to_nanos` is that conversion; and the sum
+/// cannot overflow. The same value as `exp_general`, as a test checks on the draw's
+/// extremes and every binade.
+#[inline(always)]
+fn exp_bounded(u: f64, min: u64, mean: f64) -> u64 {
+    let x = -detmath::ln_unit_open(u) * mean;
+    debug_assert!(x < 9.0e18, "exponential draw {x} out of the bounded range");
+    min + (x + 0.5) as i64 as u64
 }
 
 /// Rounds a non-negative float of nanoseconds to an integer, clamping negatives to 0.
@@ -520,7 +568,7 @@ impl Network {
         if !link.drop.is_never() && rng.chance(link.drop) {
             return Route::Drop(DropReason::Loss);
         }
-        let latency = link.latency.sample(rng);
+        let latency = link.latency.sample_routed(rng);
         let copy = if !link.duplicate.is_never() && rng.chance(link.duplicate) {
             Some(link.latency.sample(rng))
         } else {
@@ -776,6 +824,62 @@ mod tests {
                 moved += usize::from(got != want);
             }
             assert!(moved < 20, "{l:?}: {moved} draws moved by a nanosecond");
+        }
+    }
+
+    /// The bounded exponential's conversion gives `exp_general`'s value on every extreme of
+    /// `unit_open` (its smallest and largest draws, 1.0, each binade's ends and its √2 split)
+    /// and on random draws, for means and minimums up to the bounds and small ones; and
+    /// `sample_routed` draws what `sample` draws, draw for draw.
+    #[test]
+    fn bounded_exponential_is_the_general_one() {
+        let step = 1.0 / (1u64 << 53) as f64;
+        let mut us = vec![0.5 * step, 1.5 * step, 1.0 - 0.5 * step, 1.0 - 1.5 * step, 1.0];
+        for e in 1..=54 {
+            let b = (2.0f64).powi(-e);
+            us.extend([
+                b,
+                b * (1.0 + f64::EPSILON),
+                b * 1.999_999_999,
+                b * std::f64::consts::SQRT_2,
+                b * std::f64::consts::SQRT_2 * (1.0 + f64::EPSILON),
+            ]);
+        }
+        let mut rng = SimRng::new(11, StreamLabel::Custom(4));
+        us.extend((0..100_000).map(|_| rng.unit_open()));
+        let means = [0.0, 1.0, 3e6, 123_456_789.0, EXP_MEAN_MAX / 3.0, EXP_MEAN_MAX];
+        let mins = [0, 1, 1_000_000, EXP_MIN_MAX];
+        for &u in &us {
+            assert!(detmath::ln_unit_open(u) <= 0.0, "ln({u}) > 0");
+            for &mean in &means {
+                for &min in &mins {
+                    assert_eq!(
+                        exp_bounded(u, min, mean),
+                        exp_general(u, min, mean),
+                        "u {u}, min {min}, mean {mean}"
+                    );
+                }
+            }
+        }
+        let ms = SimDuration::from_millis;
+        let bounded = Sampler::new(&Latency::Exponential {
+            min: ms(1),
+            mean: ms(3),
+        });
+        assert!(matches!(bounded, Sampler::ExponentialBounded { .. }));
+        let huge = Latency::Exponential {
+            min: ms(1),
+            mean: SimDuration(EXP_MEAN_MAX as u64 + 1_000),
+        };
+        assert!(matches!(Sampler::new(&huge), Sampler::Exponential { .. }));
+        for s in [bounded, Sampler::new(&huge)] {
+            let (mut a, mut b) = (
+                SimRng::new(6, StreamLabel::Custom(3)),
+                SimRng::new(6, StreamLabel::Custom(3)),
+            );
+            for _ in 0..10_000 {
+                assert_eq!(s.sample_routed(&mut a), s.sample(&mut b));
+            }
         }
     }
 

@@ -274,8 +274,11 @@ impl Words {
 }
 
 impl<'a> Record<'a> {
-    /// A message `id` sent from `from` to `to`; its payload is hashed here.
-    #[inline]
+    /// A message `id` sent from `from` to `to`; its payload is hashed here. Always inline, so
+    /// that the record is never laid out in memory: [`Tracer::record`] folds its fields from
+    /// registers (out of line, a protocol's large message cost about 30 instructions a send
+    /// to build the record, return it and match it again).
+    #[inline(always)]
     pub(crate) fn send<M: Hash + Debug>(from: Endpoint, to: Endpoint, id: u64, msg: &'a M) -> Self {
         Record::Send {
             from,

@@ -236,6 +236,16 @@ impl EndpointSet {
             .is_some_and(|w| w & (1 << (i % 64)) != 0);
         member != self.negate
     }
+
+    /// The members among endpoints `0..len` (`len ≤ 64`) as one word, bit `i` for endpoint
+    /// `i`: [`EndpointSet::contains`] of each at once.
+    fn mask(&self, len: usize) -> u64 {
+        debug_assert!(len <= 64);
+        let word = self.bits.first().copied().unwrap_or(0);
+        let word = if self.negate { !word } else { word };
+        let below = if len >= 64 { u64::MAX } else { (1u64 << len) - 1 };
+        word & below
+    }
 }
 
 /// One directed cut: nothing from `from` reaches `to`.
@@ -383,6 +393,18 @@ impl Network {
         self.hops = hops;
     }
 
+    /// The hop table's `cut` for one row: the endpoints a partition cuts `src` from, as one
+    /// word (the table has at most 64 endpoints). [`Network::cut_slow`] for every `dst` at
+    /// once: a cut's source set is tested once a row instead of once a pair.
+    fn cut_row(&self, src: usize) -> u64 {
+        let ec = self.endpoint_count;
+        debug_assert!(ec <= HOP_TABLE_MAX);
+        self.cuts
+            .iter()
+            .filter(|c| c.from.contains(src))
+            .fold(0, |row, c| row | c.to.mask(ec))
+    }
+
     /// Fills `hops` (and `hop_links`) for a network without overrides: `link_slow`'s answer
     /// for a pair is the newest rule that matches it, else the default, so the links are the
     /// rules' in order and then the default, and each pair names its own without comparing
@@ -396,6 +418,7 @@ impl Network {
         let node = |i: usize| if i < n { Some(i as u32) } else { None };
         for src in 0..ec {
             let s = node(src);
+            let cut = self.cut_row(src);
             for dst in 0..ec {
                 let d = node(dst);
                 let link = (self.rules.iter().enumerate().rev())
@@ -405,7 +428,7 @@ impl Network {
                     .map_or(default, |(i, _)| i);
                 hops.push(Hop {
                     linked: self.linked(src, dst),
-                    cut: self.cut_slow(src, dst),
+                    cut: (cut >> dst) & 1 != 0,
                     link: link as u32,
                 });
             }
@@ -418,6 +441,7 @@ impl Network {
         let ec = self.endpoint_count;
         let mut links: Vec<&Link> = Vec::new();
         for src in 0..ec {
+            let cut = self.cut_row(src);
             for dst in 0..ec {
                 let l = self.link_slow(src, dst);
                 let at = match links.iter().position(|x| std::ptr::eq(*x, l)) {
@@ -429,7 +453,7 @@ impl Network {
                 };
                 hops.push(Hop {
                     linked: self.linked(src, dst),
-                    cut: self.cut_slow(src, dst),
+                    cut: (cut >> dst) & 1 != 0,
                     link: at as u32,
                 });
             }
@@ -879,6 +903,26 @@ mod tests {
             );
             for _ in 0..10_000 {
                 assert_eq!(s.sample_routed(&mut a), s.sample(&mut b));
+            }
+        }
+    }
+
+    /// `mask` holds exactly the members `contains` finds, for sets of every size the hop
+    /// table uses, complemented or not.
+    #[test]
+    fn endpoint_set_mask_is_contains() {
+        let mut rng = SimRng::new(2, StreamLabel::Custom(8));
+        for len in 0..=64 {
+            for _ in 0..20 {
+                let members: Vec<usize> = (0..len).filter(|_| rng.below(3) == 0).collect();
+                let mut set = EndpointSet::of(members, len);
+                if rng.below(2) == 0 {
+                    set = set.complement();
+                }
+                let mask = set.mask(len);
+                for i in 0..64 {
+                    assert_eq!((mask >> i) & 1 != 0, i < len && set.contains(i), "{len} {i}");
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod coverage;
 pub mod detmath;
 pub mod faults;
+mod hint;
 pub mod history;
 pub mod ids;
 pub mod kv;

@@ -18,6 +18,7 @@ use petgraph::graph::{NodeIndex, UnGraph};
 
 use crate::config::{Group, Latency, LinkConfig, NetworkConfig, Partition, Topology};
 use crate::detmath;
+use crate::hint::cold_path;
 use crate::rng::{Probability, SimRng};
 use crate::trace::DropReason;
 use crate::{NodeId, SimDuration};
@@ -587,23 +588,23 @@ impl Network {
         // The drops and the copy are the rare branches: marked so, LLVM keeps the latency
         // draw's word read inline (it called it out of line, 13 instructions more a send).
         if !hop.linked {
-            std::hint::cold_path();
+            cold_path();
             return Route::Drop(DropReason::NoLink);
         }
         if hop.cut {
-            std::hint::cold_path();
+            cold_path();
             return Route::Drop(DropReason::Partition);
         }
         // The same draws, in the same order, as `route_untabled`.
         let link = &self.hop_links[hop.link as usize];
         let rng = &mut self.rng;
         if !link.drop.is_never() && rng.chance(link.drop) {
-            std::hint::cold_path();
+            cold_path();
             return Route::Drop(DropReason::Loss);
         }
         let latency = link.latency.sample_routed(rng);
         let copy = if !link.duplicate.is_never() && rng.chance(link.duplicate) {
-            std::hint::cold_path();
+            cold_path();
             Some(link.latency.sample(rng))
         } else {
             None

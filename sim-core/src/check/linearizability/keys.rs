@@ -37,7 +37,10 @@ pub(super) fn ramp_rounds(budget: &Budget) -> u64 {
 /// failed) are left out when the keys are gathered, with a test this cheap, so that a history
 /// made mostly of them (Knossos's `mongodb-v0-ack-rollback-*`: 700 operations, 21 that count)
 /// costs little more to prepare than the operations that count.
-#[inline]
+///
+/// Always inlined: [`super::schedule`]'s one-key pass calls it on a cold path, where it would
+/// otherwise stay a call.
+#[inline(always)]
 pub(super) fn constrains(op: &LinOp, sem: &Semantics) -> bool {
     match op.completion {
         Completion::Fail => {

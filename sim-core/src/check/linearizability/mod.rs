@@ -42,6 +42,7 @@ mod table;
 mod tests;
 #[cfg(test)]
 mod tests_lookahead;
+mod twins;
 
 use std::fmt;
 

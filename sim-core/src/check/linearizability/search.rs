@@ -39,6 +39,7 @@ use super::model::{CompiledOp, Model, Step};
 use super::order::sort_by_time;
 use super::reach::{self, Lists, Reach};
 use super::table::{splitmix64, Insert, Layout, MemoTable, SPLITMIX_GAMMA};
+use super::twins::LastTwin;
 
 /// Whether an optional operation may be reused by the relaxed search.
 fn reusable(op: &CompiledOp) -> bool {
@@ -241,7 +242,7 @@ impl<'v> Search<'v> {
         // optional operations (same step) and their classes, mandatory bits.
         let mut info = Vec::with_capacity(op_count);
         let mut returns: Vec<(u64, u32)> = Vec::with_capacity(op_count);
-        let mut last_twin: BTreeMap<Step, u32> = BTreeMap::new();
+        let mut last_twin = LastTwin::new();
         let mut class_members: Vec<u32> = Vec::new();
         let mut mandatory_count = 0u32;
         // With reuse, only optional appends are ever marked as used.

@@ -2,7 +2,6 @@
 //! replicas of each key agree after the heal) and `no-lost-writes` (an acknowledged put is
 //! held or superseded at the end), as functions and as the check kinds a scenario names.
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -19,62 +18,77 @@ use crate::kit::vec_map::VecMap;
 
 /// The version each put was stamped with by its coordinator, by (key, value): what a
 /// `BTreeMap` collected from the `Coordinated` observations would answer (the last one of a
-/// pair wins), as a sorted vector searched by halves.
-struct Coordinated(Vec<((Key, Value), Version)>);
+/// pair wins). By key, then by value: a run writes a few keys, and within a key the values
+/// mostly come in increasing order, so nearly every insertion is a push.
+#[derive(Default)]
+struct Coordinated(VecMap<Key, VecMap<Value, Version>>);
 
 impl Coordinated {
-    fn of(result: &RunResult<Observation>) -> Coordinated {
-        Coordinated::from_pairs(
-            result
-                .observations
-                .iter()
-                .filter_map(|o| match o.value {
-                    Observation::Coordinated { key, version } => {
-                        Some(((key, version.value), version))
-                    }
-                    _ => None,
-                })
-                .collect(),
-        )
-    }
-
-    fn from_pairs(mut all: Vec<((Key, Value), Version)>) -> Coordinated {
-        // Stable, so that among equal pairs the last observed is last; keep that one.
-        all.sort_by_key(|(pair, _)| *pair);
-        let mut kept: Vec<((Key, Value), Version)> = Vec::with_capacity(all.len());
-        for e in all {
-            match kept.last_mut() {
-                Some(last) if last.0 == e.0 => *last = e,
-                _ => kept.push(e),
+    fn insert(&mut self, key: Key, version: Version) {
+        match self.0.get_mut(&key) {
+            Some(values) => {
+                values.insert(version.value, version);
+            }
+            None => {
+                let mut values = VecMap::new();
+                values.insert(version.value, version);
+                self.0.insert(key, values);
             }
         }
-        Coordinated(kept)
+    }
+
+    #[cfg(test)]
+    fn from_pairs(all: Vec<((Key, Value), Version)>) -> Coordinated {
+        let mut c = Coordinated::default();
+        for ((key, value), version) in all {
+            // The pair's value is the version's in real runs; the test's pairs may differ.
+            let values = match c.0.get_mut(&key) {
+                Some(values) => values,
+                None => {
+                    c.0.insert(key, VecMap::new());
+                    c.0.get_mut(&key).expect("inserted")
+                }
+            };
+            values.insert(value, version);
+        }
+        c
     }
 
     fn get(&self, pair: &(Key, Value)) -> Option<&Version> {
-        self.0
-            .binary_search_by(|(p, _)| p.cmp(pair))
-            .ok()
-            .map(|i| &self.0[i].1)
+        self.0.get(&pair.0).and_then(|values| values.get(&pair.1))
     }
 }
 
 /// Each node's replica state at the end: per key, its version and the time it last changed.
-/// Both checks read it; computed once per run through the checks' memo.
 /// A node holds a few keys, so each state is a small sorted vector.
 type FinalStates = Vec<VecMap<Key, (Version, SimTime)>>;
 
-/// Replays the observations into each node's replica state at the end, with the time of the
-/// last change of each key at each node.
-fn final_states(result: &RunResult<Observation>) -> FinalStates {
+/// What both checks read of a run's observations, gathered in one pass and computed once per
+/// run through the checks' memo: the final states, the keys applied or coordinated, and the
+/// coordinated versions.
+struct Replay {
+    states: FinalStates,
+    /// Keys of `Applied` and `Coordinated` observations, ascending, each once.
+    keys: VecMap<Key, ()>,
+    coordinated: Coordinated,
+}
+
+/// Replays the observations into each node's replica state at the end (with the time of the
+/// last change of each key at each node), the keys they name and the coordinated versions.
+fn replay(result: &RunResult<Observation>) -> Replay {
     let mut states: FinalStates = vec![VecMap::new(); result.node_count as usize];
+    let mut keys: VecMap<Key, ()> = VecMap::new();
+    let mut coordinated = Coordinated::default();
     for o in &result.observations {
-        let s = &mut states[o.node.index()];
         match &o.value {
             Observation::Applied { key, version } => {
-                s.insert(*key, (*version, o.time));
+                states[o.node.index()].insert(*key, (*version, o.time));
+                if !keys.contains_key(key) {
+                    keys.insert(*key, ());
+                }
             }
             Observation::Recovered { data } => {
+                let s = &mut states[o.node.index()];
                 let before = std::mem::take(s);
                 for (key, version) in data {
                     // A key recovered at the version it held keeps its time of change.
@@ -85,29 +99,33 @@ fn final_states(result: &RunResult<Observation>) -> FinalStates {
                     s.insert(*key, (*version, t));
                 }
             }
-            Observation::Coordinated { .. } => {}
+            Observation::Coordinated { key, version } => {
+                if !keys.contains_key(key) {
+                    keys.insert(*key, ());
+                }
+                coordinated.insert(*key, *version);
+            }
         }
     }
-    states
+    Replay {
+        states,
+        keys,
+        coordinated,
+    }
 }
 
-/// Keys written or coordinated in the run.
-fn keys_of(result: &RunResult<Observation>) -> BTreeSet<Key> {
-    let mut keys: BTreeSet<Key> = result
-        .history
-        .ops
-        .iter()
-        .filter_map(|op| match op.request {
-            Request::Put { key, .. } => Some(key),
-            _ => None,
-        })
-        .collect();
-    for o in &result.observations {
-        if let Observation::Applied { key, .. } | Observation::Coordinated { key, .. } = o.value {
-            keys.insert(key);
+/// Keys written (puts in the history) or named by `replay`'s observations, ascending, each
+/// once.
+fn keys_of(result: &RunResult<Observation>, replay: &Replay) -> Vec<Key> {
+    let mut keys = replay.keys.clone();
+    for op in &result.history.ops {
+        if let Request::Put { key, .. } = op.request {
+            if !keys.contains_key(&key) {
+                keys.insert(key, ());
+            }
         }
     }
-    keys
+    keys.iter().map(|(k, _)| *k).collect()
 }
 
 fn ms(t: u64) -> f64 {
@@ -122,7 +140,7 @@ pub fn check_replica_convergence(
     n: u32,
     within: SimDuration,
 ) -> CheckResult {
-    replica_convergence(result, n, within, || Rc::new(final_states(result)))
+    replica_convergence(result, n, within, || Rc::new(replay(result)))
 }
 
 /// [`check_replica_convergence`], asking `states` for the final states when it needs them.
@@ -130,7 +148,7 @@ fn replica_convergence(
     result: &RunResult<Observation>,
     n: u32,
     within: SimDuration,
-    states: impl FnOnce() -> Rc<FinalStates>,
+    replayed: impl FnOnce() -> Rc<Replay>,
 ) -> CheckResult {
     const NAME: &str = "replica-convergence";
     let heal = last_real_heal(&result.fault_log);
@@ -155,11 +173,11 @@ fn replica_convergence(
             ),
         );
     }
-    let states = states();
-    let keys = keys_of(result);
+    let replayed = replayed();
+    let keys = keys_of(result, &replayed);
     let mut converged_at = SimTime::ZERO;
     for &key in &keys {
-        match key_converged(result, &states, n, key, quiet, deadline) {
+        match key_converged(result, &replayed.states, n, key, quiet, deadline) {
             Ok(last) => converged_at = converged_at.max(last),
             Err(what) => return CheckResult::new(NAME, Verdict::Fail, what),
         }
@@ -228,13 +246,14 @@ fn key_converged(
 /// live replica at the end is at least the put's version — an acknowledged write is only ever
 /// replaced by a higher-timestamped one, never lost.
 pub fn check_no_lost_writes(result: &RunResult<Observation>, n: u32) -> CheckResult {
-    no_lost_writes(result, n, &final_states(result))
+    no_lost_writes(result, n, &replay(result))
 }
 
-/// [`check_no_lost_writes`] on the final states `states`.
-fn no_lost_writes(result: &RunResult<Observation>, n: u32, states: &FinalStates) -> CheckResult {
+/// [`check_no_lost_writes`] on the replayed observations `replayed`.
+fn no_lost_writes(result: &RunResult<Observation>, n: u32, replayed: &Replay) -> CheckResult {
     const NAME: &str = "no-lost-writes";
-    let versions = Coordinated::of(result);
+    let states = &replayed.states;
+    let versions = &replayed.coordinated;
     let live = |node: NodeId| result.final_status[node.index()] == NodeStatus::Up;
     // Whether `key` has a live replica, and the newest version those hold, found without
     // building the preference list (the failure message does). The same for every put of the
@@ -338,7 +357,7 @@ impl CheckKind for ReplicaConvergence {
 impl Check<Leaderless> for ReplicaConvergence {
     fn run(p: &ReplicaConvergenceParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
         replica_convergence(input.result, input.params.n, p.within, || {
-            input.memo.get_or_compute(|| final_states(input.result))
+            input.memo.get_or_compute(|| replay(input.result))
         })
     }
 }
@@ -356,8 +375,8 @@ impl CheckKind for NoLostWrites {
 
 impl Check<Leaderless> for NoLostWrites {
     fn run(_: &NoParams, input: &CheckInput<'_, Leaderless>) -> CheckResult {
-        let states = input.memo.get_or_compute(|| final_states(input.result));
-        no_lost_writes(input.result, input.params.n, &states)
+        let replayed = input.memo.get_or_compute(|| replay(input.result));
+        no_lost_writes(input.result, input.params.n, &replayed)
     }
 }
 

@@ -2,7 +2,7 @@
 //! the preference list, answer after `w` acknowledgements or `r` replies, read-repair, re-send
 //! to silent replicas and ask fallbacks (sloppy quorum), and give up at `request_timeout`.
 
-use sim_core::{ClientId, Context, Key, NodeId, Request, RequestId, Response};
+use sim_core::{ClientId, Context, Key, NodeId, Request, RequestId, Response, SimDuration};
 
 use super::messages::{Msg, Observation, Timer, Version};
 use super::node::Leaderless;
@@ -104,10 +104,16 @@ impl Leaderless {
                 Response::Value(newest.map(|v| v.value)),
             );
         }
+        // Every node asked has answered: no answer is left to come (a duplicate repeats one
+        // already counted), so nothing is left to repair after this round.
+        let done = p.answered && p.answers.len() == p.asked.len();
         if p.answered && read_repair {
             if let Some(newest) = newest {
                 self.read_repair(ctx, op, newest);
             }
+        }
+        if done {
+            self.pending.remove(&op);
         }
     }
 
@@ -141,17 +147,28 @@ impl Leaderless {
         }
     }
 
-    /// The replica timeout of `op`: re-send to the silent, and, with sloppy quorums, ask one
-    /// more fallback for each silent replica not yet stood in for by an answering node.
+    /// The timer of `op`: at its deadline, gives it up; before, re-sends to the silent, and,
+    /// with sloppy quorums, asks one more fallback for each silent replica not yet stood in
+    /// for by an answering node, and arms itself again (at most until the deadline).
     pub(super) fn on_replica_timeout(&mut self, ctx: &mut Context<'_, Self>, op: u64) {
         let n = self.n();
         let sloppy = self.params.sloppy;
+        let now = ctx.local_time().0;
         let Some(p) = self.pending.get_mut(&op) else {
             return;
         };
+        if now >= p.deadline {
+            self.on_request_timeout(ctx, op);
+            return;
+        }
+        let rest = SimDuration(p.deadline.saturating_sub(now) as u64);
         match p.kind {
-            // An answered read needs nothing more (read repair goes on as replies arrive).
-            Kind::Get if p.answered => return,
+            // An answered read needs nothing more (read repair goes on as replies arrive)
+            // until its deadline.
+            Kind::Get if p.answered => {
+                ctx.set_timer(rest, Timer::Replica { op });
+                return;
+            }
             Kind::Get => {}
             // A put goes on until every replica, or a stand-in, holds it.
             Kind::Put(_) if p.all_covered(n) => {
@@ -178,13 +195,15 @@ impl Leaderless {
                 sends.push((fallback, p.request(op, Some(replica))));
             }
         }
-        ctx.set_timer(self.params.replica_timeout, Timer::Replica { op });
+        let next = self.params.replica_timeout.min(rest);
+        ctx.set_timer(next, Timer::Replica { op });
         for (to, msg) in sends {
             self.send(ctx, to, msg);
         }
     }
 
-    pub(super) fn on_request_timeout(&mut self, ctx: &mut Context<'_, Self>, op: u64) {
+    /// The deadline of `op`: it is dropped, and a read not answered yet fails.
+    fn on_request_timeout(&mut self, ctx: &mut Context<'_, Self>, op: u64) {
         let Some(p) = self.pending.remove(&op) else {
             return;
         };
@@ -210,14 +229,18 @@ impl Leaderless {
         let op = self.next_op;
         self.next_op += 1;
         let n = self.n();
-        let mut p = Pending::new(client, request_id, key, kind, self.node_count);
+        let deadline = ctx
+            .local_time()
+            .0
+            .saturating_add(self.params.request_timeout.0.min(i64::MAX as u64) as i64);
+        let mut p = Pending::new(client, request_id, key, kind, self.node_count, deadline);
         let asked = (0..n).map(|i| (p.ring(i), None)).collect();
         p.asked = asked;
         let msg = p.request(op, None);
         let first = p.start;
         self.pending.insert(op, p);
+        // One timer a request: `replica_timeout` is below `request_timeout` (validated).
         ctx.set_timer(self.params.replica_timeout, Timer::Replica { op });
-        ctx.set_timer(self.params.request_timeout, Timer::Request { op });
         // Every replica gets the request, even when the local answer (if this node is one)
         // completes it at once.
         for i in 0..n as u32 {

@@ -45,10 +45,10 @@ pub enum Msg {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
-    /// Re-send to silent replicas (and ask fallbacks) for request `op`.
+    /// Request `op`'s one timer: re-send to silent replicas (and ask fallbacks) every
+    /// `replica_timeout`, and give the request up at its deadline (`request_timeout` after it
+    /// was taken on).
     Replica { op: u64 },
-    /// Give up on request `op`.
-    Request { op: u64 },
     /// Re-send hinted writes.
     Handoff,
     /// Exchange versions with the other replicas.

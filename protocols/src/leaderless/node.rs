@@ -173,7 +173,6 @@ impl Process for Leaderless {
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
         match timer {
             Timer::Replica { op } => self.on_replica_timeout(ctx, op),
-            Timer::Request { op } => self.on_request_timeout(ctx, op),
             Timer::Handoff => self.handoff(ctx),
             Timer::AntiEntropy => self.anti_entropy(ctx),
         }

@@ -36,6 +36,9 @@ pub(super) struct Pending {
     /// Fallbacks used so far (the next one is `ring(n + fallbacks)`).
     pub(super) fallbacks: usize,
     pub(super) answered: bool,
+    /// The local time (ns) at which the request is given up: `request_timeout` after it was
+    /// taken on.
+    pub(super) deadline: i64,
     /// Read repairs sent: (node, version), each once.
     pub(super) repaired: Vec<(NodeId, Version)>,
 }
@@ -48,6 +51,7 @@ impl Pending {
         key: Key,
         kind: Kind,
         nodes: u32,
+        deadline: i64,
     ) -> Pending {
         Pending {
             client,
@@ -60,6 +64,7 @@ impl Pending {
             answers: VecMap::new(),
             fallbacks: 0,
             answered: false,
+            deadline,
             repaired: Vec::new(),
         }
     }
@@ -117,7 +122,7 @@ mod tests {
     fn the_ring_is_ring_from() {
         for nodes in 1..8u32 {
             for key in 0..50 {
-                let p = Pending::new(ClientId(0), 1, key, Kind::Get, nodes);
+                let p = Pending::new(ClientId(0), 1, key, Kind::Get, nodes, 0);
                 let ring = ring_from(key, nodes);
                 assert_eq!(p.ring_len(), ring.len());
                 for (i, node) in ring.iter().enumerate() {

@@ -44,11 +44,60 @@ fn needs(x: u32) -> Option<u32> {
     (NEEDS..2 * NEEDS).contains(&x).then(|| x - NEEDS)
 }
 
+/// Set in [`Event::op_call`] for an invocation.
+const CALL: u32 = 1 << 31;
+
+/// One event of a search's time-ordered lists, everything the walks read of it side by side:
+/// one bounds check and one cache line per event visited, where five arrays took five.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Event {
+    /// The next and the previous event in its list (`NONE`: none).
+    pub(super) next: u32,
+    pub(super) prev: u32,
+    /// What [`event_value`] gives for it.
+    pub(super) look: u32,
+    /// Its operation's index, with [`CALL`] set for the invocation (operations are fewer than
+    /// 2^30).
+    op_call: u32,
+}
+
+impl Event {
+    /// A sentinel, or an event not placed yet: no links, no operation.
+    pub(super) const EMPTY: Event = Event {
+        next: NONE,
+        prev: NONE,
+        look: NONE,
+        op_call: NONE,
+    };
+
+    /// `op`'s invocation (`call`) or completion, unlinked, with look-ahead entry `look`.
+    #[inline(always)]
+    pub(super) fn new(op: u32, call: bool, look: u32) -> Event {
+        debug_assert!(op < CALL);
+        Event {
+            next: NONE,
+            prev: NONE,
+            look,
+            op_call: op | if call { CALL } else { 0 },
+        }
+    }
+
+    /// The index of its operation.
+    #[inline(always)]
+    pub(super) fn op(self) -> u32 {
+        self.op_call & !CALL
+    }
+
+    /// Whether it is an invocation (else a completion).
+    #[inline(always)]
+    pub(super) fn is_call(self) -> bool {
+        self.op_call & CALL != 0
+    }
+}
+
 /// The event lists of a search, read-only.
 pub(super) struct Lists<'a> {
-    pub(super) next: &'a [u32],
-    /// Per event, what [`event_value`] gives.
-    pub(super) look: &'a [u32],
+    pub(super) events: &'a [Event],
     pub(super) head_mandatory: u32,
     pub(super) head_optional: u32,
 }
@@ -87,11 +136,13 @@ impl Reach {
         // needs. A pre-scan for whether any of these completions needs another state than
         // `state` skipped almost no walk (2% of them on Porcupine's `c50-ok`, 9% on `c10-ok`).
         self.begin();
-        let mut optional = lists.next[lists.head_optional as usize];
-        let mut e = lists.next[lists.head_mandatory as usize];
+        let events = lists.events;
+        let mut optional = events[lists.head_optional as usize].next;
+        let mut e = events[lists.head_mandatory as usize].next;
         let mut tested = 0;
         while e != NONE {
-            let x = lists.look[e as usize];
+            let event = events[e as usize];
+            let x = event.look;
             if x < NEEDS {
                 self.note_value(x);
             } else if x == APPENDS {
@@ -101,8 +152,9 @@ impl Reach {
                 // before it may set counts too (noted here rather than at every completion:
                 // the order of the notes does not matter).
                 while optional != NONE && optional < e {
-                    self.note(lists.look[optional as usize]);
-                    optional = lists.next[optional as usize];
+                    let o = events[optional as usize];
+                    self.note(o.look);
+                    optional = o.next;
                 }
                 if !self.reachable(model, state, x - NEEDS) {
                     return Some(e);
@@ -112,7 +164,7 @@ impl Reach {
                     break;
                 }
             }
-            e = lists.next[e as usize];
+            e = event.next;
         }
         None
     }
@@ -187,33 +239,37 @@ fn sets(op: &CompiledOp) -> Option<u32> {
 /// that state. `first` is the first completion in the mandatory list (everything before it is
 /// an invocation).
 fn register_doomed(lists: &Lists<'_>, state: u32, first: u32) -> Option<u32> {
+    let events = lists.events;
     let mut c = first;
     let needed = loop {
         if c == NONE {
             return None;
         }
-        if let Some(needed) = needs(lists.look[c as usize]) {
+        let event = events[c as usize];
+        if let Some(needed) = needs(event.look) {
             break needed;
         }
-        c = lists.next[c as usize];
+        c = event.next;
     };
     if needed == state {
         return None;
     }
     // A completion's entry is never a value (it is `NONE` or at least `NEEDS`).
-    let mut e = lists.next[lists.head_mandatory as usize];
+    let mut e = events[lists.head_mandatory as usize].next;
     while e != c {
-        if lists.look[e as usize] == needed {
+        let event = events[e as usize];
+        if event.look == needed {
             return None;
         }
-        e = lists.next[e as usize];
+        e = event.next;
     }
-    let mut e = lists.next[lists.head_optional as usize];
+    let mut e = events[lists.head_optional as usize].next;
     while e != NONE && e < c {
-        if lists.look[e as usize] == needed {
+        let event = events[e as usize];
+        if event.look == needed {
             return None;
         }
-        e = lists.next[e as usize];
+        e = event.next;
     }
     Some(c)
 }

@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 
 use super::model::{CompiledOp, Model, Step};
 use super::order::sort_by_time;
-use super::reach::{self, Lists, Reach};
+use super::reach::{self, Event, Lists, Reach};
 use super::table::{splitmix64, Insert, Layout, MemoTable, SPLITMIX_GAMMA};
 use super::twins::LastTwin;
 
@@ -115,11 +115,10 @@ struct OpInfo {
 
 /// The event lists while [`Search::new`] places the events in time order.
 struct Placer {
-    event_op: Vec<u32>,
-    event_is_call: Vec<bool>,
-    event_look: Vec<u32>,
-    next: Vec<u32>,
-    prev: Vec<u32>,
+    /// Every event, then the two lists' heads (sentinels).
+    events: Vec<Event>,
+    /// Events placed so far.
+    placed: u32,
     /// The last event of the mandatory and of the optional list.
     lasts: [u32; 2],
 }
@@ -130,11 +129,9 @@ impl Placer {
     /// instructions an event).
     #[inline(always)]
     fn place(&mut self, op: u32, call: bool, info: &mut [OpInfo], ops: &[CompiledOp]) {
-        let e = self.event_op.len() as u32;
-        self.event_op.push(op);
-        self.event_is_call.push(call);
-        self.event_look
-            .push(reach::event_value(&ops[op as usize], call));
+        let e = self.placed;
+        self.placed += 1;
+        self.events[e as usize] = Event::new(op, call, reach::event_value(&ops[op as usize], call));
         let o = &mut info[op as usize];
         if call {
             o.call_event = e;
@@ -147,8 +144,8 @@ impl Placer {
             return;
         }
         let last = &mut self.lasts[usize::from(!o.mandatory)];
-        self.next[*last as usize] = e;
-        self.prev[e as usize] = *last;
+        self.events[*last as usize].next = e;
+        self.events[e as usize].prev = *last;
         *last = e;
     }
 }
@@ -165,15 +162,11 @@ pub(super) struct Search<'v> {
     /// What the search keeps of each operation, in one place (one allocation, one bounds
     /// check and one cache line per operation on the hot paths).
     info: Vec<OpInfo>,
-    /// Events, indexed by their position in time order; the heads of the mandatory and the
-    /// optional lists are sentinels at `events` and `events + 1`.
-    event_op: Vec<u32>,
-    event_is_call: Vec<bool>,
-    /// For the look-ahead ([`super::reach`]), per event: the value an invocation's operation
-    /// may set, or the state a completion's operation needs ([`reach::event_value`]).
-    event_look: Vec<u32>,
-    next: Vec<u32>,
-    prev: Vec<u32>,
+    /// Events, indexed by their position in time order, each with its links, its operation
+    /// and, for the look-ahead ([`super::reach`]), the value an invocation's operation may set
+    /// or the state a completion's operation needs ([`reach::event_value`]); the heads of the
+    /// mandatory and the optional lists are sentinels at `event_count` and `event_count + 1`.
+    events: Vec<Event>,
     head_mandatory: u32,
     head_optional: u32,
     /// The current configuration: mandatory and optional sets, hash of the mandatory set,
@@ -293,11 +286,8 @@ impl<'v> Search<'v> {
         let event_count = op_count + returns.len();
         let (head_mandatory, head_optional) = (event_count as u32, event_count as u32 + 1);
         let mut events = Placer {
-            event_op: Vec::with_capacity(event_count),
-            event_is_call: Vec::with_capacity(event_count),
-            event_look: Vec::with_capacity(event_count),
-            next: vec![NONE; event_count + 2],
-            prev: vec![NONE; event_count + 2],
+            events: vec![Event::EMPTY; event_count + 2],
+            placed: 0,
             lasts: [head_mandatory, head_optional],
         };
         let mut k = 0;
@@ -311,14 +301,8 @@ impl<'v> Search<'v> {
         for &(_, j) in &returns[k..] {
             events.place(j, false, &mut info, &ops);
         }
-        let Placer {
-            event_op,
-            event_is_call,
-            event_look,
-            next,
-            prev,
-            ..
-        } = events;
+        debug_assert_eq!(events.placed as usize, event_count);
+        let events = events.events;
         let layout = Layout::new(if consumable { &class_members } else { &[] });
         let o_width = layout.words();
         Search {
@@ -327,12 +311,8 @@ impl<'v> Search<'v> {
             reuse_optional,
             initial,
             info,
-            event_op,
-            event_is_call,
-            event_look,
-            cursor: next[head_mandatory as usize],
-            next,
-            prev,
+            cursor: events[head_mandatory as usize].next,
+            events,
             head_mandatory,
             head_optional,
             m_bits: vec![0; (mandatory_count as usize).div_ceil(64).max(1)],
@@ -390,9 +370,9 @@ impl<'v> Search<'v> {
             lower.max(self.doomed_event_max)
         };
         let position = |e: u32| {
-            self.event_is_call[..e as usize]
+            self.events[..e as usize]
                 .iter()
-                .filter(|&&call| !call)
+                .filter(|event| !event.is_call())
                 .count()
         };
         (position(lower), position(upper))
@@ -400,9 +380,11 @@ impl<'v> Search<'v> {
 
     /// The operations (indices into `ops`) in the order of their completions.
     pub(super) fn by_completion(&self) -> Vec<u32> {
-        (0..self.event_op.len())
-            .filter(|&e| !self.event_is_call[e])
-            .map(|e| self.event_op[e])
+        let placed = self.events.len() - 2;
+        self.events[..placed]
+            .iter()
+            .filter(|event| !event.is_call())
+            .map(|event| event.op())
             .collect()
     }
 
@@ -454,34 +436,38 @@ impl<'v> Search<'v> {
     }
 
     fn unlink(&mut self, e: u32) {
-        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
-        self.next[p as usize] = n;
+        let Event {
+            prev: p, next: n, ..
+        } = self.events[e as usize];
+        self.events[p as usize].next = n;
         if n != NONE {
-            self.prev[n as usize] = p;
+            self.events[n as usize].prev = p;
         }
     }
 
     /// Links the optional invocation `s` into the optional list, in time order, after the
     /// place of `e` (just unlinked, and before `s` in time). Undone by [`Search::unlink`].
     fn link_optional(&mut self, e: u32, s: u32) {
-        let mut p = self.prev[e as usize];
-        while self.next[p as usize] != NONE && self.next[p as usize] < s {
-            p = self.next[p as usize];
+        let mut p = self.events[e as usize].prev;
+        while self.events[p as usize].next != NONE && self.events[p as usize].next < s {
+            p = self.events[p as usize].next;
         }
-        let n = self.next[p as usize];
-        self.prev[s as usize] = p;
-        self.next[s as usize] = n;
-        self.next[p as usize] = s;
+        let n = self.events[p as usize].next;
+        self.events[s as usize].prev = p;
+        self.events[s as usize].next = n;
+        self.events[p as usize].next = s;
         if n != NONE {
-            self.prev[n as usize] = s;
+            self.events[n as usize].prev = s;
         }
     }
 
     fn relink(&mut self, e: u32) {
-        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
-        self.next[p as usize] = e;
+        let Event {
+            prev: p, next: n, ..
+        } = self.events[e as usize];
+        self.events[p as usize].next = e;
         if n != NONE {
-            self.prev[n as usize] = e;
+            self.events[n as usize].prev = e;
         }
     }
 
@@ -552,27 +538,31 @@ impl<'v> Search<'v> {
     /// precede it already did. (A write of the current value does not qualify: later, it would
     /// change the state.)
     fn forced_candidate(&mut self) -> (Option<(u32, u32)>, u32) {
-        let mut e = self.next[self.head_mandatory as usize];
-        while e != NONE && self.event_is_call[e as usize] {
+        let mut e = self.events[self.head_mandatory as usize].next;
+        while e != NONE {
+            let event = self.events[e as usize];
+            if !event.is_call() {
+                break;
+            }
             // An invocation's look-ahead entry is `NONE` exactly when its operation is
-            // read-only (it sets no value and does not append): one load instead of two.
-            if self.event_look[e as usize] != NONE {
-                e = self.next[e as usize];
+            // read-only (it sets no value and does not append).
+            if event.look != NONE {
+                e = event.next;
                 continue;
             }
-            let op = self.event_op[e as usize];
+            let op = event.op();
             debug_assert!(self.ops[op as usize].step.read_only());
             if self.model.step(self.state, &self.ops[op as usize]) == Some(self.state)
                 && (self.restrict == NONE
                     || self.model.step(self.restrict, &self.ops[op as usize]) != Some(self.state))
             {
-                let mut r = e;
-                while r != NONE && self.event_is_call[r as usize] {
-                    r = self.next[r as usize];
+                let mut r = event.next;
+                while r != NONE && self.events[r as usize].is_call() {
+                    r = self.events[r as usize].next;
                 }
                 return (Some((e, op)), r);
             }
-            e = self.next[e as usize];
+            e = event.next;
         }
         (None, e)
     }
@@ -581,8 +571,7 @@ impl<'v> Search<'v> {
     /// `first_completion` is the first one in the mandatory list.
     fn doomed(&mut self, first_completion: u32) -> Option<u32> {
         let lists = Lists {
-            next: &self.next,
-            look: &self.event_look,
+            events: &self.events,
             head_mandatory: self.head_mandatory,
             head_optional: self.head_optional,
         };
@@ -661,7 +650,7 @@ impl<'v> Search<'v> {
             self.mandatory_left -= 1;
         }
         self.deadline = NONE;
-        self.cursor = self.next[self.head_mandatory as usize];
+        self.cursor = self.events[self.head_mandatory as usize].next;
         self.fresh = true;
         inserted
     }
@@ -712,12 +701,15 @@ impl<'v> Search<'v> {
                 }
             }
             let e = self.cursor;
-            if e != NONE
-                && self.event_is_call[e as usize]
-                && (self.deadline == NONE || e < self.deadline)
-            {
-                self.cursor = self.next[e as usize];
-                let op = self.event_op[e as usize];
+            let call = if e != NONE {
+                let event = self.events[e as usize];
+                (event.is_call() && (self.deadline == NONE || e < self.deadline)).then_some(event)
+            } else {
+                None
+            };
+            if let Some(event) = call {
+                self.cursor = event.next;
+                let op = event.op();
                 let twin = self.info[op as usize].twin_before;
                 if twin != NONE && !self.linearized(twin) {
                     continue;
@@ -744,11 +736,11 @@ impl<'v> Search<'v> {
             if self.deadline == NONE {
                 // The first completion: now the optional operations invoked before it.
                 assert!(
-                    e != NONE && !self.event_is_call[e as usize],
+                    e != NONE && !self.events[e as usize].is_call(),
                     "a completion is still listed"
                 );
                 self.deadline = e;
-                self.cursor = self.next[self.head_optional as usize];
+                self.cursor = self.events[self.head_optional as usize].next;
                 continue;
             }
             // Stuck at the completion `deadline`: remember the furthest one (with the shortest
@@ -799,7 +791,7 @@ impl<'v> Search<'v> {
             self.cursor = if frame.forced {
                 NONE
             } else {
-                self.next[c as usize]
+                self.events[c as usize].next
             };
         }
         self.status

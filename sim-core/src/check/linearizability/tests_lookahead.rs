@@ -258,3 +258,25 @@ fn an_invocations_look_ahead_entry_is_none_exactly_when_read_only() {
         );
     }
 }
+
+/// An event keeps its operation's index and whether it is the invocation side by side, for
+/// every index a search allows (the largest included) and every look-ahead entry, and starts
+/// unlinked; the sentinel has no links.
+#[test]
+fn an_event_keeps_its_operation_and_kind() {
+    use super::reach::{Event, APPENDS, NEEDS};
+    let max = super::search::OPERATIONS_MAX as u32;
+    let mut rng = super::tests::Rng(0xe7e7);
+    let mut ops = vec![0, 1, 2, max - 1, max, (1 << 30) - 1];
+    ops.extend((0..200).map(|_| rng.below(u64::from(max) + 1) as u32));
+    for op in ops {
+        for call in [false, true] {
+            for look in [0, 5, NEEDS, NEEDS + 9, APPENDS, u32::MAX] {
+                let e = Event::new(op, call, look);
+                assert_eq!((e.op(), e.is_call(), e.look), (op, call, look));
+                assert_eq!((e.next, e.prev), (u32::MAX, u32::MAX));
+            }
+        }
+    }
+    assert_eq!((Event::EMPTY.next, Event::EMPTY.prev), (u32::MAX, u32::MAX));
+}

@@ -460,6 +460,13 @@ impl MemoTable {
             self.words.reserve_exact(cap - self.words.len());
         }
         debug_assert_eq!(self.words.capacity(), cap);
+        // Entry indices and word offsets are `u32`s: checked here, where the capacities that
+        // bound them change, rather than at every insertion.
+        assert!(
+            self.entries.capacity() < NONE as usize,
+            "memo table index overflow"
+        );
+        assert!(cap < u32::MAX as usize, "memo table arena overflow");
         self.room = if self.o_width == 0 {
             self.entries.capacity()
         } else {
@@ -534,14 +541,6 @@ impl MemoTable {
         if self.bytes() + growth > bytes_max {
             return Insert::Full;
         }
-        assert!(
-            self.entries.len() < NONE as usize - 1,
-            "memo table index overflow"
-        );
-        assert!(
-            self.words.len() + m.len() + o.len() < u32::MAX as usize,
-            "memo table arena overflow"
-        );
         let e = self.entries.len() as u32;
         let m_offset = self.words.len() as u32;
         if growth != 0 {

@@ -467,11 +467,9 @@ impl MemoTable {
             "memo table index overflow"
         );
         assert!(cap < u32::MAX as usize, "memo table arena overflow");
-        self.room = if self.o_width == 0 {
-            self.entries.capacity()
-        } else {
-            self.entries.capacity().min(self.o_cap / self.o_width)
-        };
+        // Without optional words, only the entries' capacity counts.
+        let o_room = self.o_cap.checked_div(self.o_width).unwrap_or(usize::MAX);
+        self.room = self.entries.capacity().min(o_room);
     }
 
     /// Remembers the configuration (mandatory set `m` starting at word `lo`, `state` and the

@@ -155,7 +155,8 @@ impl Slots {
 struct Entry {
     /// Hash of the mandatory set and the state (the dominance group's key).
     group_hash: u64,
-    /// The mandatory set: `m_len` words starting at word `lo`, at `m_offset` in `m_words`.
+    /// The mandatory set: `m_len` words starting at word `lo`, at `m_offset` in `words`; the
+    /// optional set follows it there.
     m_offset: u32,
     lo: u32,
     m_len: u32,
@@ -191,9 +192,17 @@ pub(super) struct MemoTable {
     /// Every configuration, by the hash of all of it.
     exact: Slots,
     entries: Vec<Entry>,
-    m_words: Vec<u64>,
-    /// Optional sets, `o_width` words per entry.
-    o_words: Vec<u64>,
+    /// Every entry's mandatory words then its `o_width` optional words: one vector to test
+    /// and write per insertion. Its capacity is accounted as two vectors that grew apart, one
+    /// of mandatory and one of optional words (`m_cap`, `o_cap`), as they were once stored:
+    /// the budget decisions are unchanged, and the capacity held is their sum.
+    words: Vec<u64>,
+    /// Mandatory words stored.
+    m_count: usize,
+    m_cap: usize,
+    o_cap: usize,
+    /// Entries that fit before `entries` or the optional words must grow.
+    room: usize,
     /// Explored configurations, by mandatory set, state and restriction (only with optional
     /// operations).
     dominance: Slots,
@@ -349,8 +358,11 @@ impl MemoTable {
             layout,
             exact: Slots::new(),
             entries: Vec::new(),
-            m_words: Vec::new(),
-            o_words: Vec::new(),
+            words: Vec::new(),
+            m_count: 0,
+            m_cap: 0,
+            o_cap: 0,
+            room: 0,
             dominance: Slots::new(),
             groups: Vec::new(),
             links: Vec::new(),
@@ -388,8 +400,9 @@ impl MemoTable {
             self.dominance = Slots::with_slots(slots);
         }
         self.entries.reserve_exact(n);
-        self.m_words.reserve_exact(m_words);
-        self.o_words.reserve_exact(n * self.o_width);
+        self.m_cap = m_words;
+        self.o_cap = n * self.o_width;
+        self.fit_words();
         self.held = self.measure();
     }
 
@@ -408,8 +421,7 @@ impl MemoTable {
     fn measure(&self) -> u64 {
         self.exact.bytes()
             + self.entries.capacity() as u64 * ENTRY_BYTES
-            + self.m_words.capacity() as u64 * 8
-            + self.o_words.capacity() as u64 * 8
+            + self.words.capacity() as u64 * 8
             + self.dominance.bytes()
             + self.groups.capacity() as u64 * GROUP_BYTES
             + self.links.capacity() as u64 * LINK_BYTES
@@ -428,12 +440,36 @@ impl MemoTable {
         let x = self.entries[e as usize];
         (
             x.lo,
-            &self.m_words[x.m_offset as usize..(x.m_offset + x.m_len) as usize],
+            &self.words[x.m_offset as usize..(x.m_offset + x.m_len) as usize],
         )
     }
 
     fn o_of(&self, e: u32) -> &[u64] {
-        &self.o_words[e as usize * self.o_width..(e as usize + 1) * self.o_width]
+        let x = &self.entries[e as usize];
+        let at = (x.m_offset + x.m_len) as usize;
+        &self.words[at..at + self.o_width]
+    }
+
+    /// Gives `words` the capacity `m_cap + o_cap` and recomputes `room` (out of line: when a
+    /// capacity changes).
+    #[cold]
+    #[inline(never)]
+    fn fit_words(&mut self) {
+        let cap = self.m_cap + self.o_cap;
+        if cap > self.words.capacity() {
+            self.words.reserve_exact(cap - self.words.len());
+        }
+        debug_assert_eq!(self.words.capacity(), cap);
+        // Entry indices and word offsets are `u32`s: checked here, where the capacities that
+        // bound them change, rather than at every insertion.
+        assert!(
+            self.entries.capacity() < NONE as usize,
+            "memo table index overflow"
+        );
+        assert!(cap < u32::MAX as usize, "memo table arena overflow");
+        // Without optional words, only the entries' capacity counts.
+        let o_room = self.o_cap.checked_div(self.o_width).unwrap_or(usize::MAX);
+        self.room = self.entries.capacity().min(o_room);
     }
 
     /// Remembers the configuration (mandatory set `m` starting at word `lo`, `state` and the
@@ -493,9 +529,8 @@ impl MemoTable {
         // Most insertions fit in what the tables hold: the growth is only summed when one of
         // them is full.
         let growth = if self.exact.full()
-            || self.entries.len() == self.entries.capacity()
-            || self.m_words.len() + m.len() > self.m_words.capacity()
-            || self.o_words.len() + self.o_width > self.o_words.capacity()
+            || self.entries.len() >= self.room
+            || self.m_count + m.len() > self.m_cap
         {
             self.insert_growth(m.len())
         } else {
@@ -504,24 +539,15 @@ impl MemoTable {
         if self.bytes() + growth > bytes_max {
             return Insert::Full;
         }
-        assert!(
-            self.entries.len() < NONE as usize - 1,
-            "memo table index overflow"
-        );
-        assert!(
-            self.m_words.len() + m.len() < u32::MAX as usize,
-            "memo table arena overflow"
-        );
         let e = self.entries.len() as u32;
-        let m_offset = self.m_words.len() as u32;
+        let m_offset = self.words.len() as u32;
         if growth != 0 {
             // Only then may a vector need more room (`growth` counted each one's).
-            reserve(&mut self.m_words, m.len());
-            reserve(&mut self.o_words, self.o_width);
-            reserve(&mut self.entries, 1);
+            self.grow_words(m.len());
         }
-        push_words(&mut self.m_words, m);
-        push_words(&mut self.o_words, o);
+        self.m_count += m.len();
+        push_words(&mut self.words, m);
+        push_words(&mut self.words, o);
         self.entries.push(Entry {
             group_hash,
             m_offset,
@@ -545,8 +571,29 @@ impl MemoTable {
     fn insert_growth(&self, m_len: usize) -> u64 {
         self.exact.growth()
             + Self::growth(self.entries.len(), self.entries.capacity(), 1, ENTRY_BYTES)
-            + Self::growth(self.m_words.len(), self.m_words.capacity(), m_len, 8)
-            + Self::growth(self.o_words.len(), self.o_words.capacity(), self.o_width, 8)
+            + Self::growth(self.m_count, self.m_cap, m_len, 8)
+            + Self::growth(
+                self.entries.len() * self.o_width,
+                self.o_cap,
+                self.o_width,
+                8,
+            )
+    }
+
+    /// Grows the entries and the accounted capacities of the words as separate vectors would,
+    /// for one more entry with `m_len` mandatory words (out of line: only when one is full).
+    #[cold]
+    #[inline(never)]
+    fn grow_words(&mut self, m_len: usize) {
+        if self.m_count + m_len > self.m_cap {
+            self.m_cap = next_capacity(self.m_cap, self.m_count + m_len);
+        }
+        let o_count = self.entries.len() * self.o_width;
+        if o_count + self.o_width > self.o_cap {
+            self.o_cap = next_capacity(self.o_cap, o_count + self.o_width);
+        }
+        reserve(&mut self.entries, 1);
+        self.fit_words();
     }
 
     fn find_group(
@@ -975,6 +1022,46 @@ mod tests {
                 assert!(t.bytes() <= limit);
             }
             assert!(t.len() > 0);
+        }
+    }
+
+    /// The one vector of words is accounted as, and holds exactly, the capacities that a vector
+    /// of mandatory words and one of optional words would have reached apart (what the budget
+    /// decisions always saw), with and without presizing, for mandatory sets of varied length;
+    /// and every entry reads back the words it was given.
+    #[test]
+    fn the_word_arena_grows_as_two_vectors_would() {
+        for (hint, members) in [(0, &[1u32; 70][..]), (40, &[3, 1, 2][..]), (0, &[][..])] {
+            let layout = Layout::new(members);
+            let ow = layout.words();
+            let mut t = MemoTable::with_hint(Some(layout), hint);
+            let (mut m_model, mut o_model) = (Vec::<u64>::new(), Vec::<u64>::new());
+            let mut kept = Vec::new();
+            for i in 0..2000u64 {
+                let x = splitmix64(i);
+                let m: Vec<u64> = (0..1 + x % 4).map(|j| splitmix64(x ^ j)).collect();
+                let o: Vec<u64> = (0..ow as u64).map(|j| splitmix64(!x ^ j) & 1).collect();
+                let Insert::New(e) = t.insert(x, x, 0, &m, (1, NONE), &o, u64::MAX) else {
+                    panic!("distinct hashes and words are new")
+                };
+                if i == 0 && hint > 0 {
+                    m_model.reserve_exact(hint * m.len());
+                    o_model.reserve_exact(hint * ow);
+                }
+                reserve(&mut m_model, m.len());
+                reserve(&mut o_model, ow);
+                m_model.extend_from_slice(&m);
+                o_model.extend_from_slice(&o);
+                assert_eq!(t.m_cap, m_model.capacity(), "entry {i}");
+                assert_eq!(t.o_cap, o_model.capacity(), "entry {i}");
+                assert_eq!(t.words.capacity(), t.m_cap + t.o_cap);
+                assert_eq!(t.bytes(), t.measure());
+                kept.push((e, m, o));
+            }
+            for (e, m, o) in &kept {
+                assert_eq!(t.m_of(*e).1, &m[..]);
+                assert_eq!(t.o_of(*e), &o[..]);
+            }
         }
     }
 

@@ -103,7 +103,6 @@ where
     R: DurableRecord,
 {
     read_all(ctx)
-        .into_iter()
         .filter_map(|r| match r {
             Recovered::Intact(record) => Some(record),
             Recovered::Damaged(_) => None,

@@ -53,20 +53,46 @@ pub enum Recovered<R: DurableRecord> {
 
 /// Every record in storage, in key order, checksummed and checked to sit under its own key:
 /// what a recovering node rebuilds itself from (after a restart, exactly what is on its disk).
-pub fn read_all<P, R>(ctx: &mut Context<'_, P>) -> Vec<Recovered<R>>
+/// Each record is judged as the caller takes it from the storage scan (no second vector).
+pub fn read_all<P, R>(ctx: &mut Context<'_, P>) -> ReadAll<R>
 where
     P: Process<StoreKey = R::Key, StoreValue = R>,
     R: DurableRecord,
 {
-    ctx.storage()
-        .scan()
-        .into_iter()
-        .map(|(key, read)| match read {
+    ReadAll {
+        scan: ctx.storage().scan().into_iter(),
+    }
+}
+
+/// The records of [`read_all`], in key order.
+pub struct ReadAll<R: DurableRecord> {
+    scan: std::vec::IntoIter<(R::Key, Read<R>)>,
+}
+
+impl<R: DurableRecord> ReadAll<R> {
+    /// The key the last record sits under (a damaged record's too), if there is a record.
+    pub fn last_key(&self) -> Option<&R::Key> {
+        self.scan.as_slice().last().map(|(key, _)| key)
+    }
+}
+
+impl<R: DurableRecord> Iterator for ReadAll<R> {
+    type Item = Recovered<R>;
+
+    fn next(&mut self) -> Option<Recovered<R>> {
+        let (key, read) = self.scan.next()?;
+        Some(match read {
             Read::Intact(record) if record.key() == key => Recovered::Intact(record),
             Read::Intact(_) | Read::Damaged => Recovered::Damaged(key),
         })
-        .collect()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.scan.size_hint()
+    }
 }
+
+impl<R: DurableRecord> ExactSizeIterator for ReadAll<R> {}
 
 /// The intact records of [`read_all`], in key order; damaged ones are dropped as if never
 /// written. Only for a protocol that claims no tolerance of storage faults (see the module
@@ -77,7 +103,6 @@ where
     R: DurableRecord,
 {
     read_all(ctx)
-        .into_iter()
         .filter_map(|r| match r {
             Recovered::Intact(record) => Some(record),
             Recovered::Damaged(_) => None,

@@ -6,7 +6,7 @@ use sim_core::trace::stable_hash;
 use sim_core::{Context, NodeId};
 
 use crate::kit::durable;
-use crate::kit::record::{self, DurableRecord, Recovered};
+use crate::kit::record::{self, Recovered};
 
 use super::node::Paxos;
 use super::params::Bug;
@@ -182,11 +182,8 @@ impl Paxos {
         let (mut lost_accepted, mut lost_decided) = (0, 0);
         let reads = record::read_all(ctx);
         // Keys are in slot order: the last record names the highest slot held.
-        let top = match reads.last() {
-            Some(Recovered::Intact(r)) => r.key().slot(),
-            Some(Recovered::Damaged(key)) => key.slot(),
-            None => None,
-        };
+        // (An intact record names the key it sits under; a damaged one is reported by it.)
+        let top = reads.last_key().and_then(|key| key.slot());
         if let Some(top) = top {
             self.accepted.reserve_to(top);
             self.decided.reserve_to(top);

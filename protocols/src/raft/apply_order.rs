@@ -5,48 +5,83 @@
 //! skips an index lost an entry's effect.
 
 use sim_core::check::{CheckResult, Verdict};
-use sim_core::{NodeId, RunResult};
+use sim_core::{NodeId, Observed, RunResult};
 
-use super::node::Raft;
 use super::types::Observation;
 
 /// `apply-order` over a run's observations: per node, the next index it must apply — 1 after a
 /// restart (`Recovered`), past a snapshot's last index after one (`Snapshotted`: restored,
 /// installed or taken).
 pub fn check_apply_order(result: &RunResult<Observation>) -> CheckResult {
-    let mut next: Vec<u64> = vec![1; result.node_count as usize];
-    let mut applies = 0u64;
-    for o in &result.observations {
-        let i = o.node.index();
-        if i >= next.len() {
-            next.resize(i + 1, 1);
-        }
-        match o.value {
-            Observation::Recovered { .. } => next[i] = 1,
-            Observation::Snapshotted { last_index, .. } => {
-                next[i] = next[i].max(last_index + 1);
-            }
-            Observation::Applied { index, .. } => {
-                applies += 1;
-                if index != next[i] {
-                    let what = if index < next[i] {
-                        "again"
-                    } else {
-                        "out of order"
-                    };
-                    return fail(result, o.node, o.time, index, next[i], what);
-                }
-                next[i] = index + 1;
-            }
-            _ => {}
+    super::run_checks::RunChecks::run(result).apply_order
+}
+
+/// `apply-order`, one observation at a time (see [`super::run_checks::RunChecks`]): only
+/// `Recovered`, `Snapshotted` and `Applied` observations move it.
+pub(super) struct ApplyOrderStep {
+    /// Per node, the next index it must apply.
+    pub(super) next: Vec<u64>,
+    pub(super) applies: u64,
+}
+
+impl ApplyOrderStep {
+    pub(super) fn new(result: &RunResult<Observation>) -> ApplyOrderStep {
+        ApplyOrderStep {
+            next: vec![1; result.node_count as usize],
+            applies: 0,
         }
     }
-    CheckResult::new(
-        "apply-order",
-        Verdict::Pass,
-        format!("{applies} applications, each node's in index order, each index once"),
-    )
-    .metric("applies", applies as f64)
+
+    /// Node `node`'s next index, the vector grown for it if needed.
+    fn next(&mut self, node: NodeId) -> &mut u64 {
+        let i = node.index();
+        if i >= self.next.len() {
+            self.next.resize(i + 1, 1);
+        }
+        &mut self.next[i]
+    }
+
+    /// `node` restarted: it applies from 1 again.
+    pub(super) fn recovered(&mut self, node: NodeId) {
+        *self.next(node) = 1;
+    }
+
+    /// `node` holds a snapshot up to `last_index`.
+    pub(super) fn snapshotted(&mut self, node: NodeId, last_index: u64) {
+        let next = self.next(node);
+        *next = (*next).max(last_index + 1);
+    }
+
+    /// The failure at observation `o`, which reports its node applied `index`.
+    pub(super) fn applied(
+        &mut self,
+        result: &RunResult<Observation>,
+        o: &Observed<Observation>,
+        index: u64,
+    ) -> Option<CheckResult> {
+        self.applies += 1;
+        let next = self.next(o.node);
+        if index != *next {
+            let what = if index < *next {
+                "again"
+            } else {
+                "out of order"
+            };
+            return Some(fail(result, o.node, o.time, index, *next, what));
+        }
+        *next = index + 1;
+        None
+    }
+
+    pub(super) fn finish(self) -> CheckResult {
+        let applies = self.applies;
+        CheckResult::new(
+            "apply-order",
+            Verdict::Pass,
+            format!("{applies} applications, each node's in index order, each index once"),
+        )
+        .metric("applies", applies as f64)
+    }
 }
 
 fn fail(
@@ -70,13 +105,6 @@ fn fail(
     .metric("index", index as f64)
     .moment(time, node, format!("applied index {index} {what}"))
 }
-
-sim_core::check_from_fn!(safety:
-    /// Apply order: each node applies the log in index order, each index once.
-    pub ApplyOrder, "apply-order",
-    "each node applies the log in index order, each index once",
-    Raft, check_apply_order
-);
 
 #[cfg(test)]
 mod tests {

@@ -14,14 +14,32 @@ use super::types::Observation;
 
 /// `election-safety`: at most one node becomes leader in any term.
 pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
-    let mut leaders: BTreeMap<u64, (NodeId, SimTime)> = BTreeMap::new();
-    for o in &result.observations {
-        let Observation::BecameLeader { term } = o.value else {
-            continue;
-        };
-        match leaders.get(&term) {
+    super::run_checks::RunChecks::run(result).election_safety
+}
+
+/// `state-machine-safety`: no two nodes apply different entries at the same index.
+pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
+    super::run_checks::RunChecks::run(result).state_machine_safety
+}
+
+/// `election-safety`, one `BecameLeader` observation at a time (see
+/// [`super::run_checks::RunChecks`]).
+#[derive(Default)]
+pub(super) struct ElectionSafetyStep {
+    leaders: BTreeMap<u64, (NodeId, SimTime)>,
+}
+
+impl ElectionSafetyStep {
+    /// The failure at observation `o`, which reports its node leader of `term`.
+    pub(super) fn step(
+        &mut self,
+        result: &RunResult<Observation>,
+        o: &Observed<Observation>,
+        term: u64,
+    ) -> Option<CheckResult> {
+        match self.leaders.get(&term) {
             Some(&(node, time)) if node != o.node => {
-                return CheckResult::new(
+                return Some(CheckResult::new(
                     "election-safety",
                     Verdict::Fail,
                     format!(
@@ -31,39 +49,54 @@ pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
                 )
                 .metric("term", term as f64)
                 .moment(time, node, format!("leader of term {term}"))
-                .moment(o.time, o.node, format!("also leader of term {term}"));
+                .moment(o.time, o.node, format!("also leader of term {term}")));
             }
             Some(_) => {}
             None => {
-                leaders.insert(term, (o.node, o.time));
+                self.leaders.insert(term, (o.node, o.time));
             }
         }
+        None
     }
-    CheckResult::new(
-        "election-safety",
-        Verdict::Pass,
-        format!("{} terms had a leader, one each", leaders.len()),
-    )
-    .metric("terms_with_leader", leaders.len() as f64)
+
+    pub(super) fn finish(self) -> CheckResult {
+        let leaders = &self.leaders;
+        CheckResult::new(
+            "election-safety",
+            Verdict::Pass,
+            format!("{} terms had a leader, one each", leaders.len()),
+        )
+        .metric("terms_with_leader", leaders.len() as f64)
+    }
 }
 
-/// `state-machine-safety`: no two nodes apply different entries at the same index.
-pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
-    let mut at: ByIndex<(u64, u64, NodeId, SimTime)> = ByIndex::new(result.observations.len());
-    let mut applies = 0u64;
-    for o in &result.observations {
-        let Observation::Applied {
-            index,
-            term,
-            command_hash,
-        } = o.value
-        else {
-            continue;
-        };
-        applies += 1;
-        match at.get(index) {
+/// `state-machine-safety`, one `Applied` observation at a time (see
+/// [`super::run_checks::RunChecks`]).
+pub(super) struct StateMachineSafetyStep {
+    at: ByIndex<(u64, u64, NodeId, SimTime)>,
+    applies: u64,
+}
+
+impl StateMachineSafetyStep {
+    pub(super) fn new(result: &RunResult<Observation>) -> StateMachineSafetyStep {
+        StateMachineSafetyStep {
+            at: ByIndex::new(result.observations.len()),
+            applies: 0,
+        }
+    }
+
+    /// The failure at observation `o`, which reports its node applied the entry of `term`
+    /// with command hash `command_hash` at `index`.
+    pub(super) fn step(
+        &mut self,
+        result: &RunResult<Observation>,
+        o: &Observed<Observation>,
+        (index, term, command_hash): (u64, u64, u64),
+    ) -> Option<CheckResult> {
+        self.applies += 1;
+        match self.at.get(index) {
             Some(&(t, h, node, time)) if (t, h) != (term, command_hash) => {
-                return CheckResult::new(
+                return Some(CheckResult::new(
                     "state-machine-safety",
                     Verdict::Fail,
                     format!(
@@ -77,21 +110,28 @@ pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResul
                 )
                 .metric("index", index as f64)
                 .moment(time, node, format!("applied index {index} (term {t})"))
-                .moment(o.time, o.node, format!("applied index {index} (term {term}): a different entry"));
+                .moment(o.time, o.node, format!("applied index {index} (term {term}): a different entry")));
             }
             Some(_) => {}
-            None => at.insert_new(index, (term, command_hash, o.node, o.time)),
+            None => self
+                .at
+                .insert_new(index, (term, command_hash, o.node, o.time)),
         }
+        None
     }
-    CheckResult::new(
-        "state-machine-safety",
-        Verdict::Pass,
-        format!(
-            "{} indices applied ({applies} applications), every node applied the same entry at each",
-            at.len()
-        ),
-    )
-    .metric("indices_applied", at.len() as f64)
+
+    pub(super) fn finish(self) -> CheckResult {
+        let (at, applies) = (&self.at, self.applies);
+        CheckResult::new(
+            "state-machine-safety",
+            Verdict::Pass,
+            format!(
+                "{} indices applied ({applies} applications), every node applied the same entry at each",
+                at.len()
+            ),
+        )
+        .metric("indices_applied", at.len() as f64)
+    }
 }
 
 // ---- log-matching, leader-completeness, liveness ---------------------------------------------
@@ -399,15 +439,3 @@ impl LeaderBased for Raft {
         }
     }
 }
-
-sim_core::check_from_fn!(safety:
-    /// Election safety (Figure 3): at most one leader per term.
-    pub ElectionSafety, "election-safety", "at most one leader per term",
-    Raft, check_election_safety
-);
-sim_core::check_from_fn!(safety:
-    /// State-machine safety: no two nodes apply different entries at the same log index.
-    pub StateMachineSafety, "state-machine-safety",
-    "no two nodes apply different entries at the same log index",
-    Raft, check_state_machine_safety
-);

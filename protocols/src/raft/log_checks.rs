@@ -24,13 +24,13 @@ pub struct LogChecks {
 }
 
 /// A check still stepping, or its verdict.
-enum State<S> {
+pub(super) enum State<S> {
     Running(S),
     Failed(CheckResult),
 }
 
 impl<S> State<S> {
-    fn step(&mut self, f: impl FnOnce(&mut S) -> Option<CheckResult>) {
+    pub(super) fn step(&mut self, f: impl FnOnce(&mut S) -> Option<CheckResult>) {
         if let State::Running(s) = self {
             if let Some(fail) = f(s) {
                 *self = State::Failed(fail);
@@ -38,11 +38,11 @@ impl<S> State<S> {
         }
     }
 
-    fn running(&self) -> bool {
+    pub(super) fn running(&self) -> bool {
         matches!(self, State::Running(_))
     }
 
-    fn finish(self, f: impl FnOnce(S) -> CheckResult) -> CheckResult {
+    pub(super) fn finish(self, f: impl FnOnce(S) -> CheckResult) -> CheckResult {
         match self {
             State::Running(s) => f(s),
             State::Failed(fail) => fail,

@@ -8,11 +8,10 @@ use sim_core::{NodeId, Service, SimConfig};
 
 use crate::kit;
 
-use super::apply_order::ApplyOrder;
-use super::checks::{ElectionSafety, StateMachineSafety};
 use super::log_checks::{CommitQuorum, LeaderCompleteness, LogMatching};
 use super::node::Raft;
 use super::params::{Params, Reads};
+use super::run_checks::{ApplyOrder, ElectionSafety, StateMachineSafety};
 use super::types::Observation;
 
 impl Protocol for Raft {

@@ -9,14 +9,7 @@ use sim_core::{NodeId, Observed, RunResult};
 
 use super::types::Observation;
 
-/// `apply-order` over a run's observations: per node, the next index it must apply — 1 after a
-/// restart (`Recovered`), past a snapshot's last index after one (`Snapshotted`: restored,
-/// installed or taken).
-pub fn check_apply_order(result: &RunResult<Observation>) -> CheckResult {
-    super::run_checks::RunChecks::run(result).apply_order
-}
-
-/// `apply-order`, one observation at a time (see [`super::run_checks::RunChecks`]): only
+/// `apply-order`, one observation at a time (the shared pass of `run_checks.rs` steps it): only
 /// `Recovered`, `Snapshotted` and `Applied` observations move it.
 pub(super) struct ApplyOrderStep {
     /// Per node, the next index it must apply.
@@ -112,6 +105,7 @@ mod tests {
     use sim_core::SimTime;
 
     use super::*;
+    use crate::raft::check_apply_order;
 
     fn run(obs: Vec<(u32, Observation)>) -> RunResult<Observation> {
         let mut r = crate::raft::commit_quorum::tests::observed(vec![]);

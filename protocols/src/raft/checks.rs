@@ -12,18 +12,8 @@ use super::by_index::ByIndex;
 use super::node::Raft;
 use super::types::Observation;
 
-/// `election-safety`: at most one node becomes leader in any term.
-pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
-    super::run_checks::RunChecks::run(result).election_safety
-}
-
-/// `state-machine-safety`: no two nodes apply different entries at the same index.
-pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
-    super::run_checks::RunChecks::run(result).state_machine_safety
-}
-
-/// `election-safety`, one `BecameLeader` observation at a time (see
-/// [`super::run_checks::RunChecks`]).
+/// `election-safety`, one `BecameLeader` observation at a time (the shared pass of
+/// `run_checks.rs` steps it).
 #[derive(Default)]
 pub(super) struct ElectionSafetyStep {
     leaders: BTreeMap<u64, (NodeId, SimTime)>,
@@ -70,8 +60,8 @@ impl ElectionSafetyStep {
     }
 }
 
-/// `state-machine-safety`, one `Applied` observation at a time (see
-/// [`super::run_checks::RunChecks`]).
+/// `state-machine-safety`, one `Applied` observation at a time (the shared pass of
+/// `run_checks.rs` steps it).
 pub(super) struct StateMachineSafetyStep {
     at: ByIndex<(u64, u64, NodeId, SimTime)>,
     applies: u64,

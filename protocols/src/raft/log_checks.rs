@@ -116,9 +116,11 @@ pub fn check_commit_quorum(result: &RunResult<Observation>) -> CheckResult {
     LogChecks::run(result).commit_quorum
 }
 
-/// Declares one of the three checks, reading its result from the run's [`LogChecks`].
-macro_rules! log_check {
-    ($(#[$meta:meta])* $ty:ident, $name:literal, $summary:literal, $field:ident) => {
+/// Declares a check whose result is one field of a result computed once per run and shared
+/// through the run's check memo (`$memo::of`): the log checks here, the run checks in
+/// [`super::run_checks`].
+macro_rules! shared_check {
+    ($memo:ident; $(#[$meta:meta])* $ty:ident, $name:literal, $summary:literal, $field:ident) => {
         $(#[$meta])*
         pub struct $ty;
 
@@ -131,26 +133,30 @@ macro_rules! log_check {
 
         impl Check<Raft> for $ty {
             fn run(_: &NoParams, input: &CheckInput<'_, Raft>) -> CheckResult {
-                LogChecks::of(input).$field.clone()
+                $memo::of(input).$field.clone()
             }
         }
     };
 }
+pub(super) use shared_check;
 
-log_check!(
+shared_check!(
+    LogChecks;
     /// Log matching: two logs holding an entry with the same index and term agree up to it.
     LogMatching, "log-matching",
     "two logs holding an entry with the same index and term agree up to it",
     log_matching
 );
-log_check!(
+shared_check!(
+    LogChecks;
     /// Leader completeness: every entry committed in a term is in the log of every later
     /// term's leader.
     LeaderCompleteness, "leader-completeness",
     "every entry committed in a term is in the log of every later term's leader",
     leader_completeness
 );
-log_check!(
+shared_check!(
+    LogChecks;
     /// Commit quorum: a leader commits an index only once a majority holds its log up to it.
     CommitQuorum, "commit-quorum",
     "a leader commits an index only once a majority of nodes hold its log up to it",

@@ -181,8 +181,7 @@ mod snapshot;
 mod tests;
 mod types;
 
-pub use apply_order::check_apply_order;
-pub use checks::{check_election_safety, check_liveness, check_state_machine_safety};
+pub use checks::check_liveness;
 pub use log::{commit_target, next_after_refusal};
 pub use log_checks::{
     check_commit_quorum, check_leader_completeness, check_log_matching, CommitQuorum,
@@ -190,5 +189,8 @@ pub use log_checks::{
 };
 pub use node::Raft;
 pub use params::{Bug, Params, Reads};
-pub use run_checks::{ApplyOrder, ElectionSafety, RunChecks, StateMachineSafety};
+pub use run_checks::{
+    check_apply_order, check_election_safety, check_state_machine_safety, ApplyOrder,
+    ElectionSafety, RunChecks, StateMachineSafety,
+};
 pub use types::{Command, Entry, Msg, Observation, Record, Slot, Snapshot, Timer, LOG_ENTRIES_MAX};

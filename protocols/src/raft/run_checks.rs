@@ -13,7 +13,7 @@ use sim_core::RunResult;
 
 use super::apply_order::ApplyOrderStep;
 use super::checks::{ElectionSafetyStep, StateMachineSafetyStep};
-use super::log_checks::State;
+use super::log_checks::{shared_check, State};
 use super::node::Raft;
 use super::types::Observation;
 
@@ -71,39 +71,38 @@ impl RunChecks {
     }
 }
 
-/// Declares one of the three checks, reading its result from the run's [`RunChecks`].
-macro_rules! run_check {
-    ($(#[$meta:meta])* $ty:ident, $name:literal, $summary:literal, $field:ident) => {
-        $(#[$meta])*
-        pub struct $ty;
-
-        impl CheckKind for $ty {
-            const NAME: &'static str = $name;
-            const SUMMARY: &'static str = $summary;
-            type Params = NoParams;
-            const PREFIX_CLOSED: bool = true;
-        }
-
-        impl Check<Raft> for $ty {
-            fn run(_: &NoParams, input: &CheckInput<'_, Raft>) -> CheckResult {
-                RunChecks::of(input).$field.clone()
-            }
-        }
-    };
+/// `election-safety`: at most one node becomes leader in any term.
+pub fn check_election_safety(result: &RunResult<Observation>) -> CheckResult {
+    RunChecks::run(result).election_safety
 }
 
-run_check!(
+/// `state-machine-safety`: no two nodes apply different entries at the same index.
+pub fn check_state_machine_safety(result: &RunResult<Observation>) -> CheckResult {
+    RunChecks::run(result).state_machine_safety
+}
+
+/// `apply-order` over a run's observations: per node, the next index it must apply — 1 after a
+/// restart (`Recovered`), past a snapshot's last index after one (`Snapshotted`: restored,
+/// installed or taken).
+pub fn check_apply_order(result: &RunResult<Observation>) -> CheckResult {
+    RunChecks::run(result).apply_order
+}
+
+shared_check!(
+    RunChecks;
     /// Election safety (Figure 3): at most one leader per term.
     ElectionSafety, "election-safety", "at most one leader per term",
     election_safety
 );
-run_check!(
+shared_check!(
+    RunChecks;
     /// State-machine safety: no two nodes apply different entries at the same log index.
     StateMachineSafety, "state-machine-safety",
     "no two nodes apply different entries at the same log index",
     state_machine_safety
 );
-run_check!(
+shared_check!(
+    RunChecks;
     /// Apply order: each node applies the log in index order, each index once.
     ApplyOrder, "apply-order",
     "each node applies the log in index order, each index once",
